@@ -1,0 +1,431 @@
+//! Role-scoped writes: every write is a server-side apply of the role's fields only, under the role's
+//! field manager, planned first with a server-side dry-run so the diff shows what will really happen.
+
+use std::path::Path;
+
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
+
+use crate::cli::{ApplyArgs, DiffArgs, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
+use crate::cluster::Cluster;
+use crate::diff;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::project::{self, ApplyOptions, Autoscaler, DocProblem, ViewOptions};
+use crate::roles::{KindInfo, Profile, RoleName};
+use crate::view::{self, Target};
+
+/// How a role writes: its manager, and whether it may take fields over.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub role: RoleName,
+    pub manager: String,
+    pub force: bool,
+}
+
+impl Writer {
+    pub fn new(profile: &Profile, role: RoleName, field_manager: Option<&str>, force: bool) -> Writer {
+        Writer {
+            role,
+            manager: field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string),
+            force,
+        }
+    }
+
+    fn params(&self, dry_run: bool) -> PatchParams {
+        let mut params = PatchParams::apply(&self.manager).validation_strict();
+        if self.force {
+            params = params.force();
+        }
+        if dry_run {
+            params = params.dry_run();
+        }
+        params
+    }
+}
+
+/// A write that the server has accepted in a dry-run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub label: String,
+    pub body: Value,
+    /// The role document of the live object and of the dry-run result.
+    pub before: String,
+    pub after: String,
+    /// Does the object change at all (a release of ownership changes only managedFields)?
+    pub changes_object: bool,
+    /// File name for an external diff.
+    pub diff_name: String,
+}
+
+impl Plan {
+    pub fn diff(&self, colour: bool) -> String {
+        let text = diff::unified(&self.before, &self.after, &self.label, colour);
+        if text.is_empty() && self.changes_object {
+            format!("{} : no field values change; only field ownership (managedFields) does\n", self.label)
+        } else {
+            text
+        }
+    }
+}
+
+/// The live object a document is about, with the HPA that targets it.
+pub struct Live<'p> {
+    pub target: Target<'p>,
+    pub object: Value,
+    pub autoscaler: Option<Autoscaler>,
+}
+
+pub async fn read_live<'p>(cluster: &Cluster, profile: &Profile, role: RoleName, target: Target<'p>) -> Result<Live<'p>> {
+    let (object, autoscaler) = view::fetch_with_autoscaler(cluster, profile, role, &target).await?;
+    Ok(Live { target, object, autoscaler })
+}
+
+impl Live<'_> {
+    pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
+        let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
+        project::document(profile, role, self.target.kind, &self.object, &view)
+    }
+}
+
+/// Problems in a document, one line each.
+pub fn problems_error(problems: Vec<DocProblem>) -> Error {
+    Error::Document(problems.into_iter().map(|p| p.0).collect::<Vec<_>>().join("; "))
+}
+
+/// Builds the apply body for `doc` and asks the server what it would do (dry-run).
+pub async fn plan(cluster: &Cluster, profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Plan> {
+    let kind = live.target.kind;
+    let opts = ApplyOptions { autoscaler: live.autoscaler.as_ref(), force: writer.force };
+    let built = project::apply_body(profile, writer.role, kind, &live.object, doc, &opts).map_err(problems_error)?;
+    if built.autoscaler_conflict {
+        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
+        return Err(Error::HeldByAutoscaler {
+            object: format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace),
+            hpa: hpa.name.clone(),
+            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
+            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
+        });
+    }
+    let result = send(cluster, writer, &live.target, &built.body, true).await?;
+    let before = output::yaml(&live.document(profile, writer.role, None))?;
+    let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
+    let after = output::yaml(&project::document(profile, writer.role, kind, &result, &after_view))?;
+    Ok(Plan {
+        label: live.target.display(),
+        body: built.body,
+        before,
+        after,
+        changes_object: comparable(&live.object) != comparable(&result),
+        diff_name: diff_file_name(kind, &live.target),
+    })
+}
+
+/// Sends the apply; `dry_run` asks the server without persisting.
+async fn send(cluster: &Cluster, writer: &Writer, target: &Target<'_>, body: &Value, dry_run: bool) -> Result<Value> {
+    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
+    match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
+        Ok(obj) => {
+            let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+            value["apiVersion"] = Value::String(target.kind.api_version.clone());
+            value["kind"] = Value::String(target.kind.kind.clone());
+            Ok(value)
+        }
+        // The uid precondition failed: the object was deleted (or re-created) since it was read.
+        Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
+            Err(Error::NotFound {
+                kind: target.kind.kind.clone(),
+                name: target.name.clone(),
+                namespace: target.namespace.clone(),
+            })
+        }
+        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => Err(Error::Invalid(format!(
+            "the server rejected the change to {} in namespace \"{}\": {}",
+            target.display(),
+            target.namespace,
+            status.message
+        ))),
+        Err(err) => Err(cluster.error(err, &target.action())),
+    }
+}
+
+/// Applies a plan for real (the body the dry-run accepted).
+pub async fn commit(cluster: &Cluster, writer: &Writer, target: &Target<'_>, plan: &Plan) -> Result<()> {
+    send(cluster, writer, target, &plan.body, false).await.map(|_| ())
+}
+
+/// What is left of an object once bookkeeping that every write touches is removed.
+fn comparable(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+        meta.remove("generation");
+        if let Some(Value::Array(entries)) = meta.get_mut("managedFields") {
+            for e in entries.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("time");
+            }
+            entries.sort_by_key(|e| e["manager"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    obj
+}
+
+fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
+    format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
+}
+
+/// Splits a file of role documents ("---" separated; a JSON array also works) into values.
+pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for de in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(de).map_err(|e| Error::Document(format!("{source}: invalid YAML: {e}")))?;
+        match value {
+            Value::Null => {}
+            Value::Array(items) => docs.extend(items),
+            other => docs.push(other),
+        }
+    }
+    if docs.is_empty() {
+        return Err(Error::Document(format!("{source}: no documents found")));
+    }
+    Ok(docs)
+}
+
+fn read_source(path: &Path) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        return Ok((text, "stdin".into()));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    Ok((text, path.display().to_string()))
+}
+
+/// The workload a document names; its namespace wins over the context's, but not over -n.
+pub fn document_target<'p>(profile: &'p Profile, cluster: &Cluster, explicit_ns: Option<&str>, doc: &Value, source: &str) -> Result<Target<'p>> {
+    let kind_name = doc["kind"]
+        .as_str()
+        .ok_or_else(|| Error::Document(format!("{source}: a role document needs `kind` (e.g. Deployment) and `name`")))?;
+    let name = doc["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::Document(format!("{source}: the {kind_name} document has no `name`")))?;
+    let kind = profile.kind(kind_name)?;
+    let namespace = match (doc["namespace"].as_str(), explicit_ns) {
+        (Some(doc_ns), Some(flag)) if doc_ns != flag => {
+            return Err(Error::Document(format!(
+                "{source}: {kind_name}/{name} says namespace \"{doc_ns}\" but -n says \"{flag}\"; drop one of them"
+            )));
+        }
+        (Some(doc_ns), _) => doc_ns.to_string(),
+        (None, _) => cluster.namespace.clone(),
+    };
+    Ok(Target { kind, name: name.to_string(), namespace })
+}
+
+pub async fn apply_files(cluster: &Cluster, profile: &Profile, role: RoleName, explicit_ns: Option<&str>, args: &ApplyArgs) -> Result<String> {
+    let (text, source) = read_source(&args.filename)?;
+    let docs = parse_documents(&text, &source)?;
+    let writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts);
+    let colour = output::use_colour();
+    let mut out = String::new();
+    for doc in &docs {
+        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
+        let live = read_live(cluster, profile, role, target).await?;
+        let plan = plan(cluster, profile, &writer, &live, doc).await?;
+        if args.write.dry_run() {
+            out.push_str(&plan.diff(colour));
+            continue;
+        }
+        if !plan.changes_object {
+            out.push_str(&format!("{} unchanged\n", plan.label));
+            continue;
+        }
+        commit(cluster, &writer, &live.target, &plan).await?;
+        out.push_str(&format!("{} configured\n", plan.label));
+    }
+    Ok(out)
+}
+
+/// `diff -f`: Ok(true) when there are differences.
+pub async fn diff_files(cluster: &Cluster, profile: &Profile, role: RoleName, explicit_ns: Option<&str>, args: &DiffArgs) -> Result<bool> {
+    let (text, source) = read_source(&args.filename)?;
+    let docs = parse_documents(&text, &source)?;
+    let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts);
+    let mut plans = Vec::new();
+    for doc in &docs {
+        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
+        let live = read_live(cluster, profile, role, target).await?;
+        plans.push(plan(cluster, profile, &writer, &live, doc).await?);
+    }
+    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
+        let pairs: Vec<_> = plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
+        return diff::external(&command, &pairs);
+    }
+    let colour = output::use_colour();
+    let mut differs = false;
+    for plan in &plans {
+        let text = plan.diff(colour);
+        differs |= !text.is_empty();
+        print!("{text}");
+    }
+    Ok(differs)
+}
+
+/// Imperative writes share one path: read, change the role document, plan, apply.
+async fn write_change(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    flags: &WriteFlags,
+    target: Target<'_>,
+    what: &str,
+    change: impl FnOnce(&mut Value, &Value) -> Result<()>,
+) -> Result<String> {
+    let live = read_live(cluster, profile, role, target).await?;
+    let mut doc = live.document(profile, role, None);
+    change(&mut doc, &live.object)?;
+    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts);
+    let plan = plan(cluster, profile, &writer, &live, &doc).await?;
+    if flags.dry_run() {
+        return Ok(plan.diff(output::use_colour()));
+    }
+    if !plan.changes_object {
+        return Ok(format!("{} unchanged\n", plan.label));
+    }
+    commit(cluster, &writer, &live.target, &plan).await?;
+    Ok(format!("{} {what}\n", plan.label))
+}
+
+pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
+    let target = view::require_target(profile, cluster, &args.target)?;
+    let mut pairs = Vec::new();
+    for pair in &args.images {
+        match pair.split_once('=') {
+            Some((c, image)) if !c.is_empty() && !image.is_empty() => pairs.push((c.to_string(), image.to_string())),
+            _ => return Err(Error::Usage(format!("\"{pair}\" is not CONTAINER=IMAGE"))),
+        }
+    }
+    let display = target.display();
+    let namespace = target.namespace.clone();
+    write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
+        let containers = doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        for (name, image) in &pairs {
+            if name == "*" {
+                for c in containers.values_mut() {
+                    c["image"] = Value::String(image.clone());
+                }
+                continue;
+            }
+            let names: Vec<String> = containers.keys().cloned().collect();
+            let c = containers.get_mut(name).ok_or_else(|| {
+                Error::Usage(format!("{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}", names.join(", ")))
+            })?;
+            c["image"] = Value::String(image.clone());
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
+    let target = view::require_target(profile, cluster, &args.target)?;
+    let mut set = Vec::new();
+    let mut unset = Vec::new();
+    for var in &args.vars {
+        if let Some((k, v)) = var.split_once('=') {
+            if k.is_empty() {
+                return Err(Error::Usage(format!("\"{var}\" has no variable name")));
+            }
+            set.push((k.to_string(), v.to_string()));
+        } else if let Some(k) = var.strip_suffix('-').filter(|k| !k.is_empty()) {
+            unset.push(k.to_string());
+        } else {
+            return Err(Error::Usage(format!("\"{var}\" is neither KEY=VALUE nor KEY-")));
+        }
+    }
+    let display = target.display();
+    let namespace = target.namespace.clone();
+    let only = args.container.clone();
+    write_change(cluster, profile, RoleName::Dev, &args.write, target, "env updated", |doc, _| {
+        let containers = doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        if let Some(only) = &only {
+            if !containers.contains_key(only) {
+                let names: Vec<String> = containers.keys().cloned().collect();
+                return Err(Error::Usage(format!(
+                    "{display} in namespace \"{namespace}\" has no container \"{only}\"; it has {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        for (name, c) in containers.iter_mut() {
+            if only.as_ref().is_some_and(|o| o != name) {
+                continue;
+            }
+            let env = c
+                .as_object_mut()
+                .expect("a container document is a mapping")
+                .entry("env")
+                .or_insert_with(|| Value::Object(Default::default()));
+            let env = env.as_object_mut().expect("env is a mapping");
+            for (k, v) in &set {
+                env.insert(k.clone(), Value::String(v.clone()));
+            }
+            for k in &unset {
+                env.shift_remove(k);
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
+    let target = view::require_target(profile, cluster, &args.target)?;
+    if args.replicas < 0 {
+        return Err(Error::Usage("--replicas must be 0 or more".into()));
+    }
+    let replicas_field = profile
+        .role(RoleName::Ops)
+        .object_traits(&target.kind.kind)
+        .find_map(|(t, fields)| fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone())));
+    let Some((trait_name, field)) = replicas_field else {
+        return Err(Error::Usage(format!("{} has no replica count to scale", target.kind.kind)));
+    };
+    let replicas = args.replicas;
+    write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
+        let map = doc.as_object_mut().expect("a document is a mapping");
+        let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
+        group[&field] = Value::from(replicas);
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documents_split_on_separators_and_arrays() {
+        let docs = parse_documents("kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n", "f").unwrap();
+        assert_eq!(docs.len(), 2);
+        let docs = parse_documents("[{\"kind\": \"Deployment\", \"name\": \"a\"}]", "f").unwrap();
+        assert_eq!(docs[0]["name"], "a");
+        assert!(parse_documents("", "f").unwrap_err().to_string().contains("no documents"));
+        let err = parse_documents("kind: [\n", "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("f.yaml: invalid YAML") && err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn bookkeeping_is_not_a_change() {
+        let a = json!({"metadata": {"resourceVersion": "1", "managedFields": [{"manager": "x", "time": "t1"}]}, "spec": {"replicas": 1}});
+        let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "x", "time": "t2"}]}, "spec": {"replicas": 1}});
+        assert_eq!(comparable(&a), comparable(&b));
+        let c = json!({"metadata": {"managedFields": [{"manager": "x"}, {"manager": "y"}]}, "spec": {"replicas": 1}});
+        assert_ne!(comparable(&a), comparable(&c));
+    }
+}

@@ -1,0 +1,312 @@
+//! Command line, shown as `kubectl oam …`. kubectl passes every flag after the plugin name through
+//! untouched, so the plugin parses kubectl's global flags itself.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl oam",
+    bin_name = "kubectl oam",
+    version,
+    about = "Role-scoped views and edits of live workloads: developers see app fields, operators see traits",
+    long_about = "kubectl oam splits a live workload by role, as the Open Application Model does.\n\
+                  `kubectl oam dev` shows and edits only the developer's fields (per container: image, command/args, env, ports, resources);\n\
+                  `kubectl oam ops` only the operator's traits (replicas, rollout, placement, labels/annotations, autoscaler).\n\
+                  Every write is a server-side apply under the role's own field manager, after a server-side dry-run diff.",
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub kube: KubeFlags,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kubectl's global flags (cli-runtime `ConfigFlags`) that a plugin is expected to honour.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cluster flags (as kubectl)")]
+pub struct KubeFlags {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Namespace (default: the context's namespace, else "default")
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// List across all namespaces
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Username to impersonate
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Group to impersonate (repeatable)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// Bearer token for authentication to the API server
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The address and port of the Kubernetes API server
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// Time to wait for one server request, e.g. 10s, 1m (0 = no limit)
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+    /// Do not check the server's certificate (insecure)
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+    /// Directory for the cached cluster role profile (default: $KUBECACHEDIR, else ~/.kube/cache)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Log level; 6 or more prints each API request to stderr
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0)]
+    pub verbosity: u8,
+    /// Role profile file to use instead of the cluster's or the built-in one
+    #[arg(long, global = true, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The developer's view: per container image, command/args, env, ports, resources
+    #[command(subcommand)]
+    Dev(RoleCommand),
+    /// The operator's view: traits such as scaler, rollout, placement, metadata, autoscaler
+    #[command(subcommand)]
+    Ops(RoleCommand),
+    /// Who owns each role field of a workload, from managedFields
+    Owners(OwnersArgs),
+    /// Print the role profile in effect
+    Roles(RolesArgs),
+    /// Print the version
+    Version,
+    /// Shell completion scripts, or the shim for kubectl's own plugin completion
+    Completion(CompletionArgs),
+    /// Answers kubectl plugin completion (used by the kubectl_complete-oam shim)
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Show the role's document of a workload (no name: a table of the namespace's workloads)
+    Get(GetArgs),
+    /// A table of workloads with the role's columns
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Edit the role's document in $KUBE_EDITOR and server-side apply it
+    Edit(EditArgs),
+    /// Server-side apply role documents from a file or stdin
+    Apply(ApplyArgs),
+    /// Server-side dry-run diff of role documents (exit 0: none, 1: differences, >1: error)
+    Diff(DiffArgs),
+    /// Update one field (dev: image, env)
+    #[command(subcommand)]
+    Set(SetCommand),
+    /// Set the replica count (ops)
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Yaml,
+    Json,
+    /// The exact server-side apply body the role would send
+    Apply,
+    /// Tables: more columns
+    Wide,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// TYPE/NAME, or TYPE followed by NAME (types: deploy, sts, ds, rs, job, cj)
+    #[arg(value_name = "TYPE[/NAME]")]
+    pub target: Option<String>,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only this container (dev)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Print the exact server-side apply body (same as -o apply)
+    #[arg(long)]
+    pub raw: bool,
+    /// Add each field's field managers to the view
+    #[arg(long)]
+    pub show_owners: bool,
+    /// Label selector for lists
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this type (deploy, sts, ds, rs, job, cj); default: all workload kinds
+    #[arg(value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Label selector
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WriteFlags {
+    /// Take over fields another field manager owns (server-side apply force)
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
+    #[arg(long, value_name = "NAME")]
+    pub field_manager: Option<String>,
+    /// "server": only show the server-side dry-run diff; "none": apply
+    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    pub dry_run: String,
+}
+
+impl WriteFlags {
+    pub fn dry_run(&self) -> bool {
+        self.dry_run == "server"
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only this container (dev)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Apply without asking for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Role document(s) to apply, "-" for stdin; several documents may be separated by ---
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub filename: PathBuf,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Role document(s), "-" for stdin
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub filename: PathBuf,
+    /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
+    #[arg(long, value_name = "NAME")]
+    pub field_manager: Option<String>,
+    /// Show the diff as if conflicting fields were taken over
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetCommand {
+    /// Set container images: TYPE/NAME CONTAINER=IMAGE…
+    Image(SetImageArgs),
+    /// Set or remove env vars: TYPE/NAME [-c CONTAINER] KEY=VALUE… KEY-…
+    Env(SetEnvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetImageArgs {
+    /// TYPE/NAME
+    pub target: String,
+    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container)
+    #[arg(required = true, value_name = "CONTAINER=IMAGE")]
+    pub images: Vec<String>,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct SetEnvArgs {
+    /// TYPE/NAME
+    pub target: String,
+    /// KEY=VALUE to set, KEY- to remove
+    #[arg(required = true, value_name = "KEY=VALUE|KEY-", allow_hyphen_values = true)]
+    pub vars: Vec<String>,
+    /// Only this container (default: every container)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// TYPE/NAME
+    pub target: String,
+    /// The new replica count
+    #[arg(long, required = true)]
+    pub replicas: i64,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct OwnersArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format (yaml or json; default a table)
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct RolesArgs {
+    /// Output format (yaml or json)
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    /// The `kubectl_complete-oam` shim for kubectl's own plugin completion
+    Kubectl,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    pub shell: CompletionShell,
+    /// With `kubectl`: write the shim into this directory (it must be on PATH)
+    #[arg(long, value_name = "DIR")]
+    pub install: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The words after `kubectl oam`, the last one being completed
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}

@@ -1,0 +1,344 @@
+//! The one place a client is built from kubectl's flags, and where API errors become user errors.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kube::Client;
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+
+use crate::cli::KubeFlags;
+use crate::error::{Error, FieldConflict, Result};
+
+/// A connected cluster plus what error messages need to say about it.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    /// Namespace from -n, else the context's, else "default".
+    pub namespace: String,
+    pub all_namespaces: bool,
+    /// The API server URL, named when it cannot be reached.
+    pub server: String,
+    /// Where the cluster's role profile is cached.
+    pub cache_dir: PathBuf,
+}
+
+/// Builds the client the way kubectl does: --kubeconfig, else $KUBECONFIG (a merged list), else
+/// ~/.kube/config; then --context/--cluster/--user, then the overriding flags.
+pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
+    let config = load_config(flags).await?;
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let namespace = flags
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let cache_dir = cache_dir(flags, &server);
+    let builder = kube::client::ClientBuilder::try_from(config.clone())
+        .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?;
+    let client = if flags.verbosity >= 6 {
+        builder
+            .with_layer(&tower::layer::layer_fn(RequestLog::new))
+            .build()
+    } else {
+        builder.build()
+    };
+    Ok(Cluster {
+        client,
+        namespace,
+        all_namespaces: flags.all_namespaces,
+        server,
+        cache_dir,
+    })
+}
+
+async fn load_config(flags: &KubeFlags) -> Result<Config> {
+    let options = KubeConfigOptions {
+        context: flags.context.clone(),
+        cluster: flags.cluster.clone(),
+        user: flags.user.clone(),
+    };
+    let kubeconfig = read_kubeconfig(flags)?;
+    let mut config = match kubeconfig {
+        Some(kc) => Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .map_err(|e| Error::Kubeconfig(format!("kubeconfig: {e}")))?,
+        None => match &flags.server {
+            Some(server) => Config::new(parse_server(server)?),
+            None => {
+                return Err(Error::Kubeconfig(
+                    "no kubeconfig found ($KUBECONFIG and ~/.kube/config are unset or missing); pass --kubeconfig FILE or --server URL".into(),
+                ));
+            }
+        },
+    };
+    if let Some(server) = &flags.server {
+        config.cluster_url = parse_server(server)?;
+    }
+    if let Some(token) = &flags.token {
+        config.auth_info = kube::config::AuthInfo {
+            token: Some(token.clone().into()),
+            ..Default::default()
+        };
+    }
+    if flags.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+    }
+    if let Some(user) = &flags.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !flags.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(flags.as_group.clone());
+    }
+    if let Some(timeout) = &flags.request_timeout {
+        let timeout = parse_duration(timeout)?;
+        if !timeout.is_zero() {
+            config.read_timeout = Some(timeout);
+            config.write_timeout = Some(timeout);
+            config.connect_timeout = Some(timeout);
+        }
+    }
+    Ok(config)
+}
+
+fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
+    let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
+        Error::Kubeconfig(format!("cannot read kubeconfig {}: {e}", path.display()))
+    };
+    if let Some(path) = &flags.kubeconfig {
+        return Kubeconfig::read_from(path).map(Some).map_err(|e| describe(path, e));
+    }
+    if let Some(paths) = std::env::var_os("KUBECONFIG") {
+        let paths: Vec<PathBuf> = std::env::split_paths(&paths)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            // As kubectl: the first file to set a value wins; files that do not exist are skipped.
+            let mut merged: Option<Kubeconfig> = None;
+            for path in paths.iter().filter(|p| p.exists()) {
+                let next = Kubeconfig::read_from(path).map_err(|e| describe(path, e))?;
+                merged = Some(match merged {
+                    None => next,
+                    Some(m) => m.merge(next).map_err(|e| describe(path, e))?,
+                });
+            }
+            return Ok(merged);
+        }
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match home.map(|h| h.join(".kube").join("config")) {
+        Some(path) if path.exists() => Kubeconfig::read_from(&path).map(Some).map_err(|e| describe(&path, e)),
+        _ => Ok(None),
+    }
+}
+
+fn parse_server(server: &str) -> Result<http::Uri> {
+    let with_scheme = if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("https://{server}")
+    };
+    with_scheme
+        .parse()
+        .map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
+}
+
+/// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let bad = || Error::Usage(format!("invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m"));
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
+    let base = flags
+        .cache_dir
+        .clone()
+        .or_else(|| std::env::var_os("KUBECACHEDIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let host: String = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    base.join("oam").join(host)
+}
+
+/// What the user was doing, so that an API error can say it in their terms.
+pub struct Action<'a> {
+    /// e.g. "Deployment"
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: &'a str,
+}
+
+impl Action<'_> {
+    pub fn object(&self) -> String {
+        format!("{}/{} in namespace \"{}\"", self.kind.to_lowercase(), self.name, self.namespace)
+    }
+}
+
+impl Cluster {
+    /// Turns a kube-rs error into one clear line.
+    pub fn error(&self, err: kube::Error, action: &Action) -> Error {
+        match err {
+            kube::Error::Api(status) => match status.code {
+                404 => Error::NotFound {
+                    kind: action.kind.to_string(),
+                    name: action.name.to_string(),
+                    namespace: action.namespace.to_string(),
+                },
+                403 => Error::Forbidden { message: status.message.clone() },
+                409 => {
+                    let conflicts = conflicts_from_status(&status);
+                    if conflicts.is_empty() {
+                        Error::Api {
+                            message: format!("{}: {}; re-run to retry against the latest version", action.object(), status.message),
+                        }
+                    } else {
+                        Error::Conflict { object: action.object(), conflicts }
+                    }
+                }
+                401 => Error::Forbidden {
+                    message: format!("the server at {} rejected the credentials (401 Unauthorized)", self.server),
+                },
+                _ => Error::Api {
+                    message: format!("{}: {}", action.object(), status.message),
+                },
+            },
+            other => self.transport_error(other),
+        }
+    }
+
+    /// Errors that are not answers from the server: the server could not be reached.
+    pub fn transport_error(&self, err: kube::Error) -> Error {
+        match err {
+            kube::Error::Api(status) => Error::Api { message: status.message.clone() },
+            other => Error::Unreachable {
+                server: self.server.clone(),
+                cause: root_cause(&other),
+            },
+        }
+    }
+}
+
+/// The innermost cause, which is the one that says what went wrong ("Connection refused").
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    // io errors carry "(os error 111)" which says nothing more to a user.
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The server lists each conflicting field as a cause: message `conflict with "helm" using apps/v1`,
+/// field `.spec.replicas`.
+pub fn conflicts_from_status(status: &kube::core::Status) -> Vec<FieldConflict> {
+    let Some(details) = &status.details else { return Vec::new() };
+    details
+        .causes
+        .iter()
+        .filter(|c| c.reason == "FieldManagerConflict")
+        .map(|c| FieldConflict {
+            manager: c
+                .message
+                .split('"')
+                .nth(1)
+                .unwrap_or(c.message.as_str())
+                .to_string(),
+            field: c.field.clone(),
+        })
+        .collect()
+}
+
+/// `-v 6`: one stderr line per request, as kubectl's round-tripper logging.
+#[derive(Clone)]
+pub struct RequestLog<S> {
+    inner: S,
+}
+
+impl<S> RequestLog<S> {
+    fn new(inner: S) -> Self {
+        RequestLog { inner }
+    }
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for RequestLog<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::result::Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let line = format!("{} {}", request.method(), request.uri());
+        let start = Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            let status = match &result {
+                Ok(response) => response.status().as_u16().to_string(),
+                Err(_) => "failed".to_string(),
+            };
+            eprintln!("I0000 round_trippers] {line} {status} in {} milliseconds", start.elapsed().as_millis());
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_kubectl() {
+        for (text, millis) in [("10", 10_000), ("10s", 10_000), ("500ms", 500), ("2m", 120_000), ("1h", 3_600_000), ("0", 0)] {
+            assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
+        }
+        for bad in ["", "s", "10x", "ten"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn conflicts_parse_manager_and_field() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": 409, "reason": "Conflict",
+            "message": "Apply failed with 1 conflict: conflict with \"helm\" using apps/v1: .spec.replicas",
+            "details": {"causes": [{"reason": "FieldManagerConflict", "message": "conflict with \"helm\" using apps/v1", "field": ".spec.replicas"}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            conflicts_from_status(&status),
+            vec![FieldConflict { manager: "helm".into(), field: ".spec.replicas".into() }]
+        );
+    }
+
+    #[test]
+    fn root_cause_drops_os_error_suffix() {
+        let err = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        assert_eq!(root_cause(&err), "Connection refused");
+    }
+}

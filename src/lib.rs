@@ -1,0 +1,119 @@
+//! kubectl-oam: Open Application Model roles on live Kubernetes workloads.
+//!
+//! `main.rs` parses and prints; this file dispatches commands to their modules.
+
+pub mod apply;
+pub mod cli;
+pub mod cluster;
+pub mod complete;
+pub mod diff;
+pub mod edit;
+pub mod error;
+pub mod output;
+pub mod owners;
+pub mod profiles;
+pub mod project;
+pub mod roles;
+pub mod view;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command, RoleCommand, SetCommand};
+use error::{Error, Result};
+use roles::RoleName;
+
+/// How a successful run ends; differences found by `diff` exit 1, as `kubectl diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Differences,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Done => ExitCode::SUCCESS,
+            Outcome::Differences => ExitCode::from(1),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(dispatch(cli))
+}
+
+fn print(text: String) -> Result<Outcome> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Outcome::Done),
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome> {
+    let flags = &cli.kube;
+    match &cli.command {
+        Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
+        Command::Complete(args) => print(complete::answer(&args.words).await),
+        Command::Roles(args) => {
+            let profile = match &flags.profile {
+                Some(path) => profiles::from_file(path)?,
+                None => {
+                    let cluster = cluster::connect(flags).await?;
+                    profiles::load(&cluster, None, true).await?
+                }
+            };
+            print(view::roles(&profile, args)?)
+        }
+        Command::Owners(args) => {
+            let cluster = cluster::connect(flags).await?;
+            let profile = profiles::load(&cluster, flags.profile.as_deref(), false).await?;
+            print(view::owners(&cluster, &profile, args).await?)
+        }
+        Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
+        Command::Ops(command) => role_command(flags, RoleName::Ops, command).await,
+    }
+}
+
+async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
+    // Refuse a command of the other role before anything talks to the cluster.
+    match (role, command) {
+        (RoleName::Ops, RoleCommand::Set(_)) => {
+            return Err(Error::Usage(
+                "`set` is a dev command (image, env); operators use `kubectl oam ops scale` or `ops edit`".into(),
+            ));
+        }
+        (RoleName::Dev, RoleCommand::Scale(_)) => {
+            return Err(Error::Usage(
+                "replicas belong to the ops role: use `kubectl oam ops scale TYPE/NAME --replicas N`".into(),
+            ));
+        }
+        _ => {}
+    }
+    let cluster = cluster::connect(flags).await?;
+    let profile = profiles::load(&cluster, flags.profile.as_deref(), false).await?;
+    let explicit_ns = flags.namespace.as_deref();
+    match command {
+        RoleCommand::Get(args) => print(view::get(&cluster, &profile, role, args).await?),
+        RoleCommand::List(args) => print(view::list_workloads(&cluster, &profile, role, args).await?),
+        RoleCommand::Edit(args) => print(edit::edit(&cluster, &profile, role, args).await?),
+        RoleCommand::Apply(args) => print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?),
+        RoleCommand::Diff(args) => {
+            if apply::diff_files(&cluster, &profile, role, explicit_ns, args).await? {
+                Ok(Outcome::Differences)
+            } else {
+                Ok(Outcome::Done)
+            }
+        }
+        RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
+        RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
+    }
+}

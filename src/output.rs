@@ -1,0 +1,80 @@
+//! Rendering: YAML/JSON documents, tables, and colour decisions.
+
+use std::io::IsTerminal;
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+pub fn yaml(value: &Value) -> Result<String> {
+    serde_yaml::to_string(value).map_err(|e| Error::Invalid(format!("cannot render YAML: {e}")))
+}
+
+pub fn json(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A kubectl-style table: no borders, upper-case headers, columns padded with spaces.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.iter().map(|h| h.to_uppercase()));
+    for row in rows {
+        table.add_row(row);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 3));
+    }
+    let mut text: String = table
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
+}
+
+/// Colour only on a terminal and never with NO_COLOR, as most CLIs do.
+pub fn use_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A compact one-cell summary of a JSON value for tables.
+pub fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "<none>".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", cell(Some(v))))
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(Value::Array(a)) => a.iter().map(|v| cell(Some(v))).collect::<Vec<_>>().join(","),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_look_like_kubectl() {
+        let text = table(&["name", "image"], vec![vec!["web".into(), "nginx:1".into()], vec!["api-long".into(), "x".into()]]);
+        assert_eq!(text, "NAME       IMAGE\nweb        nginx:1\napi-long   x\n");
+    }
+
+    #[test]
+    fn cells_summarise_values() {
+        assert_eq!(cell(None), "<none>");
+        assert_eq!(cell(Some(&json!({"cpu": "100m", "memory": "64Mi"}))), "cpu=100m,memory=64Mi");
+        assert_eq!(cell(Some(&json!([80, 443]))), "80,443");
+        assert_eq!(cell(Some(&json!(3))), "3");
+    }
+}

@@ -1,0 +1,228 @@
+//! Who owns each role field, read from managedFields (FieldsV1: `f:` fields, `k:{…}` list-map keys,
+//! `v:` set values, `i:` indexes, `.` the item itself).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::project::{container_name, containers};
+use crate::roles::{Field, KindInfo, Profile, RoleName};
+
+/// One managedFields entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedEntry {
+    pub manager: String,
+    pub operation: String,
+    pub time: String,
+    pub subresource: String,
+    pub fields: Value,
+}
+
+pub fn managed_entries(obj: &Value) -> Vec<ManagedEntry> {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| ManagedEntry {
+                    manager: e["manager"].as_str().unwrap_or("(unnamed)").to_string(),
+                    operation: e["operation"].as_str().unwrap_or_default().to_string(),
+                    time: e["time"].as_str().unwrap_or_default().to_string(),
+                    subresource: e["subresource"].as_str().unwrap_or_default().to_string(),
+                    fields: e.get("fieldsV1").cloned().unwrap_or(Value::Null),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One step of a path into a FieldsV1 tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `f:name`
+    Field(String),
+    /// `k:{"name":"app"}`: the list item whose keys have these values
+    Key(Value),
+}
+
+/// Parses a FieldsV1 key; `None` for `.` and for keys this tool does not descend through.
+pub fn parse_key(key: &str) -> Option<Step> {
+    if let Some(name) = key.strip_prefix("f:") {
+        return Some(Step::Field(name.to_string()));
+    }
+    if let Some(json) = key.strip_prefix("k:") {
+        return serde_json::from_str(json).ok().map(Step::Key);
+    }
+    None
+}
+
+/// The subtree of `fields` at `path`, if the manager owns anything there.
+pub fn subtree<'a>(fields: &'a Value, path: &[Step]) -> Option<&'a Value> {
+    let mut node = fields;
+    for step in path {
+        let map = node.as_object()?;
+        node = map
+            .iter()
+            .find(|(k, _)| parse_key(k).as_ref() == Some(step))
+            .map(|(_, v)| v)?;
+    }
+    Some(node)
+}
+
+/// Does the manager own the field at `path` or anything below it, other than `exclude`d map keys?
+pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
+    match subtree(fields, path) {
+        None => false,
+        Some(node) if exclude.is_empty() => node.is_object(),
+        Some(node) => node.as_object().is_some_and(|m| {
+            m.is_empty()
+                || m.keys().any(|k| match parse_key(k) {
+                    Some(Step::Field(name)) => !exclude.contains(&name),
+                    Some(Step::Key(_)) => true,
+                    // "." only says the map exists; it is not a value anyone set.
+                    None => false,
+                })
+        }),
+    }
+}
+
+/// The role a field manager stands for, if it is one of the profile's role managers.
+pub fn role_of_manager(profile: &Profile, manager: &str) -> Option<RoleName> {
+    profile.roles.iter().find(|r| r.manager == manager).map(|r| r.name)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Holder {
+    pub manager: String,
+    /// dev/ops for the role managers; otherwise absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub operation: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldOwners {
+    /// The field as the role document names it: `containers.app.image`, `scaler.replicas`.
+    pub field: String,
+    pub role: String,
+    pub managers: Vec<Holder>,
+    /// Managers holding the field that do not stand for its role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_role: Vec<String>,
+}
+
+/// Every role field present in (or owned on) `obj`, with its managers.
+pub fn field_owners(profile: &Profile, kind: &KindInfo, obj: &Value, only: Option<RoleName>) -> Vec<FieldOwners> {
+    let entries = managed_entries(obj);
+    let mut rows = Vec::new();
+    for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
+        let mut add = |label: String, path: Vec<Step>, field: &Field| {
+            let managers: Vec<Holder> = entries
+                .iter()
+                .filter(|e| owns(&e.fields, &path, &field.exclude))
+                .map(|e| Holder {
+                    manager: e.manager.clone(),
+                    role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),
+                    operation: e.operation.clone(),
+                    subresource: e.subresource.clone(),
+                    time: e.time.clone(),
+                })
+                .collect();
+            if managers.is_empty() {
+                return;
+            }
+            let outside_role = managers
+                .iter()
+                .filter(|h| h.role.as_deref() != Some(role.name.as_str()))
+                .map(|h| h.manager.clone())
+                .collect();
+            rows.push(FieldOwners {
+                field: label,
+                role: role.name.to_string(),
+                managers,
+                outside_role,
+            });
+        };
+        let container_fields: Vec<&Field> = role.container_fields().collect();
+        if !container_fields.is_empty() {
+            for c in containers(obj, kind) {
+                let name = container_name(c);
+                for field in &container_fields {
+                    let mut path: Vec<Step> = kind.containers_path().into_iter().map(Step::Field).collect();
+                    path.push(Step::Key(serde_json::json!({"name": name})));
+                    path.extend(field.path.segments.iter().cloned().map(Step::Field));
+                    add(format!("containers.{name}.{}", field.name), path, field);
+                }
+            }
+        }
+        for (trait_name, fields) in role.object_traits(&kind.kind) {
+            for field in fields {
+                let path = field.path.in_object(kind).into_iter().map(Step::Field).collect();
+                add(format!("{trait_name}.{}", field.name), path, field);
+            }
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object() -> Value {
+        json!({
+            "metadata": {
+                "name": "web", "namespace": "shop",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                "managedFields": [
+                    {"manager": "kubectl-client-side-apply", "operation": "Update", "time": "2026-01-01T00:00:00Z",
+                     "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                                  "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                                      "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {},
+                                                              "f:env": {".": {}, "k:{\"name\":\"A\"}": {".": {}, "f:name": {}, "f:value": {}}}}}}}}}},
+                    {"manager": "kubectl-oam-dev", "operation": "Apply", "time": "2026-01-02T00:00:00Z",
+                     "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                         "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}},
+                    {"manager": "kube-controller-manager", "operation": "Update", "subresource": "scale", "time": "2026-01-03T00:00:00Z",
+                     "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+                ]
+            },
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "a:1", "env": [{"name": "A", "value": "1"}]}]}}}
+        })
+    }
+
+    #[test]
+    fn keys_parse() {
+        assert_eq!(parse_key("f:image"), Some(Step::Field("image".into())));
+        assert_eq!(parse_key("k:{\"containerPort\":80,\"protocol\":\"TCP\"}"), Some(Step::Key(json!({"protocol": "TCP", "containerPort": 80}))));
+        assert_eq!(parse_key("."), None);
+        assert_eq!(parse_key("v:\"x\""), None);
+        assert_eq!(parse_key("k:{broken"), None);
+    }
+
+    #[test]
+    fn owners_per_field_with_roles_and_outside_flags() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let rows = field_owners(&p, kind, &object(), None);
+        let by_field = |f: &str| rows.iter().find(|r| r.field == f).unwrap_or_else(|| panic!("{f} in {rows:#?}"));
+        let image = by_field("containers.app.image");
+        let names: Vec<&str> = image.managers.iter().map(|h| h.manager.as_str()).collect();
+        assert_eq!(names, ["kubectl-client-side-apply", "kubectl-oam-dev"]);
+        assert_eq!(image.managers[1].role.as_deref(), Some("dev"));
+        assert_eq!(image.outside_role, ["kubectl-client-side-apply"]);
+        let env = by_field("containers.app.env");
+        assert_eq!(env.managers.len(), 1);
+        let replicas = by_field("scaler.replicas");
+        assert_eq!(replicas.role, "ops");
+        assert_eq!(replicas.managers[1].subresource, "scale");
+        assert!(rows.iter().all(|r| r.field != "metadata.annotations"), "the last-applied annotation is not a role field");
+    }
+}

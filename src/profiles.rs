@@ -1,0 +1,88 @@
+//! Which role profile is in effect: `--profile FILE`, else the cluster's ConfigMap
+//! kube-public/kubectl-oam-profile, else the built-in one.
+//!
+//! The cluster's profile is cached for a few minutes (like kubectl's discovery cache), so that a view
+//! stays one API request.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{Action, Cluster};
+use crate::error::{Error, Result};
+use crate::roles::Profile;
+
+pub const CONFIGMAP_NAMESPACE: &str = "kube-public";
+pub const CONFIGMAP_NAME: &str = "kubectl-oam-profile";
+pub const CONFIGMAP_KEY: &str = "profile.yaml";
+const CACHE_TTL: Duration = Duration::from_secs(300);
+const CACHE_FILE: &str = "profile.json";
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    fetched: u64,
+    /// None: the cluster publishes no profile (or this user may not read it).
+    text: Option<String>,
+}
+
+/// A profile from a file, without a cluster.
+pub fn from_file(path: &Path) -> Result<Profile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Invalid(format!("cannot read role profile {}: {e}", path.display())))?;
+    Profile::parse(&text, &path.display().to_string())
+}
+
+/// The profile in effect. `refresh` skips the cache (for `kubectl oam roles`).
+pub async fn load(cluster: &Cluster, file: Option<&Path>, refresh: bool) -> Result<Profile> {
+    if let Some(path) = file {
+        return from_file(path);
+    }
+    let cache = cluster.cache_dir.join(CACHE_FILE);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let cached = (!refresh)
+        .then(|| std::fs::read(&cache).ok())
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
+        .filter(|c| now.saturating_sub(c.fetched) < CACHE_TTL.as_secs());
+    let text = match cached {
+        Some(c) => c.text,
+        None => {
+            let text = fetch(cluster).await?;
+            // A cache that cannot be written only costs a request next time.
+            let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
+                std::fs::write(&cache, serde_json::to_vec(&Cached { fetched: now, text: text.clone() })?)
+            });
+            text
+        }
+    };
+    match text {
+        Some(text) => Profile::parse(&text, &format!("configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}")),
+        None => Ok(Profile::builtin()),
+    }
+}
+
+async fn fetch(cluster: &Cluster) -> Result<Option<String>> {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), CONFIGMAP_NAMESPACE);
+    match api.get_opt(CONFIGMAP_NAME).await {
+        Ok(Some(cm)) => match cm.data.and_then(|mut d| d.remove(CONFIGMAP_KEY)) {
+            Some(text) => Ok(Some(text)),
+            None => Err(Error::Invalid(format!(
+                "configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME} has no key {CONFIGMAP_KEY}; ask your platform team to fix it, or pass --profile FILE"
+            ))),
+        },
+        Ok(None) => Ok(None),
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            eprintln!(
+                "warning: may not read configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}; using the built-in role profile"
+            );
+            Ok(None)
+        }
+        Err(err) => Err(cluster.error(
+            err,
+            &Action { kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: CONFIGMAP_NAMESPACE },
+        )),
+    }
+}

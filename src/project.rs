@@ -1,0 +1,724 @@
+//! Pure projection between a live object and a role document, both ways.
+//!
+//! `document` shows a role's fields of an object in a compact form (containers keyed by name, env as
+//! `NAME: value`); `apply_body` turns a (possibly edited) document back into the partial object that
+//! the role server-side applies. Nothing here talks to a cluster.
+
+use serde_json::{Map, Value, json};
+
+use crate::roles::{
+    CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root,
+};
+
+/// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoscaler {
+    pub name: String,
+    pub min_replicas: Option<i64>,
+    pub max_replicas: Option<i64>,
+    pub metrics: Option<Value>,
+}
+
+impl Autoscaler {
+    /// Finds the HPA (autoscaling/v2 JSON) among `hpas` whose scaleTargetRef names this workload.
+    pub fn targeting(hpas: &[Value], kind: &KindInfo, name: &str) -> Option<Autoscaler> {
+        hpas.iter().find_map(|hpa| {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            let same_group = target["apiVersion"]
+                .as_str()
+                .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(|| Autoscaler {
+                name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                // minReplicas defaults to 1 on the server.
+                min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
+                max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
+                metrics: hpa["spec"].get("metrics").cloned(),
+            })
+        })
+    }
+
+    fn to_value(&self, held: &[String]) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(self.name));
+        if let Some(min) = self.min_replicas {
+            m.insert("minReplicas".into(), json!(min));
+        }
+        if let Some(max) = self.max_replicas {
+            m.insert("maxReplicas".into(), json!(max));
+        }
+        if let Some(metrics) = &self.metrics {
+            m.insert("metrics".into(), metrics.clone());
+        }
+        m.insert("holds".into(), json!(held));
+        Value::Object(m)
+    }
+}
+
+/// What a view shows besides the object.
+#[derive(Debug, Default, Clone)]
+pub struct ViewOptions<'a> {
+    /// Only this container (dev).
+    pub container: Option<&'a str>,
+    pub autoscaler: Option<&'a Autoscaler>,
+}
+
+pub fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, seg| v.get(seg.as_str())).filter(|v| !v.is_null())
+}
+
+pub fn set_path(value: &mut Value, path: &[String], new: Value) {
+    let mut cur = value;
+    for seg in path {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        cur = cur
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(seg.clone())
+            .or_insert(Value::Null);
+    }
+    *cur = new;
+}
+
+pub fn containers<'a>(obj: &'a Value, kind: &KindInfo) -> &'a [Value] {
+    get_path(obj, &kind.containers_path())
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+pub fn container_name(container: &Value) -> &str {
+    container["name"].as_str().unwrap_or_default()
+}
+
+/// The role document of `obj`: identity, then traits in profile order, then read-only context.
+pub fn document(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Value {
+    let role = profile.role(role);
+    let mut doc = Map::new();
+    doc.insert("kind".into(), json!(kind.kind));
+    doc.insert("name".into(), obj["metadata"]["name"].clone());
+    doc.insert("namespace".into(), obj["metadata"]["namespace"].clone());
+
+    if role.container_fields().next().is_some() {
+        let mut by_name = Map::new();
+        for c in containers(obj, kind) {
+            let name = container_name(c);
+            if opts.container.is_some_and(|only| only != name) {
+                continue;
+            }
+            by_name.insert(name.to_string(), Value::Object(container_document(role, c)));
+        }
+        doc.insert(CONTAINERS_KEY.into(), Value::Object(by_name));
+    }
+
+    for (trait_name, fields) in role.object_traits(&kind.kind) {
+        let mut group = Map::new();
+        for field in fields {
+            if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
+                let v = without_excluded(v, field);
+                if !is_empty_value(&v) {
+                    group.insert(field.name.clone(), encode(field, &v));
+                }
+            }
+        }
+        if !group.is_empty() {
+            doc.insert(trait_name.to_string(), Value::Object(group));
+        }
+    }
+
+    let read_only = read_only_section(role, kind, obj, opts.autoscaler);
+    if !read_only.is_empty() {
+        doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
+    }
+    Value::Object(doc)
+}
+
+fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    for field in role.container_fields() {
+        if let Some(v) = get_path(container, &field.path.segments) {
+            if !is_empty_value(v) {
+                out.insert(field.name.clone(), encode(field, v));
+            }
+        }
+    }
+    out
+}
+
+fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, hpa: Option<&Autoscaler>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
+        if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
+            out.insert(field.name.clone(), v.clone());
+        }
+    }
+    if let Some(hpa) = hpa {
+        let held: Vec<String> = autoscaled_fields(role, kind).map(|(t, f)| format!("{t}.{}", f.name)).collect();
+        if !held.is_empty() {
+            out.insert("autoscaler".into(), hpa.to_value(&held));
+        }
+    }
+    out
+}
+
+fn autoscaled_fields<'a>(role: &'a Role, kind: &'a KindInfo) -> impl Iterator<Item = (&'a str, &'a Field)> + 'a {
+    role.object_traits(&kind.kind)
+        .flat_map(|(t, fields)| fields.into_iter().map(move |f| (t, f)))
+        .filter(|(_, f)| f.autoscaled)
+}
+
+fn without_excluded(value: &Value, field: &Field) -> Value {
+    match value {
+        Value::Object(m) if !field.exclude.is_empty() => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !field.exclude.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// How a field's value is shown in a document. This is knowledge of Kubernetes types, not of roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    /// `env` list → `NAME: value` or `NAME: {secretKeyRef: …}`
+    Env,
+    /// `ports` list: `protocol: TCP` (the default) is left out
+    Ports,
+    Plain,
+}
+
+fn codec(field: &Field) -> Codec {
+    match (field.path.root, field.path.segments.as_slice()) {
+        (Root::Container, [last]) if last == "env" => Codec::Env,
+        (Root::Container, [last]) if last == "ports" => Codec::Ports,
+        _ => Codec::Plain,
+    }
+}
+
+fn encode(field: &Field, value: &Value) -> Value {
+    match (codec(field), value) {
+        (Codec::Env, Value::Array(items)) => Value::Object(
+            items
+                .iter()
+                .map(|item| {
+                    let name = item["name"].as_str().unwrap_or_default().to_string();
+                    // Only references are ever shown for valueFrom: secrets are never read.
+                    let shown = match item.get("valueFrom") {
+                        Some(from) => from.clone(),
+                        None => item.get("value").cloned().unwrap_or(json!("")),
+                    };
+                    (name, shown)
+                })
+                .collect(),
+        ),
+        (Codec::Ports, Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|p| match p {
+                    Value::Object(m) => Value::Object(
+                        m.iter()
+                            .filter(|(k, v)| !(k.as_str() == "protocol" && v.as_str() == Some("TCP")))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+/// The inverse of `encode`; `at` names the place for errors.
+fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
+    match codec(field) {
+        Codec::Env => {
+            let Value::Object(vars) = value else {
+                return Err(format!("{at}: expected NAME: value pairs"));
+            };
+            vars.iter()
+                .map(|(name, v)| {
+                    Ok(match v {
+                        Value::String(s) => json!({"name": name, "value": s}),
+                        Value::Number(n) => json!({"name": name, "value": n.to_string()}),
+                        Value::Bool(b) => json!({"name": name, "value": b.to_string()}),
+                        Value::Null => json!({"name": name}),
+                        Value::Object(from) if from.len() == 1 => json!({"name": name, "valueFrom": from}),
+                        _ => {
+                            return Err(format!(
+                                "{at}.{name}: expected a value or one reference such as {{secretKeyRef: {{name: N, key: K}}}}"
+                            ));
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        Codec::Ports => {
+            let Value::Array(items) = value else {
+                return Err(format!("{at}: expected a list of ports"));
+            };
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, p)| match p {
+                    Value::Object(m) => {
+                        let mut m = m.clone();
+                        // Ports merge on containerPort+protocol; send the key whole.
+                        m.entry("protocol").or_insert(json!("TCP"));
+                        Ok(Value::Object(m))
+                    }
+                    Value::Number(n) => Ok(json!({"containerPort": n, "protocol": "TCP"})),
+                    _ => Err(format!("{at}[{i}]: expected {{containerPort: N, name: …}} or a port number")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        Codec::Plain => Ok(value.clone()),
+    }
+}
+
+/// Why a document cannot be applied. Each is one line; the editor shows them all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocProblem(pub String);
+
+/// What an apply needs besides the document.
+#[derive(Debug, Default, Clone)]
+pub struct ApplyOptions<'a> {
+    pub autoscaler: Option<&'a Autoscaler>,
+    /// Take fields over from others, including replicas held by an autoscaler.
+    pub force: bool,
+}
+
+/// An apply body plus what it chose to leave out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyBody {
+    pub body: Value,
+    /// A changed replicas value on a workload with an HPA (refused unless forced).
+    pub autoscaler_conflict: bool,
+}
+
+/// Builds the partial object that `role` server-side applies so that `live` ends up as `doc` says.
+///
+/// The body holds exactly the role's fields of the object, for every container (a container missing
+/// from `doc` keeps its live values), so applying it never touches another role's fields.
+pub fn apply_body(
+    profile: &Profile,
+    role_name: RoleName,
+    kind: &KindInfo,
+    live: &Value,
+    doc: &Value,
+    opts: &ApplyOptions,
+) -> Result<ApplyBody, Vec<DocProblem>> {
+    let role = profile.role(role_name);
+    let mut problems = check_document(profile, role_name, kind, live, doc, opts.autoscaler);
+
+    let mut body = json!({
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {
+            "name": live["metadata"]["name"],
+            "namespace": live["metadata"]["namespace"],
+        },
+    });
+    // A uid precondition: the server refuses the apply if the object is gone (or was re-created)
+    // instead of creating it. Roles edit live objects; they never create them.
+    if let Some(uid) = live["metadata"].get("uid") {
+        body["metadata"]["uid"] = uid.clone();
+    }
+
+    if role.container_fields().next().is_some() {
+        let wanted = doc.get(CONTAINERS_KEY).and_then(Value::as_object);
+        let mut items = Vec::new();
+        for c in containers(live, kind) {
+            let name = container_name(c);
+            let source = match wanted.and_then(|w| w.get(name)) {
+                Some(Value::Object(m)) => m.clone(),
+                Some(Value::Null) => Map::new(),
+                Some(_) => {
+                    problems.push(DocProblem(format!("containers.{name}: expected a mapping of fields")));
+                    continue;
+                }
+                None => container_document(role, c),
+            };
+            let mut item = Map::new();
+            item.insert("name".into(), json!(name));
+            for field in role.container_fields() {
+                if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
+                    match decode(field, v, &format!("containers.{name}.{}", field.name)) {
+                        Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
+                        Err(e) => problems.push(DocProblem(e)),
+                    }
+                }
+            }
+            items.push(Value::Object(item));
+        }
+        set_path(&mut body, &kind.containers_path(), Value::Array(items));
+    }
+
+    let mut autoscaler_conflict = false;
+    for (trait_name, fields) in role.object_traits(&kind.kind) {
+        let group = doc.get(trait_name).and_then(Value::as_object);
+        for field in fields {
+            let path = field.path.in_object(kind);
+            let wanted = group.and_then(|g| g.get(&field.name)).filter(|v| !v.is_null());
+            if field.autoscaled && opts.autoscaler.is_some() {
+                // The autoscaler holds this field: leave it to the HPA unless told to take it.
+                let live_value = get_path(live, &path);
+                if wanted.is_some() && wanted != live_value {
+                    if opts.force {
+                        set_path(&mut body, &path, wanted.cloned().unwrap_or_default());
+                    } else {
+                        autoscaler_conflict = true;
+                    }
+                }
+                continue;
+            }
+            let Some(wanted) = wanted else { continue };
+            let mut value = match decode(field, wanted, &format!("{trait_name}.{}", field.name)) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(DocProblem(e));
+                    continue;
+                }
+            };
+            if let (Value::Object(m), false) = (&mut value, field.exclude.is_empty()) {
+                if let Some(k) = m.keys().find(|k| field.exclude.contains(k)) {
+                    problems.push(DocProblem(format!(
+                        "{trait_name}.{}.{k}: set by tools and controllers, not by a role; remove it",
+                        field.name
+                    )));
+                }
+            }
+            set_path(&mut body, &path, value);
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(ApplyBody { body, autoscaler_conflict })
+    } else {
+        Err(problems)
+    }
+}
+
+fn set_path_in_map(map: &mut Map<String, Value>, path: &[String], value: Value) {
+    let mut holder = Value::Object(std::mem::take(map));
+    set_path(&mut holder, path, value);
+    if let Value::Object(m) = holder {
+        *map = m;
+    }
+}
+
+/// Structural checks: identity unchanged, keys known, other roles' fields named, read-only intact.
+fn check_document(
+    profile: &Profile,
+    role_name: RoleName,
+    kind: &KindInfo,
+    live: &Value,
+    doc: &Value,
+    hpa: Option<&Autoscaler>,
+) -> Vec<DocProblem> {
+    let role = profile.role(role_name);
+    let mut problems = Vec::new();
+    let Some(map) = doc.as_object() else {
+        return vec![DocProblem("the document must be a mapping with kind, name and containers or traits".into())];
+    };
+    let object = format!("{}/{}", kind.kind.to_lowercase(), live["metadata"]["name"].as_str().unwrap_or_default());
+    for key in IDENTITY_KEYS {
+        let is = map.get(key);
+        let ok = match key {
+            "kind" => is.and_then(Value::as_str).is_some_and(|k| kind.matches(k)),
+            _ => is.is_none_or(|v| *v == live["metadata"][key]),
+        };
+        if !ok {
+            problems.push(DocProblem(format!(
+                "{key}: cannot be changed (this document is {object} in namespace {}); to change another object, get its own document",
+                live["metadata"]["namespace"]
+            )));
+        }
+    }
+    for (key, value) in map {
+        if IDENTITY_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if key == READ_ONLY_KEY {
+            let expected = Value::Object(read_only_section(role, kind, live, hpa));
+            if *value != expected {
+                problems.push(DocProblem(format!(
+                    "{READ_ONLY_KEY}: these fields are shown for context and cannot be changed here; restore them or delete the {READ_ONLY_KEY} section"
+                )));
+            }
+            continue;
+        }
+        if role.has_document_key(key) {
+            problems.extend(check_group(role, kind, key, value));
+            continue;
+        }
+        match profile.role_of_key(key) {
+            Some(other) => problems.push(DocProblem(format!(
+                "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
+            ))),
+            None => problems.push(DocProblem(format!(
+                "{key}: unknown key; the {role_name} role has {}",
+                document_keys(role, kind).join(", ")
+            ))),
+        }
+    }
+    problems
+}
+
+fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
+    let mut keys = Vec::new();
+    if role.container_fields().next().is_some() {
+        keys.push(CONTAINERS_KEY.to_string());
+    }
+    keys.extend(role.object_traits(&kind.kind).map(|(t, _)| t.to_string()));
+    keys
+}
+
+fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<DocProblem> {
+    let mut problems = Vec::new();
+    if value.is_null() {
+        return problems;
+    }
+    let Some(group) = value.as_object() else {
+        return vec![DocProblem(format!("{key}: expected a mapping"))];
+    };
+    if key == CONTAINERS_KEY {
+        let known: Vec<&str> = role.container_fields().map(|f| f.name.as_str()).collect();
+        for (container, fields) in group {
+            let Some(fields) = fields.as_object() else { continue };
+            for field in fields.keys().filter(|f| !known.contains(&f.as_str())) {
+                problems.push(DocProblem(format!(
+                    "containers.{container}.{field}: not a {} field; it may set {}",
+                    role.name,
+                    known.join(", ")
+                )));
+            }
+        }
+        return problems;
+    }
+    let known: Vec<&str> = role
+        .object_traits(&kind.kind)
+        .filter(|(t, _)| *t == key)
+        .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
+        .collect();
+    for field in group.keys().filter(|f| !known.contains(&f.as_str())) {
+        problems.push(DocProblem(if known.is_empty() {
+            format!("{key}: {} has no {key} trait", kind.kind)
+        } else {
+            format!("{key}.{field}: unknown field for {}; {key} has {}", kind.kind, known.join(", "))
+        }));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"},
+                          "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "a"}},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"}},
+                "strategy": {"type": "RollingUpdate"},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {
+                        "nodeSelector": {"disk": "ssd"},
+                        "serviceAccountName": "web",
+                        "containers": [
+                            {"name": "app", "image": "shop:1", "imagePullPolicy": "Always",
+                             "env": [{"name": "MODE", "value": "prod"},
+                                     {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                             "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                             "livenessProbe": {"httpGet": {"path": "/"}}},
+                            {"name": "proxy", "image": "envoy:1"}
+                        ]
+                    }
+                }
+            }
+        })
+    }
+
+    fn setup() -> (Profile, Value) {
+        (Profile::builtin(), deployment())
+    }
+
+    #[test]
+    fn dev_document_is_compact_and_role_only() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        assert_eq!(
+            doc,
+            json!({
+                "kind": "Deployment", "name": "web", "namespace": "shop",
+                "containers": {
+                    "app": {"image": "shop:1",
+                            "env": {"MODE": "prod", "PASSWORD": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+                            "ports": [{"containerPort": 8080, "name": "http"}]},
+                    "proxy": {"image": "envoy:1"}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn ops_document_hides_tool_annotations_and_shows_selector_read_only() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+        assert_eq!(
+            doc,
+            json!({
+                "kind": "Deployment", "name": "web", "namespace": "shop",
+                "scaler": {"replicas": 3},
+                "rollout": {"strategy": {"type": "RollingUpdate"}},
+                "placement": {"nodeSelector": {"disk": "ssd"}},
+                "metadata": {"labels": {"app": "web"}, "annotations": {"team": "a"}},
+                "readOnly": {"selector": {"app": "web"}}
+            })
+        );
+    }
+
+    #[test]
+    fn container_filter_and_autoscaler() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let hpa = Autoscaler { name: "web".into(), min_replicas: Some(2), max_replicas: Some(5), metrics: None };
+        let dev = document(&p, RoleName::Dev, kind, &obj, &ViewOptions { container: Some("proxy"), autoscaler: None });
+        assert_eq!(dev["containers"], json!({"proxy": {"image": "envoy:1"}}));
+        let ops = document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
+        assert_eq!(
+            ops["readOnly"]["autoscaler"],
+            json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"]})
+        );
+    }
+
+    #[test]
+    fn unchanged_document_round_trips_to_the_role_fields_only() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        assert_eq!(
+            body,
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"template": {"spec": {"containers": [
+                    {"name": "app", "image": "shop:1",
+                     "env": [{"name": "MODE", "value": "prod"},
+                             {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                     "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]},
+                    {"name": "proxy", "image": "envoy:1"}
+                ]}}}
+            })
+        );
+        let ops_doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+        let ops = apply_body(&p, RoleName::Ops, kind, &obj, &ops_doc, &ApplyOptions::default()).unwrap().body;
+        assert_eq!(ops["spec"]["replicas"], 3);
+        assert_eq!(ops["metadata"]["annotations"], json!({"team": "a"}));
+        assert!(ops["spec"]["template"]["spec"].get("containers").is_none(), "ops never sends containers");
+    }
+
+    #[test]
+    fn a_filtered_document_keeps_other_containers() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        let items = &body["spec"]["template"]["spec"]["containers"];
+        assert_eq!(items[0]["image"], "shop:1");
+        assert_eq!(items[1], json!({"name": "proxy", "image": "envoy:2"}));
+    }
+
+    #[test]
+    fn env_values_of_any_scalar_become_strings() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc = json!({"kind": "Deployment", "name": "web",
+                         "containers": {"app": {"image": "x", "env": {"PORT": 8080, "DEBUG": true, "EMPTY": null}}}});
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        assert_eq!(
+            body["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "PORT", "value": "8080"}, {"name": "DEBUG", "value": "true"}, {"name": "EMPTY"}])
+        );
+    }
+
+    #[test]
+    fn problems_are_named_and_point_to_the_other_role() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let cases = [
+            (json!({"kind": "Deployment", "name": "other"}), "name: cannot be changed"),
+            (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
+            (json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}), "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"),
+            (json!({"kind": "Deployment", "name": "web", "bogus": 1}), "bogus: unknown key; the dev role has containers"),
+            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"livenessProbe": {}}}}), "containers.app.livenessProbe: not a dev field"),
+            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": ["x"]}}}), "containers.app.env: expected NAME: value pairs"),
+            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"ports": ["x"]}}}), "containers.app.ports[0]"),
+        ];
+        for (doc, expect) in cases {
+            let problems = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+        }
+        let ops_cases = [
+            (json!({"kind": "Deployment", "name": "web", "containers": {}}), "containers: belongs to the dev role"),
+            (json!({"kind": "Deployment", "name": "web", "schedule": {"schedule": "* * * * *"}}), "schedule: Deployment has no schedule trait"),
+            (json!({"kind": "Deployment", "name": "web", "readOnly": {"selector": {"app": "x"}}}), "readOnly: these fields are shown for context"),
+            (json!({"kind": "Deployment", "name": "web", "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}}}), "set by tools and controllers"),
+        ];
+        for (doc, expect) in ops_cases {
+            let problems = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+        }
+    }
+
+    #[test]
+    fn replicas_held_by_an_autoscaler_are_left_to_it() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let hpa = Autoscaler { name: "web".into(), min_replicas: Some(1), max_replicas: Some(4), metrics: None };
+        let view = ViewOptions { container: None, autoscaler: Some(&hpa) };
+        let mut doc = document(&p, RoleName::Ops, kind, &obj, &view);
+        let opts = ApplyOptions { autoscaler: Some(&hpa), force: false };
+        let same = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
+        assert!(same.body["spec"].get("replicas").is_none() && !same.autoscaler_conflict);
+        doc["scaler"]["replicas"] = json!(7);
+        let changed = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
+        assert!(changed.autoscaler_conflict && changed.body["spec"].get("replicas").is_none());
+        let forced = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions { force: true, ..opts }).unwrap();
+        assert_eq!(forced.body["spec"]["replicas"], 7);
+    }
+
+    #[test]
+    fn hpa_lookup_matches_kind_name_and_group() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let hpas = vec![
+            json!({"metadata": {"name": "other"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": 3}}),
+            json!({"metadata": {"name": "web-hpa"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
+        ];
+        let found = Autoscaler::targeting(&hpas, kind, "web").unwrap();
+        assert_eq!((found.name.as_str(), found.min_replicas, found.max_replicas), ("web-hpa", Some(1), Some(9)));
+        assert!(Autoscaler::targeting(&hpas, kind, "db").is_none());
+        assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), "web").is_none());
+    }
+}
