@@ -24,10 +24,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn new(profile: &Profile, role: RoleName, field_manager: Option<&str>, force: bool) -> Writer {
+    pub fn new(
+        profile: &Profile,
+        role: RoleName,
+        field_manager: Option<&str>,
+        force: bool,
+    ) -> Writer {
         Writer {
             role,
-            manager: field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string),
+            manager: field_manager
+                .map_or_else(|| profile.role(role).manager.clone(), str::to_string),
             force,
         }
     }
@@ -62,7 +68,10 @@ impl Plan {
     pub fn diff(&self, colour: bool) -> String {
         let text = diff::unified(&self.before, &self.after, &self.label, colour);
         if text.is_empty() && self.changes_object {
-            format!("{} : no field values change; only field ownership (managedFields) does\n", self.label)
+            format!(
+                "{} : no field values change; only field ownership (managedFields) does\n",
+                self.label
+            )
         } else {
             text
         }
@@ -76,32 +85,67 @@ pub struct Live<'p> {
     pub autoscaler: Option<Autoscaler>,
 }
 
-pub async fn read_live<'p>(cluster: &Cluster, profile: &Profile, role: RoleName, target: Target<'p>) -> Result<Live<'p>> {
+pub async fn read_live<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+) -> Result<Live<'p>> {
     let (object, autoscaler) = view::fetch_with_autoscaler(cluster, profile, role, &target).await?;
-    Ok(Live { target, object, autoscaler })
+    Ok(Live {
+        target,
+        object,
+        autoscaler,
+    })
 }
 
 impl Live<'_> {
     pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
-        let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
+        let view = ViewOptions {
+            container,
+            autoscaler: self.autoscaler.as_ref(),
+        };
         project::document(profile, role, self.target.kind, &self.object, &view)
     }
 }
 
 /// Problems in a document, one line each.
 pub fn problems_error(problems: Vec<DocProblem>) -> Error {
-    Error::Document(problems.into_iter().map(|p| p.0).collect::<Vec<_>>().join("; "))
+    Error::Document(
+        problems
+            .into_iter()
+            .map(|p| p.0)
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// Builds the apply body for `doc` and asks the server what it would do (dry-run).
-pub async fn plan(cluster: &Cluster, profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Plan> {
+pub async fn plan(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    live: &Live<'_>,
+    doc: &Value,
+) -> Result<Plan> {
     let kind = live.target.kind;
-    let opts = ApplyOptions { autoscaler: live.autoscaler.as_ref(), force: writer.force };
-    let built = project::apply_body(profile, writer.role, kind, &live.object, doc, &opts).map_err(problems_error)?;
+    let opts = ApplyOptions {
+        autoscaler: live.autoscaler.as_ref(),
+        force: writer.force,
+    };
+    let built = project::apply_body(profile, writer.role, kind, &live.object, doc, &opts)
+        .map_err(problems_error)?;
     if built.autoscaler_conflict {
-        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
+        let hpa = live
+            .autoscaler
+            .as_ref()
+            .expect("a conflict needs an autoscaler");
         return Err(Error::HeldByAutoscaler {
-            object: format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace),
+            object: format!(
+                "{} in namespace \"{}\"",
+                live.target.display(),
+                live.target.namespace
+            ),
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
@@ -109,8 +153,17 @@ pub async fn plan(cluster: &Cluster, profile: &Profile, writer: &Writer, live: &
     }
     let result = send(cluster, writer, &live.target, &built.body, true).await?;
     let before = output::yaml(&live.document(profile, writer.role, None))?;
-    let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
-    let after = output::yaml(&project::document(profile, writer.role, kind, &result, &after_view))?;
+    let after_view = ViewOptions {
+        container: None,
+        autoscaler: live.autoscaler.as_ref(),
+    };
+    let after = output::yaml(&project::document(
+        profile,
+        writer.role,
+        kind,
+        &result,
+        &after_view,
+    ))?;
     Ok(Plan {
         label: live.target.display(),
         body: built.body,
@@ -122,9 +175,18 @@ pub async fn plan(cluster: &Cluster, profile: &Profile, writer: &Writer, live: &
 }
 
 /// Sends the apply; `dry_run` asks the server without persisting.
-async fn send(cluster: &Cluster, writer: &Writer, target: &Target<'_>, body: &Value, dry_run: bool) -> Result<Value> {
+async fn send(
+    cluster: &Cluster,
+    writer: &Writer,
+    target: &Target<'_>,
+    body: &Value,
+    dry_run: bool,
+) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
-    match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
+    match api
+        .patch(&target.name, &writer.params(dry_run), &Patch::Apply(body))
+        .await
+    {
         Ok(obj) => {
             let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
             value["apiVersion"] = Value::String(target.kind.api_version.clone());
@@ -132,26 +194,37 @@ async fn send(cluster: &Cluster, writer: &Writer, target: &Target<'_>, body: &Va
             Ok(value)
         }
         // The uid precondition failed: the object was deleted (or re-created) since it was read.
-        Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
+        Err(kube::Error::Api(status))
+            if status.code == 409 && status.message.contains("uid mismatch") =>
+        {
             Err(Error::NotFound {
                 kind: target.kind.kind.clone(),
                 name: target.name.clone(),
                 namespace: target.namespace.clone(),
             })
         }
-        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => Err(Error::Invalid(format!(
-            "the server rejected the change to {} in namespace \"{}\": {}",
-            target.display(),
-            target.namespace,
-            status.message
-        ))),
+        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+            Err(Error::Invalid(format!(
+                "the server rejected the change to {} in namespace \"{}\": {}",
+                target.display(),
+                target.namespace,
+                status.message
+            )))
+        }
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }
 
 /// Applies a plan for real (the body the dry-run accepted).
-pub async fn commit(cluster: &Cluster, writer: &Writer, target: &Target<'_>, plan: &Plan) -> Result<()> {
-    send(cluster, writer, target, &plan.body, false).await.map(|_| ())
+pub async fn commit(
+    cluster: &Cluster,
+    writer: &Writer,
+    target: &Target<'_>,
+    plan: &Plan,
+) -> Result<()> {
+    send(cluster, writer, target, &plan.body, false)
+        .await
+        .map(|_| ())
 }
 
 /// What is left of an object once bookkeeping that every write touches is removed.
@@ -171,7 +244,13 @@ fn comparable(obj: &Value) -> Value {
 }
 
 fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
-    format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
+    format!(
+        "{}.{}.{}.{}",
+        kind.api_version.replace('/', "."),
+        kind.kind,
+        target.namespace,
+        target.name
+    )
 }
 
 /// Splits a file of role documents ("---" separated; a JSON array also works) into values.
@@ -179,7 +258,8 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for de in serde_yaml::Deserializer::from_str(text) {
-        let value = Value::deserialize(de).map_err(|e| Error::Document(format!("{source}: invalid YAML: {e}")))?;
+        let value = Value::deserialize(de)
+            .map_err(|e| Error::Document(format!("{source}: invalid YAML: {e}")))?;
         match value {
             Value::Null => {}
             Value::Array(items) => docs.extend(items),
@@ -204,14 +284,24 @@ fn read_source(path: &Path) -> Result<(String, String)> {
 }
 
 /// The workload a document names; its namespace wins over the context's, but not over -n.
-pub fn document_target<'p>(profile: &'p Profile, cluster: &Cluster, explicit_ns: Option<&str>, doc: &Value, source: &str) -> Result<Target<'p>> {
-    let kind_name = doc["kind"]
-        .as_str()
-        .ok_or_else(|| Error::Document(format!("{source}: a role document needs `kind` (e.g. Deployment) and `name`")))?;
+pub fn document_target<'p>(
+    profile: &'p Profile,
+    cluster: &Cluster,
+    explicit_ns: Option<&str>,
+    doc: &Value,
+    source: &str,
+) -> Result<Target<'p>> {
+    let kind_name = doc["kind"].as_str().ok_or_else(|| {
+        Error::Document(format!(
+            "{source}: a role document needs `kind` (e.g. Deployment) and `name`"
+        ))
+    })?;
     let name = doc["name"]
         .as_str()
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| Error::Document(format!("{source}: the {kind_name} document has no `name`")))?;
+        .ok_or_else(|| {
+            Error::Document(format!("{source}: the {kind_name} document has no `name`"))
+        })?;
     let kind = profile.kind(kind_name)?;
     let namespace = match (doc["namespace"].as_str(), explicit_ns) {
         (Some(doc_ns), Some(flag)) if doc_ns != flag => {
@@ -222,13 +312,28 @@ pub fn document_target<'p>(profile: &'p Profile, cluster: &Cluster, explicit_ns:
         (Some(doc_ns), _) => doc_ns.to_string(),
         (None, _) => cluster.namespace.clone(),
     };
-    Ok(Target { kind, name: name.to_string(), namespace })
+    Ok(Target {
+        kind,
+        name: name.to_string(),
+        namespace,
+    })
 }
 
-pub async fn apply_files(cluster: &Cluster, profile: &Profile, role: RoleName, explicit_ns: Option<&str>, args: &ApplyArgs) -> Result<String> {
+pub async fn apply_files(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    explicit_ns: Option<&str>,
+    args: &ApplyArgs,
+) -> Result<String> {
     let (text, source) = read_source(&args.filename)?;
     let docs = parse_documents(&text, &source)?;
-    let writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts);
+    let writer = Writer::new(
+        profile,
+        role,
+        args.write.field_manager.as_deref(),
+        args.write.force_conflicts,
+    );
     let colour = output::use_colour();
     let mut out = String::new();
     for doc in &docs {
@@ -250,18 +355,35 @@ pub async fn apply_files(cluster: &Cluster, profile: &Profile, role: RoleName, e
 }
 
 /// `diff -f`: Ok(true) when there are differences.
-pub async fn diff_files(cluster: &Cluster, profile: &Profile, role: RoleName, explicit_ns: Option<&str>, args: &DiffArgs) -> Result<bool> {
+pub async fn diff_files(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    explicit_ns: Option<&str>,
+    args: &DiffArgs,
+) -> Result<bool> {
     let (text, source) = read_source(&args.filename)?;
     let docs = parse_documents(&text, &source)?;
-    let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts);
+    let writer = Writer::new(
+        profile,
+        role,
+        args.field_manager.as_deref(),
+        args.force_conflicts,
+    );
     let mut plans = Vec::new();
     for doc in &docs {
         let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
         let live = read_live(cluster, profile, role, target).await?;
         plans.push(plan(cluster, profile, &writer, &live, doc).await?);
     }
-    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
-        let pairs: Vec<_> = plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
+    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+    {
+        let pairs: Vec<_> = plans
+            .iter()
+            .map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone()))
+            .collect();
         return diff::external(&command, &pairs);
     }
     let colour = output::use_colour();
@@ -287,7 +409,12 @@ async fn write_change(
     let live = read_live(cluster, profile, role, target).await?;
     let mut doc = live.document(profile, role, None);
     change(&mut doc, &live.object)?;
-    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts);
+    let writer = Writer::new(
+        profile,
+        role,
+        flags.field_manager.as_deref(),
+        flags.force_conflicts,
+    );
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));
@@ -299,12 +426,18 @@ async fn write_change(
     Ok(format!("{} {what}\n", plan.label))
 }
 
-pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
+pub async fn set_image(
+    cluster: &Cluster,
+    profile: &Profile,
+    args: &SetImageArgs,
+) -> Result<String> {
     let target = view::require_target(profile, cluster, &args.target)?;
     let mut pairs = Vec::new();
     for pair in &args.images {
         match pair.split_once('=') {
-            Some((c, image)) if !c.is_empty() && !image.is_empty() => pairs.push((c.to_string(), image.to_string())),
+            Some((c, image)) if !c.is_empty() && !image.is_empty() => {
+                pairs.push((c.to_string(), image.to_string()))
+            }
             _ => return Err(Error::Usage(format!("\"{pair}\" is not CONTAINER=IMAGE"))),
         }
     }
@@ -343,7 +476,9 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
         } else if let Some(k) = var.strip_suffix('-').filter(|k| !k.is_empty()) {
             unset.push(k.to_string());
         } else {
-            return Err(Error::Usage(format!("\"{var}\" is neither KEY=VALUE nor KEY-")));
+            return Err(Error::Usage(format!(
+                "\"{var}\" is neither KEY=VALUE nor KEY-"
+            )));
         }
     }
     let display = target.display();
@@ -390,17 +525,35 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
     let replicas_field = profile
         .role(RoleName::Ops)
         .object_traits(&target.kind.kind)
-        .find_map(|(t, fields)| fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone())));
+        .find_map(|(t, fields)| {
+            fields
+                .iter()
+                .find(|f| f.autoscaled)
+                .map(|f| (t.to_string(), f.name.clone()))
+        });
     let Some((trait_name, field)) = replicas_field else {
-        return Err(Error::Usage(format!("{} has no replica count to scale", target.kind.kind)));
+        return Err(Error::Usage(format!(
+            "{} has no replica count to scale",
+            target.kind.kind
+        )));
     };
     let replicas = args.replicas;
-    write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
-        let map = doc.as_object_mut().expect("a document is a mapping");
-        let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
-        group[&field] = Value::from(replicas);
-        Ok(())
-    })
+    write_change(
+        cluster,
+        profile,
+        RoleName::Ops,
+        &args.write,
+        target,
+        "scaled",
+        |doc, _| {
+            let map = doc.as_object_mut().expect("a document is a mapping");
+            let group = map
+                .entry(trait_name)
+                .or_insert_with(|| Value::Object(Default::default()));
+            group[&field] = Value::from(replicas);
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -411,13 +564,27 @@ mod tests {
 
     #[test]
     fn documents_split_on_separators_and_arrays() {
-        let docs = parse_documents("kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n", "f").unwrap();
+        let docs = parse_documents(
+            "kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n",
+            "f",
+        )
+        .unwrap();
         assert_eq!(docs.len(), 2);
         let docs = parse_documents("[{\"kind\": \"Deployment\", \"name\": \"a\"}]", "f").unwrap();
         assert_eq!(docs[0]["name"], "a");
-        assert!(parse_documents("", "f").unwrap_err().to_string().contains("no documents"));
-        let err = parse_documents("kind: [\n", "f.yaml").unwrap_err().to_string();
-        assert!(err.contains("f.yaml: invalid YAML") && err.contains("line"), "{err}");
+        assert!(
+            parse_documents("", "f")
+                .unwrap_err()
+                .to_string()
+                .contains("no documents")
+        );
+        let err = parse_documents("kind: [\n", "f.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("f.yaml: invalid YAML") && err.contains("line"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -26,7 +26,11 @@ pub struct Cluster {
 /// ~/.kube/config; then --context/--cluster/--user, then the overriding flags.
 pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     let config = load_config(flags).await?;
-    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
     let namespace = flags
         .namespace
         .clone()
@@ -104,7 +108,9 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
         Error::Kubeconfig(format!("cannot read kubeconfig {}: {e}", path.display()))
     };
     if let Some(path) = &flags.kubeconfig {
-        return Kubeconfig::read_from(path).map(Some).map_err(|e| describe(path, e));
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| describe(path, e));
     }
     if let Some(paths) = std::env::var_os("KUBECONFIG") {
         let paths: Vec<PathBuf> = std::env::split_paths(&paths)
@@ -125,7 +131,9 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     match home.map(|h| h.join(".kube").join("config")) {
-        Some(path) if path.exists() => Kubeconfig::read_from(&path).map(Some).map_err(|e| describe(&path, e)),
+        Some(path) if path.exists() => Kubeconfig::read_from(&path)
+            .map(Some)
+            .map_err(|e| describe(&path, e)),
         _ => Ok(None),
     }
 }
@@ -143,9 +151,15 @@ fn parse_server(server: &str) -> Result<http::Uri> {
 
 /// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let bad = || Error::Usage(format!("invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m"));
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m"
+        ))
+    };
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number.parse().map_err(|_| bad())?;
     let seconds = match unit {
@@ -169,7 +183,13 @@ fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     base.join("oam").join(host)
 }
@@ -184,7 +204,12 @@ pub struct Action<'a> {
 
 impl Action<'_> {
     pub fn object(&self) -> String {
-        format!("{}/{} in namespace \"{}\"", self.kind.to_lowercase(), self.name, self.namespace)
+        format!(
+            "{}/{} in namespace \"{}\"",
+            self.kind.to_lowercase(),
+            self.name,
+            self.namespace
+        )
     }
 }
 
@@ -198,19 +223,31 @@ impl Cluster {
                     name: action.name.to_string(),
                     namespace: action.namespace.to_string(),
                 },
-                403 => Error::Forbidden { message: status.message.clone() },
+                403 => Error::Forbidden {
+                    message: status.message.clone(),
+                },
                 409 => {
                     let conflicts = conflicts_from_status(&status);
                     if conflicts.is_empty() {
                         Error::Api {
-                            message: format!("{}: {}; re-run to retry against the latest version", action.object(), status.message),
+                            message: format!(
+                                "{}: {}; re-run to retry against the latest version",
+                                action.object(),
+                                status.message
+                            ),
                         }
                     } else {
-                        Error::Conflict { object: action.object(), conflicts }
+                        Error::Conflict {
+                            object: action.object(),
+                            conflicts,
+                        }
                     }
                 }
                 401 => Error::Forbidden {
-                    message: format!("the server at {} rejected the credentials (401 Unauthorized)", self.server),
+                    message: format!(
+                        "the server at {} rejected the credentials (401 Unauthorized)",
+                        self.server
+                    ),
                 },
                 _ => Error::Api {
                     message: format!("{}: {}", action.object(), status.message),
@@ -223,7 +260,9 @@ impl Cluster {
     /// Errors that are not answers from the server: the server could not be reached.
     pub fn transport_error(&self, err: kube::Error) -> Error {
         match err {
-            kube::Error::Api(status) => Error::Api { message: status.message.clone() },
+            kube::Error::Api(status) => Error::Api {
+                message: status.message.clone(),
+            },
             other => Error::Unreachable {
                 server: self.server.clone(),
                 cause: root_cause(&other),
@@ -249,7 +288,9 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// The server lists each conflicting field as a cause: message `conflict with "helm" using apps/v1`,
 /// field `.spec.replicas`.
 pub fn conflicts_from_status(status: &kube::core::Status) -> Vec<FieldConflict> {
-    let Some(details) = &status.details else { return Vec::new() };
+    let Some(details) = &status.details else {
+        return Vec::new();
+    };
     details
         .causes
         .iter()
@@ -286,9 +327,14 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<S::Response, S::Error>> + Send>>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::result::Result<S::Response, S::Error>> + Send>,
+    >;
 
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::result::Result<(), S::Error>> {
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::result::Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
@@ -302,7 +348,10 @@ where
                 Ok(response) => response.status().as_u16().to_string(),
                 Err(_) => "failed".to_string(),
             };
-            eprintln!("I0000 round_trippers] {line} {status} in {} milliseconds", start.elapsed().as_millis());
+            eprintln!(
+                "I0000 round_trippers] {line} {status} in {} milliseconds",
+                start.elapsed().as_millis()
+            );
             result
         })
     }
@@ -314,7 +363,14 @@ mod tests {
 
     #[test]
     fn durations_as_kubectl() {
-        for (text, millis) in [("10", 10_000), ("10s", 10_000), ("500ms", 500), ("2m", 120_000), ("1h", 3_600_000), ("0", 0)] {
+        for (text, millis) in [
+            ("10", 10_000),
+            ("10s", 10_000),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            ("0", 0),
+        ] {
             assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
         }
         for bad in ["", "s", "10x", "ten"] {
@@ -332,13 +388,19 @@ mod tests {
         .unwrap();
         assert_eq!(
             conflicts_from_status(&status),
-            vec![FieldConflict { manager: "helm".into(), field: ".spec.replicas".into() }]
+            vec![FieldConflict {
+                manager: "helm".into(),
+                field: ".spec.replicas".into()
+            }]
         );
     }
 
     #[test]
     fn root_cause_drops_os_error_suffix() {
-        let err = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let err = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
         assert_eq!(root_cause(&err), "Connection refused");
     }
 }

@@ -59,7 +59,11 @@ fn install_shim(dir: &Path) -> Result<String> {
         Ok(())
     };
     write().map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
-    Ok(format!("wrote {}; `kubectl oam <TAB>` now completes if {} is on PATH\n", path.display(), dir.display()))
+    Ok(format!(
+        "wrote {}; `kubectl oam <TAB>` now completes if {} is on PATH\n",
+        path.display(),
+        dir.display()
+    ))
 }
 
 /// What to offer for the word being completed, before any cluster lookup.
@@ -67,7 +71,10 @@ fn install_shim(dir: &Path) -> Result<String> {
 pub enum Want {
     Words(Vec<String>),
     /// Live object names of this kind, as `prefix` + name.
-    Objects { kind: String, prefix: String },
+    Objects {
+        kind: String,
+        prefix: String,
+    },
     Namespaces,
     Nothing,
 }
@@ -80,7 +87,10 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     if matches!(done.last().map(String::as_str), Some("-n" | "--namespace")) {
         return Want::Namespaces;
     }
-    if matches!(done.last().map(String::as_str), Some("--context" | "--kubeconfig" | "-o" | "--output" | "-c" | "-f")) {
+    if matches!(
+        done.last().map(String::as_str),
+        Some("--context" | "--kubeconfig" | "-o" | "--output" | "-c" | "-f")
+    ) {
         return Want::Nothing;
     }
     // Positional words, without flags and the values of flags that take one.
@@ -101,20 +111,31 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             profile
                 .kinds
                 .iter()
-                .flat_map(|k| k.names.first().cloned().or_else(|| Some(k.resource.clone())))
+                .flat_map(|k| {
+                    k.names
+                        .first()
+                        .cloned()
+                        .or_else(|| Some(k.resource.clone()))
+                })
                 .collect(),
         )
     };
     let target = |rest: &[&str]| match rest {
         [] => match partial.split_once('/') {
             Some((kind, _)) => match profile.kind(kind) {
-                Ok(k) => Want::Objects { kind: k.kind.clone(), prefix: format!("{kind}/") },
+                Ok(k) => Want::Objects {
+                    kind: k.kind.clone(),
+                    prefix: format!("{kind}/"),
+                },
                 Err(_) => Want::Nothing,
             },
             None => kinds(),
         },
         [kind] if !kind.contains('/') => match profile.kind(kind) {
-            Ok(k) => Want::Objects { kind: k.kind.clone(), prefix: String::new() },
+            Ok(k) => Want::Objects {
+                kind: k.kind.clone(),
+                prefix: String::new(),
+            },
             Err(_) => Want::Nothing,
         },
         _ => Want::Nothing,
@@ -133,8 +154,20 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
 }
 
 const TAKES_VALUE: [&str; 14] = [
-    "-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "--as", "--as-group", "--token", "-s",
-    "--server", "-o", "-c", "-l",
+    "-n",
+    "--namespace",
+    "--context",
+    "--kubeconfig",
+    "--cluster",
+    "--user",
+    "--as",
+    "--as-group",
+    "--token",
+    "-s",
+    "--server",
+    "-o",
+    "-c",
+    "-l",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
@@ -197,18 +230,27 @@ async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<V
         .list_metadata(&kube::api::ListParams::default().limit(500))
         .await
         .map_err(|e| cluster.transport_error(e))?;
-    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect())
 }
 
 async fn live_namespaces(words: &[String]) -> Result<Vec<String>> {
     let flags = flags_from_words(words);
     let cluster = cluster::connect(&flags).await?;
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client.clone());
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client.clone());
     let list = api
         .list_metadata(&kube::api::ListParams::default().limit(500))
         .await
         .map_err(|e| cluster.transport_error(e))?;
-    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect())
 }
 
 #[cfg(test)]
@@ -223,12 +265,33 @@ mod tests {
     fn static_completion_table() {
         let p = Profile::builtin();
         let words = |list: &[&str]| Want::Words(w(list));
-        assert_eq!(want(&p, &w(&[""])), words(&["dev", "ops", "owners", "roles", "version", "completion"]));
-        assert_eq!(want(&p, &w(&["dev", ""])), words(&["get", "list", "edit", "apply", "diff", "set"]));
+        assert_eq!(
+            want(&p, &w(&[""])),
+            words(&["dev", "ops", "owners", "roles", "version", "completion"])
+        );
+        assert_eq!(
+            want(&p, &w(&["dev", ""])),
+            words(&["get", "list", "edit", "apply", "diff", "set"])
+        );
         assert_eq!(want(&p, &w(&["dev", "set", "i"])), words(&["image", "env"]));
-        assert_eq!(want(&p, &w(&["ops", "get", ""])), words(&["deploy", "sts", "ds", "rs", "job", "cj"]));
-        assert_eq!(want(&p, &w(&["ops", "get", "deploy/w"])), Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() });
-        assert_eq!(want(&p, &w(&["-n", "shop", "dev", "edit", "sts", ""])), Want::Objects { kind: "StatefulSet".into(), prefix: "".into() });
+        assert_eq!(
+            want(&p, &w(&["ops", "get", ""])),
+            words(&["deploy", "sts", "ds", "rs", "job", "cj"])
+        );
+        assert_eq!(
+            want(&p, &w(&["ops", "get", "deploy/w"])),
+            Want::Objects {
+                kind: "Deployment".into(),
+                prefix: "deploy/".into()
+            }
+        );
+        assert_eq!(
+            want(&p, &w(&["-n", "shop", "dev", "edit", "sts", ""])),
+            Want::Objects {
+                kind: "StatefulSet".into(),
+                prefix: "".into()
+            }
+        );
         assert_eq!(want(&p, &w(&["dev", "get", "-n", ""])), Want::Namespaces);
         assert_eq!(want(&p, &w(&["dev", "get", "pods/"])), Want::Nothing);
         assert_eq!(want(&p, &w(&[])), Want::Nothing);
@@ -236,7 +299,15 @@ mod tests {
 
     #[test]
     fn flags_are_read_from_the_words() {
-        let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
+        let f = flags_from_words(&w(&[
+            "--context",
+            "dev",
+            "-n=shop",
+            "--kubeconfig",
+            "/k",
+            "dev",
+            "get",
+        ]));
         assert_eq!(f.context.as_deref(), Some("dev"));
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
@@ -250,10 +321,19 @@ mod tests {
 
     #[test]
     fn shell_scripts_generate() {
-        for shell in [CompletionShell::Bash, CompletionShell::Zsh, CompletionShell::Fish, CompletionShell::Powershell] {
+        for shell in [
+            CompletionShell::Bash,
+            CompletionShell::Zsh,
+            CompletionShell::Fish,
+            CompletionShell::Powershell,
+        ] {
             let text = completion(shell, None).unwrap();
             assert!(text.contains("kubectl-oam"), "{shell:?}");
         }
-        assert!(completion(CompletionShell::Kubectl, None).unwrap().contains("exec kubectl-oam __complete"));
+        assert!(
+            completion(CompletionShell::Kubectl, None)
+                .unwrap()
+                .contains("exec kubectl-oam __complete")
+        );
     }
 }

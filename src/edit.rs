@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::owners::field_owners;
 use crate::roles::{Profile, RoleName};
-use crate::view::{self, parse_target, Target};
+use crate::view::{self, Target, parse_target};
 
 /// What the user left in the editor.
 #[derive(Debug, PartialEq)]
@@ -29,7 +29,14 @@ pub enum Edited {
 }
 
 /// The comment block above the document.
-pub fn header(role: RoleName, manager: &str, target: &Target, owners: &[String], available: &[String], errors: &[String]) -> String {
+pub fn header(
+    role: RoleName,
+    manager: &str,
+    target: &Target,
+    owners: &[String],
+    available: &[String],
+    errors: &[String],
+) -> String {
     let mut text = String::new();
     if !errors.is_empty() {
         text.push_str("# The edit could not be applied; fix these and save again (or empty the file to give up):\n");
@@ -51,7 +58,11 @@ pub fn header(role: RoleName, manager: &str, target: &Target, owners: &[String],
         other = role.other(),
     ));
     if !available.is_empty() {
-        text.push_str(&format!("# Fields of this role for {}: {}\n", target.kind.kind, available.join(", ")));
+        text.push_str(&format!(
+            "# Fields of this role for {}: {}\n",
+            target.kind.kind,
+            available.join(", ")
+        ));
     }
     if !owners.is_empty() {
         text.push_str("# Current owners:\n");
@@ -93,7 +104,9 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     }
     match serde_yaml::from_str::<Value>(edited) {
         Ok(Value::Object(m)) => Edited::Document(Value::Object(m)),
-        Ok(_) => Edited::Unreadable("the document must be a mapping with kind, name and its fields".into()),
+        Ok(_) => Edited::Unreadable(
+            "the document must be a mapping with kind, name and its fields".into(),
+        ),
         Err(e) => Edited::Unreadable(format!("invalid YAML: {e}")),
     }
 }
@@ -115,7 +128,11 @@ fn run_editor(path: &Path) -> Result<()> {
         .arg("sh")
         .arg(path)
         .status()
-        .map_err(|e| Error::Io(format!("cannot start the editor \"{editor}\": {e}; set KUBE_EDITOR or EDITOR")))?;
+        .map_err(|e| {
+            Error::Io(format!(
+                "cannot start the editor \"{editor}\": {e}; set KUBE_EDITOR or EDITOR"
+            ))
+        })?;
     if !status.success() {
         return Err(Error::Io(format!(
             "the editor \"{editor}\" exited with {status}; set KUBE_EDITOR or EDITOR to a working editor"
@@ -128,15 +145,25 @@ fn temp_path(stem: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!("kubectl-oam-{stem}-{}-{nanos}.yaml", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "kubectl-oam-{stem}-{}-{nanos}.yaml",
+        std::process::id()
+    ))
 }
 
 /// Keeps the user's text safe, then returns the error that says where it is.
 fn saved(role: RoleName, text: &str, err: Error) -> Error {
     let path = temp_path("edit");
     match std::fs::write(&path, text) {
-        Ok(()) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
-        Err(io) => Error::Io(format!("{err}; and your edit could not be saved to {}: {io}", path.display())),
+        Ok(()) => Error::EditSaved {
+            source: Box::new(err),
+            path,
+            role: role.to_string(),
+        },
+        Err(io) => Error::Io(format!(
+            "{err}; and your edit could not be saved to {}: {io}",
+            path.display()
+        )),
     }
 }
 
@@ -152,11 +179,22 @@ fn ask(prompt: &str) -> Result<bool> {
         .map_err(|e| Error::Io(format!("cannot ask for confirmation: {e}")))
 }
 
-pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String> {
+pub async fn edit(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &EditArgs,
+) -> Result<String> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
-        return Err(Error::Usage(format!("edit needs TYPE/NAME, e.g. kubectl oam {role} edit deploy/web")));
+        return Err(Error::Usage(format!(
+            "edit needs TYPE/NAME, e.g. kubectl oam {role} edit deploy/web"
+        )));
     };
-    let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let target = Target {
+        kind,
+        name,
+        namespace: cluster.namespace.clone(),
+    };
     let live = apply::read_live(cluster, profile, role, target).await?;
     if let Some(only) = &args.container {
         let names = view::container_names(&live.object, kind);
@@ -169,7 +207,12 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             )));
         }
     }
-    let mut writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts);
+    let mut writer = Writer::new(
+        profile,
+        role,
+        args.write.field_manager.as_deref(),
+        args.write.force_conflicts,
+    );
     let original = output::yaml(&live.document(profile, role, args.container.as_deref()))?;
     let owners: Vec<String> = field_owners(profile, kind, &live.object, Some(role))
         .iter()
@@ -184,7 +227,14 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
     let mut errors: Vec<String> = Vec::new();
     let path = temp_path("editing");
     let outcome = loop {
-        let head = header(role, &writer.manager, &live.target, &owners, &available, &errors);
+        let head = header(
+            role,
+            &writer.manager,
+            &live.target,
+            &owners,
+            &available,
+            &errors,
+        );
         std::fs::write(&path, format!("{head}{user_text}"))?;
         if let Err(e) = run_editor(&path) {
             break Err(saved(role, &user_text, e));
@@ -194,7 +244,9 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         let doc = match read_back(&original, &edited) {
             Edited::Empty => break Ok("Edit cancelled, saved file was empty.\n".to_string()),
             Edited::Unchanged => break Ok("Edit cancelled, no changes made.\n".to_string()),
-            Edited::Unreadable(msg) if !errors.is_empty() && significant(&previous) == significant(&user_text) => {
+            Edited::Unreadable(msg)
+                if !errors.is_empty() && significant(&previous) == significant(&user_text) =>
+            {
                 break Err(saved(role, &user_text, Error::Document(msg)));
             }
             Edited::Unreadable(msg) => {
@@ -218,7 +270,9 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
                 };
                 continue;
             }
-            Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. })) if !writer.force && interactive() => {
+            Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. }))
+                if !writer.force && interactive() =>
+            {
                 eprintln!("{e}");
                 match ask("Take these fields over (server-side apply with force)?") {
                     Ok(true) => {
@@ -235,9 +289,15 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             Err(e) => break Err(saved(role, &user_text, e)),
         };
         if !plan.changes_object {
-            break Ok(format!("{} unchanged: the edit changes nothing on the server\n", plan.label));
+            break Ok(format!(
+                "{} unchanged: the edit changes nothing on the server\n",
+                plan.label
+            ));
         }
-        eprint!("{}", plan.diff(output::use_colour() && std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            plan.diff(output::use_colour() && std::io::stderr().is_terminal())
+        );
         if args.write.dry_run() {
             break Ok(String::new());
         }
@@ -251,7 +311,13 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             }
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}
-                Ok(false) => break Err(saved(role, &user_text, Error::Usage("not applied: you declined".into()))),
+                Ok(false) => {
+                    break Err(saved(
+                        role,
+                        &user_text,
+                        Error::Usage("not applied: you declined".into()),
+                    ));
+                }
                 Err(e) => break Err(saved(role, &user_text, e)),
             }
         }
@@ -265,9 +331,16 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
 }
 
 /// `trait.field` names of the role for a kind, for the editor header.
-fn available_fields(profile: &Profile, role: RoleName, kind: &crate::roles::KindInfo) -> Vec<String> {
+fn available_fields(
+    profile: &Profile,
+    role: RoleName,
+    kind: &crate::roles::KindInfo,
+) -> Vec<String> {
     let role = profile.role(role);
-    let mut out: Vec<String> = role.container_fields().map(|f| format!("containers.NAME.{}", f.name)).collect();
+    let mut out: Vec<String> = role
+        .container_fields()
+        .map(|f| format!("containers.NAME.{}", f.name))
+        .collect();
     for (t, fields) in role.object_traits(&kind.kind) {
         out.extend(fields.iter().map(|f| format!("{t}.{}", f.name)));
     }
@@ -286,14 +359,21 @@ mod tests {
         let header = "# comment\n#\n";
         assert_eq!(read_back(DOC, &format!("{header}{DOC}")), Edited::Unchanged);
         assert_eq!(read_back(DOC, "# only comments\n\n"), Edited::Empty);
-        assert_eq!(read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")), Edited::Unchanged);
+        assert_eq!(
+            read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")),
+            Edited::Unchanged
+        );
         let changed = DOC.replace("a:1", "a:2");
         assert_eq!(
             read_back(DOC, &changed),
-            Edited::Document(json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "a:2"}}}))
+            Edited::Document(
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "a:2"}}})
+            )
         );
         match read_back(DOC, "kind: Deployment\nname: [\n") {
-            Edited::Unreadable(msg) => assert!(msg.contains("line") && msg.contains("column"), "{msg}"),
+            Edited::Unreadable(msg) => {
+                assert!(msg.contains("line") && msg.contains("column"), "{msg}")
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(read_back(DOC, "- a\n"), Edited::Unreadable(_)));
@@ -308,7 +388,11 @@ mod tests {
     #[test]
     fn header_lists_errors_owners_and_the_other_role() {
         let p = Profile::builtin();
-        let target = Target { kind: p.kind("deploy").unwrap(), name: "web".into(), namespace: "shop".into() };
+        let target = Target {
+            kind: p.kind("deploy").unwrap(),
+            name: "web".into(),
+            namespace: "shop".into(),
+        };
         let text = header(
             RoleName::Dev,
             "kubectl-oam-dev",
@@ -321,15 +405,28 @@ mod tests {
         assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
         assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
         assert!(text.contains("#   containers.app.image: helm\n"));
-        assert!(text.lines().all(|l| l.starts_with('#')), "every header line is a comment");
+        assert!(
+            text.lines().all(|l| l.starts_with('#')),
+            "every header line is a comment"
+        );
     }
 
     #[test]
     fn saved_edits_land_in_a_file_named_in_the_error() {
-        let err = saved(RoleName::Ops, "kind: Deployment\n", Error::Usage("x".into()));
+        let err = saved(
+            RoleName::Ops,
+            "kind: Deployment\n",
+            Error::Usage("x".into()),
+        );
         let path = err.saved_edit().unwrap().to_path_buf();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind: Deployment\n");
-        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {}", path.display())));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "kind: Deployment\n"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("kubectl oam ops apply -f {}", path.display()))
+        );
         std::fs::remove_file(path).unwrap();
     }
 }

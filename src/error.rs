@@ -11,7 +11,9 @@ pub struct FieldConflict {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{kind} \"{name}\" not found in namespace \"{namespace}\"; check the name, or pass -n NAMESPACE")]
+    #[error(
+        "{kind} \"{name}\" not found in namespace \"{namespace}\"; check the name, or pass -n NAMESPACE"
+    )]
     NotFound {
         kind: String,
         name: String,
@@ -37,13 +39,17 @@ pub enum Error {
         max: String,
     },
 
-    #[error("cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context")]
+    #[error(
+        "cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context"
+    )]
     Unreachable { server: String, cause: String },
 
     #[error("{0}")]
     Kubeconfig(String),
 
-    #[error("unknown resource type \"{0}\"; kubectl oam works on deployments (deploy), statefulsets (sts), daemonsets (ds), replicasets (rs), jobs and cronjobs (cj)")]
+    #[error(
+        "unknown resource type \"{0}\"; kubectl oam works on deployments (deploy), statefulsets (sts), daemonsets (ds), replicasets (rs), jobs and cronjobs (cj)"
+    )]
     UnknownKind(String),
 
     #[error("{0}")]

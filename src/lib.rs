@@ -60,7 +60,9 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
     match &cli.command {
         Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
-        Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
+        Command::Completion(args) => {
+            print(complete::completion(args.shell, args.install.as_deref())?)
+        }
         Command::Complete(args) => print(complete::answer(&args.words).await),
         Command::Roles(args) => {
             let profile = match &flags.profile {
@@ -82,7 +84,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     }
 }
 
-async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
+async fn role_command(
+    flags: &cli::KubeFlags,
+    role: RoleName,
+    command: &RoleCommand,
+) -> Result<Outcome> {
     // Refuse a command of the other role before anything talks to the cluster.
     match (role, command) {
         (RoleName::Ops, RoleCommand::Set(_)) => {
@@ -102,9 +108,13 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     let explicit_ns = flags.namespace.as_deref();
     match command {
         RoleCommand::Get(args) => print(view::get(&cluster, &profile, role, args).await?),
-        RoleCommand::List(args) => print(view::list_workloads(&cluster, &profile, role, args).await?),
+        RoleCommand::List(args) => {
+            print(view::list_workloads(&cluster, &profile, role, args).await?)
+        }
         RoleCommand::Edit(args) => print(edit::edit(&cluster, &profile, role, args).await?),
-        RoleCommand::Apply(args) => print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?),
+        RoleCommand::Apply(args) => {
+            print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?)
+        }
         RoleCommand::Diff(args) => {
             if apply::diff_files(&cluster, &profile, role, explicit_ns, args).await? {
                 Ok(Outcome::Differences)
@@ -112,8 +122,12 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                 Ok(Outcome::Done)
             }
         }
-        RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
-        RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
+        RoleCommand::Set(SetCommand::Image(args)) => {
+            print(apply::set_image(&cluster, &profile, args).await?)
+        }
+        RoleCommand::Set(SetCommand::Env(args)) => {
+            print(apply::set_env(&cluster, &profile, args).await?)
+        }
         RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
     }
 }

@@ -54,7 +54,11 @@ pub fn cell(value: Option<&Value>) -> String {
             .map(|(k, v)| format!("{k}={}", cell(Some(v))))
             .collect::<Vec<_>>()
             .join(","),
-        Some(Value::Array(a)) => a.iter().map(|v| cell(Some(v))).collect::<Vec<_>>().join(","),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| cell(Some(v)))
+            .collect::<Vec<_>>()
+            .join(","),
         Some(other) => other.to_string(),
     }
 }
@@ -66,14 +70,23 @@ mod tests {
 
     #[test]
     fn tables_look_like_kubectl() {
-        let text = table(&["name", "image"], vec![vec!["web".into(), "nginx:1".into()], vec!["api-long".into(), "x".into()]]);
+        let text = table(
+            &["name", "image"],
+            vec![
+                vec!["web".into(), "nginx:1".into()],
+                vec!["api-long".into(), "x".into()],
+            ],
+        );
         assert_eq!(text, "NAME       IMAGE\nweb        nginx:1\napi-long   x\n");
     }
 
     #[test]
     fn cells_summarise_values() {
         assert_eq!(cell(None), "<none>");
-        assert_eq!(cell(Some(&json!({"cpu": "100m", "memory": "64Mi"}))), "cpu=100m,memory=64Mi");
+        assert_eq!(
+            cell(Some(&json!({"cpu": "100m", "memory": "64Mi"}))),
+            "cpu=100m,memory=64Mi"
+        );
         assert_eq!(cell(Some(&json!([80, 443]))), "80,443");
         assert_eq!(cell(Some(&json!(3))), "3");
     }

@@ -87,7 +87,11 @@ pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
 
 /// The role a field manager stands for, if it is one of the profile's role managers.
 pub fn role_of_manager(profile: &Profile, manager: &str) -> Option<RoleName> {
-    profile.roles.iter().find(|r| r.manager == manager).map(|r| r.name)
+    profile
+        .roles
+        .iter()
+        .find(|r| r.manager == manager)
+        .map(|r| r.name)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,10 +120,19 @@ pub struct FieldOwners {
 }
 
 /// Every role field present in (or owned on) `obj`, with its managers.
-pub fn field_owners(profile: &Profile, kind: &KindInfo, obj: &Value, only: Option<RoleName>) -> Vec<FieldOwners> {
+pub fn field_owners(
+    profile: &Profile,
+    kind: &KindInfo,
+    obj: &Value,
+    only: Option<RoleName>,
+) -> Vec<FieldOwners> {
     let entries = managed_entries(obj);
     let mut rows = Vec::new();
-    for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
+    for role in profile
+        .roles
+        .iter()
+        .filter(|r| only.is_none_or(|o| o == r.name))
+    {
         let mut add = |label: String, path: Vec<Step>, field: &Field| {
             let managers: Vec<Holder> = entries
                 .iter()
@@ -152,7 +165,11 @@ pub fn field_owners(profile: &Profile, kind: &KindInfo, obj: &Value, only: Optio
             for c in containers(obj, kind) {
                 let name = container_name(c);
                 for field in &container_fields {
-                    let mut path: Vec<Step> = kind.containers_path().into_iter().map(Step::Field).collect();
+                    let mut path: Vec<Step> = kind
+                        .containers_path()
+                        .into_iter()
+                        .map(Step::Field)
+                        .collect();
                     path.push(Step::Key(serde_json::json!({"name": name})));
                     path.extend(field.path.segments.iter().cloned().map(Step::Field));
                     add(format!("containers.{name}.{}", field.name), path, field);
@@ -161,7 +178,12 @@ pub fn field_owners(profile: &Profile, kind: &KindInfo, obj: &Value, only: Optio
         }
         for (trait_name, fields) in role.object_traits(&kind.kind) {
             for field in fields {
-                let path = field.path.in_object(kind).into_iter().map(Step::Field).collect();
+                let path = field
+                    .path
+                    .in_object(kind)
+                    .into_iter()
+                    .map(Step::Field)
+                    .collect();
                 add(format!("{trait_name}.{}", field.name), path, field);
             }
         }
@@ -201,7 +223,10 @@ mod tests {
     #[test]
     fn keys_parse() {
         assert_eq!(parse_key("f:image"), Some(Step::Field("image".into())));
-        assert_eq!(parse_key("k:{\"containerPort\":80,\"protocol\":\"TCP\"}"), Some(Step::Key(json!({"protocol": "TCP", "containerPort": 80}))));
+        assert_eq!(
+            parse_key("k:{\"containerPort\":80,\"protocol\":\"TCP\"}"),
+            Some(Step::Key(json!({"protocol": "TCP", "containerPort": 80})))
+        );
         assert_eq!(parse_key("."), None);
         assert_eq!(parse_key("v:\"x\""), None);
         assert_eq!(parse_key("k:{broken"), None);
@@ -212,7 +237,11 @@ mod tests {
         let p = Profile::builtin();
         let kind = p.kind("deploy").unwrap();
         let rows = field_owners(&p, kind, &object(), None);
-        let by_field = |f: &str| rows.iter().find(|r| r.field == f).unwrap_or_else(|| panic!("{f} in {rows:#?}"));
+        let by_field = |f: &str| {
+            rows.iter()
+                .find(|r| r.field == f)
+                .unwrap_or_else(|| panic!("{f} in {rows:#?}"))
+        };
         let image = by_field("containers.app.image");
         let names: Vec<&str> = image.managers.iter().map(|h| h.manager.as_str()).collect();
         assert_eq!(names, ["kubectl-client-side-apply", "kubectl-oam-dev"]);
@@ -223,6 +252,9 @@ mod tests {
         let replicas = by_field("scaler.replicas");
         assert_eq!(replicas.role, "ops");
         assert_eq!(replicas.managers[1].subresource, "scale");
-        assert!(rows.iter().all(|r| r.field != "metadata.annotations"), "the last-applied annotation is not a role field");
+        assert!(
+            rows.iter().all(|r| r.field != "metadata.annotations"),
+            "the last-applied annotation is not a role field"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub async fn load(cluster: &Cluster, file: Option<&Path>, refresh: bool) -> Resu
         return from_file(path);
     }
     let cache = cluster.cache_dir.join(CACHE_FILE);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let cached = (!refresh)
         .then(|| std::fs::read(&cache).ok())
         .flatten()
@@ -53,13 +56,22 @@ pub async fn load(cluster: &Cluster, file: Option<&Path>, refresh: bool) -> Resu
             let text = fetch(cluster).await?;
             // A cache that cannot be written only costs a request next time.
             let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                std::fs::write(&cache, serde_json::to_vec(&Cached { fetched: now, text: text.clone() })?)
+                std::fs::write(
+                    &cache,
+                    serde_json::to_vec(&Cached {
+                        fetched: now,
+                        text: text.clone(),
+                    })?,
+                )
             });
             text
         }
     };
     match text {
-        Some(text) => Profile::parse(&text, &format!("configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}")),
+        Some(text) => Profile::parse(
+            &text,
+            &format!("configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}"),
+        ),
         None => Ok(Profile::builtin()),
     }
 }
@@ -82,7 +94,11 @@ async fn fetch(cluster: &Cluster) -> Result<Option<String>> {
         }
         Err(err) => Err(cluster.error(
             err,
-            &Action { kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: CONFIGMAP_NAMESPACE },
+            &Action {
+                kind: "ConfigMap",
+                name: CONFIGMAP_NAME,
+                namespace: CONFIGMAP_NAMESPACE,
+            },
         )),
     }
 }

@@ -27,13 +27,18 @@ impl Autoscaler {
             let same_group = target["apiVersion"]
                 .as_str()
                 .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
-            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(|| Autoscaler {
-                name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                // minReplicas defaults to 1 on the server.
-                min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
-                max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
-                metrics: hpa["spec"].get("metrics").cloned(),
-            })
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(
+                || Autoscaler {
+                    name: hpa["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    // minReplicas defaults to 1 on the server.
+                    min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
+                    max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
+                    metrics: hpa["spec"].get("metrics").cloned(),
+                },
+            )
         })
     }
 
@@ -63,7 +68,9 @@ pub struct ViewOptions<'a> {
 }
 
 pub fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, seg| v.get(seg.as_str())).filter(|v| !v.is_null())
+    path.iter()
+        .try_fold(value, |v, seg| v.get(seg.as_str()))
+        .filter(|v| !v.is_null())
 }
 
 pub fn set_path(value: &mut Value, path: &[String], new: Value) {
@@ -92,7 +99,13 @@ pub fn container_name(container: &Value) -> &str {
 }
 
 /// The role document of `obj`: identity, then traits in profile order, then read-only context.
-pub fn document(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Value {
+pub fn document(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    opts: &ViewOptions,
+) -> Value {
     let role = profile.role(role);
     let mut doc = Map::new();
     doc.insert("kind".into(), json!(kind.kind));
@@ -145,7 +158,12 @@ fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, hpa: Option<&Autoscaler>) -> Map<String, Value> {
+fn read_only_section(
+    role: &Role,
+    kind: &KindInfo,
+    obj: &Value,
+    hpa: Option<&Autoscaler>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
         if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
@@ -153,7 +171,9 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, hpa: Option<&Aut
         }
     }
     if let Some(hpa) = hpa {
-        let held: Vec<String> = autoscaled_fields(role, kind).map(|(t, f)| format!("{t}.{}", f.name)).collect();
+        let held: Vec<String> = autoscaled_fields(role, kind)
+            .map(|(t, f)| format!("{t}.{}", f.name))
+            .collect();
         if !held.is_empty() {
             out.insert("autoscaler".into(), hpa.to_value(&held));
         }
@@ -161,7 +181,10 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, hpa: Option<&Aut
     out
 }
 
-fn autoscaled_fields<'a>(role: &'a Role, kind: &'a KindInfo) -> impl Iterator<Item = (&'a str, &'a Field)> + 'a {
+fn autoscaled_fields<'a>(
+    role: &'a Role,
+    kind: &'a KindInfo,
+) -> impl Iterator<Item = (&'a str, &'a Field)> + 'a {
     role.object_traits(&kind.kind)
         .flat_map(|(t, fields)| fields.into_iter().map(move |f| (t, f)))
         .filter(|(_, f)| f.autoscaled)
@@ -228,7 +251,9 @@ fn encode(field: &Field, value: &Value) -> Value {
                 .map(|p| match p {
                     Value::Object(m) => Value::Object(
                         m.iter()
-                            .filter(|(k, v)| !(k.as_str() == "protocol" && v.as_str() == Some("TCP")))
+                            .filter(|(k, v)| {
+                                !(k.as_str() == "protocol" && v.as_str() == Some("TCP"))
+                            })
                             .map(|(k, v)| (k.clone(), v.clone()))
                             .collect(),
                     ),
@@ -280,7 +305,9 @@ fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
                         Ok(Value::Object(m))
                     }
                     Value::Number(n) => Ok(json!({"containerPort": n, "protocol": "TCP"})),
-                    _ => Err(format!("{at}[{i}]: expected {{containerPort: N, name: …}} or a port number")),
+                    _ => Err(format!(
+                        "{at}[{i}]: expected {{containerPort: N, name: …}} or a port number"
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
@@ -347,7 +374,9 @@ pub fn apply_body(
                 Some(Value::Object(m)) => m.clone(),
                 Some(Value::Null) => Map::new(),
                 Some(_) => {
-                    problems.push(DocProblem(format!("containers.{name}: expected a mapping of fields")));
+                    problems.push(DocProblem(format!(
+                        "containers.{name}: expected a mapping of fields"
+                    )));
                     continue;
                 }
                 None => container_document(role, c),
@@ -372,7 +401,9 @@ pub fn apply_body(
         let group = doc.get(trait_name).and_then(Value::as_object);
         for field in fields {
             let path = field.path.in_object(kind);
-            let wanted = group.and_then(|g| g.get(&field.name)).filter(|v| !v.is_null());
+            let wanted = group
+                .and_then(|g| g.get(&field.name))
+                .filter(|v| !v.is_null());
             if field.autoscaled && opts.autoscaler.is_some() {
                 // The autoscaler holds this field: leave it to the HPA unless told to take it.
                 let live_value = get_path(live, &path);
@@ -406,7 +437,10 @@ pub fn apply_body(
     }
 
     if problems.is_empty() {
-        Ok(ApplyBody { body, autoscaler_conflict })
+        Ok(ApplyBody {
+            body,
+            autoscaler_conflict,
+        })
     } else {
         Err(problems)
     }
@@ -432,9 +466,15 @@ fn check_document(
     let role = profile.role(role_name);
     let mut problems = Vec::new();
     let Some(map) = doc.as_object() else {
-        return vec![DocProblem("the document must be a mapping with kind, name and containers or traits".into())];
+        return vec![DocProblem(
+            "the document must be a mapping with kind, name and containers or traits".into(),
+        )];
     };
-    let object = format!("{}/{}", kind.kind.to_lowercase(), live["metadata"]["name"].as_str().unwrap_or_default());
+    let object = format!(
+        "{}/{}",
+        kind.kind.to_lowercase(),
+        live["metadata"]["name"].as_str().unwrap_or_default()
+    );
     for key in IDENTITY_KEYS {
         let is = map.get(key);
         let ok = match key {
@@ -498,7 +538,9 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
     if key == CONTAINERS_KEY {
         let known: Vec<&str> = role.container_fields().map(|f| f.name.as_str()).collect();
         for (container, fields) in group {
-            let Some(fields) = fields.as_object() else { continue };
+            let Some(fields) = fields.as_object() else {
+                continue;
+            };
             for field in fields.keys().filter(|f| !known.contains(&f.as_str())) {
                 problems.push(DocProblem(format!(
                     "containers.{container}.{field}: not a {} field; it may set {}",
@@ -518,7 +560,11 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         problems.push(DocProblem(if known.is_empty() {
             format!("{key}: {} has no {key} trait", kind.kind)
         } else {
-            format!("{key}.{field}: unknown field for {}; {key} has {}", kind.kind, known.join(", "))
+            format!(
+                "{key}.{field}: unknown field for {}; {key} has {}",
+                kind.kind,
+                known.join(", ")
+            )
         }));
     }
     problems
@@ -601,10 +647,33 @@ mod tests {
     fn container_filter_and_autoscaler() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa = Autoscaler { name: "web".into(), min_replicas: Some(2), max_replicas: Some(5), metrics: None };
-        let dev = document(&p, RoleName::Dev, kind, &obj, &ViewOptions { container: Some("proxy"), autoscaler: None });
+        let hpa = Autoscaler {
+            name: "web".into(),
+            min_replicas: Some(2),
+            max_replicas: Some(5),
+            metrics: None,
+        };
+        let dev = document(
+            &p,
+            RoleName::Dev,
+            kind,
+            &obj,
+            &ViewOptions {
+                container: Some("proxy"),
+                autoscaler: None,
+            },
+        );
         assert_eq!(dev["containers"], json!({"proxy": {"image": "envoy:1"}}));
-        let ops = document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
+        let ops = document(
+            &p,
+            RoleName::Ops,
+            kind,
+            &obj,
+            &ViewOptions {
+                container: None,
+                autoscaler: Some(&hpa),
+            },
+        );
         assert_eq!(
             ops["readOnly"]["autoscaler"],
             json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"]})
@@ -616,7 +685,16 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        let body = apply_body(
+            &p,
+            RoleName::Dev,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .body;
         assert_eq!(
             body,
             json!({
@@ -632,10 +710,22 @@ mod tests {
             })
         );
         let ops_doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
-        let ops = apply_body(&p, RoleName::Ops, kind, &obj, &ops_doc, &ApplyOptions::default()).unwrap().body;
+        let ops = apply_body(
+            &p,
+            RoleName::Ops,
+            kind,
+            &obj,
+            &ops_doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .body;
         assert_eq!(ops["spec"]["replicas"], 3);
         assert_eq!(ops["metadata"]["annotations"], json!({"team": "a"}));
-        assert!(ops["spec"]["template"]["spec"].get("containers").is_none(), "ops never sends containers");
+        assert!(
+            ops["spec"]["template"]["spec"].get("containers").is_none(),
+            "ops never sends containers"
+        );
     }
 
     #[test]
@@ -643,7 +733,16 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        let body = apply_body(
+            &p,
+            RoleName::Dev,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .body;
         let items = &body["spec"]["template"]["spec"]["containers"];
         assert_eq!(items[0]["image"], "shop:1");
         assert_eq!(items[1], json!({"name": "proxy", "image": "envoy:2"}));
@@ -655,7 +754,16 @@ mod tests {
         let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web",
                          "containers": {"app": {"image": "x", "env": {"PORT": 8080, "DEBUG": true, "EMPTY": null}}}});
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        let body = apply_body(
+            &p,
+            RoleName::Dev,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .body;
         assert_eq!(
             body["spec"]["template"]["spec"]["containers"][0]["env"],
             json!([{"name": "PORT", "value": "8080"}, {"name": "DEBUG", "value": "true"}, {"name": "EMPTY"}])
@@ -667,27 +775,82 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let cases = [
-            (json!({"kind": "Deployment", "name": "other"}), "name: cannot be changed"),
-            (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
-            (json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}), "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"),
-            (json!({"kind": "Deployment", "name": "web", "bogus": 1}), "bogus: unknown key; the dev role has containers"),
-            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"livenessProbe": {}}}}), "containers.app.livenessProbe: not a dev field"),
-            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": ["x"]}}}), "containers.app.env: expected NAME: value pairs"),
-            (json!({"kind": "Deployment", "name": "web", "containers": {"app": {"ports": ["x"]}}}), "containers.app.ports[0]"),
+            (
+                json!({"kind": "Deployment", "name": "other"}),
+                "name: cannot be changed",
+            ),
+            (
+                json!({"kind": "StatefulSet", "name": "web"}),
+                "kind: cannot be changed",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}),
+                "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "bogus": 1}),
+                "bogus: unknown key; the dev role has containers",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"livenessProbe": {}}}}),
+                "containers.app.livenessProbe: not a dev field",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": ["x"]}}}),
+                "containers.app.env: expected NAME: value pairs",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"ports": ["x"]}}}),
+                "containers.app.ports[0]",
+            ),
         ];
         for (doc, expect) in cases {
-            let problems = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
-            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+            let problems = apply_body(
+                &p,
+                RoleName::Dev,
+                kind,
+                &obj,
+                &doc,
+                &ApplyOptions::default(),
+            )
+            .unwrap_err();
+            assert!(
+                problems.iter().any(|d| d.0.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
         let ops_cases = [
-            (json!({"kind": "Deployment", "name": "web", "containers": {}}), "containers: belongs to the dev role"),
-            (json!({"kind": "Deployment", "name": "web", "schedule": {"schedule": "* * * * *"}}), "schedule: Deployment has no schedule trait"),
-            (json!({"kind": "Deployment", "name": "web", "readOnly": {"selector": {"app": "x"}}}), "readOnly: these fields are shown for context"),
-            (json!({"kind": "Deployment", "name": "web", "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}}}), "set by tools and controllers"),
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {}}),
+                "containers: belongs to the dev role",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "schedule": {"schedule": "* * * * *"}}),
+                "schedule: Deployment has no schedule trait",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "readOnly": {"selector": {"app": "x"}}}),
+                "readOnly: these fields are shown for context",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}}}),
+                "set by tools and controllers",
+            ),
         ];
         for (doc, expect) in ops_cases {
-            let problems = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
-            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+            let problems = apply_body(
+                &p,
+                RoleName::Ops,
+                kind,
+                &obj,
+                &doc,
+                &ApplyOptions::default(),
+            )
+            .unwrap_err();
+            assert!(
+                problems.iter().any(|d| d.0.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
     }
 
@@ -695,16 +858,38 @@ mod tests {
     fn replicas_held_by_an_autoscaler_are_left_to_it() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa = Autoscaler { name: "web".into(), min_replicas: Some(1), max_replicas: Some(4), metrics: None };
-        let view = ViewOptions { container: None, autoscaler: Some(&hpa) };
+        let hpa = Autoscaler {
+            name: "web".into(),
+            min_replicas: Some(1),
+            max_replicas: Some(4),
+            metrics: None,
+        };
+        let view = ViewOptions {
+            container: None,
+            autoscaler: Some(&hpa),
+        };
         let mut doc = document(&p, RoleName::Ops, kind, &obj, &view);
-        let opts = ApplyOptions { autoscaler: Some(&hpa), force: false };
+        let opts = ApplyOptions {
+            autoscaler: Some(&hpa),
+            force: false,
+        };
         let same = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(same.body["spec"].get("replicas").is_none() && !same.autoscaler_conflict);
         doc["scaler"]["replicas"] = json!(7);
         let changed = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(changed.autoscaler_conflict && changed.body["spec"].get("replicas").is_none());
-        let forced = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions { force: true, ..opts }).unwrap();
+        let forced = apply_body(
+            &p,
+            RoleName::Ops,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions {
+                force: true,
+                ..opts
+            },
+        )
+        .unwrap();
         assert_eq!(forced.body["spec"]["replicas"], 7);
     }
 
@@ -717,7 +902,10 @@ mod tests {
             json!({"metadata": {"name": "web-hpa"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
         ];
         let found = Autoscaler::targeting(&hpas, kind, "web").unwrap();
-        assert_eq!((found.name.as_str(), found.min_replicas, found.max_replicas), ("web-hpa", Some(1), Some(9)));
+        assert_eq!(
+            (found.name.as_str(), found.min_replicas, found.max_replicas),
+            ("web-hpa", Some(1), Some(9))
+        );
         assert!(Autoscaler::targeting(&hpas, kind, "db").is_none());
         assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), "web").is_none());
     }

@@ -85,7 +85,10 @@ impl FieldPath {
         if parts.is_empty() {
             return Err(format!("path \"{text}\" names no field below its root"));
         }
-        Ok(FieldPath { root, segments: parts })
+        Ok(FieldPath {
+            root,
+            segments: parts,
+        })
     }
 
     /// The path from the object root, for fields that are not per container.
@@ -130,7 +133,9 @@ pub struct Field {
 
 impl Field {
     pub fn applies_to(&self, kind: &str) -> bool {
-        self.kinds.as_ref().is_none_or(|k| k.iter().any(|k| k == kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|k| k == kind))
     }
 }
 
@@ -159,7 +164,10 @@ impl Role {
     }
 
     /// Traits of whole-object fields, with only the fields `kind` has; traits left empty are absent.
-    pub fn object_traits<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, Vec<&'a Field>)> + 'a {
+    pub fn object_traits<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (&'a str, Vec<&'a Field>)> + 'a {
         self.traits.iter().filter_map(move |t| {
             let fields: Vec<&Field> = t
                 .fields
@@ -197,7 +205,9 @@ impl KindInfo {
     }
 
     pub fn version(&self) -> &str {
-        self.api_version.rsplit_once('/').map_or(self.api_version.as_str(), |(_, v)| v)
+        self.api_version
+            .rsplit_once('/')
+            .map_or(self.api_version.as_str(), |(_, v)| v)
     }
 
     pub fn pod_spec_path(&self) -> Vec<String> {
@@ -224,7 +234,9 @@ impl KindInfo {
     pub fn matches(&self, name: &str) -> bool {
         let name = name.to_lowercase();
         let bare = name.split_once('.').map_or(name.as_str(), |(n, _)| n);
-        bare == self.kind.to_lowercase() || bare == self.resource || self.names.iter().any(|n| *n == bare)
+        bare == self.kind.to_lowercase()
+            || bare == self.resource
+            || self.names.iter().any(|n| *n == bare)
     }
 }
 
@@ -259,7 +271,10 @@ impl Profile {
 
     /// The role (and its trait) that owns a top-level document key, if any.
     pub fn role_of_key(&self, key: &str) -> Option<RoleName> {
-        self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
+        self.roles
+            .iter()
+            .find(|r| r.has_document_key(key))
+            .map(|r| r.name)
     }
 
     /// Parses and checks a profile; errors name the source and the line/column or key.
@@ -267,7 +282,10 @@ impl Profile {
         let bad = |msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
         let raw: RawProfile = serde_yaml::from_str(text).map_err(|e| bad(yaml_error(&e)))?;
         if raw.kind != "RoleProfile" {
-            return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
+            return Err(bad(format!(
+                "kind is \"{}\", expected RoleProfile",
+                raw.kind
+            )));
         }
         if raw.kinds.is_empty() {
             return Err(bad("kinds: at least one workload kind is needed".into()));
@@ -275,11 +293,17 @@ impl Profile {
         let mut kinds = Vec::new();
         for (kind, k) in raw.kinds {
             if !k.api_version.contains('/') && k.api_version != "v1" {
-                return Err(bad(format!("kinds.{kind}.apiVersion \"{}\" is not GROUP/VERSION", k.api_version)));
+                return Err(bad(format!(
+                    "kinds.{kind}.apiVersion \"{}\" is not GROUP/VERSION",
+                    k.api_version
+                )));
             }
             let template: Vec<String> = k.template.split('.').map(str::to_string).collect();
             if template.iter().any(String::is_empty) {
-                return Err(bad(format!("kinds.{kind}.template \"{}\" is not a dotted path", k.template)));
+                return Err(bad(format!(
+                    "kinds.{kind}.template \"{}\" is not a dotted path",
+                    k.template
+                )));
             }
             kinds.push(KindInfo {
                 kind,
@@ -296,11 +320,14 @@ impl Profile {
                 .roles
                 .get(name.as_str())
                 .ok_or_else(|| bad(format!("roles.{name} is missing")))?;
-            let parse_fields = |at: &str, fields: &BTreeMapOrdered<RawField>| -> Result<Vec<Field>> {
+            let parse_fields = |at: &str,
+                                fields: &BTreeMapOrdered<RawField>|
+             -> Result<Vec<Field>> {
                 let mut out = Vec::new();
                 for (field_name, f) in &fields.0 {
                     let key = format!("{at}.{field_name}");
-                    let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
+                    let path =
+                        FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
                     if let Some(kinds) = &f.kinds {
                         if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
                             return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
@@ -320,17 +347,29 @@ impl Profile {
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
                 if IDENTITY_KEYS.contains(&trait_name.as_str()) || trait_name == READ_ONLY_KEY {
-                    return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
+                    return Err(bad(format!(
+                        "{at}: \"{trait_name}\" is reserved for the document"
+                    )));
                 }
                 let fields = parse_fields(&at, fields)?;
-                let per_container = fields.iter().filter(|f| f.path.root == Root::Container).count();
+                let per_container = fields
+                    .iter()
+                    .filter(|f| f.path.root == Root::Container)
+                    .count();
                 if per_container != 0 && per_container != fields.len() {
-                    return Err(bad(format!("{at}: mixes container.* fields with others; put them in separate traits")));
+                    return Err(bad(format!(
+                        "{at}: mixes container.* fields with others; put them in separate traits"
+                    )));
                 }
                 if trait_name == CONTAINERS_KEY && per_container == 0 {
-                    return Err(bad(format!("{at}: the trait \"containers\" may only hold container.* fields")));
+                    return Err(bad(format!(
+                        "{at}: the trait \"containers\" may only hold container.* fields"
+                    )));
                 }
-                traits.push(Trait { name: trait_name.clone(), fields });
+                traits.push(Trait {
+                    name: trait_name.clone(),
+                    fields,
+                });
             }
             let read_only = parse_fields(&format!("roles.{name}.readOnly"), &raw_role.read_only)?;
             roles.push(Role {
@@ -341,8 +380,14 @@ impl Profile {
                 read_only,
             });
         }
-        if let Some(extra) = raw.roles.keys().find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r)) {
-            return Err(bad(format!("roles.{extra}: only the roles dev and ops exist")));
+        if let Some(extra) = raw
+            .roles
+            .keys()
+            .find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r))
+        {
+            return Err(bad(format!(
+                "roles.{extra}: only the roles dev and ops exist"
+            )));
         }
         let profile = Profile {
             kinds,
@@ -442,7 +487,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for BTreeMapOrdered<T> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a mapping")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, T>()? {
                     if out.iter().any(|(seen, _): &(String, T)| *seen == k) {
@@ -482,8 +530,23 @@ mod tests {
         let p = Profile::builtin();
         assert_eq!(p.role(RoleName::Dev).manager, "kubectl-oam-dev");
         assert_eq!(p.role(RoleName::Ops).manager, "kubectl-oam-ops");
-        let dev: Vec<&str> = p.role(RoleName::Dev).container_fields().map(|f| f.name.as_str()).collect();
-        assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources"]);
+        let dev: Vec<&str> = p
+            .role(RoleName::Dev)
+            .container_fields()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            dev,
+            [
+                "image",
+                "command",
+                "args",
+                "env",
+                "envFrom",
+                "ports",
+                "resources"
+            ]
+        );
     }
 
     #[test]
@@ -513,14 +576,28 @@ mod tests {
         let cj = p.kind("cj").unwrap();
         let deploy = p.kind("deploy").unwrap();
         let image = p.role(RoleName::Dev).container_fields().next().unwrap();
-        assert_eq!(image.path.in_object(cj).join("."), "spec.jobTemplate.spec.template.spec.containers.image");
+        assert_eq!(
+            image.path.in_object(cj).join("."),
+            "spec.jobTemplate.spec.template.spec.containers.image"
+        );
         let ops = p.role(RoleName::Ops);
         let traits: Vec<&str> = ops.object_traits("CronJob").map(|(t, _)| t).collect();
-        assert_eq!(traits, ["placement", "metadata", "schedule"], "a trait a kind lacks is absent");
+        assert_eq!(
+            traits,
+            ["placement", "metadata", "schedule"],
+            "a trait a kind lacks is absent"
+        );
         let traits: Vec<&str> = ops.object_traits("Deployment").map(|(t, _)| t).collect();
         assert_eq!(traits, ["scaler", "rollout", "placement", "metadata"]);
-        let pod = ops.object_traits("Deployment").find(|(t, _)| *t == "metadata").unwrap().1[2];
-        assert_eq!(pod.path.in_object(deploy).join("."), "spec.template.metadata.annotations");
+        let pod = ops
+            .object_traits("Deployment")
+            .find(|(t, _)| *t == "metadata")
+            .unwrap()
+            .1[2];
+        assert_eq!(
+            pod.path.in_object(deploy).join("."),
+            "spec.template.metadata.annotations"
+        );
     }
 
     #[test]
@@ -535,9 +612,18 @@ mod tests {
     #[test]
     fn malformed_profiles_name_the_problem() {
         let cases = [
-            ("kind: RoleProfile\napiVersion: x\nkinds: {}\nroles: {}\n", "at least one workload kind"),
-            ("kind: Other\napiVersion: x\nkinds: {}\nroles: {}\n", "expected RoleProfile"),
-            ("kind: RoleProfile\napiVersion: x\nkinds:\n  Deployment: {apiVersion: apps/v1, resource: deployments, template: spec.template, bogus: 1}\nroles: {}\n", "unknown field `bogus`"),
+            (
+                "kind: RoleProfile\napiVersion: x\nkinds: {}\nroles: {}\n",
+                "at least one workload kind",
+            ),
+            (
+                "kind: Other\napiVersion: x\nkinds: {}\nroles: {}\n",
+                "expected RoleProfile",
+            ),
+            (
+                "kind: RoleProfile\napiVersion: x\nkinds:\n  Deployment: {apiVersion: apps/v1, resource: deployments, template: spec.template, bogus: 1}\nroles: {}\n",
+                "unknown field `bogus`",
+            ),
             ("kind: RoleProfile\napiVersion: x\nkinds: [\n", "line"),
         ];
         for (text, expect) in cases {
@@ -549,7 +635,10 @@ mod tests {
 
     #[test]
     fn overlapping_roles_are_rejected() {
-        let text = BUILTIN_PROFILE.replace("labels: {path: metadata.labels}", "labels: {path: spec.template.spec.containers}");
+        let text = BUILTIN_PROFILE.replace(
+            "labels: {path: metadata.labels}",
+            "labels: {path: spec.template.spec.containers}",
+        );
         let err = Profile::parse(&text, "x").unwrap_err().to_string();
         assert!(err.contains("overlaps"), "{err}");
     }
@@ -560,7 +649,9 @@ mod tests {
         let err = Profile::parse(&text, "x").unwrap_err().to_string();
         assert!(err.contains("unknown kind \"Cronjob\""), "{err}");
         let idx = BUILTIN_PROFILE.find("  ops:").unwrap();
-        let err = Profile::parse(&BUILTIN_PROFILE[..idx], "x").unwrap_err().to_string();
+        let err = Profile::parse(&BUILTIN_PROFILE[..idx], "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("roles.ops is missing"), "{err}");
     }
 }

@@ -25,7 +25,11 @@ pub struct Target<'p> {
 
 impl Target<'_> {
     pub fn action(&self) -> Action<'_> {
-        Action { kind: &self.kind.kind, name: &self.name, namespace: &self.namespace }
+        Action {
+            kind: &self.kind.kind,
+            name: &self.name,
+            namespace: &self.namespace,
+        }
     }
 
     /// kubectl's spelling: deployment.apps/web
@@ -35,8 +39,13 @@ impl Target<'_> {
 }
 
 /// `TYPE/NAME`, `TYPE NAME`, or just `TYPE` (a list: the name is None).
-pub fn parse_target<'p>(profile: &'p Profile, args: &TargetArgs) -> Result<Option<(&'p KindInfo, Option<String>)>> {
-    let Some(first) = &args.target else { return Ok(None) };
+pub fn parse_target<'p>(
+    profile: &'p Profile,
+    args: &TargetArgs,
+) -> Result<Option<(&'p KindInfo, Option<String>)>> {
+    let Some(first) = &args.target else {
+        return Ok(None);
+    };
     let (kind, name) = match first.split_once('/') {
         Some((kind, name)) => {
             if args.name.is_some() {
@@ -50,17 +59,32 @@ pub fn parse_target<'p>(profile: &'p Profile, args: &TargetArgs) -> Result<Optio
         None => (first.as_str(), args.name.clone()),
     };
     if name.as_deref() == Some("") {
-        return Err(Error::Usage(format!("\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web")));
+        return Err(Error::Usage(format!(
+            "\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web"
+        )));
     }
     Ok(Some((profile.kind(kind)?, name)))
 }
 
 /// Like `parse_target` but a name is required.
-pub fn require_target<'p>(profile: &'p Profile, cluster: &Cluster, text: &str) -> Result<Target<'p>> {
-    let args = TargetArgs { target: Some(text.to_string()), name: None };
+pub fn require_target<'p>(
+    profile: &'p Profile,
+    cluster: &Cluster,
+    text: &str,
+) -> Result<Target<'p>> {
+    let args = TargetArgs {
+        target: Some(text.to_string()),
+        name: None,
+    };
     match parse_target(profile, &args)? {
-        Some((kind, Some(name))) => Ok(Target { kind, name, namespace: cluster.namespace.clone() }),
-        _ => Err(Error::Usage(format!("\"{text}\" is not TYPE/NAME, e.g. deploy/web"))),
+        Some((kind, Some(name))) => Ok(Target {
+            kind,
+            name,
+            namespace: cluster.namespace.clone(),
+        }),
+        _ => Err(Error::Usage(format!(
+            "\"{text}\" is not TYPE/NAME, e.g. deploy/web"
+        ))),
     }
 }
 
@@ -74,7 +98,11 @@ pub fn api_resource(kind: &KindInfo) -> ApiResource {
     }
 }
 
-pub fn workload_api(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
+pub fn workload_api(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     let resource = api_resource(kind);
     match namespace {
         Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
@@ -85,7 +113,10 @@ pub fn workload_api(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>)
 /// One GET of the object, as JSON. No discovery: the kind table gives the URL.
 pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
     let api = workload_api(cluster, target.kind, Some(&target.namespace));
-    let obj = api.get(&target.name).await.map_err(|e| cluster.error(e, &target.action()))?;
+    let obj = api
+        .get(&target.name)
+        .await
+        .map_err(|e| cluster.error(e, &target.action()))?;
     Ok(to_value(obj, target.kind))
 }
 
@@ -108,14 +139,20 @@ pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Res
     loop {
         match api.list(&params).await {
             Ok(list) => {
-                out.extend(list.items.into_iter().filter_map(|h| serde_json::to_value(h).ok()));
+                out.extend(
+                    list.items
+                        .into_iter()
+                        .filter_map(|h| serde_json::to_value(h).ok()),
+                );
                 match list.metadata.continue_.filter(|c| !c.is_empty()) {
                     Some(token) => params = params.continue_token(&token),
                     None => return Ok(out),
                 }
             }
             Err(kube::Error::Api(status)) if status.code == 403 => {
-                eprintln!("warning: may not list horizontalpodautoscalers; the autoscaler trait is not shown");
+                eprintln!(
+                    "warning: may not list horizontalpodautoscalers; the autoscaler trait is not shown"
+                );
                 return Ok(Vec::new());
             }
             Err(err) => return Err(cluster.transport_error(err)),
@@ -137,27 +174,50 @@ pub async fn fetch_with_autoscaler(
     if !wants_hpa {
         return Ok((fetch(cluster, target).await?, None));
     }
-    let (obj, hpas) = tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace)));
+    let (obj, hpas) = tokio::join!(
+        fetch(cluster, target),
+        list_autoscalers(cluster, Some(&target.namespace))
+    );
     let hpa = Autoscaler::targeting(&hpas?, target.kind, &target.name);
     Ok((obj?, hpa))
 }
 
-pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
+pub async fn get(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &GetArgs,
+) -> Result<String> {
     let (kind, name) = match parse_target(profile, &args.target)? {
         Some((kind, Some(name))) => (kind, name),
         Some((kind, None)) => {
-            let list = ListArgs { kind: Some(kind.kind.clone()), selector: args.selector.clone(), output: args.output };
+            let list = ListArgs {
+                kind: Some(kind.kind.clone()),
+                selector: args.selector.clone(),
+                output: args.output,
+            };
             return list_workloads(cluster, profile, role, &list).await;
         }
         None => {
-            let list = ListArgs { kind: None, selector: args.selector.clone(), output: args.output };
+            let list = ListArgs {
+                kind: None,
+                selector: args.selector.clone(),
+                output: args.output,
+            };
             return list_workloads(cluster, profile, role, &list).await;
         }
     };
-    let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let target = Target {
+        kind,
+        name,
+        namespace: cluster.namespace.clone(),
+    };
     let (obj, hpa) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
-        if !project::containers(&obj, kind).iter().any(|c| project::container_name(c) == only) {
+        if !project::containers(&obj, kind)
+            .iter()
+            .any(|c| project::container_name(c) == only)
+        {
             return Err(Error::Usage(format!(
                 "{} in namespace \"{}\" has no container \"{only}\"; it has {}",
                 target.display(),
@@ -166,17 +226,39 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             )));
         }
     }
-    let output = if args.raw { Some(OutputFormat::Apply) } else { args.output };
+    let output = if args.raw {
+        Some(OutputFormat::Apply)
+    } else {
+        args.output
+    };
     if output == Some(OutputFormat::Apply) {
-        let doc = project::document(profile, role, kind, &obj, &ViewOptions { container: None, autoscaler: hpa.as_ref() });
-        let opts = ApplyOptions { autoscaler: hpa.as_ref(), force: false };
-        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts)
-            .map_err(|p| Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; ")))?;
+        let doc = project::document(
+            profile,
+            role,
+            kind,
+            &obj,
+            &ViewOptions {
+                container: None,
+                autoscaler: hpa.as_ref(),
+            },
+        );
+        let opts = ApplyOptions {
+            autoscaler: hpa.as_ref(),
+            force: false,
+        };
+        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts).map_err(|p| {
+            Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; "))
+        })?;
         return output::yaml(&body.body);
     }
-    let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
+    let view = ViewOptions {
+        container: args.container.as_deref(),
+        autoscaler: hpa.as_ref(),
+    };
     let doc = project::document(profile, role, kind, &obj, &view);
-    let owners = args.show_owners.then(|| field_owners(profile, kind, &obj, Some(role)));
+    let owners = args
+        .show_owners
+        .then(|| field_owners(profile, kind, &obj, Some(role)));
     match output {
         Some(OutputFormat::Json) => Ok(match owners {
             Some(owners) => output::json(&json!({"document": doc, "owners": owners})),
@@ -193,7 +275,10 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
 }
 
 pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
-    project::containers(obj, kind).iter().map(|c| project::container_name(c).to_string()).collect()
+    project::containers(obj, kind)
+        .iter()
+        .map(|c| project::container_name(c).to_string())
+        .collect()
 }
 
 /// Owners as YAML comments, so the document still applies unchanged.
@@ -204,13 +289,29 @@ pub fn owners_comment(owners: &[FieldOwners]) -> String {
             .managers
             .iter()
             .map(|h| {
-                let role = h.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
-                let sub = if h.subresource.is_empty() { String::new() } else { format!(" /{}", h.subresource) };
+                let role = h
+                    .role
+                    .as_deref()
+                    .map(|r| format!(" [{r}]"))
+                    .unwrap_or_default();
+                let sub = if h.subresource.is_empty() {
+                    String::new()
+                } else {
+                    format!(" /{}", h.subresource)
+                };
                 format!("{}{role} {}{sub} {}", h.manager, h.operation, h.time)
             })
             .collect();
-        let flag = if row.outside_role.is_empty() { "" } else { "  <- outside role" };
-        text.push_str(&format!("#   {}: {}{flag}\n", row.field, holders.join("; ")));
+        let flag = if row.outside_role.is_empty() {
+            ""
+        } else {
+            "  <- outside role"
+        };
+        text.push_str(&format!(
+            "#   {}: {}{flag}\n",
+            row.field,
+            holders.join("; ")
+        ));
     }
     text
 }
@@ -230,7 +331,14 @@ async fn for_each_object(
     }
     loop {
         let page = api.list(&params).await.map_err(|e| {
-            cluster.error(e, &Action { kind: &kind.kind, name: "(list)", namespace: namespace.unwrap_or("(all)") })
+            cluster.error(
+                e,
+                &Action {
+                    kind: &kind.kind,
+                    name: "(list)",
+                    namespace: namespace.unwrap_or("(all)"),
+                },
+            )
         })?;
         for obj in page.items {
             each(to_value(obj, kind));
@@ -242,7 +350,12 @@ async fn for_each_object(
     }
 }
 
-pub async fn list_workloads(cluster: &Cluster, profile: &Profile, role: RoleName, args: &ListArgs) -> Result<String> {
+pub async fn list_workloads(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+) -> Result<String> {
     let kinds: Vec<&KindInfo> = match &args.kind {
         Some(k) => vec![profile.kind(k)?],
         None => profile.kinds.iter().collect(),
@@ -263,10 +376,21 @@ pub async fn list_workloads(cluster: &Cluster, profile: &Profile, role: RoleName
             let hpa = Autoscaler::targeting(&hpas, kind, name)
                 .filter(|h| hpas_namespace_matches(&hpas, h, &obj));
             if as_documents {
-                let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+                let view = ViewOptions {
+                    container: None,
+                    autoscaler: hpa.as_ref(),
+                };
                 documents.push(project::document(profile, role, kind, &obj, &view));
             } else {
-                rows.extend(table_rows(profile, role, kind, &obj, hpa.as_ref(), wide, cluster.all_namespaces));
+                rows.extend(table_rows(
+                    profile,
+                    role,
+                    kind,
+                    &obj,
+                    hpa.as_ref(),
+                    wide,
+                    cluster.all_namespaces,
+                ));
             }
         })
         .await?;
@@ -282,7 +406,11 @@ pub async fn list_workloads(cluster: &Cluster, profile: &Profile, role: RoleName
         };
     }
     if rows.is_empty() {
-        let scope = if cluster.all_namespaces { "any namespace".to_string() } else { format!("namespace \"{}\"", cluster.namespace) };
+        let scope = if cluster.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace \"{}\"", cluster.namespace)
+        };
         eprintln!("No workloads found in {scope}.");
         return Ok(String::new());
     }
@@ -291,10 +419,36 @@ pub async fn list_workloads(cluster: &Cluster, profile: &Profile, role: RoleName
         headers.push("namespace");
     }
     headers.extend(match (role, wide) {
-        (RoleName::Dev, false) => vec!["name", "kind", "container", "image", "ports", "cpu", "memory"],
-        (RoleName::Dev, true) => vec!["name", "kind", "container", "image", "ports", "cpu", "memory", "command", "env"],
+        (RoleName::Dev, false) => vec![
+            "name",
+            "kind",
+            "container",
+            "image",
+            "ports",
+            "cpu",
+            "memory",
+        ],
+        (RoleName::Dev, true) => vec![
+            "name",
+            "kind",
+            "container",
+            "image",
+            "ports",
+            "cpu",
+            "memory",
+            "command",
+            "env",
+        ],
         (RoleName::Ops, false) => vec!["name", "kind", "replicas", "strategy", "placement"],
-        (RoleName::Ops, true) => vec!["name", "kind", "replicas", "strategy", "placement", "labels", "autoscaler"],
+        (RoleName::Ops, true) => vec![
+            "name",
+            "kind",
+            "replicas",
+            "strategy",
+            "placement",
+            "labels",
+            "autoscaler",
+        ],
     });
     Ok(output::table(&headers, rows))
 }
@@ -302,7 +456,8 @@ pub async fn list_workloads(cluster: &Cluster, profile: &Profile, role: RoleName
 /// With -A, an HPA only targets workloads of its own namespace.
 fn hpas_namespace_matches(hpas: &[Value], hpa: &Autoscaler, obj: &Value) -> bool {
     hpas.iter().any(|h| {
-        h["metadata"]["name"] == hpa.name.as_str() && h["metadata"]["namespace"] == obj["metadata"]["namespace"]
+        h["metadata"]["name"] == hpa.name.as_str()
+            && h["metadata"]["namespace"] == obj["metadata"]["namespace"]
     })
 }
 
@@ -315,11 +470,29 @@ fn table_rows(
     wide: bool,
     all_namespaces: bool,
 ) -> Vec<Vec<String>> {
-    let doc = project::document(profile, role, kind, obj, &ViewOptions { container: None, autoscaler: hpa });
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let doc = project::document(
+        profile,
+        role,
+        kind,
+        obj,
+        &ViewOptions {
+            container: None,
+            autoscaler: hpa,
+        },
+    );
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let prefix = |mut row: Vec<String>| {
         if all_namespaces {
-            row.insert(0, obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string());
+            row.insert(
+                0,
+                obj["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
         row
     };
@@ -368,7 +541,11 @@ fn table_rows(
                                 command.extend(parts.iter().map(|p| output::cell(Some(p))));
                             }
                         }
-                        row.push(if command.is_empty() { "<none>".into() } else { command.join(" ") });
+                        row.push(if command.is_empty() {
+                            "<none>".into()
+                        } else {
+                            command.join(" ")
+                        });
                         row.push(c["env"].as_object().map_or(0, |e| e.len()).to_string());
                     }
                     prefix(row)
@@ -392,7 +569,11 @@ fn table_rows(
                 .get("strategy")
                 .or_else(|| doc["rollout"].get("updateStrategy"))
                 .map(|s| output::cell(s.get("type")))
-                .or_else(|| doc["schedule"].get("schedule").map(|s| output::cell(Some(s))))
+                .or_else(|| {
+                    doc["schedule"]
+                        .get("schedule")
+                        .map(|s| output::cell(Some(s)))
+                })
                 .unwrap_or_else(|| "<none>".into());
             let placement = doc["placement"]
                 .as_object()
@@ -401,8 +582,12 @@ fn table_rows(
                     m.iter()
                         .map(|(k, v)| match (k.as_str(), v) {
                             ("nodeSelector", v) => output::cell(Some(v)),
-                            ("tolerations", Value::Array(t)) => format!("{} toleration(s)", t.len()),
-                            ("priorityClassName", v) => format!("priority={}", output::cell(Some(v))),
+                            ("tolerations", Value::Array(t)) => {
+                                format!("{} toleration(s)", t.len())
+                            }
+                            ("priorityClassName", v) => {
+                                format!("priority={}", output::cell(Some(v)))
+                            }
                             (k, _) => k.to_string(),
                         })
                         .collect::<Vec<_>>()
@@ -421,14 +606,26 @@ fn table_rows(
 
 pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<String> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
-        return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
+        return Err(Error::Usage(
+            "owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into(),
+        ));
     };
-    let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let target = Target {
+        kind,
+        name,
+        namespace: cluster.namespace.clone(),
+    };
     let obj = fetch(cluster, &target).await?;
     let rows = field_owners(profile, kind, &obj, None);
     match args.output {
-        Some(OutputFormat::Json) => return Ok(output::json(&serde_json::to_value(&rows).unwrap_or_default())),
-        Some(OutputFormat::Yaml) => return output::yaml(&serde_json::to_value(&rows).unwrap_or_default()),
+        Some(OutputFormat::Json) => {
+            return Ok(output::json(
+                &serde_json::to_value(&rows).unwrap_or_default(),
+            ));
+        }
+        Some(OutputFormat::Yaml) => {
+            return output::yaml(&serde_json::to_value(&rows).unwrap_or_default());
+        }
         _ => {}
     }
     let mut table = Vec::new();
@@ -448,8 +645,16 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
                 format!("{} ({})", h.operation, h.subresource)
             };
             table.push(vec![
-                if i == 0 { row.field.clone() } else { String::new() },
-                if i == 0 { row.role.clone() } else { String::new() },
+                if i == 0 {
+                    row.field.clone()
+                } else {
+                    String::new()
+                },
+                if i == 0 {
+                    row.role.clone()
+                } else {
+                    String::new()
+                },
                 h.manager.clone(),
                 h.role.clone().unwrap_or_else(|| "-".into()),
                 operation,
@@ -458,14 +663,26 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
             ]);
         }
     }
-    Ok(output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table))
+    Ok(output::table(
+        &[
+            "field",
+            "role",
+            "manager",
+            "as",
+            "operation",
+            "time",
+            "note",
+        ],
+        table,
+    ))
 }
 
 pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
     match args.output {
         Some(OutputFormat::Yaml) => return Ok(profile.text.clone()),
         Some(OutputFormat::Json) => {
-            let value: Value = serde_yaml::from_str(&profile.text).map_err(|e| Error::Invalid(e.to_string()))?;
+            let value: Value =
+                serde_yaml::from_str(&profile.text).map_err(|e| Error::Invalid(e.to_string()))?;
             return Ok(output::json(&value));
         }
         _ => {}
@@ -496,7 +713,10 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
         }
     }
     let mut text = format!("Role profile: {}\n", profile.source);
-    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds"], rows));
+    text.push_str(&output::table(
+        &["role", "manager", "trait", "field", "path", "kinds"],
+        rows,
+    ));
     Ok(text)
 }
 
@@ -505,25 +725,45 @@ mod tests {
     use super::*;
 
     fn args(target: Option<&str>, name: Option<&str>) -> TargetArgs {
-        TargetArgs { target: target.map(str::to_string), name: name.map(str::to_string) }
+        TargetArgs {
+            target: target.map(str::to_string),
+            name: name.map(str::to_string),
+        }
     }
 
     #[test]
     fn targets_parse_in_both_forms() {
         let p = Profile::builtin();
         let cases = [
-            (args(Some("deploy/web"), None), Some(("Deployment", Some("web")))),
-            (args(Some("sts"), Some("db")), Some(("StatefulSet", Some("db")))),
+            (
+                args(Some("deploy/web"), None),
+                Some(("Deployment", Some("web"))),
+            ),
+            (
+                args(Some("sts"), Some("db")),
+                Some(("StatefulSet", Some("db"))),
+            ),
             (args(Some("cj"), None), Some(("CronJob", None))),
             (args(None, None), None),
         ];
         for (a, expect) in cases {
-            let got = parse_target(&p, &a).unwrap().map(|(k, n)| (k.kind.clone(), n));
+            let got = parse_target(&p, &a)
+                .unwrap()
+                .map(|(k, n)| (k.kind.clone(), n));
             let expect = expect.map(|(k, n)| (k.to_string(), n.map(str::to_string)));
             assert_eq!(got, expect, "{a:?}");
         }
-        assert!(matches!(parse_target(&p, &args(Some("pod/x"), None)), Err(Error::UnknownKind(_))));
-        assert!(matches!(parse_target(&p, &args(Some("deploy/"), None)), Err(Error::Usage(_))));
-        assert!(matches!(parse_target(&p, &args(Some("deploy/a"), Some("b"))), Err(Error::Usage(_))));
+        assert!(matches!(
+            parse_target(&p, &args(Some("pod/x"), None)),
+            Err(Error::UnknownKind(_))
+        ));
+        assert!(matches!(
+            parse_target(&p, &args(Some("deploy/"), None)),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            parse_target(&p, &args(Some("deploy/a"), Some("b"))),
+            Err(Error::Usage(_))
+        ));
     }
 }

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,7 +29,11 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
 )
 
 // Fixed test identities. The tokens are for a throwaway local cluster on loopback only.
@@ -84,6 +89,10 @@ func run(dir string, port, etcdPort int) error {
 	if err := writeKubeconfig(filepath.Join(dir, "kubeconfig"), server, filepath.Join(pki, "ca.crt")); err != nil {
 		return err
 	}
+
+	// The built-in edit/view/admin ClusterRoles are aggregated by a controller-manager controller;
+	// run just that one, so RBAC tests can bind the real `edit` role.
+	go runClusterRoleAggregation(filepath.Join(dir, "kubeconfig"))
 
 	cmd := app.NewAPIServerCommand()
 	cmd.SetArgs([]string{
@@ -288,4 +297,28 @@ func writePEM(path, kind string, der []byte) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// runClusterRoleAggregation waits for the server, then fills aggregated ClusterRoles (edit, view,
+// admin) from their parts, as kube-controller-manager does in a full cluster.
+func runClusterRoleAggregation(kubeconfig string) {
+	ctx := context.Background()
+	var client kubernetes.Interface
+	for {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err == nil {
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err == nil {
+				if _, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err == nil {
+					client = cs
+					break
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	controller := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), client.RbacV1())
+	factory.Start(ctx.Done())
+	controller.Run(ctx, 1)
 }

@@ -1,0 +1,282 @@
+//! The one helper the cluster tests share: a real control plane per test run, a namespace per test.
+//!
+//! By default the first test starts `scripts/local-cluster up` (a real kube-apiserver with embedded
+//! etcd) and every test reuses it. `OAM_TEST_KUBECONFIG=FILE` runs the same tests against an existing
+//! cluster instead (with `kubectl` from `OAM_TEST_KUBECTL` or PATH); that cluster needs contexts
+//! `admin`, `dev` and `ops` as the local one has.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct Env {
+    pub kubeconfig: PathBuf,
+    /// Folder with kubectl and kubectl-krew built by scripts/local-cluster (None: use PATH).
+    pub bin_dir: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn kubectl_path(&self) -> PathBuf {
+        if let Ok(k) = std::env::var("OAM_TEST_KUBECTL") {
+            return k.into();
+        }
+        match &self.bin_dir {
+            Some(dir) => dir.join("kubectl"),
+            None => "kubectl".into(),
+        }
+    }
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared control plane; started once per test process.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        if let Ok(kubeconfig) = std::env::var("OAM_TEST_KUBECONFIG") {
+            return Env {
+                kubeconfig: kubeconfig.into(),
+                bin_dir: None,
+            };
+        }
+        let script = repo().join("scripts/local-cluster");
+        let up = Command::new(&script)
+            .arg("up")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/local-cluster up");
+        assert!(
+            up.status.success(),
+            "scripts/local-cluster up failed (see its error above)"
+        );
+        let stdout = String::from_utf8_lossy(&up.stdout);
+        let kubeconfig = stdout
+            .lines()
+            .last()
+            .expect("up prints the kubeconfig path last")
+            .trim()
+            .into();
+        let bin = Command::new(&script)
+            .arg("bin")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/local-cluster bin");
+        let bin_dir = String::from_utf8_lossy(&bin.stdout)
+            .lines()
+            .last()
+            .map(|l| PathBuf::from(l.trim()));
+        Env {
+            kubeconfig,
+            bin_dir,
+        }
+    })
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success, got {self:#?}");
+        self
+    }
+
+    /// Exit code 2 (an error) and a single `error:` line on stderr.
+    #[track_caller]
+    pub fn error(self) -> String {
+        assert_eq!(self.code, 2, "expected an error exit, got {self:#?}");
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("warning:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "errors are one line: {:?}", self.stderr);
+        assert!(
+            lines[0].starts_with("error: "),
+            "errors start with `error:`: {:?}",
+            self.stderr
+        );
+        lines[0].to_string()
+    }
+}
+
+pub fn oam_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_kubectl-oam")
+}
+
+/// A namespace of its own for one test, with dev and ops bound to the built-in `edit` role.
+pub struct Ns {
+    pub name: String,
+    cache_dir: PathBuf,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Ns {
+    pub fn new(test: &str) -> Ns {
+        let env = env();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{}-{}-{n}", test.replace('_', "-"), std::process::id())
+            .chars()
+            .take(60)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string();
+        let cache_dir = std::env::temp_dir().join(format!("oam-test-cache-{name}"));
+        let ns = Ns { name, cache_dir };
+        let _ = env;
+        ns.kubectl_stdin(
+            &["apply", "-f", "-"],
+            &format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n\
+                 apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: oam-roles, namespace: {ns}}}\n\
+                 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}}\n\
+                 subjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:developers'}}\n\
+                 - {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:operators'}}\n",
+                ns = ns.name
+            ),
+        )
+        .ok();
+        ns
+    }
+
+    /// Real kubectl, as admin, in this namespace.
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        self.kubectl_stdin(args, "")
+    }
+
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let env = env();
+        run_with_stdin(
+            Command::new(env.kubectl_path())
+                .arg("--kubeconfig")
+                .arg(&env.kubeconfig)
+                .args(["-n", &self.name])
+                .args(args),
+            stdin,
+        )
+    }
+
+    /// kubectl-oam in this namespace (as admin unless args say --context).
+    pub fn oam(&self, args: &[&str]) -> Run {
+        self.oam_with(args, "", &[])
+    }
+
+    pub fn oam_with(&self, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Run {
+        let env = env();
+        let mut cmd = Command::new(oam_binary());
+        cmd.env("KUBECONFIG", &env.kubeconfig)
+            .env("KUBECACHEDIR", &self.cache_dir)
+            .env("NO_COLOR", "1")
+            .env_remove("KUBE_EDITOR")
+            .env_remove("EDITOR")
+            .env_remove("KUBECTL_EXTERNAL_DIFF")
+            .args(args)
+            .args(["-n", &self.name]);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        run_with_stdin(&mut cmd, stdin)
+    }
+
+    /// Creates objects from YAML with real kubectl (client-side apply, as most users do).
+    pub fn create(&self, yaml: &str) {
+        self.kubectl_stdin(&["apply", "-f", "-"], yaml).ok();
+    }
+
+    /// The live object as JSON, including managedFields.
+    pub fn get_json(&self, what: &str) -> serde_json::Value {
+        let run = self
+            .kubectl(&["get", what, "-o", "json", "--show-managed-fields"])
+            .ok();
+        serde_json::from_str(&run.stdout).expect("kubectl prints JSON")
+    }
+
+    /// A kube-rs client for this cluster (admin context).
+    pub async fn client(&self) -> kube::Client {
+        let kc = kube::config::Kubeconfig::read_from(&env().kubeconfig).expect("read kubeconfig");
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("kubeconfig");
+        kube::Client::try_from(config).expect("client")
+    }
+}
+
+fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Run {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait"))
+}
+
+/// A small two-container Deployment as a team would create it.
+pub fn web_deployment(name: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        env:
+        - {{name: MODE, value: prod}}
+        - name: PASSWORD
+          valueFrom: {{secretKeyRef: {{name: db, key: password}}}}
+        ports: [{{containerPort: 80, name: http}}]
+        resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
+      - name: proxy
+        image: envoy:1.30
+"#
+    )
+}
+
+/// The managers that own `path` (FieldsV1 keys) in `obj`'s managedFields.
+pub fn managers_of(obj: &serde_json::Value, path: &[&str]) -> Vec<String> {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            path.iter()
+                .try_fold(&e["fieldsV1"], |node, key| node.get(*key))
+                .is_some()
+        })
+        .map(|e| e["manager"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

@@ -1,0 +1,1 @@
+//! Role-scoped writes on the real server.
