@@ -7,9 +7,9 @@ use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
 use crate::cli::{ApplyArgs, DiffArgs, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, conflicts_from_status};
 use crate::diff;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldConflict, Result};
 use crate::output;
 use crate::project::{self, ApplyOptions, Autoscaler, DocProblem, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
@@ -58,16 +58,24 @@ pub struct Plan {
     /// The role document of the live object and of the dry-run result.
     pub before: String,
     pub after: String,
-    /// Does the object change at all (a release of ownership changes only managedFields)?
-    pub changes_object: bool,
+    /// Do field values change on the server?
+    pub changes_values: bool,
+    /// Does the document ask for anything the live object's own document does not? If not, the
+    /// write is skipped: get → apply unchanged is a no-op, not an ownership grab.
+    pub requested: bool,
     /// File name for an external diff.
     pub diff_name: String,
 }
 
 impl Plan {
+    /// Changing values, or only ownership (a field released while another manager keeps it).
+    pub fn needs_write(&self) -> bool {
+        self.changes_values || self.requested
+    }
+
     pub fn diff(&self, colour: bool) -> String {
         let text = diff::unified(&self.before, &self.after, &self.label, colour);
-        if text.is_empty() && self.changes_object {
+        if text.is_empty() && self.requested {
             format!(
                 "{} : no field values change; only field ownership (managedFields) does\n",
                 self.label
@@ -151,7 +159,10 @@ pub async fn plan(
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
         });
     }
-    let result = send(cluster, writer, &live.target, &built.body, true).await?;
+    let unchanged_doc = live.document(profile, writer.role, None);
+    let requested = project::apply_body(profile, writer.role, kind, &live.object, &unchanged_doc, &opts)
+        .map_or(true, |unchanged| unchanged.body != built.body);
+    let result = send(cluster, profile, writer, &live.target, &built.body, true).await?;
     let before = output::yaml(&live.document(profile, writer.role, None))?;
     let after_view = ViewOptions {
         container: None,
@@ -169,7 +180,8 @@ pub async fn plan(
         body: built.body,
         before,
         after,
-        changes_object: comparable(&live.object) != comparable(&result),
+        changes_values: comparable(&live.object) != comparable(&result),
+        requested,
         diff_name: diff_file_name(kind, &live.target),
     })
 }
@@ -177,6 +189,7 @@ pub async fn plan(
 /// Sends the apply; `dry_run` asks the server without persisting.
 async fn send(
     cluster: &Cluster,
+    profile: &Profile,
     writer: &Writer,
     target: &Target<'_>,
     body: &Value,
@@ -203,6 +216,22 @@ async fn send(
                 namespace: target.namespace.clone(),
             })
         }
+        // Name conflicting fields as the role document does.
+        Err(kube::Error::Api(status))
+            if status.code == 409 && !conflicts_from_status(&status).is_empty() =>
+        {
+            let conflicts = conflicts_from_status(&status)
+                .into_iter()
+                .map(|c| FieldConflict {
+                    field: project::document_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    manager: c.manager,
+                })
+                .collect();
+            Err(Error::Conflict {
+                object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
+                conflicts,
+            })
+        }
         Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
             Err(Error::Invalid(format!(
                 "the server rejected the change to {} in namespace \"{}\": {}",
@@ -218,11 +247,12 @@ async fn send(
 /// Applies a plan for real (the body the dry-run accepted).
 pub async fn commit(
     cluster: &Cluster,
+    profile: &Profile,
     writer: &Writer,
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
-    send(cluster, writer, target, &plan.body, false)
+    send(cluster, profile, writer, target, &plan.body, false)
         .await
         .map(|_| ())
 }
@@ -233,12 +263,7 @@ fn comparable(obj: &Value) -> Value {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
         meta.remove("generation");
-        if let Some(Value::Array(entries)) = meta.get_mut("managedFields") {
-            for e in entries.iter_mut().filter_map(Value::as_object_mut) {
-                e.remove("time");
-            }
-            entries.sort_by_key(|e| e["manager"].as_str().unwrap_or_default().to_string());
-        }
+        meta.remove("managedFields");
     }
     obj
 }
@@ -344,11 +369,11 @@ pub async fn apply_files(
             out.push_str(&plan.diff(colour));
             continue;
         }
-        if !plan.changes_object {
+        if !plan.needs_write() {
             out.push_str(&format!("{} unchanged\n", plan.label));
             continue;
         }
-        commit(cluster, &writer, &live.target, &plan).await?;
+        commit(cluster, profile, &writer, &live.target, &plan).await?;
         out.push_str(&format!("{} configured\n", plan.label));
     }
     Ok(out)
@@ -419,10 +444,10 @@ async fn write_change(
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));
     }
-    if !plan.changes_object {
+    if !plan.needs_write() {
         return Ok(format!("{} unchanged\n", plan.label));
     }
-    commit(cluster, &writer, &live.target, &plan).await?;
+    commit(cluster, profile, &writer, &live.target, &plan).await?;
     Ok(format!("{} {what}\n", plan.label))
 }
 

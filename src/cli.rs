@@ -81,6 +81,9 @@ pub struct KubeFlags {
     /// Role profile file to use instead of the cluster's or the built-in one
     #[arg(long, global = true, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// ConfigMap that publishes the cluster's role profile (key profile.yaml)
+    #[arg(long, global = true, value_name = "NAMESPACE/NAME", default_value = "kube-public/kubectl-oam-profile")]
+    pub profile_configmap: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +165,9 @@ pub struct GetArgs {
     /// Label selector for lists
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Objects per list request (lists come in pages)
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +181,9 @@ pub struct ListArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Objects per list request (lists come in pages)
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
 }
 
 #[derive(Debug, Clone, Args)]

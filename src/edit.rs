@@ -288,7 +288,7 @@ pub async fn edit(
             }
             Err(e) => break Err(saved(role, &user_text, e)),
         };
-        if !plan.changes_object {
+        if !plan.needs_write() {
             break Ok(format!(
                 "{} unchanged: the edit changes nothing on the server\n",
                 plan.label
@@ -321,7 +321,7 @@ pub async fn edit(
                 Err(e) => break Err(saved(role, &user_text, e)),
             }
         }
-        break match apply::commit(cluster, &writer, &live.target, &plan).await {
+        break match apply::commit(cluster, profile, &writer, &live.target, &plan).await {
             Ok(()) => Ok(format!("{} edited\n", plan.label)),
             Err(e) => Err(saved(role, &user_text, e)),
         };

@@ -69,14 +69,14 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                 Some(path) => profiles::from_file(path)?,
                 None => {
                     let cluster = cluster::connect(flags).await?;
-                    profiles::load(&cluster, None, true).await?
+                    profiles::load(&cluster, flags, true).await?
                 }
             };
             print(view::roles(&profile, args)?)
         }
         Command::Owners(args) => {
             let cluster = cluster::connect(flags).await?;
-            let profile = profiles::load(&cluster, flags.profile.as_deref(), false).await?;
+            let profile = profiles::load(&cluster, flags, false).await?;
             print(view::owners(&cluster, &profile, args).await?)
         }
         Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
@@ -104,7 +104,7 @@ async fn role_command(
         _ => {}
     }
     let cluster = cluster::connect(flags).await?;
-    let profile = profiles::load(&cluster, flags.profile.as_deref(), false).await?;
+    let profile = profiles::load(&cluster, flags, false).await?;
     let explicit_ns = flags.namespace.as_deref();
     match command {
         RoleCommand::Get(args) => print(view::get(&cluster, &profile, role, args).await?),

@@ -1,5 +1,5 @@
 //! Which role profile is in effect: `--profile FILE`, else the cluster's ConfigMap
-//! kube-public/kubectl-oam-profile, else the built-in one.
+//! (kube-public/kubectl-oam-profile unless `--profile-configmap` names another), else the built-in.
 //!
 //! The cluster's profile is cached for a few minutes (like kubectl's discovery cache), so that a view
 //! stays one API request.
@@ -11,15 +11,13 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use serde::{Deserialize, Serialize};
 
+use crate::cli::KubeFlags;
 use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::roles::Profile;
 
-pub const CONFIGMAP_NAMESPACE: &str = "kube-public";
-pub const CONFIGMAP_NAME: &str = "kubectl-oam-profile";
 pub const CONFIGMAP_KEY: &str = "profile.yaml";
 const CACHE_TTL: Duration = Duration::from_secs(300);
-const CACHE_FILE: &str = "profile.json";
 
 #[derive(Serialize, Deserialize)]
 struct Cached {
@@ -35,12 +33,19 @@ pub fn from_file(path: &Path) -> Result<Profile> {
     Profile::parse(&text, &path.display().to_string())
 }
 
-/// The profile in effect. `refresh` skips the cache (for `kubectl oam roles`).
-pub async fn load(cluster: &Cluster, file: Option<&Path>, refresh: bool) -> Result<Profile> {
-    if let Some(path) = file {
+/// The profile in effect: `--profile FILE`, else the ConfigMap named by `--profile-configmap`
+/// (cached), else the built-in one. `refresh` skips the cache (for `kubectl oam roles`).
+pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
+    if let Some(path) = &flags.profile {
         return from_file(path);
     }
-    let cache = cluster.cache_dir.join(CACHE_FILE);
+    let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
+        Error::Usage(format!(
+            "--profile-configmap \"{}\" is not NAMESPACE/NAME",
+            flags.profile_configmap
+        ))
+    })?;
+    let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}.json"));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -53,52 +58,35 @@ pub async fn load(cluster: &Cluster, file: Option<&Path>, refresh: bool) -> Resu
     let text = match cached {
         Some(c) => c.text,
         None => {
-            let text = fetch(cluster).await?;
+            let text = fetch(cluster, namespace, name).await?;
             // A cache that cannot be written only costs a request next time.
             let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                std::fs::write(
-                    &cache,
-                    serde_json::to_vec(&Cached {
-                        fetched: now,
-                        text: text.clone(),
-                    })?,
-                )
+                let entry = Cached { fetched: now, text: text.clone() };
+                std::fs::write(&cache, serde_json::to_vec(&entry)?)
             });
             text
         }
     };
     match text {
-        Some(text) => Profile::parse(
-            &text,
-            &format!("configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}"),
-        ),
+        Some(text) => Profile::parse(&text, &format!("configmap {namespace}/{name}")),
         None => Ok(Profile::builtin()),
     }
 }
 
-async fn fetch(cluster: &Cluster) -> Result<Option<String>> {
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), CONFIGMAP_NAMESPACE);
-    match api.get_opt(CONFIGMAP_NAME).await {
+async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<String>> {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), namespace);
+    match api.get_opt(name).await {
         Ok(Some(cm)) => match cm.data.and_then(|mut d| d.remove(CONFIGMAP_KEY)) {
             Some(text) => Ok(Some(text)),
             None => Err(Error::Invalid(format!(
-                "configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME} has no key {CONFIGMAP_KEY}; ask your platform team to fix it, or pass --profile FILE"
+                "configmap {namespace}/{name} has no key {CONFIGMAP_KEY}; ask your platform team to fix it, or pass --profile FILE"
             ))),
         },
         Ok(None) => Ok(None),
         Err(kube::Error::Api(status)) if status.code == 403 => {
-            eprintln!(
-                "warning: may not read configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}; using the built-in role profile"
-            );
+            eprintln!("warning: may not read configmap {namespace}/{name}; using the built-in role profile");
             Ok(None)
         }
-        Err(err) => Err(cluster.error(
-            err,
-            &Action {
-                kind: "ConfigMap",
-                name: CONFIGMAP_NAME,
-                namespace: CONFIGMAP_NAMESPACE,
-            },
-        )),
+        Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
     }
 }

@@ -570,6 +570,58 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
     problems
 }
 
+/// Names a field the server reports (`.spec.template.spec.containers[name="app"].image`) the way role
+/// documents do (`containers.app.image`); None for fields outside every role.
+pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
+    let segments = split_server_path(server_field);
+    let containers = kind.containers_path();
+    let (parent, list) = containers.split_at(containers.len() - 1);
+    if segments.len() > containers.len() && segments[..parent.len()] == *parent {
+        if let Some(name) = segments[parent.len()]
+            .strip_prefix(&format!("{}[name=\"", list[0]))
+            .and_then(|rest| rest.strip_suffix("\"]"))
+        {
+            return Some(format!("containers.{name}.{}", segments[containers.len()..].join(".")));
+        }
+    }
+    for role in &profile.roles {
+        for (trait_name, fields) in role.object_traits(&kind.kind) {
+            for field in fields {
+                let path = field.path.in_object(kind);
+                if segments.starts_with(&path) {
+                    let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
+                    let tail = if rest.is_empty() { String::new() } else { format!(".{}", rest.join(".")) };
+                    return Some(format!("{trait_name}.{}{tail}", field.name));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Splits `.a.b[name="x.y"].c` on dots outside brackets.
+fn split_server_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0;
+    for ch in path.trim_start_matches('.').chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(ch);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,6 +943,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(forced.body["spec"]["replicas"], 7);
+    }
+
+    #[test]
+    fn server_fields_are_named_as_documents_name_them() {
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let cj = p.kind("cj").unwrap();
+        let cases = [
+            (deploy, ".spec.template.spec.containers[name=\"app\"].image", Some("containers.app.image")),
+            (deploy, ".spec.template.spec.containers[name=\"a.b\"].env[name=\"X\"].value", Some("containers.a.b.env[name=\"X\"].value")),
+            (deploy, ".spec.replicas", Some("scaler.replicas")),
+            (deploy, ".metadata.labels.app", Some("metadata.labels.app")),
+            (deploy, ".spec.template.spec.tolerations", Some("placement.tolerations")),
+            (cj, ".spec.jobTemplate.spec.template.spec.containers[name=\"job\"].args", Some("containers.job.args")),
+            (deploy, ".spec.template.spec.serviceAccountName", None),
+        ];
+        for (kind, field, label) in cases {
+            assert_eq!(document_label(&p, kind, field).as_deref(), label, "{field}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::owners::{FieldOwners, field_owners};
 use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
 
-/// Page size for lists: large namespaces come in pages, never one huge response.
+/// Page size for the HPA list: large namespaces come in pages, never one huge response.
 const PAGE_SIZE: u32 = 500;
 
 /// A workload named on the command line.
@@ -195,6 +195,7 @@ pub async fn get(
                 kind: Some(kind.kind.clone()),
                 selector: args.selector.clone(),
                 output: args.output,
+                chunk_size: args.chunk_size,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -203,6 +204,7 @@ pub async fn get(
                 kind: None,
                 selector: args.selector.clone(),
                 output: args.output,
+                chunk_size: args.chunk_size,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -321,11 +323,12 @@ async fn for_each_object(
     cluster: &Cluster,
     kind: &KindInfo,
     selector: Option<&str>,
+    chunk_size: u32,
     mut each: impl FnMut(Value),
 ) -> Result<()> {
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let api = workload_api(cluster, kind, namespace);
-    let mut params = ListParams::default().limit(PAGE_SIZE);
+    let mut params = ListParams::default().limit(chunk_size);
     if let Some(sel) = selector {
         params = params.labels(sel);
     }
@@ -371,7 +374,7 @@ pub async fn list_workloads(
     let mut rows = Vec::new();
     let mut documents = Vec::new();
     for kind in kinds {
-        for_each_object(cluster, kind, args.selector.as_deref(), |obj| {
+        for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
             let name = obj["metadata"]["name"].as_str().unwrap_or_default();
             let hpa = Autoscaler::targeting(&hpas, kind, name)
                 .filter(|h| hpas_namespace_matches(&hpas, h, &obj));
@@ -658,7 +661,7 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
                 h.manager.clone(),
                 h.role.clone().unwrap_or_else(|| "-".into()),
                 operation,
-                h.time.clone(),
+                if h.time.is_empty() { "-".into() } else { h.time.clone() },
                 note,
             ]);
         }

@@ -179,7 +179,16 @@ impl Ns {
         self.oam_with(args, "", &[])
     }
 
+    /// kubectl-oam aimed at another namespace.
+    pub fn oam_in(&self, namespace: &str, args: &[&str]) -> Run {
+        self.oam_full(namespace, args, "", &[])
+    }
+
     pub fn oam_with(&self, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Run {
+        self.oam_full(&self.name, args, stdin, envs)
+    }
+
+    fn oam_full(&self, namespace: &str, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Run {
         let env = env();
         let mut cmd = Command::new(oam_binary());
         cmd.env("KUBECONFIG", &env.kubeconfig)
@@ -189,7 +198,7 @@ impl Ns {
             .env_remove("EDITOR")
             .env_remove("KUBECTL_EXTERNAL_DIFF")
             .args(args)
-            .args(["-n", &self.name]);
+            .args(["-n", namespace]);
         for (k, v) in envs {
             cmd.env(k, v);
         }
