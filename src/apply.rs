@@ -119,13 +119,7 @@ impl Live<'_> {
 
 /// Problems in a document, one line each.
 pub fn problems_error(problems: Vec<DocProblem>) -> Error {
-    Error::Document(
-        problems
-            .into_iter()
-            .map(|p| p.0)
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
+    Error::Problems(problems.into_iter().map(|p| p.0).collect())
 }
 
 /// Builds the apply body for `doc` and asks the server what it would do (dry-run).
@@ -160,8 +154,15 @@ pub async fn plan(
         });
     }
     let unchanged_doc = live.document(profile, writer.role, None);
-    let requested = project::apply_body(profile, writer.role, kind, &live.object, &unchanged_doc, &opts)
-        .map_or(true, |unchanged| unchanged.body != built.body);
+    let requested = project::apply_body(
+        profile,
+        writer.role,
+        kind,
+        &live.object,
+        &unchanged_doc,
+        &opts,
+    )
+    .map_or(true, |unchanged| unchanged.body != built.body);
     let result = send(cluster, profile, writer, &live.target, &built.body, true).await?;
     let before = output::yaml(&live.document(profile, writer.role, None))?;
     let after_view = ViewOptions {
@@ -223,7 +224,8 @@ async fn send(
             let conflicts = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: project::document_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    field: project::document_label(profile, target.kind, &c.field)
+                        .unwrap_or(c.field),
                     manager: c.manager,
                 })
                 .collect();
@@ -232,7 +234,13 @@ async fn send(
                 conflicts,
             })
         }
-        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+        // A malformed value (a quantity such as "lots") fails conversion with a 500, not a 422.
+        Err(kube::Error::Api(status))
+            if status.code == 422
+                || status.code == 400
+                || (status.code == 500
+                    && status.message.contains("failed to convert new object")) =>
+        {
             Err(Error::Invalid(format!(
                 "the server rejected the change to {} in namespace \"{}\": {}",
                 target.display(),

@@ -82,7 +82,12 @@ pub struct KubeFlags {
     #[arg(long, global = true, value_name = "FILE")]
     pub profile: Option<PathBuf>,
     /// ConfigMap that publishes the cluster's role profile (key profile.yaml)
-    #[arg(long, global = true, value_name = "NAMESPACE/NAME", default_value = "kube-public/kubectl-oam-profile")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAMESPACE/NAME",
+        default_value = "kube-public/kubectl-oam-profile"
+    )]
     pub profile_configmap: String,
 }
 
@@ -265,11 +270,7 @@ pub struct SetEnvArgs {
     /// TYPE/NAME
     pub target: String,
     /// KEY=VALUE to set, KEY- to remove
-    #[arg(
-        required = true,
-        value_name = "KEY=VALUE|KEY-",
-        allow_hyphen_values = true
-    )]
+    #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
     #[arg(short = 'c', long)]

@@ -199,6 +199,8 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
 /// Answers `kubectl_complete-oam WORDS…`: candidates, then the directive line. Never fails loudly:
 /// a completion that cannot reach the cluster just offers nothing.
 pub async fn answer(words: &[String]) -> String {
+    let words = words.to_vec();
+    let words = words.as_slice();
     let profile = Profile::builtin();
     let mut candidates: Vec<String> = match want(&profile, words) {
         Want::Words(list) => list,
@@ -219,6 +221,20 @@ pub async fn answer(words: &[String]) -> String {
     }
     out.push_str(&format!(":{NO_FILE_COMP}\n"));
     out
+}
+
+/// The words kubectl passed, including the leading flags. `kubectl oam --kubeconfig K -n NS dev get
+/// deploy/` runs `kubectl-oam __complete --kubeconfig K -n NS dev get deploy/`, and clap takes the
+/// flags before the first positional word as the global cluster flags, leaving only the rest in
+/// `words`. Those flags decide which cluster and namespace to list (and `-n <TAB>` needs them), so
+/// read them back from this process's command line: `words` is always a suffix of what follows
+/// `__complete` there.
+fn all_words(words: &[String], args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let args: Vec<String> = args.into_iter().collect();
+    match args.iter().position(|a| a == "__complete") {
+        Some(at) if args[at + 1..].ends_with(words) => args[at + 1..].to_vec(),
+        _ => words.to_vec(),
+    }
 }
 
 async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<Vec<String>> {
@@ -311,6 +327,37 @@ mod tests {
         assert_eq!(f.context.as_deref(), Some("dev"));
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
+    }
+
+    #[test]
+    fn leading_flags_are_recovered_from_the_command_line() {
+        let args = w(&[
+            "kubectl-oam",
+            "__complete",
+            "--kubeconfig",
+            "/k",
+            "-n",
+            "shop",
+            "dev",
+            "get",
+            "deploy/",
+        ]);
+        assert_eq!(
+            all_words(&w(&["dev", "get", "deploy/"]), args.clone()),
+            args[2..].to_vec()
+        );
+        // `-n ''`: clap took both words as the namespace flag.
+        let args = w(&["kubectl-oam", "__complete", "-n", ""]);
+        assert_eq!(all_words(&[], args), w(&["-n", ""]));
+        // Not our command line (a test runner): the words as given.
+        assert_eq!(
+            all_words(&w(&["d"]), w(&["test-binary", "--exact"])),
+            w(&["d"])
+        );
+        assert_eq!(
+            all_words(&w(&["d"]), w(&["test-binary", "__complete"])),
+            w(&["d"])
+        );
     }
 
     #[tokio::test]

@@ -195,6 +195,13 @@ pub async fn edit(
         name,
         namespace: cluster.namespace.clone(),
     };
+    // Refuse before the user types anything that could not be confirmed.
+    if !args.yes && !args.write.dry_run() && !interactive() {
+        return Err(Error::Usage(format!(
+            "no terminal to confirm the change on; re-run with --yes to apply without asking (or --dry-run=server), e.g. kubectl oam {role} edit {} --yes",
+            target.display()
+        )));
+    }
     let live = apply::read_live(cluster, profile, role, target).await?;
     if let Some(only) = &args.container {
         let names = view::container_names(&live.object, kind);
@@ -260,12 +267,12 @@ pub async fn edit(
             Ok(plan) => plan,
             // Problems the user can fix in the editor: reopen it with the reasons on top, unless the
             // user saved the same text again, which means they give up.
-            Err(e @ (Error::Document(_) | Error::Invalid(_))) => {
+            Err(e @ (Error::Problems(_) | Error::Document(_) | Error::Invalid(_))) => {
                 if !errors.is_empty() && significant(&previous) == significant(&user_text) {
                     break Err(saved(role, &user_text, e));
                 }
                 errors = match &e {
-                    Error::Document(text) => text.split("; ").map(str::to_string).collect(),
+                    Error::Problems(list) => list.clone(),
                     other => vec![other.to_string()],
                 };
                 continue;
@@ -294,21 +301,12 @@ pub async fn edit(
                 plan.label
             ));
         }
-        eprint!(
-            "{}",
-            plan.diff(output::use_colour() && std::io::stderr().is_terminal())
-        );
+        let diff = plan.diff(output::use_colour());
         if args.write.dry_run() {
-            break Ok(String::new());
+            break Ok(diff);
         }
+        print!("{diff}");
         if !args.yes {
-            if !interactive() {
-                break Err(saved(
-                    role,
-                    &user_text,
-                    Error::Usage("no terminal to confirm the change on; re-run with --yes to apply without asking".into()),
-                ));
-            }
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}
                 Ok(false) => {

@@ -62,6 +62,10 @@ pub enum Error {
     #[error("{0}")]
     Document(String),
 
+    /// Everything wrong with a role document, each a line the editor shows.
+    #[error("{}", .0.join("; "))]
+    Problems(Vec<String>),
+
     #[error("{0}")]
     Io(String),
 

@@ -45,7 +45,9 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
             flags.profile_configmap
         ))
     })?;
-    let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}.json"));
+    let cache = cluster
+        .cache_dir
+        .join(format!("profile-{namespace}-{name}.json"));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -61,7 +63,10 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
             let text = fetch(cluster, namespace, name).await?;
             // A cache that cannot be written only costs a request next time.
             let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                let entry = Cached { fetched: now, text: text.clone() };
+                let entry = Cached {
+                    fetched: now,
+                    text: text.clone(),
+                };
                 std::fs::write(&cache, serde_json::to_vec(&entry)?)
             });
             text
@@ -84,9 +89,18 @@ async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<
         },
         Ok(None) => Ok(None),
         Err(kube::Error::Api(status)) if status.code == 403 => {
-            eprintln!("warning: may not read configmap {namespace}/{name}; using the built-in role profile");
+            eprintln!(
+                "warning: may not read configmap {namespace}/{name}; using the built-in role profile"
+            );
             Ok(None)
         }
-        Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
+        Err(err) => Err(cluster.error(
+            err,
+            &Action {
+                kind: "ConfigMap",
+                name,
+                namespace,
+            },
+        )),
     }
 }

@@ -581,7 +581,10 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
             .strip_prefix(&format!("{}[name=\"", list[0]))
             .and_then(|rest| rest.strip_suffix("\"]"))
         {
-            return Some(format!("containers.{name}.{}", segments[containers.len()..].join(".")));
+            return Some(format!(
+                "containers.{name}.{}",
+                segments[containers.len()..].join(".")
+            ));
         }
     }
     for role in &profile.roles {
@@ -589,8 +592,13 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
             for field in fields {
                 let path = field.path.in_object(kind);
                 if segments.starts_with(&path) {
-                    let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
-                    let tail = if rest.is_empty() { String::new() } else { format!(".{}", rest.join(".")) };
+                    let rest: Vec<&str> =
+                        segments[path.len()..].iter().map(String::as_str).collect();
+                    let tail = if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!(".{}", rest.join("."))
+                    };
                     return Some(format!("{trait_name}.{}{tail}", field.name));
                 }
             }
@@ -951,12 +959,28 @@ mod tests {
         let deploy = p.kind("deploy").unwrap();
         let cj = p.kind("cj").unwrap();
         let cases = [
-            (deploy, ".spec.template.spec.containers[name=\"app\"].image", Some("containers.app.image")),
-            (deploy, ".spec.template.spec.containers[name=\"a.b\"].env[name=\"X\"].value", Some("containers.a.b.env[name=\"X\"].value")),
+            (
+                deploy,
+                ".spec.template.spec.containers[name=\"app\"].image",
+                Some("containers.app.image"),
+            ),
+            (
+                deploy,
+                ".spec.template.spec.containers[name=\"a.b\"].env[name=\"X\"].value",
+                Some("containers.a.b.env[name=\"X\"].value"),
+            ),
             (deploy, ".spec.replicas", Some("scaler.replicas")),
             (deploy, ".metadata.labels.app", Some("metadata.labels.app")),
-            (deploy, ".spec.template.spec.tolerations", Some("placement.tolerations")),
-            (cj, ".spec.jobTemplate.spec.template.spec.containers[name=\"job\"].args", Some("containers.job.args")),
+            (
+                deploy,
+                ".spec.template.spec.tolerations",
+                Some("placement.tolerations"),
+            ),
+            (
+                cj,
+                ".spec.jobTemplate.spec.template.spec.containers[name=\"job\"].args",
+                Some("containers.job.args"),
+            ),
             (deploy, ".spec.template.spec.serviceAccountName", None),
         ];
         for (kind, field, label) in cases {

@@ -374,28 +374,34 @@ pub async fn list_workloads(
     let mut rows = Vec::new();
     let mut documents = Vec::new();
     for kind in kinds {
-        for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
-            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-            let hpa = Autoscaler::targeting(&hpas, kind, name)
-                .filter(|h| hpas_namespace_matches(&hpas, h, &obj));
-            if as_documents {
-                let view = ViewOptions {
-                    container: None,
-                    autoscaler: hpa.as_ref(),
-                };
-                documents.push(project::document(profile, role, kind, &obj, &view));
-            } else {
-                rows.extend(table_rows(
-                    profile,
-                    role,
-                    kind,
-                    &obj,
-                    hpa.as_ref(),
-                    wide,
-                    cluster.all_namespaces,
-                ));
-            }
-        })
+        for_each_object(
+            cluster,
+            kind,
+            args.selector.as_deref(),
+            args.chunk_size,
+            |obj| {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                let hpa = Autoscaler::targeting(&hpas, kind, name)
+                    .filter(|h| hpas_namespace_matches(&hpas, h, &obj));
+                if as_documents {
+                    let view = ViewOptions {
+                        container: None,
+                        autoscaler: hpa.as_ref(),
+                    };
+                    documents.push(project::document(profile, role, kind, &obj, &view));
+                } else {
+                    rows.extend(table_rows(
+                        profile,
+                        role,
+                        kind,
+                        &obj,
+                        hpa.as_ref(),
+                        wide,
+                        cluster.all_namespaces,
+                    ));
+                }
+            },
+        )
         .await?;
     }
     if as_documents {
@@ -661,7 +667,11 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
                 h.manager.clone(),
                 h.role.clone().unwrap_or_else(|| "-".into()),
                 operation,
-                if h.time.is_empty() { "-".into() } else { h.time.clone() },
+                if h.time.is_empty() {
+                    "-".into()
+                } else {
+                    h.time.clone()
+                },
                 note,
             ]);
         }

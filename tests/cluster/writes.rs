@@ -1,1 +1,731 @@
-//! Role-scoped writes on the real server.
+//! Role-scoped writes on the real server: edit, apply, diff, set, scale.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Ns, env, managers_of, web_deployment};
+
+fn yaml(text: &str) -> Value {
+    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}): {text}"))
+}
+
+const APP: [&str; 5] = [
+    "f:spec",
+    "f:template",
+    "f:spec",
+    "f:containers",
+    "k:{\"name\":\"app\"}",
+];
+
+fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    APP.iter().copied().chain(rest.iter().copied()).collect()
+}
+
+fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
+    obj["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("container {name}"))
+}
+
+fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
+    container(obj, container_name)["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == var)
+        .map(|e| e["value"].as_str().unwrap_or_default().to_string())
+}
+
+fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
+    obj["metadata"]["managedFields"]
+        .as_array()?
+        .iter()
+        .find(|e| e["manager"] == manager)
+        .map(|e| e["fieldsV1"].clone())
+}
+
+/// An editor for KUBE_EDITOR: a shell script that gets the file as $1, with a private state folder.
+struct Editor {
+    script: PathBuf,
+    state: PathBuf,
+}
+
+impl Editor {
+    fn new(ns: &Ns, body: &str) -> Editor {
+        let state = std::env::temp_dir().join(format!("oam-editor-{}", ns.name));
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state).unwrap();
+        let script = state.join("editor.sh");
+        let text = format!(
+            "#!/bin/sh\nset -e\nS={state}\nn=$(cat $S/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > $S/n\ncp \"$1\" $S/seen-$n\n{body}\n",
+            state = state.display()
+        );
+        std::fs::write(&script, text).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&script)
+            .status()
+            .unwrap();
+        Editor { script, state }
+    }
+
+    fn command(&self) -> String {
+        self.script.display().to_string()
+    }
+
+    /// What the editor was shown on its n-th opening.
+    fn seen(&self, n: usize) -> String {
+        std::fs::read_to_string(self.state.join(format!("seen-{n}"))).unwrap_or_default()
+    }
+
+    fn openings(&self) -> usize {
+        std::fs::read_to_string(self.state.join("n")).map_or(0, |t| t.trim().parse().unwrap())
+    }
+}
+
+fn saved_path(error: &str) -> PathBuf {
+    let start = error
+        .find("saved in ")
+        .expect("the error names the saved file")
+        + "saved in ".len();
+    let rest = &error[start..];
+    PathBuf::from(&rest[..rest.find(':').unwrap()])
+}
+
+#[test]
+fn first_write_shares_equal_values_and_conflicts_on_changed_ones() {
+    let ns = Ns::new("writes-first");
+    ns.create(&web_deployment("web"));
+    // Equal values plus a new variable: shared ownership, no conflict.
+    let doc = ns
+        .oam(&["dev", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("      MODE: prod\n", "      MODE: prod\n      EXTRA: '1'\n");
+    let out = ns
+        .oam_with(&["dev", "apply", "-f", "-"], &doc, &[])
+        .ok()
+        .stdout;
+    assert_eq!(out, "deployment.apps/web configured\n");
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(env_value(&obj, "app", "EXTRA").as_deref(), Some("1"));
+    let image_owners = managers_of(&obj, &app_path(&["f:image"]));
+    assert!(
+        image_owners.contains(&"kubectl-oam-dev".into())
+            && image_owners.contains(&"kubectl-client-side-apply".into()),
+        "{image_owners:?}"
+    );
+
+    // A changed value that kubectl still owns: a conflict naming the field and the manager.
+    let changed = doc.replace("nginx:1.25", "nginx:1.27");
+    let err = ns
+        .oam_with(&["dev", "apply", "-f", "-"], &changed, &[])
+        .error();
+    assert_eq!(
+        err,
+        format!(
+            "error: deployment.apps/web in namespace \"{}\": 1 field is owned by another field manager: containers.app.image (held by \"kubectl-client-side-apply\"); to take it over, re-run with --force-conflicts",
+            ns.name
+        )
+    );
+    assert_eq!(
+        container(&ns.get_json("deploy/web"), "app")["image"],
+        "nginx:1.25",
+        "never forced by default"
+    );
+    ns.oam_with(
+        &["dev", "apply", "-f", "-", "--force-conflicts"],
+        &changed,
+        &[],
+    )
+    .ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.27");
+    assert_eq!(
+        managers_of(&obj, &app_path(&["f:image"])),
+        ["kubectl-oam-dev"]
+    );
+}
+
+#[test]
+fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
+    let ns = Ns::new("writes-separation");
+    ns.create(&web_deployment("web"));
+    ns.oam(&[
+        "ops",
+        "scale",
+        "deploy/web",
+        "--replicas",
+        "3",
+        "--force-conflicts",
+    ])
+    .ok();
+    let ops_doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let ops_doc = ops_doc.replace(
+        "replicas: 3\n",
+        "replicas: 3\nplacement:\n  nodeSelector:\n    disk: ssd\n",
+    );
+    ns.oam_with(&["ops", "apply", "-f", "-"], &ops_doc, &[])
+        .ok();
+    let before = ns.get_json("deploy/web");
+    let ops_before = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+
+    ns.oam(&[
+        "dev",
+        "set",
+        "image",
+        "deploy/web",
+        "app=nginx:1.28",
+        "--force-conflicts",
+    ])
+    .ok();
+    ns.oam(&[
+        "dev",
+        "set",
+        "env",
+        "deploy/web",
+        "-c",
+        "app",
+        "LEVEL=debug",
+    ])
+    .ok();
+    let after = ns.get_json("deploy/web");
+    assert_eq!(
+        ns.oam(&["ops", "get", "deploy/web"]).ok().stdout,
+        ops_before,
+        "ops view unchanged by dev writes"
+    );
+    assert_eq!(
+        managed_entry(&before, "kubectl-oam-ops"),
+        managed_entry(&after, "kubectl-oam-ops")
+    );
+    assert_eq!(env_value(&after, "app", "LEVEL").as_deref(), Some("debug"));
+    assert!(
+        container(&after, "proxy").get("env").is_none(),
+        "-c limits set env to one container"
+    );
+
+    let dev_before = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    let dev_entry = managed_entry(&after, "kubectl-oam-dev");
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"])
+        .ok();
+    let last = ns.get_json("deploy/web");
+    assert_eq!(last["spec"]["replicas"], 5);
+    assert_eq!(
+        ns.oam(&["dev", "get", "deploy/web"]).ok().stdout,
+        dev_before
+    );
+    assert_eq!(managed_entry(&last, "kubectl-oam-dev"), dev_entry);
+}
+
+#[test]
+fn removing_a_field_removes_it_only_when_no_other_manager_owns_it() {
+    let ns = Ns::new("writes-remove");
+    ns.create(&web_deployment("web"));
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "ONLY_DEV=1"])
+        .ok();
+    // Drop ONLY_DEV (dev alone owns it) and MODE (kubectl owns it too).
+    let doc = ns
+        .oam(&["dev", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("      MODE: prod\n", "")
+        .replace("      ONLY_DEV: '1'\n", "");
+    assert!(!doc.contains("ONLY_DEV") && !doc.contains("MODE"), "{doc}");
+    let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &doc, &[]);
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        diff.stdout.contains("-      ONLY_DEV: '1'"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff.stdout.contains("MODE"),
+        "the dry-run shows MODE stays: {}",
+        diff.stdout
+    );
+    ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(env_value(&obj, "app", "ONLY_DEV"), None);
+    assert_eq!(env_value(&obj, "app", "MODE").as_deref(), Some("prod"));
+    assert!(
+        !managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"MODE\"}"]))
+            .contains(&"kubectl-oam-dev".into()),
+        "dev released MODE"
+    );
+}
+
+#[test]
+fn edit_reopens_with_the_reasons_until_the_document_applies() {
+    let ns = Ns::new("writes-edit-loop");
+    ns.create(&web_deployment("web"));
+    let editor = Editor::new(
+        &ns,
+        r#"case $n in
+  1) cp "$1" $S/orig; printf 'kind: Deployment\nname: [\n' > "$1" ;;
+  2) grep -v '^#' $S/orig > "$1"; printf 'scaler:\n  replicas: 5\n' >> "$1" ;;
+  3) grep -v '^#' $S/orig | sed 's/cpu: 100m/cpu: lots/' > "$1" ;;
+  4) grep -v '^#' $S/orig | sed "s/      MODE: prod/      MODE: prod\n      EXTRA: 'yes'/" > "$1" ;;
+esac"#,
+    );
+    // --force-conflicts: kubectl owns the cpu request, and the server must get to judge "lots".
+    let run = ns
+        .oam_with(
+            &["dev", "edit", "deploy/web", "--yes", "--force-conflicts"],
+            "",
+            &[("KUBE_EDITOR", &editor.command())],
+        )
+        .ok();
+    assert!(
+        run.stdout.ends_with("deployment.apps/web edited\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(editor.openings(), 4);
+    let first = editor.seen(1);
+    assert!(
+        first.starts_with("# Please edit the dev document below."),
+        "{first}"
+    );
+    assert!(
+        first.contains("field manager \"kubectl-oam-dev\"")
+            && first.contains("`kubectl oam ops edit deployment.apps/web`"),
+        "{first}"
+    );
+    assert!(
+        first.contains("#   containers.app.image: kubectl-client-side-apply"),
+        "owners in the header: {first}"
+    );
+    assert!(
+        editor
+            .seen(2)
+            .starts_with("# The edit could not be applied")
+            && editor.seen(2).contains("# * invalid YAML"),
+        "{}",
+        editor.seen(2)
+    );
+    assert!(
+        editor.seen(2).contains("name: ["),
+        "the user's text is kept: {}",
+        editor.seen(2)
+    );
+    assert!(
+        editor.seen(3).contains(
+            "# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"
+        ),
+        "{}",
+        editor.seen(3)
+    );
+    assert!(
+        editor.seen(4).contains("the server rejected the change"),
+        "{}",
+        editor.seen(4)
+    );
+    assert!(
+        run.stdout.contains("+      EXTRA: yes"),
+        "the diff is shown: {}",
+        run.stdout
+    );
+    assert_eq!(
+        env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(),
+        Some("yes")
+    );
+}
+
+#[test]
+fn edit_cancels_refuses_without_a_terminal_and_keeps_the_text() {
+    let ns = Ns::new("writes-edit-cancel");
+    ns.create(&web_deployment("web"));
+    let unchanged = Editor::new(&ns, "true");
+    let run = ns
+        .oam_with(
+            &["ops", "edit", "deploy/web", "--yes"],
+            "",
+            &[("KUBE_EDITOR", &unchanged.command())],
+        )
+        .ok();
+    assert_eq!(run.stdout, "Edit cancelled, no changes made.\n");
+    let emptied = Editor::new(&ns, ": > \"$1\"");
+    let run = ns
+        .oam_with(
+            &["ops", "edit", "deploy/web", "-y"],
+            "",
+            &[("EDITOR", &emptied.command())],
+        )
+        .ok();
+    assert_eq!(run.stdout, "Edit cancelled, saved file was empty.\n");
+
+    // No terminal to confirm on and no --yes: refused before the editor opens, so nothing is typed in vain.
+    let scale = Editor::new(&ns, "sed -i 's/replicas: 2/replicas: 6/' \"$1\"");
+    let err = ns
+        .oam_with(
+            &["ops", "edit", "deploy/web"],
+            "",
+            &[("KUBE_EDITOR", &scale.command())],
+        )
+        .error();
+    assert!(
+        err.contains("no terminal to confirm") && err.contains("--yes"),
+        "{err}"
+    );
+    assert_eq!(scale.openings(), 0);
+
+    // A conflict after editing (kubectl owns replicas): refused, the text saved, continued later.
+    let err = ns
+        .oam_with(
+            &["ops", "edit", "deploy/web", "--yes"],
+            "",
+            &[("KUBE_EDITOR", &scale.command())],
+        )
+        .error();
+    assert!(
+        err.contains("scaler.replicas (held by \"kubectl-client-side-apply\")"),
+        "{err}"
+    );
+    let saved = saved_path(&err);
+    assert!(
+        err.ends_with(&format!(
+            "continue with `kubectl oam ops apply -f {}`",
+            saved.display()
+        )),
+        "{err}"
+    );
+    let kept = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        kept.contains("replicas: 6") && !kept.starts_with('#'),
+        "{kept}"
+    );
+    assert_eq!(
+        ns.get_json("deploy/web")["spec"]["replicas"],
+        2,
+        "nothing applied"
+    );
+    ns.oam(&[
+        "ops",
+        "apply",
+        "-f",
+        saved.to_str().unwrap(),
+        "--force-conflicts",
+    ])
+    .ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 6);
+}
+
+#[test]
+fn an_object_deleted_while_editing_is_not_found_and_not_recreated() {
+    let ns = Ns::new("writes-deleted");
+    ns.create(&web_deployment("web"));
+    let env = env();
+    let editor = Editor::new(
+        &ns,
+        &format!(
+            "{} --kubeconfig {} -n {} delete deploy/web >/dev/null\nsed -i \"s/      MODE: prod/      MODE: prod\\n      NEW: 'x'/\" \"$1\"",
+            env.kubectl_path().display(),
+            env.kubeconfig.display(),
+            ns.name
+        ),
+    );
+    let err = ns
+        .oam_with(
+            &["dev", "edit", "deploy/web", "--yes"],
+            "",
+            &[("KUBE_EDITOR", &editor.command())],
+        )
+        .error();
+    assert!(
+        err.starts_with(&format!(
+            "error: Deployment \"web\" not found in namespace \"{}\"",
+            ns.name
+        )),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_to_string(saved_path(&err))
+            .unwrap()
+            .contains("NEW: 'x'")
+    );
+    assert_ne!(
+        ns.kubectl(&["get", "deploy/web"]).code,
+        0,
+        "apply did not re-create it"
+    );
+
+    let doc = "kind: Deployment\nname: never\ncontainers:\n  app:\n    image: x\n";
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], doc, &[]).error();
+    assert!(err.contains("\"never\" not found"), "{err}");
+    assert_ne!(ns.kubectl(&["get", "deploy/never"]).code, 0);
+}
+
+#[test]
+fn diff_exit_codes_dry_run_and_external_diff() {
+    let ns = Ns::new("writes-diff");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    let same = ns.oam_with(&["dev", "diff", "-f", "-"], &doc, &[]);
+    assert_eq!((same.code, same.stdout.as_str()), (0, ""), "{same:?}");
+    let changed = doc.replace("      MODE: prod\n", "      MODE: prod\n      ADDED: '1'\n");
+    let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &changed, &[]);
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        diff.stdout
+            .starts_with("--- deployment.apps/web (live)\n+++ deployment.apps/web (after apply)\n"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("+      ADDED: '1'") && !diff.stdout.contains('\x1b'),
+        "{}",
+        diff.stdout
+    );
+    let external = ns.oam_with(
+        &["dev", "diff", "-f", "-"],
+        &changed,
+        &[("KUBECTL_EXTERNAL_DIFF", "diff -u -N")],
+    );
+    assert_eq!(external.code, 1, "{external:?}");
+    assert!(
+        external.stdout.contains("LIVE/apps.v1.Deployment.")
+            && external.stdout.contains("+      ADDED: '1'"),
+        "{}",
+        external.stdout
+    );
+    let bad = ns.oam_with(
+        &["dev", "diff", "-f", "-"],
+        "kind: Deployment\nname: web\nscaler: {replicas: 1}\n",
+        &[],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("belongs to the ops role"),
+        "{}",
+        bad.stderr
+    );
+
+    let dry = ns
+        .oam_with(
+            &["dev", "apply", "-f", "-", "--dry-run=server"],
+            &changed,
+            &[],
+        )
+        .ok();
+    assert!(dry.stdout.contains("+      ADDED: '1'"), "{}", dry.stdout);
+    assert_eq!(
+        env_value(&ns.get_json("deploy/web"), "app", "ADDED"),
+        None,
+        "a dry run changes nothing"
+    );
+    let dry_set = ns
+        .oam(&["dev", "set", "env", "deploy/web", "X=1", "--dry-run=server"])
+        .ok();
+    assert!(
+        dry_set.stdout.contains("+      X: '1'"),
+        "{}",
+        dry_set.stdout
+    );
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "X"), None);
+}
+
+#[test]
+fn an_autoscaler_holds_replicas_unless_forced() {
+    let ns = Ns::new("writes-hpa");
+    ns.create(&web_deployment("web"));
+    ns.create(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web-hpa}\nspec:\n  \
+         scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 6\n",
+    );
+    let err = ns
+        .oam(&["ops", "scale", "deploy/web", "--replicas", "9"])
+        .error();
+    assert_eq!(
+        err,
+        format!(
+            "error: deployment.apps/web in namespace \"{}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its minReplicas/maxReplicas instead, or pass --force-conflicts",
+            ns.name
+        )
+    );
+    // Other traits still apply; replicas stay with the autoscaler.
+    let doc = ns
+        .oam(&["ops", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("  labels:\n", "  labels:\n    tier: web\n");
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[])
+        .ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["metadata"]["labels"]["tier"], "web");
+    assert!(!managers_of(&obj, &["f:spec", "f:replicas"]).contains(&"kubectl-oam-ops".into()));
+    ns.oam(&[
+        "ops",
+        "scale",
+        "deploy/web",
+        "--replicas",
+        "9",
+        "--force-conflicts",
+    ])
+    .ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 9);
+}
+
+#[test]
+fn alternating_writes_end_with_each_roles_latest_values_and_owners() {
+    let ns = Ns::new("writes-alternate");
+    ns.create(&web_deployment("web"));
+    // The first write of each role takes its fields over from kubectl once, explicitly.
+    ns.oam(&[
+        "dev",
+        "set",
+        "image",
+        "deploy/web",
+        "app=nginx:1.26",
+        "--force-conflicts",
+    ])
+    .ok();
+    ns.oam(&[
+        "ops",
+        "scale",
+        "deploy/web",
+        "--replicas",
+        "1",
+        "--force-conflicts",
+    ])
+    .ok();
+    for round in 1..=3 {
+        ns.oam(&[
+            "dev",
+            "set",
+            "image",
+            "deploy/web",
+            &format!("app=nginx:1.2{}", 6 + round),
+        ])
+        .ok();
+        ns.oam(&[
+            "dev",
+            "set",
+            "env",
+            "deploy/web",
+            "-c",
+            "app",
+            &format!("ROUND={round}"),
+        ])
+        .ok();
+        ns.oam(&[
+            "ops",
+            "scale",
+            "deploy/web",
+            "--replicas",
+            &(round + 2).to_string(),
+        ])
+        .ok();
+        let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+        let mut doc: Value = yaml(&doc);
+        doc["placement"] = json!({"nodeSelector": {"zone": format!("z{round}")},
+                                  "tolerations": [{"key": "dedicated", "operator": "Equal", "value": format!("r{round}"), "effect": "NoSchedule"}]});
+        ns.oam_with(
+            &["ops", "apply", "-f", "-"],
+            &serde_json::to_string(&doc).unwrap(),
+            &[],
+        )
+        .ok();
+    }
+    let obj = ns.get_json("deploy/web");
+    let pod = &obj["spec"]["template"]["spec"];
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.29");
+    assert_eq!(env_value(&obj, "app", "ROUND").as_deref(), Some("3"));
+    assert_eq!(obj["spec"]["replicas"], 5);
+    assert_eq!(pod["nodeSelector"], json!({"zone": "z3"}));
+    assert_eq!(pod["tolerations"][0]["value"], "r3");
+    assert_eq!(
+        managers_of(&obj, &app_path(&["f:image"])),
+        ["kubectl-oam-dev"]
+    );
+    assert_eq!(
+        managers_of(&obj, &["f:spec", "f:replicas"]),
+        ["kubectl-oam-ops"]
+    );
+    assert_eq!(
+        managers_of(&obj, &["f:spec", "f:template", "f:spec", "f:tolerations"]),
+        ["kubectl-oam-ops"]
+    );
+    assert_eq!(
+        managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"ROUND\"}"])),
+        ["kubectl-oam-dev"]
+    );
+}
+
+#[test]
+fn apply_takes_several_documents_and_a_custom_field_manager() {
+    let ns = Ns::new("writes-multi");
+    ns.create(&format!(
+        "{}---\n{}",
+        web_deployment("a"),
+        web_deployment("b")
+    ));
+    let docs = format!(
+        "{}---\n{}",
+        ns.oam(&["dev", "get", "deploy/a"])
+            .ok()
+            .stdout
+            .replace("      MODE: prod\n", "      MODE: prod\n      T: a\n"),
+        ns.oam(&["dev", "get", "deploy/b"])
+            .ok()
+            .stdout
+            .replace("      MODE: prod\n", "      MODE: prod\n      T: b\n")
+    );
+    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
+    std::fs::write(&file, &docs).unwrap();
+    let out = ns
+        .oam(&[
+            "dev",
+            "apply",
+            "-f",
+            file.to_str().unwrap(),
+            "--field-manager",
+            "team-ci",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        out,
+        "deployment.apps/a configured\ndeployment.apps/b configured\n"
+    );
+    for name in ["a", "b"] {
+        let obj = ns.get_json(&format!("deploy/{name}"));
+        assert_eq!(env_value(&obj, "app", "T").as_deref(), Some(name));
+        assert!(
+            managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"T\"}"]))
+                .contains(&"team-ci".into())
+        );
+    }
+    let removed = ns
+        .oam(&[
+            "dev",
+            "set",
+            "env",
+            "deploy/a",
+            "T-",
+            "--field-manager",
+            "team-ci",
+        ])
+        .ok();
+    assert!(removed.stdout.contains("env updated"), "{removed:?}");
+    assert_eq!(env_value(&ns.get_json("deploy/a"), "app", "T"), None);
+    assert!(Path::new(&file).exists());
+}
+
+#[test]
+fn commands_of_the_other_role_are_refused_with_the_right_one() {
+    let ns = Ns::new("writes-wrong-role");
+    let err = ns
+        .oam(&["dev", "scale", "deploy/web", "--replicas", "2"])
+        .error();
+    assert!(err.contains("kubectl oam ops scale"), "{err}");
+    let err = ns
+        .oam(&["ops", "set", "image", "deploy/web", "app=x"])
+        .error();
+    assert!(err.contains("`set` is a dev command"), "{err}");
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "=x"]).error();
+    assert!(err.contains("has no variable name"), "{err}");
+}
