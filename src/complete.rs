@@ -153,7 +153,8 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     }
 }
 
-const TAKES_VALUE: [&str; 14] = [
+/// Flags of `kubectl oam` (cluster flags and subcommand flags) whose value is the next word.
+const TAKES_VALUE: &[&str] = &[
     "-n",
     "--namespace",
     "--context",
@@ -165,9 +166,23 @@ const TAKES_VALUE: [&str; 14] = [
     "--token",
     "-s",
     "--server",
+    "--request-timeout",
+    "--cache-dir",
+    "-v",
+    "--v",
+    "--profile",
+    "--profile-configmap",
     "-o",
+    "--output",
     "-c",
+    "--container",
     "-l",
+    "--selector",
+    "-f",
+    "--filename",
+    "--field-manager",
+    "--dry-run",
+    "--replicas",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
@@ -189,6 +204,10 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
             "-s" | "--server" => flags.server = value(),
             "--token" => flags.token = value(),
             "--as" => flags.as_user = value(),
+            "--as-group" => flags.as_group.extend(value()),
+            "--insecure-skip-tls-verify" => {
+                flags.insecure_skip_tls_verify = inline.is_none_or(|v| v == "true")
+            }
             _ => {}
         }
     }
@@ -199,7 +218,10 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
 /// Answers `kubectl_complete-oam WORDS…`: candidates, then the directive line. Never fails loudly:
 /// a completion that cannot reach the cluster just offers nothing.
 pub async fn answer(words: &[String]) -> String {
-    let words = words.to_vec();
+    let words = all_words(
+        words,
+        std::env::args_os().map(|a| a.to_string_lossy().into_owned()),
+    );
     let words = words.as_slice();
     let profile = Profile::builtin();
     let mut candidates: Vec<String> = match want(&profile, words) {
@@ -310,6 +332,24 @@ mod tests {
         );
         assert_eq!(want(&p, &w(&["dev", "get", "-n", ""])), Want::Namespaces);
         assert_eq!(want(&p, &w(&["dev", "get", "pods/"])), Want::Nothing);
+        assert_eq!(
+            want(
+                &p,
+                &w(&[
+                    "--request-timeout",
+                    "5s",
+                    "--v",
+                    "6",
+                    "ops",
+                    "scale",
+                    "deploy/"
+                ])
+            ),
+            Want::Objects {
+                kind: "Deployment".into(),
+                prefix: "deploy/".into()
+            }
+        );
         assert_eq!(want(&p, &w(&[])), Want::Nothing);
     }
 
@@ -327,6 +367,16 @@ mod tests {
         assert_eq!(f.context.as_deref(), Some("dev"));
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
+        assert!(!f.insecure_skip_tls_verify);
+        let f = flags_from_words(&w(&[
+            "--as-group",
+            "a",
+            "--as-group=b",
+            "--insecure-skip-tls-verify",
+            "ops",
+        ]));
+        assert_eq!(f.as_group, ["a", "b"]);
+        assert!(f.insecure_skip_tls_verify);
     }
 
     #[test]

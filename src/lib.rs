@@ -9,6 +9,8 @@ pub mod complete;
 pub mod diff;
 pub mod edit;
 pub mod error;
+#[cfg(test)]
+mod golden;
 pub mod output;
 pub mod owners;
 pub mod profiles;

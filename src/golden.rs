@@ -1,0 +1,83 @@
+//! Golden tests: real objects (saved from the local kube-apiserver, managedFields included) projected
+//! into both role documents, both apply bodies and the owners table. `UPDATE_GOLDEN=1 cargo test`
+//! rewrites tests/golden/ after a deliberate change; review the diff like code.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::output;
+use crate::owners::field_owners;
+use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
+use crate::roles::{Profile, RoleName};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("fixtures").join(format!("{name}.yaml")))
+        .expect("fixture");
+    serde_yaml::from_str(&text).expect("fixture is YAML")
+}
+
+/// Everything kubectl-oam derives from one object, as one text.
+fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
+    let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
+    let name = obj["metadata"]["name"].as_str().unwrap();
+    let hpa = Autoscaler::targeting(hpas, kind, name);
+    let mut out = String::new();
+    for role in RoleName::ALL {
+        let view = ViewOptions {
+            container: None,
+            autoscaler: hpa.as_ref(),
+        };
+        let doc = project::document(profile, role, kind, obj, &view);
+        out.push_str(&format!(
+            "# {role} document\n{}",
+            output::yaml(&doc).unwrap()
+        ));
+        let opts = ApplyOptions {
+            autoscaler: hpa.as_ref(),
+            force: false,
+        };
+        let body = project::apply_body(profile, role, kind, obj, &doc, &opts)
+            .expect("a view applies back");
+        out.push_str(&format!(
+            "# {role} apply body\n{}",
+            output::yaml(&body.body).unwrap()
+        ));
+    }
+    let owners = serde_json::to_value(field_owners(profile, kind, obj, None)).unwrap();
+    out.push_str(&format!("# owners\n{}", output::yaml(&owners).unwrap()));
+    out
+}
+
+#[test]
+fn projections_match_the_golden_files() {
+    let profile = Profile::builtin();
+    let hpas = vec![fixture("hpa")];
+    let mut failures = Vec::new();
+    for name in ["deploy", "sts", "ds", "rs", "job", "cj"] {
+        let actual = render(&profile, &fixture(name), &hpas);
+        let golden = root().join("golden").join(format!("{name}.yaml"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            std::fs::write(&golden, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!(
+                "{}:\n{}",
+                golden.display(),
+                crate::diff::unified(&expected, &actual, name, false)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden files differ (UPDATE_GOLDEN=1 to accept):\n{}",
+        failures.join("\n")
+    );
+}
