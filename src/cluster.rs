@@ -243,12 +243,7 @@ impl Cluster {
                         }
                     }
                 }
-                401 => Error::Forbidden {
-                    message: format!(
-                        "the server at {} rejected the credentials (401 Unauthorized)",
-                        self.server
-                    ),
-                },
+                401 => self.unauthorized(),
                 _ => Error::Api {
                     message: format!("{}: {}", action.object(), status.message),
                 },
@@ -257,11 +252,26 @@ impl Cluster {
         }
     }
 
+    fn unauthorized(&self) -> Error {
+        Error::Forbidden {
+            message: format!(
+                "the server at {} rejected the credentials (401 Unauthorized)",
+                self.server
+            ),
+        }
+    }
+
     /// Errors that are not answers from the server: the server could not be reached.
     pub fn transport_error(&self, err: kube::Error) -> Error {
         match err {
-            kube::Error::Api(status) => Error::Api {
-                message: status.message.clone(),
+            kube::Error::Api(status) => match status.code {
+                401 => self.unauthorized(),
+                403 => Error::Forbidden {
+                    message: status.message.clone(),
+                },
+                _ => Error::Api {
+                    message: status.message.clone(),
+                },
             },
             other => Error::Unreachable {
                 server: self.server.clone(),
