@@ -729,3 +729,71 @@ fn commands_of_the_other_role_are_refused_with_the_right_one() {
     let err = ns.oam(&["dev", "set", "env", "deploy/web", "=x"]).error();
     assert!(err.contains("has no variable name"), "{err}");
 }
+
+#[test]
+fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let ns = Ns::new("writes-terminal");
+    ns.create(&web_deployment("web"));
+    let editor = Editor::new(
+        &ns,
+        "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"",
+    );
+    let command = format!(
+        "{} dev edit deploy/web -n {}",
+        crate::harness::oam_binary(),
+        ns.name
+    );
+    // `script` gives the plugin a real pseudo-terminal; answer "y" to every prompt that comes.
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("KUBECONFIG", &env().kubeconfig)
+        .env("KUBE_EDITOR", editor.command())
+        .env(
+            "KUBECACHEDIR",
+            std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)),
+        )
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let answers = std::thread::spawn(move || {
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            if stdin.write_all(b"y").and_then(|_| stdin.flush()).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    answers.join().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("containers.app.image (held by \"kubectl-client-side-apply\")"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Take these fields over (server-side apply with force)?"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\x1b[32m+    image: nginx:1.29"),
+        "coloured diff on a terminal: {screen}"
+    );
+    assert!(
+        screen.contains("Apply to deployment.apps/web as kubectl-oam-dev?"),
+        "{screen}"
+    );
+    assert!(screen.contains("deployment.apps/web edited"), "{screen}");
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.29");
+    assert_eq!(
+        managers_of(&obj, &app_path(&["f:image"])),
+        ["kubectl-oam-dev"]
+    );
+}
