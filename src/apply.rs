@@ -625,7 +625,10 @@ mod tests {
         let a = json!({"metadata": {"resourceVersion": "1", "managedFields": [{"manager": "x", "time": "t1"}]}, "spec": {"replicas": 1}});
         let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "x", "time": "t2"}]}, "spec": {"replicas": 1}});
         assert_eq!(comparable(&a), comparable(&b));
+        // Ownership alone is not a value change (`Plan::requested` covers that).
         let c = json!({"metadata": {"managedFields": [{"manager": "x"}, {"manager": "y"}]}, "spec": {"replicas": 1}});
-        assert_ne!(comparable(&a), comparable(&c));
+        assert_eq!(comparable(&a), comparable(&c));
+        let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
+        assert_ne!(comparable(&a), comparable(&d));
     }
 }

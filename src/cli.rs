@@ -107,9 +107,6 @@ pub enum Command {
     Version,
     /// Shell completion scripts, or the shim for kubectl's own plugin completion
     Completion(CompletionArgs),
-    /// Answers kubectl plugin completion (used by the kubectl_complete-oam shim)
-    #[command(name = "__complete", hide = true)]
-    Complete(CompleteArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,11 +319,4 @@ pub struct CompletionArgs {
     /// With `kubectl`: write the shim into this directory (it must be on PATH)
     #[arg(long, value_name = "DIR")]
     pub install: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct CompleteArgs {
-    /// The words after `kubectl oam`, the last one being completed
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub words: Vec<String>,
 }

@@ -40,6 +40,24 @@ impl Outcome {
     }
 }
 
+/// The hidden command the `kubectl_complete-oam` shim runs.
+pub const COMPLETE_COMMAND: &str = "__complete";
+
+/// Prints completion candidates for `words` (kubectl's plugin completion protocol).
+pub fn complete(words: &[String]) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => {
+            let _ = print(runtime.block_on(complete::answer(words)));
+        }
+        // No runtime, no live names; still answer so the shell does not hang on us.
+        Err(_) => println!(":4"),
+    }
+    ExitCode::SUCCESS
+}
+
 pub fn run(cli: Cli) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -65,7 +83,6 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Completion(args) => {
             print(complete::completion(args.shell, args.install.as_deref())?)
         }
-        Command::Complete(args) => print(complete::answer(&args.words).await),
         Command::Roles(args) => {
             let profile = match &flags.profile {
                 Some(path) => profiles::from_file(path)?,
