@@ -352,6 +352,26 @@ pub fn document_target<'p>(
     })
 }
 
+/// Reads every document of a file and plans each against its live object; nothing is written, so a
+/// bad document anywhere stops the whole file before any change.
+async fn plan_file<'p>(
+    cluster: &Cluster,
+    profile: &'p Profile,
+    writer: &Writer,
+    explicit_ns: Option<&str>,
+    path: &Path,
+) -> Result<Vec<(Target<'p>, Plan)>> {
+    let (text, source) = read_source(path)?;
+    let mut plans = Vec::new();
+    for doc in &parse_documents(&text, &source)? {
+        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
+        let live = read_live(cluster, profile, writer.role, target).await?;
+        let plan = plan(cluster, profile, writer, &live, doc).await?;
+        plans.push((live.target, plan));
+    }
+    Ok(plans)
+}
+
 pub async fn apply_files(
     cluster: &Cluster,
     profile: &Profile,
@@ -359,30 +379,25 @@ pub async fn apply_files(
     explicit_ns: Option<&str>,
     args: &ApplyArgs,
 ) -> Result<String> {
-    let (text, source) = read_source(&args.filename)?;
-    let docs = parse_documents(&text, &source)?;
+    let write = &args.write;
     let writer = Writer::new(
         profile,
         role,
-        args.write.field_manager.as_deref(),
-        args.write.force_conflicts,
+        write.field_manager.as_deref(),
+        write.force_conflicts,
     );
+    let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
     let colour = output::use_colour();
     let mut out = String::new();
-    for doc in &docs {
-        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
-        let live = read_live(cluster, profile, role, target).await?;
-        let plan = plan(cluster, profile, &writer, &live, doc).await?;
-        if args.write.dry_run() {
+    for (target, plan) in &plans {
+        if write.dry_run() {
             out.push_str(&plan.diff(colour));
-            continue;
-        }
-        if !plan.needs_write() {
+        } else if plan.needs_write() {
+            commit(cluster, profile, &writer, target, plan).await?;
+            out.push_str(&format!("{} configured\n", plan.label));
+        } else {
             out.push_str(&format!("{} unchanged\n", plan.label));
-            continue;
         }
-        commit(cluster, profile, &writer, &live.target, &plan).await?;
-        out.push_str(&format!("{} configured\n", plan.label));
     }
     Ok(out)
 }
@@ -395,20 +410,17 @@ pub async fn diff_files(
     explicit_ns: Option<&str>,
     args: &DiffArgs,
 ) -> Result<bool> {
-    let (text, source) = read_source(&args.filename)?;
-    let docs = parse_documents(&text, &source)?;
     let writer = Writer::new(
         profile,
         role,
         args.field_manager.as_deref(),
         args.force_conflicts,
     );
-    let mut plans = Vec::new();
-    for doc in &docs {
-        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
-        let live = read_live(cluster, profile, role, target).await?;
-        plans.push(plan(cluster, profile, &writer, &live, doc).await?);
-    }
+    let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
+        .await?
+        .into_iter()
+        .map(|(_, plan)| plan)
+        .collect();
     if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF")
         .ok()
         .filter(|c| !c.trim().is_empty())

@@ -249,26 +249,27 @@ pub async fn answer(words: &[String]) -> String {
 }
 
 async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<Vec<String>> {
-    let flags = flags_from_words(words);
-    let cluster = cluster::connect(&flags).await?;
+    let cluster = cluster::connect(&flags_from_words(words)).await?;
     let kind = profile.kind(kind)?;
-    let api = view::workload_api(&cluster, kind, Some(&cluster.namespace));
-    let list = api
-        .list_metadata(&kube::api::ListParams::default().limit(500))
-        .await
-        .map_err(|e| cluster.transport_error(e))?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|o| o.metadata.name)
-        .collect())
+    names(
+        &cluster,
+        view::workload_api(&cluster, kind, Some(&cluster.namespace)),
+    )
+    .await
 }
 
 async fn live_namespaces(words: &[String]) -> Result<Vec<String>> {
-    let flags = flags_from_words(words);
-    let cluster = cluster::connect(&flags).await?;
+    let cluster = cluster::connect(&flags_from_words(words)).await?;
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
         kube::Api::all(cluster.client.clone());
+    names(&cluster, api).await
+}
+
+/// The first page of names: enough to complete from, cheap to fetch.
+async fn names<K>(cluster: &cluster::Cluster, api: kube::Api<K>) -> Result<Vec<String>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let list = api
         .list_metadata(&kube::api::ListParams::default().limit(500))
         .await

@@ -427,8 +427,8 @@ pub async fn list_workloads(
     if cluster.all_namespaces {
         headers.push("namespace");
     }
-    headers.extend(match (role, wide) {
-        (RoleName::Dev, false) => vec![
+    headers.extend(match role {
+        RoleName::Dev => [
             "name",
             "kind",
             "container",
@@ -436,29 +436,16 @@ pub async fn list_workloads(
             "ports",
             "cpu",
             "memory",
-        ],
-        (RoleName::Dev, true) => vec![
-            "name",
-            "kind",
-            "container",
-            "image",
-            "ports",
-            "cpu",
-            "memory",
-            "command",
-            "env",
-        ],
-        (RoleName::Ops, false) => vec!["name", "kind", "replicas", "strategy", "placement"],
-        (RoleName::Ops, true) => vec![
-            "name",
-            "kind",
-            "replicas",
-            "strategy",
-            "placement",
-            "labels",
-            "autoscaler",
-        ],
+        ]
+        .as_slice(),
+        RoleName::Ops => ["name", "kind", "replicas", "strategy", "placement"].as_slice(),
     });
+    if wide {
+        headers.extend(match role {
+            RoleName::Dev => ["command", "env"],
+            RoleName::Ops => ["labels", "autoscaler"],
+        });
+    }
     Ok(output::table(&headers, rows))
 }
 
