@@ -797,3 +797,101 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
         ["kubectl-oam-dev"]
     );
 }
+
+#[test]
+fn admission_policies_judge_the_dry_run_before_anything_is_written() {
+    let ns = Ns::new("writes-admission");
+    ns.create(&web_deployment("web"));
+    // A platform rule, enforced by the API server itself (a CEL ValidatingAdmissionPolicy), scoped
+    // to this test's namespace by a label.
+    ns.kubectl(&[
+        "label",
+        "namespace",
+        &ns.name,
+        &format!("oam-policy={}", ns.name),
+    ])
+    .ok();
+    let policy = format!(
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: trusted-images-{ns}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}}
+  validations:
+  - expression: "object.spec.template.spec.containers.all(c, !c.image.startsWith('untrusted.example/'))"
+    message: images from untrusted.example are not allowed
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: trusted-images-{ns}}}
+spec:
+  policyName: trusted-images-{ns}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {{matchLabels: {{oam-policy: {ns}}}}}
+"#,
+        ns = ns.name
+    );
+    ns.create(&policy);
+    // Policies take effect once the server has loaded them; retry briefly rather than sleep blindly.
+    let mut err = String::new();
+    for _ in 0..50 {
+        let run = ns.oam(&[
+            "dev",
+            "set",
+            "image",
+            "deploy/web",
+            "app=untrusted.example/shop:1",
+            "--force-conflicts",
+            "--dry-run=server",
+        ]);
+        if run.code == 2 {
+            err = run.error();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        err.starts_with(&format!(
+            "error: the server rejected the change to deployment.apps/web in namespace \"{}\"",
+            ns.name
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("images from untrusted.example are not allowed"),
+        "{err}"
+    );
+    let err = ns
+        .oam(&[
+            "dev",
+            "set",
+            "image",
+            "deploy/web",
+            "app=untrusted.example/shop:1",
+            "--force-conflicts",
+        ])
+        .error();
+    assert!(err.contains("not allowed"), "{err}");
+    assert_eq!(
+        container(&ns.get_json("deploy/web"), "app")["image"],
+        "nginx:1.25"
+    );
+    ns.oam(&[
+        "dev",
+        "set",
+        "image",
+        "deploy/web",
+        "app=nginx:1.27",
+        "--force-conflicts",
+    ])
+    .ok();
+    ns.kubectl(&[
+        "delete",
+        "validatingadmissionpolicybinding,validatingadmissionpolicy",
+        &format!("trusted-images-{}", ns.name),
+    ]);
+}
