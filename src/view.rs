@@ -1,7 +1,7 @@
 //! Read commands: `get`, `list`, `owners`, `roles`.
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectList};
 use serde_json::{Value, json};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
@@ -113,15 +113,24 @@ pub fn workload_api(
 /// One GET of the object, as JSON. No discovery: the kind table gives the URL.
 pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
     let api = workload_api(cluster, target.kind, Some(&target.namespace));
-    let obj = api
-        .get(&target.name)
+    let request = kube::core::Request::new(api.resource_url())
+        .get(&target.name, &Default::default())
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "cannot build the request for {}: {e}",
+                target.display()
+            ))
+        })?;
+    // Straight into JSON: the views work on JSON, and a typed detour costs a second conversion.
+    let obj: Value = cluster
+        .client
+        .request(request)
         .await
         .map_err(|e| cluster.error(e, &target.action()))?;
-    Ok(to_value(obj, target.kind))
+    Ok(with_type(obj, target.kind))
 }
 
-fn to_value(obj: DynamicObject, kind: &KindInfo) -> Value {
-    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+fn with_type(mut value: Value, kind: &KindInfo) -> Value {
     // List items come without apiVersion/kind.
     value["apiVersion"] = json!(kind.api_version);
     value["kind"] = json!(kind.kind);
@@ -333,18 +342,21 @@ async fn for_each_object(
         params = params.labels(sel);
     }
     loop {
-        let page = api.list(&params).await.map_err(|e| {
-            cluster.error(
-                e,
-                &Action {
-                    kind: &kind.kind,
-                    name: "(list)",
-                    namespace: namespace.unwrap_or("(all)"),
-                },
-            )
-        })?;
+        let request = kube::core::Request::new(api.resource_url())
+            .list(&params)
+            .map_err(|e| Error::Invalid(format!("cannot build the list request: {e}")))?;
+        let page: ObjectList<Value> = match cluster.client.request(request).await {
+            Ok(page) => page,
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return Err(Error::Invalid(format!(
+                    "the server does not serve {} ({}); check the kinds of the role profile",
+                    kind.resource, kind.api_version
+                )));
+            }
+            Err(e) => return Err(cluster.transport_error(e)),
+        };
         for obj in page.items {
-            each(to_value(obj, kind));
+            each(with_type(obj, kind));
         }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
