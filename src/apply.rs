@@ -24,18 +24,36 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// The role's manager, or `--field-manager`, which may not be another role's: writing as that
+    /// manager would release (and so delete) the other role's fields.
     pub fn new(
         profile: &Profile,
         role: RoleName,
         field_manager: Option<&str>,
         force: bool,
-    ) -> Writer {
-        Writer {
-            role,
-            manager: field_manager
-                .map_or_else(|| profile.role(role).manager.clone(), str::to_string),
-            force,
+    ) -> Result<Writer> {
+        let manager =
+            field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string);
+        if let Some(other) = profile
+            .roles
+            .iter()
+            .find(|r| r.name != role && r.manager == manager)
+        {
+            return Err(Error::Usage(format!(
+                "--field-manager \"{manager}\" is the {} role's manager; a {role} write under it would drop the {}'s fields; pick another name",
+                other.name, other.name
+            )));
         }
+        if manager.is_empty() || manager.len() > 128 || manager.chars().any(|c| c.is_control()) {
+            return Err(Error::Usage(format!(
+                "--field-manager \"{manager}\" is not a usable name (1-128 printable characters)"
+            )));
+        }
+        Ok(Writer {
+            role,
+            manager,
+            force,
+        })
     }
 
     fn params(&self, dry_run: bool) -> PatchParams {
@@ -55,6 +73,8 @@ impl Writer {
 pub struct Plan {
     pub label: String,
     pub body: Value,
+    /// The role document as the dry-run left it.
+    pub after_doc: Value,
     /// The role document of the live object and of the dry-run result.
     pub before: String,
     pub after: String,
@@ -134,6 +154,7 @@ pub async fn plan(
     let opts = ApplyOptions {
         autoscaler: live.autoscaler.as_ref(),
         force: writer.force,
+        manager: Some(&writer.manager),
     };
     let built = project::apply_body(profile, writer.role, kind, &live.object, doc, &opts)
         .map_err(problems_error)?;
@@ -169,16 +190,35 @@ pub async fn plan(
         container: None,
         autoscaler: live.autoscaler.as_ref(),
     };
-    let after = output::yaml(&project::document(
-        profile,
-        writer.role,
-        kind,
-        &result,
-        &after_view,
-    ))?;
+    let after_doc = project::document(profile, writer.role, kind, &result, &after_view);
+    let after = output::yaml(&after_doc)?;
+    // The guard behind the role split: whatever the body or the field manager, a role's write may
+    // not change anything outside the role's fields.
+    let outside = |obj: &Value| {
+        comparable(&project::without_role_fields(
+            profile,
+            writer.role,
+            kind,
+            obj,
+        ))
+    };
+    let changed_outside = project::differing_paths(&outside(&live.object), &outside(&result));
+    if !changed_outside.is_empty() {
+        return Err(Error::Api {
+            message: format!(
+                "this {} write to {} in namespace \"{}\" would also change fields outside the {} role ({}); nothing was applied",
+                writer.role,
+                live.target.display(),
+                live.target.namespace,
+                writer.role,
+                changed_outside.join(", ")
+            ),
+        });
+    }
     Ok(Plan {
         label: live.target.display(),
         body: built.body,
+        after_doc,
         before,
         after,
         changes_values: comparable(&live.object) != comparable(&result),
@@ -217,6 +257,18 @@ async fn send(
                 namespace: target.namespace.clone(),
             })
         }
+        // The resourceVersion precondition failed: someone wrote to the object since it was read.
+        Err(kube::Error::Api(status))
+            if status.code == 409 && status.message.contains("has been modified") =>
+        {
+            Err(Error::Api {
+                message: format!(
+                    "{} in namespace \"{}\" changed since it was read (another write came in between); nothing was applied: run the command again to start from the latest version",
+                    target.display(),
+                    target.namespace
+                ),
+            })
+        }
         // Name conflicting fields as the role document does.
         Err(kube::Error::Api(status))
             if status.code == 409 && !conflicts_from_status(&status).is_empty() =>
@@ -234,12 +286,16 @@ async fn send(
                 conflicts,
             })
         }
-        // A malformed value (a quantity such as "lots") fails conversion with a 500, not a 422.
+        // A malformed value (a quantity such as "lots", a string for a number) fails conversion
+        // with a 500, not a 422: it is still the document's fault, not the server's.
         Err(kube::Error::Api(status))
             if status.code == 422
                 || status.code == 400
                 || (status.code == 500
-                    && status.message.contains("failed to convert new object")) =>
+                    && (status.message.contains("failed to convert new object")
+                        || status
+                            .message
+                            .contains("failed to create typed patch object"))) =>
         {
             Err(Error::Invalid(format!(
                 "the server rejected the change to {} in namespace \"{}\": {}",
@@ -385,7 +441,7 @@ pub async fn apply_files(
         role,
         write.field_manager.as_deref(),
         write.force_conflicts,
-    );
+    )?;
     let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
     let colour = output::use_colour();
     let mut out = String::new();
@@ -415,7 +471,7 @@ pub async fn diff_files(
         role,
         args.field_manager.as_deref(),
         args.force_conflicts,
-    );
+    )?;
     let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
         .await?
         .into_iter()
@@ -459,7 +515,7 @@ async fn write_change(
         role,
         flags.field_manager.as_deref(),
         flags.force_conflicts,
-    );
+    )?;
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));

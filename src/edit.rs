@@ -219,7 +219,7 @@ pub async fn edit(
         role,
         args.write.field_manager.as_deref(),
         args.write.force_conflicts,
-    );
+    )?;
     let original = output::yaml(&live.document(profile, role, args.container.as_deref()))?;
     let owners: Vec<String> = field_owners(profile, kind, &live.object, Some(role))
         .iter()

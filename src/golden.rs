@@ -24,8 +24,7 @@ fn fixture(name: &str) -> Value {
 /// Everything kubectl-oam derives from one object, as one text.
 fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
     let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
-    let name = obj["metadata"]["name"].as_str().unwrap();
-    let hpa = Autoscaler::targeting(hpas, kind, name);
+    let hpa = Autoscaler::targeting(hpas, kind, obj);
     let mut out = String::new();
     for role in RoleName::ALL {
         let view = ViewOptions {
@@ -40,6 +39,7 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         let opts = ApplyOptions {
             autoscaler: hpa.as_ref(),
             force: false,
+            manager: Some(&profile.role(role).manager),
         };
         let body = project::apply_body(profile, role, kind, obj, &doc, &opts)
             .expect("a view applies back");

@@ -21,8 +21,12 @@ pub struct Autoscaler {
 
 impl Autoscaler {
     /// Finds the HPA (autoscaling/v2 JSON) among `hpas` whose scaleTargetRef names this workload.
-    pub fn targeting(hpas: &[Value], kind: &KindInfo, name: &str) -> Option<Autoscaler> {
-        hpas.iter().find_map(|hpa| {
+    pub fn targeting(hpas: &[Value], kind: &KindInfo, workload: &Value) -> Option<Autoscaler> {
+        let name = workload["metadata"]["name"].as_str().unwrap_or_default();
+        let namespace = &workload["metadata"]["namespace"];
+        // An HPA only scales workloads of its own namespace (lists with -A hold many namespaces).
+        let same_namespace = |hpa: &&Value| hpa["metadata"]["namespace"] == *namespace;
+        hpas.iter().filter(same_namespace).find_map(|hpa| {
             let target = &hpa["spec"]["scaleTargetRef"];
             let same_group = target["apiVersion"]
                 .as_str()
@@ -326,6 +330,8 @@ pub struct ApplyOptions<'a> {
     pub autoscaler: Option<&'a Autoscaler>,
     /// Take fields over from others, including replicas held by an autoscaler.
     pub force: bool,
+    /// The field manager that will apply the body (to see what it owns now).
+    pub manager: Option<&'a str>,
 }
 
 /// An apply body plus what it chose to leave out.
@@ -364,9 +370,24 @@ pub fn apply_body(
     if let Some(uid) = live["metadata"].get("uid") {
         body["metadata"]["uid"] = uid.clone();
     }
+    // And a resourceVersion precondition: the change the user saw in the dry-run diff is the one
+    // applied; if anyone wrote to the object in between, the server refuses instead of reverting
+    // their change with values read before it.
+    if let Some(rv) = live["metadata"].get("resourceVersion") {
+        body["metadata"]["resourceVersion"] = rv.clone();
+    }
 
     if role.container_fields().next().is_some() {
         let wanted = doc.get(CONTAINERS_KEY).and_then(Value::as_object);
+        let live_names: Vec<&str> = containers(live, kind).iter().map(container_name).collect();
+        for name in wanted.into_iter().flat_map(|w| w.keys()) {
+            if !live_names.contains(&name.as_str()) {
+                problems.push(DocProblem(format!(
+                    "containers.{name}: no such container (it has {}); roles change containers, they do not add or rename them",
+                    live_names.join(", ")
+                )));
+            }
+        }
         let mut items = Vec::new();
         for c in containers(live, kind) {
             let name = container_name(c);
@@ -413,6 +434,12 @@ pub fn apply_body(
                     } else {
                         autoscaler_conflict = true;
                     }
+                } else if let (Some(value), true) =
+                    (live_value, manager_owns(live, opts.manager, &path))
+                {
+                    // Still ours: keep the live value. Releasing it could let the server reset it
+                    // to its default (1) before the autoscaler's controller takes it over.
+                    set_path(&mut body, &path, value.clone());
                 }
                 continue;
             }
@@ -436,6 +463,7 @@ pub fn apply_body(
         }
     }
 
+    problems.extend(out_of_range(doc, ""));
     if problems.is_empty() {
         Ok(ApplyBody {
             body,
@@ -444,6 +472,46 @@ pub fn apply_body(
     } else {
         Err(problems)
     }
+}
+
+/// Integers a workload's fields cannot hold: every number in the built-in roles is an int32, and the
+/// server would wrap a larger one silently.
+fn out_of_range(value: &Value, at: &str) -> Vec<DocProblem> {
+    let child = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        Value::Number(n) if !n.is_f64() && n.as_i64().is_none_or(|v| i32::try_from(v).is_err()) => {
+            vec![DocProblem(format!(
+                "{at}: {n} is out of range (at most {})",
+                i32::MAX
+            ))]
+        }
+        Value::Object(m) => m
+            .iter()
+            .flat_map(|(k, v)| out_of_range(v, &child(k)))
+            .collect(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| out_of_range(v, &format!("{at}[{i}]")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Does `manager` own the field at `path` (object-rooted) in `obj`'s managedFields?
+fn manager_owns(obj: &Value, manager: Option<&str>, path: &[String]) -> bool {
+    use crate::owners::{Step, managed_entries, owns};
+    let Some(manager) = manager else { return false };
+    let steps: Vec<Step> = path.iter().cloned().map(Step::Field).collect();
+    managed_entries(obj)
+        .iter()
+        .any(|e| e.manager == manager && owns(&e.fields, &steps, &[]))
 }
 
 fn set_path_in_map(map: &mut Map<String, Value>, path: &[String], value: Value) {
@@ -568,6 +636,86 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         }));
     }
     problems
+}
+
+/// `obj` without the fields `role` owns: what a write by that role must leave exactly as it was.
+pub fn without_role_fields(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+) -> Value {
+    let role = profile.role(role);
+    let mut out = obj.clone();
+    for (_, fields) in role.object_traits(&kind.kind) {
+        for field in fields {
+            let path = field.path.in_object(kind);
+            let Some((last, parent)) = path.split_last() else {
+                continue;
+            };
+            let Some(Value::Object(map)) = get_path_mut(&mut out, parent) else {
+                continue;
+            };
+            match map.get_mut(last) {
+                // Keys set by tools and controllers are not the role's: keep them.
+                Some(Value::Object(inner)) if !field.exclude.is_empty() => {
+                    inner.retain(|k, _| field.exclude.contains(k));
+                }
+                Some(_) => {
+                    map.remove(last);
+                }
+                None => {}
+            }
+        }
+    }
+    if let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.containers_path()) {
+        for item in items.iter_mut() {
+            for field in role.container_fields() {
+                let Some((last, parent)) = field.path.segments.split_last() else {
+                    continue;
+                };
+                if let Some(Value::Object(map)) = get_path_mut(item, parent) {
+                    map.remove(last);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    path.iter()
+        .try_fold(value, |v, seg| v.get_mut(seg.as_str()))
+}
+
+/// Dotted paths where two values differ (the first few), for messages.
+pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
+        if a == b || out.len() >= 5 {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                    let next = if at.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{at}.{key}")
+                    };
+                    walk(
+                        x.get(key).unwrap_or(&Value::Null),
+                        y.get(key).unwrap_or(&Value::Null),
+                        &next,
+                        out,
+                    );
+                }
+            }
+            _ => out.push(at.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, "", &mut out);
+    out
 }
 
 /// Names a field the server reports (`.spec.template.spec.containers[name="app"].image`) the way role
@@ -932,9 +1080,17 @@ mod tests {
         let opts = ApplyOptions {
             autoscaler: Some(&hpa),
             force: false,
+            manager: Some("kubectl-oam-ops"),
         };
         let same = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(same.body["spec"].get("replicas").is_none() && !same.autoscaler_conflict);
+        // While ops still owns replicas, the body keeps the live value rather than releasing it
+        // (which could let the server reset it to 1).
+        let mut owned = obj.clone();
+        owned["metadata"]["managedFields"] = json!([{"manager": "kubectl-oam-ops", "operation": "Apply",
+            "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]);
+        let kept = apply_body(&p, RoleName::Ops, kind, &owned, &doc, &opts).unwrap();
+        assert_eq!(kept.body["spec"]["replicas"], 3);
         doc["scaler"]["replicas"] = json!(7);
         let changed = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(changed.autoscaler_conflict && changed.body["spec"].get("replicas").is_none());
@@ -951,6 +1107,75 @@ mod tests {
         )
         .unwrap();
         assert_eq!(forced.body["spec"]["replicas"], 7);
+    }
+
+    #[test]
+    fn role_fields_are_removed_and_everything_else_kept() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let dev_less = without_role_fields(&p, RoleName::Dev, kind, &obj);
+        let app = &dev_less["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            app,
+            &json!({"name": "app", "imagePullPolicy": "Always", "livenessProbe": {"httpGet": {"path": "/"}}})
+        );
+        assert_eq!(dev_less["spec"]["replicas"], 3, "ops fields stay");
+        let ops_less = without_role_fields(&p, RoleName::Ops, kind, &obj);
+        assert!(ops_less["spec"].get("replicas").is_none());
+        assert_eq!(
+            ops_less["metadata"]["annotations"],
+            json!({"kubectl.kubernetes.io/last-applied-configuration": "{}"}),
+            "excluded keys are not the role's"
+        );
+        assert_eq!(
+            ops_less["spec"]["template"]["spec"]["serviceAccountName"],
+            "web"
+        );
+        let mut changed = ops_less.clone();
+        changed["spec"]["template"]["spec"]["serviceAccountName"] = json!("other");
+        changed["spec"]["paused"] = json!(true);
+        assert_eq!(
+            differing_paths(&ops_less, &changed),
+            ["spec.template.spec.serviceAccountName", "spec.paused"]
+        );
+    }
+
+    #[test]
+    fn unknown_containers_and_out_of_range_numbers_are_problems() {
+        let (p, obj) = setup();
+        let kind = p.kind("deploy").unwrap();
+        let doc =
+            json!({"kind": "Deployment", "name": "web", "containers": {"ap": {"image": "x"}}});
+        let problems = apply_body(
+            &p,
+            RoleName::Dev,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            problems[0]
+                .0
+                .starts_with("containers.ap: no such container (it has app, proxy)"),
+            "{problems:?}"
+        );
+        let doc =
+            json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 4294967298u64}});
+        let problems = apply_body(
+            &p,
+            RoleName::Ops,
+            kind,
+            &obj,
+            &doc,
+            &ApplyOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems[0].0,
+            "scaler.replicas: 4294967298 is out of range (at most 2147483647)"
+        );
     }
 
     #[test]
@@ -993,15 +1218,22 @@ mod tests {
         let p = Profile::builtin();
         let kind = p.kind("deploy").unwrap();
         let hpas = vec![
-            json!({"metadata": {"name": "other"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": 3}}),
-            json!({"metadata": {"name": "web-hpa"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
+            json!({"metadata": {"name": "other", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": 3}}),
+            json!({"metadata": {"name": "elsewhere", "namespace": "b"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 2}}),
+            json!({"metadata": {"name": "web-hpa", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
         ];
-        let found = Autoscaler::targeting(&hpas, kind, "web").unwrap();
+        let workload = |name: &str| json!({"metadata": {"name": name, "namespace": "a"}});
+        let found = Autoscaler::targeting(&hpas, kind, &workload("web")).unwrap();
         assert_eq!(
             (found.name.as_str(), found.min_replicas, found.max_replicas),
             ("web-hpa", Some(1), Some(9))
         );
-        assert!(Autoscaler::targeting(&hpas, kind, "db").is_none());
-        assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), "web").is_none());
+        assert!(Autoscaler::targeting(&hpas, kind, &workload("db")).is_none());
+        assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), &workload("web")).is_none());
+        let in_b = json!({"metadata": {"name": "web", "namespace": "b"}});
+        assert_eq!(
+            Autoscaler::targeting(&hpas, kind, &in_b).unwrap().name,
+            "elsewhere"
+        );
     }
 }

@@ -187,8 +187,9 @@ pub async fn fetch_with_autoscaler(
         fetch(cluster, target),
         list_autoscalers(cluster, Some(&target.namespace))
     );
-    let hpa = Autoscaler::targeting(&hpas?, target.kind, &target.name);
-    Ok((obj?, hpa))
+    let obj = obj?;
+    let hpa = Autoscaler::targeting(&hpas?, target.kind, &obj);
+    Ok((obj, hpa))
 }
 
 pub async fn get(
@@ -256,6 +257,7 @@ pub async fn get(
         let opts = ApplyOptions {
             autoscaler: hpa.as_ref(),
             force: false,
+            manager: Some(&profile.role(role).manager),
         };
         let body = project::apply_body(profile, role, kind, &obj, &doc, &opts).map_err(|p| {
             Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; "))
@@ -392,9 +394,7 @@ pub async fn list_workloads(
             args.selector.as_deref(),
             args.chunk_size,
             |obj| {
-                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-                let hpa = Autoscaler::targeting(&hpas, kind, name)
-                    .filter(|h| hpas_namespace_matches(&hpas, h, &obj));
+                let hpa = Autoscaler::targeting(&hpas, kind, &obj);
                 if as_documents {
                     let view = ViewOptions {
                         container: None,
@@ -459,14 +459,6 @@ pub async fn list_workloads(
         });
     }
     Ok(output::table(&headers, rows))
-}
-
-/// With -A, an HPA only targets workloads of its own namespace.
-fn hpas_namespace_matches(hpas: &[Value], hpa: &Autoscaler, obj: &Value) -> bool {
-    hpas.iter().any(|h| {
-        h["metadata"]["name"] == hpa.name.as_str()
-            && h["metadata"]["namespace"] == obj["metadata"]["namespace"]
-    })
 }
 
 fn table_rows(
