@@ -347,7 +347,9 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for de in serde_yaml::Deserializer::from_str(text) {
-        let value = Value::deserialize(de)
+        let value = serde_yaml::Value::deserialize(de)
+            .map_err(|e| e.to_string())
+            .and_then(output::parse_yaml)
             .map_err(|e| Error::Document(format!("{source}: invalid YAML: {e}")))?;
         match value {
             Value::Null => {}
@@ -392,13 +394,17 @@ pub fn document_target<'p>(
             Error::Document(format!("{source}: the {kind_name} document has no `name`"))
         })?;
     let kind = profile.kind(kind_name)?;
+    crate::cluster::check_name(&kind.kind, name)?;
     let namespace = match (doc["namespace"].as_str(), explicit_ns) {
         (Some(doc_ns), Some(flag)) if doc_ns != flag => {
             return Err(Error::Document(format!(
                 "{source}: {kind_name}/{name} says namespace \"{doc_ns}\" but -n says \"{flag}\"; drop one of them"
             )));
         }
-        (Some(doc_ns), _) => doc_ns.to_string(),
+        (Some(doc_ns), _) => {
+            crate::cluster::check_namespace(doc_ns)?;
+            doc_ns.to_string()
+        }
         (None, _) => cluster.namespace.clone(),
     };
     Ok(Target {
@@ -418,11 +424,30 @@ async fn plan_file<'p>(
     path: &Path,
 ) -> Result<Vec<(Target<'p>, Plan)>> {
     let (text, source) = read_source(path)?;
-    let mut plans = Vec::new();
+    let mut plans: Vec<(Target<'p>, Plan)> = Vec::new();
     for doc in &parse_documents(&text, &source)? {
         let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
+        let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
+        if plans
+            .iter()
+            .any(|(t, _)| t.display() == target.display() && t.namespace == target.namespace)
+        {
+            return Err(Error::Document(format!(
+                "{source}: {object} appears twice; merge its documents into one"
+            )));
+        }
         let live = read_live(cluster, profile, writer.role, target).await?;
-        let plan = plan(cluster, profile, writer, &live, doc).await?;
+        let plan = match plan(cluster, profile, writer, &live, doc).await {
+            Ok(plan) => plan,
+            // Say which document of which file, since a file may hold several.
+            Err(Error::Problems(list)) => {
+                return Err(Error::Document(format!(
+                    "{source}: {object}: {}",
+                    list.join("; ")
+                )));
+            }
+            Err(e) => return Err(e),
+        };
         plans.push((live.target, plan));
     }
     Ok(plans)
@@ -492,7 +517,7 @@ pub async fn diff_files(
     for plan in &plans {
         let text = plan.diff(colour);
         differs |= !text.is_empty();
-        print!("{text}");
+        output::emit(&text)?;
     }
     Ok(differs)
 }
@@ -517,6 +542,13 @@ async fn write_change(
         flags.force_conflicts,
     )?;
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
+    // What was asked for but will not happen: a removed value that another manager still owns.
+    for path in project::differing_paths(&doc, &plan.after_doc) {
+        eprintln!(
+            "warning: {path} stays as it is: another field manager still owns it (see `kubectl oam owners {}`)",
+            live.target.display()
+        );
+    }
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));
     }
@@ -600,17 +632,19 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
             if only.as_ref().is_some_and(|o| o != name) {
                 continue;
             }
-            let env = c
-                .as_object_mut()
-                .expect("a container document is a mapping")
-                .entry("env")
-                .or_insert_with(|| Value::Object(Default::default()));
-            let env = env.as_object_mut().expect("env is a mapping");
+            let Some(container) = c.as_object_mut() else { continue };
+            let mut env = match container.remove("env") {
+                Some(Value::Object(env)) => env,
+                _ => Default::default(),
+            };
             for (k, v) in &set {
                 env.insert(k.clone(), Value::String(v.clone()));
             }
             for k in &unset {
                 env.shift_remove(k);
+            }
+            if !env.is_empty() {
+                container.insert("env".into(), Value::Object(env));
             }
         }
         Ok(())
@@ -620,8 +654,12 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
     let target = view::require_target(profile, cluster, &args.target)?;
-    if args.replicas < 0 {
-        return Err(Error::Usage("--replicas must be 0 or more".into()));
+    if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
+        return Err(Error::Usage(format!(
+            "--replicas must be from 0 to {}, not {}",
+            i32::MAX,
+            args.replicas
+        )));
     }
     let replicas_field = profile
         .role(RoleName::Ops)

@@ -281,7 +281,7 @@ pub struct ScaleArgs {
     /// TYPE/NAME
     pub target: String,
     /// The new replica count
-    #[arg(long, required = true)]
+    #[arg(long, required = true, allow_negative_numbers = true)]
     pub replicas: i64,
     #[command(flatten)]
     pub write: WriteFlags,

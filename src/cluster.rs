@@ -35,6 +35,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
+    check_namespace(&namespace)?;
     let cache_dir = cache_dir(flags, &server);
     let builder = kube::client::ClientBuilder::try_from(config.clone())
         .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?;
@@ -78,6 +79,13 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         config.cluster_url = parse_server(server)?;
     }
     if let Some(token) = &flags.token {
+        // It goes into an HTTP header: a stray control character (a CRLF token file) would be
+        // refused there much less clearly.
+        if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::Usage(
+                "--token has spaces or control characters; pass the bare token (check for a trailing newline or \\r)".into(),
+            ));
+        }
         config.auth_info = kube::config::AuthInfo {
             token: Some(token.clone().into()),
             ..Default::default()
@@ -88,6 +96,11 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
     }
     if let Some(user) = &flags.as_user {
         config.auth_info.impersonate = Some(user.clone());
+    }
+    if !flags.as_group.is_empty() && flags.as_user.is_none() {
+        return Err(Error::Usage(
+            "--as-group needs --as USER, as in kubectl".into(),
+        ));
     }
     if !flags.as_group.is_empty() {
         config.auth_info.impersonate_groups = Some(flags.as_group.clone());
@@ -105,7 +118,13 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
 
 fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
     let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
-        Error::Kubeconfig(format!("cannot read kubeconfig {}: {e}", path.display()))
+        // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.
+        let text = e.to_string();
+        let reason = text.split(" --> ").next().unwrap_or_default().trim();
+        Error::Kubeconfig(format!(
+            "cannot read kubeconfig {}: {reason}",
+            path.display()
+        ))
     };
     if let Some(path) = &flags.kubeconfig {
         return Kubeconfig::read_from(path)
@@ -149,6 +168,42 @@ fn parse_server(server: &str) -> Result<http::Uri> {
         .map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
 }
 
+/// A namespace is a DNS-1123 label; checked before it becomes part of a URL.
+pub fn check_namespace(namespace: &str) -> Result<()> {
+    let ok = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "\"{namespace}\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)"
+        )))
+    }
+}
+
+/// An object name is a DNS-1123 subdomain; checked before it becomes part of a URL.
+pub fn check_name(kind: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "\"{name}\" is not a valid {kind} name (lower-case letters, digits, '-' and '.')"
+        )))
+    }
+}
+
 /// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let bad = || {
@@ -169,7 +224,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         "h" => value * 3600.0,
         _ => return Err(bad()),
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
 }
 
 fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
@@ -373,6 +428,10 @@ mod tests {
 
     #[test]
     fn durations_as_kubectl() {
+        assert!(
+            parse_duration("99999999999999999999").is_err(),
+            "too long to be a duration"
+        );
         for (text, millis) in [
             ("10", 10_000),
             ("10s", 10_000),
@@ -385,6 +444,29 @@ mod tests {
         }
         for bad in ["", "s", "10x", "ten"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_that_would_bend_a_url_are_refused() {
+        for good in ["web", "web-1", "a.b", "0x"] {
+            assert!(check_name("Deployment", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Web",
+            "dup?force=true",
+            "web/status",
+            "-x",
+            "x-",
+            "a b",
+            "é",
+        ] {
+            assert!(check_name("Deployment", bad).is_err(), "{bad}");
+        }
+        assert!(check_namespace("team-a").is_ok());
+        for bad in ["", "a.b", "A", "x/y", &"a".repeat(64)] {
+            assert!(check_namespace(bad).is_err(), "{bad}");
         }
     }
 

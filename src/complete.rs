@@ -195,7 +195,9 @@ const TAKES_VALUE: &[&str] = &[
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
 fn flags_from_words(words: &[String]) -> KubeFlags {
     let mut flags = KubeFlags::default();
-    let mut iter = words.iter().peekable();
+    // The last word is the one being completed, never a finished flag value.
+    let finished = &words[..words.len().saturating_sub(1)];
+    let mut iter = finished.iter().peekable();
     while let Some(w) = iter.next() {
         let (name, inline) = match w.split_once('=') {
             Some((n, v)) => (n, Some(v.to_string())),

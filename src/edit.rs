@@ -102,7 +102,10 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     if now == significant(original) {
         return Edited::Unchanged;
     }
-    match serde_yaml::from_str::<Value>(edited) {
+    let parsed = serde_yaml::from_str::<serde_yaml::Value>(edited)
+        .map_err(|e| e.to_string())
+        .and_then(output::parse_yaml);
+    match parsed {
         Ok(Value::Object(m)) => Edited::Document(Value::Object(m)),
         Ok(_) => Edited::Unreadable(
             "the document must be a mapping with kind, name and its fields".into(),
@@ -246,8 +249,20 @@ pub async fn edit(
         if let Err(e) = run_editor(&path) {
             break Err(saved(role, &user_text, e));
         }
-        let edited = std::fs::read_to_string(&path).unwrap_or_default();
+        // Bytes that are not UTF-8 are kept (as U+FFFD) and reported, never taken for an empty file.
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let edited = String::from_utf8_lossy(&bytes).into_owned();
+        let not_utf8 = std::str::from_utf8(&bytes).is_err();
         let previous = std::mem::replace(&mut user_text, user_part(&edited));
+        if not_utf8 {
+            let problem = "the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again".to_string();
+            if errors.first() == Some(&problem) && significant(&previous) == significant(&user_text)
+            {
+                break Err(saved(role, &user_text, Error::Document(problem)));
+            }
+            errors = vec![problem];
+            continue;
+        }
         let doc = match read_back(&original, &edited) {
             Edited::Empty => break Ok("Edit cancelled, saved file was empty.\n".to_string()),
             Edited::Unchanged => break Ok("Edit cancelled, no changes made.\n".to_string()),
@@ -305,7 +320,9 @@ pub async fn edit(
         if args.write.dry_run() {
             break Ok(diff);
         }
-        print!("{diff}");
+        if let Err(e) = output::emit(&diff) {
+            break Err(saved(role, &user_text, e));
+        }
         if !args.yes {
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}

@@ -53,7 +53,9 @@ pub fn complete(words: &[String]) -> ExitCode {
             let _ = print(runtime.block_on(complete::answer(words)));
         }
         // No runtime, no live names; still answer so the shell does not hang on us.
-        Err(_) => println!(":4"),
+        Err(_) => {
+            let _ = output::emit(":4\n");
+        }
     }
     ExitCode::SUCCESS
 }
@@ -67,13 +69,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 fn print(text: String) -> Result<Outcome> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth reporting.
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(Outcome::Done),
-    }
+    output::emit(&text).map(|_| Outcome::Done)
 }
 
 async fn dispatch(cli: Cli) -> Result<Outcome> {

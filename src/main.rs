@@ -3,20 +3,64 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     // kubectl's plugin completion passes half-typed words (`--context`, `-n`) that a parser would
     // reject, so completion takes the raw words before clap sees them.
-    let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(kubectl_oam::COMPLETE_COMMAND) {
         return kubectl_oam::complete(&args[2..]);
     }
-    let cli = kubectl_oam::cli::Cli::parse();
+    let cli = match kubectl_oam::cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     match kubectl_oam::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
-            eprintln!("error: {err}");
+            error_line(&err.to_string());
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Help and version as clap prints them; a usage mistake as one error line with a pointer to help.
+fn usage_error(err: clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            // clap's first paragraph says what is wrong (a list of missing flags follows on
+            // indented lines); usage and tips follow after a blank line.
+            let text = err.to_string();
+            let what: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let what = what.join(" ");
+            let what = what.strip_prefix("error: ").unwrap_or(&what);
+            error_line(&format!("{what}; see `kubectl oam --help`"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Errors are one line, even when a library's message spans several.
+fn error_line(message: &str) {
+    let line: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("error: {}", line.join(" "));
 }

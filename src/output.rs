@@ -11,6 +11,12 @@ pub fn yaml(value: &Value) -> Result<String> {
     serde_yaml::to_string(value).map_err(|e| Error::Invalid(format!("cannot render YAML: {e}")))
 }
 
+/// One YAML document as JSON. Duplicate keys are an error (a silent "last one wins" loses a
+/// value the user typed), and so are keys that are not strings.
+pub fn parse_yaml(document: serde_yaml::Value) -> std::result::Result<Value, String> {
+    serde_json::to_value(document).map_err(|e| e.to_string())
+}
+
 pub fn json(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
@@ -37,6 +43,16 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         .join("\n");
     text.push('\n');
     text
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the output quietly, not in a panic.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Colour only on a terminal and never with NO_COLOR, as most CLIs do.
@@ -78,6 +94,27 @@ mod tests {
             ],
         );
         assert_eq!(text, "NAME       IMAGE\nweb        nginx:1\napi-long   x\n");
+    }
+
+    #[test]
+    fn yaml_duplicates_and_odd_keys_are_errors() {
+        let parse = |text: &str| {
+            serde_yaml::from_str::<serde_yaml::Value>(text)
+                .map_err(|e| e.to_string())
+                .and_then(parse_yaml)
+        };
+        assert_eq!(
+            parse("a: 1\nb: [x]\n").unwrap(),
+            serde_json::json!({"a": 1, "b": ["x"]})
+        );
+        let dup = parse("env:\n  A: '1'\n  A: '9'\n").unwrap_err();
+        assert!(
+            dup.contains("duplicate entry") && dup.contains("line"),
+            "{dup}"
+        );
+        assert!(
+            parse("1: x\n").is_err() || parse("1: x\n").unwrap() == serde_json::json!({"1": "x"})
+        );
     }
 
     #[test]

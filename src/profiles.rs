@@ -45,6 +45,8 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
             flags.profile_configmap
         ))
     })?;
+    crate::cluster::check_namespace(namespace)?;
+    crate::cluster::check_name("ConfigMap", name)?;
     let cache = cluster
         .cache_dir
         .join(format!("profile-{namespace}-{name}.json"));

@@ -389,6 +389,36 @@ impl Profile {
                 "roles.{extra}: only the roles dev and ops exist"
             )));
         }
+        if let Some(r) = roles.iter().find(|r| r.manager.trim().is_empty()) {
+            return Err(bad(format!("roles.{}.manager is empty", r.name)));
+        }
+        if roles[0].manager == roles[1].manager {
+            return Err(bad(format!(
+                "roles dev and ops share the manager \"{}\"; each role needs its own, or one role's writes drop the other's fields",
+                roles[0].manager
+            )));
+        }
+        for t in &roles[0].traits {
+            if roles[1].traits.iter().any(|o| o.name == t.name) {
+                return Err(bad(format!(
+                    "trait \"{}\" is in both roles; a document key must name one role",
+                    t.name
+                )));
+            }
+        }
+        for (i, k) in kinds.iter().enumerate() {
+            let spellings = std::iter::once(k.kind.to_lowercase())
+                .chain(std::iter::once(k.resource.clone()))
+                .chain(k.names.iter().cloned());
+            for name in spellings {
+                if let Some(other) = kinds.iter().skip(i + 1).find(|o| o.matches(&name)) {
+                    return Err(bad(format!(
+                        "kinds {} and {} are both called \"{name}\"",
+                        k.kind, other.kind
+                    )));
+                }
+            }
+        }
         let profile = Profile {
             kinds,
             roles,
@@ -634,10 +664,24 @@ mod tests {
     }
 
     #[test]
+    fn ambiguous_profiles_are_rejected() {
+        let cases = [
+            (BUILTIN_PROFILE.replace("manager: kubectl-oam-ops", "manager: kubectl-oam-dev"), "share the manager"),
+            (BUILTIN_PROFILE.replace("manager: kubectl-oam-ops", "manager: ''"), "roles.ops.manager is empty"),
+            (BUILTIN_PROFILE.replace("      scaler:", "      containers2:\n        x: {path: container.workingDir}\n      scaler:").replace("    traits:\n      containers:", "    traits:\n      containers2:\n        y: {path: container.stdin}\n      containers:"), "in both roles"),
+            (BUILTIN_PROFILE.replace("names: [sts, statefulset]", "names: [deploy, statefulset]"), "both called \"deploy\""),
+        ];
+        for (text, expect) in cases {
+            let err = Profile::parse(&text, "x").unwrap_err().to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        }
+    }
+
+    #[test]
     fn overlapping_roles_are_rejected() {
         let text = BUILTIN_PROFILE.replace(
-            "labels: {path: metadata.labels}",
-            "labels: {path: spec.template.spec.containers}",
+            "podAnnotations: {path: template.metadata.annotations}",
+            "podAnnotations: {path: spec.template.spec.containers}",
         );
         let err = Profile::parse(&text, "x").unwrap_err().to_string();
         assert!(err.contains("overlaps"), "{err}");

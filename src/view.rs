@@ -63,7 +63,11 @@ pub fn parse_target<'p>(
             "\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web"
         )));
     }
-    Ok(Some((profile.kind(kind)?, name)))
+    let kind = profile.kind(kind)?;
+    if let Some(name) = &name {
+        crate::cluster::check_name(&kind.kind, name)?;
+    }
+    Ok(Some((kind, name)))
 }
 
 /// Like `parse_target` but a name is required.
