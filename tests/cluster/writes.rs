@@ -895,3 +895,194 @@ spec:
         &format!("trusted-images-{}", ns.name),
     ]);
 }
+
+#[test]
+fn an_ops_write_never_lets_held_replicas_fall_back_to_the_default() {
+    let ns = Ns::new("writes-hpa-keep");
+    ns.create(&web_deployment("web"));
+    ns.oam(&[
+        "ops",
+        "scale",
+        "deploy/web",
+        "--replicas",
+        "4",
+        "--force-conflicts",
+    ])
+    .ok();
+    ns.create(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  \
+         scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 8\n",
+    );
+    let doc = ns
+        .oam(&["ops", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("  labels:\n", "  labels:\n    tier: web\n");
+    let diff = ns.oam_with(&["ops", "diff", "-f", "-"], &doc, &[]);
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        !diff.stdout.contains("replicas"),
+        "replicas do not change: {}",
+        diff.stdout
+    );
+    ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["replicas"], 4);
+    assert_eq!(obj["metadata"]["labels"]["tier"], "web");
+}
+
+#[tokio::test]
+async fn a_write_never_changes_fields_outside_its_role() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+    let ns = Ns::new("writes-guard");
+    ns.create(&web_deployment("web"));
+    // A bot that owns only the replica count (server-side apply, taking it from kubectl).
+    let api: Api<Deployment> = Api::namespaced(ns.client().await, &ns.name);
+    let replicas = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}});
+    api.patch(
+        "web",
+        &PatchParams::apply("scaler-bot").force(),
+        &Patch::Apply(replicas),
+    )
+    .await
+    .expect("bot apply");
+    let err = ns
+        .oam(&[
+            "dev",
+            "set",
+            "env",
+            "deploy/web",
+            "X=1",
+            "--field-manager",
+            "kubectl-oam-ops",
+        ])
+        .error();
+    assert!(err.contains("is the ops role's manager"), "{err}");
+    // A dev write as that bot would release its replicas (falling back to 1): refused.
+    let err = ns
+        .oam(&[
+            "dev",
+            "set",
+            "env",
+            "deploy/web",
+            "X=1",
+            "--field-manager",
+            "scaler-bot",
+        ])
+        .error();
+    assert!(
+        err.contains("would also change fields outside the dev role (spec.replicas)"),
+        "{err}"
+    );
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["replicas"], 3);
+    assert_eq!(env_value(&obj, "app", "X"), None);
+}
+
+#[test]
+fn an_edit_raced_by_another_write_is_refused_and_kept() {
+    let ns = Ns::new("writes-race");
+    ns.create(&web_deployment("web"));
+    let env = env();
+    // While the editor is open, a colleague scales the workload.
+    let editor = Editor::new(
+        &ns,
+        &format!(
+            "{} --kubeconfig {} -n {} scale deploy/web --replicas 5 >/dev/null\nsed -i \"s/      MODE: prod/      MODE: prod\\n      MINE: 'x'/\" \"$1\"",
+            env.kubectl_path().display(),
+            env.kubeconfig.display(),
+            ns.name
+        ),
+    );
+    let err = ns
+        .oam_with(
+            &["dev", "edit", "deploy/web", "--yes"],
+            "",
+            &[("KUBE_EDITOR", &editor.command())],
+        )
+        .error();
+    assert!(err.contains("changed since it was read"), "{err}");
+    assert!(
+        std::fs::read_to_string(saved_path(&err))
+            .unwrap()
+            .contains("MINE: 'x'")
+    );
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["replicas"], 5, "the colleague's change stands");
+    assert_eq!(env_value(&obj, "app", "MINE"), None);
+}
+
+#[test]
+fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
+    let ns = Ns::new("writes-mistakes");
+    ns.create(&web_deployment("web"));
+    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
+    let cases = [
+        (
+            "kind: Deployment\nname: web\ncontainers:\n  app:\n    env:\n      A: '1'\n      A: '9'\n",
+            "duplicate entry with key \"A\"",
+        ),
+        (
+            "kind: Deployment\nname: web\ncontainers:\n  ap:\n    image: x\n",
+            "containers.ap: no such container (it has app, proxy)",
+        ),
+        (
+            "kind: Deployment\nname: web\ncontainers:\n  app:\n    ports: [{containerPort: 4294967296}]\n",
+            "is out of range",
+        ),
+        (
+            "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n",
+            "containers.app.env: expected NAME: value pairs",
+        ),
+        (
+            "kind: Deployment\nname: 'web?force=true'\n",
+            "is not a valid Deployment name",
+        ),
+    ];
+    for (doc, expect) in cases {
+        std::fs::write(&file, doc).unwrap();
+        let err = ns
+            .oam(&["dev", "apply", "-f", file.to_str().unwrap()])
+            .error();
+        assert!(err.contains(expect), "{err} should mention {expect}");
+    }
+    std::fs::write(
+        &file,
+        "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n",
+    )
+    .unwrap();
+    let err = ns
+        .oam(&["dev", "apply", "-f", file.to_str().unwrap()])
+        .error();
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: deployment.apps/web in namespace \"{}\": ",
+            file.display(),
+            ns.name
+        )),
+        "{err}"
+    );
+    let twice = format!(
+        "kind: Deployment\nname: web\n---\nkind: deploy\nname: web\nnamespace: {}\n",
+        ns.name
+    );
+    let err = ns
+        .oam_with(&["dev", "apply", "-f", "-"], &twice, &[])
+        .error();
+    assert!(err.contains("appears twice"), "{err}");
+    let err = ns
+        .oam(&["ops", "scale", "deploy/web", "--replicas", "99999999999"])
+        .error();
+    assert!(
+        err.contains("--replicas must be from 0 to 2147483647"),
+        "{err}"
+    );
+    let err = ns.oam(&["dev", "get", "deploy/web/status"]).error();
+    assert!(err.contains("is not a valid Deployment name"), "{err}");
+    let err = ns.oam(&["dev", "apply"]).error();
+    assert!(
+        err.contains("--filename") && err.contains("kubectl oam --help"),
+        "{err}"
+    );
+}
