@@ -469,18 +469,18 @@ pub async fn apply_files(
     )?;
     let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
     let colour = output::use_colour();
-    let mut out = String::new();
+    // Each line as it happens, so that a failure halfway still shows what was already applied.
     for (target, plan) in &plans {
         if write.dry_run() {
-            out.push_str(&plan.diff(colour));
+            output::emit(&plan.diff(colour))?;
         } else if plan.needs_write() {
             commit(cluster, profile, &writer, target, plan).await?;
-            out.push_str(&format!("{} configured\n", plan.label));
+            output::emit(&format!("{} configured\n", plan.label))?;
         } else {
-            out.push_str(&format!("{} unchanged\n", plan.label));
+            output::emit(&format!("{} unchanged\n", plan.label))?;
         }
     }
-    Ok(out)
+    Ok(String::new())
 }
 
 /// `diff -f`: Ok(true) when there are differences.
