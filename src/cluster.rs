@@ -62,6 +62,21 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         user: flags.user.clone(),
     };
     let kubeconfig = read_kubeconfig(flags)?;
+    if let Some(kc) = &kubeconfig {
+        // As kubectl: naming a user or cluster the kubeconfig lacks is an error, not anonymous access.
+        if let Some(user) = &flags.user {
+            if !kc.auth_infos.iter().any(|a| &a.name == user) {
+                return Err(Error::Kubeconfig(format!("the kubeconfig has no user \"{user}\"; see `kubectl config view`")));
+            }
+        }
+        if let Some(cluster) = &flags.cluster {
+            if !kc.clusters.iter().any(|c| &c.name == cluster) {
+                return Err(Error::Kubeconfig(format!(
+                    "the kubeconfig has no cluster \"{cluster}\"; see `kubectl config view`"
+                )));
+            }
+        }
+    }
     let mut config = match kubeconfig {
         Some(kc) => Config::from_custom_kubeconfig(kc, &options)
             .await
