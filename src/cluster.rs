@@ -66,7 +66,9 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         // As kubectl: naming a user or cluster the kubeconfig lacks is an error, not anonymous access.
         if let Some(user) = &flags.user {
             if !kc.auth_infos.iter().any(|a| &a.name == user) {
-                return Err(Error::Kubeconfig(format!("the kubeconfig has no user \"{user}\"; see `kubectl config view`")));
+                return Err(Error::Kubeconfig(format!(
+                    "the kubeconfig has no user \"{user}\"; see `kubectl config view`"
+                )));
             }
         }
         if let Some(cluster) = &flags.cluster {

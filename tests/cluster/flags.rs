@@ -122,6 +122,14 @@ fn context_impersonation_token_and_server_flags() {
         .error();
     assert!(err.contains("User \"dev\""), "{err}");
     let err = ns
+        .oam(&["--user", "nope", "dev", "get", "deploy/web"])
+        .error();
+    assert!(err.contains("the kubeconfig has no user \"nope\""), "{err}");
+    let err = ns
+        .oam(&["--cluster", "nope", "dev", "get", "deploy/web"])
+        .error();
+    assert!(err.contains("no cluster \"nope\""), "{err}");
+    let err = ns
         .oam(&["--context", "nope", "dev", "get", "deploy/web"])
         .error();
     assert!(err.contains("nope"), "{err}");
