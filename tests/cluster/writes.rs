@@ -86,6 +86,31 @@ impl Editor {
     }
 }
 
+/// An editor that first runs real kubectl (`kubectl_args`, as a colleague would while the editor is
+/// open), then adds `VAR: 'x'` to the app container's env.
+fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
+    let env = env();
+    Editor::new(
+        ns,
+        &format!(
+            "{} --kubeconfig {} -n {} {kubectl_args} >/dev/null\nsed -i \"s/      MODE: prod/      MODE: prod\\n      {var}: 'x'/\" \"$1\"",
+            env.kubectl_path().display(),
+            env.kubeconfig.display(),
+            ns.name
+        ),
+    )
+}
+
+/// `kubectl oam dev edit deploy/web --yes` with `editor`.
+fn edit_web(ns: &Ns, editor: &Editor) -> String {
+    ns.oam_with(
+        &["dev", "edit", "deploy/web", "--yes"],
+        "",
+        &[("KUBE_EDITOR", &editor.command())],
+    )
+    .error()
+}
+
 fn saved_path(error: &str) -> PathBuf {
     let start = error
         .find("saved in ")
@@ -418,23 +443,8 @@ fn edit_cancels_refuses_without_a_terminal_and_keeps_the_text() {
 fn an_object_deleted_while_editing_is_not_found_and_not_recreated() {
     let ns = Ns::new("writes-deleted");
     ns.create(&web_deployment("web"));
-    let env = env();
-    let editor = Editor::new(
-        &ns,
-        &format!(
-            "{} --kubeconfig {} -n {} delete deploy/web >/dev/null\nsed -i \"s/      MODE: prod/      MODE: prod\\n      NEW: 'x'/\" \"$1\"",
-            env.kubectl_path().display(),
-            env.kubeconfig.display(),
-            ns.name
-        ),
-    );
-    let err = ns
-        .oam_with(
-            &["dev", "edit", "deploy/web", "--yes"],
-            "",
-            &[("KUBE_EDITOR", &editor.command())],
-        )
-        .error();
+    let editor = racing_editor(&ns, "delete deploy/web", "NEW");
+    let err = edit_web(&ns, &editor);
     assert!(
         err.starts_with(&format!(
             "error: Deployment \"web\" not found in namespace \"{}\"",
@@ -984,24 +994,9 @@ async fn a_write_never_changes_fields_outside_its_role() {
 fn an_edit_raced_by_another_write_is_refused_and_kept() {
     let ns = Ns::new("writes-race");
     ns.create(&web_deployment("web"));
-    let env = env();
     // While the editor is open, a colleague scales the workload.
-    let editor = Editor::new(
-        &ns,
-        &format!(
-            "{} --kubeconfig {} -n {} scale deploy/web --replicas 5 >/dev/null\nsed -i \"s/      MODE: prod/      MODE: prod\\n      MINE: 'x'/\" \"$1\"",
-            env.kubectl_path().display(),
-            env.kubeconfig.display(),
-            ns.name
-        ),
-    );
-    let err = ns
-        .oam_with(
-            &["dev", "edit", "deploy/web", "--yes"],
-            "",
-            &[("KUBE_EDITOR", &editor.command())],
-        )
-        .error();
+    let editor = racing_editor(&ns, "scale deploy/web --replicas 5", "MINE");
+    let err = edit_web(&ns, &editor);
     assert!(err.contains("changed since it was read"), "{err}");
     assert!(
         std::fs::read_to_string(saved_path(&err))
