@@ -225,22 +225,41 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let bad = || {
         Error::Usage(format!(
-            "invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m"
+            "invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m30s"
         ))
     };
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(bad()),
-    };
+    let mut rest = text.trim();
+    if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let seconds: f64 = rest.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    }
+    // Go's form, as kubectl takes it: one or more NUMBER UNIT pairs, e.g. 1m30s, 1.5h, 250ms.
+    let mut seconds = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?;
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        seconds += value
+            * match unit {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 1e-3,
+                "us" | "µs" => 1e-6,
+                "ns" => 1e-9,
+                _ => return Err(bad()),
+            };
+        rest = next;
+    }
+    if text.trim().is_empty() {
+        return Err(bad());
+    }
     Duration::try_from_secs_f64(seconds).map_err(|_| bad())
 }
 
@@ -456,6 +475,8 @@ mod tests {
             ("2m", 120_000),
             ("1h", 3_600_000),
             ("0", 0),
+            ("1m30s", 90_000),
+            ("1.5h", 5_400_000),
         ] {
             assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
         }

@@ -74,7 +74,10 @@ pub enum Want {
         kind: String,
         prefix: String,
     },
-    Namespaces,
+    /// Live namespace names, as `prefix` + name (`--namespace=` when completing that form).
+    Namespaces {
+        prefix: String,
+    },
     Nothing,
 }
 
@@ -84,7 +87,17 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         return Want::Nothing;
     };
     if matches!(done.last().map(String::as_str), Some("-n" | "--namespace")) {
-        return Want::Namespaces;
+        return Want::Namespaces {
+            prefix: String::new(),
+        };
+    }
+    if let Some(flag) = ["--namespace=", "-n="]
+        .iter()
+        .find(|f| partial.starts_with(**f))
+    {
+        return Want::Namespaces {
+            prefix: flag.to_string(),
+        };
     }
     if partial.starts_with("--") {
         // kubectl's cluster flags, valid anywhere after `kubectl oam`.
@@ -232,7 +245,12 @@ pub async fn answer(words: &[String]) -> String {
     let mut candidates: Vec<String> = match want(&profile, words) {
         Want::Words(list) => list,
         Want::Nothing => Vec::new(),
-        Want::Namespaces => live_namespaces(words).await.unwrap_or_default(),
+        Want::Namespaces { prefix } => live_namespaces(words)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| format!("{prefix}{n}"))
+            .collect(),
         Want::Objects { kind, prefix } => live_names(&profile, words, &kind)
             .await
             .unwrap_or_default()
@@ -322,7 +340,18 @@ mod tests {
                 prefix: "".into()
             }
         );
-        assert_eq!(want(&p, &w(&["dev", "get", "-n", ""])), Want::Namespaces);
+        assert_eq!(
+            want(&p, &w(&["dev", "get", "-n", ""])),
+            Want::Namespaces {
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            want(&p, &w(&["dev", "get", "--namespace=sh"])),
+            Want::Namespaces {
+                prefix: "--namespace=".into()
+            }
+        );
         assert_eq!(want(&p, &w(&["dev", "get", "pods/"])), Want::Nothing);
         assert_eq!(
             want(
