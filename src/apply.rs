@@ -75,14 +75,19 @@ pub struct Plan {
     pub body: Value,
     /// The role document as the dry-run left it.
     pub after_doc: Value,
+    /// The live object the plan was made from.
+    pub basis: Value,
     /// The role document of the live object and of the dry-run result.
     pub before: String,
     pub after: String,
     /// Do field values change on the server?
     pub changes_values: bool,
-    /// Does the document ask for anything the live object's own document does not? If not, the
-    /// write is skipped: get → apply unchanged is a no-op, not an ownership grab.
-    pub requested: bool,
+    /// Does the write give up a field this manager owns (a removal that another manager's
+    /// ownership keeps in place)? Writes that change no value and release nothing are skipped:
+    /// get → apply unchanged is a no-op, not an ownership grab.
+    pub releases: bool,
+    /// Fields the document leaves out that stay on the server (another manager owns them).
+    pub kept: Vec<String>,
     /// File name for an external diff.
     pub diff_name: String,
 }
@@ -90,12 +95,22 @@ pub struct Plan {
 impl Plan {
     /// Changing values, or only ownership (a field released while another manager keeps it).
     pub fn needs_write(&self) -> bool {
-        self.changes_values || self.requested
+        self.changes_values || self.releases
+    }
+
+    /// Says which removals the server will not carry out, and why.
+    pub fn warn_kept(&self) {
+        for path in &self.kept {
+            eprintln!(
+                "warning: {path} stays: another field manager still owns it (see `kubectl oam owners {}`)",
+                self.label
+            );
+        }
     }
 
     pub fn diff(&self, colour: bool) -> String {
         let text = diff::unified(&self.before, &self.after, &self.label, colour);
-        if text.is_empty() && self.requested {
+        if text.is_empty() && self.releases {
             format!(
                 "{} : no field values change; only field ownership (managedFields) does\n",
                 self.label
@@ -174,17 +189,16 @@ pub async fn plan(
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
         });
     }
-    let unchanged_doc = live.document(profile, writer.role, None);
-    let requested = project::apply_body(
+    let result = send(
+        cluster,
         profile,
-        writer.role,
-        kind,
+        writer,
+        &live.target,
+        &built.body,
+        true,
         &live.object,
-        &unchanged_doc,
-        &opts,
     )
-    .map_or(true, |unchanged| unchanged.body != built.body);
-    let result = send(cluster, profile, writer, &live.target, &built.body, true).await?;
+    .await?;
     let before = output::yaml(&live.document(profile, writer.role, None))?;
     let after_view = ViewOptions {
         container: None,
@@ -194,13 +208,11 @@ pub async fn plan(
     let after = output::yaml(&after_doc)?;
     // The guard behind the role split: whatever the body or the field manager, a role's write may
     // not change anything outside the role's fields.
+    // Status and keys that only tools, controllers and the server write (a DaemonSet's template
+    // generation) are bookkeeping, not fields anyone edits.
     let outside = |obj: &Value| {
-        comparable(&project::without_role_fields(
-            profile,
-            writer.role,
-            kind,
-            obj,
-        ))
+        let obj = project::without_role_fields(profile, writer.role, kind, obj);
+        spec_of(&project::without_tool_keys(profile, kind, &obj))
     };
     let changed_outside = project::differing_paths(&outside(&live.object), &outside(&result));
     if !changed_outside.is_empty() {
@@ -215,20 +227,84 @@ pub async fn plan(
             ),
         });
     }
+    let kept = project::kept_paths(doc, &after_doc);
     Ok(Plan {
         label: live.target.display(),
         body: built.body,
         after_doc,
+        basis: live.object.clone(),
         before,
         after,
-        changes_values: comparable(&live.object) != comparable(&result),
-        requested,
+        changes_values: spec_of(&live.object) != spec_of(&result),
+        releases: releases_ownership(&live.object, &result, &writer.manager),
+        kept,
+
         diff_name: diff_file_name(kind, &live.target),
     })
 }
 
 /// Sends the apply; `dry_run` asks the server without persisting.
+/// Sends the apply. `basis` is the object the body was built from: when only its status changed
+/// since (controllers write status all the time), the apply is retried with the new
+/// resourceVersion; when anything else changed, it is refused.
 async fn send(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    target: &Target<'_>,
+    body: &Value,
+    dry_run: bool,
+    basis: &Value,
+) -> Result<Value> {
+    let mut body = body.clone();
+    for _ in 0..3 {
+        match send_once(cluster, profile, writer, target, &body, dry_run).await {
+            Err(Error::Changed { object }) => {
+                let now = view::fetch(cluster, target).await?;
+                if spec_of(&now) != spec_of(basis) {
+                    return Err(Error::Changed { object });
+                }
+                body["metadata"]["resourceVersion"] = now["metadata"]["resourceVersion"].clone();
+            }
+            other => return other,
+        }
+    }
+    Err(Error::Changed {
+        object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
+    })
+}
+
+/// Does `manager` own less in `after` than in `before`?
+fn releases_ownership(before: &Value, after: &Value, manager: &str) -> bool {
+    let fields = |obj: &Value| {
+        crate::owners::managed_entries(obj)
+            .into_iter()
+            .find(|e| e.manager == manager)
+            .map_or(Value::Object(Default::default()), |e| e.fields)
+    };
+    !covers(&fields(after), &fields(before))
+}
+
+/// Does the FieldsV1 set `a` contain every field of `b`?
+fn covers(a: &Value, b: &Value) -> bool {
+    match b.as_object() {
+        None => true,
+        Some(b) => b
+            .iter()
+            .all(|(k, bv)| a.get(k).is_some_and(|av| covers(av, bv))),
+    }
+}
+
+/// Everything but status and bookkeeping: what a change "since it was read" is about.
+fn spec_of(obj: &Value) -> Value {
+    let mut obj = comparable(obj);
+    if let Some(map) = obj.as_object_mut() {
+        map.remove("status");
+    }
+    obj
+}
+
+async fn send_once(
     cluster: &Cluster,
     profile: &Profile,
     writer: &Writer,
@@ -261,12 +337,8 @@ async fn send(
         Err(kube::Error::Api(status))
             if status.code == 409 && status.message.contains("has been modified") =>
         {
-            Err(Error::Api {
-                message: format!(
-                    "{} in namespace \"{}\" changed since it was read (another write came in between); nothing was applied: run the command again to start from the latest version",
-                    target.display(),
-                    target.namespace
-                ),
+            Err(Error::Changed {
+                object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
             })
         }
         // Name conflicting fields as the role document does.
@@ -301,10 +373,36 @@ async fn send(
                 "the server rejected the change to {} in namespace \"{}\": {}",
                 target.display(),
                 target.namespace,
-                status.message
+                rejection(&status)
             )))
         }
         Err(err) => Err(cluster.error(err, &target.action())),
+    }
+}
+
+/// The server's reasons, one per field, without the multi-kilobyte dumps of whole objects that some
+/// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable").
+fn rejection(status: &kube::core::Status) -> String {
+    let shorten = |text: &str| {
+        if text.len() > 200 {
+            text.rsplit(": ").next().unwrap_or(text).to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let causes: Vec<String> = status
+        .details
+        .iter()
+        .flat_map(|d| &d.causes)
+        .map(|c| match c.field.as_str() {
+            "" => shorten(&c.message),
+            field => format!("{field}: {}", shorten(&c.message)),
+        })
+        .collect();
+    if causes.is_empty() {
+        shorten(&status.message)
+    } else {
+        causes.join("; ")
     }
 }
 
@@ -316,9 +414,17 @@ pub async fn commit(
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
-    send(cluster, profile, writer, target, &plan.body, false)
-        .await
-        .map(|_| ())
+    send(
+        cluster,
+        profile,
+        writer,
+        target,
+        &plan.body,
+        false,
+        &plan.basis,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// What is left of an object once bookkeeping that every write touches is removed.
@@ -471,6 +577,7 @@ pub async fn apply_files(
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
     for (target, plan) in &plans {
+        plan.warn_kept();
         if write.dry_run() {
             output::emit(&plan.diff(colour))?;
         } else if plan.needs_write() {
@@ -542,13 +649,7 @@ async fn write_change(
         flags.force_conflicts,
     )?;
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
-    // What was asked for but will not happen: a removed value that another manager still owns.
-    for path in project::differing_paths(&doc, &plan.after_doc) {
-        eprintln!(
-            "warning: {path} stays as it is: another field manager still owns it (see `kubectl oam owners {}`)",
-            live.target.display()
-        );
-    }
+    plan.warn_kept();
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));
     }
@@ -727,11 +828,37 @@ mod tests {
     }
 
     #[test]
+    fn rejections_are_short() {
+        let status: kube::core::Status = serde_json::from_value(json!({
+            "code": 422, "message": format!("Job.batch \"once\" is invalid: spec.template: Invalid value: {}: field is immutable", "x".repeat(2000)),
+            "details": {"causes": [{"reason": "FieldValueInvalid", "field": "spec.template",
+                                    "message": format!("Invalid value: core.PodTemplateSpec{{{}}}: field is immutable", "x".repeat(2000))}]}
+        }))
+        .unwrap();
+        assert_eq!(rejection(&status), "spec.template: field is immutable");
+    }
+
+    #[test]
+    fn releasing_is_owning_less() {
+        let entry = |fields: Value| json!({"metadata": {"managedFields": [{"manager": "m", "fieldsV1": fields}]}});
+        let both = entry(json!({"f:spec": {"f:replicas": {}, "f:paused": {}}}));
+        let one = entry(json!({"f:spec": {"f:replicas": {}}}));
+        assert!(releases_ownership(&both, &one, "m"));
+        assert!(
+            !releases_ownership(&one, &both, "m"),
+            "taking more is not releasing"
+        );
+        assert!(!releases_ownership(&one, &one, "m"));
+        assert!(releases_ownership(&one, &json!({}), "m"));
+        assert!(!releases_ownership(&json!({}), &one, "m"));
+    }
+
+    #[test]
     fn bookkeeping_is_not_a_change() {
         let a = json!({"metadata": {"resourceVersion": "1", "managedFields": [{"manager": "x", "time": "t1"}]}, "spec": {"replicas": 1}});
         let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "x", "time": "t2"}]}, "spec": {"replicas": 1}});
         assert_eq!(comparable(&a), comparable(&b));
-        // Ownership alone is not a value change (`Plan::requested` covers that).
+        // Ownership alone is not a value change (`Plan::releases` covers that).
         let c = json!({"metadata": {"managedFields": [{"manager": "x"}, {"manager": "y"}]}, "spec": {"replicas": 1}});
         assert_eq!(comparable(&a), comparable(&c));
         let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});

@@ -114,6 +114,17 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     }
 }
 
+/// The read-only section is context: deleting it is fine, changing it is a mistake worth saying.
+pub fn read_only_changed(original: &Value, edited: &Value) -> Option<String> {
+    let key = crate::roles::READ_ONLY_KEY;
+    match edited.get(key) {
+        Some(now) if Some(now) != original.get(key) => Some(format!(
+            "{key}: shown for context and never written; restore it or delete the {key} section"
+        )),
+        _ => None,
+    }
+}
+
 /// KUBE_EDITOR, then EDITOR, then vi, as kubectl does.
 fn editor_command() -> String {
     ["KUBE_EDITOR", "EDITOR"]
@@ -223,7 +234,8 @@ pub async fn edit(
         args.write.field_manager.as_deref(),
         args.write.force_conflicts,
     )?;
-    let original = output::yaml(&live.document(profile, role, args.container.as_deref()))?;
+    let original_doc = live.document(profile, role, args.container.as_deref());
+    let original = output::yaml(&original_doc)?;
     let owners: Vec<String> = field_owners(profile, kind, &live.object, Some(role))
         .iter()
         .map(|o| {
@@ -277,6 +289,10 @@ pub async fn edit(
             }
             Edited::Document(doc) => doc,
         };
+        if let Some(problem) = read_only_changed(&original_doc, &doc) {
+            errors = vec![problem];
+            continue;
+        }
         let planned = apply::plan(cluster, profile, &writer, &live, &doc).await;
         let plan = match planned {
             Ok(plan) => plan,
@@ -310,6 +326,7 @@ pub async fn edit(
             }
             Err(e) => break Err(saved(role, &user_text, e)),
         };
+        plan.warn_kept();
         if !plan.needs_write() {
             break Ok(format!(
                 "{} unchanged: the edit changes nothing on the server\n",
@@ -392,6 +409,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(read_back(DOC, "- a\n"), Edited::Unreadable(_)));
+    }
+
+    #[test]
+    fn read_only_changes_are_refused_in_the_editor_but_deleting_is_fine() {
+        let original = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "web"}}});
+        assert_eq!(
+            read_only_changed(&original, &json!({"kind": "Deployment"})),
+            None
+        );
+        assert_eq!(read_only_changed(&original, &original), None);
+        let changed = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "x"}}});
+        assert!(
+            read_only_changed(&original, &changed)
+                .unwrap()
+                .starts_with("readOnly: shown for context")
+        );
     }
 
     #[test]

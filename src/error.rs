@@ -72,6 +72,12 @@ pub enum Error {
     #[error("{message}")]
     Api { message: String },
 
+    /// The resourceVersion precondition failed and the object's spec really changed.
+    #[error(
+        "{object} changed since it was read (another write came in between); nothing was applied: run the command again to start from the latest version"
+    )]
+    Changed { object: String },
+
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]
     EditSaved {

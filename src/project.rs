@@ -46,7 +46,8 @@ impl Autoscaler {
         })
     }
 
-    fn to_value(&self, held: &[String]) -> Value {
+    /// `held`: each field the autoscaler holds, with its current value.
+    fn to_value(&self, held: &[(String, Option<&Value>)]) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), json!(self.name));
         if let Some(min) = self.min_replicas {
@@ -58,7 +59,15 @@ impl Autoscaler {
         if let Some(metrics) = &self.metrics {
             m.insert("metrics".into(), metrics.clone());
         }
-        m.insert("holds".into(), json!(held));
+        let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
+        m.insert("holds".into(), json!(names));
+        let current: Map<String, Value> = held
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| (name.clone(), v.clone())))
+            .collect();
+        if !current.is_empty() {
+            m.insert("current".into(), Value::Object(current));
+        }
         Value::Object(m)
     }
 }
@@ -131,6 +140,11 @@ pub fn document(
     for (trait_name, fields) in role.object_traits(&kind.kind) {
         let mut group = Map::new();
         for field in fields {
+            // Held by the autoscaler: shown in readOnly.autoscaler, so that a saved document never
+            // carries a stale count back.
+            if field.autoscaled && opts.autoscaler.is_some() {
+                continue;
+            }
             if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
                 let v = without_excluded(v, field);
                 if !is_empty_value(&v) {
@@ -175,8 +189,13 @@ fn read_only_section(
         }
     }
     if let Some(hpa) = hpa {
-        let held: Vec<String> = autoscaled_fields(role, kind)
-            .map(|(t, f)| format!("{t}.{}", f.name))
+        let held: Vec<(String, Option<&Value>)> = autoscaled_fields(role, kind)
+            .map(|(t, f)| {
+                (
+                    format!("{t}.{}", f.name),
+                    get_path(obj, &f.path.in_object(kind)),
+                )
+            })
             .collect();
         if !held.is_empty() {
             out.insert("autoscaler".into(), hpa.to_value(&held));
@@ -355,7 +374,7 @@ pub fn apply_body(
     opts: &ApplyOptions,
 ) -> Result<ApplyBody, Vec<DocProblem>> {
     let role = profile.role(role_name);
-    let mut problems = check_document(profile, role_name, kind, live, doc, opts.autoscaler);
+    let mut problems = check_document(profile, role_name, kind, live, doc);
 
     let mut body = json!({
         "apiVersion": kind.api_version,
@@ -522,14 +541,13 @@ fn set_path_in_map(map: &mut Map<String, Value>, path: &[String], value: Value) 
     }
 }
 
-/// Structural checks: identity unchanged, keys known, other roles' fields named, read-only intact.
+/// Structural checks: identity unchanged, keys known, other roles' fields named.
 fn check_document(
     profile: &Profile,
     role_name: RoleName,
     kind: &KindInfo,
     live: &Value,
     doc: &Value,
-    hpa: Option<&Autoscaler>,
 ) -> Vec<DocProblem> {
     let role = profile.role(role_name);
     let mut problems = Vec::new();
@@ -560,13 +578,9 @@ fn check_document(
         if IDENTITY_KEYS.contains(&key.as_str()) {
             continue;
         }
+        // Context only, never sent: a saved document whose HPA or selector moved on still applies.
+        // (The editor refuses changes to it, since there the user's intent is clear.)
         if key == READ_ONLY_KEY {
-            let expected = Value::Object(read_only_section(role, kind, live, hpa));
-            if *value != expected {
-                problems.push(DocProblem(format!(
-                    "{READ_ONLY_KEY}: these fields are shown for context and cannot be changed here; restore them or delete the {READ_ONLY_KEY} section"
-                )));
-            }
             continue;
         }
         if role.has_document_key(key) {
@@ -656,16 +670,10 @@ pub fn without_role_fields(
             let Some(Value::Object(map)) = get_path_mut(&mut out, parent) else {
                 continue;
             };
-            match map.get_mut(last) {
-                // Keys set by tools and controllers are not the role's: keep them.
-                Some(Value::Object(inner)) if !field.exclude.is_empty() => {
-                    inner.retain(|k, _| field.exclude.contains(k));
-                }
-                Some(_) => {
-                    map.remove(last);
-                }
-                None => {}
-            }
+            // The whole field goes, excluded keys too: those are written by tools, controllers and
+            // the server (a DaemonSet's template generation), never by the role, so their changes
+            // are bookkeeping, and an absent map equals an empty one.
+            map.remove(last);
         }
     }
     if let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.containers_path()) {
@@ -683,9 +691,68 @@ pub fn without_role_fields(
     out
 }
 
+/// `obj` without the map keys every role's profile marks as written by tools and controllers.
+pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Value {
+    let mut out = obj.clone();
+    for role in &profile.roles {
+        for (_, fields) in role.object_traits(&kind.kind) {
+            for field in fields.into_iter().filter(|f| !f.exclude.is_empty()) {
+                if let Some(Value::Object(map)) =
+                    get_path_mut(&mut out, &field.path.in_object(kind))
+                {
+                    map.retain(|k, _| !field.exclude.contains(k));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
     path.iter()
         .try_fold(value, |v, seg| v.get_mut(seg.as_str()))
+}
+
+/// Role fields a document leaves out that are still there after the apply: removals the server does
+/// not carry out because another manager owns the field. Only absences count, so a value the server
+/// normalises (`0.5` → `500m`) is not reported.
+pub fn kept_paths(requested: &Value, after: &Value) -> Vec<String> {
+    fn walk(req: Option<&Value>, aft: &Value, at: &str, out: &mut Vec<String>) {
+        match (req, aft) {
+            (None | Some(Value::Null), v) if !v.is_null() => out.push(at.to_string()),
+            (Some(Value::Object(r)), Value::Object(a)) => {
+                for (k, v) in a {
+                    walk(r.get(k), v, &format!("{at}.{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (Some(req), Some(aft)) = (requested.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in aft {
+        if IDENTITY_KEYS.contains(&key.as_str()) || key == READ_ONLY_KEY {
+            continue;
+        }
+        if key == CONTAINERS_KEY {
+            // Only the containers the document names (it may have been filtered with -c).
+            let (Some(named), Some(now)) =
+                (req.get(key).and_then(Value::as_object), value.as_object())
+            else {
+                continue;
+            };
+            for (name, c) in named {
+                if let Some(after_c) = now.get(name) {
+                    walk(Some(c), after_c, &format!("{key}.{name}"), &mut out);
+                }
+            }
+            continue;
+        }
+        walk(req.get(key), value, key, &mut out);
+    }
+    out
 }
 
 /// Dotted paths where two values differ (the first few), for messages.
@@ -884,7 +951,12 @@ mod tests {
         );
         assert_eq!(
             ops["readOnly"]["autoscaler"],
-            json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"]})
+            json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"],
+                   "current": {"scaler.replicas": 3}})
+        );
+        assert!(
+            ops.get("scaler").is_none(),
+            "a held count is not offered for editing"
         );
     }
 
@@ -1037,10 +1109,6 @@ mod tests {
                 "schedule: Deployment has no schedule trait",
             ),
             (
-                json!({"kind": "Deployment", "name": "web", "readOnly": {"selector": {"app": "x"}}}),
-                "readOnly: these fields are shown for context",
-            ),
-            (
                 json!({"kind": "Deployment", "name": "web", "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}}}),
                 "set by tools and controllers",
             ),
@@ -1122,10 +1190,9 @@ mod tests {
         assert_eq!(dev_less["spec"]["replicas"], 3, "ops fields stay");
         let ops_less = without_role_fields(&p, RoleName::Ops, kind, &obj);
         assert!(ops_less["spec"].get("replicas").is_none());
-        assert_eq!(
-            ops_less["metadata"]["annotations"],
-            json!({"kubectl.kubernetes.io/last-applied-configuration": "{}"}),
-            "excluded keys are not the role's"
+        assert!(
+            ops_less["metadata"].get("annotations").is_none(),
+            "tool-written keys are bookkeeping"
         );
         assert_eq!(
             ops_less["spec"]["template"]["spec"]["serviceAccountName"],
@@ -1175,6 +1242,23 @@ mod tests {
         assert_eq!(
             problems[0].0,
             "scaler.replicas: 4294967298 is out of range (at most 2147483647)"
+        );
+    }
+
+    #[test]
+    fn kept_paths_are_removals_that_did_not_happen() {
+        let after = json!({"kind": "Deployment", "containers": {"app": {"image": "a", "env": {"A": "1", "B": "2"}}, "x": {"image": "x"}},
+                           "placement": {"tolerations": [1]}, "readOnly": {"selector": {}}});
+        let requested =
+            json!({"kind": "Deployment", "containers": {"app": {"image": "a", "env": {"A": "1"}}}});
+        assert_eq!(
+            kept_paths(&requested, &after),
+            ["containers.app.env.B", "placement"]
+        );
+        let normalised = json!({"containers": {"app": {"image": "b", "env": {"A": 1, "B": "2"}}}, "placement": {"tolerations": [2]}});
+        assert!(
+            kept_paths(&normalised, &after).is_empty(),
+            "only absences count"
         );
     }
 

@@ -1,6 +1,6 @@
 //! Role-scoped writes on the real server: edit, apply, diff, set, scale.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
@@ -722,7 +722,7 @@ fn apply_takes_several_documents_and_a_custom_field_manager() {
         .ok();
     assert!(removed.stdout.contains("env updated"), "{removed:?}");
     assert_eq!(env_value(&ns.get_json("deploy/a"), "app", "T"), None);
-    assert!(Path::new(&file).exists());
+    std::fs::remove_file(&file).unwrap();
 }
 
 #[test]
@@ -1079,5 +1079,184 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
     assert!(
         err.contains("--filename") && err.contains("kubectl oam --help"),
         "{err}"
+    );
+}
+
+#[test]
+fn every_kind_takes_writes_from_both_roles() {
+    let ns = Ns::new("writes-kinds");
+    // Made by a server-side apply tool that sets no labels or annotations at all.
+    let kinds = r#"apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: fluentbit:3}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 1
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: postgres:16}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: report, image: busybox:1.36}]
+"#;
+    ns.kubectl_stdin(
+        &["apply", "--server-side", "--field-manager=flux", "-f", "-"],
+        kinds,
+    )
+    .ok();
+    for (target, container, image) in [
+        ("ds/agent", "agent", "fluentbit:4"),
+        ("sts/db", "db", "postgres:17"),
+        ("cj/report", "report", "busybox:1.37"),
+    ] {
+        // Unchanged documents of both roles are no-ops.
+        for role in ["dev", "ops"] {
+            let doc = ns.oam(&[role, "get", target]).ok().stdout;
+            let out = ns
+                .oam_with(&[role, "apply", "-f", "-"], &doc, &[])
+                .ok()
+                .stdout;
+            assert!(out.ends_with(" unchanged\n"), "{role} {target}: {out}");
+        }
+        ns.oam(&[
+            "dev",
+            "set",
+            "image",
+            target,
+            &format!("{container}={image}"),
+            "--force-conflicts",
+        ])
+        .ok();
+        // The first label and pod annotation of an object that had none.
+        let doc = ns.oam(&["ops", "get", target]).ok().stdout;
+        let doc =
+            format!("{doc}metadata:\n  labels: {{team: a}}\n  podAnnotations: {{owner: ops}}\n");
+        ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok();
+        let ops = yaml(&ns.oam(&["ops", "get", target]).ok().stdout);
+        assert_eq!(
+            ops["metadata"],
+            json!({"labels": {"team": "a"}, "podAnnotations": {"owner": "ops"}}),
+            "{target}"
+        );
+        let dev = yaml(&ns.oam(&["dev", "get", target]).ok().stdout);
+        assert_eq!(dev["containers"][container]["image"], image, "{target}");
+        // And the last one removed again.
+        let doc = ns.oam(&["ops", "get", target]).ok().stdout;
+        let mut doc = yaml(&doc);
+        doc.as_object_mut().unwrap().remove("metadata");
+        ns.oam_with(&["ops", "apply", "-f", "-"], &doc.to_string(), &[])
+            .ok();
+        assert!(
+            yaml(&ns.oam(&["ops", "get", target]).ok().stdout)
+                .get("metadata")
+                .is_none(),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn status_writes_in_between_do_not_stop_an_edit() {
+    let ns = Ns::new("writes-status");
+    ns.create(&web_deployment("web"));
+    // Controllers write status all the time; that is not a change to what the user edited.
+    let editor = racing_editor(
+        &ns,
+        r#"patch deploy/web --subresource=status --type=merge -p '{"status":{"observedGeneration":7}}'"#,
+        "STATUS_RACE",
+    );
+    let run = ns
+        .oam_with(
+            &["dev", "edit", "deploy/web", "--yes"],
+            "",
+            &[("KUBE_EDITOR", &editor.command())],
+        )
+        .ok();
+    assert!(
+        run.stdout.ends_with("deployment.apps/web edited\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env_value(&ns.get_json("deploy/web"), "app", "STATUS_RACE").as_deref(),
+        Some("x")
+    );
+}
+
+#[test]
+fn a_saved_ops_document_still_applies_after_the_autoscaler_moved_on() {
+    let ns = Ns::new("writes-stale-hpa");
+    ns.create(&web_deployment("web"));
+    ns.create(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  \
+         scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 8\n",
+    );
+    let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    assert!(
+        !yaml(&doc)["scaler"].is_object(),
+        "a held count is not in the editable part: {doc}"
+    );
+    // The autoscaler rescales and is retuned after the document was saved.
+    ns.kubectl(&["scale", "deploy/web", "--replicas", "5"]).ok();
+    ns.kubectl(&[
+        "patch",
+        "hpa/web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"maxReplicas":10}}"#,
+    ])
+    .ok();
+    let doc = doc.replace("  labels:\n", "  labels:\n    tier: web\n");
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[])
+        .ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["replicas"], 5, "the autoscaler's count stands");
+    assert_eq!(obj["metadata"]["labels"]["tier"], "web");
+}
+
+#[test]
+fn removing_what_others_own_warns_and_takes_nothing_over() {
+    let ns = Ns::new("writes-kept");
+    ns.create(&web_deployment("web"));
+    let before = ns.get_json("deploy/web");
+    // kubectl alone owns the proxy container; dropping its image from the dev document removes nothing.
+    let doc = ns
+        .oam(&["dev", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("  proxy:\n    image: envoy:1.30\n", "  proxy: {}\n");
+    let run = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
+    assert_eq!(run.stdout, "deployment.apps/web unchanged\n");
+    assert!(
+        run.stderr
+            .contains("warning: containers.proxy.image stays: another field manager still owns it"),
+        "{}",
+        run.stderr
+    );
+    let after = ns.get_json("deploy/web");
+    assert_eq!(
+        before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
+        "no ownership grab"
     );
 }
