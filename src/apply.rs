@@ -32,13 +32,8 @@ impl Writer {
         field_manager: Option<&str>,
         force: bool,
     ) -> Result<Writer> {
-        let manager =
-            field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string);
-        if let Some(other) = profile
-            .roles
-            .iter()
-            .find(|r| r.name != role && r.manager == manager)
-        {
+        let manager = field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string);
+        if let Some(other) = profile.roles.iter().find(|r| r.name != role && r.manager == manager) {
             return Err(Error::Usage(format!(
                 "--field-manager \"{manager}\" is the {} role's manager; a {role} write under it would drop the {}'s fields; pick another name",
                 other.name, other.name
@@ -49,11 +44,7 @@ impl Writer {
                 "--field-manager \"{manager}\" is not a usable name (1-128 printable characters)"
             )));
         }
-        Ok(Writer {
-            role,
-            manager,
-            force,
-        })
+        Ok(Writer { role, manager, force })
     }
 
     fn params(&self, dry_run: bool) -> PatchParams {
@@ -111,10 +102,7 @@ impl Plan {
     pub fn diff(&self, colour: bool) -> String {
         let text = diff::unified(&self.before, &self.after, &self.label, colour);
         if text.is_empty() && self.releases {
-            format!(
-                "{} : no field values change; only field ownership (managedFields) does\n",
-                self.label
-            )
+            format!("{} : no field values change; only field ownership (managedFields) does\n", self.label)
         } else {
             text
         }
@@ -135,19 +123,12 @@ pub async fn read_live<'p>(
     target: Target<'p>,
 ) -> Result<Live<'p>> {
     let (object, autoscaler) = view::fetch_with_autoscaler(cluster, profile, role, &target).await?;
-    Ok(Live {
-        target,
-        object,
-        autoscaler,
-    })
+    Ok(Live { target, object, autoscaler })
 }
 
 impl Live<'_> {
     pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
-        let view = ViewOptions {
-            container,
-            autoscaler: self.autoscaler.as_ref(),
-        };
+        let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
         project::document(profile, role, self.target.kind, &self.object, &view)
     }
 }
@@ -171,39 +152,20 @@ pub async fn plan(
         force: writer.force,
         manager: Some(&writer.manager),
     };
-    let built = project::apply_body(profile, writer.role, kind, &live.object, doc, &opts)
-        .map_err(problems_error)?;
+    let built =
+        project::apply_body(profile, writer.role, kind, &live.object, doc, &opts).map_err(problems_error)?;
     if built.autoscaler_conflict {
-        let hpa = live
-            .autoscaler
-            .as_ref()
-            .expect("a conflict needs an autoscaler");
+        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
         return Err(Error::HeldByAutoscaler {
-            object: format!(
-                "{} in namespace \"{}\"",
-                live.target.display(),
-                live.target.namespace
-            ),
+            object: format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace),
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
         });
     }
-    let result = send(
-        cluster,
-        profile,
-        writer,
-        &live.target,
-        &built.body,
-        true,
-        &live.object,
-    )
-    .await?;
+    let result = send(cluster, profile, writer, &live.target, &built.body, true, &live.object).await?;
     let before = output::yaml(&live.document(profile, writer.role, None))?;
-    let after_view = ViewOptions {
-        container: None,
-        autoscaler: live.autoscaler.as_ref(),
-    };
+    let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
     let after_doc = project::document(profile, writer.role, kind, &result, &after_view);
     let after = output::yaml(&after_doc)?;
     // The guard behind the role split: whatever the body or the field manager, a role's write may
@@ -243,10 +205,10 @@ pub async fn plan(
     })
 }
 
-/// Sends the apply; `dry_run` asks the server without persisting.
-/// Sends the apply. `basis` is the object the body was built from: when only its status changed
-/// since (controllers write status all the time), the apply is retried with the new
-/// resourceVersion; when anything else changed, it is refused.
+/// Sends the apply (`dry_run`: the server answers without persisting). `basis` is the object the
+/// body was built from: when only its status changed since (controllers write status all the
+/// time), the apply is retried with the new resourceVersion; when anything else changed, it is
+/// refused.
 async fn send(
     cluster: &Cluster,
     profile: &Profile,
@@ -269,9 +231,7 @@ async fn send(
             other => return other,
         }
     }
-    Err(Error::Changed {
-        object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
-    })
+    Err(Error::Changed { object: format!("{} in namespace \"{}\"", target.display(), target.namespace) })
 }
 
 /// Does `manager` own less in `after` than in `before`?
@@ -289,9 +249,7 @@ fn releases_ownership(before: &Value, after: &Value, manager: &str) -> bool {
 fn covers(a: &Value, b: &Value) -> bool {
     match b.as_object() {
         None => true,
-        Some(b) => b
-            .iter()
-            .all(|(k, bv)| a.get(k).is_some_and(|av| covers(av, bv))),
+        Some(b) => b.iter().all(|(k, bv)| a.get(k).is_some_and(|av| covers(av, bv))),
     }
 }
 
@@ -313,10 +271,7 @@ async fn send_once(
     dry_run: bool,
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
-    match api
-        .patch(&target.name, &writer.params(dry_run), &Patch::Apply(body))
-        .await
-    {
+    match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
         Ok(obj) => {
             let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
             value["apiVersion"] = Value::String(target.kind.api_version.clone());
@@ -324,9 +279,7 @@ async fn send_once(
             Ok(value)
         }
         // The uid precondition failed: the object was deleted (or re-created) since it was read.
-        Err(kube::Error::Api(status))
-            if status.code == 409 && status.message.contains("uid mismatch") =>
-        {
+        Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
             Err(Error::NotFound {
                 kind: target.kind.kind.clone(),
                 name: target.name.clone(),
@@ -342,14 +295,11 @@ async fn send_once(
             })
         }
         // Name conflicting fields as the role document does.
-        Err(kube::Error::Api(status))
-            if status.code == 409 && !conflicts_from_status(&status).is_empty() =>
-        {
+        Err(kube::Error::Api(status)) if status.code == 409 && !conflicts_from_status(&status).is_empty() => {
             let conflicts = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: project::document_label(profile, target.kind, &c.field)
-                        .unwrap_or(c.field),
+                    field: project::document_label(profile, target.kind, &c.field).unwrap_or(c.field),
                     manager: c.manager,
                 })
                 .collect();
@@ -365,9 +315,7 @@ async fn send_once(
                 || status.code == 400
                 || (status.code == 500
                     && (status.message.contains("failed to convert new object")
-                        || status
-                            .message
-                            .contains("failed to create typed patch object"))) =>
+                        || status.message.contains("failed to create typed patch object"))) =>
         {
             Err(Error::Invalid(format!(
                 "the server rejected the change to {} in namespace \"{}\": {}",
@@ -384,11 +332,7 @@ async fn send_once(
 /// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable").
 fn rejection(status: &kube::core::Status) -> String {
     let shorten = |text: &str| {
-        if text.len() > 200 {
-            text.rsplit(": ").next().unwrap_or(text).to_string()
-        } else {
-            text.to_string()
-        }
+        if text.len() > 200 { text.rsplit(": ").next().unwrap_or(text).to_string() } else { text.to_string() }
     };
     let causes: Vec<String> = status
         .details
@@ -399,11 +343,7 @@ fn rejection(status: &kube::core::Status) -> String {
             field => format!("{field}: {}", shorten(&c.message)),
         })
         .collect();
-    if causes.is_empty() {
-        shorten(&status.message)
-    } else {
-        causes.join("; ")
-    }
+    if causes.is_empty() { shorten(&status.message) } else { causes.join("; ") }
 }
 
 /// Applies a plan for real (the body the dry-run accepted).
@@ -414,17 +354,7 @@ pub async fn commit(
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
-    send(
-        cluster,
-        profile,
-        writer,
-        target,
-        &plan.body,
-        false,
-        &plan.basis,
-    )
-    .await
-    .map(|_| ())
+    send(cluster, profile, writer, target, &plan.body, false, &plan.basis).await.map(|_| ())
 }
 
 /// What is left of an object once bookkeeping that every write touches is removed.
@@ -439,13 +369,7 @@ fn comparable(obj: &Value) -> Value {
 }
 
 fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
-    format!(
-        "{}.{}.{}.{}",
-        kind.api_version.replace('/', "."),
-        kind.kind,
-        target.namespace,
-        target.name
-    )
+    format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
 }
 
 /// Splits a file of role documents ("---" separated; a JSON array also works) into values.
@@ -489,16 +413,12 @@ pub fn document_target<'p>(
     source: &str,
 ) -> Result<Target<'p>> {
     let kind_name = doc["kind"].as_str().ok_or_else(|| {
-        Error::Document(format!(
-            "{source}: a role document needs `kind` (e.g. Deployment) and `name`"
-        ))
+        Error::Document(format!("{source}: a role document needs `kind` (e.g. Deployment) and `name`"))
     })?;
     let name = doc["name"]
         .as_str()
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            Error::Document(format!("{source}: the {kind_name} document has no `name`"))
-        })?;
+        .ok_or_else(|| Error::Document(format!("{source}: the {kind_name} document has no `name`")))?;
     let kind = profile.kind(kind_name)?;
     crate::cluster::check_name(&kind.kind, name)?;
     let namespace = match (doc["namespace"].as_str(), explicit_ns) {
@@ -513,11 +433,7 @@ pub fn document_target<'p>(
         }
         (None, _) => cluster.namespace.clone(),
     };
-    Ok(Target {
-        kind,
-        name: name.to_string(),
-        namespace,
-    })
+    Ok(Target { kind, name: name.to_string(), namespace })
 }
 
 /// Reads every document of a file and plans each against its live object; nothing is written, so a
@@ -534,10 +450,7 @@ async fn plan_file<'p>(
     for doc in &parse_documents(&text, &source)? {
         let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
         let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
-        if plans
-            .iter()
-            .any(|(t, _)| t.display() == target.display() && t.namespace == target.namespace)
-        {
+        if plans.iter().any(|(t, _)| t.display() == target.display() && t.namespace == target.namespace) {
             return Err(Error::Document(format!(
                 "{source}: {object} appears twice; merge its documents into one"
             )));
@@ -547,10 +460,7 @@ async fn plan_file<'p>(
             Ok(plan) => plan,
             // Say which document of which file, since a file may hold several.
             Err(Error::Problems(list)) => {
-                return Err(Error::Document(format!(
-                    "{source}: {object}: {}",
-                    list.join("; ")
-                )));
+                return Err(Error::Document(format!("{source}: {object}: {}", list.join("; "))));
             }
             Err(e) => return Err(e),
         };
@@ -567,12 +477,7 @@ pub async fn apply_files(
     args: &ApplyArgs,
 ) -> Result<String> {
     let write = &args.write;
-    let writer = Writer::new(
-        profile,
-        role,
-        write.field_manager.as_deref(),
-        write.force_conflicts,
-    )?;
+    let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?;
     let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
@@ -598,25 +503,15 @@ pub async fn diff_files(
     explicit_ns: Option<&str>,
     args: &DiffArgs,
 ) -> Result<bool> {
-    let writer = Writer::new(
-        profile,
-        role,
-        args.field_manager.as_deref(),
-        args.force_conflicts,
-    )?;
+    let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?;
     let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
         .await?
         .into_iter()
         .map(|(_, plan)| plan)
         .collect();
-    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF")
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-    {
-        let pairs: Vec<_> = plans
-            .iter()
-            .map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone()))
-            .collect();
+    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
+        let pairs: Vec<_> =
+            plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
         return diff::external(&command, &pairs);
     }
     let colour = output::use_colour();
@@ -642,12 +537,7 @@ async fn write_change(
     let live = read_live(cluster, profile, role, target).await?;
     let mut doc = live.document(profile, role, None);
     change(&mut doc, &live.object)?;
-    let writer = Writer::new(
-        profile,
-        role,
-        flags.field_manager.as_deref(),
-        flags.force_conflicts,
-    )?;
+    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?;
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
     plan.warn_kept();
     if flags.dry_run() {
@@ -660,11 +550,7 @@ async fn write_change(
     Ok(format!("{} {what}\n", plan.label))
 }
 
-pub async fn set_image(
-    cluster: &Cluster,
-    profile: &Profile,
-    args: &SetImageArgs,
-) -> Result<String> {
+pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
     let target = view::require_target(profile, cluster, &args.target)?;
     let mut pairs = Vec::new();
     for pair in &args.images {
@@ -678,7 +564,8 @@ pub async fn set_image(
     let display = target.display();
     let namespace = target.namespace.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
-        let containers = doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        let containers =
+            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
         for (name, image) in &pairs {
             if name == "*" {
                 for c in containers.values_mut() {
@@ -688,7 +575,10 @@ pub async fn set_image(
             }
             let names: Vec<String> = containers.keys().cloned().collect();
             let c = containers.get_mut(name).ok_or_else(|| {
-                Error::Usage(format!("{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}", names.join(", ")))
+                Error::Usage(format!(
+                    "{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}",
+                    names.join(", ")
+                ))
             })?;
             c["image"] = Value::String(image.clone());
         }
@@ -710,16 +600,15 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
         } else if let Some(k) = var.strip_suffix('-').filter(|k| !k.is_empty()) {
             unset.push(k.to_string());
         } else {
-            return Err(Error::Usage(format!(
-                "\"{var}\" is neither KEY=VALUE nor KEY-"
-            )));
+            return Err(Error::Usage(format!("\"{var}\" is neither KEY=VALUE nor KEY-")));
         }
     }
     let display = target.display();
     let namespace = target.namespace.clone();
     let only = args.container.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "env updated", |doc, _| {
-        let containers = doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        let containers =
+            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
         if let Some(only) = &only {
             if !containers.contains_key(only) {
                 let names: Vec<String> = containers.keys().cloned().collect();
@@ -762,38 +651,20 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
             args.replicas
         )));
     }
-    let replicas_field = profile
-        .role(RoleName::Ops)
-        .object_traits(&target.kind.kind)
-        .find_map(|(t, fields)| {
-            fields
-                .iter()
-                .find(|f| f.autoscaled)
-                .map(|f| (t.to_string(), f.name.clone()))
+    let replicas_field =
+        profile.role(RoleName::Ops).object_traits(&target.kind.kind).find_map(|(t, fields)| {
+            fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
         });
     let Some((trait_name, field)) = replicas_field else {
-        return Err(Error::Usage(format!(
-            "{} has no replica count to scale",
-            target.kind.kind
-        )));
+        return Err(Error::Usage(format!("{} has no replica count to scale", target.kind.kind)));
     };
     let replicas = args.replicas;
-    write_change(
-        cluster,
-        profile,
-        RoleName::Ops,
-        &args.write,
-        target,
-        "scaled",
-        |doc, _| {
-            let map = doc.as_object_mut().expect("a document is a mapping");
-            let group = map
-                .entry(trait_name)
-                .or_insert_with(|| Value::Object(Default::default()));
-            group[&field] = Value::from(replicas);
-            Ok(())
-        },
-    )
+    write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
+        let map = doc.as_object_mut().expect("a document is a mapping");
+        let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
+        group[&field] = Value::from(replicas);
+        Ok(())
+    })
     .await
 }
 
@@ -804,27 +675,14 @@ mod tests {
 
     #[test]
     fn documents_split_on_separators_and_arrays() {
-        let docs = parse_documents(
-            "kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n",
-            "f",
-        )
-        .unwrap();
+        let docs =
+            parse_documents("kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n", "f").unwrap();
         assert_eq!(docs.len(), 2);
         let docs = parse_documents("[{\"kind\": \"Deployment\", \"name\": \"a\"}]", "f").unwrap();
         assert_eq!(docs[0]["name"], "a");
-        assert!(
-            parse_documents("", "f")
-                .unwrap_err()
-                .to_string()
-                .contains("no documents")
-        );
-        let err = parse_documents("kind: [\n", "f.yaml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("f.yaml: invalid YAML") && err.contains("line"),
-            "{err}"
-        );
+        assert!(parse_documents("", "f").unwrap_err().to_string().contains("no documents"));
+        let err = parse_documents("kind: [\n", "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("f.yaml: invalid YAML") && err.contains("line"), "{err}");
     }
 
     #[test]
@@ -840,14 +698,12 @@ mod tests {
 
     #[test]
     fn releasing_is_owning_less() {
-        let entry = |fields: Value| json!({"metadata": {"managedFields": [{"manager": "m", "fieldsV1": fields}]}});
+        let entry =
+            |fields: Value| json!({"metadata": {"managedFields": [{"manager": "m", "fieldsV1": fields}]}});
         let both = entry(json!({"f:spec": {"f:replicas": {}, "f:paused": {}}}));
         let one = entry(json!({"f:spec": {"f:replicas": {}}}));
         assert!(releases_ownership(&both, &one, "m"));
-        assert!(
-            !releases_ownership(&one, &both, "m"),
-            "taking more is not releasing"
-        );
+        assert!(!releases_ownership(&one, &both, "m"), "taking more is not releasing");
         assert!(!releases_ownership(&one, &one, "m"));
         assert!(releases_ownership(&one, &json!({}), "m"));
         assert!(!releases_ownership(&json!({}), &one, "m"));

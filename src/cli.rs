@@ -70,13 +70,7 @@ pub struct KubeFlags {
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Log level; 6 or more prints each API request to stderr
-    #[arg(
-        short = 'v',
-        long = "v",
-        global = true,
-        value_name = "LEVEL",
-        default_value_t = 0
-    )]
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0)]
     pub verbosity: u8,
     /// Role profile file to use instead of the cluster's or the built-in one
     #[arg(long, global = true, value_name = "FILE")]

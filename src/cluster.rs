@@ -26,33 +26,18 @@ pub struct Cluster {
 /// ~/.kube/config; then --context/--cluster/--user, then the overriding flags.
 pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     let config = load_config(flags).await?;
-    let server = config
-        .cluster_url
-        .to_string()
-        .trim_end_matches('/')
-        .to_string();
-    let namespace = flags
-        .namespace
-        .clone()
-        .unwrap_or_else(|| config.default_namespace.clone());
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let namespace = flags.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
     check_namespace(&namespace)?;
     let cache_dir = cache_dir(flags, &server);
     let builder = kube::client::ClientBuilder::try_from(config.clone())
         .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?;
     let client = if flags.verbosity >= 6 {
-        builder
-            .with_layer(&tower::layer::layer_fn(RequestLog::new))
-            .build()
+        builder.with_layer(&tower::layer::layer_fn(RequestLog::new)).build()
     } else {
         builder.build()
     };
-    Ok(Cluster {
-        client,
-        namespace,
-        all_namespaces: flags.all_namespaces,
-        server,
-        cache_dir,
-    })
+    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir })
 }
 
 async fn load_config(flags: &KubeFlags) -> Result<Config> {
@@ -103,10 +88,7 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
                 "--token has spaces or control characters; pass the bare token (check for a trailing newline or \\r)".into(),
             ));
         }
-        config.auth_info = kube::config::AuthInfo {
-            token: Some(token.clone().into()),
-            ..Default::default()
-        };
+        config.auth_info = kube::config::AuthInfo { token: Some(token.clone().into()), ..Default::default() };
     }
     if flags.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
@@ -115,9 +97,7 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         config.auth_info.impersonate = Some(user.clone());
     }
     if !flags.as_group.is_empty() && flags.as_user.is_none() {
-        return Err(Error::Usage(
-            "--as-group needs --as USER, as in kubectl".into(),
-        ));
+        return Err(Error::Usage("--as-group needs --as USER, as in kubectl".into()));
     }
     if !flags.as_group.is_empty() {
         config.auth_info.impersonate_groups = Some(flags.as_group.clone());
@@ -138,20 +118,14 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
         // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.
         let text = e.to_string();
         let reason = text.split(" --> ").next().unwrap_or_default().trim();
-        Error::Kubeconfig(format!(
-            "cannot read kubeconfig {}: {reason}",
-            path.display()
-        ))
+        Error::Kubeconfig(format!("cannot read kubeconfig {}: {reason}", path.display()))
     };
     if let Some(path) = &flags.kubeconfig {
-        return Kubeconfig::read_from(path)
-            .map(Some)
-            .map_err(|e| describe(path, e));
+        return Kubeconfig::read_from(path).map(Some).map_err(|e| describe(path, e));
     }
     if let Some(paths) = std::env::var_os("KUBECONFIG") {
-        let paths: Vec<PathBuf> = std::env::split_paths(&paths)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect();
+        let paths: Vec<PathBuf> =
+            std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()).collect();
         if !paths.is_empty() {
             // As kubectl: the first file to set a value wins; files that do not exist are skipped.
             let mut merged: Option<Kubeconfig> = None;
@@ -167,31 +141,21 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     match home.map(|h| h.join(".kube").join("config")) {
-        Some(path) if path.exists() => Kubeconfig::read_from(&path)
-            .map(Some)
-            .map_err(|e| describe(&path, e)),
+        Some(path) if path.exists() => Kubeconfig::read_from(&path).map(Some).map_err(|e| describe(&path, e)),
         _ => Ok(None),
     }
 }
 
 fn parse_server(server: &str) -> Result<http::Uri> {
-    let with_scheme = if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("https://{server}")
-    };
-    with_scheme
-        .parse()
-        .map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
+    let with_scheme = if server.contains("://") { server.to_string() } else { format!("https://{server}") };
+    with_scheme.parse().map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
 }
 
 /// A namespace is a DNS-1123 label; checked before it becomes part of a URL.
 pub fn check_namespace(namespace: &str) -> Result<()> {
     let ok = !namespace.is_empty()
         && namespace.len() <= 63
-        && namespace
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !namespace.starts_with('-')
         && !namespace.ends_with('-');
     if ok {
@@ -207,9 +171,7 @@ pub fn check_namespace(namespace: &str) -> Result<()> {
 pub fn check_name(kind: &str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok {
@@ -236,13 +198,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     // Go's form, as kubectl takes it: one or more NUMBER UNIT pairs, e.g. 1m30s, 1.5h, 250ms.
     let mut seconds = 0.0;
     while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(bad)?;
+        let number_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
         let (number, after) = rest.split_at(number_end);
-        let unit_end = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
+        let unit_end = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_end);
         let value: f64 = number.parse().map_err(|_| bad())?;
         seconds += value
@@ -274,13 +232,7 @@ fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
         .collect();
     base.join("oam").join(host)
 }
@@ -295,12 +247,7 @@ pub struct Action<'a> {
 
 impl Action<'_> {
     pub fn object(&self) -> String {
-        format!(
-            "{}/{} in namespace \"{}\"",
-            self.kind.to_lowercase(),
-            self.name,
-            self.namespace
-        )
+        format!("{}/{} in namespace \"{}\"", self.kind.to_lowercase(), self.name, self.namespace)
     }
 }
 
@@ -314,9 +261,7 @@ impl Cluster {
                     name: action.name.to_string(),
                     namespace: action.namespace.to_string(),
                 },
-                403 => Error::Forbidden {
-                    message: status.message.clone(),
-                },
+                403 => Error::Forbidden { message: status.message.clone() },
                 409 => {
                     let conflicts = conflicts_from_status(&status);
                     if conflicts.is_empty() {
@@ -328,16 +273,11 @@ impl Cluster {
                             ),
                         }
                     } else {
-                        Error::Conflict {
-                            object: action.object(),
-                            conflicts,
-                        }
+                        Error::Conflict { object: action.object(), conflicts }
                     }
                 }
                 401 => self.unauthorized(),
-                _ => Error::Api {
-                    message: format!("{}: {}", action.object(), status.message),
-                },
+                _ => Error::Api { message: format!("{}: {}", action.object(), status.message) },
             },
             other => self.transport_error(other),
         }
@@ -345,10 +285,7 @@ impl Cluster {
 
     fn unauthorized(&self) -> Error {
         Error::Forbidden {
-            message: format!(
-                "the server at {} rejected the credentials (401 Unauthorized)",
-                self.server
-            ),
+            message: format!("the server at {} rejected the credentials (401 Unauthorized)", self.server),
         }
     }
 
@@ -357,17 +294,10 @@ impl Cluster {
         match err {
             kube::Error::Api(status) => match status.code {
                 401 => self.unauthorized(),
-                403 => Error::Forbidden {
-                    message: status.message.clone(),
-                },
-                _ => Error::Api {
-                    message: status.message.clone(),
-                },
+                403 => Error::Forbidden { message: status.message.clone() },
+                _ => Error::Api { message: status.message.clone() },
             },
-            other => Error::Unreachable {
-                server: self.server.clone(),
-                cause: root_cause(&other),
-            },
+            other => Error::Unreachable { server: self.server.clone(), cause: root_cause(&other) },
         }
     }
 }
@@ -397,12 +327,7 @@ pub fn conflicts_from_status(status: &kube::core::Status) -> Vec<FieldConflict> 
         .iter()
         .filter(|c| c.reason == "FieldManagerConflict")
         .map(|c| FieldConflict {
-            manager: c
-                .message
-                .split('"')
-                .nth(1)
-                .unwrap_or(c.message.as_str())
-                .to_string(),
+            manager: c.message.split('"').nth(1).unwrap_or(c.message.as_str()).to_string(),
             field: c.field.clone(),
         })
         .collect()
@@ -464,10 +389,7 @@ mod tests {
 
     #[test]
     fn durations_as_kubectl() {
-        assert!(
-            parse_duration("99999999999999999999").is_err(),
-            "too long to be a duration"
-        );
+        assert!(parse_duration("99999999999999999999").is_err(), "too long to be a duration");
         for (text, millis) in [
             ("10", 10_000),
             ("10s", 10_000),
@@ -490,16 +412,7 @@ mod tests {
         for good in ["web", "web-1", "a.b", "0x"] {
             assert!(check_name("Deployment", good).is_ok(), "{good}");
         }
-        for bad in [
-            "",
-            "Web",
-            "dup?force=true",
-            "web/status",
-            "-x",
-            "x-",
-            "a b",
-            "é",
-        ] {
+        for bad in ["", "Web", "dup?force=true", "web/status", "-x", "x-", "a b", "é"] {
             assert!(check_name("Deployment", bad).is_err(), "{bad}");
         }
         assert!(check_namespace("team-a").is_ok());
@@ -518,19 +431,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             conflicts_from_status(&status),
-            vec![FieldConflict {
-                manager: "helm".into(),
-                field: ".spec.replicas".into()
-            }]
+            vec![FieldConflict { manager: "helm".into(), field: ".spec.replicas".into() }]
         );
     }
 
     #[test]
     fn root_cause_drops_os_error_suffix() {
-        let err = std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "Connection refused (os error 111)",
-        );
+        let err =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
         assert_eq!(root_cause(&err), "Connection refused");
     }
 }

@@ -87,24 +87,15 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         return Want::Nothing;
     };
     if matches!(done.last().map(String::as_str), Some("-n" | "--namespace")) {
-        return Want::Namespaces {
-            prefix: String::new(),
-        };
+        return Want::Namespaces { prefix: String::new() };
     }
-    if let Some(flag) = ["--namespace=", "-n="]
-        .iter()
-        .find(|f| partial.starts_with(**f))
-    {
-        return Want::Namespaces {
-            prefix: flag.to_string(),
-        };
+    if let Some(flag) = ["--namespace=", "-n="].iter().find(|f| partial.starts_with(**f)) {
+        return Want::Namespaces { prefix: flag.to_string() };
     }
     if partial.starts_with("--") {
         // kubectl's cluster flags, valid anywhere after `kubectl oam`.
-        let flags = Cli::command()
-            .get_arguments()
-            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
-            .collect();
+        let flags =
+            Cli::command().get_arguments().filter_map(|a| a.get_long().map(|l| format!("--{l}"))).collect();
         return Want::Words(flags);
     }
     if matches!(
@@ -131,31 +122,20 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             profile
                 .kinds
                 .iter()
-                .flat_map(|k| {
-                    k.names
-                        .first()
-                        .cloned()
-                        .or_else(|| Some(k.resource.clone()))
-                })
+                .flat_map(|k| k.names.first().cloned().or_else(|| Some(k.resource.clone())))
                 .collect(),
         )
     };
     let target = |rest: &[&str]| match rest {
         [] => match partial.split_once('/') {
             Some((kind, _)) => match profile.kind(kind) {
-                Ok(k) => Want::Objects {
-                    kind: k.kind.clone(),
-                    prefix: format!("{kind}/"),
-                },
+                Ok(k) => Want::Objects { kind: k.kind.clone(), prefix: format!("{kind}/") },
                 Err(_) => Want::Nothing,
             },
             None => kinds(),
         },
         [kind] if !kind.contains('/') => match profile.kind(kind) {
-            Ok(k) => Want::Objects {
-                kind: k.kind.clone(),
-                prefix: String::new(),
-            },
+            Ok(k) => Want::Objects { kind: k.kind.clone(), prefix: String::new() },
             Err(_) => Want::Nothing,
         },
         _ => Want::Nothing,
@@ -271,17 +251,12 @@ pub async fn answer(words: &[String]) -> String {
 async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<Vec<String>> {
     let cluster = cluster::connect(&flags_from_words(words)).await?;
     let kind = profile.kind(kind)?;
-    names(
-        &cluster,
-        view::workload_api(&cluster, kind, Some(&cluster.namespace)),
-    )
-    .await
+    names(&cluster, view::workload_api(&cluster, kind, Some(&cluster.namespace))).await
 }
 
 async fn live_namespaces(words: &[String]) -> Result<Vec<String>> {
     let cluster = cluster::connect(&flags_from_words(words)).await?;
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(cluster.client.clone());
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client.clone());
     names(&cluster, api).await
 }
 
@@ -294,11 +269,7 @@ where
         .list_metadata(&kube::api::ListParams::default().limit(500))
         .await
         .map_err(|e| cluster.transport_error(e))?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|o| o.metadata.name)
-        .collect())
+    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
 }
 
 #[cfg(test)]
@@ -313,89 +284,40 @@ mod tests {
     fn static_completion_table() {
         let p = Profile::builtin();
         let words = |list: &[&str]| Want::Words(w(list));
-        assert_eq!(
-            want(&p, &w(&[""])),
-            words(&["dev", "ops", "owners", "roles", "version", "completion"])
-        );
-        assert_eq!(
-            want(&p, &w(&["dev", ""])),
-            words(&["get", "list", "edit", "apply", "diff", "set"])
-        );
+        assert_eq!(want(&p, &w(&[""])), words(&["dev", "ops", "owners", "roles", "version", "completion"]));
+        assert_eq!(want(&p, &w(&["dev", ""])), words(&["get", "list", "edit", "apply", "diff", "set"]));
         assert_eq!(want(&p, &w(&["dev", "set", "i"])), words(&["image", "env"]));
-        assert_eq!(
-            want(&p, &w(&["ops", "get", ""])),
-            words(&["deploy", "sts", "ds", "rs", "job", "cj"])
-        );
+        assert_eq!(want(&p, &w(&["ops", "get", ""])), words(&["deploy", "sts", "ds", "rs", "job", "cj"]));
         assert_eq!(
             want(&p, &w(&["ops", "get", "deploy/w"])),
-            Want::Objects {
-                kind: "Deployment".into(),
-                prefix: "deploy/".into()
-            }
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
         );
         assert_eq!(
             want(&p, &w(&["-n", "shop", "dev", "edit", "sts", ""])),
-            Want::Objects {
-                kind: "StatefulSet".into(),
-                prefix: "".into()
-            }
+            Want::Objects { kind: "StatefulSet".into(), prefix: "".into() }
         );
-        assert_eq!(
-            want(&p, &w(&["dev", "get", "-n", ""])),
-            Want::Namespaces {
-                prefix: String::new()
-            }
-        );
+        assert_eq!(want(&p, &w(&["dev", "get", "-n", ""])), Want::Namespaces { prefix: String::new() });
         assert_eq!(
             want(&p, &w(&["dev", "get", "--namespace=sh"])),
-            Want::Namespaces {
-                prefix: "--namespace=".into()
-            }
+            Want::Namespaces { prefix: "--namespace=".into() }
         );
         assert_eq!(want(&p, &w(&["dev", "get", "pods/"])), Want::Nothing);
         assert_eq!(
-            want(
-                &p,
-                &w(&[
-                    "--request-timeout",
-                    "5s",
-                    "--v",
-                    "6",
-                    "ops",
-                    "scale",
-                    "deploy/"
-                ])
-            ),
-            Want::Objects {
-                kind: "Deployment".into(),
-                prefix: "deploy/".into()
-            }
+            want(&p, &w(&["--request-timeout", "5s", "--v", "6", "ops", "scale", "deploy/"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
         );
         assert_eq!(want(&p, &w(&[])), Want::Nothing);
     }
 
     #[test]
     fn flags_are_read_from_the_words() {
-        let f = flags_from_words(&w(&[
-            "--context",
-            "dev",
-            "-n=shop",
-            "--kubeconfig",
-            "/k",
-            "dev",
-            "get",
-        ]));
+        let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
         assert_eq!(f.context.as_deref(), Some("dev"));
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
         assert!(!f.insecure_skip_tls_verify);
-        let f = flags_from_words(&w(&[
-            "--as-group",
-            "a",
-            "--as-group=b",
-            "--insecure-skip-tls-verify",
-            "ops",
-        ]));
+        let f =
+            flags_from_words(&w(&["--as-group", "a", "--as-group=b", "--insecure-skip-tls-verify", "ops"]));
         assert_eq!(f.as_group, ["a", "b"]);
         assert!(f.insecure_skip_tls_verify);
     }
@@ -403,12 +325,8 @@ mod tests {
     #[test]
     fn long_flags_complete() {
         let p = Profile::builtin();
-        let Want::Words(flags) = want(&p, &w(&["dev", "--con"])) else {
-            panic!()
-        };
-        assert!(
-            flags.contains(&"--context".to_string()) && flags.contains(&"--kubeconfig".to_string())
-        );
+        let Want::Words(flags) = want(&p, &w(&["dev", "--con"])) else { panic!() };
+        assert!(flags.contains(&"--context".to_string()) && flags.contains(&"--kubeconfig".to_string()));
     }
 
     #[tokio::test]
@@ -419,19 +337,12 @@ mod tests {
 
     #[test]
     fn shell_scripts_generate() {
-        for shell in [
-            CompletionShell::Bash,
-            CompletionShell::Zsh,
-            CompletionShell::Fish,
-            CompletionShell::Powershell,
-        ] {
+        for shell in
+            [CompletionShell::Bash, CompletionShell::Zsh, CompletionShell::Fish, CompletionShell::Powershell]
+        {
             let text = completion(shell, None).unwrap();
             assert!(text.contains("kubectl-oam"), "{shell:?}");
         }
-        assert!(
-            completion(CompletionShell::Kubectl, None)
-                .unwrap()
-                .contains("exec kubectl-oam __complete")
-        );
+        assert!(completion(CompletionShell::Kubectl, None).unwrap().contains("exec kubectl-oam __complete"));
     }
 }

@@ -42,11 +42,7 @@ pub fn unified(before: &str, after: &str, label: &str, colour: bool) -> String {
 fn range(r: std::ops::Range<usize>) -> String {
     let len = r.end - r.start;
     let start = if len == 0 { r.start } else { r.start + 1 };
-    if len == 1 {
-        start.to_string()
-    } else {
-        format!("{start},{len}")
-    }
+    if len == 1 { start.to_string() } else { format!("{start},{len}") }
 }
 
 /// Runs `$KUBECTL_EXTERNAL_DIFF` (e.g. "diff -u -N") on two folders holding each object's before
@@ -75,11 +71,7 @@ fn run_external(command: &str, live: &Path, merged: &Path) -> Result<bool> {
         .arg(live)
         .arg(merged)
         .status()
-        .map_err(|e| {
-            Error::Io(format!(
-                "cannot run KUBECTL_EXTERNAL_DIFF \"{command}\": {e}"
-            ))
-        })?;
+        .map_err(|e| Error::Io(format!("cannot run KUBECTL_EXTERNAL_DIFF \"{command}\": {e}")))?;
     match status.code() {
         Some(0) => Ok(false),
         Some(1) => Ok(true),
@@ -109,11 +101,8 @@ mod tests {
 
     #[test]
     fn external_diff_exit_codes() {
-        let pairs = vec![(
-            "apps.v1.Deployment.default.web".to_string(),
-            "a\n".to_string(),
-            "b\n".to_string(),
-        )];
+        let pairs =
+            vec![("apps.v1.Deployment.default.web".to_string(), "a\n".to_string(), "b\n".to_string())];
         assert!(external("diff -u -N", &pairs).unwrap());
         let same = vec![("x".to_string(), "a\n".to_string(), "a\n".to_string())];
         assert!(!external("diff -u -N", &same).unwrap());

@@ -39,7 +39,9 @@ pub fn header(
 ) -> String {
     let mut text = String::new();
     if !errors.is_empty() {
-        text.push_str("# The edit could not be applied; fix these and save again (or empty the file to give up):\n");
+        text.push_str(
+            "# The edit could not be applied; fix these and save again (or empty the file to give up):\n",
+        );
         for e in errors {
             text.push_str(&format!("# * {e}\n"));
         }
@@ -58,11 +60,7 @@ pub fn header(
         other = role.other(),
     ));
     if !available.is_empty() {
-        text.push_str(&format!(
-            "# Fields of this role for {}: {}\n",
-            target.kind.kind,
-            available.join(", ")
-        ));
+        text.push_str(&format!("# Fields of this role for {}: {}\n", target.kind.kind, available.join(", ")));
     }
     if !owners.is_empty() {
         text.push_str("# Current owners:\n");
@@ -107,9 +105,7 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
         .and_then(output::parse_yaml);
     match parsed {
         Ok(Value::Object(m)) => Edited::Document(Value::Object(m)),
-        Ok(_) => Edited::Unreadable(
-            "the document must be a mapping with kind, name and its fields".into(),
-        ),
+        Ok(_) => Edited::Unreadable("the document must be a mapping with kind, name and its fields".into()),
         Err(e) => Edited::Unreadable(format!("invalid YAML: {e}")),
     }
 }
@@ -136,17 +132,10 @@ fn editor_command() -> String {
 fn run_editor(path: &Path) -> Result<()> {
     let editor = editor_command();
     // Through the shell so that editors with arguments ("code --wait") work.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(path)
-        .status()
-        .map_err(|e| {
-            Error::Io(format!(
-                "cannot start the editor \"{editor}\": {e}; set KUBE_EDITOR or EDITOR"
-            ))
-        })?;
+    let status =
+        Command::new("sh").arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(path).status().map_err(
+            |e| Error::Io(format!("cannot start the editor \"{editor}\": {e}; set KUBE_EDITOR or EDITOR")),
+        )?;
     if !status.success() {
         return Err(Error::Io(format!(
             "the editor \"{editor}\" exited with {status}; set KUBE_EDITOR or EDITOR to a working editor"
@@ -156,28 +145,17 @@ fn run_editor(path: &Path) -> Result<()> {
 }
 
 fn temp_path(stem: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!(
-        "kubectl-oam-{stem}-{}-{nanos}.yaml",
-        std::process::id()
-    ))
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!("kubectl-oam-{stem}-{}-{nanos}.yaml", std::process::id()))
 }
 
 /// Keeps the user's text safe, then returns the error that says where it is.
 fn saved(role: RoleName, text: &str, err: Error) -> Error {
     let path = temp_path("edit");
     match std::fs::write(&path, text) {
-        Ok(()) => Error::EditSaved {
-            source: Box::new(err),
-            path,
-            role: role.to_string(),
-        },
-        Err(io) => Error::Io(format!(
-            "{err}; and your edit could not be saved to {}: {io}",
-            path.display()
-        )),
+        Ok(()) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
+        Err(io) => Error::Io(format!("{err}; and your edit could not be saved to {}: {io}", path.display())),
     }
 }
 
@@ -193,22 +171,11 @@ fn ask(prompt: &str) -> Result<bool> {
         .map_err(|e| Error::Io(format!("cannot ask for confirmation: {e}")))
 }
 
-pub async fn edit(
-    cluster: &Cluster,
-    profile: &Profile,
-    role: RoleName,
-    args: &EditArgs,
-) -> Result<String> {
+pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
-        return Err(Error::Usage(format!(
-            "edit needs TYPE/NAME, e.g. kubectl oam {role} edit deploy/web"
-        )));
+        return Err(Error::Usage(format!("edit needs TYPE/NAME, e.g. kubectl oam {role} edit deploy/web")));
     };
-    let target = Target {
-        kind,
-        name,
-        namespace: cluster.namespace.clone(),
-    };
+    let target = Target { kind, name, namespace: cluster.namespace.clone() };
     // Refuse before the user types anything that could not be confirmed.
     if !args.yes && !args.write.dry_run() && !interactive() {
         return Err(Error::Usage(format!(
@@ -228,12 +195,8 @@ pub async fn edit(
             )));
         }
     }
-    let mut writer = Writer::new(
-        profile,
-        role,
-        args.write.field_manager.as_deref(),
-        args.write.force_conflicts,
-    )?;
+    let mut writer =
+        Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?;
     let original_doc = live.document(profile, role, args.container.as_deref());
     let original = output::yaml(&original_doc)?;
     let owners: Vec<String> = field_owners(profile, kind, &live.object, Some(role))
@@ -249,14 +212,7 @@ pub async fn edit(
     let mut errors: Vec<String> = Vec::new();
     let path = temp_path("editing");
     let outcome = loop {
-        let head = header(
-            role,
-            &writer.manager,
-            &live.target,
-            &owners,
-            &available,
-            &errors,
-        );
+        let head = header(role, &writer.manager, &live.target, &owners, &available, &errors);
         std::fs::write(&path, format!("{head}{user_text}"))?;
         if let Err(e) = run_editor(&path) {
             break Err(saved(role, &user_text, e));
@@ -268,8 +224,7 @@ pub async fn edit(
         let previous = std::mem::replace(&mut user_text, user_part(&edited));
         if not_utf8 {
             let problem = "the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again".to_string();
-            if errors.first() == Some(&problem) && significant(&previous) == significant(&user_text)
-            {
+            if errors.first() == Some(&problem) && significant(&previous) == significant(&user_text) {
                 break Err(saved(role, &user_text, Error::Document(problem)));
             }
             errors = vec![problem];
@@ -328,10 +283,7 @@ pub async fn edit(
         };
         plan.warn_kept();
         if !plan.needs_write() {
-            break Ok(format!(
-                "{} unchanged: the edit changes nothing on the server\n",
-                plan.label
-            ));
+            break Ok(format!("{} unchanged: the edit changes nothing on the server\n", plan.label));
         }
         let diff = plan.diff(output::use_colour());
         if args.write.dry_run() {
@@ -344,11 +296,7 @@ pub async fn edit(
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}
                 Ok(false) => {
-                    break Err(saved(
-                        role,
-                        &user_text,
-                        Error::Usage("not applied: you declined".into()),
-                    ));
+                    break Err(saved(role, &user_text, Error::Usage("not applied: you declined".into())));
                 }
                 Err(e) => break Err(saved(role, &user_text, e)),
             }
@@ -363,16 +311,10 @@ pub async fn edit(
 }
 
 /// `trait.field` names of the role for a kind, for the editor header.
-fn available_fields(
-    profile: &Profile,
-    role: RoleName,
-    kind: &crate::roles::KindInfo,
-) -> Vec<String> {
+fn available_fields(profile: &Profile, role: RoleName, kind: &crate::roles::KindInfo) -> Vec<String> {
     let role = profile.role(role);
-    let mut out: Vec<String> = role
-        .container_fields()
-        .map(|f| format!("containers.NAME.{}", f.name))
-        .collect();
+    let mut out: Vec<String> =
+        role.container_fields().map(|f| format!("containers.NAME.{}", f.name)).collect();
     for (t, fields) in role.object_traits(&kind.kind) {
         out.extend(fields.iter().map(|f| format!("{t}.{}", f.name)));
     }
@@ -391,10 +333,7 @@ mod tests {
         let header = "# comment\n#\n";
         assert_eq!(read_back(DOC, &format!("{header}{DOC}")), Edited::Unchanged);
         assert_eq!(read_back(DOC, "# only comments\n\n"), Edited::Empty);
-        assert_eq!(
-            read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")),
-            Edited::Unchanged
-        );
+        assert_eq!(read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")), Edited::Unchanged);
         let changed = DOC.replace("a:1", "a:2");
         assert_eq!(
             read_back(DOC, &changed),
@@ -414,17 +353,10 @@ mod tests {
     #[test]
     fn read_only_changes_are_refused_in_the_editor_but_deleting_is_fine() {
         let original = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "web"}}});
-        assert_eq!(
-            read_only_changed(&original, &json!({"kind": "Deployment"})),
-            None
-        );
+        assert_eq!(read_only_changed(&original, &json!({"kind": "Deployment"})), None);
         assert_eq!(read_only_changed(&original, &original), None);
         let changed = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "x"}}});
-        assert!(
-            read_only_changed(&original, &changed)
-                .unwrap()
-                .starts_with("readOnly: shown for context")
-        );
+        assert!(read_only_changed(&original, &changed).unwrap().starts_with("readOnly: shown for context"));
     }
 
     #[test]
@@ -436,11 +368,7 @@ mod tests {
     #[test]
     fn header_lists_errors_owners_and_the_other_role() {
         let p = Profile::builtin();
-        let target = Target {
-            kind: p.kind("deploy").unwrap(),
-            name: "web".into(),
-            namespace: "shop".into(),
-        };
+        let target = Target { kind: p.kind("deploy").unwrap(), name: "web".into(), namespace: "shop".into() };
         let text = header(
             RoleName::Dev,
             "kubectl-oam-dev",
@@ -453,28 +381,15 @@ mod tests {
         assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
         assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
         assert!(text.contains("#   containers.app.image: helm\n"));
-        assert!(
-            text.lines().all(|l| l.starts_with('#')),
-            "every header line is a comment"
-        );
+        assert!(text.lines().all(|l| l.starts_with('#')), "every header line is a comment");
     }
 
     #[test]
     fn saved_edits_land_in_a_file_named_in_the_error() {
-        let err = saved(
-            RoleName::Ops,
-            "kind: Deployment\n",
-            Error::Usage("x".into()),
-        );
+        let err = saved(RoleName::Ops, "kind: Deployment\n", Error::Usage("x".into()));
         let path = err.saved_edit().unwrap().to_path_buf();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "kind: Deployment\n"
-        );
-        assert!(
-            err.to_string()
-                .contains(&format!("kubectl oam ops apply -f {}", path.display()))
-        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind: Deployment\n");
+        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {}", path.display())));
         std::fs::remove_file(path).unwrap();
     }
 }

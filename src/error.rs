@@ -11,37 +11,21 @@ pub struct FieldConflict {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "{kind} \"{name}\" not found in namespace \"{namespace}\"; check the name, or pass -n NAMESPACE"
-    )]
-    NotFound {
-        kind: String,
-        name: String,
-        namespace: String,
-    },
+    #[error("{kind} \"{name}\" not found in namespace \"{namespace}\"; check the name, or pass -n NAMESPACE")]
+    NotFound { kind: String, name: String, namespace: String },
 
     #[error("{message}; ask a cluster admin for access, or use another --context")]
     Forbidden { message: String },
 
     #[error("{}", conflict_line(.object, .conflicts))]
-    Conflict {
-        object: String,
-        conflicts: Vec<FieldConflict>,
-    },
+    Conflict { object: String, conflicts: Vec<FieldConflict> },
 
     #[error(
         "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its minReplicas/maxReplicas instead, or pass --force-conflicts"
     )]
-    HeldByAutoscaler {
-        object: String,
-        hpa: String,
-        min: String,
-        max: String,
-    },
+    HeldByAutoscaler { object: String, hpa: String, min: String, max: String },
 
-    #[error(
-        "cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context"
-    )]
+    #[error("cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context")]
     Unreachable { server: String, cause: String },
 
     #[error("{0}")]
@@ -89,17 +73,11 @@ pub enum Error {
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {
-    let fields: Vec<String> = conflicts
-        .iter()
-        .map(|c| format!("{} (held by \"{}\")", c.field, c.manager))
-        .collect();
+    let fields: Vec<String> =
+        conflicts.iter().map(|c| format!("{} (held by \"{}\")", c.field, c.manager)).collect();
     format!(
         "{object}: {} owned by another field manager: {}; to take {} over, re-run with --force-conflicts",
-        if conflicts.len() == 1 {
-            "1 field is"
-        } else {
-            "fields are"
-        },
+        if conflicts.len() == 1 { "1 field is" } else { "fields are" },
         fields.join(", "),
         if conflicts.len() == 1 { "it" } else { "them" },
     )

@@ -16,8 +16,8 @@ fn root() -> PathBuf {
 }
 
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("fixtures").join(format!("{name}.yaml")))
-        .expect("fixture");
+    let text =
+        std::fs::read_to_string(root().join("fixtures").join(format!("{name}.yaml"))).expect("fixture");
     serde_yaml::from_str(&text).expect("fixture is YAML")
 }
 
@@ -27,26 +27,16 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
     let hpa = Autoscaler::targeting(hpas, kind, obj);
     let mut out = String::new();
     for role in RoleName::ALL {
-        let view = ViewOptions {
-            container: None,
-            autoscaler: hpa.as_ref(),
-        };
+        let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
         let doc = project::document(profile, role, kind, obj, &view);
-        out.push_str(&format!(
-            "# {role} document\n{}",
-            output::yaml(&doc).unwrap()
-        ));
+        out.push_str(&format!("# {role} document\n{}", output::yaml(&doc).unwrap()));
         let opts = ApplyOptions {
             autoscaler: hpa.as_ref(),
             force: false,
             manager: Some(&profile.role(role).manager),
         };
-        let body = project::apply_body(profile, role, kind, obj, &doc, &opts)
-            .expect("a view applies back");
-        out.push_str(&format!(
-            "# {role} apply body\n{}",
-            output::yaml(&body.body).unwrap()
-        ));
+        let body = project::apply_body(profile, role, kind, obj, &doc, &opts).expect("a view applies back");
+        out.push_str(&format!("# {role} apply body\n{}", output::yaml(&body.body).unwrap()));
     }
     let owners = serde_json::to_value(field_owners(profile, kind, obj, None)).unwrap();
     out.push_str(&format!("# owners\n{}", output::yaml(&owners).unwrap()));
@@ -75,9 +65,5 @@ fn projections_match_the_golden_files() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "golden files differ (UPDATE_GOLDEN=1 to accept):\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "golden files differ (UPDATE_GOLDEN=1 to accept):\n{}", failures.join("\n"));
 }

@@ -45,10 +45,7 @@ pub const COMPLETE_COMMAND: &str = "__complete";
 
 /// Prints completion candidates for `words` (kubectl's plugin completion protocol).
 pub fn complete(words: &[String]) -> ExitCode {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => {
             let _ = print(runtime.block_on(complete::answer(words)));
         }
@@ -76,9 +73,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
     match &cli.command {
         Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
-        Command::Completion(args) => {
-            print(complete::completion(args.shell, args.install.as_deref())?)
-        }
+        Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
         Command::Roles(args) => {
             let profile = match &flags.profile {
                 Some(path) => profiles::from_file(path)?,
@@ -99,16 +94,13 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     }
 }
 
-async fn role_command(
-    flags: &cli::KubeFlags,
-    role: RoleName,
-    command: &RoleCommand,
-) -> Result<Outcome> {
+async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
     // Refuse a command of the other role before anything talks to the cluster.
     match (role, command) {
         (RoleName::Ops, RoleCommand::Set(_)) => {
             return Err(Error::Usage(
-                "`set` is a dev command (image, env); operators use `kubectl oam ops scale` or `ops edit`".into(),
+                "`set` is a dev command (image, env); operators use `kubectl oam ops scale` or `ops edit`"
+                    .into(),
             ));
         }
         (RoleName::Dev, RoleCommand::Scale(_)) => {
@@ -123,9 +115,7 @@ async fn role_command(
     let explicit_ns = flags.namespace.as_deref();
     match command {
         RoleCommand::Get(args) => print(view::get(&cluster, &profile, role, args).await?),
-        RoleCommand::List(args) => {
-            print(view::list_workloads(&cluster, &profile, role, args).await?)
-        }
+        RoleCommand::List(args) => print(view::list_workloads(&cluster, &profile, role, args).await?),
         RoleCommand::Edit(args) => print(edit::edit(&cluster, &profile, role, args).await?),
         RoleCommand::Apply(args) => {
             print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?)
@@ -137,12 +127,8 @@ async fn role_command(
                 Ok(Outcome::Done)
             }
         }
-        RoleCommand::Set(SetCommand::Image(args)) => {
-            print(apply::set_image(&cluster, &profile, args).await?)
-        }
-        RoleCommand::Set(SetCommand::Env(args)) => {
-            print(apply::set_env(&cluster, &profile, args).await?)
-        }
+        RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
         RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
     }
 }

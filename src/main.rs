@@ -6,9 +6,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     // kubectl's plugin completion passes half-typed words (`--context`, `-n`) that a parser would
     // reject, so completion takes the raw words before clap sees them.
     if args.get(1).map(String::as_str) == Some(kubectl_oam::COMPLETE_COMMAND) {
@@ -42,11 +40,7 @@ fn usage_error(err: clap::Error) -> ExitCode {
             // clap's first paragraph says what is wrong (a list of missing flags follows on
             // indented lines); usage and tips follow after a blank line.
             let text = err.to_string();
-            let what: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
+            let what: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
             let what = what.join(" ");
             let what = what.strip_prefix("error: ").unwrap_or(&what);
             error_line(&format!("{what}; see `kubectl oam --help`"));
@@ -57,10 +51,6 @@ fn usage_error(err: clap::Error) -> ExitCode {
 
 /// Errors are one line, even when a library's message spans several.
 fn error_line(message: &str) {
-    let line: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let line: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     eprintln!("error: {}", line.join(" "));
 }

@@ -36,11 +36,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     for column in table.column_iter_mut() {
         column.set_padding((0, 3));
     }
-    let mut text: String = table
-        .lines()
-        .map(|l| l.trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut text: String = table.lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>().join("\n");
     text.push('\n');
     text
 }
@@ -65,16 +61,10 @@ pub fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => "<none>".into(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| format!("{k}={}", cell(Some(v))))
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| cell(Some(v)))
-            .collect::<Vec<_>>()
-            .join(","),
+        Some(Value::Object(m)) => {
+            m.iter().map(|(k, v)| format!("{k}={}", cell(Some(v)))).collect::<Vec<_>>().join(",")
+        }
+        Some(Value::Array(a)) => a.iter().map(|v| cell(Some(v))).collect::<Vec<_>>().join(","),
         Some(other) => other.to_string(),
     }
 }
@@ -88,10 +78,7 @@ mod tests {
     fn tables_look_like_kubectl() {
         let text = table(
             &["name", "image"],
-            vec![
-                vec!["web".into(), "nginx:1".into()],
-                vec!["api-long".into(), "x".into()],
-            ],
+            vec![vec!["web".into(), "nginx:1".into()], vec!["api-long".into(), "x".into()]],
         );
         assert_eq!(text, "NAME       IMAGE\nweb        nginx:1\napi-long   x\n");
     }
@@ -99,31 +86,18 @@ mod tests {
     #[test]
     fn yaml_duplicates_and_odd_keys_are_errors() {
         let parse = |text: &str| {
-            serde_yaml::from_str::<serde_yaml::Value>(text)
-                .map_err(|e| e.to_string())
-                .and_then(parse_yaml)
+            serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| e.to_string()).and_then(parse_yaml)
         };
-        assert_eq!(
-            parse("a: 1\nb: [x]\n").unwrap(),
-            serde_json::json!({"a": 1, "b": ["x"]})
-        );
+        assert_eq!(parse("a: 1\nb: [x]\n").unwrap(), serde_json::json!({"a": 1, "b": ["x"]}));
         let dup = parse("env:\n  A: '1'\n  A: '9'\n").unwrap_err();
-        assert!(
-            dup.contains("duplicate entry") && dup.contains("line"),
-            "{dup}"
-        );
-        assert!(
-            parse("1: x\n").is_err() || parse("1: x\n").unwrap() == serde_json::json!({"1": "x"})
-        );
+        assert!(dup.contains("duplicate entry") && dup.contains("line"), "{dup}");
+        assert!(parse("1: x\n").is_err() || parse("1: x\n").unwrap() == serde_json::json!({"1": "x"}));
     }
 
     #[test]
     fn cells_summarise_values() {
         assert_eq!(cell(None), "<none>");
-        assert_eq!(
-            cell(Some(&json!({"cpu": "100m", "memory": "64Mi"}))),
-            "cpu=100m,memory=64Mi"
-        );
+        assert_eq!(cell(Some(&json!({"cpu": "100m", "memory": "64Mi"}))), "cpu=100m,memory=64Mi");
         assert_eq!(cell(Some(&json!([80, 443]))), "80,443");
         assert_eq!(cell(Some(&json!(3))), "3");
     }

@@ -60,10 +60,7 @@ pub fn subtree<'a>(fields: &'a Value, path: &[Step]) -> Option<&'a Value> {
     let mut node = fields;
     for step in path {
         let map = node.as_object()?;
-        node = map
-            .iter()
-            .find(|(k, _)| parse_key(k).as_ref() == Some(step))
-            .map(|(_, v)| v)?;
+        node = map.iter().find(|(k, _)| parse_key(k).as_ref() == Some(step)).map(|(_, v)| v)?;
     }
     Some(node)
 }
@@ -87,11 +84,7 @@ pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
 
 /// The role a field manager stands for, if it is one of the profile's role managers.
 pub fn role_of_manager(profile: &Profile, manager: &str) -> Option<RoleName> {
-    profile
-        .roles
-        .iter()
-        .find(|r| r.manager == manager)
-        .map(|r| r.name)
+    profile.roles.iter().find(|r| r.manager == manager).map(|r| r.name)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,11 +121,7 @@ pub fn field_owners(
 ) -> Vec<FieldOwners> {
     let entries = managed_entries(obj);
     let mut rows = Vec::new();
-    for role in profile
-        .roles
-        .iter()
-        .filter(|r| only.is_none_or(|o| o == r.name))
-    {
+    for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
         let mut add = |label: String, path: Vec<Step>, field: &Field| {
             let managers: Vec<Holder> = entries
                 .iter()
@@ -153,23 +142,14 @@ pub fn field_owners(
                 .filter(|h| h.role.as_deref() != Some(role.name.as_str()))
                 .map(|h| h.manager.clone())
                 .collect();
-            rows.push(FieldOwners {
-                field: label,
-                role: role.name.to_string(),
-                managers,
-                outside_role,
-            });
+            rows.push(FieldOwners { field: label, role: role.name.to_string(), managers, outside_role });
         };
         let container_fields: Vec<&Field> = role.container_fields().collect();
         if !container_fields.is_empty() {
             for c in containers(obj, kind) {
                 let name = container_name(c);
                 for field in &container_fields {
-                    let mut path: Vec<Step> = kind
-                        .containers_path()
-                        .into_iter()
-                        .map(Step::Field)
-                        .collect();
+                    let mut path: Vec<Step> = kind.containers_path().into_iter().map(Step::Field).collect();
                     path.push(Step::Key(serde_json::json!({"name": name})));
                     path.extend(field.path.segments.iter().cloned().map(Step::Field));
                     add(format!("containers.{name}.{}", field.name), path, field);
@@ -178,12 +158,7 @@ pub fn field_owners(
         }
         for (trait_name, fields) in role.object_traits(&kind.kind) {
             for field in fields {
-                let path = field
-                    .path
-                    .in_object(kind)
-                    .into_iter()
-                    .map(Step::Field)
-                    .collect();
+                let path = field.path.in_object(kind).into_iter().map(Step::Field).collect();
                 add(format!("{trait_name}.{}", field.name), path, field);
             }
         }
@@ -237,11 +212,8 @@ mod tests {
         let p = Profile::builtin();
         let kind = p.kind("deploy").unwrap();
         let rows = field_owners(&p, kind, &object(), None);
-        let by_field = |f: &str| {
-            rows.iter()
-                .find(|r| r.field == f)
-                .unwrap_or_else(|| panic!("{f} in {rows:#?}"))
-        };
+        let by_field =
+            |f: &str| rows.iter().find(|r| r.field == f).unwrap_or_else(|| panic!("{f} in {rows:#?}"));
         let image = by_field("containers.app.image");
         let names: Vec<&str> = image.managers.iter().map(|h| h.manager.as_str()).collect();
         assert_eq!(names, ["kubectl-client-side-apply", "kubectl-oam-dev"]);

@@ -40,20 +40,12 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
         return from_file(path);
     }
     let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
-        Error::Usage(format!(
-            "--profile-configmap \"{}\" is not NAMESPACE/NAME",
-            flags.profile_configmap
-        ))
+        Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", flags.profile_configmap))
     })?;
     crate::cluster::check_namespace(namespace)?;
     crate::cluster::check_name("ConfigMap", name)?;
-    let cache = cluster
-        .cache_dir
-        .join(format!("profile-{namespace}-{name}.json"));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}.json"));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let cached = (!refresh)
         .then(|| std::fs::read(&cache).ok())
         .flatten()
@@ -65,10 +57,7 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
             let text = fetch(cluster, namespace, name).await?;
             // A cache that cannot be written only costs a request next time.
             let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                let entry = Cached {
-                    fetched: now,
-                    text: text.clone(),
-                };
+                let entry = Cached { fetched: now, text: text.clone() };
                 std::fs::write(&cache, serde_json::to_vec(&entry)?)
             });
             text
@@ -91,18 +80,9 @@ async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<
         },
         Ok(None) => Ok(None),
         Err(kube::Error::Api(status)) if status.code == 403 => {
-            eprintln!(
-                "warning: may not read configmap {namespace}/{name}; using the built-in role profile"
-            );
+            eprintln!("warning: may not read configmap {namespace}/{name}; using the built-in role profile");
             Ok(None)
         }
-        Err(err) => Err(cluster.error(
-            err,
-            &Action {
-                kind: "ConfigMap",
-                name,
-                namespace,
-            },
-        )),
+        Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
     }
 }

@@ -31,18 +31,15 @@ impl Autoscaler {
             let same_group = target["apiVersion"]
                 .as_str()
                 .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
-            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(
-                || Autoscaler {
-                    name: hpa["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(|| {
+                Autoscaler {
+                    name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
                     // minReplicas defaults to 1 on the server.
                     min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
                     max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
                     metrics: hpa["spec"].get("metrics").cloned(),
-                },
-            )
+                }
+            })
         })
     }
 
@@ -61,10 +58,8 @@ impl Autoscaler {
         }
         let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
         m.insert("holds".into(), json!(names));
-        let current: Map<String, Value> = held
-            .iter()
-            .filter_map(|(name, value)| value.map(|v| (name.clone(), v.clone())))
-            .collect();
+        let current: Map<String, Value> =
+            held.iter().filter_map(|(name, value)| value.map(|v| (name.clone(), v.clone()))).collect();
         if !current.is_empty() {
             m.insert("current".into(), Value::Object(current));
         }
@@ -81,9 +76,7 @@ pub struct ViewOptions<'a> {
 }
 
 pub fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter()
-        .try_fold(value, |v, seg| v.get(seg.as_str()))
-        .filter(|v| !v.is_null())
+    path.iter().try_fold(value, |v, seg| v.get(seg.as_str())).filter(|v| !v.is_null())
 }
 
 pub fn set_path(value: &mut Value, path: &[String], new: Value) {
@@ -92,19 +85,13 @@ pub fn set_path(value: &mut Value, path: &[String], new: Value) {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
         }
-        cur = cur
-            .as_object_mut()
-            .expect("made an object above")
-            .entry(seg.clone())
-            .or_insert(Value::Null);
+        cur = cur.as_object_mut().expect("made an object above").entry(seg.clone()).or_insert(Value::Null);
     }
     *cur = new;
 }
 
 pub fn containers<'a>(obj: &'a Value, kind: &KindInfo) -> &'a [Value] {
-    get_path(obj, &kind.containers_path())
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    get_path(obj, &kind.containers_path()).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 pub fn container_name(container: &Value) -> &str {
@@ -190,12 +177,7 @@ fn read_only_section(
     }
     if let Some(hpa) = hpa {
         let held: Vec<(String, Option<&Value>)> = autoscaled_fields(role, kind)
-            .map(|(t, f)| {
-                (
-                    format!("{t}.{}", f.name),
-                    get_path(obj, &f.path.in_object(kind)),
-                )
-            })
+            .map(|(t, f)| (format!("{t}.{}", f.name), get_path(obj, &f.path.in_object(kind))))
             .collect();
         if !held.is_empty() {
             out.insert("autoscaler".into(), hpa.to_value(&held));
@@ -274,9 +256,7 @@ fn encode(field: &Field, value: &Value) -> Value {
                 .map(|p| match p {
                     Value::Object(m) => Value::Object(
                         m.iter()
-                            .filter(|(k, v)| {
-                                !(k.as_str() == "protocol" && v.as_str() == Some("TCP"))
-                            })
+                            .filter(|(k, v)| !(k.as_str() == "protocol" && v.as_str() == Some("TCP")))
                             .map(|(k, v)| (k.clone(), v.clone()))
                             .collect(),
                     ),
@@ -328,9 +308,7 @@ fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
                         Ok(Value::Object(m))
                     }
                     Value::Number(n) => Ok(json!({"containerPort": n, "protocol": "TCP"})),
-                    _ => Err(format!(
-                        "{at}[{i}]: expected {{containerPort: N, name: …}} or a port number"
-                    )),
+                    _ => Err(format!("{at}[{i}]: expected {{containerPort: N, name: …}} or a port number")),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
@@ -414,9 +392,7 @@ pub fn apply_body(
                 Some(Value::Object(m)) => m.clone(),
                 Some(Value::Null) => Map::new(),
                 Some(_) => {
-                    problems.push(DocProblem(format!(
-                        "containers.{name}: expected a mapping of fields"
-                    )));
+                    problems.push(DocProblem(format!("containers.{name}: expected a mapping of fields")));
                     continue;
                 }
                 None => container_document(role, c),
@@ -441,9 +417,7 @@ pub fn apply_body(
         let group = doc.get(trait_name).and_then(Value::as_object);
         for field in fields {
             let path = field.path.in_object(kind);
-            let wanted = group
-                .and_then(|g| g.get(&field.name))
-                .filter(|v| !v.is_null());
+            let wanted = group.and_then(|g| g.get(&field.name)).filter(|v| !v.is_null());
             if field.autoscaled && opts.autoscaler.is_some() {
                 // The autoscaler holds this field: leave it to the HPA unless told to take it.
                 let live_value = get_path(live, &path);
@@ -453,9 +427,7 @@ pub fn apply_body(
                     } else {
                         autoscaler_conflict = true;
                     }
-                } else if let (Some(value), true) =
-                    (live_value, manager_owns(live, opts.manager, &path))
-                {
+                } else if let (Some(value), true) = (live_value, manager_owns(live, opts.manager, &path)) {
                     // Still ours: keep the live value. Releasing it could let the server reset it
                     // to its default (1) before the autoscaler's controller takes it over.
                     set_path(&mut body, &path, value.clone());
@@ -483,42 +455,23 @@ pub fn apply_body(
     }
 
     problems.extend(out_of_range(doc, ""));
-    if problems.is_empty() {
-        Ok(ApplyBody {
-            body,
-            autoscaler_conflict,
-        })
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(ApplyBody { body, autoscaler_conflict }) } else { Err(problems) }
 }
 
 /// Integers a workload's fields cannot hold: every number in the built-in roles is an int32, and the
 /// server would wrap a larger one silently.
 fn out_of_range(value: &Value, at: &str) -> Vec<DocProblem> {
     let child = |key: &str| {
-        if at.is_empty() {
-            key.to_string()
-        } else {
-            format!("{at}.{key}")
-        }
+        if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
     };
     match value {
         Value::Number(n) if !n.is_f64() && n.as_i64().is_none_or(|v| i32::try_from(v).is_err()) => {
-            vec![DocProblem(format!(
-                "{at}: {n} is out of range (at most {})",
-                i32::MAX
-            ))]
+            vec![DocProblem(format!("{at}: {n} is out of range (at most {})", i32::MAX))]
         }
-        Value::Object(m) => m
-            .iter()
-            .flat_map(|(k, v)| out_of_range(v, &child(k)))
-            .collect(),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .flat_map(|(i, v)| out_of_range(v, &format!("{at}[{i}]")))
-            .collect(),
+        Value::Object(m) => m.iter().flat_map(|(k, v)| out_of_range(v, &child(k))).collect(),
+        Value::Array(a) => {
+            a.iter().enumerate().flat_map(|(i, v)| out_of_range(v, &format!("{at}[{i}]"))).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -528,9 +481,7 @@ fn manager_owns(obj: &Value, manager: Option<&str>, path: &[String]) -> bool {
     use crate::owners::{Step, managed_entries, owns};
     let Some(manager) = manager else { return false };
     let steps: Vec<Step> = path.iter().cloned().map(Step::Field).collect();
-    managed_entries(obj)
-        .iter()
-        .any(|e| e.manager == manager && owns(&e.fields, &steps, &[]))
+    managed_entries(obj).iter().any(|e| e.manager == manager && owns(&e.fields, &steps, &[]))
 }
 
 fn set_path_in_map(map: &mut Map<String, Value>, path: &[String], value: Value) {
@@ -556,11 +507,8 @@ fn check_document(
             "the document must be a mapping with kind, name and containers or traits".into(),
         )];
     };
-    let object = format!(
-        "{}/{}",
-        kind.kind.to_lowercase(),
-        live["metadata"]["name"].as_str().unwrap_or_default()
-    );
+    let object =
+        format!("{}/{}", kind.kind.to_lowercase(), live["metadata"]["name"].as_str().unwrap_or_default());
     for key in IDENTITY_KEYS {
         let is = map.get(key);
         let ok = match key {
@@ -642,23 +590,14 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         problems.push(DocProblem(if known.is_empty() {
             format!("{key}: {} has no {key} trait", kind.kind)
         } else {
-            format!(
-                "{key}.{field}: unknown field for {}; {key} has {}",
-                kind.kind,
-                known.join(", ")
-            )
+            format!("{key}.{field}: unknown field for {}; {key} has {}", kind.kind, known.join(", "))
         }));
     }
     problems
 }
 
 /// `obj` without the fields `role` owns: what a write by that role must leave exactly as it was.
-pub fn without_role_fields(
-    profile: &Profile,
-    role: RoleName,
-    kind: &KindInfo,
-    obj: &Value,
-) -> Value {
+pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) -> Value {
     let role = profile.role(role);
     let mut out = obj.clone();
     for (_, fields) in role.object_traits(&kind.kind) {
@@ -697,9 +636,7 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
     for role in &profile.roles {
         for (_, fields) in role.object_traits(&kind.kind) {
             for field in fields.into_iter().filter(|f| !f.exclude.is_empty()) {
-                if let Some(Value::Object(map)) =
-                    get_path_mut(&mut out, &field.path.in_object(kind))
-                {
+                if let Some(Value::Object(map)) = get_path_mut(&mut out, &field.path.in_object(kind)) {
                     map.retain(|k, _| !field.exclude.contains(k));
                 }
             }
@@ -709,8 +646,7 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
 }
 
 fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
-    path.iter()
-        .try_fold(value, |v, seg| v.get_mut(seg.as_str()))
+    path.iter().try_fold(value, |v, seg| v.get_mut(seg.as_str()))
 }
 
 /// Role fields a document leaves out that are still there after the apply: removals the server does
@@ -738,8 +674,7 @@ pub fn kept_paths(requested: &Value, after: &Value) -> Vec<String> {
         }
         if key == CONTAINERS_KEY {
             // Only the containers the document names (it may have been filtered with -c).
-            let (Some(named), Some(now)) =
-                (req.get(key).and_then(Value::as_object), value.as_object())
+            let (Some(named), Some(now)) = (req.get(key).and_then(Value::as_object), value.as_object())
             else {
                 continue;
             };
@@ -764,17 +699,8 @@ pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
         match (a, b) {
             (Value::Object(x), Value::Object(y)) => {
                 for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                    let next = if at.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{at}.{key}")
-                    };
-                    walk(
-                        x.get(key).unwrap_or(&Value::Null),
-                        y.get(key).unwrap_or(&Value::Null),
-                        &next,
-                        out,
-                    );
+                    let next = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                    walk(x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null), &next, out);
                 }
             }
             _ => out.push(at.to_string()),
@@ -796,10 +722,7 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
             .strip_prefix(&format!("{}[name=\"", list[0]))
             .and_then(|rest| rest.strip_suffix("\"]"))
         {
-            return Some(format!(
-                "containers.{name}.{}",
-                segments[containers.len()..].join(".")
-            ));
+            return Some(format!("containers.{name}.{}", segments[containers.len()..].join(".")));
         }
     }
     for role in &profile.roles {
@@ -807,13 +730,8 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
             for field in fields {
                 let path = field.path.in_object(kind);
                 if segments.starts_with(&path) {
-                    let rest: Vec<&str> =
-                        segments[path.len()..].iter().map(String::as_str).collect();
-                    let tail = if rest.is_empty() {
-                        String::new()
-                    } else {
-                        format!(".{}", rest.join("."))
-                    };
+                    let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
+                    let tail = if rest.is_empty() { String::new() } else { format!(".{}", rest.join(".")) };
                     return Some(format!("{trait_name}.{}{tail}", field.name));
                 }
             }
@@ -922,42 +840,24 @@ mod tests {
     fn container_filter_and_autoscaler() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa = Autoscaler {
-            name: "web".into(),
-            min_replicas: Some(2),
-            max_replicas: Some(5),
-            metrics: None,
-        };
+        let hpa =
+            Autoscaler { name: "web".into(), min_replicas: Some(2), max_replicas: Some(5), metrics: None };
         let dev = document(
             &p,
             RoleName::Dev,
             kind,
             &obj,
-            &ViewOptions {
-                container: Some("proxy"),
-                autoscaler: None,
-            },
+            &ViewOptions { container: Some("proxy"), autoscaler: None },
         );
         assert_eq!(dev["containers"], json!({"proxy": {"image": "envoy:1"}}));
-        let ops = document(
-            &p,
-            RoleName::Ops,
-            kind,
-            &obj,
-            &ViewOptions {
-                container: None,
-                autoscaler: Some(&hpa),
-            },
-        );
+        let ops =
+            document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
         assert_eq!(
             ops["readOnly"]["autoscaler"],
             json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"],
                    "current": {"scaler.replicas": 3}})
         );
-        assert!(
-            ops.get("scaler").is_none(),
-            "a held count is not offered for editing"
-        );
+        assert!(ops.get("scaler").is_none(), "a held count is not offered for editing");
     }
 
     #[test]
@@ -965,16 +865,7 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
-        let body = apply_body(
-            &p,
-            RoleName::Dev,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap()
-        .body;
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
         assert_eq!(
             body,
             json!({
@@ -990,22 +881,10 @@ mod tests {
             })
         );
         let ops_doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
-        let ops = apply_body(
-            &p,
-            RoleName::Ops,
-            kind,
-            &obj,
-            &ops_doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap()
-        .body;
+        let ops = apply_body(&p, RoleName::Ops, kind, &obj, &ops_doc, &ApplyOptions::default()).unwrap().body;
         assert_eq!(ops["spec"]["replicas"], 3);
         assert_eq!(ops["metadata"]["annotations"], json!({"team": "a"}));
-        assert!(
-            ops["spec"]["template"]["spec"].get("containers").is_none(),
-            "ops never sends containers"
-        );
+        assert!(ops["spec"]["template"]["spec"].get("containers").is_none(), "ops never sends containers");
     }
 
     #[test]
@@ -1013,16 +892,7 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
-        let body = apply_body(
-            &p,
-            RoleName::Dev,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap()
-        .body;
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
         let items = &body["spec"]["template"]["spec"]["containers"];
         assert_eq!(items[0]["image"], "shop:1");
         assert_eq!(items[1], json!({"name": "proxy", "image": "envoy:2"}));
@@ -1034,16 +904,7 @@ mod tests {
         let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web",
                          "containers": {"app": {"image": "x", "env": {"PORT": 8080, "DEBUG": true, "EMPTY": null}}}});
-        let body = apply_body(
-            &p,
-            RoleName::Dev,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap()
-        .body;
+        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
         assert_eq!(
             body["spec"]["template"]["spec"]["containers"][0]["env"],
             json!([{"name": "PORT", "value": "8080"}, {"name": "DEBUG", "value": "true"}, {"name": "EMPTY"}])
@@ -1055,14 +916,8 @@ mod tests {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let cases = [
-            (
-                json!({"kind": "Deployment", "name": "other"}),
-                "name: cannot be changed",
-            ),
-            (
-                json!({"kind": "StatefulSet", "name": "web"}),
-                "kind: cannot be changed",
-            ),
+            (json!({"kind": "Deployment", "name": "other"}), "name: cannot be changed"),
+            (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
             (
                 json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}),
                 "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`",
@@ -1085,19 +940,9 @@ mod tests {
             ),
         ];
         for (doc, expect) in cases {
-            let problems = apply_body(
-                &p,
-                RoleName::Dev,
-                kind,
-                &obj,
-                &doc,
-                &ApplyOptions::default(),
-            )
-            .unwrap_err();
-            assert!(
-                problems.iter().any(|d| d.0.contains(expect)),
-                "{problems:?} should mention {expect}"
-            );
+            let problems =
+                apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
         }
         let ops_cases = [
             (
@@ -1114,19 +959,9 @@ mod tests {
             ),
         ];
         for (doc, expect) in ops_cases {
-            let problems = apply_body(
-                &p,
-                RoleName::Ops,
-                kind,
-                &obj,
-                &doc,
-                &ApplyOptions::default(),
-            )
-            .unwrap_err();
-            assert!(
-                problems.iter().any(|d| d.0.contains(expect)),
-                "{problems:?} should mention {expect}"
-            );
+            let problems =
+                apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
         }
     }
 
@@ -1134,22 +969,11 @@ mod tests {
     fn replicas_held_by_an_autoscaler_are_left_to_it() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa = Autoscaler {
-            name: "web".into(),
-            min_replicas: Some(1),
-            max_replicas: Some(4),
-            metrics: None,
-        };
-        let view = ViewOptions {
-            container: None,
-            autoscaler: Some(&hpa),
-        };
+        let hpa =
+            Autoscaler { name: "web".into(), min_replicas: Some(1), max_replicas: Some(4), metrics: None };
+        let view = ViewOptions { container: None, autoscaler: Some(&hpa) };
         let mut doc = document(&p, RoleName::Ops, kind, &obj, &view);
-        let opts = ApplyOptions {
-            autoscaler: Some(&hpa),
-            force: false,
-            manager: Some("kubectl-oam-ops"),
-        };
+        let opts = ApplyOptions { autoscaler: Some(&hpa), force: false, manager: Some("kubectl-oam-ops") };
         let same = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(same.body["spec"].get("replicas").is_none() && !same.autoscaler_conflict);
         // While ops still owns replicas, the body keeps the live value rather than releasing it
@@ -1162,18 +986,8 @@ mod tests {
         doc["scaler"]["replicas"] = json!(7);
         let changed = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
         assert!(changed.autoscaler_conflict && changed.body["spec"].get("replicas").is_none());
-        let forced = apply_body(
-            &p,
-            RoleName::Ops,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions {
-                force: true,
-                ..opts
-            },
-        )
-        .unwrap();
+        let forced =
+            apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions { force: true, ..opts }).unwrap();
         assert_eq!(forced.body["spec"]["replicas"], 7);
     }
 
@@ -1190,14 +1004,8 @@ mod tests {
         assert_eq!(dev_less["spec"]["replicas"], 3, "ops fields stay");
         let ops_less = without_role_fields(&p, RoleName::Ops, kind, &obj);
         assert!(ops_less["spec"].get("replicas").is_none());
-        assert!(
-            ops_less["metadata"].get("annotations").is_none(),
-            "tool-written keys are bookkeeping"
-        );
-        assert_eq!(
-            ops_less["spec"]["template"]["spec"]["serviceAccountName"],
-            "web"
-        );
+        assert!(ops_less["metadata"].get("annotations").is_none(), "tool-written keys are bookkeeping");
+        assert_eq!(ops_less["spec"]["template"]["spec"]["serviceAccountName"], "web");
         let mut changed = ops_less.clone();
         changed["spec"]["template"]["spec"]["serviceAccountName"] = json!("other");
         changed["spec"]["paused"] = json!(true);
@@ -1211,38 +1019,15 @@ mod tests {
     fn unknown_containers_and_out_of_range_numbers_are_problems() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let doc =
-            json!({"kind": "Deployment", "name": "web", "containers": {"ap": {"image": "x"}}});
-        let problems = apply_body(
-            &p,
-            RoleName::Dev,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap_err();
+        let doc = json!({"kind": "Deployment", "name": "web", "containers": {"ap": {"image": "x"}}});
+        let problems = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
         assert!(
-            problems[0]
-                .0
-                .starts_with("containers.ap: no such container (it has app, proxy)"),
+            problems[0].0.starts_with("containers.ap: no such container (it has app, proxy)"),
             "{problems:?}"
         );
-        let doc =
-            json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 4294967298u64}});
-        let problems = apply_body(
-            &p,
-            RoleName::Ops,
-            kind,
-            &obj,
-            &doc,
-            &ApplyOptions::default(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            problems[0].0,
-            "scaler.replicas: 4294967298 is out of range (at most 2147483647)"
-        );
+        let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 4294967298u64}});
+        let problems = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+        assert_eq!(problems[0].0, "scaler.replicas: 4294967298 is out of range (at most 2147483647)");
     }
 
     #[test]
@@ -1251,15 +1036,9 @@ mod tests {
                            "placement": {"tolerations": [1]}, "readOnly": {"selector": {}}});
         let requested =
             json!({"kind": "Deployment", "containers": {"app": {"image": "a", "env": {"A": "1"}}}});
-        assert_eq!(
-            kept_paths(&requested, &after),
-            ["containers.app.env.B", "placement"]
-        );
+        assert_eq!(kept_paths(&requested, &after), ["containers.app.env.B", "placement"]);
         let normalised = json!({"containers": {"app": {"image": "b", "env": {"A": 1, "B": "2"}}}, "placement": {"tolerations": [2]}});
-        assert!(
-            kept_paths(&normalised, &after).is_empty(),
-            "only absences count"
-        );
+        assert!(kept_paths(&normalised, &after).is_empty(), "only absences count");
     }
 
     #[test]
@@ -1268,11 +1047,7 @@ mod tests {
         let deploy = p.kind("deploy").unwrap();
         let cj = p.kind("cj").unwrap();
         let cases = [
-            (
-                deploy,
-                ".spec.template.spec.containers[name=\"app\"].image",
-                Some("containers.app.image"),
-            ),
+            (deploy, ".spec.template.spec.containers[name=\"app\"].image", Some("containers.app.image")),
             (
                 deploy,
                 ".spec.template.spec.containers[name=\"a.b\"].env[name=\"X\"].value",
@@ -1280,11 +1055,7 @@ mod tests {
             ),
             (deploy, ".spec.replicas", Some("scaler.replicas")),
             (deploy, ".metadata.labels.app", Some("metadata.labels.app")),
-            (
-                deploy,
-                ".spec.template.spec.tolerations",
-                Some("placement.tolerations"),
-            ),
+            (deploy, ".spec.template.spec.tolerations", Some("placement.tolerations")),
             (
                 cj,
                 ".spec.jobTemplate.spec.template.spec.containers[name=\"job\"].args",
@@ -1315,9 +1086,6 @@ mod tests {
         assert!(Autoscaler::targeting(&hpas, kind, &workload("db")).is_none());
         assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), &workload("web")).is_none());
         let in_b = json!({"metadata": {"name": "web", "namespace": "b"}});
-        assert_eq!(
-            Autoscaler::targeting(&hpas, kind, &in_b).unwrap().name,
-            "elsewhere"
-        );
+        assert_eq!(Autoscaler::targeting(&hpas, kind, &in_b).unwrap().name, "elsewhere");
     }
 }

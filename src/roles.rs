@@ -85,10 +85,7 @@ impl FieldPath {
         if parts.is_empty() {
             return Err(format!("path \"{text}\" names no field below its root"));
         }
-        Ok(FieldPath {
-            root,
-            segments: parts,
-        })
+        Ok(FieldPath { root, segments: parts })
     }
 
     /// The path from the object root, for fields that are not per container.
@@ -133,9 +130,7 @@ pub struct Field {
 
 impl Field {
     pub fn applies_to(&self, kind: &str) -> bool {
-        self.kinds
-            .as_ref()
-            .is_none_or(|k| k.iter().any(|k| k == kind))
+        self.kinds.as_ref().is_none_or(|k| k.iter().any(|k| k == kind))
     }
 }
 
@@ -157,10 +152,7 @@ pub struct Role {
 impl Role {
     /// Per-container fields, in profile order.
     pub fn container_fields(&self) -> impl Iterator<Item = &Field> {
-        self.traits
-            .iter()
-            .flat_map(|t| &t.fields)
-            .filter(|f| f.path.root == Root::Container)
+        self.traits.iter().flat_map(|t| &t.fields).filter(|f| f.path.root == Root::Container)
     }
 
     /// Traits of whole-object fields, with only the fields `kind` has; traits left empty are absent.
@@ -169,11 +161,8 @@ impl Role {
         kind: &'a str,
     ) -> impl Iterator<Item = (&'a str, Vec<&'a Field>)> + 'a {
         self.traits.iter().filter_map(move |t| {
-            let fields: Vec<&Field> = t
-                .fields
-                .iter()
-                .filter(|f| f.path.root != Root::Container && f.applies_to(kind))
-                .collect();
+            let fields: Vec<&Field> =
+                t.fields.iter().filter(|f| f.path.root != Root::Container && f.applies_to(kind)).collect();
             (!fields.is_empty()).then_some((t.name.as_str(), fields))
         })
     }
@@ -205,9 +194,7 @@ impl KindInfo {
     }
 
     pub fn version(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or(self.api_version.as_str(), |(_, v)| v)
+        self.api_version.rsplit_once('/').map_or(self.api_version.as_str(), |(_, v)| v)
     }
 
     pub fn pod_spec_path(&self) -> Vec<String> {
@@ -234,9 +221,7 @@ impl KindInfo {
     pub fn matches(&self, name: &str) -> bool {
         let name = name.to_lowercase();
         let bare = name.split_once('.').map_or(name.as_str(), |(n, _)| n);
-        bare == self.kind.to_lowercase()
-            || bare == self.resource
-            || self.names.iter().any(|n| *n == bare)
+        bare == self.kind.to_lowercase() || bare == self.resource || self.names.iter().any(|n| *n == bare)
     }
 }
 
@@ -256,25 +241,16 @@ impl Profile {
     }
 
     pub fn role(&self, name: RoleName) -> &Role {
-        self.roles
-            .iter()
-            .find(|r| r.name == name)
-            .expect("a parsed profile has every role")
+        self.roles.iter().find(|r| r.name == name).expect("a parsed profile has every role")
     }
 
     pub fn kind(&self, name: &str) -> Result<&KindInfo> {
-        self.kinds
-            .iter()
-            .find(|k| k.matches(name))
-            .ok_or_else(|| Error::UnknownKind(name.to_string()))
+        self.kinds.iter().find(|k| k.matches(name)).ok_or_else(|| Error::UnknownKind(name.to_string()))
     }
 
     /// The role (and its trait) that owns a top-level document key, if any.
     pub fn role_of_key(&self, key: &str) -> Option<RoleName> {
-        self.roles
-            .iter()
-            .find(|r| r.has_document_key(key))
-            .map(|r| r.name)
+        self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
 
     /// Parses and checks a profile; errors name the source and the line/column or key.
@@ -282,10 +258,7 @@ impl Profile {
         let bad = |msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
         let raw: RawProfile = serde_yaml::from_str(text).map_err(|e| bad(yaml_error(&e)))?;
         if raw.kind != "RoleProfile" {
-            return Err(bad(format!(
-                "kind is \"{}\", expected RoleProfile",
-                raw.kind
-            )));
+            return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
         }
         if raw.kinds.is_empty() {
             return Err(bad("kinds: at least one workload kind is needed".into()));
@@ -300,10 +273,7 @@ impl Profile {
             }
             let template: Vec<String> = k.template.split('.').map(str::to_string).collect();
             if template.iter().any(String::is_empty) {
-                return Err(bad(format!(
-                    "kinds.{kind}.template \"{}\" is not a dotted path",
-                    k.template
-                )));
+                return Err(bad(format!("kinds.{kind}.template \"{}\" is not a dotted path", k.template)));
             }
             kinds.push(KindInfo {
                 kind,
@@ -316,18 +286,13 @@ impl Profile {
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
         let mut roles = Vec::new();
         for name in RoleName::ALL {
-            let raw_role = raw
-                .roles
-                .get(name.as_str())
-                .ok_or_else(|| bad(format!("roles.{name} is missing")))?;
-            let parse_fields = |at: &str,
-                                fields: &BTreeMapOrdered<RawField>|
-             -> Result<Vec<Field>> {
+            let raw_role =
+                raw.roles.get(name.as_str()).ok_or_else(|| bad(format!("roles.{name} is missing")))?;
+            let parse_fields = |at: &str, fields: &BTreeMapOrdered<RawField>| -> Result<Vec<Field>> {
                 let mut out = Vec::new();
                 for (field_name, f) in &fields.0 {
                     let key = format!("{at}.{field_name}");
-                    let path =
-                        FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
+                    let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
                     if let Some(kinds) = &f.kinds {
                         if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
                             return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
@@ -347,15 +312,10 @@ impl Profile {
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
                 if IDENTITY_KEYS.contains(&trait_name.as_str()) || trait_name == READ_ONLY_KEY {
-                    return Err(bad(format!(
-                        "{at}: \"{trait_name}\" is reserved for the document"
-                    )));
+                    return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
                 let fields = parse_fields(&at, fields)?;
-                let per_container = fields
-                    .iter()
-                    .filter(|f| f.path.root == Root::Container)
-                    .count();
+                let per_container = fields.iter().filter(|f| f.path.root == Root::Container).count();
                 if per_container != 0 && per_container != fields.len() {
                     return Err(bad(format!(
                         "{at}: mixes container.* fields with others; put them in separate traits"
@@ -366,10 +326,7 @@ impl Profile {
                         "{at}: the trait \"containers\" may only hold container.* fields"
                     )));
                 }
-                traits.push(Trait {
-                    name: trait_name.clone(),
-                    fields,
-                });
+                traits.push(Trait { name: trait_name.clone(), fields });
             }
             let read_only = parse_fields(&format!("roles.{name}.readOnly"), &raw_role.read_only)?;
             roles.push(Role {
@@ -380,14 +337,8 @@ impl Profile {
                 read_only,
             });
         }
-        if let Some(extra) = raw
-            .roles
-            .keys()
-            .find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r))
-        {
-            return Err(bad(format!(
-                "roles.{extra}: only the roles dev and ops exist"
-            )));
+        if let Some(extra) = raw.roles.keys().find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r)) {
+            return Err(bad(format!("roles.{extra}: only the roles dev and ops exist")));
         }
         if let Some(r) = roles.iter().find(|r| r.manager.trim().is_empty()) {
             return Err(bad(format!("roles.{}.manager is empty", r.name)));
@@ -419,12 +370,7 @@ impl Profile {
                 }
             }
         }
-        let profile = Profile {
-            kinds,
-            roles,
-            source: source.to_string(),
-            text: text.to_string(),
-        };
+        let profile = Profile { kinds, roles, source: source.to_string(), text: text.to_string() };
         profile.check_overlaps().map_err(bad)?;
         Ok(profile)
     }
@@ -438,9 +384,8 @@ impl Profile {
                     for f in t.fields.iter().filter(|f| f.applies_to(&kind.kind)) {
                         let path = f.path.in_object(kind);
                         let label = format!("{}.{}.{}", role.name, t.name, f.name);
-                        if let Some((_, other)) = seen
-                            .iter()
-                            .find(|(p, _)| p.starts_with(&path) || path.starts_with(p))
+                        if let Some((_, other)) =
+                            seen.iter().find(|(p, _)| p.starts_with(&path) || path.starts_with(p))
                         {
                             return Err(format!("{label} overlaps {other} for {}", kind.kind));
                         }
@@ -560,23 +505,8 @@ mod tests {
         let p = Profile::builtin();
         assert_eq!(p.role(RoleName::Dev).manager, "kubectl-oam-dev");
         assert_eq!(p.role(RoleName::Ops).manager, "kubectl-oam-ops");
-        let dev: Vec<&str> = p
-            .role(RoleName::Dev)
-            .container_fields()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(
-            dev,
-            [
-                "image",
-                "command",
-                "args",
-                "env",
-                "envFrom",
-                "ports",
-                "resources"
-            ]
-        );
+        let dev: Vec<&str> = p.role(RoleName::Dev).container_fields().map(|f| f.name.as_str()).collect();
+        assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources"]);
     }
 
     #[test]
@@ -612,22 +542,11 @@ mod tests {
         );
         let ops = p.role(RoleName::Ops);
         let traits: Vec<&str> = ops.object_traits("CronJob").map(|(t, _)| t).collect();
-        assert_eq!(
-            traits,
-            ["placement", "metadata", "schedule"],
-            "a trait a kind lacks is absent"
-        );
+        assert_eq!(traits, ["placement", "metadata", "schedule"], "a trait a kind lacks is absent");
         let traits: Vec<&str> = ops.object_traits("Deployment").map(|(t, _)| t).collect();
         assert_eq!(traits, ["scaler", "rollout", "placement", "metadata"]);
-        let pod = ops
-            .object_traits("Deployment")
-            .find(|(t, _)| *t == "metadata")
-            .unwrap()
-            .1[2];
-        assert_eq!(
-            pod.path.in_object(deploy).join("."),
-            "spec.template.metadata.annotations"
-        );
+        let pod = ops.object_traits("Deployment").find(|(t, _)| *t == "metadata").unwrap().1[2];
+        assert_eq!(pod.path.in_object(deploy).join("."), "spec.template.metadata.annotations");
     }
 
     #[test]
@@ -642,14 +561,8 @@ mod tests {
     #[test]
     fn malformed_profiles_name_the_problem() {
         let cases = [
-            (
-                "kind: RoleProfile\napiVersion: x\nkinds: {}\nroles: {}\n",
-                "at least one workload kind",
-            ),
-            (
-                "kind: Other\napiVersion: x\nkinds: {}\nroles: {}\n",
-                "expected RoleProfile",
-            ),
+            ("kind: RoleProfile\napiVersion: x\nkinds: {}\nroles: {}\n", "at least one workload kind"),
+            ("kind: Other\napiVersion: x\nkinds: {}\nroles: {}\n", "expected RoleProfile"),
             (
                 "kind: RoleProfile\napiVersion: x\nkinds:\n  Deployment: {apiVersion: apps/v1, resource: deployments, template: spec.template, bogus: 1}\nroles: {}\n",
                 "unknown field `bogus`",
@@ -693,9 +606,7 @@ mod tests {
         let err = Profile::parse(&text, "x").unwrap_err().to_string();
         assert!(err.contains("unknown kind \"Cronjob\""), "{err}");
         let idx = BUILTIN_PROFILE.find("  ops:").unwrap();
-        let err = Profile::parse(&BUILTIN_PROFILE[..idx], "x")
-            .unwrap_err()
-            .to_string();
+        let err = Profile::parse(&BUILTIN_PROFILE[..idx], "x").unwrap_err().to_string();
         assert!(err.contains("roles.ops is missing"), "{err}");
     }
 }

@@ -25,11 +25,7 @@ pub struct Target<'p> {
 
 impl Target<'_> {
     pub fn action(&self) -> Action<'_> {
-        Action {
-            kind: &self.kind.kind,
-            name: &self.name,
-            namespace: &self.namespace,
-        }
+        Action { kind: &self.kind.kind, name: &self.name, namespace: &self.namespace }
     }
 
     /// kubectl's spelling: deployment.apps/web
@@ -59,9 +55,7 @@ pub fn parse_target<'p>(
         None => (first.as_str(), args.name.clone()),
     };
     if name.as_deref() == Some("") {
-        return Err(Error::Usage(format!(
-            "\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web"
-        )));
+        return Err(Error::Usage(format!("\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web")));
     }
     let kind = profile.kind(kind)?;
     if let Some(name) = &name {
@@ -71,24 +65,11 @@ pub fn parse_target<'p>(
 }
 
 /// Like `parse_target` but a name is required.
-pub fn require_target<'p>(
-    profile: &'p Profile,
-    cluster: &Cluster,
-    text: &str,
-) -> Result<Target<'p>> {
-    let args = TargetArgs {
-        target: Some(text.to_string()),
-        name: None,
-    };
+pub fn require_target<'p>(profile: &'p Profile, cluster: &Cluster, text: &str) -> Result<Target<'p>> {
+    let args = TargetArgs { target: Some(text.to_string()), name: None };
     match parse_target(profile, &args)? {
-        Some((kind, Some(name))) => Ok(Target {
-            kind,
-            name,
-            namespace: cluster.namespace.clone(),
-        }),
-        _ => Err(Error::Usage(format!(
-            "\"{text}\" is not TYPE/NAME, e.g. deploy/web"
-        ))),
+        Some((kind, Some(name))) => Ok(Target { kind, name, namespace: cluster.namespace.clone() }),
+        _ => Err(Error::Usage(format!("\"{text}\" is not TYPE/NAME, e.g. deploy/web"))),
     }
 }
 
@@ -102,11 +83,7 @@ pub fn api_resource(kind: &KindInfo) -> ApiResource {
     }
 }
 
-pub fn workload_api(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
+pub fn workload_api(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
     let resource = api_resource(kind);
     match namespace {
         Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
@@ -119,18 +96,9 @@ pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
     let api = workload_api(cluster, target.kind, Some(&target.namespace));
     let request = kube::core::Request::new(api.resource_url())
         .get(&target.name, &Default::default())
-        .map_err(|e| {
-            Error::Invalid(format!(
-                "cannot build the request for {}: {e}",
-                target.display()
-            ))
-        })?;
+        .map_err(|e| Error::Invalid(format!("cannot build the request for {}: {e}", target.display())))?;
     // Straight into JSON: the views work on JSON, and a typed detour costs a second conversion.
-    let obj: Value = cluster
-        .client
-        .request(request)
-        .await
-        .map_err(|e| cluster.error(e, &target.action()))?;
+    let obj: Value = cluster.client.request(request).await.map_err(|e| cluster.error(e, &target.action()))?;
     Ok(with_type(obj, target.kind))
 }
 
@@ -152,11 +120,7 @@ pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Res
     loop {
         match api.list(&params).await {
             Ok(list) => {
-                out.extend(
-                    list.items
-                        .into_iter()
-                        .filter_map(|h| serde_json::to_value(h).ok()),
-                );
+                out.extend(list.items.into_iter().filter_map(|h| serde_json::to_value(h).ok()));
                 match list.metadata.continue_.filter(|c| !c.is_empty()) {
                     Some(token) => params = params.continue_token(&token),
                     None => return Ok(out),
@@ -187,21 +151,14 @@ pub async fn fetch_with_autoscaler(
     if !wants_hpa {
         return Ok((fetch(cluster, target).await?, None));
     }
-    let (obj, hpas) = tokio::join!(
-        fetch(cluster, target),
-        list_autoscalers(cluster, Some(&target.namespace))
-    );
+    let (obj, hpas) =
+        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace)));
     let obj = obj?;
     let hpa = Autoscaler::targeting(&hpas?, target.kind, &obj);
     Ok((obj, hpa))
 }
 
-pub async fn get(
-    cluster: &Cluster,
-    profile: &Profile,
-    role: RoleName,
-    args: &GetArgs,
-) -> Result<String> {
+pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
     let (kind, name) = match parse_target(profile, &args.target)? {
         Some((kind, Some(name))) => (kind, name),
         Some((kind, None)) => {
@@ -223,17 +180,10 @@ pub async fn get(
             return list_workloads(cluster, profile, role, &list).await;
         }
     };
-    let target = Target {
-        kind,
-        name,
-        namespace: cluster.namespace.clone(),
-    };
+    let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let (obj, hpa) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
-        if !project::containers(&obj, kind)
-            .iter()
-            .any(|c| project::container_name(c) == only)
-        {
+        if !project::containers(&obj, kind).iter().any(|c| project::container_name(c) == only) {
             return Err(Error::Usage(format!(
                 "{} in namespace \"{}\" has no container \"{only}\"; it has {}",
                 target.display(),
@@ -242,40 +192,27 @@ pub async fn get(
             )));
         }
     }
-    let output = if args.raw {
-        Some(OutputFormat::Apply)
-    } else {
-        args.output
-    };
+    let output = if args.raw { Some(OutputFormat::Apply) } else { args.output };
     if output == Some(OutputFormat::Apply) {
         let doc = project::document(
             profile,
             role,
             kind,
             &obj,
-            &ViewOptions {
-                container: None,
-                autoscaler: hpa.as_ref(),
-            },
+            &ViewOptions { container: None, autoscaler: hpa.as_ref() },
         );
         let opts = ApplyOptions {
             autoscaler: hpa.as_ref(),
             force: false,
             manager: Some(&profile.role(role).manager),
         };
-        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts).map_err(|p| {
-            Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; "))
-        })?;
+        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts)
+            .map_err(|p| Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; ")))?;
         return output::yaml(&body.body);
     }
-    let view = ViewOptions {
-        container: args.container.as_deref(),
-        autoscaler: hpa.as_ref(),
-    };
+    let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
     let doc = project::document(profile, role, kind, &obj, &view);
-    let owners = args
-        .show_owners
-        .then(|| field_owners(profile, kind, &obj, Some(role)));
+    let owners = args.show_owners.then(|| field_owners(profile, kind, &obj, Some(role)));
     match output {
         Some(OutputFormat::Json) => Ok(match owners {
             Some(owners) => output::json(&json!({"document": doc, "owners": owners})),
@@ -292,10 +229,7 @@ pub async fn get(
 }
 
 pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
-    project::containers(obj, kind)
-        .iter()
-        .map(|c| project::container_name(c).to_string())
-        .collect()
+    project::containers(obj, kind).iter().map(|c| project::container_name(c).to_string()).collect()
 }
 
 /// Owners as YAML comments, so the document still applies unchanged.
@@ -306,29 +240,14 @@ pub fn owners_comment(owners: &[FieldOwners]) -> String {
             .managers
             .iter()
             .map(|h| {
-                let role = h
-                    .role
-                    .as_deref()
-                    .map(|r| format!(" [{r}]"))
-                    .unwrap_or_default();
-                let sub = if h.subresource.is_empty() {
-                    String::new()
-                } else {
-                    format!(" /{}", h.subresource)
-                };
+                let role = h.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+                let sub =
+                    if h.subresource.is_empty() { String::new() } else { format!(" /{}", h.subresource) };
                 format!("{}{role} {}{sub} {}", h.manager, h.operation, h.time)
             })
             .collect();
-        let flag = if row.outside_role.is_empty() {
-            ""
-        } else {
-            "  <- outside role"
-        };
-        text.push_str(&format!(
-            "#   {}: {}{flag}\n",
-            row.field,
-            holders.join("; ")
-        ));
+        let flag = if row.outside_role.is_empty() { "" } else { "  <- outside role" };
+        text.push_str(&format!("#   {}: {}{flag}\n", row.field, holders.join("; ")));
     }
     text
 }
@@ -392,42 +311,29 @@ pub async fn list_workloads(
     let mut rows = Vec::new();
     let mut documents = Vec::new();
     for kind in kinds {
-        for_each_object(
-            cluster,
-            kind,
-            args.selector.as_deref(),
-            args.chunk_size,
-            |obj| {
-                let hpa = Autoscaler::targeting(&hpas, kind, &obj);
-                if as_documents {
-                    let view = ViewOptions {
-                        container: None,
-                        autoscaler: hpa.as_ref(),
-                    };
-                    documents.push(project::document(profile, role, kind, &obj, &view));
-                } else {
-                    rows.extend(table_rows(
-                        profile,
-                        role,
-                        kind,
-                        &obj,
-                        hpa.as_ref(),
-                        wide,
-                        cluster.all_namespaces,
-                    ));
-                }
-            },
-        )
+        for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
+            let hpa = Autoscaler::targeting(&hpas, kind, &obj);
+            if as_documents {
+                let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+                documents.push(project::document(profile, role, kind, &obj, &view));
+            } else {
+                rows.extend(table_rows(
+                    profile,
+                    role,
+                    kind,
+                    &obj,
+                    hpa.as_ref(),
+                    wide,
+                    cluster.all_namespaces,
+                ));
+            }
+        })
         .await?;
     }
     if as_documents {
         return match args.output {
             Some(OutputFormat::Json) => Ok(output::json(&Value::Array(documents))),
-            _ => Ok(documents
-                .iter()
-                .map(output::yaml)
-                .collect::<Result<Vec<_>>>()?
-                .join("---\n")),
+            _ => Ok(documents.iter().map(output::yaml).collect::<Result<Vec<_>>>()?.join("---\n")),
         };
     }
     if rows.is_empty() {
@@ -444,16 +350,7 @@ pub async fn list_workloads(
         headers.push("namespace");
     }
     headers.extend(match role {
-        RoleName::Dev => [
-            "name",
-            "kind",
-            "container",
-            "image",
-            "ports",
-            "cpu",
-            "memory",
-        ]
-        .as_slice(),
+        RoleName::Dev => ["name", "kind", "container", "image", "ports", "cpu", "memory"].as_slice(),
         RoleName::Ops => ["name", "kind", "replicas", "strategy", "placement"].as_slice(),
     });
     if wide {
@@ -474,29 +371,11 @@ fn table_rows(
     wide: bool,
     all_namespaces: bool,
 ) -> Vec<Vec<String>> {
-    let doc = project::document(
-        profile,
-        role,
-        kind,
-        obj,
-        &ViewOptions {
-            container: None,
-            autoscaler: hpa,
-        },
-    );
-    let name = obj["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let doc = project::document(profile, role, kind, obj, &ViewOptions { container: None, autoscaler: hpa });
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
     let prefix = |mut row: Vec<String>| {
         if all_namespaces {
-            row.insert(
-                0,
-                obj["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            row.insert(0, obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string());
         }
         row
     };
@@ -545,11 +424,7 @@ fn table_rows(
                                 command.extend(parts.iter().map(|p| output::cell(Some(p))));
                             }
                         }
-                        row.push(if command.is_empty() {
-                            "<none>".into()
-                        } else {
-                            command.join(" ")
-                        });
+                        row.push(if command.is_empty() { "<none>".into() } else { command.join(" ") });
                         row.push(c["env"].as_object().map_or(0, |e| e.len()).to_string());
                     }
                     prefix(row)
@@ -573,11 +448,7 @@ fn table_rows(
                 .get("strategy")
                 .or_else(|| doc["rollout"].get("updateStrategy"))
                 .map(|s| output::cell(s.get("type")))
-                .or_else(|| {
-                    doc["schedule"]
-                        .get("schedule")
-                        .map(|s| output::cell(Some(s)))
-                })
+                .or_else(|| doc["schedule"].get("schedule").map(|s| output::cell(Some(s))))
                 .unwrap_or_else(|| "<none>".into());
             let placement = doc["placement"]
                 .as_object()
@@ -610,22 +481,14 @@ fn table_rows(
 
 pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<String> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
-        return Err(Error::Usage(
-            "owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into(),
-        ));
+        return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
     };
-    let target = Target {
-        kind,
-        name,
-        namespace: cluster.namespace.clone(),
-    };
+    let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let obj = fetch(cluster, &target).await?;
     let rows = field_owners(profile, kind, &obj, None);
     match args.output {
         Some(OutputFormat::Json) => {
-            return Ok(output::json(
-                &serde_json::to_value(&rows).unwrap_or_default(),
-            ));
+            return Ok(output::json(&serde_json::to_value(&rows).unwrap_or_default()));
         }
         Some(OutputFormat::Yaml) => {
             return output::yaml(&serde_json::to_value(&rows).unwrap_or_default());
@@ -649,40 +512,17 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
                 format!("{} ({})", h.operation, h.subresource)
             };
             table.push(vec![
-                if i == 0 {
-                    row.field.clone()
-                } else {
-                    String::new()
-                },
-                if i == 0 {
-                    row.role.clone()
-                } else {
-                    String::new()
-                },
+                if i == 0 { row.field.clone() } else { String::new() },
+                if i == 0 { row.role.clone() } else { String::new() },
                 h.manager.clone(),
                 h.role.clone().unwrap_or_else(|| "-".into()),
                 operation,
-                if h.time.is_empty() {
-                    "-".into()
-                } else {
-                    h.time.clone()
-                },
+                if h.time.is_empty() { "-".into() } else { h.time.clone() },
                 note,
             ]);
         }
     }
-    Ok(output::table(
-        &[
-            "field",
-            "role",
-            "manager",
-            "as",
-            "operation",
-            "time",
-            "note",
-        ],
-        table,
-    ))
+    Ok(output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table))
 }
 
 pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
@@ -721,10 +561,7 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
         }
     }
     let mut text = format!("Role profile: {}\n", profile.source);
-    text.push_str(&output::table(
-        &["role", "manager", "trait", "field", "path", "kinds"],
-        rows,
-    ));
+    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds"], rows));
     Ok(text)
 }
 
@@ -733,45 +570,25 @@ mod tests {
     use super::*;
 
     fn args(target: Option<&str>, name: Option<&str>) -> TargetArgs {
-        TargetArgs {
-            target: target.map(str::to_string),
-            name: name.map(str::to_string),
-        }
+        TargetArgs { target: target.map(str::to_string), name: name.map(str::to_string) }
     }
 
     #[test]
     fn targets_parse_in_both_forms() {
         let p = Profile::builtin();
         let cases = [
-            (
-                args(Some("deploy/web"), None),
-                Some(("Deployment", Some("web"))),
-            ),
-            (
-                args(Some("sts"), Some("db")),
-                Some(("StatefulSet", Some("db"))),
-            ),
+            (args(Some("deploy/web"), None), Some(("Deployment", Some("web")))),
+            (args(Some("sts"), Some("db")), Some(("StatefulSet", Some("db")))),
             (args(Some("cj"), None), Some(("CronJob", None))),
             (args(None, None), None),
         ];
         for (a, expect) in cases {
-            let got = parse_target(&p, &a)
-                .unwrap()
-                .map(|(k, n)| (k.kind.clone(), n));
+            let got = parse_target(&p, &a).unwrap().map(|(k, n)| (k.kind.clone(), n));
             let expect = expect.map(|(k, n)| (k.to_string(), n.map(str::to_string)));
             assert_eq!(got, expect, "{a:?}");
         }
-        assert!(matches!(
-            parse_target(&p, &args(Some("pod/x"), None)),
-            Err(Error::UnknownKind(_))
-        ));
-        assert!(matches!(
-            parse_target(&p, &args(Some("deploy/"), None)),
-            Err(Error::Usage(_))
-        ));
-        assert!(matches!(
-            parse_target(&p, &args(Some("deploy/a"), Some("b"))),
-            Err(Error::Usage(_))
-        ));
+        assert!(matches!(parse_target(&p, &args(Some("pod/x"), None)), Err(Error::UnknownKind(_))));
+        assert!(matches!(parse_target(&p, &args(Some("deploy/"), None)), Err(Error::Usage(_))));
+        assert!(matches!(parse_target(&p, &args(Some("deploy/a"), Some("b"))), Err(Error::Usage(_))));
     }
 }

@@ -40,15 +40,9 @@ fn a_kubeconfig_list_merges_as_kubectl_does() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("namespace: {}", ns.name)),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("namespace: {}", ns.name)), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("/namespaces/{}/deployments/web 200", ns.name)),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("/namespaces/{}/deployments/web 200", ns.name)), "{stderr}");
 }
 
 #[test]
@@ -57,46 +51,19 @@ fn context_impersonation_token_and_server_flags() {
     ns.create(&web_deployment("web"));
     // --as: admin impersonates dev, who may not read kube-system.
     let err = ns
-        .oam_in(
-            "kube-system",
-            &[
-                "--as",
-                "dev",
-                "--as-group",
-                "oam:developers",
-                "dev",
-                "get",
-                "deploy/x",
-            ],
-        )
+        .oam_in("kube-system", &["--as", "dev", "--as-group", "oam:developers", "dev", "get", "deploy/x"])
         .error();
-    assert!(
-        err.contains("User \"dev\" cannot get resource \"deployments\""),
-        "{err}"
-    );
+    assert!(err.contains("User \"dev\" cannot get resource \"deployments\""), "{err}");
     // --token replaces the context's credentials.
-    let err = ns
-        .oam_in(
-            "kube-system",
-            &["--token", "oam-ops-token", "ops", "get", "deploy/x"],
-        )
-        .error();
+    let err = ns.oam_in("kube-system", &["--token", "oam-ops-token", "ops", "get", "deploy/x"]).error();
     assert!(err.contains("User \"ops\""), "{err}");
     assert!(
-        ns.oam(&["--token", "oam-ops-token", "ops", "get", "deploy/web"])
-            .ok()
-            .stdout
-            .contains("replicas: 2")
+        ns.oam(&["--token", "oam-ops-token", "ops", "get", "deploy/web"]).ok().stdout.contains("replicas: 2")
     );
-    let err = ns
-        .oam(&["--token", "wrong", "ops", "get", "deploy/web"])
-        .error();
+    let err = ns.oam(&["--token", "wrong", "ops", "get", "deploy/web"]).error();
     assert!(err.contains("401"), "{err}");
     // --server with --insecure-skip-tls-verify and a token needs no kubeconfig entry for the server.
-    let server = kubeconfig()["clusters"][0]["cluster"]["server"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let server = kubeconfig()["clusters"][0]["cluster"]["server"].as_str().unwrap().to_string();
     let run = ns
         .oam(&[
             "--server",
@@ -111,36 +78,16 @@ fn context_impersonation_token_and_server_flags() {
         .ok();
     assert!(run.stdout.contains("nginx:1.25"));
     // --context picks a user; --user overrides the context's user.
-    assert!(
-        ns.oam(&["--context", "ops", "ops", "get", "deploy/web"])
-            .ok()
-            .stdout
-            .contains("replicas")
-    );
-    let err = ns
-        .oam_in("kube-system", &["--user", "dev", "dev", "get", "deploy/x"])
-        .error();
+    assert!(ns.oam(&["--context", "ops", "ops", "get", "deploy/web"]).ok().stdout.contains("replicas"));
+    let err = ns.oam_in("kube-system", &["--user", "dev", "dev", "get", "deploy/x"]).error();
     assert!(err.contains("User \"dev\""), "{err}");
-    let err = ns
-        .oam(&["--user", "nope", "dev", "get", "deploy/web"])
-        .error();
+    let err = ns.oam(&["--user", "nope", "dev", "get", "deploy/web"]).error();
     assert!(err.contains("the kubeconfig has no user \"nope\""), "{err}");
-    let err = ns
-        .oam(&["--cluster", "nope", "dev", "get", "deploy/web"])
-        .error();
+    let err = ns.oam(&["--cluster", "nope", "dev", "get", "deploy/web"]).error();
     assert!(err.contains("no cluster \"nope\""), "{err}");
-    let err = ns
-        .oam(&["--context", "nope", "dev", "get", "deploy/web"])
-        .error();
+    let err = ns.oam(&["--context", "nope", "dev", "get", "deploy/web"]).error();
     assert!(err.contains("nope"), "{err}");
-    let err = ns
-        .oam(&["--request-timeout", "soon", "dev", "get", "deploy/web"])
-        .error();
+    let err = ns.oam(&["--request-timeout", "soon", "dev", "get", "deploy/web"]).error();
     assert!(err.contains("invalid --request-timeout \"soon\""), "{err}");
-    assert!(
-        ns.oam(&["--request-timeout", "5s", "dev", "get", "deploy/web"])
-            .ok()
-            .stdout
-            .contains("nginx")
-    );
+    assert!(ns.oam(&["--request-timeout", "5s", "dev", "get", "deploy/web"]).ok().stdout.contains("nginx"));
 }

@@ -37,10 +37,7 @@ pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
         if let Ok(kubeconfig) = std::env::var("OAM_TEST_KUBECONFIG") {
-            return Env {
-                kubeconfig: kubeconfig.into(),
-                bin_dir: None,
-            };
+            return Env { kubeconfig: kubeconfig.into(), bin_dir: None };
         }
         let script = repo().join("scripts/local-cluster");
         let up = Command::new(&script)
@@ -48,30 +45,16 @@ pub fn env() -> &'static Env {
             .stderr(Stdio::inherit())
             .output()
             .expect("run scripts/local-cluster up");
-        assert!(
-            up.status.success(),
-            "scripts/local-cluster up failed (see its error above)"
-        );
+        assert!(up.status.success(), "scripts/local-cluster up failed (see its error above)");
         let stdout = String::from_utf8_lossy(&up.stdout);
-        let kubeconfig = stdout
-            .lines()
-            .last()
-            .expect("up prints the kubeconfig path last")
-            .trim()
-            .into();
+        let kubeconfig = stdout.lines().last().expect("up prints the kubeconfig path last").trim().into();
         let bin = Command::new(&script)
             .arg("bin")
             .stderr(Stdio::inherit())
             .output()
             .expect("run scripts/local-cluster bin");
-        let bin_dir = String::from_utf8_lossy(&bin.stdout)
-            .lines()
-            .last()
-            .map(|l| PathBuf::from(l.trim()));
-        Env {
-            kubeconfig,
-            bin_dir,
-        }
+        let bin_dir = String::from_utf8_lossy(&bin.stdout).lines().last().map(|l| PathBuf::from(l.trim()));
+        Env { kubeconfig, bin_dir }
     })
 }
 
@@ -102,17 +85,9 @@ impl Run {
     #[track_caller]
     pub fn error(self) -> String {
         assert_eq!(self.code, 2, "expected an error exit, got {self:#?}");
-        let lines: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| !l.starts_with("warning:"))
-            .collect();
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.starts_with("warning:")).collect();
         assert_eq!(lines.len(), 1, "errors are one line: {:?}", self.stderr);
-        assert!(
-            lines[0].starts_with("error: "),
-            "errors start with `error:`: {:?}",
-            self.stderr
-        );
+        assert!(lines[0].starts_with("error: "), "errors start with `error:`: {:?}", self.stderr);
         lines[0].to_string()
     }
 }
@@ -212,19 +187,16 @@ impl Ns {
 
     /// The live object as JSON, including managedFields.
     pub fn get_json(&self, what: &str) -> serde_json::Value {
-        let run = self
-            .kubectl(&["get", what, "-o", "json", "--show-managed-fields"])
-            .ok();
+        let run = self.kubectl(&["get", what, "-o", "json", "--show-managed-fields"]).ok();
         serde_json::from_str(&run.stdout).expect("kubectl prints JSON")
     }
 
     /// A kube-rs client for this cluster (admin context).
     pub async fn client(&self) -> kube::Client {
         let kc = kube::config::Kubeconfig::read_from(&env().kubeconfig).expect("read kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await
-                .expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("kubeconfig");
         kube::Client::try_from(config).expect("client")
     }
 }
@@ -237,12 +209,7 @@ fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     Run::from(child.wait_with_output().expect("wait"))
 }
 
@@ -281,11 +248,7 @@ pub fn managers_of(obj: &serde_json::Value, path: &[&str]) -> Vec<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| {
-            path.iter()
-                .try_fold(&e["fieldsV1"], |node, key| node.get(*key))
-                .is_some()
-        })
+        .filter(|e| path.iter().try_fold(&e["fieldsV1"], |node, key| node.get(*key)).is_some())
         .map(|e| e["manager"].as_str().unwrap_or_default().to_string())
         .collect()
 }

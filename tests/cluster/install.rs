@@ -14,13 +14,8 @@ use crate::harness::{Ns, Run, env, oam_binary, repo, web_deployment};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const HOMEPAGE: &str = "https://github.com/kubectl-oam/kubectl-oam";
-const PLATFORMS: [(&str, &str); 5] = [
-    ("linux", "amd64"),
-    ("linux", "arm64"),
-    ("darwin", "amd64"),
-    ("darwin", "arm64"),
-    ("windows", "amd64"),
-];
+const PLATFORMS: [(&str, &str); 5] =
+    [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"), ("windows", "amd64")];
 
 /// A directory of its own, removed when the test ends.
 struct TempDir(PathBuf);
@@ -50,10 +45,7 @@ impl Drop for TempDir {
 }
 
 fn run(cmd: &mut Command) -> Run {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -70,9 +62,7 @@ fn path_with(first: &[&Path]) -> OsString {
             dirs.push(bin.clone());
             dirs.extend(["/usr/bin", "/bin"].map(PathBuf::from));
         }
-        None => dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
+        None => dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     }
     std::env::join_paths(dirs).expect("join PATH")
 }
@@ -103,29 +93,20 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 }
 
 fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn file_names(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("list {dir:?}: {e}"))
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
         .collect()
 }
 
 /// The platform entries of a manifest by (os, arch), checking each selector as krew's index does:
 /// `matchLabels` with exactly `os` and `arch`, and no platform listed twice.
 fn platforms(manifest: &Value) -> Vec<((String, String), Value)> {
-    let list = manifest["spec"]["platforms"]
-        .as_sequence()
-        .expect("spec.platforms is a list");
+    let list = manifest["spec"]["platforms"].as_sequence().expect("spec.platforms is a list");
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for p in list {
@@ -157,11 +138,7 @@ fn render_release_template(template: &str, tag: &str, sha: &str) -> String {
             Some(at) => {
                 let rest = &line[at + "{{ addURIAndSha \"".len()..];
                 let (url, tail) = rest.split_once('"').expect("addURIAndSha \"URL\"");
-                assert_eq!(
-                    tail.trim(),
-                    ".TagName }}",
-                    "addURIAndSha takes URL and .TagName"
-                );
+                assert_eq!(tail.trim(), ".TagName }}", "addURIAndSha takes URL and .TagName");
                 format!("{}uri: {url}\n    sha256: {sha}", &line[..at])
             }
             None => line.to_string(),
@@ -169,10 +146,7 @@ fn render_release_template(template: &str, tag: &str, sha: &str) -> String {
         out.push_str(&line.replace("{{ .TagName }}", tag));
         out.push('\n');
     }
-    assert!(
-        !out.contains("{{"),
-        "unrendered template action left:\n{out}"
-    );
+    assert!(!out.contains("{{"), "unrendered template action left:\n{out}");
     out
 }
 
@@ -182,36 +156,21 @@ fn manifest_template_follows_krew_rules() {
     let m = yaml_file(&path);
     let tag = format!("v{VERSION}");
 
-    assert_eq!(
-        str_at(&m, &["apiVersion"]),
-        "krew.googlecontainertools.github.com/v1alpha2"
-    );
+    assert_eq!(str_at(&m, &["apiVersion"]), "krew.googlecontainertools.github.com/v1alpha2");
     assert_eq!(str_at(&m, &["kind"]), "Plugin");
     let name = str_at(&m, &["metadata", "name"]);
     assert_eq!(Some(name), path.file_stem().and_then(|s| s.to_str()));
     assert_eq!(name, "oam");
-    assert_eq!(
-        str_at(&m, &["spec", "version"]),
-        tag,
-        "v + Cargo.toml version"
-    );
+    assert_eq!(str_at(&m, &["spec", "version"]), tag, "v + Cargo.toml version");
     assert_eq!(str_at(&m, &["spec", "homepage"]), HOMEPAGE);
 
     let short = str_at(&m, &["spec", "shortDescription"]);
-    assert!(
-        !short.trim().is_empty() && !short.contains('\n'),
-        "{short:?}"
-    );
+    assert!(!short.trim().is_empty() && !short.contains('\n'), "{short:?}");
     assert!(short.len() < 50, "shortDescription is short: {short:?}");
 
     let description = str_at(&m, &["spec", "description"]);
     assert!(description.split_whitespace().count() > 20, "{description}");
-    for says in [
-        "developer",
-        "operator",
-        "server-side apply",
-        "field manager",
-    ] {
+    for says in ["developer", "operator", "server-side apply", "field manager"] {
         assert!(description.contains(says), "description mentions {says}");
     }
     if let Some(caveats) = m["spec"].get("caveats") {
@@ -223,26 +182,17 @@ fn manifest_template_follows_krew_rules() {
     }
 
     let found = platforms(&m);
-    let keys: BTreeSet<(&str, &str)> = found
-        .iter()
-        .map(|((os, arch), _)| (os.as_str(), arch.as_str()))
-        .collect();
+    let keys: BTreeSet<(&str, &str)> =
+        found.iter().map(|((os, arch), _)| (os.as_str(), arch.as_str())).collect();
     assert_eq!(keys, BTreeSet::from(PLATFORMS));
     assert_eq!(found.len(), PLATFORMS.len());
     for ((os, arch), p) in &found {
         let uri = str_at(p, &["uri"]);
-        assert_eq!(
-            uri,
-            format!("{HOMEPAGE}/releases/download/{tag}/kubectl-oam_{tag}_{os}_{arch}.tar.gz")
-        );
+        assert_eq!(uri, format!("{HOMEPAGE}/releases/download/{tag}/kubectl-oam_{tag}_{os}_{arch}.tar.gz"));
         assert!(uri.ends_with(".tar.gz"));
         let sha = str_at(p, &["sha256"]);
         assert!(is_sha256(sha), "sha256 is 64 lowercase hex digits: {sha:?}");
-        let bin = if os == "windows" {
-            "kubectl-oam.exe"
-        } else {
-            "kubectl-oam"
-        };
+        let bin = if os == "windows" { "kubectl-oam.exe" } else { "kubectl-oam" };
         assert_eq!(str_at(p, &["bin"]), bin, "{os}/{arch}");
         let files: BTreeSet<(&str, &str)> = p["files"]
             .as_sequence()
@@ -266,24 +216,16 @@ fn manifest_template_follows_krew_rules() {
         .expect("rendered .krew.yaml is YAML");
     let mut rendered_platforms = platforms(&rendered);
     assert_eq!(
-        rendered_platforms
-            .iter()
-            .map(|(k, _)| k.clone())
-            .collect::<Vec<_>>(),
+        rendered_platforms.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
         found.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
         ".krew.yaml lists the same platforms"
     );
     for ((os, arch), p) in &mut rendered_platforms {
-        assert_eq!(
-            str_at(p, &["sha256"]),
-            fake_sha,
-            "{os}/{arch}: sha256 in place"
-        );
+        assert_eq!(str_at(p, &["sha256"]), fake_sha, "{os}/{arch}: sha256 in place");
         p["sha256"] = Value::from("0".repeat(64));
     }
     let mut rendered = rendered;
-    rendered["spec"]["platforms"] =
-        Value::Sequence(rendered_platforms.into_iter().map(|(_, p)| p).collect());
+    rendered["spec"]["platforms"] = Value::Sequence(rendered_platforms.into_iter().map(|(_, p)| p).collect());
     assert_eq!(rendered, m, ".krew.yaml and plugin-manifest/oam.yaml agree");
 }
 
@@ -317,9 +259,7 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
         .arg(dist.path()))
     .ok();
     let printed: Vec<&str> = package.stdout.lines().collect();
-    let archive = dist
-        .path()
-        .join(format!("kubectl-oam_{tag}_{os}_{arch}.tar.gz"));
+    let archive = dist.path().join(format!("kubectl-oam_{tag}_{os}_{arch}.tar.gz"));
     let manifest = dist.path().join("oam.yaml");
     let checksum = PathBuf::from(format!("{}.sha256", archive.display()));
     assert_eq!(
@@ -335,11 +275,7 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
     );
     let local = yaml_file(&manifest);
     let entries = platforms(&local);
-    assert_eq!(
-        entries.len(),
-        1,
-        "the local manifest has this platform only"
-    );
+    assert_eq!(entries.len(), 1, "the local manifest has this platform only");
     let ((m_os, m_arch), entry) = &entries[0];
     assert_eq!((m_os.as_str(), m_arch.as_str()), (os, arch));
     let sha = str_at(entry, &["sha256"]);
@@ -348,32 +284,22 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
         std::fs::read_to_string(&checksum).expect("checksum file"),
         format!("{sha}  kubectl-oam_{tag}_{os}_{arch}.tar.gz\n")
     );
-    assert_eq!(
-        str_at(entry, &["uri"]),
-        format!("file://{}", archive.display())
-    );
+    assert_eq!(str_at(entry, &["uri"]), format!("file://{}", archive.display()));
     assert_eq!(str_at(&local, &["spec", "version"]), tag);
 
     // Install it with real krew into its own KREW_ROOT; kubectl-krew stays outside KREW_ROOT/bin.
     let path = path_with(&[&krew_root.join("bin")]);
     let krew = |args: &[&str]| {
         let mut cmd = kubectl(&path, home.path(), &["krew"]);
-        cmd.args(args)
-            .env("KREW_ROOT", &krew_root)
-            .env("KREW_NO_UPGRADE_CHECK", "1");
+        cmd.args(args).env("KREW_ROOT", &krew_root).env("KREW_NO_UPGRADE_CHECK", "1");
         run(&mut cmd)
     };
     let manifest_arg = format!("--manifest={}", manifest.display());
     let archive_arg = format!("--archive={}", archive.display());
     let install = krew(&["install", &manifest_arg, &archive_arg]).ok();
+    assert!(install.stderr.contains("Installed plugin: oam"), "{install:#?}");
     assert!(
-        install.stderr.contains("Installed plugin: oam"),
-        "{install:#?}"
-    );
-    assert!(
-        install
-            .stderr
-            .contains("kubectl oam completion kubectl --install"),
+        install.stderr.contains("kubectl oam completion kubectl --install"),
         "krew shows the caveats: {install:#?}"
     );
 
@@ -381,10 +307,7 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
     assert_eq!(str_at(&receipt, &["metadata", "name"]), "oam");
     assert_eq!(str_at(&receipt, &["spec", "version"]), tag);
     let store = krew_root.join("store/oam").join(&tag);
-    assert_eq!(
-        file_names(&store),
-        BTreeSet::from(["LICENSE".to_string(), "kubectl-oam".to_string()])
-    );
+    assert_eq!(file_names(&store), BTreeSet::from(["LICENSE".to_string(), "kubectl-oam".to_string()]));
     assert_eq!(
         std::fs::read(store.join("LICENSE")).expect("installed LICENSE"),
         std::fs::read(repo().join("LICENSE")).expect("LICENSE")
@@ -397,10 +320,7 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
 
     // kubectl finds the plugin on PATH and execs it.
     let plugins = run(&mut kubectl(&path, home.path(), &["plugin", "list"])).ok();
-    assert!(
-        plugins.stdout.contains(&link.display().to_string()),
-        "{plugins:#?}"
-    );
+    assert!(plugins.stdout.contains(&link.display().to_string()), "{plugins:#?}");
     let version = run(&mut kubectl(&path, home.path(), &["oam", "version"])).ok();
     assert_eq!(version.stdout, format!("kubectl-oam {tag}\n"));
 
@@ -414,45 +334,21 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
     };
 
     // Flags after the plugin name reach the plugin (kubectl rejects them before it).
-    let got = run(&mut oam(&[
-        "--kubeconfig",
-        kubeconfig,
-        "dev",
-        "get",
-        "deploy/web",
-    ]))
-    .ok();
+    let got = run(&mut oam(&["--kubeconfig", kubeconfig, "dev", "get", "deploy/web"])).ok();
     assert!(got.stdout.contains("image: nginx:1.25"), "{got:#?}");
-    assert!(
-        !got.stdout.contains("replicas"),
-        "dev sees no traits: {got:#?}"
-    );
-    let before = run(&mut kubectl(
-        &path,
-        home.path(),
-        &["--kubeconfig", kubeconfig, "oam", "version"],
-    ));
-    assert_ne!(
-        before.code, 0,
-        "kubectl refuses flags before the plugin name"
-    );
-    assert!(
-        before
-            .stderr
-            .contains("flags cannot be placed before plugin name"),
-        "{before:#?}"
-    );
+    assert!(!got.stdout.contains("replicas"), "dev sees no traits: {got:#?}");
+    let before = run(&mut kubectl(&path, home.path(), &["--kubeconfig", kubeconfig, "oam", "version"]));
+    assert_ne!(before.code, 0, "kubectl refuses flags before the plugin name");
+    assert!(before.stderr.contains("flags cannot be placed before plugin name"), "{before:#?}");
 
     // With KUBECONFIG, as a developer (bound to `edit` in this namespace).
     let as_dev =
-        run(oam(&["--context", "dev", "dev", "get", "deploy/web"]).env("KUBECONFIG", kubeconfig))
-            .ok();
+        run(oam(&["--context", "dev", "dev", "get", "deploy/web"]).env("KUBECONFIG", kubeconfig)).ok();
     assert_eq!(as_dev.stdout, got.stdout);
 
     // Exit codes pass through kubectl: 2 for an error, 1 for differences, 0 for none.
     let missing =
-        run(oam(&["--context", "dev", "dev", "get", "deploy/nope"]).env("KUBECONFIG", kubeconfig))
-            .error();
+        run(oam(&["--context", "dev", "dev", "get", "deploy/nope"]).env("KUBECONFIG", kubeconfig)).error();
     assert!(missing.contains("nope"), "{missing}");
 
     let mut doc: Value = serde_yaml::from_str(&got.stdout).expect("dev document");
@@ -472,40 +368,22 @@ fn krew_installs_the_plugin_and_kubectl_dispatches_to_it() {
     assert_eq!(same.code, 0, "no differences: {same:#?}");
     let differs = diff(&changed);
     assert_eq!(differs.code, 1, "differences: {differs:#?}");
-    assert!(
-        differs
-            .stdout
-            .lines()
-            .any(|l| l.starts_with('+') && l.contains("EXTRA")),
-        "{differs:#?}"
-    );
+    assert!(differs.stdout.lines().any(|l| l.starts_with('+') && l.contains("EXTRA")), "{differs:#?}");
 
     // Uninstall. krew refuses to run without a plugin index; `kubectl krew update` would clone
     // krew-index from GitHub, so an empty local git repository stands in for it here.
     let index = krew_root.join("index/default");
     std::fs::create_dir_all(&index).unwrap();
-    run(Command::new("git")
-        .args(["init", "-q"])
-        .arg(&index)
-        .env("PATH", &path))
-    .ok();
+    run(Command::new("git").args(["init", "-q"]).arg(&index).env("PATH", &path)).ok();
     let uninstall = krew(&["uninstall", "oam"]).ok();
-    assert!(
-        uninstall.stderr.contains("Uninstalled plugin: oam"),
-        "{uninstall:#?}"
-    );
+    assert!(uninstall.stderr.contains("Uninstalled plugin: oam"), "{uninstall:#?}");
     for dir in ["bin", "store", "receipts"] {
-        let left: Vec<String> = file_names(&krew_root.join(dir))
-            .into_iter()
-            .filter(|n| n.contains("oam"))
-            .collect();
+        let left: Vec<String> =
+            file_names(&krew_root.join(dir)).into_iter().filter(|n| n.contains("oam")).collect();
         assert!(left.is_empty(), "{dir} still has {left:?}");
     }
     let gone = run(&mut kubectl(&path, home.path(), &["oam", "version"]));
-    assert_ne!(
-        gone.code, 0,
-        "kubectl no longer finds the plugin: {gone:#?}"
-    );
+    assert_ne!(gone.code, 0, "kubectl no longer finds the plugin: {gone:#?}");
 }
 
 #[test]
@@ -515,20 +393,12 @@ fn kubectl_plugin_completion_uses_the_shim() {
     let plugin_dir = home.path().join("plugin");
     std::fs::create_dir_all(&plugin_dir).unwrap();
 
-    let installed = run(Command::new(oam_binary())
-        .args(["completion", "kubectl", "--install"])
-        .arg(&shim_dir))
-    .ok();
+    let installed =
+        run(Command::new(oam_binary()).args(["completion", "kubectl", "--install"]).arg(&shim_dir)).ok();
     let shim = shim_dir.join("kubectl_complete-oam");
-    assert!(
-        installed.stdout.contains(&shim.display().to_string()),
-        "{installed:#?}"
-    );
+    assert!(installed.stdout.contains(&shim.display().to_string()), "{installed:#?}");
     let text = std::fs::read_to_string(&shim).expect("the shim");
-    assert!(
-        text.starts_with("#!") && text.contains("kubectl-oam __complete"),
-        "{text}"
-    );
+    assert!(text.starts_with("#!") && text.contains("kubectl-oam __complete"), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -554,10 +424,7 @@ fn kubectl_plugin_completion_uses_the_shim() {
 
     let subcommands = complete(&["d"]);
     assert_eq!(subcommands, ["dev"]);
-    assert_eq!(
-        complete(&["dev", "get", ""]),
-        ["deploy", "sts", "ds", "rs", "job", "cj"]
-    );
+    assert_eq!(complete(&["dev", "get", ""]), ["deploy", "sts", "ds", "rs", "job", "cj"]);
     assert_eq!(complete(&["ops", "sc"]), ["scale"]);
 
     // Live names, from the cluster and namespace the words name (no KUBECONFIG in the env).
@@ -566,15 +433,7 @@ fn kubectl_plugin_completion_uses_the_shim() {
     ns.create(&web_deployment("worker"));
     let kubeconfig = env().kubeconfig.to_str().expect("utf-8 kubeconfig path");
     assert_eq!(
-        complete(&[
-            "--kubeconfig",
-            kubeconfig,
-            "-n",
-            &ns.name,
-            "dev",
-            "get",
-            "deploy/"
-        ]),
+        complete(&["--kubeconfig", kubeconfig, "-n", &ns.name, "dev", "get", "deploy/"]),
         ["deploy/web", "deploy/worker"]
     );
     assert_eq!(

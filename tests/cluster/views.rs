@@ -91,16 +91,10 @@ fn every_kind_has_both_views() {
     assert_eq!(sts_ops["scaler"]["replicas"], 3);
     assert_eq!(sts_ops["rollout"]["updateStrategy"]["type"], "OnDelete");
     assert_eq!(sts_ops["placement"]["nodeSelector"], json!({"disk": "ssd"}));
-    assert!(
-        sts_ops.get("containers").is_none(),
-        "ops never shows containers"
-    );
+    assert!(sts_ops.get("containers").is_none(), "ops never shows containers");
 
     let ds = yaml(&ns.oam(&["ops", "get", "ds/agent"]).ok().stdout);
-    assert!(
-        ds.get("scaler").is_none(),
-        "a DaemonSet has no scaler trait"
-    );
+    assert!(ds.get("scaler").is_none(), "a DaemonSet has no scaler trait");
     assert_eq!(ds["placement"]["tolerations"][0]["key"], "gpu");
 
     let rs = yaml(&ns.oam(&["ops", "get", "rs/rs"]).ok().stdout);
@@ -116,10 +110,7 @@ fn every_kind_has_both_views() {
         cj_ops["schedule"],
         json!({"schedule": "0 3 * * *", "suspend": false, "concurrencyPolicy": "Forbid"})
     );
-    assert_eq!(
-        cj_ops["placement"]["priorityClassName"],
-        "system-cluster-critical"
-    );
+    assert_eq!(cj_ops["placement"]["priorityClassName"], "system-cluster-critical");
 
     // JSON output carries the same document.
     let json_doc: Value =
@@ -129,10 +120,7 @@ fn every_kind_has_both_views() {
     // One table over all kinds.
     let list = ns.oam(&["dev", "list"]).ok().stdout;
     for name in ["db", "agent", "rs", "once", "nightly"] {
-        assert!(
-            list.lines().any(|l| l.starts_with(&format!("{name} "))),
-            "{name} in\n{list}"
-        );
+        assert!(list.lines().any(|l| l.starts_with(&format!("{name} "))), "{name} in\n{list}");
     }
     let ops_list = ns.oam(&["ops", "get"]).ok().stdout;
     assert!(ops_list.starts_with("NAME"), "{ops_list}");
@@ -142,7 +130,9 @@ fn every_kind_has_both_views() {
 #[test]
 fn dev_view_shows_secret_references_never_values() {
     let ns = Ns::new("views-secret");
-    ns.create("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2-very-secret}\n");
+    ns.create(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2-very-secret}\n",
+    );
     ns.create(&web_deployment("web"));
     let out = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
     assert!(!out.contains("hunter2"), "{out}");
@@ -160,62 +150,29 @@ fn dev_view_shows_secret_references_never_values() {
 fn container_filter_raw_body_and_round_trip() {
     let ns = Ns::new("views-raw");
     ns.create(&web_deployment("web"));
-    let proxy = yaml(
-        &ns.oam(&["dev", "get", "deploy/web", "-c", "proxy"])
-            .ok()
-            .stdout,
-    );
-    assert_eq!(
-        proxy["containers"],
-        json!({"proxy": {"image": "envoy:1.30"}})
-    );
+    let proxy = yaml(&ns.oam(&["dev", "get", "deploy/web", "-c", "proxy"]).ok().stdout);
+    assert_eq!(proxy["containers"], json!({"proxy": {"image": "envoy:1.30"}}));
     let err = ns.oam(&["dev", "get", "deploy/web", "-c", "nope"]).error();
-    assert!(
-        err.contains("no container \"nope\"; it has app, proxy"),
-        "{err}"
-    );
+    assert!(err.contains("no container \"nope\"; it has app, proxy"), "{err}");
 
     let raw = yaml(&ns.oam(&["dev", "get", "deploy/web", "--raw"]).ok().stdout);
     assert_eq!(raw["apiVersion"], "apps/v1");
     assert_eq!(raw["kind"], "Deployment");
-    assert!(
-        raw["metadata"]["uid"].is_string(),
-        "the body carries a uid precondition"
-    );
+    assert!(raw["metadata"]["uid"].is_string(), "the body carries a uid precondition");
     let containers = &raw["spec"]["template"]["spec"]["containers"];
-    assert_eq!(
-        containers[1],
-        json!({"name": "proxy", "image": "envoy:1.30"})
-    );
-    assert!(
-        raw["spec"].get("replicas").is_none(),
-        "the dev body never carries ops fields"
-    );
-    let ops_raw = yaml(
-        &ns.oam(&["ops", "get", "deploy/web", "-o", "apply"])
-            .ok()
-            .stdout,
-    );
+    assert_eq!(containers[1], json!({"name": "proxy", "image": "envoy:1.30"}));
+    assert!(raw["spec"].get("replicas").is_none(), "the dev body never carries ops fields");
+    let ops_raw = yaml(&ns.oam(&["ops", "get", "deploy/web", "-o", "apply"]).ok().stdout);
     assert_eq!(ops_raw["spec"]["replicas"], 2);
-    assert!(
-        ops_raw["spec"]["template"]["spec"]
-            .get("containers")
-            .is_none()
-    );
+    assert!(ops_raw["spec"]["template"]["spec"].get("containers").is_none());
 
     // get → apply unchanged is a no-op on the object.
     let before = ns.get_json("deploy/web");
     let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
-    let applied = ns
-        .oam_with(&["dev", "apply", "-f", "-"], &doc, &[])
-        .ok()
-        .stdout;
+    let applied = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok().stdout;
     assert!(applied.contains("unchanged"), "{applied}");
     let after = ns.get_json("deploy/web");
-    assert_eq!(
-        before["metadata"]["resourceVersion"],
-        after["metadata"]["resourceVersion"]
-    );
+    assert_eq!(before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"]);
 }
 
 #[test]
@@ -224,39 +181,22 @@ fn a_view_is_one_request_and_the_ops_view_adds_one_hpa_list() {
     ns.create(&web_deployment("web"));
     let requests = |role: &str| {
         let run = ns.oam(&[role, "get", "deploy/web", "-v", "6"]).ok();
-        run.stderr
-            .lines()
-            .filter(|l| l.contains("round_trippers"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+        run.stderr.lines().filter(|l| l.contains("round_trippers")).map(str::to_string).collect::<Vec<_>>()
     };
     // The first call also reads the cluster's role profile; later calls use the cache.
     let first = requests("dev");
-    assert!(
-        first
-            .iter()
-            .any(|l| l.contains("configmaps/kubectl-oam-profile")),
-        "{first:?}"
-    );
+    assert!(first.iter().any(|l| l.contains("configmaps/kubectl-oam-profile")), "{first:?}");
     let dev = requests("dev");
     assert_eq!(dev.len(), 1, "{dev:?}");
     assert!(
-        dev[0].contains(&format!(
-            "GET /apis/apps/v1/namespaces/{}/deployments/web 200",
-            ns.name
-        )),
+        dev[0].contains(&format!("GET /apis/apps/v1/namespaces/{}/deployments/web 200", ns.name)),
         "{dev:?}"
     );
     let ops = requests("ops");
     assert_eq!(ops.len(), 2, "{ops:?}");
+    assert!(ops.iter().any(|l| l.contains("horizontalpodautoscalers")), "{ops:?}");
     assert!(
-        ops.iter().any(|l| l.contains("horizontalpodautoscalers")),
-        "{ops:?}"
-    );
-    assert!(
-        dev.iter()
-            .chain(&ops)
-            .all(|l| !l.contains("/apis?") && !l.ends_with("/apis 200")),
+        dev.iter().chain(&ops).all(|l| !l.contains("/apis?") && !l.ends_with("/apis 200")),
         "no discovery"
     );
 }
@@ -267,21 +207,15 @@ fn lists_paginate_and_filter() {
     let mut docs = String::new();
     for i in 0..5 {
         let tier = if i % 2 == 0 { "front" } else { "back" };
-        docs.push_str(&web_deployment(&format!("w{i}")).replace(
-            "  labels: {app: w",
-            &format!("  labels: {{tier: {tier}, app: w"),
-        ));
+        docs.push_str(
+            &web_deployment(&format!("w{i}"))
+                .replace("  labels: {app: w", &format!("  labels: {{tier: {tier}, app: w")),
+        );
         docs.push_str("---\n");
     }
     ns.create(&docs);
-    let run = ns
-        .oam(&["dev", "list", "deploy", "--chunk-size", "2", "-v", "6"])
-        .ok();
-    let pages = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains("/deployments?"))
-        .count();
+    let run = ns.oam(&["dev", "list", "deploy", "--chunk-size", "2", "-v", "6"]).ok();
+    let pages = run.stderr.lines().filter(|l| l.contains("/deployments?")).count();
     assert_eq!(pages, 3, "5 objects in pages of 2: {}", run.stderr);
     let rows: Vec<&str> = run.stdout.lines().skip(1).collect();
     assert_eq!(rows.len(), 10, "two containers each: {}", run.stdout);
@@ -306,17 +240,11 @@ async fn autoscaler_is_shown_and_holds_replicas() {
     let doc = yaml(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout);
     let hpa = &doc["readOnly"]["autoscaler"];
     assert_eq!(hpa["name"], "web-hpa");
-    assert_eq!(
-        (hpa["minReplicas"].as_i64(), hpa["maxReplicas"].as_i64()),
-        (Some(2), Some(5))
-    );
+    assert_eq!((hpa["minReplicas"].as_i64(), hpa["maxReplicas"].as_i64()), (Some(2), Some(5)));
     assert_eq!(hpa["holds"], json!(["scaler.replicas"]));
     assert_eq!(hpa["metrics"][0]["resource"]["name"], "cpu");
     let list = ns.oam(&["ops", "list", "-o", "wide"]).ok().stdout;
-    assert!(
-        list.contains("hpa 2-5") && list.contains("web-hpa"),
-        "{list}"
-    );
+    assert!(list.contains("hpa 2-5") && list.contains("web-hpa"), "{list}");
     // The ops apply body leaves replicas to the autoscaler.
     let raw = yaml(&ns.oam(&["ops", "get", "deploy/web", "--raw"]).ok().stdout);
     assert!(raw["spec"].get("replicas").is_none(), "{raw:?}");
@@ -330,24 +258,9 @@ async fn owners_name_every_manager_and_flag_fields_outside_their_role() {
     let api: Api<Deployment> = Api::namespaced(ns.client().await, &ns.name);
     let helm = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
                       "spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy:1.31"}]}}}});
-    api.patch(
-        "web",
-        &PatchParams::apply("helm").force(),
-        &Patch::Apply(helm),
-    )
-    .await
-    .expect("helm apply");
-    ns.kubectl(&["set", "image", "deploy/web", "app=nginx:1.26"])
-        .ok();
-    ns.oam(&[
-        "ops",
-        "scale",
-        "deploy/web",
-        "--replicas",
-        "4",
-        "--force-conflicts",
-    ])
-    .ok();
+    api.patch("web", &PatchParams::apply("helm").force(), &Patch::Apply(helm)).await.expect("helm apply");
+    ns.kubectl(&["set", "image", "deploy/web", "app=nginx:1.26"]).ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "4", "--force-conflicts"]).ok();
 
     let table = ns.oam(&["owners", "deploy/web"]).ok().stdout;
     let row = |field: &str| {
@@ -359,44 +272,21 @@ async fn owners_name_every_manager_and_flag_fields_outside_their_role() {
             .join("\n")
     };
     let app_image = row("containers.app.image ");
-    assert!(
-        app_image.contains("kubectl-set") && app_image.contains("outside dev"),
-        "{table}"
-    );
+    assert!(app_image.contains("kubectl-set") && app_image.contains("outside dev"), "{table}");
     let proxy_image = row("containers.proxy.image ");
-    assert!(
-        proxy_image.contains("helm") && proxy_image.contains("Apply"),
-        "{table}"
-    );
+    assert!(proxy_image.contains("helm") && proxy_image.contains("Apply"), "{table}");
     let replicas = row("scaler.replicas ");
-    assert!(
-        replicas.contains("kubectl-oam-ops") && replicas.contains(" ops "),
-        "{table}"
-    );
-    assert!(
-        !replicas.contains("kubectl-client-side-apply"),
-        "forced scale took replicas over: {table}"
-    );
+    assert!(replicas.contains("kubectl-oam-ops") && replicas.contains(" ops "), "{table}");
+    assert!(!replicas.contains("kubectl-client-side-apply"), "forced scale took replicas over: {table}");
 
     let json_rows: Value =
         serde_json::from_str(&ns.oam(&["owners", "deploy/web", "-o", "json"]).ok().stdout).unwrap();
-    let replicas = json_rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["field"] == "scaler.replicas")
-        .unwrap();
+    let replicas = json_rows.as_array().unwrap().iter().find(|r| r["field"] == "scaler.replicas").unwrap();
     assert_eq!(replicas["managers"][0]["manager"], "kubectl-oam-ops");
     assert_eq!(replicas["managers"][0]["role"], "ops");
 
-    let with_owners = ns
-        .oam(&["dev", "get", "deploy/web", "--show-owners"])
-        .ok()
-        .stdout;
-    assert!(
-        with_owners.contains("#   containers.proxy.image: helm"),
-        "{with_owners}"
-    );
+    let with_owners = ns.oam(&["dev", "get", "deploy/web", "--show-owners"]).ok().stdout;
+    assert!(with_owners.contains("#   containers.proxy.image: helm"), "{with_owners}");
     yaml(&with_owners); // still a document that applies
 }
 
@@ -421,45 +311,16 @@ fn a_profile_from_a_configmap_or_a_file() {
     ns.create(&cm.to_string());
     let configmap = format!("{}/team-profile", ns.name);
 
-    let roles = ns
-        .oam(&["roles", "--profile-configmap", &configmap])
-        .ok()
-        .stdout;
-    assert!(
-        roles.starts_with(&format!("Role profile: configmap {configmap}")),
-        "{roles}"
-    );
+    let roles = ns.oam(&["roles", "--profile-configmap", &configmap]).ok().stdout;
+    assert!(roles.starts_with(&format!("Role profile: configmap {configmap}")), "{roles}");
     assert!(roles.contains("serviceAccountName"), "{roles}");
-    let doc = yaml(
-        &ns.oam(&[
-            "dev",
-            "get",
-            "deploy/web",
-            "--profile-configmap",
-            &configmap,
-        ])
-        .ok()
-        .stdout,
-    );
+    let doc = yaml(&ns.oam(&["dev", "get", "deploy/web", "--profile-configmap", &configmap]).ok().stdout);
     assert_eq!(doc["identity"]["serviceAccountName"], "web-sa");
-    assert!(
-        doc["containers"]["app"].get("env").is_none(),
-        "env is not a dev field in this profile"
-    );
+    assert!(doc["containers"]["app"].get("env").is_none(), "env is not a dev field in this profile");
 
     let file = std::env::temp_dir().join(format!("{}-profile.yaml", ns.name));
     std::fs::write(&file, &profile).unwrap();
-    let doc = yaml(
-        &ns.oam(&[
-            "dev",
-            "get",
-            "deploy/web",
-            "--profile",
-            file.to_str().unwrap(),
-        ])
-        .ok()
-        .stdout,
-    );
+    let doc = yaml(&ns.oam(&["dev", "get", "deploy/web", "--profile", file.to_str().unwrap()]).ok().stdout);
     assert_eq!(doc["identity"]["serviceAccountName"], "web-sa");
 
     // A malformed profile is refused with its line and column, nothing guessed.
@@ -467,27 +328,13 @@ fn a_profile_from_a_configmap_or_a_file() {
                      "data": {"profile.yaml": "kind: RoleProfile\napiVersion: v1\nkinds: [\n"}});
     ns.create(&bad.to_string());
     let err = ns
-        .oam(&[
-            "dev",
-            "get",
-            "deploy/web",
-            "--profile-configmap",
-            &format!("{}/bad-profile", ns.name),
-        ])
+        .oam(&["dev", "get", "deploy/web", "--profile-configmap", &format!("{}/bad-profile", ns.name)])
         .error();
     assert!(
-        err.contains(&format!("role profile configmap {}/bad-profile", ns.name))
-            && err.contains("line"),
+        err.contains(&format!("role profile configmap {}/bad-profile", ns.name)) && err.contains("line"),
         "{err}"
     );
-    let builtin = ns
-        .oam(&[
-            "roles",
-            "--profile-configmap",
-            &format!("{}/absent", ns.name),
-        ])
-        .ok()
-        .stdout;
+    let builtin = ns.oam(&["roles", "--profile-configmap", &format!("{}/absent", ns.name)]).ok().stdout;
     assert!(builtin.starts_with("Role profile: built-in"), "{builtin}");
 }
 
@@ -504,52 +351,14 @@ fn errors_are_one_line_and_say_what_to_do() {
         )
     );
     let err = ns.oam(&["dev", "get", "pods/x"]).error();
-    assert!(
-        err.starts_with("error: unknown resource type \"pods\""),
-        "{err}"
-    );
+    assert!(err.starts_with("error: unknown resource type \"pods\""), "{err}");
     // dev may edit in the test namespace but not read kube-system.
-    assert!(
-        ns.oam(&["--context", "dev", "dev", "get", "deploy/web"])
-            .ok()
-            .stdout
-            .contains("nginx:1.25")
-    );
-    let err = ns
-        .oam_in(
-            "kube-system",
-            &["--context", "dev", "dev", "get", "deploy/coredns"],
-        )
-        .error();
-    assert!(
-        err.contains("User \"dev\" cannot get resource \"deployments\""),
-        "{err}"
-    );
-    assert!(
-        err.contains("kube-system") && err.contains("ask a cluster admin"),
-        "{err}"
-    );
-    let err = ns
-        .oam(&[
-            "--server",
-            "https://127.0.0.1:1",
-            "dev",
-            "get",
-            "deploy/web",
-        ])
-        .error();
-    assert!(
-        err.starts_with("error: cannot reach the cluster at https://127.0.0.1:1"),
-        "{err}"
-    );
-    let err = ns
-        .oam(&[
-            "dev",
-            "get",
-            "deploy/web",
-            "--kubeconfig",
-            "/nonexistent/kubeconfig",
-        ])
-        .error();
+    assert!(ns.oam(&["--context", "dev", "dev", "get", "deploy/web"]).ok().stdout.contains("nginx:1.25"));
+    let err = ns.oam_in("kube-system", &["--context", "dev", "dev", "get", "deploy/coredns"]).error();
+    assert!(err.contains("User \"dev\" cannot get resource \"deployments\""), "{err}");
+    assert!(err.contains("kube-system") && err.contains("ask a cluster admin"), "{err}");
+    let err = ns.oam(&["--server", "https://127.0.0.1:1", "dev", "get", "deploy/web"]).error();
+    assert!(err.starts_with("error: cannot reach the cluster at https://127.0.0.1:1"), "{err}");
+    let err = ns.oam(&["dev", "get", "deploy/web", "--kubeconfig", "/nonexistent/kubeconfig"]).error();
     assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
 }

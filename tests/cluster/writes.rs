@@ -10,13 +10,7 @@ fn yaml(text: &str) -> Value {
     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}): {text}"))
 }
 
-const APP: [&str; 5] = [
-    "f:spec",
-    "f:template",
-    "f:spec",
-    "f:containers",
-    "k:{\"name\":\"app\"}",
-];
+const APP: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}"];
 
 fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
     APP.iter().copied().chain(rest.iter().copied()).collect()
@@ -64,11 +58,7 @@ impl Editor {
             state = state.display()
         );
         std::fs::write(&script, text).unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .unwrap();
+        std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
         Editor { script, state }
     }
 
@@ -103,19 +93,11 @@ fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
 
 /// `kubectl oam dev edit deploy/web --yes` with `editor`.
 fn edit_web(ns: &Ns, editor: &Editor) -> String {
-    ns.oam_with(
-        &["dev", "edit", "deploy/web", "--yes"],
-        "",
-        &[("KUBE_EDITOR", &editor.command())],
-    )
-    .error()
+    ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]).error()
 }
 
 fn saved_path(error: &str) -> PathBuf {
-    let start = error
-        .find("saved in ")
-        .expect("the error names the saved file")
-        + "saved in ".len();
+    let start = error.find("saved in ").expect("the error names the saved file") + "saved in ".len();
     let rest = &error[start..];
     PathBuf::from(&rest[..rest.find(':').unwrap()])
 }
@@ -130,10 +112,7 @@ fn first_write_shares_equal_values_and_conflicts_on_changed_ones() {
         .ok()
         .stdout
         .replace("      MODE: prod\n", "      MODE: prod\n      EXTRA: '1'\n");
-    let out = ns
-        .oam_with(&["dev", "apply", "-f", "-"], &doc, &[])
-        .ok()
-        .stdout;
+    let out = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok().stdout;
     assert_eq!(out, "deployment.apps/web configured\n");
     let obj = ns.get_json("deploy/web");
     assert_eq!(env_value(&obj, "app", "EXTRA").as_deref(), Some("1"));
@@ -146,9 +125,7 @@ fn first_write_shares_equal_values_and_conflicts_on_changed_ones() {
 
     // A changed value that kubectl still owns: a conflict naming the field and the manager.
     let changed = doc.replace("nginx:1.25", "nginx:1.27");
-    let err = ns
-        .oam_with(&["dev", "apply", "-f", "-"], &changed, &[])
-        .error();
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &changed, &[]).error();
     assert_eq!(
         err,
         format!(
@@ -161,88 +138,42 @@ fn first_write_shares_equal_values_and_conflicts_on_changed_ones() {
         "nginx:1.25",
         "never forced by default"
     );
-    ns.oam_with(
-        &["dev", "apply", "-f", "-", "--force-conflicts"],
-        &changed,
-        &[],
-    )
-    .ok();
+    ns.oam_with(&["dev", "apply", "-f", "-", "--force-conflicts"], &changed, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(container(&obj, "app")["image"], "nginx:1.27");
-    assert_eq!(
-        managers_of(&obj, &app_path(&["f:image"])),
-        ["kubectl-oam-dev"]
-    );
+    assert_eq!(managers_of(&obj, &app_path(&["f:image"])), ["kubectl-oam-dev"]);
 }
 
 #[test]
 fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
     let ns = Ns::new("writes-separation");
     ns.create(&web_deployment("web"));
-    ns.oam(&[
-        "ops",
-        "scale",
-        "deploy/web",
-        "--replicas",
-        "3",
-        "--force-conflicts",
-    ])
-    .ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
     let ops_doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
-    let ops_doc = ops_doc.replace(
-        "replicas: 3\n",
-        "replicas: 3\nplacement:\n  nodeSelector:\n    disk: ssd\n",
-    );
-    ns.oam_with(&["ops", "apply", "-f", "-"], &ops_doc, &[])
-        .ok();
+    let ops_doc =
+        ops_doc.replace("replicas: 3\n", "replicas: 3\nplacement:\n  nodeSelector:\n    disk: ssd\n");
+    ns.oam_with(&["ops", "apply", "-f", "-"], &ops_doc, &[]).ok();
     let before = ns.get_json("deploy/web");
     let ops_before = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
 
-    ns.oam(&[
-        "dev",
-        "set",
-        "image",
-        "deploy/web",
-        "app=nginx:1.28",
-        "--force-conflicts",
-    ])
-    .ok();
-    ns.oam(&[
-        "dev",
-        "set",
-        "env",
-        "deploy/web",
-        "-c",
-        "app",
-        "LEVEL=debug",
-    ])
-    .ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.28", "--force-conflicts"]).ok();
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL=debug"]).ok();
     let after = ns.get_json("deploy/web");
     assert_eq!(
         ns.oam(&["ops", "get", "deploy/web"]).ok().stdout,
         ops_before,
         "ops view unchanged by dev writes"
     );
-    assert_eq!(
-        managed_entry(&before, "kubectl-oam-ops"),
-        managed_entry(&after, "kubectl-oam-ops")
-    );
+    assert_eq!(managed_entry(&before, "kubectl-oam-ops"), managed_entry(&after, "kubectl-oam-ops"));
     assert_eq!(env_value(&after, "app", "LEVEL").as_deref(), Some("debug"));
-    assert!(
-        container(&after, "proxy").get("env").is_none(),
-        "-c limits set env to one container"
-    );
+    assert!(container(&after, "proxy").get("env").is_none(), "-c limits set env to one container");
 
     let dev_before = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
     let dev_entry = managed_entry(&after, "kubectl-oam-dev");
-    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"])
-        .ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"]).ok();
     let last = ns.get_json("deploy/web");
     assert_eq!(last["spec"]["replicas"], 5);
-    assert_eq!(
-        ns.oam(&["dev", "get", "deploy/web"]).ok().stdout,
-        dev_before
-    );
+    assert_eq!(ns.oam(&["dev", "get", "deploy/web"]).ok().stdout, dev_before);
     assert_eq!(managed_entry(&last, "kubectl-oam-dev"), dev_entry);
 }
 
@@ -250,8 +181,7 @@ fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
 fn removing_a_field_removes_it_only_when_no_other_manager_owns_it() {
     let ns = Ns::new("writes-remove");
     ns.create(&web_deployment("web"));
-    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "ONLY_DEV=1"])
-        .ok();
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "ONLY_DEV=1"]).ok();
     // Drop ONLY_DEV (dev alone owns it) and MODE (kubectl owns it too).
     let doc = ns
         .oam(&["dev", "get", "deploy/web"])
@@ -262,16 +192,8 @@ fn removing_a_field_removes_it_only_when_no_other_manager_owns_it() {
     assert!(!doc.contains("ONLY_DEV") && !doc.contains("MODE"), "{doc}");
     let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &doc, &[]);
     assert_eq!(diff.code, 1, "{diff:?}");
-    assert!(
-        diff.stdout.contains("-      ONLY_DEV: '1'"),
-        "{}",
-        diff.stdout
-    );
-    assert!(
-        !diff.stdout.contains("MODE"),
-        "the dry-run shows MODE stays: {}",
-        diff.stdout
-    );
+    assert!(diff.stdout.contains("-      ONLY_DEV: '1'"), "{}", diff.stdout);
+    assert!(!diff.stdout.contains("MODE"), "the dry-run shows MODE stays: {}", diff.stdout);
     ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(env_value(&obj, "app", "ONLY_DEV"), None);
@@ -304,17 +226,10 @@ esac"#,
             &[("KUBE_EDITOR", &editor.command())],
         )
         .ok();
-    assert!(
-        run.stdout.ends_with("deployment.apps/web edited\n"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.ends_with("deployment.apps/web edited\n"), "{}", run.stdout);
     assert_eq!(editor.openings(), 4);
     let first = editor.seen(1);
-    assert!(
-        first.starts_with("# Please edit the dev document below."),
-        "{first}"
-    );
+    assert!(first.starts_with("# Please edit the dev document below."), "{first}");
     assert!(
         first.contains("field manager \"kubectl-oam-dev\"")
             && first.contains("`kubectl oam ops edit deployment.apps/web`"),
@@ -325,39 +240,22 @@ esac"#,
         "owners in the header: {first}"
     );
     assert!(
-        editor
-            .seen(2)
-            .starts_with("# The edit could not be applied")
+        editor.seen(2).starts_with("# The edit could not be applied")
             && editor.seen(2).contains("# * invalid YAML"),
         "{}",
         editor.seen(2)
     );
+    assert!(editor.seen(2).contains("name: ["), "the user's text is kept: {}", editor.seen(2));
     assert!(
-        editor.seen(2).contains("name: ["),
-        "the user's text is kept: {}",
-        editor.seen(2)
-    );
-    assert!(
-        editor.seen(3).contains(
-            "# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"
-        ),
+        editor
+            .seen(3)
+            .contains("# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"),
         "{}",
         editor.seen(3)
     );
-    assert!(
-        editor.seen(4).contains("the server rejected the change"),
-        "{}",
-        editor.seen(4)
-    );
-    assert!(
-        run.stdout.contains("+      EXTRA: yes"),
-        "the diff is shown: {}",
-        run.stdout
-    );
-    assert_eq!(
-        env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(),
-        Some("yes")
-    );
+    assert!(editor.seen(4).contains("the server rejected the change"), "{}", editor.seen(4));
+    assert!(run.stdout.contains("+      EXTRA: yes"), "the diff is shown: {}", run.stdout);
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("yes"));
 }
 
 #[test]
@@ -366,76 +264,30 @@ fn edit_cancels_refuses_without_a_terminal_and_keeps_the_text() {
     ns.create(&web_deployment("web"));
     let unchanged = Editor::new(&ns, "true");
     let run = ns
-        .oam_with(
-            &["ops", "edit", "deploy/web", "--yes"],
-            "",
-            &[("KUBE_EDITOR", &unchanged.command())],
-        )
+        .oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &unchanged.command())])
         .ok();
     assert_eq!(run.stdout, "Edit cancelled, no changes made.\n");
     let emptied = Editor::new(&ns, ": > \"$1\"");
-    let run = ns
-        .oam_with(
-            &["ops", "edit", "deploy/web", "-y"],
-            "",
-            &[("EDITOR", &emptied.command())],
-        )
-        .ok();
+    let run = ns.oam_with(&["ops", "edit", "deploy/web", "-y"], "", &[("EDITOR", &emptied.command())]).ok();
     assert_eq!(run.stdout, "Edit cancelled, saved file was empty.\n");
 
     // No terminal to confirm on and no --yes: refused before the editor opens, so nothing is typed in vain.
     let scale = Editor::new(&ns, "sed -i 's/replicas: 2/replicas: 6/' \"$1\"");
-    let err = ns
-        .oam_with(
-            &["ops", "edit", "deploy/web"],
-            "",
-            &[("KUBE_EDITOR", &scale.command())],
-        )
-        .error();
-    assert!(
-        err.contains("no terminal to confirm") && err.contains("--yes"),
-        "{err}"
-    );
+    let err = ns.oam_with(&["ops", "edit", "deploy/web"], "", &[("KUBE_EDITOR", &scale.command())]).error();
+    assert!(err.contains("no terminal to confirm") && err.contains("--yes"), "{err}");
     assert_eq!(scale.openings(), 0);
 
     // A conflict after editing (kubectl owns replicas): refused, the text saved, continued later.
     let err = ns
-        .oam_with(
-            &["ops", "edit", "deploy/web", "--yes"],
-            "",
-            &[("KUBE_EDITOR", &scale.command())],
-        )
+        .oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &scale.command())])
         .error();
-    assert!(
-        err.contains("scaler.replicas (held by \"kubectl-client-side-apply\")"),
-        "{err}"
-    );
+    assert!(err.contains("scaler.replicas (held by \"kubectl-client-side-apply\")"), "{err}");
     let saved = saved_path(&err);
-    assert!(
-        err.ends_with(&format!(
-            "continue with `kubectl oam ops apply -f {}`",
-            saved.display()
-        )),
-        "{err}"
-    );
+    assert!(err.ends_with(&format!("continue with `kubectl oam ops apply -f {}`", saved.display())), "{err}");
     let kept = std::fs::read_to_string(&saved).unwrap();
-    assert!(
-        kept.contains("replicas: 6") && !kept.starts_with('#'),
-        "{kept}"
-    );
-    assert_eq!(
-        ns.get_json("deploy/web")["spec"]["replicas"],
-        2,
-        "nothing applied"
-    );
-    ns.oam(&[
-        "ops",
-        "apply",
-        "-f",
-        saved.to_str().unwrap(),
-        "--force-conflicts",
-    ])
-    .ok();
+    assert!(kept.contains("replicas: 6") && !kept.starts_with('#'), "{kept}");
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 2, "nothing applied");
+    ns.oam(&["ops", "apply", "-f", saved.to_str().unwrap(), "--force-conflicts"]).ok();
     assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 6);
 }
 
@@ -446,22 +298,11 @@ fn an_object_deleted_while_editing_is_not_found_and_not_recreated() {
     let editor = racing_editor(&ns, "delete deploy/web", "NEW");
     let err = edit_web(&ns, &editor);
     assert!(
-        err.starts_with(&format!(
-            "error: Deployment \"web\" not found in namespace \"{}\"",
-            ns.name
-        )),
+        err.starts_with(&format!("error: Deployment \"web\" not found in namespace \"{}\"", ns.name)),
         "{err}"
     );
-    assert!(
-        std::fs::read_to_string(saved_path(&err))
-            .unwrap()
-            .contains("NEW: 'x'")
-    );
-    assert_ne!(
-        ns.kubectl(&["get", "deploy/web"]).code,
-        0,
-        "apply did not re-create it"
-    );
+    assert!(std::fs::read_to_string(saved_path(&err)).unwrap().contains("NEW: 'x'"));
+    assert_ne!(ns.kubectl(&["get", "deploy/web"]).code, 0, "apply did not re-create it");
 
     let doc = "kind: Deployment\nname: never\ncontainers:\n  app:\n    image: x\n";
     let err = ns.oam_with(&["dev", "apply", "-f", "-"], doc, &[]).error();
@@ -480,61 +321,29 @@ fn diff_exit_codes_dry_run_and_external_diff() {
     let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &changed, &[]);
     assert_eq!(diff.code, 1, "{diff:?}");
     assert!(
-        diff.stdout
-            .starts_with("--- deployment.apps/web (live)\n+++ deployment.apps/web (after apply)\n"),
+        diff.stdout.starts_with("--- deployment.apps/web (live)\n+++ deployment.apps/web (after apply)\n"),
         "{}",
         diff.stdout
     );
-    assert!(
-        diff.stdout.contains("+      ADDED: '1'") && !diff.stdout.contains('\x1b'),
-        "{}",
-        diff.stdout
-    );
-    let external = ns.oam_with(
-        &["dev", "diff", "-f", "-"],
-        &changed,
-        &[("KUBECTL_EXTERNAL_DIFF", "diff -u -N")],
-    );
+    assert!(diff.stdout.contains("+      ADDED: '1'") && !diff.stdout.contains('\x1b'), "{}", diff.stdout);
+    let external =
+        ns.oam_with(&["dev", "diff", "-f", "-"], &changed, &[("KUBECTL_EXTERNAL_DIFF", "diff -u -N")]);
     assert_eq!(external.code, 1, "{external:?}");
     assert!(
-        external.stdout.contains("LIVE/apps.v1.Deployment.")
-            && external.stdout.contains("+      ADDED: '1'"),
+        external.stdout.contains("LIVE/apps.v1.Deployment.") && external.stdout.contains("+      ADDED: '1'"),
         "{}",
         external.stdout
     );
-    let bad = ns.oam_with(
-        &["dev", "diff", "-f", "-"],
-        "kind: Deployment\nname: web\nscaler: {replicas: 1}\n",
-        &[],
-    );
+    let bad =
+        ns.oam_with(&["dev", "diff", "-f", "-"], "kind: Deployment\nname: web\nscaler: {replicas: 1}\n", &[]);
     assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr.contains("belongs to the ops role"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("belongs to the ops role"), "{}", bad.stderr);
 
-    let dry = ns
-        .oam_with(
-            &["dev", "apply", "-f", "-", "--dry-run=server"],
-            &changed,
-            &[],
-        )
-        .ok();
+    let dry = ns.oam_with(&["dev", "apply", "-f", "-", "--dry-run=server"], &changed, &[]).ok();
     assert!(dry.stdout.contains("+      ADDED: '1'"), "{}", dry.stdout);
-    assert_eq!(
-        env_value(&ns.get_json("deploy/web"), "app", "ADDED"),
-        None,
-        "a dry run changes nothing"
-    );
-    let dry_set = ns
-        .oam(&["dev", "set", "env", "deploy/web", "X=1", "--dry-run=server"])
-        .ok();
-    assert!(
-        dry_set.stdout.contains("+      X: '1'"),
-        "{}",
-        dry_set.stdout
-    );
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "ADDED"), None, "a dry run changes nothing");
+    let dry_set = ns.oam(&["dev", "set", "env", "deploy/web", "X=1", "--dry-run=server"]).ok();
+    assert!(dry_set.stdout.contains("+      X: '1'"), "{}", dry_set.stdout);
     assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "X"), None);
 }
 
@@ -546,9 +355,7 @@ fn an_autoscaler_holds_replicas_unless_forced() {
         "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web-hpa}\nspec:\n  \
          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 6\n",
     );
-    let err = ns
-        .oam(&["ops", "scale", "deploy/web", "--replicas", "9"])
-        .error();
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "9"]).error();
     assert_eq!(
         err,
         format!(
@@ -562,20 +369,11 @@ fn an_autoscaler_holds_replicas_unless_forced() {
         .ok()
         .stdout
         .replace("  labels:\n", "  labels:\n    tier: web\n");
-    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[])
-        .ok();
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["metadata"]["labels"]["tier"], "web");
     assert!(!managers_of(&obj, &["f:spec", "f:replicas"]).contains(&"kubectl-oam-ops".into()));
-    ns.oam(&[
-        "ops",
-        "scale",
-        "deploy/web",
-        "--replicas",
-        "9",
-        "--force-conflicts",
-    ])
-    .ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "9", "--force-conflicts"]).ok();
     assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 9);
 }
 
@@ -584,61 +382,17 @@ fn alternating_writes_end_with_each_roles_latest_values_and_owners() {
     let ns = Ns::new("writes-alternate");
     ns.create(&web_deployment("web"));
     // The first write of each role takes its fields over from kubectl once, explicitly.
-    ns.oam(&[
-        "dev",
-        "set",
-        "image",
-        "deploy/web",
-        "app=nginx:1.26",
-        "--force-conflicts",
-    ])
-    .ok();
-    ns.oam(&[
-        "ops",
-        "scale",
-        "deploy/web",
-        "--replicas",
-        "1",
-        "--force-conflicts",
-    ])
-    .ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.26", "--force-conflicts"]).ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "1", "--force-conflicts"]).ok();
     for round in 1..=3 {
-        ns.oam(&[
-            "dev",
-            "set",
-            "image",
-            "deploy/web",
-            &format!("app=nginx:1.2{}", 6 + round),
-        ])
-        .ok();
-        ns.oam(&[
-            "dev",
-            "set",
-            "env",
-            "deploy/web",
-            "-c",
-            "app",
-            &format!("ROUND={round}"),
-        ])
-        .ok();
-        ns.oam(&[
-            "ops",
-            "scale",
-            "deploy/web",
-            "--replicas",
-            &(round + 2).to_string(),
-        ])
-        .ok();
+        ns.oam(&["dev", "set", "image", "deploy/web", &format!("app=nginx:1.2{}", 6 + round)]).ok();
+        ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", &format!("ROUND={round}")]).ok();
+        ns.oam(&["ops", "scale", "deploy/web", "--replicas", &(round + 2).to_string()]).ok();
         let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
         let mut doc: Value = yaml(&doc);
         doc["placement"] = json!({"nodeSelector": {"zone": format!("z{round}")},
                                   "tolerations": [{"key": "dedicated", "operator": "Equal", "value": format!("r{round}"), "effect": "NoSchedule"}]});
-        ns.oam_with(
-            &["ops", "apply", "-f", "-"],
-            &serde_json::to_string(&doc).unwrap(),
-            &[],
-        )
-        .ok();
+        ns.oam_with(&["ops", "apply", "-f", "-"], &serde_json::to_string(&doc).unwrap(), &[]).ok();
     }
     let obj = ns.get_json("deploy/web");
     let pod = &obj["spec"]["template"]["spec"];
@@ -647,32 +401,16 @@ fn alternating_writes_end_with_each_roles_latest_values_and_owners() {
     assert_eq!(obj["spec"]["replicas"], 5);
     assert_eq!(pod["nodeSelector"], json!({"zone": "z3"}));
     assert_eq!(pod["tolerations"][0]["value"], "r3");
-    assert_eq!(
-        managers_of(&obj, &app_path(&["f:image"])),
-        ["kubectl-oam-dev"]
-    );
-    assert_eq!(
-        managers_of(&obj, &["f:spec", "f:replicas"]),
-        ["kubectl-oam-ops"]
-    );
-    assert_eq!(
-        managers_of(&obj, &["f:spec", "f:template", "f:spec", "f:tolerations"]),
-        ["kubectl-oam-ops"]
-    );
-    assert_eq!(
-        managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"ROUND\"}"])),
-        ["kubectl-oam-dev"]
-    );
+    assert_eq!(managers_of(&obj, &app_path(&["f:image"])), ["kubectl-oam-dev"]);
+    assert_eq!(managers_of(&obj, &["f:spec", "f:replicas"]), ["kubectl-oam-ops"]);
+    assert_eq!(managers_of(&obj, &["f:spec", "f:template", "f:spec", "f:tolerations"]), ["kubectl-oam-ops"]);
+    assert_eq!(managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"ROUND\"}"])), ["kubectl-oam-dev"]);
 }
 
 #[test]
 fn apply_takes_several_documents_and_a_custom_field_manager() {
     let ns = Ns::new("writes-multi");
-    ns.create(&format!(
-        "{}---\n{}",
-        web_deployment("a"),
-        web_deployment("b")
-    ));
+    ns.create(&format!("{}---\n{}", web_deployment("a"), web_deployment("b")));
     let docs = format!(
         "{}---\n{}",
         ns.oam(&["dev", "get", "deploy/a"])
@@ -686,40 +424,15 @@ fn apply_takes_several_documents_and_a_custom_field_manager() {
     );
     let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
     std::fs::write(&file, &docs).unwrap();
-    let out = ns
-        .oam(&[
-            "dev",
-            "apply",
-            "-f",
-            file.to_str().unwrap(),
-            "--field-manager",
-            "team-ci",
-        ])
-        .ok()
-        .stdout;
-    assert_eq!(
-        out,
-        "deployment.apps/a configured\ndeployment.apps/b configured\n"
-    );
+    let out =
+        ns.oam(&["dev", "apply", "-f", file.to_str().unwrap(), "--field-manager", "team-ci"]).ok().stdout;
+    assert_eq!(out, "deployment.apps/a configured\ndeployment.apps/b configured\n");
     for name in ["a", "b"] {
         let obj = ns.get_json(&format!("deploy/{name}"));
         assert_eq!(env_value(&obj, "app", "T").as_deref(), Some(name));
-        assert!(
-            managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"T\"}"]))
-                .contains(&"team-ci".into())
-        );
+        assert!(managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"T\"}"])).contains(&"team-ci".into()));
     }
-    let removed = ns
-        .oam(&[
-            "dev",
-            "set",
-            "env",
-            "deploy/a",
-            "T-",
-            "--field-manager",
-            "team-ci",
-        ])
-        .ok();
+    let removed = ns.oam(&["dev", "set", "env", "deploy/a", "T-", "--field-manager", "team-ci"]).ok();
     assert!(removed.stdout.contains("env updated"), "{removed:?}");
     assert_eq!(env_value(&ns.get_json("deploy/a"), "app", "T"), None);
     std::fs::remove_file(&file).unwrap();
@@ -728,13 +441,9 @@ fn apply_takes_several_documents_and_a_custom_field_manager() {
 #[test]
 fn commands_of_the_other_role_are_refused_with_the_right_one() {
     let ns = Ns::new("writes-wrong-role");
-    let err = ns
-        .oam(&["dev", "scale", "deploy/web", "--replicas", "2"])
-        .error();
+    let err = ns.oam(&["dev", "scale", "deploy/web", "--replicas", "2"]).error();
     assert!(err.contains("kubectl oam ops scale"), "{err}");
-    let err = ns
-        .oam(&["ops", "set", "image", "deploy/web", "app=x"])
-        .error();
+    let err = ns.oam(&["ops", "set", "image", "deploy/web", "app=x"]).error();
     assert!(err.contains("`set` is a dev command"), "{err}");
     let err = ns.oam(&["dev", "set", "env", "deploy/web", "=x"]).error();
     assert!(err.contains("has no variable name"), "{err}");
@@ -746,24 +455,14 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     use std::process::{Command, Stdio};
     let ns = Ns::new("writes-terminal");
     ns.create(&web_deployment("web"));
-    let editor = Editor::new(
-        &ns,
-        "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"",
-    );
-    let command = format!(
-        "{} dev edit deploy/web -n {}",
-        crate::harness::oam_binary(),
-        ns.name
-    );
+    let editor = Editor::new(&ns, "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"");
+    let command = format!("{} dev edit deploy/web -n {}", crate::harness::oam_binary(), ns.name);
     // `script` gives the plugin a real pseudo-terminal; answer "y" to every prompt that comes.
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("KUBECONFIG", &env().kubeconfig)
         .env("KUBE_EDITOR", editor.command())
-        .env(
-            "KUBECACHEDIR",
-            std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)),
-        )
+        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
         .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -783,29 +482,14 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     answers.join().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
-    assert!(
-        screen.contains("containers.app.image (held by \"kubectl-client-side-apply\")"),
-        "{screen}"
-    );
-    assert!(
-        screen.contains("Take these fields over (server-side apply with force)?"),
-        "{screen}"
-    );
-    assert!(
-        screen.contains("\x1b[32m+    image: nginx:1.29"),
-        "coloured diff on a terminal: {screen}"
-    );
-    assert!(
-        screen.contains("Apply to deployment.apps/web as kubectl-oam-dev?"),
-        "{screen}"
-    );
+    assert!(screen.contains("containers.app.image (held by \"kubectl-client-side-apply\")"), "{screen}");
+    assert!(screen.contains("Take these fields over (server-side apply with force)?"), "{screen}");
+    assert!(screen.contains("\x1b[32m+    image: nginx:1.29"), "coloured diff on a terminal: {screen}");
+    assert!(screen.contains("Apply to deployment.apps/web as kubectl-oam-dev?"), "{screen}");
     assert!(screen.contains("deployment.apps/web edited"), "{screen}");
     let obj = ns.get_json("deploy/web");
     assert_eq!(container(&obj, "app")["image"], "nginx:1.29");
-    assert_eq!(
-        managers_of(&obj, &app_path(&["f:image"])),
-        ["kubectl-oam-dev"]
-    );
+    assert_eq!(managers_of(&obj, &app_path(&["f:image"])), ["kubectl-oam-dev"]);
 }
 
 #[test]
@@ -814,13 +498,7 @@ fn admission_policies_judge_the_dry_run_before_anything_is_written() {
     ns.create(&web_deployment("web"));
     // A platform rule, enforced by the API server itself (a CEL ValidatingAdmissionPolicy), scoped
     // to this test's namespace by a label.
-    ns.kubectl(&[
-        "label",
-        "namespace",
-        &ns.name,
-        &format!("oam-policy={}", ns.name),
-    ])
-    .ok();
+    ns.kubectl(&["label", "namespace", &ns.name, &format!("oam-policy={}", ns.name)]).ok();
     let policy = format!(
         r#"apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -871,34 +549,13 @@ spec:
         )),
         "{err}"
     );
-    assert!(
-        err.contains("images from untrusted.example are not allowed"),
-        "{err}"
-    );
+    assert!(err.contains("images from untrusted.example are not allowed"), "{err}");
     let err = ns
-        .oam(&[
-            "dev",
-            "set",
-            "image",
-            "deploy/web",
-            "app=untrusted.example/shop:1",
-            "--force-conflicts",
-        ])
+        .oam(&["dev", "set", "image", "deploy/web", "app=untrusted.example/shop:1", "--force-conflicts"])
         .error();
     assert!(err.contains("not allowed"), "{err}");
-    assert_eq!(
-        container(&ns.get_json("deploy/web"), "app")["image"],
-        "nginx:1.25"
-    );
-    ns.oam(&[
-        "dev",
-        "set",
-        "image",
-        "deploy/web",
-        "app=nginx:1.27",
-        "--force-conflicts",
-    ])
-    .ok();
+    assert_eq!(container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.25");
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27", "--force-conflicts"]).ok();
     ns.kubectl(&[
         "delete",
         "validatingadmissionpolicybinding,validatingadmissionpolicy",
@@ -910,15 +567,7 @@ spec:
 fn an_ops_write_never_lets_held_replicas_fall_back_to_the_default() {
     let ns = Ns::new("writes-hpa-keep");
     ns.create(&web_deployment("web"));
-    ns.oam(&[
-        "ops",
-        "scale",
-        "deploy/web",
-        "--replicas",
-        "4",
-        "--force-conflicts",
-    ])
-    .ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "4", "--force-conflicts"]).ok();
     ns.create(
         "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  \
          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 8\n",
@@ -930,11 +579,7 @@ fn an_ops_write_never_lets_held_replicas_fall_back_to_the_default() {
         .replace("  labels:\n", "  labels:\n    tier: web\n");
     let diff = ns.oam_with(&["ops", "diff", "-f", "-"], &doc, &[]);
     assert_eq!(diff.code, 1, "{diff:?}");
-    assert!(
-        !diff.stdout.contains("replicas"),
-        "replicas do not change: {}",
-        diff.stdout
-    );
+    assert!(!diff.stdout.contains("replicas"), "replicas do not change: {}", diff.stdout);
     ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["spec"]["replicas"], 4);
@@ -950,41 +595,15 @@ async fn a_write_never_changes_fields_outside_its_role() {
     // A bot that owns only the replica count (server-side apply, taking it from kubectl).
     let api: Api<Deployment> = Api::namespaced(ns.client().await, &ns.name);
     let replicas = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}});
-    api.patch(
-        "web",
-        &PatchParams::apply("scaler-bot").force(),
-        &Patch::Apply(replicas),
-    )
-    .await
-    .expect("bot apply");
-    let err = ns
-        .oam(&[
-            "dev",
-            "set",
-            "env",
-            "deploy/web",
-            "X=1",
-            "--field-manager",
-            "kubectl-oam-ops",
-        ])
-        .error();
+    api.patch("web", &PatchParams::apply("scaler-bot").force(), &Patch::Apply(replicas))
+        .await
+        .expect("bot apply");
+    let err =
+        ns.oam(&["dev", "set", "env", "deploy/web", "X=1", "--field-manager", "kubectl-oam-ops"]).error();
     assert!(err.contains("is the ops role's manager"), "{err}");
     // A dev write as that bot would release its replicas (falling back to 1): refused.
-    let err = ns
-        .oam(&[
-            "dev",
-            "set",
-            "env",
-            "deploy/web",
-            "X=1",
-            "--field-manager",
-            "scaler-bot",
-        ])
-        .error();
-    assert!(
-        err.contains("would also change fields outside the dev role (spec.replicas)"),
-        "{err}"
-    );
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "X=1", "--field-manager", "scaler-bot"]).error();
+    assert!(err.contains("would also change fields outside the dev role (spec.replicas)"), "{err}");
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["spec"]["replicas"], 3);
     assert_eq!(env_value(&obj, "app", "X"), None);
@@ -998,11 +617,7 @@ fn an_edit_raced_by_another_write_is_refused_and_kept() {
     let editor = racing_editor(&ns, "scale deploy/web --replicas 5", "MINE");
     let err = edit_web(&ns, &editor);
     assert!(err.contains("changed since it was read"), "{err}");
-    assert!(
-        std::fs::read_to_string(saved_path(&err))
-            .unwrap()
-            .contains("MINE: 'x'")
-    );
+    assert!(std::fs::read_to_string(saved_path(&err)).unwrap().contains("MINE: 'x'"));
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["spec"]["replicas"], 5, "the colleague's change stands");
     assert_eq!(env_value(&obj, "app", "MINE"), None);
@@ -1030,26 +645,15 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
             "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n",
             "containers.app.env: expected NAME: value pairs",
         ),
-        (
-            "kind: Deployment\nname: 'web?force=true'\n",
-            "is not a valid Deployment name",
-        ),
+        ("kind: Deployment\nname: 'web?force=true'\n", "is not a valid Deployment name"),
     ];
     for (doc, expect) in cases {
         std::fs::write(&file, doc).unwrap();
-        let err = ns
-            .oam(&["dev", "apply", "-f", file.to_str().unwrap()])
-            .error();
+        let err = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).error();
         assert!(err.contains(expect), "{err} should mention {expect}");
     }
-    std::fs::write(
-        &file,
-        "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n",
-    )
-    .unwrap();
-    let err = ns
-        .oam(&["dev", "apply", "-f", file.to_str().unwrap()])
-        .error();
+    std::fs::write(&file, "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n").unwrap();
+    let err = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).error();
     assert!(
         err.starts_with(&format!(
             "error: {}: deployment.apps/web in namespace \"{}\": ",
@@ -1058,28 +662,16 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
         )),
         "{err}"
     );
-    let twice = format!(
-        "kind: Deployment\nname: web\n---\nkind: deploy\nname: web\nnamespace: {}\n",
-        ns.name
-    );
-    let err = ns
-        .oam_with(&["dev", "apply", "-f", "-"], &twice, &[])
-        .error();
+    let twice =
+        format!("kind: Deployment\nname: web\n---\nkind: deploy\nname: web\nnamespace: {}\n", ns.name);
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &twice, &[]).error();
     assert!(err.contains("appears twice"), "{err}");
-    let err = ns
-        .oam(&["ops", "scale", "deploy/web", "--replicas", "99999999999"])
-        .error();
-    assert!(
-        err.contains("--replicas must be from 0 to 2147483647"),
-        "{err}"
-    );
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "99999999999"]).error();
+    assert!(err.contains("--replicas must be from 0 to 2147483647"), "{err}");
     let err = ns.oam(&["dev", "get", "deploy/web/status"]).error();
     assert!(err.contains("is not a valid Deployment name"), "{err}");
     let err = ns.oam(&["dev", "apply"]).error();
-    assert!(
-        err.contains("--filename") && err.contains("kubectl oam --help"),
-        "{err}"
-    );
+    assert!(err.contains("--filename") && err.contains("kubectl oam --help"), "{err}");
 }
 
 #[test]
@@ -1120,11 +712,7 @@ spec:
           restartPolicy: OnFailure
           containers: [{name: report, image: busybox:1.36}]
 "#;
-    ns.kubectl_stdin(
-        &["apply", "--server-side", "--field-manager=flux", "-f", "-"],
-        kinds,
-    )
-    .ok();
+    ns.kubectl_stdin(&["apply", "--server-side", "--field-manager=flux", "-f", "-"], kinds).ok();
     for (target, container, image) in [
         ("ds/agent", "agent", "fluentbit:4"),
         ("sts/db", "db", "postgres:17"),
@@ -1133,25 +721,13 @@ spec:
         // Unchanged documents of both roles are no-ops.
         for role in ["dev", "ops"] {
             let doc = ns.oam(&[role, "get", target]).ok().stdout;
-            let out = ns
-                .oam_with(&[role, "apply", "-f", "-"], &doc, &[])
-                .ok()
-                .stdout;
+            let out = ns.oam_with(&[role, "apply", "-f", "-"], &doc, &[]).ok().stdout;
             assert!(out.ends_with(" unchanged\n"), "{role} {target}: {out}");
         }
-        ns.oam(&[
-            "dev",
-            "set",
-            "image",
-            target,
-            &format!("{container}={image}"),
-            "--force-conflicts",
-        ])
-        .ok();
+        ns.oam(&["dev", "set", "image", target, &format!("{container}={image}"), "--force-conflicts"]).ok();
         // The first label and pod annotation of an object that had none.
         let doc = ns.oam(&["ops", "get", target]).ok().stdout;
-        let doc =
-            format!("{doc}metadata:\n  labels: {{team: a}}\n  podAnnotations: {{owner: ops}}\n");
+        let doc = format!("{doc}metadata:\n  labels: {{team: a}}\n  podAnnotations: {{owner: ops}}\n");
         ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok();
         let ops = yaml(&ns.oam(&["ops", "get", target]).ok().stdout);
         assert_eq!(
@@ -1165,14 +741,8 @@ spec:
         let doc = ns.oam(&["ops", "get", target]).ok().stdout;
         let mut doc = yaml(&doc);
         doc.as_object_mut().unwrap().remove("metadata");
-        ns.oam_with(&["ops", "apply", "-f", "-"], &doc.to_string(), &[])
-            .ok();
-        assert!(
-            yaml(&ns.oam(&["ops", "get", target]).ok().stdout)
-                .get("metadata")
-                .is_none(),
-            "{target}"
-        );
+        ns.oam_with(&["ops", "apply", "-f", "-"], &doc.to_string(), &[]).ok();
+        assert!(yaml(&ns.oam(&["ops", "get", target]).ok().stdout).get("metadata").is_none(), "{target}");
     }
 }
 
@@ -1186,22 +756,10 @@ fn status_writes_in_between_do_not_stop_an_edit() {
         r#"patch deploy/web --subresource=status --type=merge -p '{"status":{"observedGeneration":7}}'"#,
         "STATUS_RACE",
     );
-    let run = ns
-        .oam_with(
-            &["dev", "edit", "deploy/web", "--yes"],
-            "",
-            &[("KUBE_EDITOR", &editor.command())],
-        )
-        .ok();
-    assert!(
-        run.stdout.ends_with("deployment.apps/web edited\n"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(
-        env_value(&ns.get_json("deploy/web"), "app", "STATUS_RACE").as_deref(),
-        Some("x")
-    );
+    let run =
+        ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]).ok();
+    assert!(run.stdout.ends_with("deployment.apps/web edited\n"), "{}", run.stdout);
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "STATUS_RACE").as_deref(), Some("x"));
 }
 
 #[test]
@@ -1213,23 +771,12 @@ fn a_saved_ops_document_still_applies_after_the_autoscaler_moved_on() {
          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 8\n",
     );
     let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
-    assert!(
-        !yaml(&doc)["scaler"].is_object(),
-        "a held count is not in the editable part: {doc}"
-    );
+    assert!(!yaml(&doc)["scaler"].is_object(), "a held count is not in the editable part: {doc}");
     // The autoscaler rescales and is retuned after the document was saved.
     ns.kubectl(&["scale", "deploy/web", "--replicas", "5"]).ok();
-    ns.kubectl(&[
-        "patch",
-        "hpa/web",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"maxReplicas":10}}"#,
-    ])
-    .ok();
+    ns.kubectl(&["patch", "hpa/web", "--type=merge", "-p", r#"{"spec":{"maxReplicas":10}}"#]).ok();
     let doc = doc.replace("  labels:\n", "  labels:\n    tier: web\n");
-    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[])
-        .ok();
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["spec"]["replicas"], 5, "the autoscaler's count stands");
     assert_eq!(obj["metadata"]["labels"]["tier"], "web");
@@ -1249,8 +796,7 @@ fn removing_what_others_own_warns_and_takes_nothing_over() {
     let run = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
     assert_eq!(run.stdout, "deployment.apps/web unchanged\n");
     assert!(
-        run.stderr
-            .contains("warning: containers.proxy.image stays: another field manager still owns it"),
+        run.stderr.contains("warning: containers.proxy.image stays: another field manager still owns it"),
         "{}",
         run.stderr
     );
