@@ -190,6 +190,9 @@ pub struct WriteFlags {
     /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
     #[arg(long, value_name = "NAME")]
     pub field_manager: Option<String>,
+    /// Replace values someone changed after your document was read (otherwise refused)
+    #[arg(long)]
+    pub overwrite: bool,
     /// "server": only show the server-side dry-run diff; "none": apply
     #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
     pub dry_run: String,
@@ -235,6 +238,9 @@ pub struct DiffArgs {
     /// Show the diff as if conflicting fields were taken over
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Show the diff as if values changed since the document was read were replaced
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Subcommand)]

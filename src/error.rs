@@ -62,6 +62,25 @@ pub enum Error {
     )]
     Changed { object: String },
 
+    /// The three-way check: fields the document changes were changed by someone else since it was
+    /// read. Applying it would revert their change.
+    #[error(
+        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`kubectl oam {role} get {target}`) and redo your change, or pass --overwrite to replace {}",
+        if .fields.len() == 1 { "1 field was" } else { "fields were" },
+        .fields.join(", "),
+        if .fields.len() == 1 { "that value" } else { "those values" }
+    )]
+    Stale { object: String, role: String, target: String, fields: Vec<String> },
+
+    /// Removals another field manager's ownership would keep in place.
+    #[error(
+        "{object}: cannot remove {}: {}; nothing was applied. Pass --force-conflicts to remove {} anyway (a JSON patch that deletes the value for every manager), or ask its owner to drop it",
+        if .fields.len() == 1 { "a field another field manager also holds" } else { "fields other field managers also hold" },
+        .fields.join(", "),
+        if .fields.len() == 1 { "it" } else { "them" }
+    )]
+    RemovalHeld { object: String, fields: Vec<String> },
+
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]
     EditSaved {

@@ -13,6 +13,7 @@ pub mod error;
 mod golden;
 pub mod output;
 pub mod owners;
+pub mod ownership;
 pub mod profiles;
 pub mod project;
 pub mod roles;

@@ -15,6 +15,9 @@ pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
 /// Top-level keys of a role document that are not traits.
 pub const IDENTITY_KEYS: [&str; 3] = ["kind", "name", "namespace"];
 pub const READ_ONLY_KEY: &str = "readOnly";
+/// Keys of a role document that are context, never fields: read-only values, the base the document
+/// was read from, live status.
+pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
 
@@ -311,7 +314,7 @@ impl Profile {
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || trait_name == READ_ONLY_KEY {
+                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str()) {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
                 let fields = parse_fields(&at, fields)?;

@@ -9,7 +9,7 @@ use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::owners::{FieldOwners, field_owners};
-use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
+use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
@@ -194,21 +194,12 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     }
     let output = if args.raw { Some(OutputFormat::Apply) } else { args.output };
     if output == Some(OutputFormat::Apply) {
-        let doc = project::document(
-            profile,
-            role,
-            kind,
-            &obj,
-            &ViewOptions { container: None, autoscaler: hpa.as_ref() },
-        );
-        let opts = ApplyOptions {
-            autoscaler: hpa.as_ref(),
-            force: false,
-            manager: Some(&profile.role(role).manager),
-        };
-        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts)
-            .map_err(|p| Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; ")))?;
-        return output::yaml(&body.body);
+        // What applying the document unchanged would send: only what the role's manager owns.
+        let live = crate::apply::Live { target, object: obj, autoscaler: hpa };
+        let doc = live.document(profile, role, None);
+        let writer = crate::apply::Writer::new(profile, role, None, false)?;
+        let (_, body) = crate::apply::build(profile, &writer, &live, &doc)?;
+        return output::yaml(&body);
     }
     let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
     let doc = project::document(profile, role, kind, &obj, &view);
