@@ -523,7 +523,8 @@ async fn remove_fields(
     dry_run: bool,
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
-    let mut url = format!("{}/{}?fieldManager={}", api.resource_url(), target.name, query_escape(&writer.manager));
+    let mut url =
+        format!("{}/{}?fieldManager={}", api.resource_url(), target.name, query_escape(&writer.manager));
     if dry_run {
         url.push_str("&dryRun=All");
     }

@@ -14,8 +14,8 @@ use crate::cli::EditArgs;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::ownership::BASE_KEY;
 use crate::owners::field_owners;
+use crate::ownership::BASE_KEY;
 use crate::roles::{Profile, RoleName};
 use crate::view::{self, Target, parse_target};
 

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::apply::{Live, Writer, build, without_base};
 use crate::output;
 use crate::owners::field_owners;
-use crate::apply::{Live, Writer, build, without_base};
 use crate::project::{self, Autoscaler, ViewOptions};
-use crate::view::Target;
 use crate::roles::{Profile, RoleName};
+use crate::view::Target;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")

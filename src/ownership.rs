@@ -321,9 +321,20 @@ pub struct Base {
 }
 
 impl Base {
-    pub fn of(units: &Units, resource_version: &str) -> Base {
-        let digests = units.iter().map(|u| (fnv32(&u.key()), fnv32(&u.canon))).collect();
+    /// `containers`: the containers the document showed (it may be filtered to one); what it did not
+    /// show is not covered by the base.
+    pub fn of(units: &Units, containers: &[String], resource_version: &str) -> Base {
+        let digests = units
+            .iter()
+            .map(|u| (fnv32(&u.key()), fnv32(&u.canon)))
+            .chain(containers.iter().map(|c| (fnv32(&coverage_key(c)), 0)))
+            .collect();
         Base { resource_version: resource_version.to_string(), digests }
+    }
+
+    /// Did the document this base records show this unit's place (its container)?
+    fn covers(&self, unit: &Unit) -> bool {
+        container_of(unit).is_none_or(|c| self.digests.contains_key(&fnv32(&coverage_key(c))))
     }
 
     /// `{resourceVersion, digest}`: opaque, but short and stable, so a person can leave it alone.
@@ -366,6 +377,10 @@ impl Base {
     fn digest(&self, unit_key: &str) -> Option<u32> {
         self.digests.get(&fnv32(unit_key)).copied()
     }
+}
+
+fn coverage_key(container: &str) -> String {
+    format!("container:{container}")
 }
 
 /// FNV-1a: small, stable across Rust versions and platforms (std's hasher is not).
@@ -478,8 +493,9 @@ pub struct WritePlan {
 /// Decides what a write sends and removes. See the module comment for the rules.
 pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan {
     let entries = managed_entries(current.object);
-    let own: Option<&ManagedEntry> =
-        entries.iter().find(|e| e.manager == current.manager && e.operation == "Apply" && e.subresource.is_empty());
+    let own: Option<&ManagedEntry> = entries
+        .iter()
+        .find(|e| e.manager == current.manager && e.operation == "Apply" && e.subresource.is_empty());
     let owned = |u: &Unit| own.is_some_and(|e| subtree(&e.fields, &u.path).is_some());
     let live = current.units;
     let edited = intent.edited;
@@ -499,13 +515,17 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
                     set.push(u);
                 }
             }
+            // A container left out of the document entirely is not spoken for: kept as it is.
             for u in live.iter() {
-                if edited.get(&u.key()).is_none() && base.digest(&u.key()).is_some() {
+                if edited.get(&u.key()).is_none() && base.digest(&u.key()).is_some() && in_scope(u) {
                     removed.push(u);
                 }
             }
-            // Three-way: a unit changed here and since the read, to another value, is stale.
-            for u in set.iter().copied().chain(removed.iter().copied()) {
+            // Three-way: a unit changed here and since the read, to another value, is stale. What the
+            // document did not show (another container; the autoscaler's count) has no base to
+            // compare with: it is set as desired.
+            let checked = |u: &&Unit| base.covers(u) && current.autoscaled != Some(u.label.as_str());
+            for u in set.iter().copied().chain(removed.iter().copied()).filter(checked) {
                 let key = u.key();
                 let then = base.digest(&key);
                 let now = live.get(&key);
@@ -735,7 +755,9 @@ pub fn removal_patch(obj: &Value, units: &[Unit]) -> Value {
     let mut located: Vec<(String, Vec<Value>)> = paths.iter().filter_map(|p| pointer(obj, p)).collect();
     // Later indexes first, so that each removal leaves the earlier indexes in place.
     located.sort_by(|a, b| pointer_order(&b.0, &a.0));
-    let mut ops = vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": obj["metadata"]["resourceVersion"]})];
+    let mut ops = vec![
+        json!({"op": "test", "path": "/metadata/resourceVersion", "value": obj["metadata"]["resourceVersion"]}),
+    ];
     for (at, tests) in located {
         ops.extend(tests);
         ops.push(json!({"op": "remove", "path": at}));

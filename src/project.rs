@@ -154,7 +154,8 @@ pub fn document(
     let (fields, _) = decode_document(profile, role.name, kind, obj, &Value::Object(doc.clone()));
     let units = ownership::units(profile, role.name, kind, &fields);
     let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
-    doc.insert(BASE_KEY.into(), Base::of(&units, rv).to_value());
+    let shown = named_containers(&Value::Object(doc.clone()));
+    doc.insert(BASE_KEY.into(), Base::of(&units, &shown, rv).to_value());
     Value::Object(doc)
 }
 
@@ -388,7 +389,9 @@ fn env_item(name: &str, value: &Value, at: &[String]) -> Result<Value, DocProble
         }
         _ => Err(DocProblem::at(
             at,
-            format!("{label}: expected a value or one reference such as {{secretKeyRef: {{name: N, key: K}}}}"),
+            format!(
+                "{label}: expected a value or one reference such as {{secretKeyRef: {{name: N, key: K}}}}"
+            ),
         )),
     }
 }
@@ -485,7 +488,10 @@ pub fn decode_document(
                 if let Some(k) = m.keys().find(|k| field.exclude.contains(k)) {
                     problems.push(DocProblem::at(
                         &path_of(&[trait_name, &field.name, k]),
-                        format!("{trait_name}.{}.{k}: set by tools and controllers, not by a role; remove it", field.name),
+                        format!(
+                            "{trait_name}.{}.{k}: set by tools and controllers, not by a role; remove it",
+                            field.name
+                        ),
                     ));
                 }
             }
@@ -513,7 +519,11 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(at, format!("{}: {n} is not a whole number", label(at)))]
-            } else if !n.is_f64() && !in_quantities && !int64 && n.as_i64().is_none_or(|v| i32::try_from(v).is_err()) {
+            } else if !n.is_f64()
+                && !in_quantities
+                && !int64
+                && n.as_i64().is_none_or(|v| i32::try_from(v).is_err())
+            {
                 vec![DocProblem::at(at, format!("{}: {n} is out of range (at most {})", label(at), i32::MAX))]
             } else {
                 Vec::new()
@@ -922,7 +932,10 @@ mod tests {
         let (p, obj) = setup();
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
         let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
-        assert_eq!(fields["spec"]["template"]["spec"]["containers"], json!([{"name": "proxy", "image": "envoy:2"}]));
+        assert_eq!(
+            fields["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "proxy", "image": "envoy:2"}])
+        );
         assert_eq!(named_containers(&doc), ["proxy"]);
     }
 
@@ -930,20 +943,30 @@ mod tests {
     fn env_values_must_be_strings_and_duplicates_are_shown_as_they_are() {
         let (p, mut obj) = setup();
         let cases = [
-            (json!(1.1), "containers.app.env.V: env values are strings, and this is a number; quote it: \"1.1\""),
+            (
+                json!(1.1),
+                "containers.app.env.V: env values are strings, and this is a number; quote it: \"1.1\"",
+            ),
             (json!(31), "this is a number; quote it: \"31\""),
             (json!(true), "this is a boolean; quote it: \"true\""),
             (Value::Null, "this is empty (null); quote it: \"\""),
         ];
         for (value, expect) in cases {
-            let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": value}}}});
+            let doc =
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": value}}}});
             let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
             assert!(problems[0].message.contains(expect), "{problems:?}");
-            assert_eq!(problems[0].at.as_deref(), Some(&["containers".to_string(), "app".into(), "env".into(), "V".into()][..]));
+            assert_eq!(
+                problems[0].at.as_deref(),
+                Some(&["containers".to_string(), "app".into(), "env".into(), "V".into()][..])
+            );
         }
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": "1.10"}}}});
         let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
-        assert_eq!(fields["spec"]["template"]["spec"]["containers"][0]["env"], json!([{"name": "V", "value": "1.10"}]));
+        assert_eq!(
+            fields["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "V", "value": "1.10"}])
+        );
         // Duplicate names: the list form, both kept, in order, and it reads back.
         obj["spec"]["template"]["spec"]["containers"][0]["env"] =
             json!([{"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}, {"name": "A", "value": "2"}]);
@@ -986,10 +1009,16 @@ mod tests {
         ];
         for (doc, expect) in cases {
             let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
-            assert!(messages(&problems).iter().any(|d| d.contains(expect)), "{problems:?} should mention {expect}");
+            assert!(
+                messages(&problems).iter().any(|d| d.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
         let ops_cases = [
-            (json!({"kind": "Deployment", "name": "web", "containers": {}}), "containers: belongs to the dev role"),
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {}}),
+                "containers: belongs to the dev role",
+            ),
             (
                 json!({"kind": "Deployment", "name": "web", "schedule": {"schedule": "* * * * *"}}),
                 "schedule: Deployment has no schedule trait",
@@ -1001,7 +1030,10 @@ mod tests {
         ];
         for (doc, expect) in ops_cases {
             let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
-            assert!(messages(&problems).iter().any(|d| d.contains(expect)), "{problems:?} should mention {expect}");
+            assert!(
+                messages(&problems).iter().any(|d| d.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
     }
 

@@ -314,7 +314,8 @@ impl Profile {
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str()) {
+                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str())
+                {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
                 let fields = parse_fields(&at, fields)?;

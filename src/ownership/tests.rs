@@ -55,13 +55,19 @@ fn labels(units: &[Unit]) -> Vec<&str> {
 }
 
 /// Plans a dev write of `edit(live)` against `now`, with the base read from `read`.
-fn dev_plan(read: &Value, now: &Value, edit: impl Fn(&mut Value), based: bool, allow: Permissions) -> WritePlan {
+fn dev_plan(
+    read: &Value,
+    now: &Value,
+    edit: impl Fn(&mut Value),
+    based: bool,
+    allow: Permissions,
+) -> WritePlan {
     let mut edited_obj = read.clone();
     edit(&mut edited_obj);
     let edited = dev_units(&edited_obj);
-    let base = Base::of(&dev_units(read), "7");
-    let live_units = dev_units(now);
     let names = ["app".to_string(), "proxy".to_string()];
+    let base = Base::of(&dev_units(read), &names, "7");
+    let live_units = dev_units(now);
     let intent = Intent { edited: &edited, base: based.then_some(&base), containers: &names };
     let current = Current { object: now, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None };
     plan(&intent, &current, allow)
@@ -83,11 +89,10 @@ fn units_cut_fields_as_the_server_merges_them() {
     );
     let p = Profile::builtin();
     let ops = units(&p, RoleName::Ops, p.kind("deploy").unwrap(), &live());
-    assert_eq!(ops.iter().map(|u| u.label.as_str()).collect::<Vec<_>>(), [
-        "scaler.replicas",
-        "metadata.labels.app",
-        "metadata.labels.team"
-    ]);
+    assert_eq!(
+        ops.iter().map(|u| u.label.as_str()).collect::<Vec<_>>(),
+        ["scaler.replicas", "metadata.labels.app", "metadata.labels.team"]
+    );
 }
 
 #[test]
@@ -95,7 +100,8 @@ fn what_a_write_sends() {
     let read = live();
     // (case, edit, based, expected sent units, expected changed)
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, bool, &[&str], &[&str]); 6] = [
+    type Case<'a> = (&'a str, Edit, bool, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 6] = [
         ("unchanged: only what dev owns, at its live value", |_| {}, true, &["containers.app.image"], &[]),
         (
             "set env on a based document: the variable and what dev owns",
@@ -155,7 +161,13 @@ fn a_change_made_since_the_read_is_never_reverted() {
     container_mut(&mut now, "app")["image"] = json!("shop:2");
     now["metadata"]["managedFields"][0]["time"] = json!("2026-01-03T00:00:00Z");
     // Changing something else: the newer image is kept (sent at its live value, as dev owns it).
-    let plan = dev_plan(&read, &now, |o| container_mut(o, "app")["env"][0]["value"] = json!("9"), true, Permissions::default());
+    let plan = dev_plan(
+        &read,
+        &now,
+        |o| container_mut(o, "app")["env"][0]["value"] = json!("9"),
+        true,
+        Permissions::default(),
+    );
     assert!(plan.stale.is_empty());
     let image = plan.send.iter().find(|u| u.label == "containers.app.image").unwrap();
     assert_eq!(image.value, "shop:2");
@@ -172,9 +184,17 @@ fn a_change_made_since_the_read_is_never_reverted() {
             }]
         );
     }
-    assert!(dev_plan(&read, &now, change, true, Permissions { force: false, overwrite: true }).stale.is_empty());
+    assert!(
+        dev_plan(&read, &now, change, true, Permissions { force: false, overwrite: true }).stale.is_empty()
+    );
     // The colleague made the same change: nothing to refuse.
-    let same = dev_plan(&read, &now, |o| container_mut(o, "app")["image"] = json!("shop:2"), true, Permissions::default());
+    let same = dev_plan(
+        &read,
+        &now,
+        |o| container_mut(o, "app")["image"] = json!("shop:2"),
+        true,
+        Permissions::default(),
+    );
     assert!(same.stale.is_empty());
     // Removing what someone changed since is stale too.
     let mut b_changed = live();
@@ -197,7 +217,10 @@ fn removals_held_by_others_are_refused_or_forced() {
         container_mut(o, "app")["env"].as_array_mut().unwrap().remove(1);
     };
     let plan = dev_plan(&read, &read, remove_b, true, Permissions::default());
-    assert_eq!(plan.held, [HeldRemoval { label: "containers.app.env.B".into(), holders: vec!["helm".into()] }]);
+    assert_eq!(
+        plan.held,
+        [HeldRemoval { label: "containers.app.env.B".into(), holders: vec!["helm".into()] }]
+    );
     assert!(plan.remove.is_empty());
     assert_eq!(plan.changed, ["containers.app.env.B"]);
     let forced = dev_plan(&read, &read, remove_b, true, Permissions { force: true, overwrite: false });
@@ -212,7 +235,8 @@ fn removals_held_by_others_are_refused_or_forced() {
         .unwrap()
         .remove("k:{\"name\":\"B\"}");
     dev_owns_b["metadata"]["managedFields"][1]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
-        ["k:{\"name\":\"app\"}"]["f:env"] = json!({".": {}, "k:{\"name\":\"B\"}": {".": {}, "f:name": {}, "f:value": {}}});
+        ["k:{\"name\":\"app\"}"]["f:env"] =
+        json!({".": {}, "k:{\"name\":\"B\"}": {".": {}, "f:name": {}, "f:value": {}}});
     let plan = dev_plan(&dev_owns_b, &dev_owns_b, remove_b, true, Permissions::default());
     assert!(plan.held.is_empty() && plan.remove.is_empty() && plan.releases);
     // A document without a base releases what dev owns and leaves out, in the containers it names.
@@ -230,12 +254,50 @@ fn removals_held_by_others_are_refused_or_forced() {
 }
 
 #[test]
+fn a_filtered_document_has_no_base_for_what_it_did_not_show() {
+    let read = live();
+    let mut now = live();
+    container_mut(&mut now, "proxy")["image"] = json!("envoy:2");
+    // Read with -c app, then proxy added by hand: set as desired, not judged stale.
+    let only_app = ["app".to_string()];
+    let mut app_view = read.clone();
+    app_view["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap().truncate(1);
+    let base = Base::of(&dev_units(&app_view), &only_app, "7");
+    let mut edited_obj = read.clone();
+    container_mut(&mut edited_obj, "proxy")["image"] = json!("envoy:3");
+    edited_obj["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap().remove(0);
+    let edited = dev_units(&edited_obj);
+    let live_units = dev_units(&now);
+    let names = ["proxy".to_string()];
+    let plan = plan(
+        &Intent { edited: &edited, base: Some(&base), containers: &names },
+        &Current { object: &now, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None },
+        Permissions::default(),
+    );
+    assert!(plan.stale.is_empty(), "{plan:?}");
+    assert_eq!(plan.changed, ["containers.proxy.image"]);
+    assert!(plan.held.is_empty(), "app's units are not removed: the document did not speak for app");
+}
+
+#[test]
 fn duplicate_keys_are_kept_unless_touched() {
     let mut dup = live();
     container_mut(&mut dup, "app")["env"].as_array_mut().unwrap().push(json!({"name": "A", "value": "x"}));
-    let plan = dev_plan(&dup, &dup, |o| container_mut(o, "proxy")["image"] = json!("envoy:2"), true, Permissions::default());
+    let plan = dev_plan(
+        &dup,
+        &dup,
+        |o| container_mut(o, "proxy")["image"] = json!("envoy:2"),
+        true,
+        Permissions::default(),
+    );
     assert!(plan.duplicates.is_empty(), "{plan:?}");
-    let plan = dev_plan(&dup, &dup, |o| container_mut(o, "app")["env"][0]["value"] = json!("2"), true, Permissions::default());
+    let plan = dev_plan(
+        &dup,
+        &dup,
+        |o| container_mut(o, "app")["env"][0]["value"] = json!("2"),
+        true,
+        Permissions::default(),
+    );
     assert_eq!(plan.duplicates, ["containers.app.env.A"]);
 }
 
@@ -251,14 +313,38 @@ fn the_autoscalers_count_is_left_to_it() {
             edited_obj["spec"]["replicas"] = json!(r);
         }
         let edited = ops_units(&edited_obj);
-        let base = Base::of(&ops_units(read), "7");
+        let base = Base::of(&ops_units(read), &[], "7");
         let live_units = ops_units(now);
         plan(
             &Intent { edited: &edited, base: Some(&base), containers: &[] },
-            &Current { object: now, units: &live_units, manager: "kubectl-oam-ops", autoscaled: Some("scaler.replicas") },
+            &Current {
+                object: now,
+                units: &live_units,
+                manager: "kubectl-oam-ops",
+                autoscaled: Some("scaler.replicas"),
+            },
             Permissions { force, overwrite: false },
         )
     };
+    // The document hid the count (an autoscaler holds it): adding one is the autoscaler's conflict,
+    // not a stale value.
+    let mut hidden = obj.clone();
+    hidden["spec"].as_object_mut().unwrap().remove("replicas");
+    let mut edited_obj = obj.clone();
+    edited_obj["spec"]["replicas"] = json!(9);
+    let (edited, live_units) = (ops_units(&edited_obj), ops_units(&obj));
+    let base = Base::of(&ops_units(&hidden), &[], "7");
+    let scaled = plan(
+        &Intent { edited: &edited, base: Some(&base), containers: &[] },
+        &Current {
+            object: &obj,
+            units: &live_units,
+            manager: "kubectl-oam-ops",
+            autoscaled: Some("scaler.replicas"),
+        },
+        Permissions::default(),
+    );
+    assert!(scaled.stale.is_empty() && scaled.autoscaler_conflict, "{scaled:?}");
     let changed = run(&obj, &obj, Some(5), false);
     assert!(changed.autoscaler_conflict && changed.send.is_empty());
     assert_eq!(labels(&run(&obj, &obj, Some(5), true).send), ["scaler.replicas"]);
@@ -296,12 +382,17 @@ fn quantities_compare_by_value() {
 
 #[test]
 fn bases_round_trip_and_refuse_tampering() {
-    let base = Base::of(&dev_units(&live()), "7");
+    let base = Base::of(&dev_units(&live()), &["app".into()], "7");
     let value = base.to_value();
     assert_eq!(Base::from_value(&value).unwrap(), base);
     assert!(value["digest"].as_str().unwrap().starts_with("v1."));
-    for bad in [json!("x"), json!({"resourceVersion": "7"}), json!({"resourceVersion": "7", "digest": "v1.!!"}),
-                json!({"resourceVersion": "7", "digest": "v2.AAAA"}), json!({"resourceVersion": "7", "digest": "v1.AAAAAA"})] {
+    for bad in [
+        json!("x"),
+        json!({"resourceVersion": "7"}),
+        json!({"resourceVersion": "7", "digest": "v1.!!"}),
+        json!({"resourceVersion": "7", "digest": "v2.AAAA"}),
+        json!({"resourceVersion": "7", "digest": "v1.AAAAAA"}),
+    ] {
         assert!(Base::from_value(&bad).is_err(), "{bad}");
     }
     for n in 0..20 {
@@ -331,10 +422,14 @@ fn removal_patches_test_what_they_remove() {
     // A map emptied by the removals goes whole.
     let p = Profile::builtin();
     let ops = units(&p, RoleName::Ops, p.kind("deploy").unwrap(), &obj);
-    let all_labels: Vec<Unit> = ops.iter().filter(|x| x.label.starts_with("metadata.labels")).cloned().collect();
+    let all_labels: Vec<Unit> =
+        ops.iter().filter(|x| x.label.starts_with("metadata.labels")).cloned().collect();
     assert_eq!(removal_patch(&obj, &all_labels)[1], json!({"op": "remove", "path": "/metadata/labels"}));
     let left = without_units(&obj, &[pick("containers.app.env.B")]);
-    assert_eq!(left["spec"]["template"]["spec"]["containers"][0]["env"], json!([{"name": "A", "value": "1"}]));
+    assert_eq!(
+        left["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "A", "value": "1"}])
+    );
 }
 
 #[test]
