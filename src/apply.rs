@@ -549,7 +549,7 @@ async fn remove_fields(
 }
 
 /// Percent-encodes a query value (field manager names may hold any printable character).
-fn query_escape(text: &str) -> String {
+pub fn query_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

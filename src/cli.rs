@@ -121,6 +121,8 @@ pub enum RoleCommand {
     Set(SetCommand),
     /// Set the replica count (ops)
     Scale(ScaleArgs),
+    /// Move ownership of the role's fields from other field managers to the role's manager
+    Adopt(AdoptArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,6 +296,21 @@ pub struct OwnersArgs {
     /// Output format (yaml or json; default a table)
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Exit 1 when a role field is held by a manager outside its role (for CI)
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// "server": show who would lose what, change nothing; "none": adopt
+    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    pub dry_run: String,
+    /// Output format: json (default a table)
+    #[arg(short = 'o', long, value_parser = ["json"])]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -142,11 +142,11 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     };
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "roles", "version", "completion"]),
-        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale"]),
+        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
+        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
-        ["dev" | "ops", "get" | "edit", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
@@ -285,7 +285,10 @@ mod tests {
         let p = Profile::builtin();
         let words = |list: &[&str]| Want::Words(w(list));
         assert_eq!(want(&p, &w(&[""])), words(&["dev", "ops", "owners", "roles", "version", "completion"]));
-        assert_eq!(want(&p, &w(&["dev", ""])), words(&["get", "list", "edit", "apply", "diff", "set"]));
+        assert_eq!(
+            want(&p, &w(&["dev", ""])),
+            words(&["get", "list", "edit", "apply", "diff", "set", "adopt"])
+        );
         assert_eq!(want(&p, &w(&["dev", "set", "i"])), words(&["image", "env"]));
         assert_eq!(want(&p, &w(&["ops", "get", ""])), words(&["deploy", "sts", "ds", "rs", "job", "cj"]));
         assert_eq!(

@@ -470,19 +470,21 @@ fn table_rows(
     }
 }
 
-pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<String> {
+/// The owners table (or JSON/YAML), and whether any role field is held outside its role.
+pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<(String, bool)> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
         return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let obj = fetch(cluster, &target).await?;
     let rows = field_owners(profile, kind, &obj, None);
+    let outside = rows.iter().any(|r| !r.outside_role.is_empty());
     match args.output {
         Some(OutputFormat::Json) => {
-            return Ok(output::json(&serde_json::to_value(&rows).unwrap_or_default()));
+            return Ok((output::json(&serde_json::to_value(&rows).unwrap_or_default()), outside));
         }
         Some(OutputFormat::Yaml) => {
-            return output::yaml(&serde_json::to_value(&rows).unwrap_or_default());
+            return Ok((output::yaml(&serde_json::to_value(&rows).unwrap_or_default())?, outside));
         }
         _ => {}
     }
@@ -513,7 +515,7 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
             ]);
         }
     }
-    Ok(output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table))
+    Ok((output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table), outside))
 }
 
 pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
