@@ -250,6 +250,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
         body["metadata"]["resourceVersion"] = rv.clone();
     }
     ownership::insert_units(&mut body, &plan.send);
+    ownership::order_like(&mut body, &live.object);
     Ok((plan, body))
 }
 

@@ -683,6 +683,41 @@ pub fn insert_units(body: &mut Value, units: &[Unit]) {
     }
 }
 
+/// Puts the items of every keyed list in `body` in the order `live` has them (new items last).
+/// Server-side apply orders a keyed list as the applied body does, so a body in another order would
+/// move containers or variables around.
+pub fn order_like(body: &mut Value, live: &Value) {
+    let Some(map) = body.as_object_mut() else { return };
+    for (field, value) in map.iter_mut() {
+        let Some(live_value) = live.get(field) else { continue };
+        match value {
+            Value::Array(items) => {
+                let keys: &[&str] = match field.as_str() {
+                    "containers" | "initContainers" => &["name"],
+                    other => list_map_keys(other).unwrap_or(&[]),
+                };
+                let live_items = live_value.as_array().map_or(&[][..], Vec::as_slice);
+                if keys.is_empty() {
+                    continue;
+                }
+                let position = |item: &Value| {
+                    let key = item_key(item, keys).map(Value::Object);
+                    key.and_then(|k| live_items.iter().position(|l| matches_key(l, &k))).unwrap_or(usize::MAX)
+                };
+                items.sort_by_cached_key(position);
+                for item in items.iter_mut() {
+                    let at = position(item);
+                    if at != usize::MAX {
+                        order_like(item, &live_items[at]);
+                    }
+                }
+            }
+            Value::Object(_) => order_like(value, live_value),
+            _ => {}
+        }
+    }
+}
+
 fn matches_key(item: &Value, key: &Value) -> bool {
     key.as_object().is_some_and(|k| {
         k.iter().all(|(name, want)| match (item.get(name), name.as_str()) {

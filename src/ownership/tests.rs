@@ -358,6 +358,24 @@ fn the_autoscalers_count_is_left_to_it() {
 }
 
 #[test]
+fn bodies_keep_the_live_order_of_keyed_lists() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let pick = |l: &str| u.iter().find(|x| x.label == l).unwrap().clone();
+    let mut body = json!({});
+    insert_units(
+        &mut body,
+        &[pick("containers.proxy.image"), pick("containers.app.env.B"), pick("containers.app.env.A")],
+    );
+    order_like(&mut body, &obj);
+    assert_eq!(
+        body["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "app", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+               {"name": "proxy", "image": "envoy:1"}])
+    );
+}
+
+#[test]
 fn quantities_compare_by_value() {
     let cases = [
         ("1000m", "1"),

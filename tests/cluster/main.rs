@@ -3,6 +3,7 @@
 mod flags;
 mod harness;
 mod install;
+mod ownership;
 mod ssa;
 mod views;
 mod writes;

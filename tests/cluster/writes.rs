@@ -6,17 +6,17 @@ use serde_json::{Value, json};
 
 use crate::harness::{Ns, env, managers_of, web_deployment};
 
-fn yaml(text: &str) -> Value {
+pub(crate) fn yaml(text: &str) -> Value {
     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}): {text}"))
 }
 
-const APP: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}"];
+pub(crate) const APP: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}"];
 
-fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
     APP.iter().copied().chain(rest.iter().copied()).collect()
 }
 
-fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
     obj["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap()
@@ -25,7 +25,7 @@ fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("container {name}"))
 }
 
-fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
+pub(crate) fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
     container(obj, container_name)["env"]
         .as_array()?
         .iter()
@@ -34,11 +34,11 @@ fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
 }
 
 /// A role document without its `base` (which records the resourceVersion, so it moves with every write).
-fn strip_base(doc: &str) -> String {
+pub(crate) fn strip_base(doc: &str) -> String {
     doc.split("\nbase:\n").next().unwrap_or_default().to_string()
 }
 
-fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
+pub(crate) fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
     obj["metadata"]["managedFields"]
         .as_array()?
         .iter()
@@ -47,13 +47,13 @@ fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
 }
 
 /// An editor for KUBE_EDITOR: a shell script that gets the file as $1, with a private state folder.
-struct Editor {
+pub(crate) struct Editor {
     script: PathBuf,
     state: PathBuf,
 }
 
 impl Editor {
-    fn new(ns: &Ns, body: &str) -> Editor {
+    pub(crate) fn new(ns: &Ns, body: &str) -> Editor {
         let state = std::env::temp_dir().join(format!("oam-editor-{}", ns.name));
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).unwrap();
@@ -67,7 +67,7 @@ impl Editor {
         Editor { script, state }
     }
 
-    fn command(&self) -> String {
+    pub(crate) fn command(&self) -> String {
         self.script.display().to_string()
     }
 
@@ -83,7 +83,7 @@ impl Editor {
 
 /// An editor that first runs real kubectl (`kubectl_args`, as a colleague would while the editor is
 /// open), then adds `VAR: 'x'` to the app container's env.
-fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
+pub(crate) fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
     let env = env();
     Editor::new(
         ns,
@@ -97,11 +97,11 @@ fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
 }
 
 /// `kubectl oam dev edit deploy/web --yes` with `editor`.
-fn edit_web(ns: &Ns, editor: &Editor) -> String {
+pub(crate) fn edit_web(ns: &Ns, editor: &Editor) -> String {
     ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]).error()
 }
 
-fn saved_path(error: &str) -> PathBuf {
+pub(crate) fn saved_path(error: &str) -> PathBuf {
     let start = error.find("saved in ").expect("the error names the saved file") + "saved in ".len();
     let rest = &error[start..];
     PathBuf::from(&rest[..rest.find(':').unwrap()])
