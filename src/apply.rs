@@ -72,7 +72,8 @@ impl Writer {
 pub struct Plan {
     pub label: String,
     pub body: Value,
-    /// Removals another manager also holds, forced: a JSON patch sent before the apply.
+    /// Removals another manager also holds, forced: a JSON patch (with the changes beside them) sent
+    /// before the apply.
     pub removal: Option<Value>,
     /// The role document as the dry-run left it.
     pub after_doc: Value,
@@ -298,17 +299,33 @@ async fn plan_once(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let (decided, body) = build(profile, writer, live, doc)?;
-    let applied = send_once(cluster, profile, writer, &live.target, &body, true).await?;
-    let removal =
-        (!decided.remove.is_empty()).then(|| ownership::removal_patch(&live.object, &decided.remove));
-    let result = match &removal {
+    // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
+    // only validates together with the change beside it); the apply after it then changes no value
+    // and records the role's ownership. Without, the apply alone.
+    let removal = (!decided.remove.is_empty()).then(|| {
+        let live_units = ownership::units(profile, writer.role, kind, &live.object);
+        let changing: Vec<ownership::Unit> = decided
+            .send
+            .iter()
+            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+            .cloned()
+            .collect();
+        let removing: Vec<ownership::Unit> =
+            decided.remove.iter().chain(&decided.released).cloned().collect();
+        ownership::write_patch(&live.object, &removing, &changing)
+    });
+    let forced = removal.is_some();
+    let (applied, result) = match &removal {
         Some(patch) => {
-            // The server checks the removal too (validation, admission); the result shown is the
-            // apply's without the removed fields.
-            remove_fields(cluster, writer, &live.target, patch, true).await?;
-            ownership::without_units(&applied, &decided.remove)
+            let mut result = remove_fields(cluster, writer, &live.target, patch, true).await?;
+            result["apiVersion"] = json!(kind.api_version);
+            result["kind"] = json!(kind.kind);
+            (result.clone(), result)
         }
-        None => applied.clone(),
+        None => {
+            let applied = send_once(cluster, profile, writer, &live.target, &body, true).await?;
+            (applied.clone(), applied)
+        }
     };
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
     let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
@@ -344,7 +361,8 @@ async fn plan_once(
         before,
         after,
         changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: decided.releases || releases_ownership(&live.object, &applied, &writer.manager),
+        releases: decided.releases
+            || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
         unowned: decided.unowned,
         diff_name: diff_file_name(kind, &live.target),
     })

@@ -480,6 +480,8 @@ pub struct WritePlan {
     pub held: Vec<HeldRemoval>,
     /// Removals to carry out with a JSON patch (forced, held by others).
     pub remove: Vec<Unit>,
+    /// Removals only this manager holds: the apply releases them and the server removes them.
+    pub released: Vec<Unit>,
     /// Removals nobody owns (server defaults): they stay.
     pub unowned: Vec<String>,
     /// A changed replica count while an autoscaler holds it.
@@ -590,6 +592,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         if others.is_empty() {
             if owned(u) {
                 plan.releases = true;
+                plan.released.push((*u).clone());
             } else {
                 plan.unowned.push(u.label.clone());
             }
@@ -738,7 +741,7 @@ fn pointer(obj: &Value, path: &[Step]) -> Option<(String, Vec<Value>)> {
             Step::Field(f) => {
                 node = node.get(f)?;
                 at.push('/');
-                at.push_str(&f.replace('~', "~0").replace('/', "~1"));
+                at.push_str(&escape(f));
             }
             Step::Key(key) => {
                 let items = node.as_array()?;
@@ -756,11 +759,13 @@ fn pointer(obj: &Value, path: &[Step]) -> Option<(String, Vec<Value>)> {
     Some((at, tests))
 }
 
-/// A JSON patch that removes `units` from `obj`, guarded by `test` ops on the resourceVersion and on
-/// the key of every list item it addresses (so it never removes the wrong item). A map left empty by
-/// the removals goes as a whole (a strategy without rollingUpdate needs it absent, not empty).
-pub fn removal_patch(obj: &Value, units: &[Unit]) -> Value {
-    let mut paths: Vec<Vec<Step>> = units.iter().map(|u| u.path.clone()).collect();
+/// A JSON patch that removes `remove` from `obj` and sets `set` (the units whose value changes), in
+/// one request: server-side apply cannot remove a field another manager also holds, and a removal
+/// often only validates together with the change that goes with it (`strategy.type: Recreate` and no
+/// `rollingUpdate`). Guarded by `test` ops on the resourceVersion and on the key of every list item
+/// it addresses, so it never touches the wrong item. A map left empty by the removals goes whole.
+pub fn write_patch(obj: &Value, remove: &[Unit], set: &[Unit]) -> Value {
+    let mut paths: Vec<Vec<Step>> = remove.iter().map(|u| u.path.clone()).collect();
     // Collapse: when every key of a map is removed, remove the map.
     loop {
         let mut collapsed = false;
@@ -793,11 +798,94 @@ pub fn removal_patch(obj: &Value, units: &[Unit]) -> Value {
     let mut ops = vec![
         json!({"op": "test", "path": "/metadata/resourceVersion", "value": obj["metadata"]["resourceVersion"]}),
     ];
+    let mut working = obj.clone();
     for (at, tests) in located {
         ops.extend(tests);
         ops.push(json!({"op": "remove", "path": at}));
+        pointer_remove(&mut working, &at);
+    }
+    for unit in set {
+        ops.extend(set_ops(&working, unit));
+        insert_units(&mut working, std::slice::from_ref(unit));
     }
     Value::Array(ops)
+}
+
+/// The ops that put one unit into `obj`: `replace` where its place exists, else `add` of the first
+/// missing part (a keyed item is appended), with `test`s pinning the items on the way.
+fn set_ops(obj: &Value, unit: &Unit) -> Vec<Value> {
+    let mut ops = Vec::new();
+    let mut node = obj;
+    let mut at = String::new();
+    for (i, step) in unit.path.iter().enumerate() {
+        let next = match step {
+            Step::Field(f) => node.get(f).map(|child| (child, format!("/{}", escape(f)))),
+            Step::Key(key) => node.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .position(|item| matches_key(item, key))
+                    .map(|index| (&items[index], format!("/{index}")))
+            }),
+        };
+        match next {
+            Some((child, segment)) => {
+                at.push_str(&segment);
+                if let Step::Key(key) = step {
+                    for (name, value) in key.as_object().into_iter().flatten() {
+                        if child.get(name).is_some() {
+                            ops.push(json!({"op": "test", "path": format!("{at}/{name}"), "value": value}));
+                        }
+                    }
+                }
+                node = child;
+            }
+            None => {
+                // Build what is missing from here down, as the body would hold it.
+                let mut holder = json!({});
+                let mut rest = vec![Step::Field("x".into())];
+                rest.extend(unit.path[i..].iter().cloned());
+                insert_units(&mut holder, &[Unit { path: rest, ..unit.clone() }]);
+                let (target, value) = match step {
+                    Step::Field(f) => (format!("{at}/{}", escape(f)), holder["x"][f].take()),
+                    Step::Key(_) => (format!("{at}/-"), holder["x"][0].take()),
+                };
+                ops.push(json!({"op": "add", "path": target, "value": value}));
+                return ops;
+            }
+        }
+    }
+    ops.push(json!({"op": "replace", "path": at, "value": unit.value}));
+    ops
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn pointer_remove(obj: &mut Value, at: &str) {
+    let parts: Vec<String> = at.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let Some((last, parents)) = parts.split_last() else { return };
+    let mut node = obj;
+    for part in parents {
+        let next = match node {
+            Value::Object(m) => m.get_mut(part),
+            Value::Array(a) => part.parse::<usize>().ok().and_then(move |i| a.get_mut(i)),
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        node = next;
+    }
+    match node {
+        Value::Object(m) => {
+            m.shift_remove(last);
+        }
+        Value::Array(a) => {
+            if let Some(i) = last.parse::<usize>().ok().filter(|i| *i < a.len()) {
+                a.remove(i);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn pointer_order(a: &str, b: &str) -> std::cmp::Ordering {

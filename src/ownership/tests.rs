@@ -424,7 +424,7 @@ fn removal_patches_test_what_they_remove() {
     let obj = live();
     let u = dev_units(&obj);
     let pick = |l: &str| u.iter().find(|x| x.label == l).unwrap().clone();
-    let patch = removal_patch(&obj, &[pick("containers.app.env.A"), pick("containers.app.env.B")]);
+    let patch = write_patch(&obj, &[pick("containers.app.env.A"), pick("containers.app.env.B")], &[]);
     assert_eq!(
         patch,
         json!([
@@ -442,7 +442,34 @@ fn removal_patches_test_what_they_remove() {
     let ops = units(&p, RoleName::Ops, p.kind("deploy").unwrap(), &obj);
     let all_labels: Vec<Unit> =
         ops.iter().filter(|x| x.label.starts_with("metadata.labels")).cloned().collect();
-    assert_eq!(removal_patch(&obj, &all_labels)[1], json!({"op": "remove", "path": "/metadata/labels"}));
+    assert_eq!(write_patch(&obj, &all_labels, &[])[1], json!({"op": "remove", "path": "/metadata/labels"}));
+    // Removals and the changes that go with them, in one patch: a replaced value, a new item, a new map.
+    let mut changed_obj = obj.clone();
+    container_mut(&mut changed_obj, "app")["image"] = json!("shop:2");
+    container_mut(&mut changed_obj, "app")["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "C", "value": "3"}));
+    container_mut(&mut changed_obj, "proxy")["resources"] = json!({"limits": {"cpu": "1"}});
+    let c = dev_units(&changed_obj);
+    let set: Vec<Unit> =
+        ["containers.app.image", "containers.app.env.C", "containers.proxy.resources.limits.cpu"]
+            .iter()
+            .map(|l| c.iter().find(|x| x.label == *l).unwrap().clone())
+            .collect();
+    let patch = write_patch(&obj, &[pick("containers.app.env.B")], &set);
+    assert_eq!(
+        patch.as_array().unwrap()[3..],
+        [
+            json!({"op": "remove", "path": "/spec/template/spec/containers/0/env/1"}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"}),
+            json!({"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "shop:2"}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"}),
+            json!({"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "C", "value": "3"}}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/1/name", "value": "proxy"}),
+            json!({"op": "add", "path": "/spec/template/spec/containers/1/resources", "value": {"limits": {"cpu": "1"}}}),
+        ]
+    );
     let left = without_units(&obj, &[pick("containers.app.env.B")]);
     assert_eq!(
         left["spec"]["template"]["spec"]["containers"][0]["env"],

@@ -352,3 +352,34 @@ fn concurrent_writers_lose_no_acknowledged_write() {
     }
     assert_eq!(container(&obj, "app")["image"], "nginx:1.25");
 }
+
+/// Switching to `Recreate` needs the creator's defaulted `rollingUpdate` gone in the same request:
+/// refused without force (naming its holder), one guarded JSON patch with it.
+#[test]
+fn a_strategy_switch_removes_what_the_creator_holds_when_forced() {
+    let ns = Ns::new("own-strategy");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace(
+        "    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 25%\n      maxSurge: 25%\n",
+        "    type: Recreate\n",
+    );
+    assert!(doc.contains("type: Recreate") && !doc.contains("maxSurge"), "{doc}");
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).error();
+    assert!(
+        err.contains("rollout.strategy.rollingUpdate.maxSurge (held by \"kubectl-client-side-apply\")"),
+        "{err}"
+    );
+    let diff = ns.oam_with(&["ops", "diff", "-f", "-", "--force-conflicts"], &doc, &[]);
+    assert!(
+        diff.code == 1
+            && diff.stdout.contains("+    type: Recreate")
+            && diff.stdout.contains("-      maxSurge: 25%"),
+        "{diff:?}"
+    );
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["strategy"], json!({"type": "Recreate"}));
+    // The patch (an Update) and the apply after it: both entries are the ops role's.
+    let holders = managers_of(&obj, &["f:spec", "f:strategy", "f:type"]);
+    assert!(!holders.is_empty() && holders.iter().all(|m| m == "kubectl-oam-ops"), "{holders:?}");
+}
