@@ -272,12 +272,7 @@ async fn send_once(
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
     match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
-        Ok(obj) => {
-            let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
-            value["apiVersion"] = Value::String(target.kind.api_version.clone());
-            value["kind"] = Value::String(target.kind.kind.clone());
-            Ok(value)
-        }
+        Ok(obj) => view::applied_object(cluster, target, writer.role, dry_run, obj),
         // The uid precondition failed: the object was deleted (or re-created) since it was read.
         Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
             Err(Error::NotFound {
@@ -324,6 +319,7 @@ async fn send_once(
                 rejection(&status)
             )))
         }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), writer.role.as_str())),
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }
