@@ -253,7 +253,7 @@ impl Cluster {
     /// Turns a kube-rs error into one clear line.
     pub fn error(&self, err: kube::Error, action: &Action) -> Error {
         match err {
-            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status),
+            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status, Some(action)),
             kube::Error::Api(status) => match status.code {
                 404 => Error::NotFound {
                     kind: action.kind.to_string(),
@@ -308,7 +308,7 @@ impl Cluster {
     /// Errors without an object to name (lists, the HPA lookup, completion).
     pub fn transport_error(&self, err: kube::Error) -> Error {
         match err {
-            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status),
+            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status, None),
             kube::Error::Api(status) => match status.code {
                 401 => self.unauthorized(),
                 403 => Error::Forbidden { message: status.message.clone() },
@@ -328,22 +328,24 @@ impl Cluster {
             kube::Error::Api(status) if status.code == 504 || status.reason == "Timeout" => maybe_applied(
                 format!("the server at {} gave up waiting ({})", self.server, one_line(&status.message)),
             ),
-            kube::Error::Api(status) if not_a_status(&status) && status.code != 401 => {
-                maybe_applied(format!("the server at {} answered {}", self.server, what_status(&status)))
-            }
+            kube::Error::Api(status) if not_a_status(&status) && status.code != 401 => maybe_applied(
+                format!("the server at {} answered the apply with {}", self.server, what_status(&status)),
+            ),
             err @ kube::Error::Api(_) => self.error(err, action),
             other => match self.trouble(&other, Some(action)) {
                 // Nothing was sent: no connection, no TLS, no credentials.
                 sure @ (Error::Unreachable { .. } | Error::Tls { .. } | Error::Credentials { .. }) => sure,
-                Error::TimedOut { request, within, .. } => {
-                    maybe_applied(format!("no complete answer to {request} within {within}"))
-                }
+                Error::TimedOut { request, within, .. } => maybe_applied(format!(
+                    "the server at {} did not finish answering {request} within {within}",
+                    self.server
+                )),
                 Error::ConnectionLost { during, cause, .. } => {
                     maybe_applied(format!("the connection to {} was lost{during} ({cause})", self.server))
                 }
-                Error::TooLarge { request, limit_mib, .. } => {
-                    maybe_applied(format!("the answer to {request} was larger than {limit_mib} MiB"))
-                }
+                Error::TooLarge { request, limit_mib, .. } => maybe_applied(format!(
+                    "the server at {} answered {request} with more than {limit_mib} MiB",
+                    self.server
+                )),
                 Error::BadAnswer { what, .. } => {
                     maybe_applied(format!("the server at {} answered {what}", self.server))
                 }
@@ -392,7 +394,13 @@ impl Cluster {
             .iter()
             .any(|e| e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect()));
         if connecting {
-            return Error::Unreachable { server, cause };
+            // hyper-util names the step that failed: "dns error", "tcp connect error".
+            let advice = if chain.iter().any(|e| e.to_string() == "dns error") {
+                "check the host name of the server URL (the kubeconfig's cluster, or --server)"
+            } else {
+                "is it running? check --kubeconfig/--context"
+            };
+            return Error::Unreachable { server, cause, advice: advice.into() };
         }
         let about = || match action {
             Some(a) => format!("the request for {}", a.object()),
@@ -416,11 +424,12 @@ impl Cluster {
     }
 
     /// An error status whose body is not a Kubernetes Status (a proxy's HTML page, plain text).
-    fn not_a_status(&self, status: &kube::core::Status) -> Error {
+    fn not_a_status(&self, status: &kube::core::Status, action: Option<&Action>) -> Error {
         if status.code == 401 {
             return self.unauthorized();
         }
-        Error::BadAnswer { server: self.server.clone(), what: what_status(status) }
+        let about = action.map(|a| format!("the request for {} ", a.object())).unwrap_or_default();
+        Error::BadAnswer { server: self.server.clone(), what: format!("{about}with {}", what_status(status)) }
     }
 }
 
@@ -431,7 +440,7 @@ fn not_a_status(status: &kube::core::Status) -> bool {
 
 fn what_status(status: &kube::core::Status) -> String {
     format!(
-        "HTTP {} with {}, not a Kubernetes Status",
+        "HTTP {} and {}, not a Kubernetes Status",
         status.code,
         crate::transport::describe_start(status.message.as_bytes())
     )
@@ -455,7 +464,11 @@ fn tls_problem(err: &rustls::Error) -> String {
             C::NotValidForNameContext { expected, presented } => format!(
                 "the server's certificate is not valid for \"{}\" (it is for {}); {names}",
                 expected.to_str(),
-                if presented.is_empty() { "no name".to_string() } else { presented.join(", ") }
+                if presented.is_empty() {
+                    "no name".to_string()
+                } else {
+                    presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", ")
+                }
             ),
             C::Expired | C::ExpiredContext { .. } => {
                 "the server's certificate has expired (or this machine's clock is wrong); renew the certificate or fix the clock".into()
@@ -472,6 +485,14 @@ fn tls_problem(err: &rustls::Error) -> String {
             "the server refused the connection (TLS alert {alert:?}); if it requires a client certificate, check the kubeconfig user's client-certificate and key"
         ),
         other => format!("{other}; check the server URL and the kubeconfig's certificate settings"),
+    }
+}
+
+/// rustls lists certificate names as `DnsName("kubernetes")`, `IpAddress(10.0.0.1)`: the name alone.
+fn bare_name(presented: &str) -> &str {
+    match (presented.find('('), presented.rfind(')')) {
+        (Some(open), Some(close)) if open < close => presented[open + 1..close].trim_matches('"'),
+        _ => presented,
     }
 }
 

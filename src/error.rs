@@ -26,8 +26,8 @@ pub enum Error {
     HeldByAutoscaler { object: String, hpa: String, min: String, max: String },
 
     /// Nothing was sent: the connection could not be made (refused, unknown host, no route).
-    #[error("cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context")]
-    Unreachable { server: String, cause: String },
+    #[error("cannot reach the cluster at {server}: {cause}; {advice}")]
+    Unreachable { server: String, cause: String, advice: String },
 
     #[error(
         "the server at {server} rejected the credentials (401 Unauthorized): they are expired or invalid; log in again, or check --token and the kubeconfig's user"
@@ -66,9 +66,7 @@ pub enum Error {
     ConnectionLost { server: String, during: String, cause: String },
 
     /// A write was sent but its answer never came (or came broken): it may have landed.
-    #[error(
-        "{cause} while applying to {object}: the write may have been applied; check with `{check}` before retrying"
-    )]
+    #[error("the write to {object} may have been applied: {cause}; check with `{check}` before retrying")]
     MaybeApplied { object: String, cause: String, check: String },
 
     #[error("{0}")]

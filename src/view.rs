@@ -761,8 +761,9 @@ mod tests {
                 for new in &replacements {
                     let mut changed = obj.clone();
                     replace(&mut changed, path, new.clone());
-                    let outcome =
-                        std::panic::catch_unwind(|| derive_all(&profile, kind, &changed, &[hpa.clone()]));
+                    let outcome = std::panic::catch_unwind(|| {
+                        derive_all(&profile, kind, &changed, std::slice::from_ref(&hpa))
+                    });
                     if outcome.is_err() {
                         panics.push(format!("{name} {path:?} = {new}"));
                     }
@@ -777,8 +778,9 @@ mod tests {
             for new in &replacements {
                 let mut changed = hpa.clone();
                 replace(&mut changed, path, new.clone());
-                let outcome =
-                    std::panic::catch_unwind(|| derive_all(&profile, kind, &deploy, &[changed.clone()]));
+                let outcome = std::panic::catch_unwind(|| {
+                    derive_all(&profile, kind, &deploy, std::slice::from_ref(&changed))
+                });
                 if outcome.is_err() {
                     panics.push(format!("hpa {path:?} = {new}"));
                 }
