@@ -4,7 +4,7 @@ mod fake;
 mod flags;
 mod harness;
 mod install;
+mod server_errors;
 mod ssa;
-mod tls;
 mod views;
 mod writes;

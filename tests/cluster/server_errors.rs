@@ -1,5 +1,6 @@
-//! Transport errors that need a real API server: a CA the server's certificate does not chain to,
-//! a tls-server-name the certificate does not carry, and credentials the server rejects.
+//! Errors that need a real API server: a CA the server's certificate does not chain to, a
+//! tls-server-name the certificate does not carry, credentials the server rejects, and rejections
+//! of a value that keep the field's name.
 
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ fn kubeconfig_with(ns: &Ns, name: &str, change: impl FnOnce(&mut Value)) -> std:
     let text = std::fs::read_to_string(&env().kubeconfig).unwrap();
     let mut config: Value = serde_yaml::from_str(&text).unwrap();
     change(&mut config);
-    let dir = std::env::temp_dir().join(format!("oam-tls-{}", ns.name));
+    let dir = std::env::temp_dir().join(format!("oam-server-errors-{}", ns.name));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
@@ -36,7 +37,7 @@ fn kubeconfig_with(ns: &Ns, name: &str, change: impl FnOnce(&mut Value)) -> std:
 fn oam_with_kubeconfig(ns: &Ns, kubeconfig: &std::path::Path, args: &[&str]) -> (i32, String) {
     let out = std::process::Command::new(oam_binary())
         .env("KUBECONFIG", kubeconfig)
-        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-tls-cache-{}", ns.name)))
+        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-server-errors-cache-{}", ns.name)))
         .args(args)
         .args(["-n", &ns.name])
         .output()
@@ -66,7 +67,7 @@ fn tls_failures_say_which_check_failed_and_what_to_fix() {
     let other_ca = {
         use std::io::Write;
         // base64 without a dependency: let the kubeconfig point at a file instead.
-        let path = std::env::temp_dir().join(format!("oam-tls-other-ca-{}.pem", ns.name));
+        let path = std::env::temp_dir().join(format!("oam-server-errors-other-ca-{}.pem", ns.name));
         std::fs::File::create(&path).unwrap().write_all(OTHER_CA.as_bytes()).unwrap();
         path
     };
@@ -119,4 +120,23 @@ fn rejected_credentials_ask_for_a_new_login() {
         assert!(line.contains("expired or invalid; log in again"), "{line}");
         assert!(!line.contains("ask a cluster admin"), "a 401 is not a 403: {line}");
     }
+}
+
+#[test]
+fn rejected_values_name_their_field_as_the_document_does() {
+    let ns = Ns::new("server-errors-rejection");
+    ns.create(&crate::harness::web_deployment("web"));
+    let apply = |role: &str, doc: &str| {
+        ns.oam_with(&[role, "apply", "-f", "-"], &format!("kind: Deployment\nname: web\n{doc}\n"), &[])
+            .error()
+    };
+    // A string where a number belongs fails conversion (a 500 with the path in its message).
+    let err = apply("ops", "rollout: {minReadySeconds: soon}");
+    assert!(err.contains("rollout.minReadySeconds: expected numeric"), "{err}");
+    let err = apply("dev", "containers: {proxy: {ports: [{containerPort: eighty}]}}");
+    assert!(err.contains("containers.proxy.ports[containerPort=\"eighty\""), "{err}");
+    // Validation (a 422) names containers by index; the message names them by name.
+    let err = apply("dev", "containers: {proxy: {ports: [{containerPort: 99999}]}}");
+    assert!(err.contains("containers.proxy.ports[0].containerPort: Invalid value: 99999"), "{err}");
+    assert!(!err.contains("containers[1]"), "{err}");
 }
