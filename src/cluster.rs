@@ -21,8 +21,6 @@ pub struct Cluster {
     pub server: String,
     /// Where the cluster's role profile is cached.
     pub cache_dir: PathBuf,
-    /// The deadline and size cap of each request.
-    pub limits: Limits,
 }
 
 /// Builds the client the way kubectl does: --kubeconfig, else $KUBECONFIG (a merged list), else
@@ -42,7 +40,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     } else {
         builder.build()
     };
-    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir, limits })
+    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir })
 }
 
 async fn load_config(flags: &KubeFlags) -> Result<Config> {

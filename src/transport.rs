@@ -74,6 +74,11 @@ pub enum Failure {
     },
 }
 
+/// "GET /apis/apps/v1/namespaces/shop/deployments/web": how errors name a request.
+pub fn request_line<B>(request: &Request<B>) -> String {
+    format!("{} {}", request.method(), request.uri().path())
+}
+
 /// "2s", "1m30s", "500ms": the way --request-timeout is written.
 pub fn duration_text(d: Duration) -> String {
     let millis = d.as_millis();
@@ -152,7 +157,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let line = format!("{} {}", request.method(), request.uri().path());
+        let line = request_line(&request);
         let limits = self.limits;
         let deadline = limits.deadline.map(|d| (Instant::now() + d, d));
         let future = self.inner.call(request);

@@ -11,6 +11,7 @@ use crate::output;
 use crate::owners::{FieldOwners, field_owners};
 use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::transport::request_line;
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
 const PAGE_SIZE: u32 = 500;
@@ -103,11 +104,6 @@ pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
     let obj = parse_answer(&text).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
     checked_object(obj, target.kind, Some(&target.name))
         .map_err(|e| cluster.bad_answer(format!("{line} with {e}")))
-}
-
-/// "GET /apis/apps/v1/namespaces/shop/deployments/web": how errors name a request.
-fn request_line<B>(request: &http::Request<B>) -> String {
-    format!("{} {}", request.method(), request.uri().path())
 }
 
 /// A server's answer as JSON; the error says what is wrong with it.

@@ -34,6 +34,8 @@ enum Answer {
     Unauthorized,
     /// Reads the request, then closes the connection without a word.
     Hangup,
+    /// Reads the request and never answers.
+    Silent,
     /// Headers, then one byte a second.
     Stall,
     /// A chunked 200 that never ends.
@@ -244,6 +246,7 @@ fn bad(stream: &mut TcpStream, answer: Answer, request: &Request) {
             respond(stream, "401 Unauthorized", json, &status(401, "Unauthorized", "Unauthorized"))
         }
         Answer::Hangup => {}
+        Answer::Silent => std::thread::sleep(Duration::from_secs(120)),
         Answer::Stall => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n{";
             if stream.write_all(head.as_bytes()).is_err() {
@@ -466,7 +469,7 @@ fn expected(answer: Answer) -> &'static [&'static str] {
         Answer::ProxyError => &["HTTP 502 and an HTML page, not a Kubernetes Status"],
         Answer::Unauthorized => &["rejected the credentials (401 Unauthorized)", "log in again"],
         Answer::Hangup => &["was lost", "check the network"],
-        Answer::Stall => &["within 2s (--request-timeout)"],
+        Answer::Silent | Answer::Stall => &["within 2s (--request-timeout)"],
         Answer::Endless => &["more than 256 MiB"],
         Answer::Good => &[],
     }
@@ -561,7 +564,10 @@ fn a_write_without_a_proper_answer_may_have_been_applied() {
             assert!(line.contains("401") && !line.contains("may have been applied"), "{case}: {line}");
             continue;
         }
-        assert!(line.contains("the write may have been applied"), "{case}: {line}");
+        assert!(
+            line.contains("error: the write to deployment/web in namespace \"fake\" may have been applied: "),
+            "{case}: {line}"
+        );
         assert!(line.contains("check with `kubectl oam "), "{case}: {line}");
         assert!(line.contains("get deployment/web -n fake`"), "{case}: {line}");
         assert!(!line.contains("is it running?"), "{case}: {line}");
@@ -572,10 +578,12 @@ fn a_write_without_a_proper_answer_may_have_been_applied() {
 fn a_stalled_server_ends_each_command_at_its_deadline() {
     let reads = Fake::start(Answer::Stall, Spoil::Reads);
     let commit = Fake::start(Answer::Stall, Spoil::Commit);
+    let silent = Fake::start(Answer::Silent, Spoil::Profile);
     let cases = [
         ("dev get", &reads, vec!["dev", "get", "deploy/web"]),
         ("ops list", &reads, vec!["ops", "list"]),
         ("set image", &commit, vec!["dev", "set", "image", "deploy/web", "app=nginx:1.26"]),
+        ("owners (no headers)", &silent, vec!["owners", "deploy/web"]),
     ];
     std::thread::scope(|s| {
         let runs: Vec<_> = cases
