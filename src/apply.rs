@@ -317,13 +317,15 @@ async fn plan_once(
     let forced = removal.is_some();
     let (applied, result) = match &removal {
         Some(patch) => {
-            let mut result = remove_fields(cluster, writer, &live.target, patch, true).await?;
+            let mut result =
+                remove_fields(cluster, profile, writer, &live.target, patch, true, &live.object).await?;
             result["apiVersion"] = json!(kind.api_version);
             result["kind"] = json!(kind.kind);
             (result.clone(), result)
         }
         None => {
-            let applied = send_once(cluster, profile, writer, &live.target, &body, true).await?;
+            let applied =
+                send_once(cluster, profile, writer, &live.target, &body, true, &live.object).await?;
             (applied.clone(), applied)
         }
     };
@@ -404,6 +406,7 @@ fn spec_of(obj: &Value) -> Value {
     obj
 }
 
+/// `basis`: the live object the body was decided from (rejections name containers by its order).
 async fn send_once(
     cluster: &Cluster,
     profile: &Profile,
@@ -411,15 +414,11 @@ async fn send_once(
     target: &Target<'_>,
     body: &Value,
     dry_run: bool,
+    basis: &Value,
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
     match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
-        Ok(obj) => {
-            let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
-            value["apiVersion"] = Value::String(target.kind.api_version.clone());
-            value["kind"] = Value::String(target.kind.kind.clone());
-            Ok(value)
-        }
+        Ok(obj) => view::applied_object(cluster, target, writer.role, dry_run, obj),
         // The uid precondition failed: the object was deleted (or re-created) since it was read.
         Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
             Err(Error::NotFound {
@@ -463,16 +462,54 @@ async fn send_once(
                 "the server rejected the change to {} in namespace \"{}\": {}",
                 target.display(),
                 target.namespace,
-                rejection(&status)
+                rejection(&status, profile, target.kind, basis)
             )))
         }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), writer.role.as_str())),
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }
 
 /// The server's reasons, one per field, without the multi-kilobyte dumps of whole objects that some
-/// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable").
-fn rejection(status: &kube::core::Status) -> String {
+/// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable"). Fields are named as the role
+/// document names them (`containers.app.ports`) when they are a role's; `body` is what was sent.
+fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, body: &Value) -> String {
+    /// The server's field (`spec.template.spec.containers[0].image`, or with a leading dot and
+    /// `containers[name="app"]`) as the role document says it, else as the server said it.
+    fn label(profile: &Profile, kind: &KindInfo, body: &Value, field: &str) -> String {
+        let mut path = format!(".{}", field.trim_start_matches('.'));
+        // Validation names containers by index, in the live object's order.
+        let containers = format!(".{}[", kind.containers_path().join("."));
+        if let Some(at) = path.find(&containers) {
+            let start = at + containers.len();
+            let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
+            let names = project::get_path(body, &kind.containers_path()).and_then(Value::as_array);
+            let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
+            if let (Some(i), Some(name)) = (index, name) {
+                path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+            }
+        }
+        project::document_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
+    }
+    /// "failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.replicas:
+    /// expected numeric (int or float), got string": the field and the reason, if it has that shape.
+    fn typed_patch_field(message: &str) -> Option<(&str, &str)> {
+        let (_, rest) = message.split_once("): .")?;
+        let rest = &message[message.len() - rest.len() - 1..];
+        // The path ends at the first ": " outside brackets and quotes (keys may hold anything).
+        let (mut depth, mut quoted, mut prev) = (0i32, false, ' ');
+        for (i, ch) in rest.char_indices() {
+            match ch {
+                '"' if prev != '\\' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => depth -= 1,
+                ' ' if !quoted && depth == 0 && prev == ':' => return Some((&rest[..i - 1], &rest[i + 1..])),
+                _ => {}
+            }
+            prev = ch;
+        }
+        None
+    }
     let shorten = |text: &str| {
         if text.len() > 200 { text.rsplit(": ").next().unwrap_or(text).to_string() } else { text.to_string() }
     };
@@ -482,10 +519,16 @@ fn rejection(status: &kube::core::Status) -> String {
         .flat_map(|d| &d.causes)
         .map(|c| match c.field.as_str() {
             "" => shorten(&c.message),
-            field => format!("{field}: {}", shorten(&c.message)),
+            field => format!("{}: {}", label(profile, kind, body, field), shorten(&c.message)),
         })
         .collect();
-    if causes.is_empty() { shorten(&status.message) } else { causes.join("; ") }
+    if !causes.is_empty() {
+        return causes.join("; ");
+    }
+    match typed_patch_field(&status.message) {
+        Some((field, reason)) => format!("{}: {}", label(profile, kind, body, field), shorten(reason)),
+        None => shorten(&status.message),
+    }
 }
 
 /// Applies a plan for real: the forced removals (if any), then the body the dry-run accepted. If the
@@ -526,20 +569,22 @@ async fn commit_once(
 ) -> Result<()> {
     let mut body = plan.body.clone();
     if let Some(patch) = &plan.removal {
-        let after = remove_fields(cluster, writer, target, patch, false).await?;
+        let after = remove_fields(cluster, profile, writer, target, patch, false, &plan.basis).await?;
         body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
     }
-    send_once(cluster, profile, writer, target, &body, false).await.map(|_| ())
+    send_once(cluster, profile, writer, target, &body, false, &plan.basis).await.map(|_| ())
 }
 
 /// Removes fields with a JSON patch guarded by `test` ops (resourceVersion, each item's key): server-
 /// side apply cannot remove a field another manager also owns.
 async fn remove_fields(
     cluster: &Cluster,
+    profile: &Profile,
     writer: &Writer,
     target: &Target<'_>,
     patch: &Value,
     dry_run: bool,
+    basis: &Value,
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
     let mut url =
@@ -560,9 +605,12 @@ async fn remove_fields(
         {
             Err(Error::Changed { object })
         }
-        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => Err(Error::Invalid(
-            format!("the server rejected the removal from {object}: {}", rejection(&status)),
-        )),
+        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+            Err(Error::Invalid(format!(
+                "the server rejected the change to {object}: {}",
+                rejection(&status, profile, target.kind, basis)
+            )))
+        }
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }
@@ -916,7 +964,55 @@ mod tests {
                                     "message": format!("Invalid value: core.PodTemplateSpec{{{}}}: field is immutable", "x".repeat(2000))}]}
         }))
         .unwrap();
-        assert_eq!(rejection(&status), "spec.template: field is immutable");
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let body =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app"}, {"name": "proxy"}]}}}});
+        assert_eq!(rejection(&status, &p, deploy, &body), "spec.template: field is immutable");
+    }
+
+    #[test]
+    fn rejections_keep_the_field_named_as_the_document_does() {
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let body =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app"}, {"name": "proxy"}]}}}});
+        let reject = |status: Value| rejection(&serde_json::from_value(status).unwrap(), &p, deploy, &body);
+        let typed = |path: &str| {
+            json!({"code": 500, "message": format!(
+            "failed to create typed patch object (shop/web; apps/v1, Kind=Deployment): {path}: expected numeric (int or float), got string")})
+        };
+        assert_eq!(
+            reject(typed(".spec.replicas")),
+            "scaler.replicas: expected numeric (int or float), got string"
+        );
+        assert_eq!(
+            reject(typed(
+                r#".spec.template.spec.containers[name="app"].ports[containerPort="eighty",protocol="TCP"].containerPort"#
+            )),
+            r#"containers.app.ports[containerPort="eighty",protocol="TCP"].containerPort: expected numeric (int or float), got string"#
+        );
+        // Keys may hold ": " and dots; the path ends outside brackets and quotes.
+        assert_eq!(
+            reject(typed(r#".spec.template.spec.containers[name="app"].env[name="A: B.C"].value"#)),
+            r#"containers.app.env[name="A: B.C"].value: expected numeric (int or float), got string"#
+        );
+        // 422 causes name containers by index: the body's order gives the name.
+        let invalid = json!({"code": 422, "message": "Deployment.apps \"web\" is invalid: …",
+            "details": {"causes": [
+                {"reason": "FieldValueInvalid", "field": "spec.template.spec.containers[1].ports[0].containerPort",
+                 "message": "Invalid value: 99999: must be between 1 and 65535, inclusive"},
+                {"reason": "FieldValueInvalid", "field": "spec.minReadySeconds", "message": "must be greater than or equal to 0"},
+                {"reason": "FieldValueInvalid", "field": "spec.template.spec.containers[7].image", "message": "x"},
+                {"reason": "FieldValueInvalid", "field": "spec.selector", "message": "field is immutable"}]}});
+        assert_eq!(
+            reject(invalid),
+            "containers.proxy.ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive; \
+             rollout.minReadySeconds: must be greater than or equal to 0; \
+             spec.template.spec.containers[7].image: x; spec.selector: field is immutable"
+        );
+        let quantity = json!({"code": 500, "message": "failed to convert new object (shop/web; apps/v1, Kind=Deployment) to proper version: unable to convert unstructured object to apps/v1, Kind=Deployment: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"});
+        assert!(reject(quantity).starts_with("quantities must match"));
     }
 
     #[test]

@@ -25,8 +25,49 @@ pub enum Error {
     )]
     HeldByAutoscaler { object: String, hpa: String, min: String, max: String },
 
-    #[error("cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context")]
-    Unreachable { server: String, cause: String },
+    /// Nothing was sent: the connection could not be made (refused, unknown host, no route).
+    #[error("cannot reach the cluster at {server}: {cause}; {advice}")]
+    Unreachable { server: String, cause: String, advice: String },
+
+    #[error(
+        "the server at {server} rejected the credentials (401 Unauthorized): they are expired or invalid; log in again, or check --token and the kubeconfig's user"
+    )]
+    Unauthorized { server: String },
+
+    /// The credentials could not be obtained (an exec plugin or token file failed).
+    #[error("cannot get credentials for {server}: {cause}; log in again, or check the kubeconfig's user")]
+    Credentials { server: String, cause: String },
+
+    /// The TLS handshake failed; `problem` says which check and what to do.
+    #[error("TLS handshake with {server} failed: {problem}")]
+    Tls { server: String, problem: String },
+
+    /// `within` is e.g. "2s (--request-timeout)".
+    #[error(
+        "the server at {server} did not finish answering {request} within {within}; check that the server is healthy, or {advice}"
+    )]
+    TimedOut { server: String, request: String, within: String, advice: String },
+
+    /// The server answered, but not with what a Kubernetes API server sends.
+    #[error(
+        "the server at {server} answered {what}; is it a Kubernetes API server, or is a proxy in the way?"
+    )]
+    BadAnswer { server: String, what: String },
+
+    #[error(
+        "the server at {server} answered {request} with more than {limit_mib} MiB, the most kubectl-oam reads in one response; for a list, pass a smaller --chunk-size"
+    )]
+    TooLarge { server: String, request: String, limit_mib: u64 },
+
+    /// The connection broke after it was made; for a read nothing has changed.
+    #[error(
+        "the connection to {server} was lost{during}: {cause}; check the network and the server, then retry"
+    )]
+    ConnectionLost { server: String, during: String, cause: String },
+
+    /// A write was sent but its answer never came (or came broken): it may have landed.
+    #[error("the write to {object} may have been applied: {cause}; check with `{check}` before retrying")]
+    MaybeApplied { object: String, cause: String, check: String },
 
     #[error("{0}")]
     Kubeconfig(String),

@@ -18,6 +18,7 @@ pub mod ownership;
 pub mod profiles;
 pub mod project;
 pub mod roles;
+pub mod transport;
 pub mod view;
 
 use std::process::ExitCode;
