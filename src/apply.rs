@@ -188,14 +188,10 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     let plan = ownership::plan(&intent, &current, allow);
     let object = live.object_label();
     if !plan.duplicates.is_empty() {
-        return Err(problems_error(
-            plan.duplicates
-                .iter()
-                .map(|label| DocProblem::new(format!(
-                    "{label}: its name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); change it with `kubectl edit`, or remove the duplicate first"
-                )))
-                .collect(),
-        ));
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
+            plan.duplicates.join(", ")
+        )));
     }
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
@@ -599,11 +595,19 @@ async fn remove_fields(
         .map_err(|e| Error::Invalid(format!("cannot build the removal for {object}: {e}")))?;
     match cluster.client.request::<Value>(request).await {
         Ok(obj) => Ok(obj),
-        // A failed `test`: the object changed since it was read.
+        Err(kube::Error::Api(status)) if status.code == 409 => Err(Error::Changed { object }),
+        // A failed `test` op is a bare 422 with no causes, as is a malformed patch: if the object
+        // moved on since the version the patch tests for, it was a race.
         Err(kube::Error::Api(status))
-            if status.code == 409 || (status.code == 422 && status.message.contains("test")) =>
+            if status.code == 422 && status.details.as_ref().is_none_or(|d| d.causes.is_empty()) =>
         {
-            Err(Error::Changed { object })
+            let tested = patch[0]["value"].as_str().unwrap_or_default();
+            let now = view::fetch(cluster, target).await?;
+            if now["metadata"]["resourceVersion"].as_str() != Some(tested) {
+                Err(Error::Changed { object })
+            } else {
+                Err(Error::Invalid(format!("the server rejected the change to {object}: {}", status.message)))
+            }
         }
         Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
             Err(Error::Invalid(format!(
@@ -894,18 +898,34 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
                 continue;
             }
             let Some(container) = c.as_object_mut() else { continue };
-            let mut env = match container.remove("env") {
-                Some(Value::Object(env)) => env,
-                _ => Default::default(),
-            };
-            for (k, v) in &set {
-                env.insert(k.clone(), Value::String(v.clone()));
+            match container.get_mut("env") {
+                // The list form a document shows when a name appears twice: change it in place, so
+                // the variables this command does not name stay as they are.
+                Some(Value::Array(items)) => {
+                    for (k, v) in &set {
+                        match items.iter_mut().find(|i| i["name"] == k.as_str()) {
+                            Some(item) => *item = json!({"name": k, "value": v}),
+                            None => items.push(json!({"name": k, "value": v})),
+                        }
+                    }
+                    items.retain(|i| !unset.iter().any(|k| i["name"] == k.as_str()));
+                }
+                _ => {
+                    let mut env = match container.remove("env") {
+                        Some(Value::Object(env)) => env,
+                        _ => Default::default(),
+                    };
+                    for (k, v) in &set {
+                        env.insert(k.clone(), Value::String(v.clone()));
+                    }
+                    for k in &unset {
+                        env.shift_remove(k);
+                    }
+                    container.insert("env".into(), Value::Object(env));
+                }
             }
-            for k in &unset {
-                env.shift_remove(k);
-            }
-            if !env.is_empty() {
-                container.insert("env".into(), Value::Object(env));
+            if container.get("env").is_some_and(|e| e.as_object().is_some_and(|m| m.is_empty())) {
+                container.remove("env");
             }
         }
         Ok(())

@@ -499,6 +499,11 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         .iter()
         .find(|e| e.manager == current.manager && e.operation == "Apply" && e.subresource.is_empty());
     let owned = |u: &Unit| own.is_some_and(|e| subtree(&e.fields, &u.path).is_some());
+    // The manager's own Update entries (left by a forced JSON patch): an apply cannot release what
+    // they hold, so a removal of it goes by JSON patch, without needing force (nobody else holds it).
+    let held_by_own_update = |path: &[Step]| {
+        entries.iter().any(|e| e.manager == current.manager && e.operation != "Apply" && subtree(&e.fields, path).is_some())
+    };
     let live = current.units;
     let edited = intent.edited;
     let in_scope = |u: &Unit| match container_of(u) {
@@ -541,8 +546,8 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
                 if moved_on && !same_as_wanted {
                     plan.stale.push(Stale {
                         label: u.label.clone(),
-                        now: now.map(|n| n.value.clone()),
-                        by: now.map(|n| holders(&entries, &n.path, None)).unwrap_or_default(),
+                        now: now.map(|n| shown_value(&n.value)),
+                        by: now.map(|n| changed_by(&entries, n)).unwrap_or_default(),
                     });
                 }
             }
@@ -587,26 +592,47 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         .map(|u| u.label.clone())
         .collect();
 
-    for u in &removed {
+    // A keyed item changed so that it lacks a part it had (a port's name, an env var's value when
+    // it becomes empty or a reference): those parts are removals too, and an apply of the item
+    // without them removes them only if nobody else holds them.
+    let mut parts: Vec<Unit> = Vec::new();
+    for u in set.iter().filter(|u| matches!(u.path.last(), Some(Step::Key(_)))) {
+        let (Some(now), Some(wanted)) = (live.get(&u.key()).and_then(|n| n.value.as_object()), u.value.as_object())
+        else {
+            continue;
+        };
+        for (name, value) in now.iter().filter(|(name, _)| !wanted.contains_key(*name)) {
+            let mut path = u.path.clone();
+            path.push(Step::Field(name.clone()));
+            parts.push(leaf(path, format!("{}.{name}", u.label), value));
+        }
+    }
+
+    for u in removed.iter().copied().chain(parts.iter()) {
         let others = holders(&entries, &u.path, Some(current.manager));
         if others.is_empty() {
-            if owned(u) {
+            if held_by_own_update(&u.path) {
+                plan.releases |= owned(u);
+                plan.remove.push(u.clone());
+            } else if owned(u) {
                 plan.releases = true;
-                plan.released.push((*u).clone());
-            } else {
+                plan.released.push(u.clone());
+            } else if !parts.contains(u) {
                 plan.unowned.push(u.label.clone());
             }
         } else if allow.force {
             plan.releases |= owned(u);
-            plan.remove.push((*u).clone());
+            plan.remove.push(u.clone());
         } else {
             plan.held.push(HeldRemoval { label: u.label.clone(), holders: others });
         }
     }
 
-    // Send what is set, then what the manager owns at its live value.
+    // Send what is set, then what the manager owns at its live value. A value equal to the live one
+    // in meaning (`0.1` for `100m`) is sent as the server has it: the same text is no conflict.
     for u in &set {
-        plan.send.push((*u).clone());
+        let same = live.get(&u.key()).filter(|now| now.same_value(u));
+        plan.send.push(same.unwrap_or(u).clone());
     }
     for u in live.iter() {
         let key = u.key();
@@ -622,6 +648,38 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         .map(|u| u.label.clone())
         .collect();
     plan
+}
+
+/// A unit's value as a person reads it in a message: an env var's value or reference, not the item.
+fn shown_value(value: &Value) -> Value {
+    match value.as_object() {
+        Some(m) if m.contains_key("name") && (m.contains_key("value") || m.contains_key("valueFrom")) => {
+            m.get("value").or_else(|| m.get("valueFrom")).cloned().unwrap_or(Value::Null)
+        }
+        Some(m) if m.contains_key("name") && m.len() == 1 => json!(""),
+        _ => value.clone(),
+    }
+}
+
+/// Who changed a unit: for a keyed item, the holders of its parts other than the key (the key stays
+/// with whoever added the item), most recent first; else the holders of the unit.
+fn changed_by(entries: &[ManagedEntry], unit: &Unit) -> Vec<String> {
+    if let (Some(Step::Key(key)), Some(item)) = (unit.path.last(), unit.value.as_object()) {
+        let mut by = Vec::new();
+        for name in item.keys().filter(|k| key.get(k.as_str()).is_none()) {
+            let mut path = unit.path.clone();
+            path.push(Step::Field(name.clone()));
+            for m in holders(entries, &path, None) {
+                if !by.contains(&m) {
+                    by.push(m);
+                }
+            }
+        }
+        if !by.is_empty() {
+            return by;
+        }
+    }
+    holders(entries, &unit.path, None)
 }
 
 /// The container a unit belongs to, if it is per container.

@@ -363,7 +363,39 @@ fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProbl
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        Codec::Plain => Ok(value.clone()),
+        Codec::Plain => match text_problem(field, value, at) {
+            Some(problem) => Err(problem),
+            None => Ok(value.clone()),
+        },
+    }
+}
+
+/// Fields whose values are text, whole or per key/item. A number or boolean written there unquoted
+/// would be re-typed, or refused by the server with a message naming no field.
+fn text_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
+    let last = field.path.segments.last().map(String::as_str).unwrap_or_default();
+    let not_text = |v: &Value, at: Vec<String>| match v {
+        Value::String(_) => None,
+        Value::Number(_) | Value::Bool(_) | Value::Null => {
+            let shown = if v.is_null() { String::new() } else { v.to_string() };
+            let what = if v.is_number() { "a number" } else if v.is_boolean() { "a boolean" } else { "empty (null)" };
+            Some(DocProblem::at(&at, format!("{}: {last} are text, and this is {what}; quote it: \"{shown}\"", at.join("."))))
+        }
+        _ => None,
+    };
+    let child = |k: String| {
+        let mut here = at.to_vec();
+        here.push(k);
+        here
+    };
+    match (last, value) {
+        ("labels" | "annotations" | "nodeSelector", Value::Object(m)) => {
+            m.iter().find_map(|(k, v)| not_text(v, child(k.clone())))
+        }
+        ("command" | "args", Value::Array(items)) => {
+            items.iter().enumerate().find_map(|(i, v)| not_text(v, child(i.to_string())))
+        }
+        _ => None,
     }
 }
 
@@ -518,7 +550,7 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             let in_quantities = at.iter().any(|k| k == "resources");
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
-                vec![DocProblem::at(at, format!("{}: {n} is not a whole number", label(at)))]
+                vec![DocProblem::at(at, format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)))]
             } else if !n.is_f64()
                 && !in_quantities
                 && !int64
@@ -1072,8 +1104,8 @@ mod tests {
         );
         for (replicas, expect) in [
             (json!(4294967298u64), "scaler.replicas: 4294967298 is out of range (at most 2147483647)"),
-            (json!(1e10), "scaler.replicas: 10000000000.0 is not a whole number"),
-            (json!(2.5), "scaler.replicas: 2.5 is not a whole number"),
+            (json!(1e10), "scaler.replicas: 10000000000.0 is not a whole number (if it is text, quote it)"),
+            (json!(2.5), "scaler.replicas: 2.5 is not a whole number (if it is text, quote it)"),
         ] {
             let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": replicas}});
             let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
