@@ -3,6 +3,7 @@
 mod flags;
 mod harness;
 mod install;
+mod policy;
 mod ssa;
 mod views;
 mod writes;
