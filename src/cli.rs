@@ -326,10 +326,10 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub check: bool,
     /// With --apply: apply without asking for confirmation
-    #[arg(short = 'y', long)]
+    #[arg(short = 'y', long, requires = "apply")]
     pub yes: bool,
     /// With --apply: take over fields another field manager owns
-    #[arg(long)]
+    #[arg(long, requires = "apply")]
     pub force_conflicts: bool,
 }
 
