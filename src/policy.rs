@@ -57,6 +57,8 @@ impl Options {
         let (namespace, name) = profile_configmap.split_once('/').ok_or_else(|| {
             Error::Usage(format!("--profile-configmap \"{profile_configmap}\" is not NAMESPACE/NAME"))
         })?;
+        crate::cluster::check_namespace(namespace)?;
+        crate::cluster::check_name("ConfigMap", name)?;
         Ok(Options {
             name: args.name.clone(),
             action: args.action,
