@@ -357,11 +357,10 @@ impl Cel {
             let child_shown = shown.child(key, *data);
             let q = quote(key);
             match child {
-                Node::Ignored | Node::Leaf(_) if !child.concerns(owner) => {}
-                Node::Ignored => {}
-                Node::Leaf(_) => {
+                Node::Leaf(role) if *role == owner => {
                     out.push(format!("({old}[?{q}] != {new}[?{q}] ? [{}] : [])", child_shown.cel()))
                 }
+                Node::Ignored | Node::Leaf(_) => {}
                 Node::Map { .. } if !child.concerns(owner) => {}
                 Node::Map { data: child_data, .. } => {
                     let path = at.map(|p| [p, std::slice::from_ref(key)].concat());
