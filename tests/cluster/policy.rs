@@ -192,6 +192,17 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
     assert_eq!(obj["metadata"]["labels"]["team"], "checkout");
     assert!(obj["spec"].get("paused").is_none());
 
+    // A member of both groups holds both roles, and still nothing else.
+    let both = ["--as", "both", "--as-group", "oam:developers", "--as-group", "oam:operators"];
+    let put = changed(&ns, "deploy/web", |d| {
+        d["spec"]["replicas"] = 1.into();
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29".into();
+    });
+    ns.kubectl_stdin(&[&both[..], &["replace", "-f", "-"]].concat(), &put).ok();
+    let paused =
+        ns.kubectl(&[&both[..], &["patch", "deploy/web", "-p", r#"{"spec":{"paused":true}}"#]].concat());
+    denied(paused, &format!("oam:developers, oam:operators may not change spec.paused {NO_ROLE}"));
+
     // The role groups may read the cluster's profile (no more permission warning).
     let can =
         |user: &str, what: &str| as_user(&ns, user, &["auth", "can-i", "get", what, "-n", "kube-public"]);
