@@ -4,14 +4,15 @@
 use std::path::Path;
 
 use kube::api::{Patch, PatchParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::cli::{ApplyArgs, DiffArgs, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
 use crate::cluster::{Cluster, conflicts_from_status};
 use crate::diff;
 use crate::error::{Error, FieldConflict, Result};
 use crate::output;
-use crate::project::{self, ApplyOptions, Autoscaler, DocProblem, ViewOptions};
+use crate::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
+use crate::project::{self, Autoscaler, DocProblem, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
 use crate::view::{self, Target};
 
@@ -21,6 +22,8 @@ pub struct Writer {
     pub role: RoleName,
     pub manager: String,
     pub force: bool,
+    /// Replace values someone changed after the document was read (the three-way check).
+    pub overwrite: bool,
 }
 
 impl Writer {
@@ -44,7 +47,12 @@ impl Writer {
                 "--field-manager \"{manager}\" is not a usable name (1-128 printable characters)"
             )));
         }
-        Ok(Writer { role, manager, force })
+        Ok(Writer { role, manager, force, overwrite: false })
+    }
+
+    pub fn overwriting(mut self, overwrite: bool) -> Writer {
+        self.overwrite = overwrite;
+        self
     }
 
     fn params(&self, dry_run: bool) -> PatchParams {
@@ -64,21 +72,25 @@ impl Writer {
 pub struct Plan {
     pub label: String,
     pub body: Value,
+    /// Removals another manager also holds, forced: a JSON patch (with the changes beside them) sent
+    /// before the apply.
+    pub removal: Option<Value>,
     /// The role document as the dry-run left it.
     pub after_doc: Value,
     /// The live object the plan was made from.
     pub basis: Value,
+    /// The document the plan was made for (decided again if the object changes before the write).
+    pub doc: Value,
     /// The role document of the live object and of the dry-run result.
     pub before: String,
     pub after: String,
     /// Do field values change on the server?
     pub changes_values: bool,
-    /// Does the write give up a field this manager owns (a removal that another manager's
-    /// ownership keeps in place)? Writes that change no value and release nothing are skipped:
-    /// get → apply unchanged is a no-op, not an ownership grab.
+    /// Does the write give up a field this manager owns? Writes that change no value and release
+    /// nothing are skipped: get → apply unchanged is a no-op, not an ownership grab.
     pub releases: bool,
-    /// Fields the document leaves out that stay on the server (another manager owns them).
-    pub kept: Vec<String>,
+    /// Removals nothing can carry out: no field manager owns them (server defaults).
+    pub unowned: Vec<String>,
     /// File name for an external diff.
     pub diff_name: String,
 }
@@ -89,11 +101,11 @@ impl Plan {
         self.changes_values || self.releases
     }
 
-    /// Says which removals the server will not carry out, and why.
+    /// Says which removals will not happen, and why.
     pub fn warn_kept(&self) {
-        for path in &self.kept {
+        for path in &self.unowned {
             eprintln!(
-                "warning: {path} stays: another field manager still owns it (see `kubectl oam owners {}`)",
+                "warning: {path} stays: no field manager owns it (the server sets it by default); see `kubectl oam owners {}`",
                 self.label
             );
         }
@@ -110,6 +122,7 @@ impl Plan {
 }
 
 /// The live object a document is about, with the HPA that targets it.
+#[derive(Clone)]
 pub struct Live<'p> {
     pub target: Target<'p>,
     pub object: Value,
@@ -131,14 +144,120 @@ impl Live<'_> {
         let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
         project::document(profile, role, self.target.kind, &self.object, &view)
     }
+
+    fn resource_version(&self) -> &str {
+        self.object["metadata"]["resourceVersion"].as_str().unwrap_or_default()
+    }
+
+    fn object_label(&self) -> String {
+        format!("{} in namespace \"{}\"", self.target.display(), self.target.namespace)
+    }
 }
 
 /// Problems in a document, one line each.
 pub fn problems_error(problems: Vec<DocProblem>) -> Error {
-    Error::Problems(problems.into_iter().map(|p| p.0).collect())
+    Error::Problems(problems.into_iter().map(|p| p.message).collect())
 }
 
-/// Builds the apply body for `doc` and asks the server what it would do (dry-run).
+/// The pure half of a write: what `doc` asks of `live`, decided by the ownership rules, and the
+/// apply body that carries it. Refusals (stale values, held removals, the autoscaler's count) are
+/// errors here, before anything is sent.
+pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<(WritePlan, Value)> {
+    let kind = live.target.kind;
+    let base = match doc.get(BASE_KEY) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Base::from_value(value).map_err(|m| problems_error(vec![DocProblem::new(m)]))?),
+    };
+    let (fields, problems) = project::decode_document(profile, writer.role, kind, &live.object, doc);
+    if !problems.is_empty() {
+        return Err(problems_error(problems));
+    }
+    let edited = ownership::units(profile, writer.role, kind, &fields);
+    let live_units = ownership::units(profile, writer.role, kind, &live.object);
+    let containers = project::named_containers(doc);
+    let autoscaled =
+        live.autoscaler.as_ref().and_then(|_| project::autoscaled_label(profile, writer.role, kind));
+    let intent = Intent { edited: &edited, base: base.as_ref(), containers: &containers };
+    let current = Current {
+        object: &live.object,
+        units: &live_units,
+        manager: &writer.manager,
+        autoscaled: autoscaled.as_deref(),
+    };
+    let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
+    let plan = ownership::plan(&intent, &current, allow);
+    let object = live.object_label();
+    if !plan.duplicates.is_empty() {
+        return Err(problems_error(
+            plan.duplicates
+                .iter()
+                .map(|label| DocProblem::new(format!(
+                    "{label}: its name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); change it with `kubectl edit`, or remove the duplicate first"
+                )))
+                .collect(),
+        ));
+    }
+    if !plan.stale.is_empty() {
+        return Err(Error::Stale {
+            object,
+            role: writer.role.to_string(),
+            target: live.target.display(),
+            fields: plan
+                .stale
+                .iter()
+                .map(|s| {
+                    let now = s.now.as_ref().map_or_else(|| "removed".to_string(), |v| format!("now {v}"));
+                    let by = s.by.first().map(|m| format!(" (by {m})")).unwrap_or_default();
+                    format!("{} is {now}{by}", s.label)
+                })
+                .collect(),
+        });
+    }
+    if plan.autoscaler_conflict {
+        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
+        return Err(Error::HeldByAutoscaler {
+            object,
+            hpa: hpa.name.clone(),
+            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
+            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
+        });
+    }
+    if !plan.held.is_empty() {
+        return Err(Error::RemovalHeld {
+            object,
+            fields: plan
+                .held
+                .iter()
+                .map(|h| {
+                    let holders: Vec<String> = h.holders.iter().map(|m| format!("\"{m}\"")).collect();
+                    format!("{} (held by {})", h.label, holders.join(", "))
+                })
+                .collect(),
+        });
+    }
+    let mut body = json!({
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {"name": live.target.name, "namespace": live.target.namespace},
+    });
+    // A uid precondition: the server refuses the apply if the object is gone (or was re-created)
+    // instead of creating it. Roles edit live objects; they never create them.
+    if let Some(uid) = live.object["metadata"].get("uid") {
+        body["metadata"]["uid"] = uid.clone();
+    }
+    // And a resourceVersion precondition: the body was decided from this version; if anyone writes
+    // in between, it is decided again from theirs (see `plan` and `commit`).
+    if let Some(rv) = live.object["metadata"].get("resourceVersion") {
+        body["metadata"]["resourceVersion"] = rv.clone();
+    }
+    ownership::insert_units(&mut body, &plan.send);
+    ownership::order_like(&mut body, &live.object);
+    Ok((plan, body))
+}
+
+/// Decides the write for `doc` and asks the server what it would do (dry-run). When the object
+/// changed since `live` was read (a race, not a conflict), it is read again and the write decided
+/// again: changes made by others in between are kept, never reported as conflicts.
 pub async fn plan(
     cluster: &Cluster,
     profile: &Profile,
@@ -146,27 +265,73 @@ pub async fn plan(
     live: &Live<'_>,
     doc: &Value,
 ) -> Result<Plan> {
-    let kind = live.target.kind;
-    let opts = ApplyOptions {
-        autoscaler: live.autoscaler.as_ref(),
-        force: writer.force,
-        manager: Some(&writer.manager),
-    };
-    let built =
-        project::apply_body(profile, writer.role, kind, &live.object, doc, &opts).map_err(problems_error)?;
-    if built.autoscaler_conflict {
-        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
-        return Err(Error::HeldByAutoscaler {
-            object: format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace),
-            hpa: hpa.name.clone(),
-            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
-            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
-        });
+    let mut current = live.clone();
+    let mut attempt = 0;
+    loop {
+        match plan_once(cluster, profile, writer, &current, doc).await {
+            Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) if attempt < RACE_RETRIES => {
+                let again = read_live(cluster, profile, writer.role, current.target.clone()).await?;
+                if again.resource_version() == current.resource_version() {
+                    return Err(e);
+                }
+                current = again;
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
-    let result = send(cluster, profile, writer, &live.target, &built.body, true, &live.object).await?;
-    let before = output::yaml(&live.document(profile, writer.role, None))?;
+}
+
+/// How often a write is decided again when the object keeps changing under it.
+const RACE_RETRIES: u32 = 3;
+
+fn backoff(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(100 << attempt.min(4))
+}
+
+async fn plan_once(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    live: &Live<'_>,
+    doc: &Value,
+) -> Result<Plan> {
+    let kind = live.target.kind;
+    let (decided, body) = build(profile, writer, live, doc)?;
+    // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
+    // only validates together with the change beside it); the apply after it then changes no value
+    // and records the role's ownership. Without, the apply alone.
+    let removal = (!decided.remove.is_empty()).then(|| {
+        let live_units = ownership::units(profile, writer.role, kind, &live.object);
+        let changing: Vec<ownership::Unit> = decided
+            .send
+            .iter()
+            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+            .cloned()
+            .collect();
+        let removing: Vec<ownership::Unit> =
+            decided.remove.iter().chain(&decided.released).cloned().collect();
+        ownership::write_patch(&live.object, &removing, &changing)
+    });
+    let forced = removal.is_some();
+    let (applied, result) = match &removal {
+        Some(patch) => {
+            let mut result =
+                remove_fields(cluster, profile, writer, &live.target, patch, true, &live.object).await?;
+            result["apiVersion"] = json!(kind.api_version);
+            result["kind"] = json!(kind.kind);
+            (result.clone(), result)
+        }
+        None => {
+            let applied =
+                send_once(cluster, profile, writer, &live.target, &body, true, &live.object).await?;
+            (applied.clone(), applied)
+        }
+    };
+    let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
     let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
-    let after_doc = project::document(profile, writer.role, kind, &result, &after_view);
+    let after_doc = without_base(project::document(profile, writer.role, kind, &result, &after_view));
     let after = output::yaml(&after_doc)?;
     // The guard behind the role split: whatever the body or the field manager, a role's write may
     // not change anything outside the role's fields.
@@ -180,58 +345,37 @@ pub async fn plan(
     if !changed_outside.is_empty() {
         return Err(Error::Api {
             message: format!(
-                "this {} write to {} in namespace \"{}\" would also change fields outside the {} role ({}); nothing was applied",
+                "this {} write to {} would also change fields outside the {} role ({}); nothing was applied",
                 writer.role,
-                live.target.display(),
-                live.target.namespace,
+                live.object_label(),
                 writer.role,
                 changed_outside.join(", ")
             ),
         });
     }
-    let kept = project::kept_paths(doc, &after_doc);
     Ok(Plan {
         label: live.target.display(),
-        body: built.body,
+        body,
+        removal,
         after_doc,
         basis: live.object.clone(),
+        doc: doc.clone(),
         before,
         after,
         changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: releases_ownership(&live.object, &result, &writer.manager),
-        kept,
-
+        releases: decided.releases
+            || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
+        unowned: decided.unowned,
         diff_name: diff_file_name(kind, &live.target),
     })
 }
 
-/// Sends the apply (`dry_run`: the server answers without persisting). `basis` is the object the
-/// body was built from: when only its status changed since (controllers write status all the
-/// time), the apply is retried with the new resourceVersion; when anything else changed, it is
-/// refused.
-async fn send(
-    cluster: &Cluster,
-    profile: &Profile,
-    writer: &Writer,
-    target: &Target<'_>,
-    body: &Value,
-    dry_run: bool,
-    basis: &Value,
-) -> Result<Value> {
-    let mut body = body.clone();
-    for _ in 0..3 {
-        match send_once(cluster, profile, writer, target, &body, dry_run).await {
-            Err(Error::Changed { object }) => {
-                let now = view::fetch(cluster, target).await?;
-                if spec_of(&now) != spec_of(basis) {
-                    return Err(Error::Changed { object });
-                }
-                body["metadata"]["resourceVersion"] = now["metadata"]["resourceVersion"].clone();
-            }
-            other => return other,
-        }
+/// A document as people read it: the base is bookkeeping for the tool.
+pub fn without_base(mut doc: Value) -> Value {
+    if let Some(map) = doc.as_object_mut() {
+        map.remove(BASE_KEY);
     }
-    Err(Error::Changed { object: format!("{} in namespace \"{}\"", target.display(), target.namespace) })
+    doc
 }
 
 /// Does `manager` own less in `after` than in `before`?
@@ -262,6 +406,7 @@ fn spec_of(obj: &Value) -> Value {
     obj
 }
 
+/// `basis`: the live object the body was decided from (rejections name containers by its order).
 async fn send_once(
     cluster: &Cluster,
     profile: &Profile,
@@ -269,15 +414,11 @@ async fn send_once(
     target: &Target<'_>,
     body: &Value,
     dry_run: bool,
+    basis: &Value,
 ) -> Result<Value> {
     let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
     match api.patch(&target.name, &writer.params(dry_run), &Patch::Apply(body)).await {
-        Ok(obj) => {
-            let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
-            value["apiVersion"] = Value::String(target.kind.api_version.clone());
-            value["kind"] = Value::String(target.kind.kind.clone());
-            Ok(value)
-        }
+        Ok(obj) => view::applied_object(cluster, target, writer.role, dry_run, obj),
         // The uid precondition failed: the object was deleted (or re-created) since it was read.
         Err(kube::Error::Api(status)) if status.code == 409 && status.message.contains("uid mismatch") => {
             Err(Error::NotFound {
@@ -321,16 +462,54 @@ async fn send_once(
                 "the server rejected the change to {} in namespace \"{}\": {}",
                 target.display(),
                 target.namespace,
-                rejection(&status)
+                rejection(&status, profile, target.kind, basis)
             )))
         }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), writer.role.as_str())),
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }
 
 /// The server's reasons, one per field, without the multi-kilobyte dumps of whole objects that some
-/// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable").
-fn rejection(status: &kube::core::Status) -> String {
+/// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable"). Fields are named as the role
+/// document names them (`containers.app.ports`) when they are a role's; `body` is what was sent.
+fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, body: &Value) -> String {
+    /// The server's field (`spec.template.spec.containers[0].image`, or with a leading dot and
+    /// `containers[name="app"]`) as the role document says it, else as the server said it.
+    fn label(profile: &Profile, kind: &KindInfo, body: &Value, field: &str) -> String {
+        let mut path = format!(".{}", field.trim_start_matches('.'));
+        // Validation names containers by index, in the live object's order.
+        let containers = format!(".{}[", kind.containers_path().join("."));
+        if let Some(at) = path.find(&containers) {
+            let start = at + containers.len();
+            let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
+            let names = project::get_path(body, &kind.containers_path()).and_then(Value::as_array);
+            let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
+            if let (Some(i), Some(name)) = (index, name) {
+                path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+            }
+        }
+        project::document_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
+    }
+    /// "failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.replicas:
+    /// expected numeric (int or float), got string": the field and the reason, if it has that shape.
+    fn typed_patch_field(message: &str) -> Option<(&str, &str)> {
+        let (_, rest) = message.split_once("): .")?;
+        let rest = &message[message.len() - rest.len() - 1..];
+        // The path ends at the first ": " outside brackets and quotes (keys may hold anything).
+        let (mut depth, mut quoted, mut prev) = (0i32, false, ' ');
+        for (i, ch) in rest.char_indices() {
+            match ch {
+                '"' if prev != '\\' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => depth -= 1,
+                ' ' if !quoted && depth == 0 && prev == ':' => return Some((&rest[..i - 1], &rest[i + 1..])),
+                _ => {}
+            }
+            prev = ch;
+        }
+        None
+    }
     let shorten = |text: &str| {
         if text.len() > 200 { text.rsplit(": ").next().unwrap_or(text).to_string() } else { text.to_string() }
     };
@@ -340,13 +519,22 @@ fn rejection(status: &kube::core::Status) -> String {
         .flat_map(|d| &d.causes)
         .map(|c| match c.field.as_str() {
             "" => shorten(&c.message),
-            field => format!("{field}: {}", shorten(&c.message)),
+            field => format!("{}: {}", label(profile, kind, body, field), shorten(&c.message)),
         })
         .collect();
-    if causes.is_empty() { shorten(&status.message) } else { causes.join("; ") }
+    if !causes.is_empty() {
+        return causes.join("; ");
+    }
+    match typed_patch_field(&status.message) {
+        Some((field, reason)) => format!("{}: {}", label(profile, kind, body, field), shorten(reason)),
+        None => shorten(&status.message),
+    }
 }
 
-/// Applies a plan for real (the body the dry-run accepted).
+/// Applies a plan for real: the forced removals (if any), then the body the dry-run accepted. If the
+/// object changed since the plan was made, the write is decided again from the new version (bounded,
+/// with backoff), so a racing writer's change is kept and the user's change still lands, or is
+/// refused by the same rules as before.
 pub async fn commit(
     cluster: &Cluster,
     profile: &Profile,
@@ -354,7 +542,87 @@ pub async fn commit(
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
-    send(cluster, profile, writer, target, &plan.body, false, &plan.basis).await.map(|_| ())
+    let mut plan = plan.clone();
+    let mut attempt = 0;
+    loop {
+        match commit_once(cluster, profile, writer, target, &plan).await {
+            Err(Error::Changed { .. } | Error::Conflict { .. }) if attempt < RACE_RETRIES => {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+                let live = read_live(cluster, profile, writer.role, target.clone()).await?;
+                plan = self::plan(cluster, profile, writer, &live, &plan.doc).await?;
+                if !plan.needs_write() {
+                    return Ok(());
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn commit_once(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    target: &Target<'_>,
+    plan: &Plan,
+) -> Result<()> {
+    let mut body = plan.body.clone();
+    if let Some(patch) = &plan.removal {
+        let after = remove_fields(cluster, profile, writer, target, patch, false, &plan.basis).await?;
+        body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
+    }
+    send_once(cluster, profile, writer, target, &body, false, &plan.basis).await.map(|_| ())
+}
+
+/// Removes fields with a JSON patch guarded by `test` ops (resourceVersion, each item's key): server-
+/// side apply cannot remove a field another manager also owns.
+async fn remove_fields(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    target: &Target<'_>,
+    patch: &Value,
+    dry_run: bool,
+    basis: &Value,
+) -> Result<Value> {
+    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
+    let mut url =
+        format!("{}/{}?fieldManager={}", api.resource_url(), target.name, query_escape(&writer.manager));
+    if dry_run {
+        url.push_str("&dryRun=All");
+    }
+    let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
+    let request = http::Request::patch(url)
+        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
+        .body(serde_json::to_vec(patch).unwrap_or_default())
+        .map_err(|e| Error::Invalid(format!("cannot build the removal for {object}: {e}")))?;
+    match cluster.client.request::<Value>(request).await {
+        Ok(obj) => Ok(obj),
+        // A failed `test`: the object changed since it was read.
+        Err(kube::Error::Api(status))
+            if status.code == 409 || (status.code == 422 && status.message.contains("test")) =>
+        {
+            Err(Error::Changed { object })
+        }
+        Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+            Err(Error::Invalid(format!(
+                "the server rejected the change to {object}: {}",
+                rejection(&status, profile, target.kind, basis)
+            )))
+        }
+        Err(err) => Err(cluster.error(err, &target.action())),
+    }
+}
+
+/// Percent-encodes a query value (field manager names may hold any printable character).
+pub fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// What is left of an object once bookkeeping that every write touches is removed.
@@ -477,7 +745,8 @@ pub async fn apply_files(
     args: &ApplyArgs,
 ) -> Result<String> {
     let write = &args.write;
-    let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?;
+    let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?
+        .overwriting(write.overwrite);
     let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
@@ -503,7 +772,8 @@ pub async fn diff_files(
     explicit_ns: Option<&str>,
     args: &DiffArgs,
 ) -> Result<bool> {
-    let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?;
+    let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?
+        .overwriting(args.overwrite);
     let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
         .await?
         .into_iter()
@@ -537,7 +807,8 @@ async fn write_change(
     let live = read_live(cluster, profile, role, target).await?;
     let mut doc = live.document(profile, role, None);
     change(&mut doc, &live.object)?;
-    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?;
+    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?
+        .overwriting(flags.overwrite);
     let plan = plan(cluster, profile, &writer, &live, &doc).await?;
     plan.warn_kept();
     if flags.dry_run() {
@@ -693,7 +964,55 @@ mod tests {
                                     "message": format!("Invalid value: core.PodTemplateSpec{{{}}}: field is immutable", "x".repeat(2000))}]}
         }))
         .unwrap();
-        assert_eq!(rejection(&status), "spec.template: field is immutable");
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let body =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app"}, {"name": "proxy"}]}}}});
+        assert_eq!(rejection(&status, &p, deploy, &body), "spec.template: field is immutable");
+    }
+
+    #[test]
+    fn rejections_keep_the_field_named_as_the_document_does() {
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let body =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app"}, {"name": "proxy"}]}}}});
+        let reject = |status: Value| rejection(&serde_json::from_value(status).unwrap(), &p, deploy, &body);
+        let typed = |path: &str| {
+            json!({"code": 500, "message": format!(
+            "failed to create typed patch object (shop/web; apps/v1, Kind=Deployment): {path}: expected numeric (int or float), got string")})
+        };
+        assert_eq!(
+            reject(typed(".spec.replicas")),
+            "scaler.replicas: expected numeric (int or float), got string"
+        );
+        assert_eq!(
+            reject(typed(
+                r#".spec.template.spec.containers[name="app"].ports[containerPort="eighty",protocol="TCP"].containerPort"#
+            )),
+            r#"containers.app.ports[containerPort="eighty",protocol="TCP"].containerPort: expected numeric (int or float), got string"#
+        );
+        // Keys may hold ": " and dots; the path ends outside brackets and quotes.
+        assert_eq!(
+            reject(typed(r#".spec.template.spec.containers[name="app"].env[name="A: B.C"].value"#)),
+            r#"containers.app.env[name="A: B.C"].value: expected numeric (int or float), got string"#
+        );
+        // 422 causes name containers by index: the body's order gives the name.
+        let invalid = json!({"code": 422, "message": "Deployment.apps \"web\" is invalid: …",
+            "details": {"causes": [
+                {"reason": "FieldValueInvalid", "field": "spec.template.spec.containers[1].ports[0].containerPort",
+                 "message": "Invalid value: 99999: must be between 1 and 65535, inclusive"},
+                {"reason": "FieldValueInvalid", "field": "spec.minReadySeconds", "message": "must be greater than or equal to 0"},
+                {"reason": "FieldValueInvalid", "field": "spec.template.spec.containers[7].image", "message": "x"},
+                {"reason": "FieldValueInvalid", "field": "spec.selector", "message": "field is immutable"}]}});
+        assert_eq!(
+            reject(invalid),
+            "containers.proxy.ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive; \
+             rollout.minReadySeconds: must be greater than or equal to 0; \
+             spec.template.spec.containers[7].image: x; spec.selector: field is immutable"
+        );
+        let quantity = json!({"code": 500, "message": "failed to convert new object (shop/web; apps/v1, Kind=Deployment) to proper version: unable to convert unstructured object to apps/v1, Kind=Deployment: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"});
+        assert!(reject(quantity).starts_with("quantities must match"));
     }
 
     #[test]

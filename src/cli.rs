@@ -123,6 +123,8 @@ pub enum RoleCommand {
     Set(SetCommand),
     /// Set the replica count (ops)
     Scale(ScaleArgs),
+    /// Move ownership of the role's fields from other field managers to the role's manager
+    Adopt(AdoptArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,6 +194,9 @@ pub struct WriteFlags {
     /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
     #[arg(long, value_name = "NAME")]
     pub field_manager: Option<String>,
+    /// Replace values someone changed after your document was read (otherwise refused)
+    #[arg(long)]
+    pub overwrite: bool,
     /// "server": only show the server-side dry-run diff; "none": apply
     #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
     pub dry_run: String,
@@ -237,6 +242,9 @@ pub struct DiffArgs {
     /// Show the diff as if conflicting fields were taken over
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Show the diff as if values changed since the document was read were replaced
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +298,21 @@ pub struct OwnersArgs {
     /// Output format (yaml or json; default a table)
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Exit 1 when a role field is held by a manager outside its role (for CI)
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// "server": show who would lose what, change nothing; "none": adopt
+    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    pub dry_run: String,
+    /// Output format: json (default a table)
+    #[arg(short = 'o', long, value_parser = ["json"])]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args)]

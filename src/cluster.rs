@@ -8,6 +8,7 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
 use crate::cli::KubeFlags;
 use crate::error::{Error, FieldConflict, Result};
+use crate::transport::{Failure, LimitLayer, Limits};
 
 /// A connected cluster plus what error messages need to say about it.
 #[derive(Clone)]
@@ -30,8 +31,10 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     let namespace = flags.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
     check_namespace(&namespace)?;
     let cache_dir = cache_dir(flags, &server);
+    let limits = Limits::new(flags.request_timeout.as_deref().map(parse_duration).transpose()?);
     let builder = kube::client::ClientBuilder::try_from(config.clone())
-        .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?;
+        .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?
+        .with_layer(&LimitLayer(limits));
     let client = if flags.verbosity >= 6 {
         builder.with_layer(&tower::layer::layer_fn(RequestLog::new)).build()
     } else {
@@ -102,14 +105,7 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
     if !flags.as_group.is_empty() {
         config.auth_info.impersonate_groups = Some(flags.as_group.clone());
     }
-    if let Some(timeout) = &flags.request_timeout {
-        let timeout = parse_duration(timeout)?;
-        if !timeout.is_zero() {
-            config.read_timeout = Some(timeout);
-            config.write_timeout = Some(timeout);
-            config.connect_timeout = Some(timeout);
-        }
-    }
+    // --request-timeout is a deadline for each whole request (transport.rs), not kube's idle timeouts.
     Ok(config)
 }
 
@@ -255,6 +251,7 @@ impl Cluster {
     /// Turns a kube-rs error into one clear line.
     pub fn error(&self, err: kube::Error, action: &Action) -> Error {
         match err {
+            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status, Some(action)),
             kube::Error::Api(status) => match status.code {
                 404 => Error::NotFound {
                     kind: action.kind.to_string(),
@@ -279,41 +276,251 @@ impl Cluster {
                 401 => self.unauthorized(),
                 _ => Error::Api { message: format!("{}: {}", action.object(), status.message) },
             },
-            other => self.transport_error(other),
+            other => self.trouble(&other, Some(action)),
+        }
+    }
+
+    /// The server answered, but not with what was asked for; `what` names the request and the answer.
+    pub fn bad_answer(&self, what: String) -> Error {
+        Error::BadAnswer { server: self.server.clone(), what }
+    }
+
+    /// A write that was sent but whose outcome is unknown; `role` is the role whose `get` shows it.
+    pub fn maybe_applied(&self, action: &Action, role: &str, cause: String) -> Error {
+        Error::MaybeApplied {
+            object: action.object(),
+            cause,
+            check: format!(
+                "kubectl oam {role} get {}/{} -n {}",
+                action.kind.to_lowercase(),
+                action.name,
+                action.namespace
+            ),
         }
     }
 
     fn unauthorized(&self) -> Error {
-        Error::Forbidden {
-            message: format!("the server at {} rejected the credentials (401 Unauthorized)", self.server),
-        }
+        Error::Unauthorized { server: self.server.clone() }
     }
 
-    /// Errors that are not answers from the server: the server could not be reached.
+    /// Errors without an object to name (lists, the HPA lookup, completion).
     pub fn transport_error(&self, err: kube::Error) -> Error {
         match err {
+            kube::Error::Api(status) if not_a_status(&status) => self.not_a_status(&status, None),
             kube::Error::Api(status) => match status.code {
                 401 => self.unauthorized(),
                 403 => Error::Forbidden { message: status.message.clone() },
                 _ => Error::Api { message: status.message.clone() },
             },
-            other => Error::Unreachable { server: self.server.clone(), cause: root_cause(&other) },
+            other => self.trouble(&other, None),
         }
     }
+
+    /// The error of a real (not dry-run) write. Once the request may have reached the server, a
+    /// missing or broken answer does not mean nothing happened: say so, and how to check.
+    /// `role` is the role whose `get` shows the result.
+    pub fn write_error(&self, err: kube::Error, action: &Action, role: &str) -> Error {
+        let maybe_applied = |cause: String| self.maybe_applied(action, role, cause);
+        match err {
+            // kube-apiserver's own timeout (504): the write goes on without the answer.
+            kube::Error::Api(status) if status.code == 504 || status.reason == "Timeout" => maybe_applied(
+                format!("the server at {} gave up waiting ({})", self.server, one_line(&status.message)),
+            ),
+            kube::Error::Api(status) if not_a_status(&status) && status.code != 401 => maybe_applied(
+                format!("the server at {} answered the apply with {}", self.server, what_status(&status)),
+            ),
+            err @ kube::Error::Api(_) => self.error(err, action),
+            other => match self.trouble(&other, Some(action)) {
+                // Nothing was sent: no connection, no TLS, no credentials.
+                sure @ (Error::Unreachable { .. } | Error::Tls { .. } | Error::Credentials { .. }) => sure,
+                Error::TimedOut { request, within, .. } => maybe_applied(format!(
+                    "the server at {} did not finish answering {request} within {within}",
+                    self.server
+                )),
+                Error::ConnectionLost { during, cause, .. } => {
+                    maybe_applied(format!("the connection to {} was lost{during} ({cause})", self.server))
+                }
+                Error::TooLarge { request, limit_mib, .. } => maybe_applied(format!(
+                    "the server at {} answered {request} with more than {limit_mib} MiB",
+                    self.server
+                )),
+                Error::BadAnswer { what, .. } => {
+                    maybe_applied(format!("the server at {} answered {what}", self.server))
+                }
+                other => other,
+            },
+        }
+    }
+
+    /// An error that is not an API status: the chain of causes says what really happened.
+    fn trouble(&self, err: &kube::Error, action: Option<&Action>) -> Error {
+        let server = self.server.clone();
+        let chain = causes(err);
+        let mut request = None;
+        if let Some(failure) = chain.iter().find_map(|e| e.downcast_ref::<Failure>()) {
+            match failure {
+                Failure::TimedOut { request, after, from_flag } => {
+                    let after = crate::transport::duration_text(*after);
+                    let (within, advice) = if *from_flag {
+                        (format!("{after} (--request-timeout)"), "raise --request-timeout".to_string())
+                    } else {
+                        (
+                            format!("{after} (the limit when --request-timeout is not set)"),
+                            "set --request-timeout (0 for no limit)".to_string(),
+                        )
+                    };
+                    return Error::TimedOut { server, request: request.clone(), within, advice };
+                }
+                Failure::TooLarge { request, limit } => {
+                    let limit_mib = limit / (1024 * 1024);
+                    return Error::TooLarge { server, request: request.clone(), limit_mib };
+                }
+                Failure::NotAnObject { request, found } => {
+                    return Error::BadAnswer {
+                        server,
+                        what: format!("{request} with {found}, not a JSON object"),
+                    };
+                }
+                Failure::Transport { request: r, .. } => request = Some(r.clone()),
+            }
+        }
+        if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+            return Error::Tls { server, problem: tls_problem(tls) };
+        }
+        let cause = root_cause(err);
+        let connecting = chain
+            .iter()
+            .any(|e| e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect()));
+        if connecting {
+            // hyper-util names the step that failed: "dns error", "tcp connect error".
+            let advice = if chain.iter().any(|e| e.to_string() == "dns error") {
+                "check the host name of the server URL (the kubeconfig's cluster, or --server)"
+            } else {
+                "is it running? check --kubeconfig/--context"
+            };
+            return Error::Unreachable { server, cause, advice: advice.into() };
+        }
+        let about = || match action {
+            Some(a) => format!("the request for {}", a.object()),
+            None => "a request".to_string(),
+        };
+        match err {
+            kube::Error::Auth(_) => Error::Credentials { server, cause },
+            kube::Error::SerdeError(e) => Error::BadAnswer {
+                server,
+                what: format!("{} with malformed or unexpected JSON ({})", about(), one_line(&e.to_string())),
+            },
+            kube::Error::FromUtf8(_) => {
+                Error::BadAnswer { server, what: format!("{} with text that is not UTF-8", about()) }
+            }
+            _ => Error::ConnectionLost {
+                server,
+                during: request.map(|r| format!(" during {r}")).unwrap_or_default(),
+                cause,
+            },
+        }
+    }
+
+    /// An error status whose body is not a Kubernetes Status (a proxy's HTML page, plain text).
+    fn not_a_status(&self, status: &kube::core::Status, action: Option<&Action>) -> Error {
+        if status.code == 401 {
+            return self.unauthorized();
+        }
+        let about = action.map(|a| format!("the request for {} ", a.object())).unwrap_or_default();
+        Error::BadAnswer { server: self.server.clone(), what: format!("{about}with {}", what_status(status)) }
+    }
+}
+
+/// kube makes up a Status with this reason when an error body is not a Status.
+fn not_a_status(status: &kube::core::Status) -> bool {
+    status.reason == "Failed to parse error data"
+}
+
+fn what_status(status: &kube::core::Status) -> String {
+    format!(
+        "HTTP {} and {}, not a Kubernetes Status",
+        status.code,
+        crate::transport::describe_start(status.message.as_bytes())
+    )
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What a TLS failure means, and what to do about it.
+fn tls_problem(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let trust = "check the cluster's certificate-authority(-data) in the kubeconfig: it may be stale or another cluster's";
+    let names = "check the server URL, or the cluster's tls-server-name in the kubeconfig";
+    match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer | C::BadSignature => {
+                format!("the server's certificate is not signed by a CA the kubeconfig trusts (unknown issuer); {trust}")
+            }
+            C::NotValidForName => format!("the server's certificate is not valid for the name used; {names}"),
+            C::NotValidForNameContext { expected, presented } => format!(
+                "the server's certificate is not valid for \"{}\" (it is for {}); {names}",
+                expected.to_str(),
+                if presented.is_empty() {
+                    "no name".to_string()
+                } else {
+                    presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired (or this machine's clock is wrong); renew the certificate or fix the clock".into()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (or this machine's clock is wrong); check the clock".into()
+            }
+            other => format!("the server's certificate was refused ({other:?}); {trust}"),
+        },
+        rustls::Error::InvalidMessage(_) => {
+            "the server does not speak TLS; if it serves plain HTTP, use an http:// server URL".into()
+        }
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server refused the connection (TLS alert {alert:?}); if it requires a client certificate, check the kubeconfig user's client-certificate and key"
+        ),
+        other => format!("{other}; check the server URL and the kubeconfig's certificate settings"),
+    }
+}
+
+/// rustls lists certificate names as `DnsName("kubernetes")`, `IpAddress(10.0.0.1)`: the name alone.
+fn bare_name(presented: &str) -> &str {
+    match (presented.find('('), presented.rfind(')')) {
+        (Some(open), Some(close)) if open < close => presented[open + 1..close].trim_matches('"'),
+        _ => presented,
+    }
+}
+
+/// Every error in the chain of causes. An io::Error hides the error it wraps from `source()`
+/// (a TLS failure is an io::Error around a rustls::Error), so look inside those too.
+fn causes<'a>(err: &'a (dyn std::error::Error + 'static)) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next.take() {
+        out.push(e);
+        if out.len() > 32 {
+            break;
+        }
+        next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    out
 }
 
 /// The innermost cause, which is the one that says what went wrong ("Connection refused").
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    let text = cause.to_string();
+    let text = causes(err).last().map(|e| e.to_string()).unwrap_or_default();
     // io errors carry "(os error 111)" which says nothing more to a user.
-    match text.find(" (os error") {
+    let text = match text.find(" (os error") {
         Some(i) => text[..i].to_string(),
         None => text,
-    }
+    };
+    one_line(&text)
 }
 
 /// The server lists each conflicting field as a cause: message `conflict with "helm" using apps/v1`,

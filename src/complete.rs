@@ -142,12 +142,12 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     };
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"]),
-        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale"]),
+        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
+        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["policy"] if done.last().is_some_and(|w| w == "--action") => words(&["deny", "warn", "audit"]),
-        ["dev" | "ops", "get" | "edit", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
@@ -295,7 +295,10 @@ mod tests {
         );
         assert_eq!(want(&p, &w(&["policy", "--action", ""])), words(&["deny", "warn", "audit"]));
         assert_eq!(want(&p, &w(&["policy", "--name", ""])), Want::Nothing);
-        assert_eq!(want(&p, &w(&["dev", ""])), words(&["get", "list", "edit", "apply", "diff", "set"]));
+        assert_eq!(
+            want(&p, &w(&["dev", ""])),
+            words(&["get", "list", "edit", "apply", "diff", "set", "adopt"])
+        );
         assert_eq!(want(&p, &w(&["dev", "set", "i"])), words(&["image", "env"]));
         assert_eq!(want(&p, &w(&["ops", "get", ""])), words(&["deploy", "sts", "ds", "rs", "job", "cj"]));
         assert_eq!(

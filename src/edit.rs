@@ -15,6 +15,7 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::owners::field_owners;
+use crate::ownership::BASE_KEY;
 use crate::roles::{Profile, RoleName};
 use crate::view::{self, Target, parse_target};
 
@@ -150,6 +151,21 @@ fn temp_path(stem: &str) -> PathBuf {
     std::env::temp_dir().join(format!("kubectl-oam-{stem}-{}-{nanos}.yaml", std::process::id()))
 }
 
+/// The user's text with the document's base appended, so that applying the saved file later
+/// changes only what was edited.
+fn with_base(text: &str, base: &Value) -> String {
+    if base.is_null() || text.lines().any(|l| l.starts_with(&format!("{BASE_KEY}:"))) {
+        return text.to_string();
+    }
+    let mut wrapped = serde_json::Map::new();
+    wrapped.insert(BASE_KEY.into(), base.clone());
+    let rendered = output::yaml(&Value::Object(wrapped)).unwrap_or_default();
+    let mut out = text.trim_end_matches('\n').to_string();
+    out.push('\n');
+    out.push_str(&rendered);
+    out
+}
+
 /// Keeps the user's text safe, then returns the error that says where it is.
 fn saved(role: RoleName, text: &str, err: Error) -> Error {
     let path = temp_path("edit");
@@ -196,9 +212,15 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         }
     }
     let mut writer =
-        Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?;
+        Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?
+            .overwriting(args.write.overwrite);
     let original_doc = live.document(profile, role, args.container.as_deref());
-    let original = output::yaml(&original_doc)?;
+    // The base (what the document was read from) stays out of the editor; it goes back into the
+    // edited document, and into any file the edit is saved to, so that neither can revert a change
+    // made while the editor was open.
+    let base = original_doc.get(BASE_KEY).cloned().unwrap_or(Value::Null);
+    let original = output::yaml(&apply::without_base(original_doc.clone()))?;
+    let saved = |text: &str, err: Error| saved(role, &with_base(text, &base), err);
     let owners: Vec<String> = field_owners(profile, kind, &live.object, Some(role))
         .iter()
         .map(|o| {
@@ -215,7 +237,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         let head = header(role, &writer.manager, &live.target, &owners, &available, &errors);
         std::fs::write(&path, format!("{head}{user_text}"))?;
         if let Err(e) = run_editor(&path) {
-            break Err(saved(role, &user_text, e));
+            break Err(saved(&user_text, e));
         }
         // Bytes that are not UTF-8 are kept (as U+FFFD) and reported, never taken for an empty file.
         let bytes = std::fs::read(&path).unwrap_or_default();
@@ -225,7 +247,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         if not_utf8 {
             let problem = "the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again".to_string();
             if errors.first() == Some(&problem) && significant(&previous) == significant(&user_text) {
-                break Err(saved(role, &user_text, Error::Document(problem)));
+                break Err(saved(&user_text, Error::Document(problem)));
             }
             errors = vec![problem];
             continue;
@@ -236,26 +258,37 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             Edited::Unreadable(msg)
                 if !errors.is_empty() && significant(&previous) == significant(&user_text) =>
             {
-                break Err(saved(role, &user_text, Error::Document(msg)));
+                break Err(saved(&user_text, Error::Document(msg)));
             }
             Edited::Unreadable(msg) => {
                 errors = vec![msg];
                 continue;
             }
-            Edited::Document(doc) => doc,
+            Edited::Document(mut doc) => {
+                if let (Some(map), false) = (doc.as_object_mut(), base.is_null()) {
+                    map.entry(BASE_KEY).or_insert_with(|| base.clone());
+                }
+                doc
+            }
         };
         if let Some(problem) = read_only_changed(&original_doc, &doc) {
             errors = vec![problem];
             continue;
         }
-        let planned = apply::plan(cluster, profile, &writer, &live, &doc).await;
+        // Read again: the editor may have been open for a while (a colleague's write, an HPA
+        // created meanwhile); the base makes sure only what was edited is changed.
+        let fresh = match apply::read_live(cluster, profile, role, live.target.clone()).await {
+            Ok(fresh) => fresh,
+            Err(e) => break Err(saved(&user_text, e)),
+        };
+        let planned = apply::plan(cluster, profile, &writer, &fresh, &doc).await;
         let plan = match planned {
             Ok(plan) => plan,
             // Problems the user can fix in the editor: reopen it with the reasons on top, unless the
             // user saved the same text again, which means they give up.
             Err(e @ (Error::Problems(_) | Error::Document(_) | Error::Invalid(_))) => {
                 if !errors.is_empty() && significant(&previous) == significant(&user_text) {
-                    break Err(saved(role, &user_text, e));
+                    break Err(saved(&user_text, e));
                 }
                 errors = match &e {
                     Error::Problems(list) => list.clone(),
@@ -270,16 +303,16 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
                 match ask("Take these fields over (server-side apply with force)?") {
                     Ok(true) => {
                         writer.force = true;
-                        match apply::plan(cluster, profile, &writer, &live, &doc).await {
+                        match apply::plan(cluster, profile, &writer, &fresh, &doc).await {
                             Ok(plan) => plan,
-                            Err(e) => break Err(saved(role, &user_text, e)),
+                            Err(e) => break Err(saved(&user_text, e)),
                         }
                     }
-                    Ok(false) => break Err(saved(role, &user_text, e)),
-                    Err(ask_err) => break Err(saved(role, &user_text, ask_err)),
+                    Ok(false) => break Err(saved(&user_text, e)),
+                    Err(ask_err) => break Err(saved(&user_text, ask_err)),
                 }
             }
-            Err(e) => break Err(saved(role, &user_text, e)),
+            Err(e) => break Err(saved(&user_text, e)),
         };
         plan.warn_kept();
         if !plan.needs_write() {
@@ -290,20 +323,35 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             break Ok(diff);
         }
         if let Err(e) = output::emit(&diff) {
-            break Err(saved(role, &user_text, e));
+            break Err(saved(&user_text, e));
         }
         if !args.yes {
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}
                 Ok(false) => {
-                    break Err(saved(role, &user_text, Error::Usage("not applied: you declined".into())));
+                    break Err(saved(&user_text, Error::Usage("not applied: you declined".into())));
                 }
-                Err(e) => break Err(saved(role, &user_text, e)),
+                Err(e) => break Err(saved(&user_text, e)),
             }
         }
+        // Confirming may take a while: an autoscaler created meanwhile holds the replica count.
+        let plan = if !args.yes && crate::project::autoscaled_label(profile, role, kind).is_some() {
+            match apply::read_live(cluster, profile, role, live.target.clone()).await {
+                Ok(again) if again.autoscaler.is_some() && fresh.autoscaler.is_none() => {
+                    match apply::plan(cluster, profile, &writer, &again, &doc).await {
+                        Ok(plan) => plan,
+                        Err(e) => break Err(saved(&user_text, e)),
+                    }
+                }
+                Ok(_) => plan,
+                Err(e) => break Err(saved(&user_text, e)),
+            }
+        } else {
+            plan
+        };
         break match apply::commit(cluster, profile, &writer, &live.target, &plan).await {
             Ok(()) => Ok(format!("{} edited\n", plan.label)),
-            Err(e) => Err(saved(role, &user_text, e)),
+            Err(e) => Err(saved(&user_text, e)),
         };
     };
     let _ = std::fs::remove_file(&path);

@@ -25,8 +25,49 @@ pub enum Error {
     )]
     HeldByAutoscaler { object: String, hpa: String, min: String, max: String },
 
-    #[error("cannot reach the cluster at {server}: {cause}; is it running? check --kubeconfig/--context")]
-    Unreachable { server: String, cause: String },
+    /// Nothing was sent: the connection could not be made (refused, unknown host, no route).
+    #[error("cannot reach the cluster at {server}: {cause}; {advice}")]
+    Unreachable { server: String, cause: String, advice: String },
+
+    #[error(
+        "the server at {server} rejected the credentials (401 Unauthorized): they are expired or invalid; log in again, or check --token and the kubeconfig's user"
+    )]
+    Unauthorized { server: String },
+
+    /// The credentials could not be obtained (an exec plugin or token file failed).
+    #[error("cannot get credentials for {server}: {cause}; log in again, or check the kubeconfig's user")]
+    Credentials { server: String, cause: String },
+
+    /// The TLS handshake failed; `problem` says which check and what to do.
+    #[error("TLS handshake with {server} failed: {problem}")]
+    Tls { server: String, problem: String },
+
+    /// `within` is e.g. "2s (--request-timeout)".
+    #[error(
+        "the server at {server} did not finish answering {request} within {within}; check that the server is healthy, or {advice}"
+    )]
+    TimedOut { server: String, request: String, within: String, advice: String },
+
+    /// The server answered, but not with what a Kubernetes API server sends.
+    #[error(
+        "the server at {server} answered {what}; is it a Kubernetes API server, or is a proxy in the way?"
+    )]
+    BadAnswer { server: String, what: String },
+
+    #[error(
+        "the server at {server} answered {request} with more than {limit_mib} MiB, the most kubectl-oam reads in one response; for a list, pass a smaller --chunk-size"
+    )]
+    TooLarge { server: String, request: String, limit_mib: u64 },
+
+    /// The connection broke after it was made; for a read nothing has changed.
+    #[error(
+        "the connection to {server} was lost{during}: {cause}; check the network and the server, then retry"
+    )]
+    ConnectionLost { server: String, during: String, cause: String },
+
+    /// A write was sent but its answer never came (or came broken): it may have landed.
+    #[error("the write to {object} may have been applied: {cause}; check with `{check}` before retrying")]
+    MaybeApplied { object: String, cause: String, check: String },
 
     #[error("{0}")]
     Kubeconfig(String),
@@ -61,6 +102,25 @@ pub enum Error {
         "{object} changed since it was read (another write came in between); nothing was applied: run the command again to start from the latest version"
     )]
     Changed { object: String },
+
+    /// The three-way check: fields the document changes were changed by someone else since it was
+    /// read. Applying it would revert their change.
+    #[error(
+        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`kubectl oam {role} get {target}`) and redo your change, or pass --overwrite to replace {}",
+        if .fields.len() == 1 { "1 field was" } else { "fields were" },
+        .fields.join(", "),
+        if .fields.len() == 1 { "that value" } else { "those values" }
+    )]
+    Stale { object: String, role: String, target: String, fields: Vec<String> },
+
+    /// Removals another field manager's ownership would keep in place.
+    #[error(
+        "{object}: cannot remove {}: {}; nothing was applied. Pass --force-conflicts to remove {} anyway (a JSON patch that deletes the value for every manager), or ask its owner to drop it",
+        if .fields.len() == 1 { "a field another field manager also holds" } else { "fields other field managers also hold" },
+        .fields.join(", "),
+        if .fields.len() == 1 { "it" } else { "them" }
+    )]
+    RemovalHeld { object: String, fields: Vec<String> },
 
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]

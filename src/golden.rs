@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::apply::{Live, Writer, build, without_base};
 use crate::output;
 use crate::owners::field_owners;
-use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
+use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{Profile, RoleName};
+use crate::view::Target;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
@@ -30,13 +32,22 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
         let doc = project::document(profile, role, kind, obj, &view);
         out.push_str(&format!("# {role} document\n{}", output::yaml(&doc).unwrap()));
-        let opts = ApplyOptions {
-            autoscaler: hpa.as_ref(),
-            force: false,
-            manager: Some(&profile.role(role).manager),
+        // The body of the document as desired state (no base: all of it is set), and of the same
+        // document unchanged with its base (only what the role's manager owns).
+        let live = Live {
+            target: Target {
+                kind,
+                name: obj["metadata"]["name"].as_str().unwrap().into(),
+                namespace: obj["metadata"]["namespace"].as_str().unwrap().into(),
+            },
+            object: obj.clone(),
+            autoscaler: hpa.clone(),
         };
-        let body = project::apply_body(profile, role, kind, obj, &doc, &opts).expect("a view applies back");
-        out.push_str(&format!("# {role} apply body\n{}", output::yaml(&body.body).unwrap()));
+        let writer = Writer::new(profile, role, None, false).unwrap();
+        for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
+            let (_, body) = build(profile, &writer, &live, &doc).expect("a view applies back");
+            out.push_str(&format!("# {role} apply body ({label})\n{}", output::yaml(&body).unwrap()));
+        }
     }
     let owners = serde_json::to_value(field_owners(profile, kind, obj, None)).unwrap();
     out.push_str(&format!("# owners\n{}", output::yaml(&owners).unwrap()));

@@ -2,6 +2,7 @@
 //!
 //! `main.rs` parses and prints; this file dispatches commands to their modules.
 
+pub mod adopt;
 pub mod apply;
 pub mod cli;
 pub mod cluster;
@@ -13,10 +14,12 @@ pub mod error;
 mod golden;
 pub mod output;
 pub mod owners;
+pub mod ownership;
 pub mod policy;
 pub mod profiles;
 pub mod project;
 pub mod roles;
+pub mod transport;
 pub mod view;
 
 use std::process::ExitCode;
@@ -89,7 +92,9 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Owners(args) => {
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
-            print(view::owners(&cluster, &profile, args).await?)
+            let (text, outside) = view::owners(&cluster, &profile, args).await?;
+            print(text)?;
+            Ok(if args.check && outside { Outcome::Differences } else { Outcome::Done })
         }
         Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
         Command::Ops(command) => role_command(flags, RoleName::Ops, command).await,
@@ -161,5 +166,6 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
         RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
         RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
+        RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::project::{container_name, containers};
+use crate::project::{container_name, containers, get_path};
 use crate::roles::{Field, KindInfo, Profile, RoleName};
 
 /// One managedFields entry.
@@ -82,6 +82,10 @@ pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
     }
 }
 
+fn is_empty(value: &Value) -> bool {
+    value.as_object().is_some_and(|m| m.is_empty()) || value.as_array().is_some_and(|a| a.is_empty())
+}
+
 /// The role a field manager stands for, if it is one of the profile's role managers.
 pub fn role_of_manager(profile: &Profile, manager: &str) -> Option<RoleName> {
     profile.roles.iter().find(|r| r.manager == manager).map(|r| r.name)
@@ -149,6 +153,10 @@ pub fn field_owners(
             for c in containers(obj, kind) {
                 let name = container_name(c);
                 for field in &container_fields {
+                    // An empty value (`resources: {}`, defaulted) is no field anyone set.
+                    if get_path(c, &field.path.segments).is_none_or(is_empty) {
+                        continue;
+                    }
                     let mut path: Vec<Step> = kind.containers_path().into_iter().map(Step::Field).collect();
                     path.push(Step::Key(serde_json::json!({"name": name})));
                     path.extend(field.path.segments.iter().cloned().map(Step::Field));
@@ -158,6 +166,9 @@ pub fn field_owners(
         }
         for (trait_name, fields) in role.object_traits(&kind.kind) {
             for field in fields {
+                if get_path(obj, &field.path.in_object(kind)).is_none_or(is_empty) {
+                    continue;
+                }
                 let path = field.path.in_object(kind).into_iter().map(Step::Field).collect();
                 add(format!("{trait_name}.{}", field.name), path, field);
             }

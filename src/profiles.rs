@@ -28,6 +28,14 @@ struct Cached {
 
 /// A profile from a file, without a cluster.
 pub fn from_file(path: &Path) -> Result<Profile> {
+    // Refused before it is read: a profile is small (Profile::parse says how small).
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > crate::roles::MAX_PROFILE_BYTES as u64) {
+        return Err(Error::Invalid(format!(
+            "role profile {}: larger than the {} MiB a profile may have",
+            path.display(),
+            crate::roles::MAX_PROFILE_BYTES / (1024 * 1024)
+        )));
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Invalid(format!("cannot read role profile {}: {e}", path.display())))?;
     Profile::parse(&text, &path.display().to_string())

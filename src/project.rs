@@ -1,11 +1,12 @@
 //! Pure projection between a live object and a role document, both ways.
 //!
 //! `document` shows a role's fields of an object in a compact form (containers keyed by name, env as
-//! `NAME: value`); `apply_body` turns a (possibly edited) document back into the partial object that
-//! the role server-side applies. Nothing here talks to a cluster.
+//! `NAME: value`); `decode_document` turns a (possibly edited) document back into the partial object
+//! it describes. What of it is sent is decided in `ownership`. Nothing here talks to a cluster.
 
 use serde_json::{Map, Value, json};
 
+use crate::ownership::{self, BASE_KEY, Base};
 use crate::roles::{
     CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root,
 };
@@ -148,6 +149,13 @@ pub fn document(
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
     }
+    // What the document was read from, so that applying it later changes only what was edited
+    // and never reverts a change made in between.
+    let (fields, _) = decode_document(profile, role.name, kind, obj, &Value::Object(doc.clone()));
+    let units = ownership::units(profile, role.name, kind, &fields);
+    let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
+    let shown = named_containers(&Value::Object(doc.clone()));
+    doc.insert(BASE_KEY.into(), Base::of(&units, &shown, rv).to_value());
     Value::Object(doc)
 }
 
@@ -184,6 +192,11 @@ fn read_only_section(
         }
     }
     out
+}
+
+/// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
+pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
+    autoscaled_fields(profile.role(role), kind).next().map(|(t, f)| format!("{t}.{}", f.name))
 }
 
 fn autoscaled_fields<'a>(
@@ -236,6 +249,22 @@ fn codec(field: &Field) -> Codec {
 
 fn encode(field: &Field, value: &Value) -> Value {
     match (codec(field), value) {
+        // Names the API allows twice ($(VAR) expansion depends on order) are shown faithfully, as
+        // the list they are.
+        (Codec::Env, Value::Array(items)) if has_duplicate_names(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| {
+                    let mut shown = Map::new();
+                    shown.insert("name".into(), item["name"].clone());
+                    match item.get("valueFrom") {
+                        Some(from) => shown.insert("valueFrom".into(), from.clone()),
+                        None => shown.insert("value".into(), item.get("value").cloned().unwrap_or(json!(""))),
+                    };
+                    Value::Object(shown)
+                })
+                .collect(),
+        ),
         (Codec::Env, Value::Array(items)) => Value::Object(
             items
                 .iter()
@@ -268,34 +297,52 @@ fn encode(field: &Field, value: &Value) -> Value {
     }
 }
 
+fn has_duplicate_names(items: &[Value]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().filter_map(|i| i["name"].as_str()).any(|n| !seen.insert(n))
+}
+
 /// The inverse of `encode`; `at` names the place for errors.
-fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
+fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProblem> {
+    let label = at.join(".");
     match codec(field) {
-        Codec::Env => {
-            let Value::Object(vars) = value else {
-                return Err(format!("{at}: expected NAME: value pairs"));
-            };
-            vars.iter()
+        Codec::Env => match value {
+            Value::Object(vars) => vars
+                .iter()
                 .map(|(name, v)| {
-                    Ok(match v {
-                        Value::String(s) => json!({"name": name, "value": s}),
-                        Value::Number(n) => json!({"name": name, "value": n.to_string()}),
-                        Value::Bool(b) => json!({"name": name, "value": b.to_string()}),
-                        Value::Null => json!({"name": name}),
-                        Value::Object(from) if from.len() == 1 => json!({"name": name, "valueFrom": from}),
-                        _ => {
-                            return Err(format!(
-                                "{at}.{name}: expected a value or one reference such as {{secretKeyRef: {{name: N, key: K}}}}"
-                            ));
-                        }
-                    })
+                    let mut here = at.to_vec();
+                    here.push(name.clone());
+                    env_item(name, v, &here)
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
+                .map(Value::Array),
+            // The list form `get` shows when a name appears twice.
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let mut here = at.to_vec();
+                    here.push(i.to_string());
+                    let name = item.get("name").and_then(Value::as_str);
+                    let extra = item.as_object().is_some_and(|m| {
+                        m.keys().any(|k| !["name", "value", "valueFrom"].contains(&k.as_str()))
+                    });
+                    match (name, item.get("value"), item.get("valueFrom"), extra) {
+                        (Some(name), Some(v), None, false) => env_item(name, v, &here),
+                        (Some(name), None, Some(from), false) => env_item(name, from, &here),
+                        _ => Err(DocProblem::at(
+                            &here,
+                            format!("{label}[{i}]: expected {{name: NAME, value: \"…\"}} or {{name: NAME, valueFrom: {{…}}}}"),
+                        )),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            _ => Err(DocProblem::at(at, format!("{label}: expected NAME: value pairs"))),
+        },
         Codec::Ports => {
             let Value::Array(items) = value else {
-                return Err(format!("{at}: expected a list of ports"));
+                return Err(DocProblem::at(at, format!("{label}: expected a list of ports")));
             };
             items
                 .iter()
@@ -308,7 +355,10 @@ fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
                         Ok(Value::Object(m))
                     }
                     Value::Number(n) => Ok(json!({"containerPort": n, "protocol": "TCP"})),
-                    _ => Err(format!("{at}[{i}]: expected {{containerPort: N, name: …}} or a port number")),
+                    _ => Err(DocProblem::at(
+                        at,
+                        format!("{label}[{i}]: expected {{containerPort: N, name: …}} or a port number"),
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
@@ -317,171 +367,195 @@ fn decode(field: &Field, value: &Value, at: &str) -> Result<Value, String> {
     }
 }
 
+/// One env var. Values are strings: a number, boolean or null in a document is refused rather than
+/// converted (`1.10` would become "1.1"), and the user is told to quote it.
+fn env_item(name: &str, value: &Value, at: &[String]) -> Result<Value, DocProblem> {
+    let label = at.join(".");
+    match value {
+        Value::String(s) => Ok(json!({"name": name, "value": s})),
+        // Only references are ever shown for valueFrom: secrets are never read.
+        Value::Object(from) if from.len() == 1 => Ok(json!({"name": name, "valueFrom": from})),
+        Value::Number(_) | Value::Bool(_) | Value::Null => {
+            let shown = if value.is_null() { String::new() } else { value.to_string() };
+            let what = match value {
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "empty (null)",
+            };
+            Err(DocProblem::at(
+                at,
+                format!("{label}: env values are strings, and this is {what}; quote it: \"{shown}\""),
+            ))
+        }
+        _ => Err(DocProblem::at(
+            at,
+            format!(
+                "{label}: expected a value or one reference such as {{secretKeyRef: {{name: N, key: K}}}}"
+            ),
+        )),
+    }
+}
+
 /// Why a document cannot be applied. Each is one line; the editor shows them all at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocProblem(pub String);
-
-/// What an apply needs besides the document.
-#[derive(Debug, Default, Clone)]
-pub struct ApplyOptions<'a> {
-    pub autoscaler: Option<&'a Autoscaler>,
-    /// Take fields over from others, including replicas held by an autoscaler.
-    pub force: bool,
-    /// The field manager that will apply the body (to see what it owns now).
-    pub manager: Option<&'a str>,
+pub struct DocProblem {
+    pub message: String,
+    /// Where in the document (keys and list indexes), when it is one value: lets a caller that
+    /// knows the source add its line and column.
+    pub at: Option<Vec<String>>,
 }
 
-/// An apply body plus what it chose to leave out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApplyBody {
-    pub body: Value,
-    /// A changed replicas value on a workload with an HPA (refused unless forced).
-    pub autoscaler_conflict: bool,
+impl DocProblem {
+    pub fn new(message: String) -> DocProblem {
+        DocProblem { message, at: None }
+    }
+
+    pub fn at(path: &[String], message: String) -> DocProblem {
+        DocProblem { message, at: Some(path.to_vec()) }
+    }
 }
 
-/// Builds the partial object that `role` server-side applies so that `live` ends up as `doc` says.
-///
-/// The body holds exactly the role's fields of the object, for every container (a container missing
-/// from `doc` keeps its live values), so applying it never touches another role's fields.
-pub fn apply_body(
+/// The partial object a document describes: the containers it names (in the live object's order)
+/// with the role fields it gives them, and the object fields of its traits. Identity, `readOnly`
+/// and `base` are not fields. Every problem found is returned, not just the first.
+pub fn decode_document(
     profile: &Profile,
     role_name: RoleName,
     kind: &KindInfo,
     live: &Value,
     doc: &Value,
-    opts: &ApplyOptions,
-) -> Result<ApplyBody, Vec<DocProblem>> {
+) -> (Value, Vec<DocProblem>) {
     let role = profile.role(role_name);
     let mut problems = check_document(profile, role_name, kind, live, doc);
-
-    let mut body = json!({
-        "apiVersion": kind.api_version,
-        "kind": kind.kind,
-        "metadata": {
-            "name": live["metadata"]["name"],
-            "namespace": live["metadata"]["namespace"],
-        },
-    });
-    // A uid precondition: the server refuses the apply if the object is gone (or was re-created)
-    // instead of creating it. Roles edit live objects; they never create them.
-    if let Some(uid) = live["metadata"].get("uid") {
-        body["metadata"]["uid"] = uid.clone();
-    }
-    // And a resourceVersion precondition: the change the user saw in the dry-run diff is the one
-    // applied; if anyone wrote to the object in between, the server refuses instead of reverting
-    // their change with values read before it.
-    if let Some(rv) = live["metadata"].get("resourceVersion") {
-        body["metadata"]["resourceVersion"] = rv.clone();
-    }
+    let mut obj = json!({});
+    let path_of = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<String>>();
 
     if role.container_fields().next().is_some() {
         let wanted = doc.get(CONTAINERS_KEY).and_then(Value::as_object);
         let live_names: Vec<&str> = containers(live, kind).iter().map(container_name).collect();
         for name in wanted.into_iter().flat_map(|w| w.keys()) {
             if !live_names.contains(&name.as_str()) {
-                problems.push(DocProblem(format!(
+                problems.push(DocProblem::at(&path_of(&[CONTAINERS_KEY, name]), format!(
                     "containers.{name}: no such container (it has {}); roles change containers, they do not add or rename them",
                     live_names.join(", ")
                 )));
             }
         }
         let mut items = Vec::new();
-        for c in containers(live, kind) {
-            let name = container_name(c);
+        for name in live_names {
             let source = match wanted.and_then(|w| w.get(name)) {
-                Some(Value::Object(m)) => m.clone(),
-                Some(Value::Null) => Map::new(),
+                Some(Value::Object(m)) => m,
+                Some(Value::Null) | None => continue,
                 Some(_) => {
-                    problems.push(DocProblem(format!("containers.{name}: expected a mapping of fields")));
+                    problems.push(DocProblem::at(
+                        &path_of(&[CONTAINERS_KEY, name]),
+                        format!("containers.{name}: expected a mapping of fields"),
+                    ));
                     continue;
                 }
-                None => container_document(role, c),
             };
             let mut item = Map::new();
             item.insert("name".into(), json!(name));
             for field in role.container_fields() {
                 if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
-                    match decode(field, v, &format!("containers.{name}.{}", field.name)) {
+                    match decode(field, v, &path_of(&[CONTAINERS_KEY, name, &field.name])) {
                         Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
-                        Err(e) => problems.push(DocProblem(e)),
+                        Err(e) => problems.push(e),
                     }
                 }
             }
             items.push(Value::Object(item));
         }
-        set_path(&mut body, &kind.containers_path(), Value::Array(items));
+        if !items.is_empty() {
+            set_path(&mut obj, &kind.containers_path(), Value::Array(items));
+        }
     }
 
-    let mut autoscaler_conflict = false;
     for (trait_name, fields) in role.object_traits(&kind.kind) {
         let group = doc.get(trait_name).and_then(Value::as_object);
         for field in fields {
-            let path = field.path.in_object(kind);
-            let wanted = group.and_then(|g| g.get(&field.name)).filter(|v| !v.is_null());
-            if field.autoscaled && opts.autoscaler.is_some() {
-                // The autoscaler holds this field: leave it to the HPA unless told to take it.
-                let live_value = get_path(live, &path);
-                if wanted.is_some() && wanted != live_value {
-                    if opts.force {
-                        set_path(&mut body, &path, wanted.cloned().unwrap_or_default());
-                    } else {
-                        autoscaler_conflict = true;
-                    }
-                } else if let (Some(value), true) = (live_value, manager_owns(live, opts.manager, &path)) {
-                    // Still ours: keep the live value. Releasing it could let the server reset it
-                    // to its default (1) before the autoscaler's controller takes it over.
-                    set_path(&mut body, &path, value.clone());
-                }
+            let Some(wanted) = group.and_then(|g| g.get(&field.name)).filter(|v| !v.is_null()) else {
                 continue;
-            }
-            let Some(wanted) = wanted else { continue };
-            let mut value = match decode(field, wanted, &format!("{trait_name}.{}", field.name)) {
+            };
+            let value = match decode(field, wanted, &path_of(&[trait_name, &field.name])) {
                 Ok(v) => v,
                 Err(e) => {
-                    problems.push(DocProblem(e));
+                    problems.push(e);
                     continue;
                 }
             };
-            if let (Value::Object(m), false) = (&mut value, field.exclude.is_empty()) {
+            if let (Value::Object(m), false) = (&value, field.exclude.is_empty()) {
                 if let Some(k) = m.keys().find(|k| field.exclude.contains(k)) {
-                    problems.push(DocProblem(format!(
-                        "{trait_name}.{}.{k}: set by tools and controllers, not by a role; remove it",
-                        field.name
-                    )));
+                    problems.push(DocProblem::at(
+                        &path_of(&[trait_name, &field.name, k]),
+                        format!(
+                            "{trait_name}.{}.{k}: set by tools and controllers, not by a role; remove it",
+                            field.name
+                        ),
+                    ));
                 }
             }
-            set_path(&mut body, &path, value);
+            set_path(&mut obj, &field.path.in_object(kind), value);
         }
     }
 
-    problems.extend(out_of_range(doc, ""));
-    if problems.is_empty() { Ok(ApplyBody { body, autoscaler_conflict }) } else { Err(problems) }
+    problems.extend(number_problems(doc, &mut Vec::new()));
+    (obj, problems)
 }
 
-/// Integers a workload's fields cannot hold: every number in the built-in roles is an int32, and the
-/// server would wrap a larger one silently.
-fn out_of_range(value: &Value, at: &str) -> Vec<DocProblem> {
-    let child = |key: &str| {
-        if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
-    };
+/// The containers a document names.
+pub fn named_containers(doc: &Value) -> Vec<String> {
+    doc.get(CONTAINERS_KEY).and_then(Value::as_object).map_or_else(Vec::new, |m| m.keys().cloned().collect())
+}
+
+/// Numbers a workload's fields cannot hold. Counts, ports and seconds are int32 (the server would
+/// wrap a larger one silently) and whole: `1e10` or `2.5` are refused, never rounded. Only resource
+/// quantities may be fractional, and tolerationSeconds is int64.
+fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
+    let label = |at: &[String]| at.join(".");
     match value {
-        Value::Number(n) if !n.is_f64() && n.as_i64().is_none_or(|v| i32::try_from(v).is_err()) => {
-            vec![DocProblem(format!("{at}: {n} is out of range (at most {})", i32::MAX))]
+        Value::Number(n) => {
+            let in_quantities = at.iter().any(|k| k == "resources");
+            let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
+            if n.is_f64() && !in_quantities {
+                vec![DocProblem::at(at, format!("{}: {n} is not a whole number", label(at)))]
+            } else if !n.is_f64()
+                && !in_quantities
+                && !int64
+                && n.as_i64().is_none_or(|v| i32::try_from(v).is_err())
+            {
+                vec![DocProblem::at(at, format!("{}: {n} is out of range (at most {})", label(at), i32::MAX))]
+            } else {
+                Vec::new()
+            }
         }
-        Value::Object(m) => m.iter().flat_map(|(k, v)| out_of_range(v, &child(k))).collect(),
-        Value::Array(a) => {
-            a.iter().enumerate().flat_map(|(i, v)| out_of_range(v, &format!("{at}[{i}]"))).collect()
+        Value::Object(m) => {
+            let mut out = Vec::new();
+            for (k, v) in m {
+                // Env values have their own, more precise message.
+                if at.len() == 2 && at[0] == CONTAINERS_KEY && k == "env" {
+                    continue;
+                }
+                if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
+                    continue;
+                }
+                at.push(k.clone());
+                out.extend(number_problems(v, at));
+                at.pop();
+            }
+            out
+        }
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for (i, v) in items.iter().enumerate() {
+                at.push(i.to_string());
+                out.extend(number_problems(v, at));
+                at.pop();
+            }
+            out
         }
         _ => Vec::new(),
     }
-}
-
-/// Does `manager` own the field at `path` (object-rooted) in `obj`'s managedFields?
-fn manager_owns(obj: &Value, manager: Option<&str>, path: &[String]) -> bool {
-    use crate::owners::{Step, managed_entries, owns};
-    let Some(manager) = manager else { return false };
-    let steps: Vec<Step> = path.iter().cloned().map(Step::Field).collect();
-    managed_entries(obj).iter().any(|e| e.manager == manager && owns(&e.fields, &steps, &[]))
 }
 
 fn set_path_in_map(map: &mut Map<String, Value>, path: &[String], value: Value) {
@@ -503,7 +577,7 @@ fn check_document(
     let role = profile.role(role_name);
     let mut problems = Vec::new();
     let Some(map) = doc.as_object() else {
-        return vec![DocProblem(
+        return vec![DocProblem::new(
             "the document must be a mapping with kind, name and containers or traits".into(),
         )];
     };
@@ -516,7 +590,7 @@ fn check_document(
             _ => is.is_none_or(|v| *v == live["metadata"][key]),
         };
         if !ok {
-            problems.push(DocProblem(format!(
+            problems.push(DocProblem::new(format!(
                 "{key}: cannot be changed (this document is {object} in namespace {}); to change another object, get its own document",
                 live["metadata"]["namespace"]
             )));
@@ -528,7 +602,7 @@ fn check_document(
         }
         // Context only, never sent: a saved document whose HPA or selector moved on still applies.
         // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY {
+        if key == READ_ONLY_KEY || key == BASE_KEY {
             continue;
         }
         if role.has_document_key(key) {
@@ -536,10 +610,10 @@ fn check_document(
             continue;
         }
         match profile.role_of_key(key) {
-            Some(other) => problems.push(DocProblem(format!(
+            Some(other) => problems.push(DocProblem::new(format!(
                 "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
             ))),
-            None => problems.push(DocProblem(format!(
+            None => problems.push(DocProblem::new(format!(
                 "{key}: unknown key; the {role_name} role has {}",
                 document_keys(role, kind).join(", ")
             ))),
@@ -563,7 +637,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         return problems;
     }
     let Some(group) = value.as_object() else {
-        return vec![DocProblem(format!("{key}: expected a mapping"))];
+        return vec![DocProblem::new(format!("{key}: expected a mapping"))];
     };
     if key == CONTAINERS_KEY {
         let known: Vec<&str> = role.container_fields().map(|f| f.name.as_str()).collect();
@@ -572,7 +646,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
                 continue;
             };
             for field in fields.keys().filter(|f| !known.contains(&f.as_str())) {
-                problems.push(DocProblem(format!(
+                problems.push(DocProblem::new(format!(
                     "containers.{container}.{field}: not a {} field; it may set {}",
                     role.name,
                     known.join(", ")
@@ -587,7 +661,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
         .collect();
     for field in group.keys().filter(|f| !known.contains(&f.as_str())) {
-        problems.push(DocProblem(if known.is_empty() {
+        problems.push(DocProblem::new(if known.is_empty() {
             format!("{key}: {} has no {key} trait", kind.kind)
         } else {
             format!("{key}.{field}: unknown field for {}; {key} has {}", kind.kind, known.join(", "))
@@ -647,47 +721,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
 
 fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
     path.iter().try_fold(value, |v, seg| v.get_mut(seg.as_str()))
-}
-
-/// Role fields a document leaves out that are still there after the apply: removals the server does
-/// not carry out because another manager owns the field. Only absences count, so a value the server
-/// normalises (`0.5` → `500m`) is not reported.
-pub fn kept_paths(requested: &Value, after: &Value) -> Vec<String> {
-    fn walk(req: Option<&Value>, aft: &Value, at: &str, out: &mut Vec<String>) {
-        match (req, aft) {
-            (None | Some(Value::Null), v) if !v.is_null() => out.push(at.to_string()),
-            (Some(Value::Object(r)), Value::Object(a)) => {
-                for (k, v) in a {
-                    walk(r.get(k), v, &format!("{at}.{k}"), out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let (Some(req), Some(aft)) = (requested.as_object(), after.as_object()) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (key, value) in aft {
-        if IDENTITY_KEYS.contains(&key.as_str()) || key == READ_ONLY_KEY {
-            continue;
-        }
-        if key == CONTAINERS_KEY {
-            // Only the containers the document names (it may have been filtered with -c).
-            let (Some(named), Some(now)) = (req.get(key).and_then(Value::as_object), value.as_object())
-            else {
-                continue;
-            };
-            for (name, c) in named {
-                if let Some(after_c) = now.get(name) {
-                    walk(Some(c), after_c, &format!("{key}.{name}"), &mut out);
-                }
-            }
-            continue;
-        }
-        walk(req.get(key), value, key, &mut out);
-    }
-    out
 }
 
 /// Dotted paths where two values differ (the first few), for messages.
@@ -803,7 +836,8 @@ mod tests {
     fn dev_document_is_compact_and_role_only() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        let mut doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        doc.as_object_mut().unwrap().remove(BASE_KEY);
         assert_eq!(
             doc,
             json!({
@@ -822,7 +856,8 @@ mod tests {
     fn ops_document_hides_tool_annotations_and_shows_selector_read_only() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+        let mut doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+        doc.as_object_mut().unwrap().remove(BASE_KEY);
         assert_eq!(
             doc,
             json!({
@@ -860,61 +895,94 @@ mod tests {
         assert!(ops.get("scaler").is_none(), "a held count is not offered for editing");
     }
 
+    fn decode(p: &Profile, role: RoleName, obj: &Value, doc: &Value) -> Result<Value, Vec<DocProblem>> {
+        let (fields, problems) = decode_document(p, role, p.kind("deploy").unwrap(), obj, doc);
+        if problems.is_empty() { Ok(fields) } else { Err(problems) }
+    }
+
+    fn messages(problems: &[DocProblem]) -> Vec<&str> {
+        problems.iter().map(|p| p.message.as_str()).collect()
+    }
+
     #[test]
-    fn unchanged_document_round_trips_to_the_role_fields_only() {
+    fn unchanged_document_decodes_to_the_role_fields_only() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
         let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+        assert!(doc[BASE_KEY]["digest"].as_str().unwrap().starts_with("v1."), "documents carry their base");
         assert_eq!(
-            body,
-            json!({
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": "web", "namespace": "shop"},
-                "spec": {"template": {"spec": {"containers": [
-                    {"name": "app", "image": "shop:1",
-                     "env": [{"name": "MODE", "value": "prod"},
-                             {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
-                     "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]},
-                    {"name": "proxy", "image": "envoy:1"}
-                ]}}}
-            })
+            decode(&p, RoleName::Dev, &obj, &doc).unwrap(),
+            json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "image": "shop:1",
+                 "env": [{"name": "MODE", "value": "prod"},
+                         {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                 "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]},
+                {"name": "proxy", "image": "envoy:1"}
+            ]}}}})
         );
         let ops_doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
-        let ops = apply_body(&p, RoleName::Ops, kind, &obj, &ops_doc, &ApplyOptions::default()).unwrap().body;
+        let ops = decode(&p, RoleName::Ops, &obj, &ops_doc).unwrap();
         assert_eq!(ops["spec"]["replicas"], 3);
         assert_eq!(ops["metadata"]["annotations"], json!({"team": "a"}));
         assert!(ops["spec"]["template"]["spec"].get("containers").is_none(), "ops never sends containers");
     }
 
     #[test]
-    fn a_filtered_document_keeps_other_containers() {
+    fn a_filtered_document_speaks_only_for_its_containers() {
         let (p, obj) = setup();
-        let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
-        let items = &body["spec"]["template"]["spec"]["containers"];
-        assert_eq!(items[0]["image"], "shop:1");
-        assert_eq!(items[1], json!({"name": "proxy", "image": "envoy:2"}));
+        let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+        assert_eq!(
+            fields["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "proxy", "image": "envoy:2"}])
+        );
+        assert_eq!(named_containers(&doc), ["proxy"]);
     }
 
     #[test]
-    fn env_values_of_any_scalar_become_strings() {
-        let (p, obj) = setup();
-        let kind = p.kind("deploy").unwrap();
-        let doc = json!({"kind": "Deployment", "name": "web",
-                         "containers": {"app": {"image": "x", "env": {"PORT": 8080, "DEBUG": true, "EMPTY": null}}}});
-        let body = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap().body;
+    fn env_values_must_be_strings_and_duplicates_are_shown_as_they_are() {
+        let (p, mut obj) = setup();
+        let cases = [
+            (
+                json!(1.1),
+                "containers.app.env.V: env values are strings, and this is a number; quote it: \"1.1\"",
+            ),
+            (json!(31), "this is a number; quote it: \"31\""),
+            (json!(true), "this is a boolean; quote it: \"true\""),
+            (Value::Null, "this is empty (null); quote it: \"\""),
+        ];
+        for (value, expect) in cases {
+            let doc =
+                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": value}}}});
+            let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+            assert!(problems[0].message.contains(expect), "{problems:?}");
+            assert_eq!(
+                problems[0].at.as_deref(),
+                Some(&["containers".to_string(), "app".into(), "env".into(), "V".into()][..])
+            );
+        }
+        let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": "1.10"}}}});
+        let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
         assert_eq!(
-            body["spec"]["template"]["spec"]["containers"][0]["env"],
-            json!([{"name": "PORT", "value": "8080"}, {"name": "DEBUG", "value": "true"}, {"name": "EMPTY"}])
+            fields["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "V", "value": "1.10"}])
         );
+        // Duplicate names: the list form, both kept, in order, and it reads back.
+        obj["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}, {"name": "A", "value": "2"}]);
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        assert_eq!(
+            doc["containers"]["app"]["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}, {"name": "A", "value": "2"}])
+        );
+        let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+        assert_eq!(fields["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().len(), 3);
     }
 
     #[test]
     fn problems_are_named_and_point_to_the_other_role() {
         let (p, obj) = setup();
-        let kind = p.kind("deploy").unwrap();
         let cases = [
             (json!({"kind": "Deployment", "name": "other"}), "name: cannot be changed"),
             (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
@@ -932,7 +1000,7 @@ mod tests {
             ),
             (
                 json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": ["x"]}}}),
-                "containers.app.env: expected NAME: value pairs",
+                "containers.app.env[0]: expected {name: NAME",
             ),
             (
                 json!({"kind": "Deployment", "name": "web", "containers": {"app": {"ports": ["x"]}}}),
@@ -940,9 +1008,11 @@ mod tests {
             ),
         ];
         for (doc, expect) in cases {
-            let problems =
-                apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
-            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+            let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+            assert!(
+                messages(&problems).iter().any(|d| d.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
         let ops_cases = [
             (
@@ -959,36 +1029,12 @@ mod tests {
             ),
         ];
         for (doc, expect) in ops_cases {
-            let problems =
-                apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
-            assert!(problems.iter().any(|d| d.0.contains(expect)), "{problems:?} should mention {expect}");
+            let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
+            assert!(
+                messages(&problems).iter().any(|d| d.contains(expect)),
+                "{problems:?} should mention {expect}"
+            );
         }
-    }
-
-    #[test]
-    fn replicas_held_by_an_autoscaler_are_left_to_it() {
-        let (p, obj) = setup();
-        let kind = p.kind("deploy").unwrap();
-        let hpa =
-            Autoscaler { name: "web".into(), min_replicas: Some(1), max_replicas: Some(4), metrics: None };
-        let view = ViewOptions { container: None, autoscaler: Some(&hpa) };
-        let mut doc = document(&p, RoleName::Ops, kind, &obj, &view);
-        let opts = ApplyOptions { autoscaler: Some(&hpa), force: false, manager: Some("kubectl-oam-ops") };
-        let same = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
-        assert!(same.body["spec"].get("replicas").is_none() && !same.autoscaler_conflict);
-        // While ops still owns replicas, the body keeps the live value rather than releasing it
-        // (which could let the server reset it to 1).
-        let mut owned = obj.clone();
-        owned["metadata"]["managedFields"] = json!([{"manager": "kubectl-oam-ops", "operation": "Apply",
-            "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]);
-        let kept = apply_body(&p, RoleName::Ops, kind, &owned, &doc, &opts).unwrap();
-        assert_eq!(kept.body["spec"]["replicas"], 3);
-        doc["scaler"]["replicas"] = json!(7);
-        let changed = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &opts).unwrap();
-        assert!(changed.autoscaler_conflict && changed.body["spec"].get("replicas").is_none());
-        let forced =
-            apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions { force: true, ..opts }).unwrap();
-        assert_eq!(forced.body["spec"]["replicas"], 7);
     }
 
     #[test]
@@ -1016,29 +1062,25 @@ mod tests {
     }
 
     #[test]
-    fn unknown_containers_and_out_of_range_numbers_are_problems() {
+    fn unknown_containers_and_numbers_that_would_change_are_problems() {
         let (p, obj) = setup();
-        let kind = p.kind("deploy").unwrap();
         let doc = json!({"kind": "Deployment", "name": "web", "containers": {"ap": {"image": "x"}}});
-        let problems = apply_body(&p, RoleName::Dev, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
+        let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
         assert!(
-            problems[0].0.starts_with("containers.ap: no such container (it has app, proxy)"),
+            problems[0].message.starts_with("containers.ap: no such container (it has app, proxy)"),
             "{problems:?}"
         );
-        let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 4294967298u64}});
-        let problems = apply_body(&p, RoleName::Ops, kind, &obj, &doc, &ApplyOptions::default()).unwrap_err();
-        assert_eq!(problems[0].0, "scaler.replicas: 4294967298 is out of range (at most 2147483647)");
-    }
-
-    #[test]
-    fn kept_paths_are_removals_that_did_not_happen() {
-        let after = json!({"kind": "Deployment", "containers": {"app": {"image": "a", "env": {"A": "1", "B": "2"}}, "x": {"image": "x"}},
-                           "placement": {"tolerations": [1]}, "readOnly": {"selector": {}}});
-        let requested =
-            json!({"kind": "Deployment", "containers": {"app": {"image": "a", "env": {"A": "1"}}}});
-        assert_eq!(kept_paths(&requested, &after), ["containers.app.env.B", "placement"]);
-        let normalised = json!({"containers": {"app": {"image": "b", "env": {"A": 1, "B": "2"}}}, "placement": {"tolerations": [2]}});
-        assert!(kept_paths(&normalised, &after).is_empty(), "only absences count");
+        for (replicas, expect) in [
+            (json!(4294967298u64), "scaler.replicas: 4294967298 is out of range (at most 2147483647)"),
+            (json!(1e10), "scaler.replicas: 10000000000.0 is not a whole number"),
+            (json!(2.5), "scaler.replicas: 2.5 is not a whole number"),
+        ] {
+            let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": replicas}});
+            let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
+            assert_eq!(messages(&problems), [expect]);
+        }
+        let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"resources": {"requests": {"cpu": 0.5}}}}});
+        assert!(decode(&p, RoleName::Dev, &obj, &doc).is_ok(), "quantities may be fractional");
     }
 
     #[test]

@@ -12,9 +12,15 @@ use crate::error::{Error, Result};
 
 pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
 
+/// The largest profile accepted (as text): many times the built-in one, and what a ConfigMap holds.
+pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
+
 /// Top-level keys of a role document that are not traits.
 pub const IDENTITY_KEYS: [&str; 3] = ["kind", "name", "namespace"];
 pub const READ_ONLY_KEY: &str = "readOnly";
+/// Keys of a role document that are context, never fields: read-only values, the base the document
+/// was read from, live status.
+pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
 
@@ -108,6 +114,61 @@ impl FieldPath {
         }
         path.extend(self.segments.iter().cloned());
         path
+    }
+}
+
+impl FieldPath {
+    /// May a role own this field? Only what describes the workload: the spec (the pod template
+    /// included) and the labels and annotations. Identity, ownership, lifecycle and status are the
+    /// server's and the controllers'; a role owning `metadata.ownerReferences` could hand the object
+    /// to the garbage collector. The error says what the path is.
+    fn check_ownable(&self) -> std::result::Result<(), String> {
+        let refuse = |what: &str| {
+            Err(format!(
+                "\"{self}\" is {what}, which no role may own; roles own fields under spec (container., pod., template.spec), metadata.labels and metadata.annotations"
+            ))
+        };
+        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        // Below the root, a `metadata` (of the pod template, of a CronJob's job template) may only
+        // be entered for its labels and annotations.
+        let nested_metadata_ok = |from: usize| {
+            segments.iter().enumerate().skip(from).all(|(i, s)| {
+                *s != "metadata" || matches!(segments.get(i + 1), Some(&"labels" | &"annotations"))
+            })
+        };
+        match self.root {
+            Root::Container if segments[0] == "name" => {
+                refuse("the container's name (its identity: containers are merged by name)")
+            }
+            Root::Container | Root::Pod => Ok(()),
+            Root::Template | Root::Object => {
+                let top = segments[0];
+                match top {
+                    "spec" if nested_metadata_ok(1) => Ok(()),
+                    "spec" => refuse("identity or bookkeeping of an embedded object's metadata"),
+                    "metadata" => match segments.get(1).copied() {
+                        Some("labels" | "annotations") => Ok(()),
+                        None => refuse("the whole metadata (name, uid, owners and more)"),
+                        Some("name" | "namespace" | "uid" | "generateName" | "selfLink") => {
+                            refuse("the object's identity")
+                        }
+                        Some("ownerReferences" | "managedFields") => refuse("ownership"),
+                        Some(
+                            "finalizers"
+                            | "deletionTimestamp"
+                            | "deletionGracePeriodSeconds"
+                            | "creationTimestamp"
+                            | "generation"
+                            | "resourceVersion",
+                        ) => refuse("lifecycle bookkeeping"),
+                        Some(_) => refuse("metadata other than labels and annotations"),
+                    },
+                    "status" => refuse("status (written by controllers)"),
+                    "kind" | "apiVersion" => refuse("the object's type"),
+                    _ => refuse("not part of the spec"),
+                }
+            }
+        }
     }
 }
 
@@ -266,6 +327,13 @@ impl Profile {
     /// Parses and checks a profile; errors name the source and the line/column or key.
     pub fn parse(text: &str, source: &str) -> Result<Profile> {
         let bad = |msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
+        if text.len() > MAX_PROFILE_BYTES {
+            return Err(bad(format!(
+                "{} bytes, more than the {} MiB a profile may have",
+                text.len(),
+                MAX_PROFILE_BYTES / (1024 * 1024)
+            )));
+        }
         let raw: RawProfile = serde_yaml::from_str(text).map_err(|e| bad(yaml_error(&e)))?;
         if raw.kind != "RoleProfile" {
             return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
@@ -298,33 +366,39 @@ impl Profile {
         for name in RoleName::ALL {
             let raw_role =
                 raw.roles.get(name.as_str()).ok_or_else(|| bad(format!("roles.{name} is missing")))?;
-            let parse_fields = |at: &str, fields: &BTreeMapOrdered<RawField>| -> Result<Vec<Field>> {
-                let mut out = Vec::new();
-                for (field_name, f) in &fields.0 {
-                    let key = format!("{at}.{field_name}");
-                    let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
-                    if let Some(kinds) = &f.kinds {
-                        if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
-                            return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
+            // `owned`: a trait's fields, which the role writes (readOnly fields are only shown).
+            let parse_fields =
+                |at: &str, fields: &BTreeMapOrdered<RawField>, owned: bool| -> Result<Vec<Field>> {
+                    let mut out = Vec::new();
+                    for (field_name, f) in &fields.0 {
+                        let key = format!("{at}.{field_name}");
+                        let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
+                        if owned {
+                            path.check_ownable().map_err(|m| bad(format!("{key}.path: {m}")))?;
                         }
+                        if let Some(kinds) = &f.kinds {
+                            if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
+                                return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
+                            }
+                        }
+                        out.push(Field {
+                            name: field_name.clone(),
+                            path,
+                            kinds: f.kinds.clone(),
+                            exclude: f.exclude.clone(),
+                            autoscaled: f.autoscaled,
+                        });
                     }
-                    out.push(Field {
-                        name: field_name.clone(),
-                        path,
-                        kinds: f.kinds.clone(),
-                        exclude: f.exclude.clone(),
-                        autoscaled: f.autoscaled,
-                    });
-                }
-                Ok(out)
-            };
+                    Ok(out)
+                };
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || trait_name == READ_ONLY_KEY {
+                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str())
+                {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
-                let fields = parse_fields(&at, fields)?;
+                let fields = parse_fields(&at, fields, true)?;
                 let per_container = fields.iter().filter(|f| f.path.root == Root::Container).count();
                 if per_container != 0 && per_container != fields.len() {
                     return Err(bad(format!(
@@ -338,7 +412,7 @@ impl Profile {
                 }
                 traits.push(Trait { name: trait_name.clone(), fields });
             }
-            let read_only = parse_fields(&format!("roles.{name}.readOnly"), &raw_role.read_only)?;
+            let read_only = parse_fields(&format!("roles.{name}.readOnly"), &raw_role.read_only, false)?;
             roles.push(Role {
                 name,
                 manager: raw_role.manager.clone(),
@@ -609,6 +683,84 @@ mod tests {
             let err = Profile::parse(&text, "x").unwrap_err().to_string();
             assert!(err.contains(expect), "{err} should mention {expect}");
         }
+    }
+
+    #[test]
+    fn roles_may_own_only_spec_labels_and_annotations() {
+        // Each path as an extra field `x`: of dev's containers trait, or of ops' metadata trait.
+        let with = |path: &str| {
+            let (after, key) = if path.starts_with("container.") {
+                ("        resources: {path: container.resources}\n", "roles.dev.traits.containers.x.path")
+            } else {
+                (
+                    "        podAnnotations: {path: template.metadata.annotations}\n",
+                    "roles.ops.traits.metadata.x.path",
+                )
+            };
+            let text = BUILTIN_PROFILE.replace(after, &format!("{after}        x: {{path: {path}}}\n"));
+            assert_ne!(text, BUILTIN_PROFILE);
+            (Profile::parse(&text, "p.yaml"), key)
+        };
+        for (path, what) in [
+            ("metadata.name", "identity"),
+            ("metadata.namespace", "identity"),
+            ("metadata.uid", "identity"),
+            ("metadata.generateName", "identity"),
+            ("metadata.resourceVersion", "lifecycle"),
+            ("metadata.ownerReferences", "ownership"),
+            ("metadata.managedFields", "ownership"),
+            ("metadata.finalizers", "lifecycle"),
+            ("metadata.generation", "lifecycle"),
+            ("metadata.creationTimestamp", "lifecycle"),
+            ("metadata.deletionTimestamp", "lifecycle"),
+            ("metadata", "the whole metadata"),
+            ("metadata.selfLink", "identity"),
+            ("metadata.clusterName", "metadata other than labels"),
+            ("status", "status"),
+            ("status.replicas", "status"),
+            ("kind", "type"),
+            ("apiVersion", "type"),
+            ("template.metadata.name", "identity"),
+            ("template.metadata", "the whole metadata"),
+            ("template.status", "status"),
+            ("template.other", "not part of the spec"),
+            ("spec.template.metadata.name", "embedded object"),
+            ("spec.template.metadata", "embedded object"),
+            ("container.name", "container's name"),
+        ] {
+            let (parsed, key) = with(path);
+            let err = parsed.unwrap_err().to_string();
+            assert!(err.contains(key), "{path}: names the key: {err}");
+            assert!(err.contains(&format!("\"{path}\" is ")) && err.contains(what), "{path}: {err}");
+        }
+        for path in [
+            "spec.paused",
+            "spec.template.metadata.labels",
+            "spec.jobTemplate.metadata.labels",
+            "template.metadata.labels",
+            "template.spec.hostname",
+            "pod.serviceAccountName",
+            "container.livenessProbe",
+        ] {
+            let (parsed, _) = with(path);
+            assert!(parsed.is_ok(), "{path}: {:?}", parsed.err());
+        }
+        // Shown is not owned: a read-only field may be anything.
+        let text = BUILTIN_PROFILE.replace(
+            "    readOnly:\n",
+            "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas}\n",
+        );
+        assert!(Profile::parse(&text, "p.yaml").is_ok());
+    }
+
+    #[test]
+    fn profiles_have_a_size_limit() {
+        let text = format!("{BUILTIN_PROFILE}\n#{}\n", "x".repeat(MAX_PROFILE_BYTES));
+        let err = Profile::parse(&text, "big.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("role profile big.yaml: ") && err.contains("more than the 1 MiB"), "{err}");
+        let padded =
+            format!("{BUILTIN_PROFILE}\n#{}\n", "x".repeat(MAX_PROFILE_BYTES - BUILTIN_PROFILE.len() - 4));
+        assert!(Profile::parse(&padded, "padded.yaml").is_ok(), "just under the limit is fine");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Read commands: `get`, `list`, `owners`, `roles`.
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectList};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
@@ -9,8 +9,9 @@ use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::owners::{FieldOwners, field_owners};
-use crate::project::{self, ApplyOptions, Autoscaler, ViewOptions};
+use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::transport::request_line;
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
 const PAGE_SIZE: u32 = 500;
@@ -97,16 +98,130 @@ pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
     let request = kube::core::Request::new(api.resource_url())
         .get(&target.name, &Default::default())
         .map_err(|e| Error::Invalid(format!("cannot build the request for {}: {e}", target.display())))?;
+    let line = request_line(&request);
     // Straight into JSON: the views work on JSON, and a typed detour costs a second conversion.
-    let obj: Value = cluster.client.request(request).await.map_err(|e| cluster.error(e, &target.action()))?;
-    Ok(with_type(obj, target.kind))
+    let text = cluster.client.request_text(request).await.map_err(|e| cluster.error(e, &target.action()))?;
+    let obj = parse_answer(&text).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
+    checked_object(obj, target.kind, Some(&target.name))
+        .map_err(|e| cluster.bad_answer(format!("{line} with {e}")))
 }
 
-fn with_type(mut value: Value, kind: &KindInfo) -> Value {
-    // List items come without apiVersion/kind.
-    value["apiVersion"] = json!(kind.api_version);
-    value["kind"] = json!(kind.kind);
-    value
+/// A server's answer as JSON; the error says what is wrong with it.
+fn parse_answer(text: &str) -> std::result::Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("malformed JSON ({e})"))
+}
+
+/// What a JSON value is, for messages: "a JSON array".
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "JSON null",
+        Value::Bool(_) => "a JSON boolean",
+        Value::Number(_) => "a JSON number",
+        Value::String(_) => "a JSON string",
+        Value::Array(_) => "a JSON array",
+        Value::Object(_) => "a JSON object",
+    }
+}
+
+/// The server's answer as an object of `kind` (named `name`), with apiVersion and kind set: list
+/// items come without them. Anything else (another kind, an array, no metadata) is an error saying
+/// what came instead, so that nothing downstream works on a value of the wrong shape.
+pub fn checked_object(
+    mut value: Value,
+    kind: &KindInfo,
+    name: Option<&str>,
+) -> std::result::Result<Value, String> {
+    let Some(map) = value.as_object_mut() else {
+        return Err(format!("{}, not a JSON object", json_type(&value)));
+    };
+    for (key, expected) in [("kind", &kind.kind), ("apiVersion", &kind.api_version)] {
+        match map.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(found)) if found == expected => {}
+            Some(Value::String(found)) => return Err(format!("{key} {found}, not {expected}")),
+            Some(other) => return Err(format!("{} as {key}, not {expected}", json_type(other))),
+        }
+    }
+    let found_name = match map.get("metadata") {
+        Some(Value::Object(meta)) => meta.get("name").and_then(Value::as_str),
+        Some(other) => return Err(format!("{} as metadata, not an object", json_type(other))),
+        None => return Err(format!("a {} without metadata", kind.kind)),
+    };
+    match (found_name, name) {
+        (None, _) => return Err(format!("a {} without metadata.name", kind.kind)),
+        (Some(found), Some(expected)) if found != expected => {
+            return Err(format!("{} \"{found}\", not \"{expected}\"", kind.kind));
+        }
+        _ => {}
+    }
+    map.insert("apiVersion".into(), json!(kind.api_version));
+    map.insert("kind".into(), json!(kind.kind));
+    Ok(value)
+}
+
+/// The object a server-side apply answered with. After a real (not dry-run) write, an answer of the
+/// wrong shape still means the server took the request: the write may have been applied.
+pub fn applied_object(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    role: RoleName,
+    dry_run: bool,
+    answer: DynamicObject,
+) -> Result<Value> {
+    let value = serde_json::to_value(answer).unwrap_or(Value::Null);
+    checked_object(value, target.kind, Some(&target.name)).map_err(|e| {
+        let what = format!("the apply of {} with {e}", target.display());
+        if dry_run {
+            cluster.bad_answer(what)
+        } else {
+            cluster.maybe_applied(
+                &target.action(),
+                role.as_str(),
+                format!("the server at {} answered {what}", cluster.server),
+            )
+        }
+    })
+}
+
+/// One page of a list (`list_kind`, e.g. DeploymentList): its items and the continue token.
+fn parse_page(text: &str, list_kind: &str) -> std::result::Result<(Vec<Value>, Option<String>), String> {
+    let mut page = parse_answer(text)?;
+    let Some(map) = page.as_object_mut() else {
+        return Err(format!("{}, not a JSON object", json_type(&page)));
+    };
+    match map.get("kind") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(found)) if found == list_kind => {}
+        Some(Value::String(found)) => return Err(format!("kind {found}, not {list_kind}")),
+        Some(other) => return Err(format!("{} as kind, not {list_kind}", json_type(other))),
+    }
+    let token = map
+        .get("metadata")
+        .and_then(|m| m.get("continue"))
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    match map.remove("items") {
+        Some(Value::Array(items)) => Ok((items, token)),
+        None | Some(Value::Null) => Ok((Vec::new(), token)),
+        Some(other) => Err(format!("{} as items, not a list", json_type(&other))),
+    }
+}
+
+/// GETs one page of a list; kube errors are left to the caller (some statuses mean something).
+async fn get_page(
+    cluster: &Cluster,
+    url: &str,
+    params: &ListParams,
+    list_kind: &str,
+) -> std::result::Result<Result<(Vec<Value>, Option<String>)>, kube::Error> {
+    let request = match kube::core::Request::new(url).list(params) {
+        Ok(request) => request,
+        Err(e) => return Ok(Err(Error::Invalid(format!("cannot build the list request: {e}")))),
+    };
+    let line = request_line(&request);
+    let text = cluster.client.request_text(request).await?;
+    Ok(parse_page(&text, list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}"))))
 }
 
 /// The namespace's HPAs as JSON; a user who may not list them gets the view without autoscaler.
@@ -118,10 +233,11 @@ pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Res
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(PAGE_SIZE);
     loop {
-        match api.list(&params).await {
-            Ok(list) => {
-                out.extend(list.items.into_iter().filter_map(|h| serde_json::to_value(h).ok()));
-                match list.metadata.continue_.filter(|c| !c.is_empty()) {
+        match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
+            Ok(page) => {
+                let (items, token) = page?;
+                out.extend(items.into_iter().filter(Value::is_object));
+                match token {
                     Some(token) => params = params.continue_token(&token),
                     None => return Ok(out),
                 }
@@ -194,21 +310,12 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     }
     let output = if args.raw { Some(OutputFormat::Apply) } else { args.output };
     if output == Some(OutputFormat::Apply) {
-        let doc = project::document(
-            profile,
-            role,
-            kind,
-            &obj,
-            &ViewOptions { container: None, autoscaler: hpa.as_ref() },
-        );
-        let opts = ApplyOptions {
-            autoscaler: hpa.as_ref(),
-            force: false,
-            manager: Some(&profile.role(role).manager),
-        };
-        let body = project::apply_body(profile, role, kind, &obj, &doc, &opts)
-            .map_err(|p| Error::Invalid(p.into_iter().map(|d| d.0).collect::<Vec<_>>().join("; ")))?;
-        return output::yaml(&body.body);
+        // What applying the document unchanged would send: only what the role's manager owns.
+        let live = crate::apply::Live { target, object: obj, autoscaler: hpa };
+        let doc = live.document(profile, role, None);
+        let writer = crate::apply::Writer::new(profile, role, None, false)?;
+        let (_, body) = crate::apply::build(profile, &writer, &live, &doc)?;
+        return output::yaml(&body);
     }
     let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
     let doc = project::document(profile, role, kind, &obj, &view);
@@ -266,12 +373,10 @@ async fn for_each_object(
     if let Some(sel) = selector {
         params = params.labels(sel);
     }
+    let list_kind = format!("{}List", kind.kind);
     loop {
-        let request = kube::core::Request::new(api.resource_url())
-            .list(&params)
-            .map_err(|e| Error::Invalid(format!("cannot build the list request: {e}")))?;
-        let page: ObjectList<Value> = match cluster.client.request(request).await {
-            Ok(page) => page,
+        let (items, token) = match get_page(cluster, api.resource_url(), &params, &list_kind).await {
+            Ok(page) => page?,
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 return Err(Error::Invalid(format!(
                     "the server does not serve {} ({}); check the kinds of the role profile",
@@ -280,10 +385,12 @@ async fn for_each_object(
             }
             Err(e) => return Err(cluster.transport_error(e)),
         };
-        for obj in page.items {
-            each(with_type(obj, kind));
+        for obj in items {
+            let obj = checked_object(obj, kind, None)
+                .map_err(|e| cluster.bad_answer(format!("a {list_kind} with an item that is {e}")))?;
+            each(obj);
         }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        match token {
             Some(token) => params = params.continue_token(&token),
             None => return Ok(()),
         }
@@ -479,19 +586,21 @@ fn table_rows(
     }
 }
 
-pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<String> {
+/// The owners table (or JSON/YAML), and whether any role field is held outside its role.
+pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<(String, bool)> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
         return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let obj = fetch(cluster, &target).await?;
     let rows = field_owners(profile, kind, &obj, None);
+    let outside = rows.iter().any(|r| !r.outside_role.is_empty());
     match args.output {
         Some(OutputFormat::Json) => {
-            return Ok(output::json(&serde_json::to_value(&rows).unwrap_or_default()));
+            return Ok((output::json(&serde_json::to_value(&rows).unwrap_or_default()), outside));
         }
         Some(OutputFormat::Yaml) => {
-            return output::yaml(&serde_json::to_value(&rows).unwrap_or_default());
+            return Ok((output::yaml(&serde_json::to_value(&rows).unwrap_or_default())?, outside));
         }
         _ => {}
     }
@@ -522,7 +631,7 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
             ]);
         }
     }
-    Ok(output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table))
+    Ok((output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table), outside))
 }
 
 pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
@@ -568,6 +677,158 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.yaml"));
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Every path of `value`, as keys and indexes from the root.
+    fn paths(value: &Value, at: Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        out.push(at.clone());
+        match value {
+            Value::Object(m) => m.iter().for_each(|(k, v)| {
+                let mut next = at.clone();
+                next.push(json!(k));
+                paths(v, next, out)
+            }),
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| {
+                let mut next = at.clone();
+                next.push(json!(i));
+                paths(v, next, out)
+            }),
+            _ => {}
+        }
+    }
+
+    fn replace(value: &mut Value, path: &[Value], new: Value) {
+        let mut node = value;
+        for step in path {
+            node = match step {
+                Value::String(k) => &mut node[k.as_str()],
+                _ => &mut node[step.as_u64().unwrap() as usize],
+            };
+        }
+        *node = new;
+    }
+
+    /// Everything a command derives from a server object, for each role.
+    fn derive_all(profile: &Profile, kind: &KindInfo, obj: &Value, hpas: &[Value]) {
+        let hpa = Autoscaler::targeting(hpas, kind, obj);
+        for role in RoleName::ALL {
+            let view = ViewOptions { container: Some("app"), autoscaler: hpa.as_ref() };
+            let doc = project::document(profile, role, kind, obj, &view);
+            let live = crate::apply::Live {
+                target: Target { kind, name: "web".into(), namespace: "shop".into() },
+                object: obj.clone(),
+                autoscaler: hpa.clone(),
+            };
+            let writer = crate::apply::Writer::new(profile, role, None, true).unwrap();
+            for doc in [doc.clone(), crate::apply::without_base(doc.clone())] {
+                if let Ok((plan, body)) = crate::apply::build(profile, &writer, &live, &doc) {
+                    let _ = project::differing_paths(obj, &body);
+                    let _ = crate::ownership::write_patch(obj, &plan.send, &plan.send);
+                }
+            }
+            let _ = table_rows(profile, role, kind, obj, hpa.as_ref(), true, true);
+        }
+        let outside = project::without_role_fields(profile, RoleName::Dev, kind, obj);
+        let _ = project::without_tool_keys(profile, kind, &outside);
+        let _ = owners_comment(&field_owners(profile, kind, obj, None));
+    }
+
+    /// A server may answer with any shape below the top level (the top level is checked when the
+    /// answer arrives): no value anywhere in the object or the HPA may make a command panic.
+    #[test]
+    fn server_objects_of_any_shape_never_panic() {
+        let profile = Profile::builtin();
+        // A number or a boolean fails the same checks a string does.
+        let replacements = [json!(null), json!([1, "x"]), json!("x"), json!({})];
+        let hpa = fixture("hpa");
+        let mut panics = Vec::new();
+        for name in ["deploy", "cj"] {
+            let obj = fixture(name);
+            let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
+            let mut all = Vec::new();
+            paths(&obj, Vec::new(), &mut all);
+            for path in all.iter().filter(|p| !p.is_empty()) {
+                for new in &replacements {
+                    let mut changed = obj.clone();
+                    replace(&mut changed, path, new.clone());
+                    let outcome = std::panic::catch_unwind(|| {
+                        derive_all(&profile, kind, &changed, std::slice::from_ref(&hpa))
+                    });
+                    if outcome.is_err() {
+                        panics.push(format!("{name} {path:?} = {new}"));
+                    }
+                }
+            }
+        }
+        let deploy = fixture("deploy");
+        let kind = profile.kind("deploy").unwrap();
+        let mut hpa_paths = Vec::new();
+        paths(&hpa, Vec::new(), &mut hpa_paths);
+        for path in hpa_paths.iter().filter(|p| !p.is_empty()) {
+            for new in &replacements {
+                let mut changed = hpa.clone();
+                replace(&mut changed, path, new.clone());
+                let outcome = std::panic::catch_unwind(|| {
+                    derive_all(&profile, kind, &deploy, std::slice::from_ref(&changed))
+                });
+                if outcome.is_err() {
+                    panics.push(format!("hpa {path:?} = {new}"));
+                }
+            }
+        }
+        assert!(panics.is_empty(), "{} panics, e.g. {:#?}", panics.len(), &panics[..panics.len().min(20)]);
+    }
+
+    #[test]
+    fn answers_of_the_wrong_shape_are_named() {
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let ok = json!({"metadata": {"name": "web"}, "spec": {}});
+        let typed = checked_object(ok.clone(), deploy, Some("web")).unwrap();
+        assert_eq!(
+            (typed["kind"].as_str(), typed["apiVersion"].as_str()),
+            (Some("Deployment"), Some("apps/v1"))
+        );
+        for (value, name, expect) in [
+            (json!([ok.clone()]), Some("web"), "a JSON array, not a JSON object"),
+            (json!("web"), Some("web"), "a JSON string, not a JSON object"),
+            (json!(null), Some("web"), "JSON null, not a JSON object"),
+            (json!({"kind": "Pod", "metadata": {"name": "web"}}), Some("web"), "kind Pod, not Deployment"),
+            (
+                json!({"apiVersion": "v1", "metadata": {"name": "web"}}),
+                Some("web"),
+                "apiVersion v1, not apps/v1",
+            ),
+            (json!({"kind": 3, "metadata": {"name": "web"}}), Some("web"), "a JSON number as kind"),
+            (json!({"metadata": "web"}), Some("web"), "a JSON string as metadata"),
+            (json!({"spec": {}}), None, "a Deployment without metadata"),
+            (json!({"metadata": {}}), None, "without metadata.name"),
+            (json!({"metadata": {"name": "other"}}), Some("web"), "Deployment \"other\", not \"web\""),
+        ] {
+            let err = checked_object(value.clone(), deploy, name).unwrap_err();
+            assert!(err.contains(expect), "{value}: {err}");
+        }
+        let page = |text: &str| parse_page(text, "DeploymentList");
+        assert_eq!(
+            page(r#"{"kind": "DeploymentList", "items": [1], "metadata": {"continue": "t"}}"#).unwrap(),
+            (vec![json!(1)], Some("t".into()))
+        );
+        assert_eq!(page(r#"{"items": null, "metadata": {"continue": ""}}"#).unwrap(), (vec![], None));
+        for (text, expect) in [
+            ("[]", "a JSON array, not a JSON object"),
+            (r#"{"kind": "PodList", "items": []}"#, "kind PodList, not DeploymentList"),
+            (r#"{"items": {}}"#, "a JSON object as items"),
+            (r#"{"items": [1, 2"#, "malformed JSON"),
+        ] {
+            let err = page(text).unwrap_err();
+            assert!(err.contains(expect), "{text}: {err}");
+        }
+    }
 
     fn args(target: Option<&str>, name: Option<&str>) -> TargetArgs {
         TargetArgs { target: target.map(str::to_string), name: name.map(str::to_string) }

@@ -1,9 +1,12 @@
 //! Tests against a real kube-apiserver (see harness.rs): one test binary, one control plane.
 
+mod fake;
 mod flags;
 mod harness;
 mod install;
+mod ownership;
 mod policy;
+mod server_errors;
 mod ssa;
 mod views;
 mod writes;

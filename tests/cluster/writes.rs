@@ -6,17 +6,17 @@ use serde_json::{Value, json};
 
 use crate::harness::{Ns, env, managers_of, web_deployment};
 
-fn yaml(text: &str) -> Value {
+pub(crate) fn yaml(text: &str) -> Value {
     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}): {text}"))
 }
 
-const APP: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}"];
+pub(crate) const APP: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}"];
 
-fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn app_path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
     APP.iter().copied().chain(rest.iter().copied()).collect()
 }
 
-fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
     obj["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap()
@@ -25,7 +25,7 @@ fn container<'a>(obj: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("container {name}"))
 }
 
-fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
+pub(crate) fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
     container(obj, container_name)["env"]
         .as_array()?
         .iter()
@@ -33,7 +33,12 @@ fn env_value(obj: &Value, container_name: &str, var: &str) -> Option<String> {
         .map(|e| e["value"].as_str().unwrap_or_default().to_string())
 }
 
-fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
+/// A role document without its `base` (which records the resourceVersion, so it moves with every write).
+pub(crate) fn strip_base(doc: &str) -> String {
+    doc.split("\nbase:\n").next().unwrap_or_default().to_string()
+}
+
+pub(crate) fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
     obj["metadata"]["managedFields"]
         .as_array()?
         .iter()
@@ -42,13 +47,13 @@ fn managed_entry(obj: &Value, manager: &str) -> Option<Value> {
 }
 
 /// An editor for KUBE_EDITOR: a shell script that gets the file as $1, with a private state folder.
-struct Editor {
+pub(crate) struct Editor {
     script: PathBuf,
     state: PathBuf,
 }
 
 impl Editor {
-    fn new(ns: &Ns, body: &str) -> Editor {
+    pub(crate) fn new(ns: &Ns, body: &str) -> Editor {
         let state = std::env::temp_dir().join(format!("oam-editor-{}", ns.name));
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).unwrap();
@@ -62,7 +67,7 @@ impl Editor {
         Editor { script, state }
     }
 
-    fn command(&self) -> String {
+    pub(crate) fn command(&self) -> String {
         self.script.display().to_string()
     }
 
@@ -78,7 +83,7 @@ impl Editor {
 
 /// An editor that first runs real kubectl (`kubectl_args`, as a colleague would while the editor is
 /// open), then adds `VAR: 'x'` to the app container's env.
-fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
+pub(crate) fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
     let env = env();
     Editor::new(
         ns,
@@ -92,11 +97,11 @@ fn racing_editor(ns: &Ns, kubectl_args: &str, var: &str) -> Editor {
 }
 
 /// `kubectl oam dev edit deploy/web --yes` with `editor`.
-fn edit_web(ns: &Ns, editor: &Editor) -> String {
+pub(crate) fn edit_web(ns: &Ns, editor: &Editor) -> String {
     ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]).error()
 }
 
-fn saved_path(error: &str) -> PathBuf {
+pub(crate) fn saved_path(error: &str) -> PathBuf {
     let start = error.find("saved in ").expect("the error names the saved file") + "saved in ".len();
     let rest = &error[start..];
     PathBuf::from(&rest[..rest.find(':').unwrap()])
@@ -116,11 +121,12 @@ fn first_write_shares_equal_values_and_conflicts_on_changed_ones() {
     assert_eq!(out, "deployment.apps/web configured\n");
     let obj = ns.get_json("deploy/web");
     assert_eq!(env_value(&obj, "app", "EXTRA").as_deref(), Some("1"));
-    let image_owners = managers_of(&obj, &app_path(&["f:image"]));
-    assert!(
-        image_owners.contains(&"kubectl-oam-dev".into())
-            && image_owners.contains(&"kubectl-client-side-apply".into()),
-        "{image_owners:?}"
+    // Minimal footprint: dev owns what it set (EXTRA), nothing it merely saw.
+    assert_eq!(managers_of(&obj, &app_path(&["f:image"])), ["kubectl-client-side-apply"]);
+    assert_eq!(managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"EXTRA\"}"])), ["kubectl-oam-dev"]);
+    assert_eq!(
+        managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"MODE\"}"])),
+        ["kubectl-client-side-apply"]
     );
 
     // A changed value that kubectl still owns: a conflict naming the field and the manager.
@@ -154,13 +160,13 @@ fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
         ops_doc.replace("replicas: 3\n", "replicas: 3\nplacement:\n  nodeSelector:\n    disk: ssd\n");
     ns.oam_with(&["ops", "apply", "-f", "-"], &ops_doc, &[]).ok();
     let before = ns.get_json("deploy/web");
-    let ops_before = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let ops_before = strip_base(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout);
 
     ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.28", "--force-conflicts"]).ok();
     ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL=debug"]).ok();
     let after = ns.get_json("deploy/web");
     assert_eq!(
-        ns.oam(&["ops", "get", "deploy/web"]).ok().stdout,
+        strip_base(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout),
         ops_before,
         "ops view unchanged by dev writes"
     );
@@ -168,17 +174,17 @@ fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
     assert_eq!(env_value(&after, "app", "LEVEL").as_deref(), Some("debug"));
     assert!(container(&after, "proxy").get("env").is_none(), "-c limits set env to one container");
 
-    let dev_before = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    let dev_before = strip_base(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout);
     let dev_entry = managed_entry(&after, "kubectl-oam-dev");
     ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"]).ok();
     let last = ns.get_json("deploy/web");
     assert_eq!(last["spec"]["replicas"], 5);
-    assert_eq!(ns.oam(&["dev", "get", "deploy/web"]).ok().stdout, dev_before);
+    assert_eq!(strip_base(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout), dev_before);
     assert_eq!(managed_entry(&last, "kubectl-oam-dev"), dev_entry);
 }
 
 #[test]
-fn removing_a_field_removes_it_only_when_no_other_manager_owns_it() {
+fn removing_a_field_removes_it_or_names_who_else_holds_it() {
     let ns = Ns::new("writes-remove");
     ns.create(&web_deployment("web"));
     ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "ONLY_DEV=1"]).ok();
@@ -190,19 +196,38 @@ fn removing_a_field_removes_it_only_when_no_other_manager_owns_it() {
         .replace("      MODE: prod\n", "")
         .replace("      ONLY_DEV: '1'\n", "");
     assert!(!doc.contains("ONLY_DEV") && !doc.contains("MODE"), "{doc}");
-    let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &doc, &[]);
+    let before = ns.get_json("deploy/web");
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).error();
+    assert_eq!(
+        err,
+        format!(
+            "error: deployment.apps/web in namespace \"{}\": cannot remove a field another field manager also holds: containers.app.env.MODE (held by \"kubectl-client-side-apply\"); nothing was applied. Pass --force-conflicts to remove it anyway (a JSON patch that deletes the value for every manager), or ask its owner to drop it",
+            ns.name
+        )
+    );
+    assert_eq!(
+        ns.get_json("deploy/web")["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    // Forced: the dry-run diff shows both go, and both really go, for every manager.
+    let diff = ns.oam_with(&["dev", "diff", "-f", "-", "--force-conflicts"], &doc, &[]);
     assert_eq!(diff.code, 1, "{diff:?}");
-    assert!(diff.stdout.contains("-      ONLY_DEV: '1'"), "{}", diff.stdout);
-    assert!(!diff.stdout.contains("MODE"), "the dry-run shows MODE stays: {}", diff.stdout);
-    ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
+    assert!(
+        diff.stdout.contains("-      ONLY_DEV: '1'") && diff.stdout.contains("-      MODE: prod"),
+        "{}",
+        diff.stdout
+    );
+    ns.oam_with(&["dev", "apply", "-f", "-", "--force-conflicts"], &doc, &[]).ok();
     let obj = ns.get_json("deploy/web");
     assert_eq!(env_value(&obj, "app", "ONLY_DEV"), None);
-    assert_eq!(env_value(&obj, "app", "MODE").as_deref(), Some("prod"));
-    assert!(
-        !managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"MODE\"}"]))
-            .contains(&"kubectl-oam-dev".into()),
-        "dev released MODE"
-    );
+    assert_eq!(env_value(&obj, "app", "MODE"), None);
+    assert!(managers_of(&obj, &app_path(&["f:env", "k:{\"name\":\"MODE\"}"])).is_empty());
+    assert!(env_value(&obj, "app", "PASSWORD").is_some(), "the other variables stay");
+    // `set env KEY-` on a variable kubectl holds: the same rule.
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "PASSWORD-"]).error();
+    assert!(err.contains("containers.app.env.PASSWORD (held by \"kubectl-client-side-apply\")"), "{err}");
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "PASSWORD-", "--force-conflicts"]).ok();
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "PASSWORD"), None);
 }
 
 #[test]
@@ -610,17 +635,76 @@ async fn a_write_never_changes_fields_outside_its_role() {
 }
 
 #[test]
-fn an_edit_raced_by_another_write_is_refused_and_kept() {
+fn an_edit_raced_by_another_write_keeps_both_changes() {
     let ns = Ns::new("writes-race");
     ns.create(&web_deployment("web"));
-    // While the editor is open, a colleague scales the workload.
+    // While the editor is open, a colleague scales the workload: both changes stand.
     let editor = racing_editor(&ns, "scale deploy/web --replicas 5", "MINE");
-    let err = edit_web(&ns, &editor);
-    assert!(err.contains("changed since it was read"), "{err}");
-    assert!(std::fs::read_to_string(saved_path(&err)).unwrap().contains("MINE: 'x'"));
+    let out = ns
+        .oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())])
+        .ok()
+        .stdout;
+    assert!(out.ends_with("deployment.apps/web edited\n"), "{out}");
     let obj = ns.get_json("deploy/web");
     assert_eq!(obj["spec"]["replicas"], 5, "the colleague's change stands");
-    assert_eq!(env_value(&obj, "app", "MINE"), None);
+    assert_eq!(env_value(&obj, "app", "MINE").as_deref(), Some("x"));
+}
+
+#[test]
+fn a_stale_document_or_saved_edit_never_reverts_a_later_change() {
+    let ns = Ns::new("writes-stale");
+    ns.create(&web_deployment("web"));
+    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    std::fs::write(&file, &doc).unwrap();
+    // A colleague sets a new image; the stale document (unchanged) applies as a no-op.
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.26", "--force-conflicts"]).ok();
+    let run = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).ok();
+    assert_eq!(run.stdout, "deployment.apps/web unchanged\n");
+    assert_eq!(container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.26");
+    // Changing something else in it applies that, and keeps their image.
+    std::fs::write(&file, doc.replace("      MODE: prod\n", "      MODE: prod\n      MORE: '1'\n")).unwrap();
+    ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(
+        (container(&obj, "app")["image"].as_str(), env_value(&obj, "app", "MORE").as_deref()),
+        (Some("nginx:1.26"), Some("1"))
+    );
+    // Changing the same field is refused, naming the value now and who set it; --force-conflicts
+    // does not override it, --overwrite does.
+    std::fs::write(&file, doc.replace("nginx:1.25", "nginx:1.99")).unwrap();
+    for extra in [&[][..], &["--force-conflicts"][..]] {
+        let mut args = vec!["dev", "apply", "-f", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let err = ns.oam(&args).error();
+        assert!(
+            err.contains("1 field was changed since your document was read: containers.app.image is now \"nginx:1.26\" (by kubectl-oam-dev); nothing was applied"),
+            "{err}"
+        );
+    }
+    assert_eq!(container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.26");
+    ns.oam(&["dev", "apply", "-f", file.to_str().unwrap(), "--overwrite", "--force-conflicts"]).ok();
+    assert_eq!(container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.99");
+
+    // An edit of the image while a colleague sets it: refused, saved with its base, and the saved
+    // file's recovery command refuses too instead of reverting.
+    let editor = Editor::new(
+        &ns,
+        &format!(
+            "{} --kubeconfig {} -n {} set image deploy/web app=nginx:2.0 >/dev/null\nsed -i 's/nginx:1.99/nginx:3.0/' \"$1\"",
+            env().kubectl_path().display(),
+            env().kubeconfig.display(),
+            ns.name
+        ),
+    );
+    let err = edit_web(&ns, &editor);
+    assert!(err.contains("containers.app.image is now \"nginx:2.0\" (by kubectl-set)"), "{err}");
+    let saved = saved_path(&err);
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("nginx:3.0") && text.contains("\nbase:\n"), "{text}");
+    let err = ns.oam(&["dev", "apply", "-f", saved.to_str().unwrap()]).error();
+    assert!(err.contains("changed since your document was read"), "{err}");
+    assert_eq!(container(&ns.get_json("deploy/web"), "app")["image"], "nginx:2.0");
 }
 
 #[test]
@@ -643,8 +727,13 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
         ),
         (
             "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: [A]\n",
-            "containers.app.env: expected NAME: value pairs",
+            "containers.app.env[0]: expected {name: NAME",
         ),
+        (
+            "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: {V: 1.10}\n",
+            "containers.app.env.V: env values are strings, and this is a number; quote it",
+        ),
+        ("kind: Deployment\nname: web\nscaler: {replicas: 1e10}\n", "not a whole number"),
         ("kind: Deployment\nname: 'web?force=true'\n", "is not a valid Deployment name"),
     ];
     for (doc, expect) in cases {
@@ -783,26 +872,21 @@ fn a_saved_ops_document_still_applies_after_the_autoscaler_moved_on() {
 }
 
 #[test]
-fn removing_what_others_own_warns_and_takes_nothing_over() {
+fn removing_what_others_own_is_refused_and_takes_nothing_over() {
     let ns = Ns::new("writes-kept");
     ns.create(&web_deployment("web"));
     let before = ns.get_json("deploy/web");
-    // kubectl alone owns the proxy container; dropping its image from the dev document removes nothing.
+    // kubectl alone owns the proxy container; dropping its image from the dev document is refused.
     let doc = ns
         .oam(&["dev", "get", "deploy/web"])
         .ok()
         .stdout
         .replace("  proxy:\n    image: envoy:1.30\n", "  proxy: {}\n");
-    let run = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok();
-    assert_eq!(run.stdout, "deployment.apps/web unchanged\n");
-    assert!(
-        run.stderr.contains("warning: containers.proxy.image stays: another field manager still owns it"),
-        "{}",
-        run.stderr
-    );
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).error();
+    assert!(err.contains("containers.proxy.image (held by \"kubectl-client-side-apply\")"), "{err}");
     let after = ns.get_json("deploy/web");
     assert_eq!(
         before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
-        "no ownership grab"
+        "nothing written, no ownership grab"
     );
 }

@@ -1,0 +1,104 @@
+//! `kubectl oam dev|ops adopt TYPE/NAME`: move ownership of the role's fields to the role's manager.
+//!
+//! Objects made with helm, `kubectl apply` or `kubectl edit` have every field owned by those
+//! managers; a role write that changes one conflicts, and a role that removes one cannot. Adopting
+//! rewrites managedFields the way kubectl's client-side to server-side apply migration does: a JSON
+//! patch guarded by a `test` of the resourceVersion, so a write in between makes it fail, never
+//! lose that write. Values do not change.
+
+use serde_json::{Value, json};
+
+use crate::apply::read_live;
+use crate::cli::AdoptArgs;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::ownership::{self, Unit};
+use crate::project;
+use crate::roles::{Profile, RoleName};
+use crate::view::{self, Target, parse_target};
+
+/// The annotation client-side `kubectl apply` keeps; its next run reverts what it no longer finds.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &AdoptArgs) -> Result<String> {
+    let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
+        return Err(Error::Usage(format!("adopt needs TYPE/NAME, e.g. kubectl oam {role} adopt deploy/web")));
+    };
+    let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let live = read_live(cluster, profile, role, target).await?;
+    let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
+    let manager = &profile.role(role).manager;
+    if live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {
+        eprintln!(
+            "warning: {object} still carries the {LAST_APPLIED} annotation: a later client-side `kubectl apply` of its manifest reverts changes the {role} role makes; switch that pipeline to `kubectl apply --server-side`"
+        );
+    }
+    let units = ownership::units(profile, role, kind, &live.object);
+    // The autoscaler's count stays with it.
+    let held = live.autoscaler.as_ref().and_then(|_| project::autoscaled_label(profile, role, kind));
+    let adoptable: Vec<&Unit> = units.iter().filter(|u| held.as_deref() != Some(u.label.as_str())).collect();
+    let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let Some((managed_fields, moved)) =
+        ownership::adopt(&live.object, &adoptable, manager, &kind.api_version, &now)
+    else {
+        return Ok(format!(
+            "{} : nothing to adopt; {manager} already owns every {role} field it can\n",
+            live.target.display()
+        ));
+    };
+    let patch = json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": live.object["metadata"]["resourceVersion"]},
+        {"op": "replace", "path": "/metadata/managedFields", "value": managed_fields},
+    ]);
+    let dry_run = args.dry_run == "server";
+    send(cluster, &live.target, manager, &patch, dry_run, &object).await?;
+    let rows: Vec<Vec<String>> =
+        moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
+    if args.output.as_deref() == Some("json") {
+        return Ok(output::json(
+            &json!({"object": live.target.display(), "namespace": live.target.namespace,
+                                        "manager": manager, "dryRun": dry_run, "moved": moved}),
+        ));
+    }
+    let mut text = output::table(&["field", "from", "to"], rows);
+    text.push_str(&format!(
+        "{} {} {} field(s) to {manager}{}\n",
+        live.target.display(),
+        if dry_run { "would move" } else { "moved" },
+        moved.len(),
+        if dry_run { " (server dry run)" } else { "" }
+    ));
+    Ok(text)
+}
+
+async fn send(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    manager: &str,
+    patch: &Value,
+    dry_run: bool,
+    object: &str,
+) -> Result<()> {
+    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
+    let mut url = format!(
+        "{}/{}?fieldManager={}",
+        api.resource_url(),
+        target.name,
+        crate::apply::query_escape(manager)
+    );
+    if dry_run {
+        url.push_str("&dryRun=All");
+    }
+    let request = http::Request::patch(url)
+        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
+        .body(serde_json::to_vec(patch).unwrap_or_default())
+        .map_err(|e| Error::Invalid(format!("cannot build the request for {object}: {e}")))?;
+    match cluster.client.request::<Value>(request).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {
+            Err(Error::Changed { object: object.to_string() })
+        }
+        Err(err) => Err(cluster.error(err, &target.action())),
+    }
+}

@@ -1,0 +1,508 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::roles::Profile;
+
+/// A Deployment installed by helm 3 (an Update manager owning all it set), where the dev role
+/// has since set app's image.
+fn live() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {
+            "name": "web", "namespace": "shop", "resourceVersion": "7",
+            "labels": {"app": "web", "team": "a"},
+            "managedFields": [
+                {"manager": "helm", "operation": "Update", "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:team": {}}},
+                              "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                                  "k:{\"name\":\"app\"}": {".": {}, "f:name": {}, "f:image": {},
+                                      "f:env": {".": {}, "k:{\"name\":\"A\"}": {".": {}, "f:name": {}, "f:value": {}},
+                                                         "k:{\"name\":\"B\"}": {".": {}, "f:name": {}, "f:value": {}}},
+                                      "f:ports": {".": {}, "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}, "f:protocol": {}}},
+                                      "f:resources": {".": {}, "f:requests": {".": {}, "f:cpu": {}}}},
+                                  "k:{\"name\":\"proxy\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}},
+                {"manager": "kubectl-oam-dev", "operation": "Apply", "time": "2026-01-02T00:00:00Z", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                     "k:{\"name\":\"app\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}}
+            ]
+        },
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "app", "image": "shop:1",
+             "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+             "ports": [{"containerPort": 80, "protocol": "TCP"}],
+             "resources": {"requests": {"cpu": "100m"}}},
+            {"name": "proxy", "image": "envoy:1"}
+        ]}}}
+    })
+}
+
+fn container_mut<'a>(obj: &'a mut Value, name: &str) -> &'a mut Value {
+    obj["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+fn dev_units(obj: &Value) -> Units {
+    let p = Profile::builtin();
+    units(&p, RoleName::Dev, p.kind("deploy").unwrap(), obj)
+}
+
+fn labels(units: &[Unit]) -> Vec<&str> {
+    units.iter().map(|u| u.label.as_str()).collect()
+}
+
+/// Plans a dev write of `edit(live)` against `now`, with the base read from `read`.
+fn dev_plan(
+    read: &Value,
+    now: &Value,
+    edit: impl Fn(&mut Value),
+    based: bool,
+    allow: Permissions,
+) -> WritePlan {
+    let mut edited_obj = read.clone();
+    edit(&mut edited_obj);
+    let edited = dev_units(&edited_obj);
+    let names = ["app".to_string(), "proxy".to_string()];
+    let base = Base::of(&dev_units(read), &names, "7");
+    let live_units = dev_units(now);
+    let intent = Intent { edited: &edited, base: based.then_some(&base), containers: &names };
+    let current = Current { object: now, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None };
+    plan(&intent, &current, allow)
+}
+
+#[test]
+fn units_cut_fields_as_the_server_merges_them() {
+    let u = dev_units(&live());
+    assert_eq!(
+        u.iter().map(|u| u.label.as_str()).collect::<Vec<_>>(),
+        [
+            "containers.app.image",
+            "containers.app.env.A",
+            "containers.app.env.B",
+            "containers.app.ports[80/TCP]",
+            "containers.app.resources.requests.cpu",
+            "containers.proxy.image",
+        ]
+    );
+    let p = Profile::builtin();
+    let ops = units(&p, RoleName::Ops, p.kind("deploy").unwrap(), &live());
+    assert_eq!(
+        ops.iter().map(|u| u.label.as_str()).collect::<Vec<_>>(),
+        ["scaler.replicas", "metadata.labels.app", "metadata.labels.team"]
+    );
+}
+
+#[test]
+fn what_a_write_sends() {
+    let read = live();
+    // (case, edit, based, expected sent units, expected changed)
+    type Edit = fn(&mut Value);
+    type Case<'a> = (&'a str, Edit, bool, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 6] = [
+        ("unchanged: only what dev owns, at its live value", |_| {}, true, &["containers.app.image"], &[]),
+        (
+            "set env on a based document: the variable and what dev owns",
+            |o| container_mut(o, "app")["env"][0]["value"] = json!("9"),
+            true,
+            &["containers.app.env.A", "containers.app.image"],
+            &["containers.app.env.A"],
+        ),
+        (
+            "a new image for proxy: proxy's image and app's owned image",
+            |o| container_mut(o, "proxy")["image"] = json!("envoy:2"),
+            true,
+            &["containers.proxy.image", "containers.app.image"],
+            &["containers.proxy.image"],
+        ),
+        (
+            "an equal quantity is no change",
+            |o| container_mut(o, "app")["resources"]["requests"]["cpu"] = json!("0.1"),
+            true,
+            &["containers.app.image"],
+            &[],
+        ),
+        (
+            "an empty value is the same as none",
+            |o| container_mut(o, "app")["env"][1] = json!({"name": "B", "value": "2"}),
+            true,
+            &["containers.app.image"],
+            &[],
+        ),
+        (
+            "a document without a base is desired state: all of it is set",
+            |_| {},
+            false,
+            &[
+                "containers.app.image",
+                "containers.app.env.A",
+                "containers.app.env.B",
+                "containers.app.ports[80/TCP]",
+                "containers.app.resources.requests.cpu",
+                "containers.proxy.image",
+            ],
+            &[],
+        ),
+    ];
+    for (case, edit, based, send, changed) in cases {
+        let plan = dev_plan(&read, &read, edit, based, Permissions::default());
+        assert_eq!(labels(&plan.send), send, "{case}");
+        assert_eq!(plan.changed, changed, "{case}");
+        assert!(plan.stale.is_empty() && plan.held.is_empty(), "{case}: {plan:?}");
+    }
+}
+
+#[test]
+fn a_change_made_since_the_read_is_never_reverted() {
+    let read = live();
+    let mut now = live();
+    container_mut(&mut now, "app")["image"] = json!("shop:2");
+    now["metadata"]["managedFields"][0]["time"] = json!("2026-01-03T00:00:00Z");
+    // Changing something else: the newer image is kept (sent at its live value, as dev owns it).
+    let plan = dev_plan(
+        &read,
+        &now,
+        |o| container_mut(o, "app")["env"][0]["value"] = json!("9"),
+        true,
+        Permissions::default(),
+    );
+    assert!(plan.stale.is_empty());
+    let image = plan.send.iter().find(|u| u.label == "containers.app.image").unwrap();
+    assert_eq!(image.value, "shop:2");
+    // Changing the same field: refused, naming its value now and who set it; force does not help.
+    let change = |o: &mut Value| container_mut(o, "app")["image"] = json!("shop:3");
+    for force in [false, true] {
+        let plan = dev_plan(&read, &now, change, true, Permissions { force, overwrite: false });
+        assert_eq!(
+            plan.stale,
+            [Stale {
+                label: "containers.app.image".into(),
+                now: Some(json!("shop:2")),
+                by: vec!["helm".into(), "kubectl-oam-dev".into()]
+            }]
+        );
+    }
+    assert!(
+        dev_plan(&read, &now, change, true, Permissions { force: false, overwrite: true }).stale.is_empty()
+    );
+    // The colleague made the same change: nothing to refuse.
+    let same = dev_plan(
+        &read,
+        &now,
+        |o| container_mut(o, "app")["image"] = json!("shop:2"),
+        true,
+        Permissions::default(),
+    );
+    assert!(same.stale.is_empty());
+    // Removing what someone changed since is stale too.
+    let mut b_changed = live();
+    container_mut(&mut b_changed, "app")["env"][1]["value"] = json!("3");
+    let remove_b = |o: &mut Value| {
+        container_mut(o, "app")["env"].as_array_mut().unwrap().remove(1);
+    };
+    let plan = dev_plan(&read, &b_changed, remove_b, true, Permissions::default());
+    assert_eq!(labels_of_stale(&plan), ["containers.app.env.B"]);
+}
+
+fn labels_of_stale(plan: &WritePlan) -> Vec<&str> {
+    plan.stale.iter().map(|s| s.label.as_str()).collect()
+}
+
+#[test]
+fn removals_held_by_others_are_refused_or_forced() {
+    let read = live();
+    let remove_b = |o: &mut Value| {
+        container_mut(o, "app")["env"].as_array_mut().unwrap().remove(1);
+    };
+    let plan = dev_plan(&read, &read, remove_b, true, Permissions::default());
+    assert_eq!(
+        plan.held,
+        [HeldRemoval { label: "containers.app.env.B".into(), holders: vec!["helm".into()] }]
+    );
+    assert!(plan.remove.is_empty());
+    assert_eq!(plan.changed, ["containers.app.env.B"]);
+    let forced = dev_plan(&read, &read, remove_b, true, Permissions { force: true, overwrite: false });
+    assert!(forced.held.is_empty());
+    assert_eq!(labels(&forced.remove), ["containers.app.env.B"]);
+    assert!(!labels(&forced.send).contains(&"containers.app.env.B"));
+    // What only this role owns is released (the server removes it).
+    let mut dev_owns_b = live();
+    dev_owns_b["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"app\"}"]["f:env"]
+        .as_object_mut()
+        .unwrap()
+        .remove("k:{\"name\":\"B\"}");
+    dev_owns_b["metadata"]["managedFields"][1]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"app\"}"]["f:env"] =
+        json!({".": {}, "k:{\"name\":\"B\"}": {".": {}, "f:name": {}, "f:value": {}}});
+    let plan = dev_plan(&dev_owns_b, &dev_owns_b, remove_b, true, Permissions::default());
+    assert!(plan.held.is_empty() && plan.remove.is_empty() && plan.releases);
+    // A document without a base releases what dev owns and leaves out, in the containers it names.
+    let intent_names = ["app".to_string()];
+    let mut doc = dev_owns_b.clone();
+    remove_b(&mut doc);
+    let edited = dev_units(&doc);
+    let live_units = dev_units(&dev_owns_b);
+    let plan = super::plan(
+        &Intent { edited: &edited, base: None, containers: &intent_names },
+        &Current { object: &dev_owns_b, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None },
+        Permissions::default(),
+    );
+    assert!(plan.releases && !labels(&plan.send).contains(&"containers.app.env.B"));
+}
+
+#[test]
+fn a_filtered_document_has_no_base_for_what_it_did_not_show() {
+    let read = live();
+    let mut now = live();
+    container_mut(&mut now, "proxy")["image"] = json!("envoy:2");
+    // Read with -c app, then proxy added by hand: set as desired, not judged stale.
+    let only_app = ["app".to_string()];
+    let mut app_view = read.clone();
+    app_view["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap().truncate(1);
+    let base = Base::of(&dev_units(&app_view), &only_app, "7");
+    let mut edited_obj = read.clone();
+    container_mut(&mut edited_obj, "proxy")["image"] = json!("envoy:3");
+    edited_obj["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap().remove(0);
+    let edited = dev_units(&edited_obj);
+    let live_units = dev_units(&now);
+    let names = ["proxy".to_string()];
+    let plan = plan(
+        &Intent { edited: &edited, base: Some(&base), containers: &names },
+        &Current { object: &now, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None },
+        Permissions::default(),
+    );
+    assert!(plan.stale.is_empty(), "{plan:?}");
+    assert_eq!(plan.changed, ["containers.proxy.image"]);
+    assert!(plan.held.is_empty(), "app's units are not removed: the document did not speak for app");
+}
+
+#[test]
+fn duplicate_keys_are_kept_unless_touched() {
+    let mut dup = live();
+    container_mut(&mut dup, "app")["env"].as_array_mut().unwrap().push(json!({"name": "A", "value": "x"}));
+    let plan = dev_plan(
+        &dup,
+        &dup,
+        |o| container_mut(o, "proxy")["image"] = json!("envoy:2"),
+        true,
+        Permissions::default(),
+    );
+    assert!(plan.duplicates.is_empty(), "{plan:?}");
+    let plan = dev_plan(
+        &dup,
+        &dup,
+        |o| container_mut(o, "app")["env"][0]["value"] = json!("2"),
+        true,
+        Permissions::default(),
+    );
+    assert_eq!(plan.duplicates, ["containers.app.env.A"]);
+}
+
+#[test]
+fn the_autoscalers_count_is_left_to_it() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut obj = live();
+    let ops_units = |o: &Value| units(&p, RoleName::Ops, kind, o);
+    let run = |read: &Value, now: &Value, replicas: Option<i64>, force: bool| {
+        let mut edited_obj = read.clone();
+        if let Some(r) = replicas {
+            edited_obj["spec"]["replicas"] = json!(r);
+        }
+        let edited = ops_units(&edited_obj);
+        let base = Base::of(&ops_units(read), &[], "7");
+        let live_units = ops_units(now);
+        plan(
+            &Intent { edited: &edited, base: Some(&base), containers: &[] },
+            &Current {
+                object: now,
+                units: &live_units,
+                manager: "kubectl-oam-ops",
+                autoscaled: Some("scaler.replicas"),
+            },
+            Permissions { force, overwrite: false },
+        )
+    };
+    // The document hid the count (an autoscaler holds it): adding one is the autoscaler's conflict,
+    // not a stale value.
+    let mut hidden = obj.clone();
+    hidden["spec"].as_object_mut().unwrap().remove("replicas");
+    let mut edited_obj = obj.clone();
+    edited_obj["spec"]["replicas"] = json!(9);
+    let (edited, live_units) = (ops_units(&edited_obj), ops_units(&obj));
+    let base = Base::of(&ops_units(&hidden), &[], "7");
+    let scaled = plan(
+        &Intent { edited: &edited, base: Some(&base), containers: &[] },
+        &Current {
+            object: &obj,
+            units: &live_units,
+            manager: "kubectl-oam-ops",
+            autoscaled: Some("scaler.replicas"),
+        },
+        Permissions::default(),
+    );
+    assert!(scaled.stale.is_empty() && scaled.autoscaler_conflict, "{scaled:?}");
+    let changed = run(&obj, &obj, Some(5), false);
+    assert!(changed.autoscaler_conflict && changed.send.is_empty());
+    assert_eq!(labels(&run(&obj, &obj, Some(5), true).send), ["scaler.replicas"]);
+    obj["metadata"]["managedFields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"manager": "kubectl-oam-ops", "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}}));
+    let kept = run(&obj, &obj, None, false);
+    assert_eq!(labels(&kept.send), ["scaler.replicas"], "owned: kept at its live value");
+    assert_eq!(kept.send[0].value, 2);
+}
+
+#[test]
+fn bodies_keep_the_live_order_of_keyed_lists() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let pick = |l: &str| u.iter().find(|x| x.label == l).unwrap().clone();
+    let mut body = json!({});
+    insert_units(
+        &mut body,
+        &[pick("containers.proxy.image"), pick("containers.app.env.B"), pick("containers.app.env.A")],
+    );
+    order_like(&mut body, &obj);
+    assert_eq!(
+        body["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "app", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+               {"name": "proxy", "image": "envoy:1"}])
+    );
+}
+
+#[test]
+fn quantities_compare_by_value() {
+    let cases = [
+        ("1000m", "1"),
+        ("1000", "1e3"),
+        ("0.5Gi", "512Mi"),
+        ("1Ki", "1024"),
+        ("1.5", "1500m"),
+        ("100M", "1e8"),
+        ("0", "0m"),
+    ];
+    for (a, b) in cases {
+        assert_eq!(canonical_quantity(a), canonical_quantity(b), "{a} = {b}");
+        assert!(canonical_quantity(a).is_some(), "{a}");
+    }
+    for (a, b) in [("1", "2"), ("1Ki", "1k"), ("1m", "1M")] {
+        assert_ne!(canonical_quantity(a), canonical_quantity(b), "{a} != {b}");
+    }
+    for bad in ["", "lots", "1.2.3", "1Zi", "."] {
+        assert_eq!(canonical_quantity(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn bases_round_trip_and_refuse_tampering() {
+    let base = Base::of(&dev_units(&live()), &["app".into()], "7");
+    let value = base.to_value();
+    assert_eq!(Base::from_value(&value).unwrap(), base);
+    assert!(value["digest"].as_str().unwrap().starts_with("v1."));
+    for bad in [
+        json!("x"),
+        json!({"resourceVersion": "7"}),
+        json!({"resourceVersion": "7", "digest": "v1.!!"}),
+        json!({"resourceVersion": "7", "digest": "v2.AAAA"}),
+        json!({"resourceVersion": "7", "digest": "v1.AAAAAA"}),
+    ] {
+        assert!(Base::from_value(&bad).is_err(), "{bad}");
+    }
+    for n in 0..20 {
+        let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+        assert_eq!(from_base64url(&base64url(&bytes)).unwrap(), bytes, "{n}");
+    }
+}
+
+#[test]
+fn removal_patches_test_what_they_remove() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let pick = |l: &str| u.iter().find(|x| x.label == l).unwrap().clone();
+    let patch = write_patch(&obj, &[pick("containers.app.env.A"), pick("containers.app.env.B")], &[]);
+    assert_eq!(
+        patch,
+        json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+            {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"},
+            {"op": "test", "path": "/spec/template/spec/containers/0/env/1/name", "value": "B"},
+            {"op": "remove", "path": "/spec/template/spec/containers/0/env/1"},
+            {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"},
+            {"op": "test", "path": "/spec/template/spec/containers/0/env/0/name", "value": "A"},
+            {"op": "remove", "path": "/spec/template/spec/containers/0/env/0"}
+        ])
+    );
+    // A map emptied by the removals goes whole.
+    let p = Profile::builtin();
+    let ops = units(&p, RoleName::Ops, p.kind("deploy").unwrap(), &obj);
+    let all_labels: Vec<Unit> =
+        ops.iter().filter(|x| x.label.starts_with("metadata.labels")).cloned().collect();
+    assert_eq!(write_patch(&obj, &all_labels, &[])[1], json!({"op": "remove", "path": "/metadata/labels"}));
+    // Removals and the changes that go with them, in one patch: a replaced value, a new item, a new map.
+    let mut changed_obj = obj.clone();
+    container_mut(&mut changed_obj, "app")["image"] = json!("shop:2");
+    container_mut(&mut changed_obj, "app")["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "C", "value": "3"}));
+    container_mut(&mut changed_obj, "proxy")["resources"] = json!({"limits": {"cpu": "1"}});
+    let c = dev_units(&changed_obj);
+    let set: Vec<Unit> =
+        ["containers.app.image", "containers.app.env.C", "containers.proxy.resources.limits.cpu"]
+            .iter()
+            .map(|l| c.iter().find(|x| x.label == *l).unwrap().clone())
+            .collect();
+    let patch = write_patch(&obj, &[pick("containers.app.env.B")], &set);
+    assert_eq!(
+        patch.as_array().unwrap()[3..],
+        [
+            json!({"op": "remove", "path": "/spec/template/spec/containers/0/env/1"}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"}),
+            json!({"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "shop:2"}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"}),
+            json!({"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "C", "value": "3"}}),
+            json!({"op": "test", "path": "/spec/template/spec/containers/1/name", "value": "proxy"}),
+            json!({"op": "add", "path": "/spec/template/spec/containers/1/resources", "value": {"limits": {"cpu": "1"}}}),
+        ]
+    );
+    let left = without_units(&obj, &[pick("containers.app.env.B")]);
+    assert_eq!(
+        left["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "A", "value": "1"}])
+    );
+}
+
+#[test]
+fn adopting_moves_ownership_to_the_role() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let all: Vec<&Unit> = u.iter().collect();
+    let (fields, moved) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "2026-02-01T00:00:00Z").unwrap();
+    assert_eq!(moved.len(), 6);
+    assert_eq!(moved[1], Moved { field: "containers.app.env.A".into(), from: vec!["helm".into()] });
+    let helm = fields.as_array().unwrap().iter().find(|e| e["manager"] == "helm").unwrap();
+    assert_eq!(
+        helm["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:team": {}}},
+               "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                   "k:{\"name\":\"app\"}": {".": {}, "f:name": {}},
+                   "k:{\"name\":\"proxy\"}": {".": {}, "f:name": {}}}}}}}),
+        "helm keeps ops fields and the containers' keys"
+    );
+    let dev = fields.as_array().unwrap().iter().find(|e| e["manager"] == "kubectl-oam-dev").unwrap();
+    let app = &dev["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+    assert_eq!(app["f:env"]["k:{\"name\":\"B\"}"], json!({".": {}, "f:name": {}, "f:value": {}}));
+    assert_eq!(app["f:resources"], json!({"f:requests": {"f:cpu": {}}}));
+    assert_eq!(dev["time"], "2026-02-01T00:00:00Z");
+    let proxy = &dev["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"proxy\"}"];
+    assert_eq!(proxy, &json!({".": {}, "f:name": {}, "f:image": {}}));
+    // Nothing left to move: None.
+    let mut after = obj.clone();
+    after["metadata"]["managedFields"] = fields;
+    assert!(adopt(&after, &all, "kubectl-oam-dev", "apps/v1", "t").is_none());
+}

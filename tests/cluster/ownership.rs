@@ -1,0 +1,385 @@
+//! Ownership among other managers on the real server: what a role write owns, removals, values kept
+//! exactly, adopt, races, and neighbours (GitOps server-side apply, client-side `kubectl apply`,
+//! `kubectl set`, another developer, a status writer) that must keep doing their job.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Ns, env, managers_of, web_deployment};
+use crate::writes::{APP, Editor, app_path, container, env_value, managed_entry, saved_path, yaml};
+
+/// Every FieldsV1 path (as `f:a/k:{…}/f:b` strings) a manager owns, leaves only.
+fn owned_leaves(obj: &Value, manager: &str) -> Vec<String> {
+    fn walk(node: &Value, at: &str, out: &mut Vec<String>) {
+        let Some(map) = node.as_object() else { return };
+        let children: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| k.as_str() != ".").collect();
+        if children.is_empty() {
+            out.push(at.to_string());
+        }
+        for (k, v) in children {
+            walk(v, &if at.is_empty() { k.clone() } else { format!("{at}/{k}") }, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(fields) = managed_entry(obj, manager) {
+        walk(&fields, "", &mut out);
+    }
+    out.sort();
+    out
+}
+
+const APP_KEY: &str = "f:spec/f:template/f:spec/f:containers/k:{\"name\":\"app\"}";
+
+#[test]
+fn one_write_owns_only_what_it_set() {
+    let ns = Ns::new("own-footprint");
+    ns.kubectl_stdin(
+        &["apply", "--server-side", "--field-manager=installer", "-f", "-"],
+        &web_deployment("web"),
+    )
+    .ok();
+    let pipeline = |build: &str| {
+        ns.kubectl_stdin(
+            &["apply", "--server-side", "--field-manager=pipeline", "-f", "-"],
+            &format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {{build: '{build}'}}\n"),
+        )
+    };
+    pipeline("1").ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27", "--force-conflicts"]).ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    let obj = ns.get_json("deploy/web");
+    // The image (and the container's key, which any write naming the container holds), nothing else.
+    assert_eq!(
+        owned_leaves(&obj, "kubectl-oam-dev"),
+        [format!("{APP_KEY}/f:image"), format!("{APP_KEY}/f:name")]
+    );
+    assert_eq!(owned_leaves(&obj, "kubectl-oam-ops"), ["f:spec/f:replicas"]);
+    // The pipeline changes its own annotation without force: no conflict with kubectl-oam.
+    pipeline("2").ok();
+    assert_eq!(ns.get_json("deploy/web")["metadata"]["annotations"]["build"], "2");
+}
+
+/// A manifest as a GitOps controller holds it in git.
+fn gitops_manifest(env: &str, ports: &str, labels: &str, annotations: &str) -> String {
+    [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: web",
+        &format!("  labels: {{{labels}}}"),
+        &format!("  annotations: {{{annotations}}}"),
+        "spec:",
+        "  replicas: 2",
+        "  selector: {matchLabels: {app: web}}",
+        "  template:",
+        "    metadata: {labels: {app: web}}",
+        "    spec:",
+        "      containers:",
+        "      - name: app",
+        "        image: nginx:1.25",
+        &format!("        env: [{env}]"),
+        &format!("        ports: [{ports}]"),
+        "",
+    ]
+    .join("\n")
+}
+
+#[test]
+fn a_gitops_apply_still_lands_and_removes_after_role_writes() {
+    let ns = Ns::new("own-gitops");
+    let flux = |manifest: &str| {
+        ns.kubectl_stdin(
+            &["apply", "--server-side", "--force-conflicts", "--field-manager=flux", "-f", "-"],
+            manifest,
+        )
+        .ok();
+    };
+    flux(&gitops_manifest(
+        "{name: MODE, value: prod}, {name: EXTRA, value: '1'}",
+        "{containerPort: 80}",
+        "app: web, team: a",
+        "note: x",
+    ));
+    // Both roles write; each owns what it set.
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "NEW=1"]).ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27", "--force-conflicts"]).ok();
+    let doc = ns
+        .oam(&["ops", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("    team: a\n", "    team: a\n    tier: web\n");
+    ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok();
+    // The next sync drops EXTRA, port 80, the note and changes team: all of it lands.
+    flux(&gitops_manifest("{name: MODE, value: prod}", "{containerPort: 8080}", "app: web, team: b", ""));
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(env_value(&obj, "app", "EXTRA"), None, "a GitOps removal removes");
+    let ports: Vec<i64> = container(&obj, "app")["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["containerPort"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ports, [8080]);
+    assert!(obj["metadata"]["annotations"].get("note").is_none());
+    assert_eq!(obj["metadata"]["labels"]["team"], "b");
+    // The roles' own fields stay; flux took its image back (it forces, as GitOps does) and
+    // kubectl-oam says so.
+    assert_eq!(env_value(&obj, "app", "NEW").as_deref(), Some("1"));
+    assert_eq!(obj["metadata"]["labels"]["tier"], "web");
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.25");
+    let owners: Value =
+        serde_json::from_str(&ns.oam(&["owners", "deploy/web", "-o", "json"]).ok().stdout).unwrap();
+    let image = owners.as_array().unwrap().iter().find(|r| r["field"] == "containers.app.image").unwrap();
+    assert_eq!(image["outsideRole"], json!(["flux"]));
+    // A later unrelated dev write brings nothing back.
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "NEW=2"]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(
+        (env_value(&obj, "app", "EXTRA"), container(&obj, "app")["image"].as_str()),
+        (None, Some("nginx:1.25"))
+    );
+}
+
+#[test]
+fn client_side_apply_and_kubectl_set_keep_working_beside_the_roles() {
+    let ns = Ns::new("own-csa");
+    ns.create(&web_deployment("web"));
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL=debug"]).ok();
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    // kubectl apply of a changed manifest: MODE dropped, image changed. Both land.
+    let changed = web_deployment("web")
+        .replace("        - {name: MODE, value: prod}\n", "")
+        .replace("nginx:1.25", "nginx:1.26");
+    ns.create(&changed);
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(env_value(&obj, "app", "MODE"), None);
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.26");
+    assert_eq!(env_value(&obj, "app", "LEVEL").as_deref(), Some("debug"), "dev's variable stays");
+    // kubectl set env (an Update) changes a variable; a later dev write keeps their value.
+    ns.kubectl(&["set", "env", "deploy/web", "-c", "app", "LEVEL=info"]).ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "proxy=envoy:1.31", "--force-conflicts"]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(env_value(&obj, "app", "LEVEL").as_deref(), Some("info"));
+    assert_eq!(container(&obj, "proxy")["image"], "envoy:1.31");
+    // Removing what kubectl-set also holds: refused, then forced.
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL-"]).error();
+    assert!(err.contains("containers.app.env.LEVEL (held by \"kubectl-set\")"), "{err}");
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL-", "--force-conflicts"]).ok();
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "LEVEL"), None);
+}
+
+#[test]
+fn values_are_kept_exactly() {
+    let ns = Ns::new("own-values");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    // Unquoted numbers, booleans and nulls in env are refused, never re-typed.
+    for (value, shown) in [("1.10", "1.1"), ("0x1F", "31"), ("1e3", "1000.0"), ("true", "true"), ("~", "")] {
+        let bad = doc.replace("      MODE: prod\n", &format!("      MODE: prod\n      VERSION: {value}\n"));
+        let err = ns.oam_with(&["dev", "apply", "-f", "-"], &bad, &[]).error();
+        assert!(err.contains("containers.app.env.VERSION: env values are strings"), "{value}: {err}");
+        assert!(
+            err.contains(&format!("quote it: \"{shown}\""))
+                || err.contains(&format!("quote it: \"{value}\"")),
+            "{value}: {err}"
+        );
+    }
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "VERSION"), None);
+    let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace("replicas: 2", "replicas: 1e10");
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &ops, &[]).error();
+    assert!(err.contains("scaler.replicas: 10000000000.0 is not a whole number"), "{err}");
+    // A quantity equal in value is no change: no diff, no conflict with kubectl's ownership.
+    let same = doc.replace("cpu: 100m", "cpu: '0.1'").replace("memory: 64Mi", "memory: 65536Ki");
+    let diff = ns.oam_with(&["dev", "diff", "-f", "-"], &same, &[]);
+    assert_eq!((diff.code, diff.stdout.as_str()), (0, ""), "{diff:?}");
+    assert_eq!(
+        ns.oam_with(&["dev", "apply", "-f", "-"], &same, &[]).ok().stdout,
+        "deployment.apps/web unchanged\n"
+    );
+}
+
+#[test]
+fn duplicate_env_names_are_shown_and_kept() {
+    let ns = Ns::new("own-dup");
+    let manifest = web_deployment("web").replace(
+        "        - {name: MODE, value: prod}\n",
+        "        - {name: A, value: '1'}\n        - {name: B, value: $(A)}\n        - {name: A, value: '2'}\n",
+    );
+    ns.kubectl_stdin(&["create", "-f", "-"], &manifest).ok();
+    let doc = yaml(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout);
+    let names: Vec<&str> = doc["containers"]["app"]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["A", "B", "A", "PASSWORD"], "the view keeps both, in order");
+    // An unrelated write keeps them and their order.
+    ns.oam(&["dev", "set", "image", "deploy/web", "proxy=envoy:1.31", "--force-conflicts"]).ok();
+    let env_list = container(&ns.get_json("deploy/web"), "app")["env"].clone();
+    assert_eq!(
+        env_list.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["A", "B", "A", "PASSWORD"]
+    );
+    // Touching one of them is refused with the reason.
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "A=3"]).error();
+    assert!(err.contains("containers.app.env.A: its name appears more than once"), "{err}");
+}
+
+#[test]
+fn an_autoscaler_created_while_editing_is_caught() {
+    let ns = Ns::new("own-hpa-edit");
+    ns.create(&web_deployment("web"));
+    let editor = Editor::new(
+        &ns,
+        &format!(
+            "printf 'apiVersion: autoscaling/v2\\nkind: HorizontalPodAutoscaler\\nmetadata: {{name: web}}\\nspec:\\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\\n  minReplicas: 1\\n  maxReplicas: 3\\n' | {} --kubeconfig {} -n {} apply -f - >/dev/null\nsed -i 's/replicas: 2/replicas: 7/' \"$1\"",
+            env().kubectl_path().display(),
+            env().kubeconfig.display(),
+            ns.name
+        ),
+    );
+    let err = ns
+        .oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())])
+        .error();
+    assert!(err.contains("is scaled by HorizontalPodAutoscaler \"web\" (min 1, max 3)"), "{err}");
+    assert!(std::fs::read_to_string(saved_path(&err)).unwrap().contains("replicas: 7"));
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 2);
+}
+
+#[test]
+fn adopt_moves_the_role_fields_and_owners_check_reports_strays() {
+    let ns = Ns::new("own-adopt");
+    ns.create(&web_deployment("web"));
+    let check = ns.oam(&["owners", "deploy/web", "--check"]);
+    assert_eq!(check.code, 1, "kubectl owns role fields: {check:?}");
+    let before = ns.get_json("deploy/web");
+    let dry = ns.oam(&["dev", "adopt", "deploy/web", "--dry-run=server"]).ok();
+    let moves = |field: &str| {
+        dry.stdout.lines().any(|l| {
+            l.split_whitespace().collect::<Vec<_>>()
+                == [field, "kubectl-client-side-apply", "kubectl-oam-dev"]
+        })
+    };
+    assert!(moves("containers.app.env.MODE") && moves("containers.proxy.image"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("would move 7 field(s) to kubectl-oam-dev (server dry run)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stderr.contains("last-applied-configuration annotation"), "{}", dry.stderr);
+    assert_eq!(
+        ns.get_json("deploy/web")["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    ns.oam(&["dev", "adopt", "deploy/web"]).ok();
+    ns.oam(&["ops", "adopt", "deploy/web"]).ok();
+    let after = ns.get_json("deploy/web");
+    assert_eq!(after["spec"], before["spec"], "adopting changes no value");
+    assert_eq!(managers_of(&after, &app_path(&["f:image"])), ["kubectl-oam-dev"]);
+    assert_eq!(managers_of(&after, &["f:spec", "f:replicas"]), ["kubectl-oam-ops"]);
+    ns.oam(&["owners", "deploy/web", "--check"]).ok();
+    assert!(ns.oam(&["dev", "adopt", "deploy/web"]).ok().stdout.contains("nothing to adopt"));
+    // Now the role alone owns MODE: removing it needs no force.
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "MODE-"]).ok();
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "MODE"), None);
+    let _ = APP;
+}
+
+/// Several writers at once for a bounded time: every acknowledged write is present at the end (each
+/// writer owns its own variable, so nothing may overwrite it), and a failure is an honest one.
+#[test]
+fn concurrent_writers_lose_no_acknowledged_write() {
+    let ns = Ns::new("own-race");
+    ns.create(&web_deployment("web"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let last: HashMap<String, Option<String>> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for writer in 0..4 {
+            let ns = &ns;
+            handles.push(scope.spawn(move || {
+                let var = format!("W{writer}");
+                let mut acknowledged = None;
+                for round in 0..6 {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let value = format!("{round}");
+                    let run = if writer == 3 {
+                        // A colleague with plain kubectl (an Update manager).
+                        ns.kubectl(&["set", "env", "deploy/web", "-c", "app", &format!("{var}={value}")])
+                    } else {
+                        ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", &format!("{var}={value}")])
+                    };
+                    if run.code == 0 {
+                        acknowledged = Some(value);
+                    } else {
+                        assert!(
+                            run.stderr.contains("changed since it was read")
+                                || run.stderr.contains("changed since your document"),
+                            "only an honest race may fail a write: {run:?}"
+                        );
+                    }
+                }
+                (var, acknowledged)
+            }));
+        }
+        // A status writer at the same time.
+        scope.spawn(|| {
+            for generation in 1..20 {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let patch = format!("{{\"status\":{{\"observedGeneration\":{generation}}}}}");
+                let _ = ns.kubectl(&[
+                    "patch",
+                    "deploy/web",
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    &patch,
+                ]);
+            }
+        });
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let obj = ns.get_json("deploy/web");
+    for (var, value) in &last {
+        assert!(value.is_some(), "{var}: at least one write landed");
+        assert_eq!(&env_value(&obj, "app", var), value, "{var}: its last acknowledged write stands");
+    }
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.25");
+}
+
+/// Switching to `Recreate` needs the creator's defaulted `rollingUpdate` gone in the same request:
+/// refused without force (naming its holder), one guarded JSON patch with it.
+#[test]
+fn a_strategy_switch_removes_what_the_creator_holds_when_forced() {
+    let ns = Ns::new("own-strategy");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace(
+        "    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 25%\n      maxSurge: 25%\n",
+        "    type: Recreate\n",
+    );
+    assert!(doc.contains("type: Recreate") && !doc.contains("maxSurge"), "{doc}");
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).error();
+    assert!(
+        err.contains("rollout.strategy.rollingUpdate.maxSurge (held by \"kubectl-client-side-apply\")"),
+        "{err}"
+    );
+    let diff = ns.oam_with(&["ops", "diff", "-f", "-", "--force-conflicts"], &doc, &[]);
+    assert!(
+        diff.code == 1
+            && diff.stdout.contains("+    type: Recreate")
+            && diff.stdout.contains("-      maxSurge: 25%"),
+        "{diff:?}"
+    );
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &doc, &[]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(obj["spec"]["strategy"], json!({"type": "Recreate"}));
+    // The patch (an Update) and the apply after it: both entries are the ops role's.
+    let holders = managers_of(&obj, &["f:spec", "f:strategy", "f:type"]);
+    assert!(!holders.is_empty() && holders.iter().all(|m| m == "kubectl-oam-ops"), "{holders:?}");
+}
