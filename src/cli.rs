@@ -97,6 +97,8 @@ pub enum Command {
     Owners(OwnersArgs),
     /// Print the role profile in effect
     Roles(RolesArgs),
+    /// Make the API server enforce the roles: a ValidatingAdmissionPolicy generated from the profile
+    Policy(PolicyArgs),
     /// Print the version
     Version,
     /// Shell completion scripts, or the shim for kubectl's own plugin completion
@@ -318,6 +320,54 @@ pub struct RolesArgs {
     /// Output format (yaml or json)
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Output format of the printed objects
+    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    pub output: PolicyFormat,
+    /// The group that holds a role, ROLE=GROUP (repeatable; default: the profile's `group:`)
+    #[arg(long = "group", value_name = "ROLE=GROUP")]
+    pub groups: Vec<String>,
+    /// What a violation does: deny the request, warn the client, or only record it in the audit log
+    #[arg(long, value_enum, default_value = "deny")]
+    pub action: PolicyAction,
+    /// Enforce only in namespaces with these labels, e.g. oam-roles=enforced (default: everywhere)
+    #[arg(long, value_name = "SELECTOR")]
+    pub namespace_selector: Option<String>,
+    /// Let role members create and delete workloads (by default only users outside the role groups may)
+    #[arg(long)]
+    pub allow_create_delete: bool,
+    /// Name of the policy and its binding (the profile reader Role adds -profile-reader)
+    #[arg(long, value_name = "NAME", default_value = "kubectl-oam-roles")]
+    pub name: String,
+    /// Install it: server-side dry-run diff, confirmation, then server-side apply
+    #[arg(long, conflicts_with = "check")]
+    pub apply: bool,
+    /// Exit 1 when the installed objects differ from what the profile generates
+    #[arg(long)]
+    pub check: bool,
+    /// With --apply: apply without asking for confirmation
+    #[arg(short = 'y', long, requires = "apply")]
+    pub yes: bool,
+    /// With --apply: take over fields another field manager owns
+    #[arg(long, requires = "apply")]
+    pub force_conflicts: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Yaml,
+    Json,
+}
+
+/// The binding's validationActions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyAction {
+    Deny,
+    Warn,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

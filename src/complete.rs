@@ -141,11 +141,12 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         _ => Want::Nothing,
     };
     match positional.as_slice() {
-        [] => words(&["dev", "ops", "owners", "roles", "version", "completion"]),
+        [] => words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
         ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
+        ["policy"] if done.last().is_some_and(|w| w == "--action") => words(&["deny", "warn", "audit"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
         ["dev" | "ops", "list"] => kinds(),
@@ -183,6 +184,10 @@ const TAKES_VALUE: &[&str] = &[
     "--field-manager",
     "--dry-run",
     "--replicas",
+    "--group",
+    "--action",
+    "--namespace-selector",
+    "--name",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
@@ -284,7 +289,12 @@ mod tests {
     fn static_completion_table() {
         let p = Profile::builtin();
         let words = |list: &[&str]| Want::Words(w(list));
-        assert_eq!(want(&p, &w(&[""])), words(&["dev", "ops", "owners", "roles", "version", "completion"]));
+        assert_eq!(
+            want(&p, &w(&[""])),
+            words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"])
+        );
+        assert_eq!(want(&p, &w(&["policy", "--action", ""])), words(&["deny", "warn", "audit"]));
+        assert_eq!(want(&p, &w(&["policy", "--name", ""])), Want::Nothing);
         assert_eq!(
             want(&p, &w(&["dev", ""])),
             words(&["get", "list", "edit", "apply", "diff", "set", "adopt"])

@@ -15,6 +15,7 @@ mod golden;
 pub mod output;
 pub mod owners;
 pub mod ownership;
+pub mod policy;
 pub mod profiles;
 pub mod project;
 pub mod roles;
@@ -87,6 +88,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             };
             print(view::roles(&profile, args)?)
         }
+        Command::Policy(args) => policy_command(flags, args).await,
         Command::Owners(args) => {
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
@@ -96,6 +98,35 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         }
         Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
         Command::Ops(command) => role_command(flags, RoleName::Ops, command).await,
+    }
+}
+
+/// `kubectl oam policy`: print the objects, or install them (`--apply`), or compare (`--check`).
+async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Result<Outcome> {
+    let opts = policy::Options::from_args(args, &flags.profile_configmap)?;
+    let needs_cluster = args.apply || args.check;
+    // Printing with --profile FILE needs no cluster; anything else reads or writes one.
+    let (profile, cluster) = match &flags.profile {
+        Some(path) if !needs_cluster => (profiles::from_file(path)?, None),
+        _ => {
+            let cluster = cluster::connect(flags).await?;
+            let profile = match &flags.profile {
+                Some(path) => profiles::from_file(path)?,
+                None => profiles::load(&cluster, flags, true).await?,
+            };
+            (profile, Some(cluster))
+        }
+    };
+    let profile = policy::with_groups(profile, &args.groups)?;
+    let objects = policy::objects(&profile, &opts)?;
+    match cluster.filter(|_| needs_cluster) {
+        None => print(policy::render(&objects, args.output == cli::PolicyFormat::Json)?),
+        Some(cluster) if args.check => {
+            let (differs, text) = policy::check(&cluster, &objects).await?;
+            output::emit(&text)?;
+            Ok(if differs { Outcome::Differences } else { Outcome::Done })
+        }
+        Some(cluster) => print(policy::install(&cluster, &objects, args).await?),
     }
 }
 

@@ -40,6 +40,14 @@ impl RoleName {
         }
     }
 
+    /// The user group a profile without `group:` gives the role (admission policy, RBAC).
+    pub fn default_group(self) -> &'static str {
+        match self {
+            RoleName::Dev => "oam:developers",
+            RoleName::Ops => "oam:operators",
+        }
+    }
+
     pub fn other(self) -> RoleName {
         match self {
             RoleName::Dev => RoleName::Ops,
@@ -205,6 +213,8 @@ pub struct Trait {
 pub struct Role {
     pub name: RoleName,
     pub manager: String,
+    /// Users in this group hold the role (`kubectl oam policy` enforces it).
+    pub group: String,
     pub description: String,
     pub traits: Vec<Trait>,
     pub read_only: Vec<Field>,
@@ -406,6 +416,7 @@ impl Profile {
             roles.push(Role {
                 name,
                 manager: raw_role.manager.clone(),
+                group: raw_role.group.clone().unwrap_or_else(|| name.default_group().to_string()),
                 description: raw_role.description.clone(),
                 traits,
                 read_only,
@@ -421,6 +432,15 @@ impl Profile {
             return Err(bad(format!(
                 "roles dev and ops share the manager \"{}\"; each role needs its own, or one role's writes drop the other's fields",
                 roles[0].manager
+            )));
+        }
+        if let Some(r) = roles.iter().find(|r| r.group.trim().is_empty()) {
+            return Err(bad(format!("roles.{}.group is empty", r.name)));
+        }
+        if roles[0].group == roles[1].group {
+            return Err(bad(format!(
+                "roles dev and ops share the group \"{}\"; each role needs its own, or its members hold both roles",
+                roles[0].group
             )));
         }
         for t in &roles[0].traits {
@@ -501,6 +521,7 @@ struct RawKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawRole {
     manager: String,
+    group: Option<String>,
     #[serde(default)]
     description: String,
     traits: BTreeMapOrdered<BTreeMapOrdered<RawField>>,
@@ -760,5 +781,21 @@ mod tests {
         let idx = BUILTIN_PROFILE.find("  ops:").unwrap();
         let err = Profile::parse(&BUILTIN_PROFILE[..idx], "x").unwrap_err().to_string();
         assert!(err.contains("roles.ops is missing"), "{err}");
+    }
+
+    #[test]
+    fn role_groups_default_and_must_differ() {
+        let p = Profile::builtin();
+        assert_eq!(p.role(RoleName::Dev).group, "oam:developers");
+        assert_eq!(p.role(RoleName::Ops).group, "oam:operators");
+        let without = BUILTIN_PROFILE.replace("    group: oam:developers\n", "");
+        assert_eq!(Profile::parse(&without, "x").unwrap().role(RoleName::Dev).group, "oam:developers");
+        let custom = BUILTIN_PROFILE.replace("group: oam:operators", "group: platform-ops");
+        assert_eq!(Profile::parse(&custom, "x").unwrap().role(RoleName::Ops).group, "platform-ops");
+        let shared = BUILTIN_PROFILE.replace("group: oam:operators", "group: oam:developers");
+        let err = Profile::parse(&shared, "x").unwrap_err().to_string();
+        assert!(err.contains("share the group \"oam:developers\""), "{err}");
+        let empty = BUILTIN_PROFILE.replace("group: oam:operators", "group: ''");
+        assert!(Profile::parse(&empty, "x").unwrap_err().to_string().contains("roles.ops.group is empty"));
     }
 }
