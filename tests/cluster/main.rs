@@ -5,6 +5,7 @@ mod flags;
 mod harness;
 mod install;
 mod ownership;
+mod review;
 mod server_errors;
 mod ssa;
 mod views;

@@ -1,0 +1,267 @@
+//! A hostile review of issue 8 (ownership a shared cluster can trust), on the real server. Each test
+//! is a bug found by attacking the implementation, written as the behaviour README's "Writes,
+//! precisely" (and the issue) promise; each fails until the bug is fixed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Ns, Run, web_deployment};
+use crate::writes::{container, env_value, yaml};
+
+/// The role document of deploy/web (with its base), as a value to change.
+fn document(ns: &Ns, role: &str) -> Value {
+    yaml(&ns.oam(&[role, "get", "deploy/web"]).ok().stdout)
+}
+
+/// `kubectl oam ROLE apply -f -` of `doc` with `extra` flags.
+fn apply(ns: &Ns, role: &str, doc: &Value, extra: &[&str]) -> Run {
+    let text = serde_yaml::to_string(doc).expect("a document serializes");
+    let mut args = vec![role, "apply", "-f", "-"];
+    args.extend_from_slice(extra);
+    ns.oam_with(&args, &text, &[])
+}
+
+fn env_item(obj: &Value, name: &str) -> Value {
+    container(obj, "app")["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// A forced write that removes a field another manager holds and also changes a field the role
+/// owns sends the change in its JSON patch, under the role's manager: that leaves an `Update` entry
+/// of `kubectl-oam-ops` holding the label. The role alone holds it, yet a later removal of it is
+/// reported `configured` and the label stays, for ever (the planner only looks at the Apply entry).
+#[test]
+fn review_a_forced_write_leaves_no_hidden_owner_that_blocks_a_later_removal() {
+    let ns = Ns::new("review-forced-leftover");
+    ns.create(&web_deployment("web"));
+    let mut doc = document(&ns, "ops");
+    doc["metadata"]["labels"]["y"] = json!("1");
+    apply(&ns, "ops", &doc, &[]).ok();
+    // Remove `app` (kubectl's) and change `y` (ops's own) in one forced write.
+    let mut doc = document(&ns, "ops");
+    doc["metadata"]["labels"] = json!({"y": "2"});
+    apply(&ns, "ops", &doc, &["--force-conflicts"]).ok();
+    assert_eq!(ns.get_json("deploy/web")["metadata"]["labels"], json!({"y": "2"}));
+    // Now remove `y`, which only the ops role holds: it must go.
+    let mut doc = document(&ns, "ops");
+    doc.as_object_mut().unwrap().remove("metadata");
+    let run = apply(&ns, "ops", &doc, &[]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert!(
+        obj["metadata"]["labels"].get("y").is_none(),
+        "`{}` but the label only the ops role held stays: {}",
+        run.stdout.trim(),
+        obj["metadata"]["labels"]
+    );
+}
+
+/// Removing part of a keyed item (a port's `name`) that another manager holds is a removal like any
+/// other: refused naming the holder, or with --force-conflicts carried out. Today both report
+/// `unchanged` with exit 0 and the name stays.
+#[test]
+fn review_removing_part_of_a_port_another_manager_holds_is_refused_or_forced() {
+    let ns = Ns::new("review-port-name");
+    ns.create(&web_deployment("web"));
+    let mut doc = document(&ns, "dev");
+    doc["containers"]["app"]["ports"][0].as_object_mut().unwrap().remove("name");
+    let run = apply(&ns, "dev", &doc, &[]);
+    assert!(
+        run.code == 2
+            && run.stderr.contains("containers.app.ports")
+            && run.stderr.contains("kubectl-client-side-apply"),
+        "a removal held by kubectl is refused naming it: {run:?}"
+    );
+    apply(&ns, "dev", &doc, &["--force-conflicts"]).ok();
+    let obj = ns.get_json("deploy/web");
+    let port = &container(&obj, "app")["ports"][0];
+    assert!(port.get("name").is_none(), "forced, the port's name is removed: {port}");
+}
+
+/// `set env MODE=` on a variable whose value kubectl holds: the empty value is sent as "no value",
+/// which server-side apply cannot remove from the other manager, and the command says `unchanged`
+/// (exit 0) while MODE stays `prod`, even with --force-conflicts.
+#[test]
+fn review_emptying_a_variable_another_manager_holds_empties_it_or_is_refused() {
+    let ns = Ns::new("review-empty-env");
+    ns.create(&web_deployment("web"));
+    let run = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "MODE="]);
+    let value = env_value(&ns.get_json("deploy/web"), "app", "MODE");
+    assert!(
+        (run.code == 0 && value.as_deref() == Some(""))
+            || (run.code == 2 && run.stderr.contains("kubectl-client-side-apply")),
+        "MODE= empties the value, or is refused naming its holder; got {run:?} with MODE={value:?}"
+    );
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "MODE=", "--force-conflicts"]).ok();
+    assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "MODE").as_deref(), Some(""));
+}
+
+/// Replacing a secret reference kubectl holds by a plain value: the apply keeps kubectl's
+/// `valueFrom`, so the server rejects `value` beside it, with and without --force-conflicts; the
+/// error says nothing about the holder or a way forward.
+#[test]
+fn review_a_plain_value_replaces_a_reference_another_manager_holds_when_forced() {
+    let ns = Ns::new("review-valuefrom");
+    ns.create(&web_deployment("web"));
+    let run = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "PASSWORD=plain"]);
+    assert!(
+        run.code == 2 && run.stderr.contains("kubectl-client-side-apply"),
+        "refused naming who holds the reference: {run:?}"
+    );
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "PASSWORD=plain", "--force-conflicts"]).ok();
+    assert_eq!(
+        env_item(&ns.get_json("deploy/web"), "PASSWORD"),
+        json!({"name": "PASSWORD", "value": "plain"})
+    );
+}
+
+/// "Quantities are compared by value: `cpu: 1000m` against a live `1` is no change and no
+/// conflict." Not for a document without a base (hand-written, from git): the text is sent as
+/// written and the server reports a conflict with kubectl; `diff` exits 2.
+#[test]
+fn review_equal_quantities_in_a_hand_written_document_are_no_change() {
+    let ns = Ns::new("review-quantity-desired");
+    ns.create(&web_deployment("web"));
+    let doc = "kind: Deployment\nname: web\ncontainers:\n  app:\n    resources:\n      requests:\n        cpu: '0.1'\n        memory: 65536Ki\n";
+    let diff = ns.oam_with(&["dev", "diff", "-f", "-"], doc, &[]);
+    assert_eq!((diff.code, diff.stdout.as_str()), (0, ""), "{diff:?}");
+    ns.oam_with(&["dev", "apply", "-f", "-"], doc, &[]).ok();
+    assert_eq!(
+        container(&ns.get_json("deploy/web"), "app")["resources"],
+        json!({"requests": {"cpu": "100m", "memory": "64Mi"}})
+    );
+}
+
+fn duplicate_env_deployment(ns: &Ns) {
+    let manifest = web_deployment("web").replace(
+        "        - {name: MODE, value: prod}\n",
+        "        - {name: A, value: '1'}\n        - {name: B, value: $(A)}\n        - {name: A, value: '2'}\n",
+    );
+    ns.kubectl_stdin(&["create", "-f", "-"], &manifest).ok();
+}
+
+/// "Writes that do not touch them keep them and their order." `set env NEW=1` in a container with
+/// a duplicate name is refused, blaming `A`, which it does not touch (set env rebuilds the list-form
+/// env as an empty map, so every variable counts as removed).
+#[test]
+fn review_set_env_beside_duplicate_names_keeps_them() {
+    let ns = Ns::new("review-dup-set-env");
+    duplicate_env_deployment(&ns);
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "NEW=1"]).ok();
+    let obj = ns.get_json("deploy/web");
+    let env: Vec<(String, String)> = container(&obj, "app")["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].as_str().unwrap_or("-").to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    assert_eq!(pairs, [("A", "1"), ("B", "$(A)"), ("A", "2"), ("PASSWORD", "-"), ("NEW", "1")]);
+}
+
+/// Errors name the object and the namespace. The duplicate-name refusal of an imperative write
+/// does not: `error: containers.app.env.A: its name appears more than once …`.
+#[test]
+fn review_the_duplicate_name_refusal_names_the_object_and_namespace() {
+    let ns = Ns::new("review-dup-error");
+    duplicate_env_deployment(&ns);
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "A=3"]).error();
+    assert!(err.contains("deployment.apps/web") && err.contains(&ns.name), "{err}");
+}
+
+/// The base holds value digests only, so a change undone since is invisible: a document that
+/// was applied (image 1.25 → 1.26), then rolled back by a colleague with the same role, re-applied
+/// (a CI retry, shell history) puts 1.26 back with exit 0. The field did change since the document
+/// was read, twice; the rollback is reverted silently.
+#[test]
+fn review_reapplying_an_applied_document_does_not_revert_a_later_rollback() {
+    let ns = Ns::new("review-aba");
+    ns.create(&web_deployment("web"));
+    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout.replace("nginx:1.25", "nginx:1.26");
+    std::fs::write(&file, doc).unwrap();
+    let path = file.to_str().unwrap();
+    ns.oam(&["dev", "apply", "-f", path, "--force-conflicts"]).ok();
+    // A colleague rolls back.
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.25"]).ok();
+    let run = ns.oam(&["dev", "apply", "-f", path]);
+    let image = container(&ns.get_json("deploy/web"), "app")["image"].clone();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(image, "nginx:1.25", "the rollback stands; the re-apply said {run:?}");
+    assert_eq!(run.code, 2, "and the stale document is refused: {run:?}");
+}
+
+/// A refusal of a stale document names "who changed it". It names the manager of the whole env
+/// item that wrote last to *anything*, not who changed the value: here helm (it created the
+/// variable and later scaled), although kubectl-set changed MODE.
+#[test]
+fn review_a_stale_refusal_names_who_changed_the_field() {
+    let ns = Ns::new("review-stale-by");
+    ns.kubectl_stdin(&["create", "--field-manager=helm", "-f", "-"], &web_deployment("web")).ok();
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    ns.kubectl(&["set", "env", "deploy/web", "-c", "app", "MODE=canary"]).ok();
+    // managedFields times have a resolution of one second: helm's unrelated write comes later.
+    std::thread::sleep(Duration::from_millis(1100));
+    ns.kubectl(&[
+        "patch",
+        "deploy/web",
+        "--field-manager=helm",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":3}}"#,
+    ])
+    .ok();
+    let err =
+        ns.oam_with(&["dev", "apply", "-f", "-"], &doc.replace("MODE: prod", "MODE: stable"), &[]).error();
+    assert!(err.contains("containers.app.env.MODE is now") && err.contains("(by kubectl-set)"), "{err}");
+}
+
+/// Counts are whole numbers: `replicas: .nan` is read as "no value", that is a removal of the
+/// field, so with --force-conflicts the replica count is deleted and the server resets it to 1
+/// (exit 0). An env `.inf` is called "empty (null)" with the advice to quote it as "".
+#[test]
+fn review_non_finite_numbers_are_refused_not_taken_for_nothing() {
+    let ns = Ns::new("review-nan");
+    ns.create(&web_deployment("web"));
+    let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace("replicas: 2", "replicas: .nan");
+    let run = ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &ops, &[]);
+    let replicas = ns.get_json("deploy/web")["spec"]["replicas"].clone();
+    assert_eq!(replicas, 2, "a NaN count changes nothing; the apply said {run:?}");
+    let err = run.error();
+    assert!(err.contains("scaler.replicas"), "{err}");
+    let dev = ns
+        .oam(&["dev", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("      MODE: prod\n", "      MODE: prod\n      X: .inf\n");
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &dev, &[]).error();
+    assert!(!err.contains("empty (null)") && !err.contains("quote it: \"\""), "{err}");
+}
+
+/// Strings elsewhere than env (labels, args) written as numbers: the advice is "not a whole
+/// number" (for `1.10`: the user then writes `1` and meets the server), or a server message with Go
+/// internals (`expected string, got &value.valueUnstructured{Value:8080}`), never "quote it".
+#[test]
+fn review_unquoted_numbers_in_string_fields_say_quote_it() {
+    let ns = Ns::new("review-quote");
+    ns.create(&web_deployment("web"));
+    let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace(
+        "metadata:\n  labels:\n    app: web\n",
+        "metadata:\n  labels:\n    app: web\n    version: 1.10\n",
+    );
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &ops, &[]).error();
+    assert!(err.contains("metadata.labels.version") && err.contains("quote it"), "{err}");
+    let dev = ns
+        .oam(&["dev", "get", "deploy/web"])
+        .ok()
+        .stdout
+        .replace("    image: nginx:1.25\n", "    image: nginx:1.25\n    args: [--port, 8080]\n");
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &dev, &[]).error();
+    assert!(err.contains("containers.app.args") && err.contains("quote it"), "{err}");
+    assert!(!err.contains("valueUnstructured"), "{err}");
+}
