@@ -265,3 +265,79 @@ fn review_unquoted_numbers_in_string_fields_say_quote_it() {
     assert!(err.contains("containers.app.args") && err.contains("quote it"), "{err}");
     assert!(!err.contains("valueUnstructured"), "{err}");
 }
+
+/// A forced removal is a JSON patch guarded by a `test` of the resourceVersion. The server answers
+/// a failed `test` with 422 "the server rejected our request due to an error in our request"; the
+/// code takes a 422 for a race only when its message contains "test", so a real race becomes
+/// "the server rejected the change …" (not retried, not called a race), while any rejection of an
+/// object whose *name* holds "test" is called a race ("changed since it was read … run the command
+/// again"), which running again can never fix.
+#[test]
+fn review_a_rejected_forced_removal_of_an_object_named_test_is_not_called_a_race() {
+    let ns = Ns::new("review-test-name");
+    ns.create(&web_deployment("test-web"));
+    let mut doc = yaml(&ns.oam(&["dev", "get", "deploy/test-web"]).ok().stdout);
+    // Removing the proxy's image (kubectl holds it) is forced, and the server rejects the result.
+    doc["containers"]["proxy"] = json!({});
+    let err = ns
+        .oam_with(
+            &["dev", "apply", "-f", "-", "--force-conflicts"],
+            &serde_yaml::to_string(&doc).unwrap(),
+            &[],
+        )
+        .error();
+    assert!(err.contains("containers.proxy.image") && err.contains("Required value"), "{err}");
+    assert!(!err.contains("changed since it was read"), "{err}");
+}
+
+/// The other half: a colleague's write between the dry-run and the forced removal (here while
+/// `edit` asks for confirmation on a terminal) fails the patch's `test`; that is a race, to be
+/// decided again as README promises ("the other writer's change is kept, yours still lands"), but
+/// it ends the edit as "the server rejected the change …: the server rejected our request due to an
+/// error in our request".
+#[test]
+fn review_a_write_during_the_confirmation_of_a_forced_removal_is_a_race() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let ns = Ns::new("review-forced-race");
+    ns.create(&web_deployment("web"));
+    let editor = crate::writes::Editor::new(&ns, "sed -i '/      MODE: prod/d' \"$1\"");
+    let command =
+        format!("{} dev edit deploy/web --force-conflicts -n {}", crate::harness::oam_binary(), ns.name);
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("KUBECONFIG", &crate::harness::env().kubeconfig)
+        .env("KUBE_EDITOR", editor.command())
+        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = String::new();
+    let mut buf = [0u8; 4096];
+    // Wait for the confirmation prompt; then a colleague writes; then confirm.
+    while !screen.contains("Apply to deployment.apps/web") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "edit ended before asking: {screen}");
+        screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    ns.kubectl(&["set", "env", "deploy/web", "-c", "proxy", "COLLEAGUE=1"]).ok();
+    stdin.write_all(b"y").unwrap();
+    stdin.flush().unwrap();
+    drop(stdin);
+    stdout.read_to_string(&mut screen).unwrap();
+    let status = child.wait().unwrap();
+    let obj = ns.get_json("deploy/web");
+    assert!(!screen.contains("error in our request"), "{screen}");
+    assert!(status.success(), "{screen}");
+    assert_eq!(env_value(&obj, "app", "MODE"), None, "the edit landed: {screen}");
+    assert_eq!(
+        env_value(&obj, "proxy", "COLLEAGUE").as_deref(),
+        Some("1"),
+        "and the colleague's write stands"
+    );
+}
