@@ -14,6 +14,30 @@ pub fn yaml(value: &Value) -> Result<String> {
 /// One YAML document as JSON. Duplicate keys are an error (a silent "last one wins" loses a
 /// value the user typed), and so are keys that are not strings.
 pub fn parse_yaml(document: serde_yaml::Value) -> std::result::Result<Value, String> {
+    // JSON has no NaN or infinity: converting would silently turn `.nan` into null (no value).
+    fn finite(v: &serde_yaml::Value, at: &mut Vec<String>) -> std::result::Result<(), String> {
+        match v {
+            serde_yaml::Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Err(format!(
+                "{}: {n} is not a number any Kubernetes field holds; if it is text, quote it",
+                at.join(".")
+            )),
+            serde_yaml::Value::Sequence(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                at.push(i.to_string());
+                let result = finite(item, at);
+                at.pop();
+                result
+            }),
+            serde_yaml::Value::Mapping(m) => m.iter().try_for_each(|(k, item)| {
+                at.push(k.as_str().map_or_else(|| format!("{k:?}"), str::to_string));
+                let result = finite(item, at);
+                at.pop();
+                result
+            }),
+            serde_yaml::Value::Tagged(t) => finite(&t.value, at),
+            _ => Ok(()),
+        }
+    }
+    finite(&document, &mut Vec::new())?;
     serde_json::to_value(document).map_err(|e| e.to_string())
 }
 

@@ -502,7 +502,9 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     // The manager's own Update entries (left by a forced JSON patch): an apply cannot release what
     // they hold, so a removal of it goes by JSON patch, without needing force (nobody else holds it).
     let held_by_own_update = |path: &[Step]| {
-        entries.iter().any(|e| e.manager == current.manager && e.operation != "Apply" && subtree(&e.fields, path).is_some())
+        entries.iter().any(|e| {
+            e.manager == current.manager && e.operation != "Apply" && subtree(&e.fields, path).is_some()
+        })
     };
     let live = current.units;
     let edited = intent.edited;
@@ -597,7 +599,8 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     // without them removes them only if nobody else holds them.
     let mut parts: Vec<Unit> = Vec::new();
     for u in set.iter().filter(|u| matches!(u.path.last(), Some(Step::Key(_)))) {
-        let (Some(now), Some(wanted)) = (live.get(&u.key()).and_then(|n| n.value.as_object()), u.value.as_object())
+        let (Some(now), Some(wanted)) =
+            (live.get(&u.key()).and_then(|n| n.value.as_object()), u.value.as_object())
         else {
             continue;
         };

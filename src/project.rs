@@ -378,8 +378,17 @@ fn text_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProble
         Value::String(_) => None,
         Value::Number(_) | Value::Bool(_) | Value::Null => {
             let shown = if v.is_null() { String::new() } else { v.to_string() };
-            let what = if v.is_number() { "a number" } else if v.is_boolean() { "a boolean" } else { "empty (null)" };
-            Some(DocProblem::at(&at, format!("{}: {last} are text, and this is {what}; quote it: \"{shown}\"", at.join("."))))
+            let what = if v.is_number() {
+                "a number"
+            } else if v.is_boolean() {
+                "a boolean"
+            } else {
+                "empty (null)"
+            };
+            Some(DocProblem::at(
+                &at,
+                format!("{}: {last} are text, and this is {what}; quote it: \"{shown}\"", at.join(".")),
+            ))
         }
         _ => None,
     };
@@ -550,7 +559,10 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             let in_quantities = at.iter().any(|k| k == "resources");
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
-                vec![DocProblem::at(at, format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)))]
+                vec![DocProblem::at(
+                    at,
+                    format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)),
+                )]
             } else if !n.is_f64()
                 && !in_quantities
                 && !int64

@@ -6,6 +6,7 @@ mod harness;
 mod install;
 mod ownership;
 mod policy;
+mod review;
 mod server_errors;
 mod ssa;
 mod views;

@@ -225,7 +225,10 @@ fn duplicate_env_names_are_shown_and_kept() {
     );
     // Touching one of them is refused with the reason.
     let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "A=3"]).error();
-    assert!(err.contains("containers.app.env.A: its name appears more than once"), "{err}");
+    assert!(
+        err.contains("containers.app.env.A: the name appears more than once in the live object"),
+        "{err}"
+    );
 }
 
 #[test]
