@@ -17,6 +17,7 @@ pub mod profiles;
 pub mod project;
 pub mod roles;
 pub mod view;
+pub mod yaml;
 
 use std::process::ExitCode;
 

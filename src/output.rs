@@ -5,14 +5,16 @@ use std::io::IsTerminal;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
+/// YAML that reads back with the same types under YAML 1.1 (kubectl) and 1.2; see [`crate::yaml`].
 pub fn yaml(value: &Value) -> Result<String> {
-    serde_yaml::to_string(value).map_err(|e| Error::Invalid(format!("cannot render YAML: {e}")))
+    Ok(crate::yaml::to_string(value))
 }
 
-/// One YAML document as JSON. Duplicate keys are an error (a silent "last one wins" loses a
-/// value the user typed), and so are keys that are not strings.
+/// One serde_yaml document as JSON. Duplicate keys are an error (a silent "last one wins" loses a
+/// value the user typed), and so are keys that are not strings. Superseded by
+/// [`crate::yaml::parse_documents`] (linear, with positions); goes once apply.rs and edit.rs use it.
 pub fn parse_yaml(document: serde_yaml::Value) -> std::result::Result<Value, String> {
     serde_json::to_value(document).map_err(|e| e.to_string())
 }

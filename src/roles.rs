@@ -256,7 +256,9 @@ impl Profile {
     /// Parses and checks a profile; errors name the source and the line/column or key.
     pub fn parse(text: &str, source: &str) -> Result<Profile> {
         let bad = |msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
-        let raw: RawProfile = serde_yaml::from_str(text).map_err(|e| bad(yaml_error(&e)))?;
+        let raw: RawProfile = crate::yaml::parse_one(text, &crate::yaml::PROFILE_LIMITS)
+            .and_then(|document| crate::yaml::deserialize(&document))
+            .map_err(|e| bad(e.to_string()))?;
         if raw.kind != "RoleProfile" {
             return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
         }
@@ -396,11 +398,6 @@ impl Profile {
         }
         Ok(())
     }
-}
-
-/// serde_yaml's message already carries "at line L column C".
-pub fn yaml_error(err: &serde_yaml::Error) -> String {
-    err.to_string()
 }
 
 #[derive(Deserialize)]
