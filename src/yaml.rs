@@ -22,6 +22,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
@@ -92,6 +93,8 @@ fn pos_of(span: &Span) -> Pos {
 pub struct Parsed {
     pub value: Value,
     root: Node,
+    /// The text it was read from (shared by the documents of one text), for `source_text`.
+    source: Arc<str>,
 }
 
 /// Where a node was written, mirroring the JSON value.
@@ -105,9 +108,10 @@ struct Node {
 
 #[derive(Debug, Clone)]
 enum Shape {
-    /// `text` is the source as written (quotes and all; the content of a block scalar).
+    /// `start..end`: the source as written (quotes and all; the content of a block scalar).
     Scalar {
-        text: Box<str>,
+        start: usize,
+        end: usize,
         plain: bool,
     },
     Sequence(Vec<Node>),
@@ -142,7 +146,7 @@ impl Parsed {
     /// their quotes), for messages such as `quote it: "1.10"`; None for non-scalars.
     pub fn source_text(&self, path: &[&str]) -> Option<&str> {
         match &self.node(path)?.shape {
-            Shape::Scalar { text, .. } => Some(text),
+            Shape::Scalar { start, end, .. } => self.source.get(*start..*end),
             _ => None,
         }
     }
@@ -171,9 +175,14 @@ impl Parsed {
     pub fn into_items(self) -> Vec<Parsed> {
         match (self.value, self.root.shape) {
             (Value::Array(values), Shape::Sequence(nodes)) => {
-                values.into_iter().zip(nodes).map(|(value, root)| Parsed { value, root }).collect()
+                let source = self.source;
+                values
+                    .into_iter()
+                    .zip(nodes)
+                    .map(|(value, root)| Parsed { value, root, source: source.clone() })
+                    .collect()
             }
-            (value, shape) => vec![Parsed { value, root: Node { shape, ..self.root } }],
+            (value, shape) => vec![Parsed { value, root: Node { shape, ..self.root }, source: self.source }],
         }
     }
 }
@@ -281,6 +290,8 @@ struct Anchored {
 
 struct Builder<'a> {
     text: &'a str,
+    /// One shared copy of `text`, made when the first document is kept.
+    source: Option<Arc<str>>,
     limits: &'a Limits,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
@@ -294,6 +305,7 @@ impl<'a> Builder<'a> {
     fn new(text: &'a str, limits: &'a Limits) -> Self {
         Builder {
             text,
+            source: None,
             limits,
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -327,7 +339,8 @@ impl<'a> Builder<'a> {
             Event::DocumentEnd => {
                 if let Some(root) = self.root.take() {
                     if !root.value.is_null() {
-                        self.documents.push(Parsed { value: root.value, root: root.node });
+                        let source = self.source.get_or_insert_with(|| Arc::from(self.text)).clone();
+                        self.documents.push(Parsed { value: root.value, root: root.node, source });
                     }
                 }
             }
@@ -380,18 +393,31 @@ impl<'a> Builder<'a> {
                 self.attach(built)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let text = span.slice(self.text).unwrap_or_default();
+                let range = span.byte_range().filter(|r| self.text.get(r.clone()).is_some()).unwrap_or(0..0);
+                let text = &self.text[range.clone()];
+                let tag = tag.as_deref();
                 let is_key = self.expects_key();
-                let resolved = scalar(&value, style, tag.as_deref(), text, is_key, span)?;
+                let resolved = if !is_key {
+                    scalar(&value, style, tag, text, span)?
+                } else {
+                    check_key_tag(tag, span)?;
+                    // A key is its text; only an anchored key may be aliased later as a value.
+                    match anchor {
+                        0 => Value::Null,
+                        _ => scalar(&value, style, tag, text, span)
+                            .unwrap_or_else(|_| Value::String(value.to_string())),
+                    }
+                };
+                let plain = style == ScalarStyle::Plain;
                 let built = Built {
                     value: resolved,
                     node: Node {
                         at,
                         key_at: None,
-                        shape: Shape::Scalar { text: text.into(), plain: style == ScalarStyle::Plain },
+                        shape: Shape::Scalar { start: range.start, end: range.end, plain },
                     },
                     count: 1,
-                    key: Some(value.into_owned()),
+                    key: (is_key || anchor != 0).then(|| value.into_owned()),
                 };
                 let built = self.remember(anchor, built);
                 self.attach(built)?;
@@ -525,19 +551,26 @@ fn check_collection_tag(tag: &Tag, sequence: bool, at: Pos) -> Result<(), YamlEr
     }
 }
 
-/// The JSON value of a scalar. Keys only need their tags checked: their text is the key.
+/// A key is its text, whatever it looks like; a tag may only confirm that it is a string.
+fn check_key_tag(tag: Option<&Tag>, span: &Span) -> Result<(), YamlError> {
+    match tag {
+        Some(tag) if !matches!(core_name(tag), Some("!" | "str")) => Err(unsupported_tag(tag, tag_pos(span))),
+        _ => Ok(()),
+    }
+}
+
+/// The JSON value of a scalar.
 fn scalar(
     value: &str,
     style: ScalarStyle,
     tag: Option<&Tag>,
     text: &str,
-    is_key: bool,
     span: &Span,
 ) -> Result<Value, YamlError> {
     let at = pos_of(span);
     let plain = style == ScalarStyle::Plain;
     let Some(tag) = tag else {
-        if !plain || is_key {
+        if !plain {
             return Ok(Value::String(value.to_string()));
         }
         return resolve_plain(value).map_err(|message| YamlError::at(at, message));
@@ -558,7 +591,6 @@ fn scalar(
     };
     match core_name(tag) {
         Some("!" | "str") => Ok(Value::String(value.to_string())),
-        _ if is_key => Err(unsupported_tag(tag, at_tag)),
         Some(name @ ("int" | "float" | "bool" | "null")) => {
             let got = resolve_plain(value);
             if name == "float" {

@@ -318,6 +318,9 @@ fn hostile_inputs_end_early() {
             eprintln!("{name:>14} {:>8} bytes: refused in {:?}", text.len(), started.elapsed());
             assert!(err.contains(expected), "{name}: {err}");
         }
+        if size > 200_000 {
+            continue;
+        }
         let flat = format!("[{}]", "a, ".repeat(size / 3));
         let started = Instant::now();
         let doc = one(&flat);

@@ -6,3 +6,4 @@ mod install;
 mod ssa;
 mod views;
 mod writes;
+mod yaml_roundtrip;
