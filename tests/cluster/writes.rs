@@ -254,7 +254,7 @@ esac"#,
         editor.seen(3)
     );
     assert!(editor.seen(4).contains("the server rejected the change"), "{}", editor.seen(4));
-    assert!(run.stdout.contains("+      EXTRA: yes"), "the diff is shown: {}", run.stdout);
+    assert!(run.stdout.contains("+      EXTRA: 'yes'"), "the diff is shown: {}", run.stdout);
     assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("yes"));
 }
 
