@@ -86,6 +86,9 @@ fn main() {
     }
     let (took, result) = time(|| yaml::parse(&bomb, &DOCUMENT_LIMITS));
     println!("{:<16} {:>9}  {:>10.1?}  {}", "alias bomb", bomb.len(), took, outcome(&result));
+    let chain = format!("{}[{}]{}", "&a [".repeat(99), "x, ".repeat(300_000), "]".repeat(99));
+    let (took, result) = time(|| yaml::parse(&chain, &DOCUMENT_LIMITS));
+    println!("{:<16} {:>9}  {:>10.1?}  {}", "nested anchors", chain.len(), took, outcome(&result));
     for (name, size) in [("profile 150 KB", 150_000), ("profile 1 MiB", yaml::PROFILE_LIMITS.max_bytes - 100)]
     {
         let profile = large_profile(size);

@@ -39,7 +39,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Documents in one text, empty ones included.
     pub max_documents: usize,
-    /// Nodes copied by aliases (`*name`) in one text: stops "billion laughs" expansion.
+    /// Nodes copied by aliases (`*name`) in one text: stops "billion laughs" expansion. Anchors
+    /// (`&name`) keep a copy of their node; those copies may hold twice the nodes read plus this
+    /// many, which anchors nested inside anchors would exceed.
     pub max_alias_nodes: usize,
 }
 
@@ -296,6 +298,9 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     alias_nodes: usize,
+    /// Nodes read, and nodes copied for anchors.
+    read_nodes: usize,
+    anchor_nodes: usize,
     document_count: usize,
     root: Option<Built>,
     documents: Vec<Parsed>,
@@ -310,6 +315,8 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
+            read_nodes: 0,
+            anchor_nodes: 0,
             document_count: 0,
             root: None,
             documents: Vec::new(),
@@ -355,6 +362,7 @@ impl<'a> Builder<'a> {
                 if self.stack.len() >= self.limits.max_depth {
                     return Err(YamlError::at(at, depth_message(self.limits)));
                 }
+                self.read_nodes += 1;
                 self.stack.push(if sequence {
                     Frame::Sequence { at, anchor, values: Vec::new(), nodes: Vec::new(), count: 1 }
                 } else {
@@ -389,7 +397,7 @@ impl<'a> Builder<'a> {
                         },
                     ),
                     None => return Ok(false),
-                };
+                }?;
                 self.attach(built)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -419,7 +427,8 @@ impl<'a> Builder<'a> {
                     count: 1,
                     key: (is_key || anchor != 0).then(|| value.into_owned()),
                 };
-                let built = self.remember(anchor, built);
+                self.read_nodes += 1;
+                let built = self.remember(anchor, built)?;
                 self.attach(built)?;
             }
             Event::Alias(id) => {
@@ -455,8 +464,16 @@ impl<'a> Builder<'a> {
         Ok(false)
     }
 
-    fn remember(&mut self, anchor: usize, built: Built) -> Built {
+    fn remember(&mut self, anchor: usize, built: Built) -> Result<Built, YamlError> {
         if anchor != 0 {
+            self.anchor_nodes += built.count;
+            let allowed = 2 * self.read_nodes + self.limits.max_alias_nodes;
+            if self.anchor_nodes > allowed {
+                return Err(YamlError::at(
+                    built.node.at,
+                    format!("anchors hold more than {allowed} nodes, the limit (anchors inside anchors?)"),
+                ));
+            }
             let copy = Anchored {
                 value: built.value.clone(),
                 node: built.node.clone(),
@@ -465,7 +482,7 @@ impl<'a> Builder<'a> {
             };
             self.anchors.insert(anchor, copy);
         }
-        built
+        Ok(built)
     }
 
     /// Puts a finished node where it belongs: the document root, an item, a key or a value.

@@ -219,6 +219,16 @@ fn aliases_copy_and_are_budgeted() {
     let err = fails(&bomb);
     assert!(err.contains("aliases expand to more than 100000 nodes"), "{err}");
     eprintln!("alias bomb refused in {:?}", started.elapsed());
+    // Anchors around anchors would copy the same nodes once per level.
+    let chain = format!("{}[{}]{}", "&a [".repeat(60), "x, ".repeat(10_000), "]".repeat(60));
+    let err = fails(&chain);
+    assert!(err.contains("anchors hold more than") && err.contains("nodes, the limit"), "{err}");
+    let twice = format!("a: &a {{b: &b [{}]}}\nc: *b\n", "x, ".repeat(10_000));
+    assert_eq!(
+        one(&twice).value["c"].as_array().map(Vec::len),
+        Some(10_000),
+        "one anchor inside another is fine"
+    );
     let small = Limits { max_alias_nodes: 3, ..DOCUMENT_LIMITS };
     assert!(parse("a: &a [1, 2]\nb: *a\n", &small).is_ok(), "3 nodes copied");
     let err = parse("a: &a [1, 2]\nb: *a\nc: *a\n", &small).unwrap_err();
