@@ -230,7 +230,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Parsed>, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut options = granit_parser::Options::default();
     options.set_emit_comments(false);
-    // The parser's own nesting limits are a backstop: ours fires first and says more.
+    // The scanner reads ahead of the events, so it needs the nesting limit too (same message).
     options.flow_nesting_limit = limits.max_depth + 1;
     options.block_nesting_limit = limits.max_depth + 1;
     let mut builder = Builder::new(text, limits);
