@@ -15,6 +15,7 @@ use crate::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, Write
 use crate::project::{self, Autoscaler, DocProblem, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
 use crate::view::{self, Target};
+use crate::yaml;
 
 /// How a role writes: its manager, and whether it may take fields over.
 #[derive(Debug, Clone)]
@@ -154,9 +155,14 @@ impl Live<'_> {
     }
 }
 
+/// Problems as one line.
+fn messages(problems: &[DocProblem]) -> String {
+    problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
+}
+
 /// Problems in a document, one line each.
 pub fn problems_error(problems: Vec<DocProblem>) -> Error {
-    Error::Problems(problems.into_iter().map(|p| p.message).collect())
+    Error::Problems(problems)
 }
 
 /// The pure half of a write: what `doc` asks of `live`, decided by the ownership rules, and the
@@ -644,21 +650,11 @@ fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
     format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
 }
 
-/// Splits a file of role documents ("---" separated; a JSON array also works) into values.
-pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>> {
-    use serde::Deserialize;
-    let mut docs = Vec::new();
-    for de in serde_yaml::Deserializer::from_str(text) {
-        let value = serde_yaml::Value::deserialize(de)
-            .map_err(|e| e.to_string())
-            .and_then(output::parse_yaml)
-            .map_err(|e| Error::Document(format!("{source}: invalid YAML: {e}")))?;
-        match value {
-            Value::Null => {}
-            Value::Array(items) => docs.extend(items),
-            other => docs.push(other),
-        }
-    }
+/// Splits a file of role documents ("---" separated; a JSON array also works) into parsed
+/// documents (values with where each was written).
+pub fn parse_documents(text: &str, source: &str) -> Result<Vec<yaml::Parsed>> {
+    let docs: Vec<yaml::Parsed> =
+        yaml::parse_documents(text, source)?.into_iter().flat_map(yaml::Parsed::into_items).collect();
     if docs.is_empty() {
         return Err(Error::Document(format!("{source}: no documents found")));
     }
@@ -719,7 +715,8 @@ async fn plan_file<'p>(
 ) -> Result<Vec<(Target<'p>, Plan)>> {
     let (text, source) = read_source(path)?;
     let mut plans: Vec<(Target<'p>, Plan)> = Vec::new();
-    for doc in &parse_documents(&text, &source)? {
+    for parsed in &parse_documents(&text, &source)? {
+        let doc = &parsed.value;
         let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
         let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
         if plans.iter().any(|(t, _)| t.display() == target.display() && t.namespace == target.namespace) {
@@ -727,12 +724,22 @@ async fn plan_file<'p>(
                 "{source}: {object} appears twice; merge its documents into one"
             )));
         }
+        let misread = project::misread_values(parsed);
+        if !misread.is_empty() {
+            return Err(Error::Document(format!(
+                "{source}: {object}: {}",
+                messages(&project::locate(misread, parsed))
+            )));
+        }
         let live = read_live(cluster, profile, writer.role, target).await?;
         let plan = match plan(cluster, profile, writer, &live, doc).await {
             Ok(plan) => plan,
-            // Say which document of which file, since a file may hold several.
+            // Say which document of which file (and where in it), since a file may hold several.
             Err(Error::Problems(list)) => {
-                return Err(Error::Document(format!("{source}: {object}: {}", list.join("; "))));
+                return Err(Error::Document(format!(
+                    "{source}: {object}: {}",
+                    messages(&project::locate(list, parsed))
+                )));
             }
             Err(e) => return Err(e),
         };
@@ -970,10 +977,10 @@ mod tests {
             parse_documents("kind: Deployment\nname: a\n---\nkind: Deployment\nname: b\n", "f").unwrap();
         assert_eq!(docs.len(), 2);
         let docs = parse_documents("[{\"kind\": \"Deployment\", \"name\": \"a\"}]", "f").unwrap();
-        assert_eq!(docs[0]["name"], "a");
+        assert_eq!(docs[0].value["name"], "a");
         assert!(parse_documents("", "f").unwrap_err().to_string().contains("no documents"));
         let err = parse_documents("kind: [\n", "f.yaml").unwrap_err().to_string();
-        assert!(err.contains("f.yaml: invalid YAML") && err.contains("line"), "{err}");
+        assert!(err.starts_with("f.yaml: line 1 column 7: invalid YAML"), "{err}");
     }
 
     #[test]

@@ -20,11 +20,11 @@ use crate::roles::{Profile, RoleName};
 use crate::view::{self, Target, parse_target};
 
 /// What the user left in the editor.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Edited {
     Empty,
     Unchanged,
-    Document(Value),
+    Document(Box<crate::yaml::Parsed>),
     /// The YAML did not parse; the message has line and column.
     Unreadable(String),
 }
@@ -101,11 +101,8 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     if now == significant(original) {
         return Edited::Unchanged;
     }
-    let parsed = serde_yaml::from_str::<serde_yaml::Value>(edited)
-        .map_err(|e| e.to_string())
-        .and_then(output::parse_yaml);
-    match parsed {
-        Ok(Value::Object(m)) => Edited::Document(Value::Object(m)),
+    match crate::yaml::parse_document(edited, "the edited document") {
+        Ok(parsed) if parsed.value.is_object() => Edited::Document(Box::new(parsed)),
         Ok(_) => Edited::Unreadable("the document must be a mapping with kind, name and its fields".into()),
         Err(e) => Edited::Unreadable(format!("invalid YAML: {e}")),
     }
@@ -252,7 +249,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             errors = vec![problem];
             continue;
         }
-        let doc = match read_back(&original, &edited) {
+        let parsed = match read_back(&original, &edited) {
             Edited::Empty => break Ok("Edit cancelled, saved file was empty.\n".to_string()),
             Edited::Unchanged => break Ok("Edit cancelled, no changes made.\n".to_string()),
             Edited::Unreadable(msg)
@@ -264,13 +261,20 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
                 errors = vec![msg];
                 continue;
             }
-            Edited::Document(mut doc) => {
-                if let (Some(map), false) = (doc.as_object_mut(), base.is_null()) {
-                    map.entry(BASE_KEY).or_insert_with(|| base.clone());
-                }
-                doc
-            }
+            Edited::Document(parsed) => parsed,
         };
+        let misread = crate::project::misread_values(&parsed);
+        if !misread.is_empty() {
+            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+                break Err(saved(&user_text, Error::Problems(crate::project::locate(misread, &parsed))));
+            }
+            errors = crate::project::locate(misread, &parsed).into_iter().map(|p| p.message).collect();
+            continue;
+        }
+        let mut doc = parsed.value.clone();
+        if let (Some(map), false) = (doc.as_object_mut(), base.is_null()) {
+            map.entry(BASE_KEY).or_insert_with(|| base.clone());
+        }
         if let Some(problem) = read_only_changed(&original_doc, &doc) {
             errors = vec![problem];
             continue;
@@ -290,8 +294,10 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
                 if !errors.is_empty() && significant(&previous) == significant(&user_text) {
                     break Err(saved(&user_text, e));
                 }
-                errors = match &e {
-                    Error::Problems(list) => list.clone(),
+                errors = match e {
+                    Error::Problems(list) => {
+                        crate::project::locate(list, &parsed).into_iter().map(|p| p.message).collect()
+                    }
                     other => vec![other.to_string()],
                 };
                 continue;
@@ -379,16 +385,16 @@ mod tests {
     #[test]
     fn reading_back_the_editor() {
         let header = "# comment\n#\n";
-        assert_eq!(read_back(DOC, &format!("{header}{DOC}")), Edited::Unchanged);
-        assert_eq!(read_back(DOC, "# only comments\n\n"), Edited::Empty);
-        assert_eq!(read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")), Edited::Unchanged);
+        assert!(matches!(read_back(DOC, &format!("{header}{DOC}")), Edited::Unchanged));
+        assert!(matches!(read_back(DOC, "# only comments\n\n"), Edited::Empty));
+        assert!(matches!(read_back(DOC, &format!("{header}{DOC}  # trailing comment\n")), Edited::Unchanged));
         let changed = DOC.replace("a:1", "a:2");
+        let Edited::Document(parsed) = read_back(DOC, &changed) else { panic!("a document") };
         assert_eq!(
-            read_back(DOC, &changed),
-            Edited::Document(
-                json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "a:2"}}})
-            )
+            parsed.value,
+            json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "a:2"}}})
         );
+        assert_eq!(parsed.position(&["containers", "app", "image"]), Some((5, 12)));
         match read_back(DOC, "kind: Deployment\nname: [\n") {
             Edited::Unreadable(msg) => {
                 assert!(msg.contains("line") && msg.contains("column"), "{msg}")

@@ -9,6 +9,25 @@ pub struct FieldConflict {
     pub field: String,
 }
 
+/// One thing wrong with a role document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    /// Where in the document (keys and list indexes), when it is one value: lets a caller that
+    /// knows the source add its line and column.
+    pub at: Option<Vec<String>>,
+}
+
+impl Problem {
+    pub fn new(message: String) -> Problem {
+        Problem { message, at: None }
+    }
+
+    pub fn at(path: &[String], message: String) -> Problem {
+        Problem { message, at: Some(path.to_vec()) }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{kind} \"{name}\" not found in namespace \"{namespace}\"; check the name, or pass -n NAMESPACE")]
@@ -88,8 +107,8 @@ pub enum Error {
     Document(String),
 
     /// Everything wrong with a role document, each a line the editor shows.
-    #[error("{}", .0.join("; "))]
-    Problems(Vec<String>),
+    #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<Problem>),
 
     #[error("{0}")]
     Io(String),

@@ -21,6 +21,7 @@ pub mod project;
 pub mod roles;
 pub mod transport;
 pub mod view;
+pub mod yaml;
 
 use std::process::ExitCode;
 

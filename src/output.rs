@@ -5,40 +5,11 @@ use std::io::IsTerminal;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
+/// YAML that reads back with the same types under YAML 1.1 (kubectl) and 1.2; see [`crate::yaml`].
 pub fn yaml(value: &Value) -> Result<String> {
-    serde_yaml::to_string(value).map_err(|e| Error::Invalid(format!("cannot render YAML: {e}")))
-}
-
-/// One YAML document as JSON. Duplicate keys are an error (a silent "last one wins" loses a
-/// value the user typed), and so are keys that are not strings.
-pub fn parse_yaml(document: serde_yaml::Value) -> std::result::Result<Value, String> {
-    // JSON has no NaN or infinity: converting would silently turn `.nan` into null (no value).
-    fn finite(v: &serde_yaml::Value, at: &mut Vec<String>) -> std::result::Result<(), String> {
-        match v {
-            serde_yaml::Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Err(format!(
-                "{}: {n} is not a number any Kubernetes field holds; if it is text, quote it",
-                at.join(".")
-            )),
-            serde_yaml::Value::Sequence(items) => items.iter().enumerate().try_for_each(|(i, item)| {
-                at.push(i.to_string());
-                let result = finite(item, at);
-                at.pop();
-                result
-            }),
-            serde_yaml::Value::Mapping(m) => m.iter().try_for_each(|(k, item)| {
-                at.push(k.as_str().map_or_else(|| format!("{k:?}"), str::to_string));
-                let result = finite(item, at);
-                at.pop();
-                result
-            }),
-            serde_yaml::Value::Tagged(t) => finite(&t.value, at),
-            _ => Ok(()),
-        }
-    }
-    finite(&document, &mut Vec::new())?;
-    serde_json::to_value(document).map_err(|e| e.to_string())
+    Ok(crate::yaml::to_string(value))
 }
 
 pub fn json(value: &Value) -> String {
@@ -105,17 +76,6 @@ mod tests {
             vec![vec!["web".into(), "nginx:1".into()], vec!["api-long".into(), "x".into()]],
         );
         assert_eq!(text, "NAME       IMAGE\nweb        nginx:1\napi-long   x\n");
-    }
-
-    #[test]
-    fn yaml_duplicates_and_odd_keys_are_errors() {
-        let parse = |text: &str| {
-            serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| e.to_string()).and_then(parse_yaml)
-        };
-        assert_eq!(parse("a: 1\nb: [x]\n").unwrap(), serde_json::json!({"a": 1, "b": ["x"]}));
-        let dup = parse("env:\n  A: '1'\n  A: '9'\n").unwrap_err();
-        assert!(dup.contains("duplicate entry") && dup.contains("line"), "{dup}");
-        assert!(parse("1: x\n").is_err() || parse("1: x\n").unwrap() == serde_json::json!({"1": "x"}));
     }
 
     #[test]

@@ -26,19 +26,25 @@ struct Cached {
     text: Option<String>,
 }
 
-/// A profile from a file, without a cluster.
+/// A profile from a file, without a cluster. Reads one byte past the size limit at most, so that
+/// a huge file is refused without being read whole.
 pub fn from_file(path: &Path) -> Result<Profile> {
-    // Refused before it is read: a profile is small (Profile::parse says how small).
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > crate::roles::MAX_PROFILE_BYTES as u64) {
+    use std::io::Read;
+    let limit = crate::yaml::PROFILE_LIMITS.max_bytes;
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::Invalid(format!("cannot read role profile {shown}: {e}")))?;
+    if bytes.len() > limit {
         return Err(Error::Invalid(format!(
-            "role profile {}: larger than the {} MiB a profile may have",
-            path.display(),
-            crate::roles::MAX_PROFILE_BYTES / (1024 * 1024)
+            "role profile {shown} is over the limit of {limit} bytes ({} MiB)",
+            limit >> 20
         )));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Invalid(format!("cannot read role profile {}: {e}", path.display())))?;
-    Profile::parse(&text, &path.display().to_string())
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Error::Invalid(format!("role profile {shown} is not UTF-8 text: {e}")))?;
+    Profile::parse(&text, &shown.to_string())
 }
 
 /// The profile in effect: `--profile FILE`, else the ConfigMap named by `--profile-configmap`
@@ -92,5 +98,34 @@ async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<
             Ok(None)
         }
         Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_files_are_read_within_the_size_limit() {
+        let dir = std::env::temp_dir().join(format!("oam-profile-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let limit = crate::yaml::PROFILE_LIMITS.max_bytes;
+        let cases = [
+            ("builtin.yaml", crate::roles::BUILTIN_PROFILE.as_bytes().to_vec(), ""),
+            ("huge.yaml", vec![b'#'; limit + 10], "is over the limit of 1048576 bytes (1 MiB)"),
+            ("latin1.yaml", b"kind: R\xf4leProfile\n".to_vec(), "is not UTF-8 text"),
+            ("bom.yaml", [b"\xef\xbb\xbf".as_slice(), crate::roles::BUILTIN_PROFILE.as_bytes()].concat(), ""),
+        ];
+        for (name, content, expected) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            match from_file(&path) {
+                Ok(profile) => assert_eq!(expected, "", "{name} was read: {}", profile.source),
+                Err(e) => assert!(!expected.is_empty() && e.to_string().contains(expected), "{name}: {e}"),
+            }
+        }
+        let missing = from_file(&dir.join("missing.yaml")).unwrap_err().to_string();
+        assert!(missing.starts_with("cannot read role profile"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

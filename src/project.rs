@@ -438,22 +438,67 @@ fn env_item(name: &str, value: &Value, at: &[String]) -> Result<Value, DocProble
 }
 
 /// Why a document cannot be applied. Each is one line; the editor shows them all at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocProblem {
-    pub message: String,
-    /// Where in the document (keys and list indexes), when it is one value: lets a caller that
-    /// knows the source add its line and column.
-    pub at: Option<Vec<String>>,
+pub use crate::error::Problem as DocProblem;
+
+/// Problems with the line and column of the value they are about, and the value quoted as the
+/// user wrote it (`quote it: "1.10"`, not the number it was read as).
+pub fn locate(problems: Vec<DocProblem>, parsed: &crate::yaml::Parsed) -> Vec<DocProblem> {
+    problems
+        .into_iter()
+        .map(|mut p| {
+            let Some(at) = &p.at else { return p };
+            let path: Vec<&str> = at.iter().map(String::as_str).collect();
+            if let (Some(text), Some(i)) = (parsed.source_text(&path), p.message.find("quote it: \"")) {
+                if !text.starts_with(['"', '\'']) && !text.contains('\n') {
+                    p.message = format!("{}quote it: \"{}\"", &p.message[..i], text.replace('"', "\\\""));
+                }
+            }
+            if let Some((line, column)) = parsed.position(&path) {
+                p.message = format!("line {line} column {column}: {}", p.message);
+            }
+            p
+        })
+        .collect()
 }
 
-impl DocProblem {
-    pub fn new(message: String) -> DocProblem {
-        DocProblem { message, at: None }
+/// Unquoted values that YAML 1.1 readers (kubectl, most tools) take for another type than this
+/// document does (`on`, `yes`, `2024-01-01`, `12:30:45` are text here, a boolean, a date or a number
+/// there): refused, so that a value never means two things.
+pub fn misread_values(parsed: &crate::yaml::Parsed) -> Vec<DocProblem> {
+    fn walk(parsed: &crate::yaml::Parsed, value: &Value, at: &mut Vec<String>, out: &mut Vec<DocProblem>) {
+        match value {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
+                        continue;
+                    }
+                    at.push(k.clone());
+                    walk(parsed, v, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    at.push(i.to_string());
+                    walk(parsed, v, at, out);
+                    at.pop();
+                }
+            }
+            Value::String(s) => {
+                let path: Vec<&str> = at.iter().map(String::as_str).collect();
+                if let Some(kind) = parsed.yaml11_misreading(&path) {
+                    out.push(DocProblem::at(at, format!(
+                        "{}: kubectl and other YAML 1.1 readers take `{s}` for a {kind}; quote it: \"{s}\"",
+                        at.join(".")
+                    )));
+                }
+            }
+            _ => {}
+        }
     }
-
-    pub fn at(path: &[String], message: String) -> DocProblem {
-        DocProblem { message, at: Some(path.to_vec()) }
-    }
+    let mut out = Vec::new();
+    walk(parsed, &parsed.value, &mut Vec::new(), &mut out);
+    out
 }
 
 /// The partial object a document describes: the containers it names (in the live object's order)

@@ -334,7 +334,9 @@ impl Profile {
                 MAX_PROFILE_BYTES / (1024 * 1024)
             )));
         }
-        let raw: RawProfile = serde_yaml::from_str(text).map_err(|e| bad(yaml_error(&e)))?;
+        let raw: RawProfile = crate::yaml::parse_one(text, &crate::yaml::PROFILE_LIMITS)
+            .and_then(|document| crate::yaml::deserialize(&document))
+            .map_err(|e| bad(e.to_string()))?;
         if raw.kind != "RoleProfile" {
             return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
         }
@@ -469,32 +471,29 @@ impl Profile {
         Ok(profile)
     }
 
-    /// A field may belong to one role only, and must not contain another role's field.
+    /// A field may belong to one role only, and must not contain another role's field. Sorted, a
+    /// path comes right before the paths it contains, so comparing neighbours finds every overlap
+    /// (a pairwise check took seconds for a large profile, on every command).
     fn check_overlaps(&self) -> std::result::Result<(), String> {
         for kind in &self.kinds {
-            let mut seen: Vec<(Vec<String>, String)> = Vec::new();
+            let mut paths: Vec<(Vec<String>, usize, String)> = Vec::new();
             for role in &self.roles {
                 for t in &role.traits {
                     for f in t.fields.iter().filter(|f| f.applies_to(&kind.kind)) {
-                        let path = f.path.in_object(kind);
                         let label = format!("{}.{}.{}", role.name, t.name, f.name);
-                        if let Some((_, other)) =
-                            seen.iter().find(|(p, _)| p.starts_with(&path) || path.starts_with(p))
-                        {
-                            return Err(format!("{label} overlaps {other} for {}", kind.kind));
-                        }
-                        seen.push((path, label));
+                        paths.push((f.path.in_object(kind), paths.len(), label));
                     }
                 }
+            }
+            paths.sort();
+            if let Some(pair) = paths.windows(2).find(|w| w[1].0.starts_with(&w[0].0)) {
+                let (earlier, later) =
+                    if pair[0].1 < pair[1].1 { (&pair[0], &pair[1]) } else { (&pair[1], &pair[0]) };
+                return Err(format!("{} overlaps {} for {}", later.2, earlier.2, kind.kind));
             }
         }
         Ok(())
     }
-}
-
-/// serde_yaml's message already carries "at line L column C".
-pub fn yaml_error(err: &serde_yaml::Error) -> String {
-    err.to_string()
 }
 
 #[derive(Deserialize)]
@@ -562,8 +561,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for BTreeMapOrdered<T> {
                 mut map: A,
             ) -> std::result::Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 while let Some((k, v)) = map.next_entry::<String, T>()? {
-                    if out.iter().any(|(seen, _): &(String, T)| *seen == k) {
+                    if !seen.insert(k.clone()) {
                         return Err(serde::de::Error::custom(format!("duplicate key \"{k}\"")));
                     }
                     out.push((k, v));

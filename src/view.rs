@@ -638,8 +638,9 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
     match args.output {
         Some(OutputFormat::Yaml) => return Ok(profile.text.clone()),
         Some(OutputFormat::Json) => {
-            let value: Value =
-                serde_yaml::from_str(&profile.text).map_err(|e| Error::Invalid(e.to_string()))?;
+            let value = crate::yaml::parse_one(&profile.text, &crate::yaml::PROFILE_LIMITS)
+                .map_err(|e| Error::Invalid(format!("role profile {}: {e}", profile.source)))?
+                .value;
             return Ok(output::json(&value));
         }
         _ => {}

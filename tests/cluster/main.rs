@@ -11,3 +11,4 @@ mod server_errors;
 mod ssa;
 mod views;
 mod writes;
+mod yaml_roundtrip;

@@ -187,6 +187,18 @@ fn values_are_kept_exactly() {
         );
     }
     assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "VERSION"), None);
+    // Where, and as written: the line and column, and "1.10" (not the 1.1 it was read as).
+    let bad = doc.replace("      MODE: prod\n", "      MODE: prod\n      VERSION: 1.10\n");
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &bad, &[]).error();
+    let line = bad.lines().position(|l| l.contains("VERSION")).unwrap() + 1;
+    assert!(err.contains(&format!("line {line} column 16: containers.app.env.VERSION")), "{err}");
+    assert!(err.contains("quote it: \"1.10\""), "{err}");
+    // Values YAML 1.1 readers (kubectl) take for another type are refused too, wherever they are.
+    for (value, kind) in [("on", "boolean"), ("2024-01-01", "timestamp")] {
+        let bad = doc.replace("      MODE: prod\n", &format!("      MODE: {value}\n"));
+        let err = ns.oam_with(&["dev", "apply", "-f", "-"], &bad, &[]).error();
+        assert!(err.contains(&format!("take `{value}` for a {kind}; quote it")), "{err}");
+    }
     let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout.replace("replicas: 2", "replicas: 1e10");
     let err = ns.oam_with(&["ops", "apply", "-f", "-"], &ops, &[]).error();
     assert!(err.contains("scaler.replicas: 10000000000.0 is not a whole number"), "{err}");

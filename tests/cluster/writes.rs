@@ -279,7 +279,7 @@ esac"#,
         editor.seen(3)
     );
     assert!(editor.seen(4).contains("the server rejected the change"), "{}", editor.seen(4));
-    assert!(run.stdout.contains("+      EXTRA: yes"), "the diff is shown: {}", run.stdout);
+    assert!(run.stdout.contains("+      EXTRA: 'yes'"), "the diff is shown: {}", run.stdout);
     assert_eq!(env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("yes"));
 }
 
@@ -715,7 +715,7 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
     let cases = [
         (
             "kind: Deployment\nname: web\ncontainers:\n  app:\n    env:\n      A: '1'\n      A: '9'\n",
-            "duplicate entry with key \"A\"",
+            "duplicate key \"A\" (first at line 6 column 7)",
         ),
         (
             "kind: Deployment\nname: web\ncontainers:\n  ap:\n    image: x\n",

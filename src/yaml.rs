@@ -1,0 +1,1300 @@
+//! YAML in and out: every document kubectl-oam reads (role documents, manifests, profiles) and every
+//! YAML text it prints.
+//!
+//! Reading uses granit-parser's event stream (pure Rust, no unsafe, fuzzed, source spans on every
+//! event; already built as part of kube's kubeconfig loader). Its simple-key bookkeeping is amortised,
+//! so scanning is linear, and the limits below stop any input early: nesting, documents, alias
+//! expansion and size are checked while the events arrive, so any text is accepted or refused in time
+//! linear in its length. serde_yaml (libyaml) was quadratic in nesting depth before its own recursion
+//! limit could apply, and keeps no positions.
+//!
+//! Plain scalars resolve by the YAML 1.2 core schema, as serde_yaml did and as kubectl agrees for
+//! every form both schemas share: `null`/`Null`/`NULL`/`~`/empty, `true`/`false` (three spellings
+//! each), decimal, `0x` and `0o` integers, and floats. Forms that only YAML 1.1 gives a type (`yes`,
+//! `no`, `on`, `off`, `y`, `n`, `1_000`, `0b101`, `12:30:45`, `2001-12-14`, `=`) stay strings;
+//! [`Parsed::yaml11_misreading`] names the type a YAML 1.1 reader (kubectl) would give them. Forms the
+//! two schemas read as different numbers (`012`, octal 10 in 1.1, 12 in 1.2) and values JSON cannot
+//! hold (`.inf`, `.nan`, integers beyond 64 bits) are errors with their position.
+//!
+//! Writing is a small emitter for JSON values in serde_yaml's layout (2-space indent, sequences under
+//! a key not indented, `|` blocks for multi-line text) that quotes every string a YAML 1.1 or 1.2
+//! reader could take for another type.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span, Tag};
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde_json::{Map, Number, Value};
+
+use crate::error::Error;
+
+/// What one text may cost. Every limit is checked while parsing, before the cost is paid.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes of text.
+    pub max_bytes: usize,
+    /// Nested mappings and sequences. Kubernetes objects nest about 15 deep (CRD schemas up to ~60).
+    pub max_depth: usize,
+    /// Documents in one text, empty ones included.
+    pub max_documents: usize,
+    /// Nodes copied by aliases (`*name`) in one text: stops "billion laughs" expansion. Anchors
+    /// (`&name`) keep a copy of their node; those copies may hold twice the nodes read plus this
+    /// many, which anchors nested inside anchors would exceed.
+    pub max_alias_nodes: usize,
+}
+
+/// Role documents and manifests: 8 MiB, 100 levels, 1000 documents, 100 000 aliased nodes.
+pub const DOCUMENT_LIMITS: Limits =
+    Limits { max_bytes: 8 << 20, max_depth: 100, max_documents: 1000, max_alias_nodes: 100_000 };
+
+/// Role profiles (read on every command): 1 MiB, otherwise as documents.
+pub const PROFILE_LIMITS: Limits = Limits { max_bytes: crate::roles::MAX_PROFILE_BYTES, ..DOCUMENT_LIMITS };
+
+/// A problem in a YAML text: what is wrong and where (line 0 when no place applies, e.g. size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "line {} column {}: {}", self.line, self.column, self.message)
+        }
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+impl YamlError {
+    fn at(pos: Pos, message: impl Into<String>) -> YamlError {
+        YamlError { line: pos.0, column: pos.1, message: message.into() }
+    }
+
+    /// The user-facing error, naming the file (or "stdin", or the editor's copy).
+    pub fn in_source(self, source: &str) -> Error {
+        Error::Document(format!("{source}: {self}"))
+    }
+}
+
+/// 1-based line and column.
+type Pos = (usize, usize);
+
+fn pos_of(span: &Span) -> Pos {
+    (span.start.line(), span.start.col() + 1)
+}
+
+/// One parsed document: its JSON value and where each node was written.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub value: Value,
+    root: Node,
+    /// The text it was read from (shared by the documents of one text), for `source_text`.
+    source: Arc<str>,
+}
+
+/// Where a node was written, mirroring the JSON value.
+#[derive(Debug, Clone)]
+struct Node {
+    at: Pos,
+    /// For a mapping's value: where its key was written.
+    key_at: Option<Pos>,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone)]
+enum Shape {
+    /// `start..end`: the source as written (quotes and all; the content of a block scalar).
+    Scalar {
+        start: usize,
+        end: usize,
+        plain: bool,
+    },
+    Sequence(Vec<Node>),
+    Mapping(BTreeMap<String, Node>),
+}
+
+impl Parsed {
+    fn node(&self, path: &[&str]) -> Option<&Node> {
+        let mut node = &self.root;
+        for segment in path {
+            node = match &node.shape {
+                Shape::Mapping(entries) => entries.get(*segment)?,
+                Shape::Sequence(items) => items.get(segment.parse::<usize>().ok()?)?,
+                Shape::Scalar { .. } => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// 1-based (line, column) of the node at `path` (object keys / array indexes as strings), if
+    /// known. A block mapping starts at its first key; an alias's node is where the alias is.
+    pub fn position(&self, path: &[&str]) -> Option<(usize, usize)> {
+        self.node(path).map(|n| n.at)
+    }
+
+    /// Where the key of the mapping entry at `path` was written (None for the root and for items).
+    pub fn key_position(&self, path: &[&str]) -> Option<(usize, usize)> {
+        self.node(path).and_then(|n| n.key_at)
+    }
+
+    /// The scalar exactly as written in the source (e.g. "1.10", "0x1F", "on"; quoted scalars with
+    /// their quotes), for messages such as `quote it: "1.10"`; None for non-scalars.
+    pub fn source_text(&self, path: &[&str]) -> Option<&str> {
+        match &self.node(path)?.shape {
+            Shape::Scalar { start, end, .. } => self.source.get(*start..*end),
+            _ => None,
+        }
+    }
+
+    /// For a plain (unquoted) scalar that this parser read as a string, the type a YAML 1.1 reader
+    /// such as kubectl gives it instead ("boolean" for `on`, "integer" for `1_000`, …). Use it to
+    /// refuse values that only work here: `FLAG: on` is the string "on" to kubectl-oam, `true` to
+    /// kubectl.
+    pub fn yaml11_misreading(&self, path: &[&str]) -> Option<&'static str> {
+        match (&self.node(path)?.shape, self.value_at(path)?) {
+            (Shape::Scalar { plain: true, .. }, Value::String(s)) => yaml11_type(s),
+            _ => None,
+        }
+    }
+
+    fn value_at(&self, path: &[&str]) -> Option<&Value> {
+        path.iter().try_fold(&self.value, |v, segment| match v {
+            Value::Object(m) => m.get(*segment),
+            Value::Array(a) => a.get(segment.parse::<usize>().ok()?),
+            _ => None,
+        })
+    }
+
+    /// A top-level sequence as one document per item (as `kubectl apply` takes a list); any other
+    /// document as itself. Positions stay those of the source.
+    pub fn into_items(self) -> Vec<Parsed> {
+        match (self.value, self.root.shape) {
+            (Value::Array(values), Shape::Sequence(nodes)) => {
+                let source = self.source;
+                values
+                    .into_iter()
+                    .zip(nodes)
+                    .map(|(value, root)| Parsed { value, root, source: source.clone() })
+                    .collect()
+            }
+            (value, shape) => vec![Parsed { value, root: Node { shape, ..self.root }, source: self.source }],
+        }
+    }
+}
+
+/// Every document of a multi-document text ("---"). Empty documents (and `null`) are skipped.
+pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Parsed>, Error> {
+    parse(text, &DOCUMENT_LIMITS).map_err(|e| e.in_source(source))
+}
+
+/// Exactly one document (for the editor), or an error.
+pub fn parse_document(text: &str, source: &str) -> Result<Parsed, Error> {
+    parse_one(text, &DOCUMENT_LIMITS).map_err(|e| e.in_source(source))
+}
+
+/// Exactly one document under `limits`.
+pub fn parse_one(text: &str, limits: &Limits) -> Result<Parsed, YamlError> {
+    let mut docs = parse(text, limits)?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        0 => Err(YamlError { line: 0, column: 0, message: "the text holds no YAML document".into() }),
+        n => {
+            let second = docs[1].root.at;
+            Err(YamlError::at(second, format!("expected one YAML document, found {n} (separated by ---)")))
+        }
+    }
+}
+
+/// Every non-empty document of `text` under `limits`.
+pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Parsed>, YamlError> {
+    if text.len() > limits.max_bytes {
+        return Err(YamlError {
+            line: 0,
+            column: 0,
+            message: format!(
+                "the YAML text is {} bytes, over the limit of {} ({} MiB); split it into smaller files",
+                text.len(),
+                limits.max_bytes,
+                limits.max_bytes >> 20
+            ),
+        });
+    }
+    // Editors on Windows write a byte-order mark; it is no content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut options = granit_parser::Options::default();
+    options.set_emit_comments(false);
+    // The scanner reads ahead of the events, so it needs the nesting limit too (same message).
+    options.flow_nesting_limit = limits.max_depth + 1;
+    options.block_nesting_limit = limits.max_depth + 1;
+    let mut builder = Builder::new(text, limits);
+    for event in Parser::new_from_str_with_options(text, options) {
+        let (event, span) = event.map_err(|e| scan_error(&e, limits))?;
+        if builder.event(event, &span)? {
+            break;
+        }
+    }
+    Ok(builder.documents)
+}
+
+fn scan_error(err: &ScanError, limits: &Limits) -> YamlError {
+    let pos = (err.marker().line(), err.marker().col() + 1);
+    match err.kind() {
+        ErrorKind::RecursionLimitExceeded => YamlError::at(pos, depth_message(limits)),
+        _ => YamlError::at(pos, format!("invalid YAML: {}", err.info())),
+    }
+}
+
+fn depth_message(limits: &Limits) -> String {
+    format!("nesting is deeper than {} levels, the limit", limits.max_depth)
+}
+
+/// A collection being read.
+enum Frame {
+    Sequence {
+        at: Pos,
+        anchor: usize,
+        values: Vec<Value>,
+        nodes: Vec<Node>,
+        count: usize,
+    },
+    Mapping {
+        at: Pos,
+        anchor: usize,
+        values: Map<String, Value>,
+        nodes: BTreeMap<String, Node>,
+        count: usize,
+        key: Option<(String, Pos)>,
+    },
+}
+
+/// A finished node, with how many nodes it holds (for the alias budget).
+struct Built {
+    value: Value,
+    node: Node,
+    count: usize,
+    /// The scalar's text, if it may serve as a mapping key.
+    key: Option<String>,
+}
+
+struct Anchored {
+    value: Value,
+    node: Node,
+    count: usize,
+    key: Option<String>,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    /// One shared copy of `text`, made when the first document is kept.
+    source: Option<Arc<str>>,
+    limits: &'a Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Anchored>,
+    alias_nodes: usize,
+    /// Nodes read, and nodes copied for anchors.
+    read_nodes: usize,
+    anchor_nodes: usize,
+    document_count: usize,
+    root: Option<Built>,
+    documents: Vec<Parsed>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, limits: &'a Limits) -> Self {
+        Builder {
+            text,
+            source: None,
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            read_nodes: 0,
+            anchor_nodes: 0,
+            document_count: 0,
+            root: None,
+            documents: Vec::new(),
+        }
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }))
+    }
+
+    /// Takes one event; true at the end of the stream.
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<bool, YamlError> {
+        let at = pos_of(span);
+        let sequence = matches!(event, Event::SequenceStart(..));
+        match event {
+            Event::StreamEnd => return Ok(true),
+            Event::DocumentStart(..) => {
+                self.document_count += 1;
+                if self.document_count > self.limits.max_documents {
+                    return Err(YamlError::at(
+                        at,
+                        format!("more than {} documents in one text, the limit", self.limits.max_documents),
+                    ));
+                }
+                self.anchors.clear();
+            }
+            Event::DocumentEnd => {
+                if let Some(root) = self.root.take() {
+                    if !root.value.is_null() {
+                        let source = self.source.get_or_insert_with(|| Arc::from(self.text)).clone();
+                        self.documents.push(Parsed { value: root.value, root: root.node, source });
+                    }
+                }
+            }
+            Event::SequenceStart(_, anchor, tag) | Event::MappingStart(_, anchor, tag) => {
+                let what = if sequence { "sequence" } else { "mapping" };
+                if self.expects_key() {
+                    return Err(YamlError::at(at, format!("a mapping key must be a string, not a {what}")));
+                }
+                if let Some(tag) = tag {
+                    check_collection_tag(&tag, sequence, tag_pos(span))?;
+                }
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(YamlError::at(at, depth_message(self.limits)));
+                }
+                self.read_nodes += 1;
+                self.stack.push(if sequence {
+                    Frame::Sequence { at, anchor, values: Vec::new(), nodes: Vec::new(), count: 1 }
+                } else {
+                    Frame::Mapping {
+                        at,
+                        anchor,
+                        values: Map::new(),
+                        nodes: BTreeMap::new(),
+                        count: 1,
+                        key: None,
+                    }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let built = match self.stack.pop() {
+                    Some(Frame::Sequence { at, anchor, values, nodes, count }) => self.remember(
+                        anchor,
+                        Built {
+                            value: Value::Array(values),
+                            node: Node { at, key_at: None, shape: Shape::Sequence(nodes) },
+                            count,
+                            key: None,
+                        },
+                    ),
+                    Some(Frame::Mapping { at, anchor, values, nodes, count, .. }) => self.remember(
+                        anchor,
+                        Built {
+                            value: Value::Object(values),
+                            node: Node { at, key_at: None, shape: Shape::Mapping(nodes) },
+                            count,
+                            key: None,
+                        },
+                    ),
+                    None => return Ok(false),
+                }?;
+                self.attach(built)?;
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let range = span.byte_range().filter(|r| self.text.get(r.clone()).is_some()).unwrap_or(0..0);
+                let text = &self.text[range.clone()];
+                let tag = tag.as_deref();
+                let is_key = self.expects_key();
+                let resolved = if !is_key {
+                    scalar(&value, style, tag, text, span)?
+                } else {
+                    check_key_tag(tag, span)?;
+                    // A key is its text; only an anchored key may be aliased later as a value.
+                    match anchor {
+                        0 => Value::Null,
+                        _ => scalar(&value, style, tag, text, span)
+                            .unwrap_or_else(|_| Value::String(value.to_string())),
+                    }
+                };
+                let plain = style == ScalarStyle::Plain;
+                let built = Built {
+                    value: resolved,
+                    node: Node {
+                        at,
+                        key_at: None,
+                        shape: Shape::Scalar { start: range.start, end: range.end, plain },
+                    },
+                    count: 1,
+                    key: (is_key || anchor != 0).then(|| value.into_owned()),
+                };
+                self.read_nodes += 1;
+                let built = self.remember(anchor, built)?;
+                self.attach(built)?;
+            }
+            Event::Alias(id) => {
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Err(YamlError::at(at, "an alias refers to the node that contains it"));
+                };
+                self.alias_nodes += anchored.count;
+                if self.alias_nodes > self.limits.max_alias_nodes {
+                    return Err(YamlError::at(
+                        at,
+                        format!(
+                            "aliases expand to more than {} nodes, the limit (an alias bomb?)",
+                            self.limits.max_alias_nodes
+                        ),
+                    ));
+                }
+                let built = Built {
+                    value: anchored.value.clone(),
+                    node: Node { at, ..anchored.node.clone() },
+                    count: anchored.count,
+                    key: anchored.key.clone(),
+                };
+                if self.expects_key() && built.key.is_none() {
+                    return Err(YamlError::at(
+                        at,
+                        "a mapping key must be a string, not an alias of a collection",
+                    ));
+                }
+                self.attach(built)?;
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    fn remember(&mut self, anchor: usize, built: Built) -> Result<Built, YamlError> {
+        if anchor != 0 {
+            self.anchor_nodes += built.count;
+            let allowed = 2 * self.read_nodes + self.limits.max_alias_nodes;
+            if self.anchor_nodes > allowed {
+                return Err(YamlError::at(
+                    built.node.at,
+                    format!("anchors hold more than {allowed} nodes, the limit (anchors inside anchors?)"),
+                ));
+            }
+            let copy = Anchored {
+                value: built.value.clone(),
+                node: built.node.clone(),
+                count: built.count,
+                key: built.key.clone(),
+            };
+            self.anchors.insert(anchor, copy);
+        }
+        Ok(built)
+    }
+
+    /// Puts a finished node where it belongs: the document root, an item, a key or a value.
+    fn attach(&mut self, built: Built) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.root = Some(built),
+            Some(Frame::Sequence { values, nodes, count, .. }) => {
+                values.push(built.value);
+                nodes.push(built.node);
+                *count += built.count;
+            }
+            Some(Frame::Mapping { values, nodes, count, key, .. }) => match key.take() {
+                None => {
+                    let name = built.key.unwrap_or_default();
+                    let at = built.node.at;
+                    if let Some(first) = nodes.get(&name) {
+                        let (line, column) = first.key_at.unwrap_or(first.at);
+                        return Err(YamlError::at(
+                            at,
+                            format!("duplicate key \"{name}\" (first at line {line} column {column})"),
+                        ));
+                    }
+                    if name == "<<" && matches!(built.node.shape, Shape::Scalar { plain: true, .. }) {
+                        return Err(YamlError::at(
+                            at,
+                            "merge keys (<<) are not supported; write the keys out",
+                        ));
+                    }
+                    *key = Some((name, at));
+                }
+                Some((name, key_at)) => {
+                    values.insert(name.clone(), built.value);
+                    nodes.insert(name, Node { key_at: Some(key_at), ..built.node });
+                    *count += built.count;
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn tag_pos(span: &Span) -> Pos {
+    span.tag_start.map_or_else(|| pos_of(span), |m| (m.line(), m.col() + 1))
+}
+
+const CORE_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// The tag as the user wrote it, for messages.
+fn written(tag: &Tag) -> String {
+    match (tag.original_handle(), tag.handle()) {
+        ("", "") if tag.suffix() == "!" => "!".into(),
+        ("", "") => format!("!<{}>", tag.suffix()),
+        (original, _) => format!("{original}{}", tag.suffix()),
+    }
+}
+
+/// The core-schema name of a tag (`!!str` → "str"), "!" for the non-specific tag, None otherwise.
+fn core_name(tag: &Tag) -> Option<&str> {
+    if tag.handle().is_empty() {
+        return if tag.suffix() == "!" { Some("!") } else { tag.suffix().strip_prefix(CORE_PREFIX) };
+    }
+    (tag.handle() == CORE_PREFIX).then(|| tag.suffix())
+}
+
+fn unsupported_tag(tag: &Tag, at: Pos) -> YamlError {
+    let shown = written(tag);
+    let hint = if core_name(tag) == Some("binary") {
+        "write base64 data as a plain string"
+    } else {
+        "remove it; values here are plain strings, numbers, booleans, null, lists and mappings"
+    };
+    YamlError::at(at, format!("tag {shown} is not supported; {hint}"))
+}
+
+fn check_collection_tag(tag: &Tag, sequence: bool, at: Pos) -> Result<(), YamlError> {
+    match (core_name(tag), sequence) {
+        (Some("!"), _) | (Some("seq"), true) | (Some("map"), false) => Ok(()),
+        (Some(name @ ("seq" | "map" | "str" | "int" | "float" | "bool" | "null")), _) => Err(YamlError::at(
+            at,
+            format!("tag !!{name} does not fit a {}", if sequence { "sequence" } else { "mapping" }),
+        )),
+        _ => Err(unsupported_tag(tag, at)),
+    }
+}
+
+/// A key is its text, whatever it looks like; a tag may only confirm that it is a string.
+fn check_key_tag(tag: Option<&Tag>, span: &Span) -> Result<(), YamlError> {
+    match tag {
+        Some(tag) if !matches!(core_name(tag), Some("!" | "str")) => Err(unsupported_tag(tag, tag_pos(span))),
+        _ => Ok(()),
+    }
+}
+
+/// The JSON value of a scalar.
+fn scalar(
+    value: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    text: &str,
+    span: &Span,
+) -> Result<Value, YamlError> {
+    let at = pos_of(span);
+    let plain = style == ScalarStyle::Plain;
+    let Some(tag) = tag else {
+        if !plain {
+            return Ok(Value::String(value.to_string()));
+        }
+        return resolve_plain(value).map_err(|message| YamlError::at(at, message));
+    };
+    let at_tag = tag_pos(span);
+    let typed = |wanted: &str, got: Result<Value, String>| -> Result<Value, YamlError> {
+        let ok = matches!(
+            (wanted, &got),
+            ("int", Ok(Value::Number(n))) if !n.is_f64()
+        ) || matches!((wanted, &got), ("float", Ok(Value::Number(_))))
+            || matches!((wanted, &got), ("bool", Ok(Value::Bool(_))))
+            || matches!((wanted, &got), ("null", Ok(Value::Null)));
+        match got {
+            Ok(v) if ok => Ok(v),
+            Err(message) => Err(YamlError::at(at, message)),
+            Ok(_) => Err(YamlError::at(at_tag, format!("{text} is not a valid !!{wanted}"))),
+        }
+    };
+    match core_name(tag) {
+        Some("!" | "str") => Ok(Value::String(value.to_string())),
+        Some(name @ ("int" | "float" | "bool" | "null")) => {
+            let got = resolve_plain(value);
+            if name == "float" {
+                if let Ok(Value::Number(n)) = &got {
+                    // `!!float 1` is the float 1.0.
+                    let f = n.as_f64().unwrap_or_default();
+                    return Ok(Number::from_f64(f).map_or(Value::Null, Value::Number));
+                }
+            }
+            typed(name, got)
+        }
+        Some(name @ ("seq" | "map")) => {
+            Err(YamlError::at(at_tag, format!("tag !!{name} does not fit a scalar")))
+        }
+        _ => Err(unsupported_tag(tag, at_tag)),
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar, refusing what JSON cannot hold and what
+/// YAML 1.1 readers take for a different number.
+pub fn resolve_plain(s: &str) -> Result<Value, String> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan"
+        | ".NaN" | ".NAN" => {
+            return Err(format!("{s} is not a number JSON can hold; quote it (\"{s}\") for text"));
+        }
+        _ => {}
+    }
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let digits = |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c.is_digit(radix));
+    let out_of_range = || format!("{s} is outside the 64-bit integer range; quote it (\"{s}\") for text");
+    if let Some(hex) = s.strip_prefix("0x").filter(|t| digits(t, 16)) {
+        return u64::from_str_radix(hex, 16).map(Value::from).map_err(|_| out_of_range());
+    }
+    if let Some(octal) = s.strip_prefix("0o").filter(|t| digits(t, 8)) {
+        return u64::from_str_radix(octal, 8).map(Value::from).map_err(|_| out_of_range());
+    }
+    if digits(unsigned, 10) {
+        if unsigned.len() > 1 && unsigned.starts_with('0') {
+            return Err(format!(
+                "{s} has a leading zero, which YAML 1.1 readers such as kubectl take for an octal number; quote it (\"{s}\") for text, or write the number without leading zeros"
+            ));
+        }
+        if let Ok(n) = s.parse::<i64>() {
+            return Ok(Value::from(n));
+        }
+        return s.parse::<u64>().map(Value::from).map_err(|_| out_of_range());
+    }
+    if is_core_float(unsigned) {
+        let f: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{s} is not a number JSON can hold; quote it (\"{s}\") for text"));
+    }
+    Ok(Value::String(s.to_string()))
+}
+
+/// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`, the sign already removed.
+fn is_core_float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mantissa, None),
+    };
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match fraction {
+        Some(f) => all_digits(whole) && all_digits(f) && !(whole.is_empty() && f.is_empty()),
+        None => !whole.is_empty() && all_digits(whole),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && all_digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// The type YAML 1.1 (yaml.org/type, as PyYAML and kubectl's go-yaml read it) gives a plain scalar
+/// other than a string, or None for a string.
+pub fn yaml11_type(s: &str) -> Option<&'static str> {
+    const BOOLEANS: [&str; 22] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False",
+        "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+    ];
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => Some("null"),
+        "<<" => Some("merge key"),
+        "=" => Some("value key"),
+        _ if BOOLEANS.contains(&s) => Some("boolean"),
+        _ if is_yaml11_int(s) => Some("integer"),
+        _ if is_yaml11_float(s) => Some("float"),
+        _ if is_yaml11_timestamp(s) => Some("timestamp"),
+        _ => None,
+    }
+}
+
+fn all_of(s: &str, f: impl Fn(u8) -> bool) -> bool {
+    s.bytes().all(f)
+}
+
+/// `(:[0-5]?[0-9])+` : one or more base-60 digit groups.
+fn is_sexagesimal_tail(s: &str) -> bool {
+    let Some(groups) = s.strip_prefix(':') else { return false };
+    groups.split(':').all(|g| match g.as_bytes() {
+        [d] => d.is_ascii_digit(),
+        [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
+        _ => false,
+    })
+}
+
+fn is_yaml11_int(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if let Some(bin) = t.strip_prefix("0b") {
+        return !bin.is_empty() && all_of(bin, |b| matches!(b, b'0' | b'1' | b'_'));
+    }
+    if let Some(hex) = t.strip_prefix("0x") {
+        return !hex.is_empty() && all_of(hex, |b| b.is_ascii_hexdigit() || b == b'_');
+    }
+    if t == "0" {
+        return true;
+    }
+    if let Some(octal) = t.strip_prefix('0') {
+        return !octal.is_empty() && all_of(octal, |b| matches!(b, b'0'..=b'7' | b'_'));
+    }
+    // [1-9][0-9_]* and its base-60 form [1-9][0-9_]*(:[0-5]?[0-9])+
+    let (head, tail) = t.find(':').map_or((t, ""), |i| t.split_at(i));
+    let head_ok = head.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b))
+        && all_of(head, |b| b.is_ascii_digit() || b == b'_');
+    head_ok && (tail.is_empty() || is_sexagesimal_tail(tail))
+}
+
+fn is_yaml11_float(s: &str) -> bool {
+    if matches!(s, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if matches!(t, ".inf" | ".Inf" | ".INF") {
+        return true;
+    }
+    // [0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*
+    if let Some(colon) = t.find(':') {
+        let (head, rest) = t.split_at(colon);
+        let Some(dot) = rest.find('.') else { return false };
+        let (groups, fraction) = rest.split_at(dot);
+        return head.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            && all_of(head, |b| b.is_ascii_digit() || b == b'_')
+            && is_sexagesimal_tail(groups)
+            && all_of(&fraction[1..], |b| b.is_ascii_digit() || b == b'_');
+    }
+    // ([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?
+    let Some(dot) = t.find('.') else { return false };
+    let (whole, rest) = t.split_at(dot);
+    let whole_ok = whole.is_empty()
+        || (whole.as_bytes()[0].is_ascii_digit() && all_of(whole, |b| b.is_ascii_digit() || b == b'_'));
+    let rest = &rest[1..];
+    let (fraction, exponent) = rest.find(['e', 'E']).map_or((rest, ""), |i| rest.split_at(i));
+    let exponent_ok = exponent.is_empty() || {
+        let e = &exponent[1..];
+        e.len() > 1 && matches!(e.as_bytes()[0], b'-' | b'+') && all_of(&e[1..], |b| b.is_ascii_digit())
+    };
+    whole_ok && all_of(fraction, |b| b.is_ascii_digit() || b == b'.') && exponent_ok
+}
+
+fn is_yaml11_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    // yyyy-m?m-d?d
+    if !(digit(0) && digit(1) && digit(2) && digit(3) && b.get(4) == Some(&b'-')) {
+        return false;
+    }
+    let mut i = 5;
+    let take_digits = |i: &mut usize, min: usize, max: usize| -> bool {
+        let start = *i;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start >= min
+    };
+    if !take_digits(&mut i, 1, 2) || b.get(i) != Some(&b'-') {
+        return false;
+    }
+    i += 1;
+    let month_start = 5;
+    let day_start = i;
+    if !take_digits(&mut i, 1, 2) {
+        return false;
+    }
+    if i == b.len() {
+        // The date-only form needs two-digit month and day.
+        return day_start - month_start == 3 && i - day_start == 2;
+    }
+    // ([Tt]|[ \t]+)hh?:mm:ss(\.[0-9]*)?
+    if matches!(b[i], b'T' | b't') {
+        i += 1;
+    } else if matches!(b[i], b' ' | b'\t') {
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+    } else {
+        return false;
+    }
+    if !take_digits(&mut i, 1, 2) {
+        return false;
+    }
+    for _ in 0..2 {
+        if b.get(i) != Some(&b':') {
+            return false;
+        }
+        i += 1;
+        let start = i;
+        if !take_digits(&mut i, 2, 2) || i - start != 2 {
+            return false;
+        }
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    // (([ \t]*)Z|[-+][0-9][0-9]?(:[0-9][0-9])?)?
+    let zone = &s[i..];
+    if zone.is_empty() || zone.trim_start_matches([' ', '\t']) == "Z" {
+        return true;
+    }
+    let Some(offset) = zone.strip_prefix(['-', '+']) else { return false };
+    let (hours, minutes) = offset.split_once(':').map_or((offset, None), |(h, m)| (h, Some(m)));
+    (1..=2).contains(&hours.len())
+        && all_of(hours, |b| b.is_ascii_digit())
+        && minutes.is_none_or(|m| m.len() == 2 && all_of(m, |b| b.is_ascii_digit()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// YAML text of a JSON value that reads back with the same types under YAML 1.1 AND 1.2.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(map) if !map.is_empty() => write_mapping(&mut out, map, 0, false),
+        Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0, false),
+        scalar => {
+            write_scalar(&mut out, scalar, 2);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// `inline`: the first entry goes on the current line (after "- ").
+fn write_mapping(out: &mut String, map: &Map<String, Value>, indent: usize, inline: bool) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 || !inline {
+            pad(out, indent);
+        }
+        let key_text = quoted_key(key);
+        // YAML readers refuse implicit keys over 1024 characters; longer keys are written explicitly.
+        if key_text.chars().count() > 1000 {
+            out.push_str("? ");
+            out.push_str(&key_text);
+            out.push('\n');
+            pad(out, indent);
+            write_value(out, value, indent, indent + 2);
+        } else {
+            out.push_str(&key_text);
+            write_value(out, value, indent, indent);
+        }
+    }
+}
+
+/// A mapping value after its key: `: scalar`, or the collection on the following lines.
+fn write_value(out: &mut String, value: &Value, indent: usize, sequence_indent: usize) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str(":\n");
+            write_mapping(out, map, indent + 2, false);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str(":\n");
+            write_sequence(out, items, sequence_indent, false);
+        }
+        scalar => {
+            out.push_str(": ");
+            write_scalar(out, scalar, indent + 2);
+            out.push('\n');
+        }
+    }
+}
+
+fn write_sequence(out: &mut String, items: &[Value], indent: usize, inline: bool) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 || !inline {
+            pad(out, indent);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(map) if !map.is_empty() => write_mapping(out, map, indent + 2, true),
+            Value::Array(inner) if !inner.is_empty() => write_sequence(out, inner, indent + 2, true),
+            scalar => {
+                write_scalar(out, scalar, indent + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A scalar or an empty collection; `block_indent` is where a `|` block's lines go.
+fn write_scalar(out: &mut String, value: &Value, block_indent: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number_text(n)),
+        Value::String(s) => write_string(out, s, block_indent),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+/// Integers as they are; floats always with a point and a signed exponent, the only float form
+/// YAML 1.1 knows (`1e3` is a string there).
+fn number_text(n: &Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    let text = format!("{:?}", n.as_f64().unwrap_or_default());
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m.to_string(), Some(e)),
+        None => (text.clone(), None),
+    };
+    let mantissa = if mantissa.contains('.') { mantissa } else { format!("{mantissa}.0") };
+    match exponent {
+        Some(e) if e.starts_with('-') => format!("{mantissa}e{e}"),
+        Some(e) => format!("{mantissa}e+{e}"),
+        None => mantissa,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+}
+
+fn quoted_key(key: &str) -> String {
+    let mut out = String::new();
+    match string_style(key, true) {
+        Style::Plain => out.push_str(key),
+        Style::SingleQuoted => single_quoted(&mut out, key),
+        _ => double_quoted(&mut out, key),
+    }
+    out
+}
+
+fn write_string(out: &mut String, s: &str, block_indent: usize) {
+    match string_style(s, false) {
+        Style::Plain => out.push_str(s),
+        Style::SingleQuoted => single_quoted(out, s),
+        Style::DoubleQuoted => double_quoted(out, s),
+        Style::Literal => literal(out, s, block_indent),
+    }
+}
+
+/// Characters written only as escapes: controls, tab, the byte-order mark, and the line breaks
+/// YAML 1.1 has but 1.2 does not (NEL, LS, PS), so both read the same text.
+fn needs_escape(c: char) -> bool {
+    matches!(c, '\0'..='\u{8}' | '\u{b}'..='\u{1f}' | '\t' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// libyaml's choice as serde_yaml made it (plain where allowed, else single quotes, else double;
+/// `|` for multi-line text), plus quotes for every string a YAML 1.1 or 1.2 reader takes for
+/// another type.
+fn string_style(s: &str, key: bool) -> Style {
+    let special = s.chars().any(needs_escape);
+    if s.contains('\n') {
+        if key || special || !literal_allowed(s) {
+            return Style::DoubleQuoted;
+        }
+        return Style::Literal;
+    }
+    if special {
+        return Style::DoubleQuoted;
+    }
+    if plain_allowed(s) && !needs_quotes(s) { Style::Plain } else { Style::SingleQuoted }
+}
+
+/// A `|` block reads back exactly unless a line ends in a space (kept, but invisible and easily
+/// lost), or the text starts with a space or a line break (which would need an indentation
+/// indicator, read differently by different parsers).
+fn literal_allowed(s: &str) -> bool {
+    !s.starts_with([' ', '\n']) && !s.split('\n').any(|line| line.ends_with(' '))
+}
+
+/// libyaml's rules for a plain scalar in block context (line breaks and special characters are
+/// handled before).
+fn plain_allowed(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if s.starts_with(' ') || s.ends_with(' ') || s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    let followed_by_space = |i: usize| s[i..].chars().nth(1).is_none_or(|c| c == ' ');
+    if "#,[]{}&*!|>'\"%@`".contains(first) || (matches!(first, '-' | '?' | ':') && followed_by_space(0)) {
+        return false;
+    }
+    let bytes = s.as_bytes();
+    for (i, c) in s.char_indices() {
+        if c == ':' && followed_by_space(i) {
+            return false;
+        }
+        if c == '#' && i > 0 && bytes[i - 1] == b' ' {
+            return false;
+        }
+    }
+    true
+}
+
+/// Could a YAML reader (1.2 core, 1.1, go-yaml as kubectl uses it) take this plain text for
+/// something other than a string? Errs on the side of quoting (any case of the keywords, any
+/// "dddd-" start): a needless quote costs nothing.
+pub fn needs_quotes(s: &str) -> bool {
+    if !matches!(resolve_plain(s), Ok(Value::String(_))) || yaml11_type(s).is_some() {
+        return true;
+    }
+    const WORDS: [&str; 17] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<", ".inf", "+.inf",
+        "-.inf", ".nan", "nan",
+    ];
+    let lower = s.to_ascii_lowercase();
+    if WORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    let date_start =
+        s.len() > 4 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit) && s.as_bytes()[4] == b'-';
+    go_yaml_number(s) || date_start
+}
+
+/// go-yaml v2 (sigs.k8s.io/yaml, so kubectl) reads text starting with a digit, a sign or a point
+/// as a number when, with every `_` dropped, Go's ParseInt (base prefixes 0x, 0o, 0b, leading-zero
+/// octal) or its float pattern accepts it; text starting with "dddd-" it tries as a timestamp.
+fn go_yaml_number(s: &str) -> bool {
+    if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return false;
+    }
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let unsigned = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
+    let digits = |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c.is_digit(radix));
+    let prefixed = |lower: &str, radix: u32| {
+        unsigned.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(lower)) && digits(&unsigned[2..], radix)
+    };
+    digits(unsigned, 10)
+        || prefixed("0x", 16)
+        || prefixed("0o", 8)
+        || prefixed("0b", 2)
+        || is_core_float(unsigned)
+}
+
+fn single_quoted(out: &mut String, s: &str) {
+    out.push('\'');
+    out.push_str(&s.replace('\'', "''"));
+    out.push('\'');
+}
+
+fn double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if needs_escape(c) && (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `|-` (no final line break), `|` (one), `|+` (more), then the lines, indented.
+fn literal(out: &mut String, s: &str, indent: usize) {
+    let body = s.strip_suffix('\n');
+    out.push('|');
+    match body {
+        None => out.push('-'),
+        Some(b) if b.is_empty() || b.ends_with('\n') => out.push('+'),
+        Some(_) => {}
+    }
+    for line in body.unwrap_or(s).split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed reading, with the position of whatever does not fit
+
+/// Reads a parsed document into a Rust type (a profile); errors name the path and the line and
+/// column, e.g. `line 4 column 7: kinds.Deployment: unknown field "bogus", expected one of …`.
+pub fn deserialize<T: DeserializeOwned>(parsed: &Parsed) -> Result<T, YamlError> {
+    T::deserialize(NodeDeserializer { value: &parsed.value, node: Some(&parsed.root) }).map_err(|e| {
+        let (line, column) = e.at.unwrap_or(parsed.root.at);
+        let message =
+            if e.path.is_empty() { e.message } else { format!("{}: {}", e.path.join("."), e.message) };
+        YamlError { line, column, message }
+    })
+}
+
+#[derive(Debug)]
+struct DeError {
+    message: String,
+    /// From the document root to the node; filled in while the error travels up.
+    path: Vec<String>,
+    /// The innermost known position.
+    at: Option<Pos>,
+}
+
+impl DeError {
+    fn locate(mut self, at: Option<Pos>) -> Self {
+        self.at = self.at.or(at);
+        self
+    }
+
+    fn under(mut self, segment: &str) -> Self {
+        self.path.insert(0, segment.to_string());
+        self
+    }
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DeError { message: msg.to_string(), path: Vec::new(), at: None }
+    }
+}
+
+struct NodeDeserializer<'a> {
+    value: &'a Value,
+    node: Option<&'a Node>,
+}
+
+impl<'a> NodeDeserializer<'a> {
+    fn child(&self, key: &str) -> Option<&'a Node> {
+        match &self.node?.shape {
+            Shape::Mapping(entries) => entries.get(key),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let at = self.node.map(|n| n.at);
+        let result = match self.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => visitor.visit_u64(u),
+                (None, Some(i)) => visitor.visit_i64(i),
+                _ => visitor.visit_f64(n.as_f64().unwrap_or_default()),
+            },
+            Value::String(s) => visitor.visit_str(s),
+            Value::Array(items) => {
+                let nodes = match self.node.map(|n| &n.shape) {
+                    Some(Shape::Sequence(nodes)) => Some(nodes.as_slice()),
+                    _ => None,
+                };
+                visitor.visit_seq(SeqReader { items, nodes, index: 0 })
+            }
+            Value::Object(map) => {
+                visitor.visit_map(MapReader { parent: &self, entries: map.iter(), current: None })
+            }
+        };
+        result.map_err(|e| e.locate(at))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.value {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let at = self.node.map(|n| n.at);
+        match self.value {
+            Value::String(s) => {
+                visitor.visit_enum(s.as_str().into_deserializer()).map_err(|e: DeError| e.locate(at))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+struct SeqReader<'a> {
+    items: &'a [Value],
+    nodes: Option<&'a [Node]>,
+    index: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqReader<'_> {
+    type Error = DeError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let Some(value) = self.items.get(self.index) else { return Ok(None) };
+        let node = self.nodes.and_then(|n| n.get(self.index));
+        let index = self.index;
+        self.index += 1;
+        seed.deserialize(NodeDeserializer { value, node }).map(Some).map_err(|e| e.under(&index.to_string()))
+    }
+}
+
+struct MapReader<'a, 'p> {
+    parent: &'p NodeDeserializer<'a>,
+    entries: serde_json::map::Iter<'a>,
+    current: Option<(&'a String, &'a Value)>,
+}
+
+impl<'de> de::MapAccess<'de> for MapReader<'_, '_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+        let Some((key, value)) = self.entries.next() else { return Ok(None) };
+        self.current = Some((key, value));
+        let key_at = self.parent.child(key).and_then(|n| n.key_at);
+        seed.deserialize(key.as_str().into_deserializer()).map(Some).map_err(|e: DeError| e.locate(key_at))
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let Some((key, value)) = self.current.take() else {
+            return Err(de::Error::custom("a value without a key"));
+        };
+        seed.deserialize(NodeDeserializer { value, node: self.parent.child(key) }).map_err(|e| e.under(key))
+    }
+}
+
+#[cfg(test)]
+mod tests;
