@@ -253,11 +253,24 @@ fn covers(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Annotations the deployment controller writes on Deployments and their ReplicaSets as they roll
+/// out: bookkeeping like status, not someone's change.
+const CONTROLLER_ANNOTATIONS: [&str; 3] = [
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+];
+
 /// Everything but status and bookkeeping: what a change "since it was read" is about.
 fn spec_of(obj: &Value) -> Value {
     let mut obj = comparable(obj);
     if let Some(map) = obj.as_object_mut() {
         map.remove("status");
+    }
+    if let Some(annotations) =
+        obj.get_mut("metadata").and_then(|m| m.get_mut("annotations")).and_then(Value::as_object_mut)
+    {
+        annotations.retain(|k, _| !CONTROLLER_ANNOTATIONS.contains(&k.as_str()));
     }
     obj
 }
@@ -719,5 +732,14 @@ mod tests {
         assert_eq!(comparable(&a), comparable(&c));
         let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
         assert_ne!(comparable(&a), comparable(&d));
+    }
+
+    #[test]
+    fn the_deployment_controllers_annotations_are_not_a_change() {
+        let live = json!({"metadata": {"annotations": {"team": "a"}}, "spec": {"replicas": 1}});
+        let rolled = json!({"metadata": {"annotations": {"team": "a", "deployment.kubernetes.io/revision": "2"}}, "spec": {"replicas": 1}});
+        assert_eq!(spec_of(&live), spec_of(&rolled));
+        let relabelled = json!({"metadata": {"annotations": {"team": "b"}}, "spec": {"replicas": 1}});
+        assert_ne!(spec_of(&live), spec_of(&relabelled));
     }
 }

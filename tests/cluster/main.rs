@@ -5,4 +5,5 @@ mod harness;
 mod install;
 mod ssa;
 mod views;
+mod workloads;
 mod writes;

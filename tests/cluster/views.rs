@@ -167,6 +167,7 @@ fn container_filter_raw_body_and_round_trip() {
     assert!(ops_raw["spec"]["template"]["spec"].get("containers").is_none());
 
     // get → apply unchanged is a no-op on the object.
+    ns.kubectl(&["rollout", "status", "deploy/web", "--timeout=60s"]).ok(); // controllers done writing
     let before = ns.get_json("deploy/web");
     let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
     let applied = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok().stdout;
