@@ -500,7 +500,8 @@ pub async fn apply_files(
             output::emit(&plan.diff(colour))?;
         } else if plan.needs_write() {
             commit(cluster, profile, &writer, target, plan).await?;
-            output::emit(&format!("{} configured\n", plan.label))?;
+            let line = format!("{} configured\n", plan.label);
+            output::emit(&crate::rollout::after_write(cluster, target, write, line).await?)?;
         } else {
             output::emit(&format!("{} unchanged\n", plan.label))?;
         }
@@ -560,7 +561,7 @@ async fn write_change(
         return Ok(format!("{} unchanged\n", plan.label));
     }
     commit(cluster, profile, &writer, &live.target, &plan).await?;
-    Ok(format!("{} {what}\n", plan.label))
+    crate::rollout::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
 }
 
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {

@@ -62,6 +62,10 @@ pub enum Error {
     )]
     Changed { object: String },
 
+    /// `--wait`: the write was applied, but its rollout stalled or did not finish in time.
+    #[error("{0}")]
+    Rollout(String),
+
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]
     EditSaved {

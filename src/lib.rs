@@ -16,6 +16,7 @@ pub mod owners;
 pub mod profiles;
 pub mod project;
 pub mod roles;
+pub mod rollout;
 pub mod view;
 
 use std::process::ExitCode;
