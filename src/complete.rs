@@ -183,6 +183,7 @@ const TAKES_VALUE: &[&str] = &[
     "--field-manager",
     "--dry-run",
     "--replicas",
+    "--timeout",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
