@@ -399,11 +399,24 @@ fn covers(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Annotations the deployment controller writes on Deployments and their ReplicaSets as they roll
+/// out: bookkeeping like status, not someone's change.
+const CONTROLLER_ANNOTATIONS: [&str; 3] = [
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+];
+
 /// Everything but status and bookkeeping: what a change "since it was read" is about.
 fn spec_of(obj: &Value) -> Value {
     let mut obj = comparable(obj);
     if let Some(map) = obj.as_object_mut() {
         map.remove("status");
+    }
+    if let Some(annotations) =
+        obj.get_mut("metadata").and_then(|m| m.get_mut("annotations")).and_then(Value::as_object_mut)
+    {
+        annotations.retain(|k, _| !CONTROLLER_ANNOTATIONS.contains(&k.as_str()));
     }
     obj
 }
@@ -767,7 +780,8 @@ pub async fn apply_files(
             output::emit(&plan.diff(colour))?;
         } else if plan.needs_write() {
             commit(cluster, profile, &writer, target, plan).await?;
-            output::emit(&format!("{} configured\n", plan.label))?;
+            let line = format!("{} configured\n", plan.label);
+            output::emit(&crate::rollout::after_write(cluster, target, write, line).await?)?;
         } else {
             output::emit(&format!("{} unchanged\n", plan.label))?;
         }
@@ -829,7 +843,7 @@ async fn write_change(
         return Ok(format!("{} unchanged\n", plan.label));
     }
     commit(cluster, profile, &writer, &live.target, &plan).await?;
-    Ok(format!("{} {what}\n", plan.label))
+    crate::rollout::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
 }
 
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
@@ -1065,5 +1079,14 @@ mod tests {
         assert_eq!(comparable(&a), comparable(&c));
         let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
         assert_ne!(comparable(&a), comparable(&d));
+    }
+
+    #[test]
+    fn the_deployment_controllers_annotations_are_not_a_change() {
+        let live = json!({"metadata": {"annotations": {"team": "a"}}, "spec": {"replicas": 1}});
+        let rolled = json!({"metadata": {"annotations": {"team": "a", "deployment.kubernetes.io/revision": "2"}}, "spec": {"replicas": 1}});
+        assert_eq!(spec_of(&live), spec_of(&rolled));
+        let relabelled = json!({"metadata": {"annotations": {"team": "b"}}, "spec": {"replicas": 1}});
+        assert_ne!(spec_of(&live), spec_of(&relabelled));
     }
 }

@@ -200,6 +200,16 @@ pub struct WriteFlags {
     /// "server": only show the server-side dry-run diff; "none": apply
     #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
     pub dry_run: String,
+    /// After the write, wait until the workload has rolled out (as `kubectl rollout status`);
+    /// exit 2 if it stalls or --timeout passes
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, e.g. 90s, 10m (0: no limit)
+    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "wait")]
+    pub timeout: String,
+    /// No progress lines while waiting
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 impl WriteFlags {

@@ -188,6 +188,7 @@ const TAKES_VALUE: &[&str] = &[
     "--action",
     "--namespace-selector",
     "--name",
+    "--timeout",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.

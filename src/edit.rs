@@ -355,8 +355,9 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         } else {
             plan
         };
+        let edited = format!("{} edited\n", plan.label);
         break match apply::commit(cluster, profile, &writer, &live.target, &plan).await {
-            Ok(()) => Ok(format!("{} edited\n", plan.label)),
+            Ok(()) => crate::rollout::after_write(cluster, &live.target, &args.write, edited).await,
             Err(e) => Err(saved(&user_text, e)),
         };
     };

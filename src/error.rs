@@ -140,6 +140,9 @@ pub enum Error {
         if .fields.len() == 1 { "it" } else { "them" }
     )]
     RemovalHeld { object: String, fields: Vec<String> },
+    /// `--wait`: the write was applied, but its rollout stalled or did not finish in time.
+    #[error("{0}")]
+    Rollout(String),
 
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]

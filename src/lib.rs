@@ -19,6 +19,7 @@ pub mod policy;
 pub mod profiles;
 pub mod project;
 pub mod roles;
+pub mod rollout;
 pub mod transport;
 pub mod view;
 pub mod yaml;

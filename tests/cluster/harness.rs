@@ -1,9 +1,14 @@
 //! The one helper the cluster tests share: a real control plane per test run, a namespace per test.
 //!
-//! By default the first test starts `scripts/local-cluster up` (a real kube-apiserver with embedded
-//! etcd) and every test reuses it. `OAM_TEST_KUBECONFIG=FILE` runs the same tests against an existing
-//! cluster instead (with `kubectl` from `OAM_TEST_KUBECTL` or PATH); that cluster needs contexts
-//! `admin`, `dev` and `ops` as the local one has.
+//! By default the first test starts `scripts/local-cluster up` (kube-apiserver with embedded etcd,
+//! kube-controller-manager, kube-scheduler and kwok's simulated nodes) and every test reuses it.
+//! `OAM_TEST_KUBECONFIG=FILE` runs the same tests against an existing cluster instead (with `kubectl`
+//! from `OAM_TEST_KUBECTL` or PATH); that cluster needs contexts `admin`, `dev` and `ops` as the local
+//! one has.
+//!
+//! Each test's namespace is deleted when the test ends (pass or fail; `OAM_TEST_KEEP_NAMESPACES=1`
+//! keeps them). They carry the label `kubectl-oam.dev/test-run` (from `OAM_TEST_RUN`, which
+//! scripts/test sets), so scripts/test can check afterwards that the controllers removed them all.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -96,7 +101,8 @@ pub fn oam_binary() -> &'static str {
     env!("CARGO_BIN_EXE_kubectl-oam")
 }
 
-/// A namespace of its own for one test, with dev and ops bound to the built-in `edit` role.
+/// A namespace of its own for one test, with dev and ops bound to the built-in `edit` role; deleted
+/// (without waiting) when dropped.
 pub struct Ns {
     pub name: String,
     cache_dir: PathBuf,
@@ -120,12 +126,13 @@ impl Ns {
         ns.kubectl_stdin(
             &["apply", "-f", "-"],
             &format!(
-                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n\
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{kubectl-oam.dev/test-run: '{run}'}}}}\n---\n\
                  apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: oam-roles, namespace: {ns}}}\n\
                  roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}}\n\
                  subjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:developers'}}\n\
                  - {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:operators'}}\n",
-                ns = ns.name
+                ns = ns.name,
+                run = std::env::var("OAM_TEST_RUN").unwrap_or_else(|_| "adhoc".into()),
             ),
         )
         .ok();
@@ -198,6 +205,17 @@ impl Ns {
             .await
             .expect("kubeconfig");
         kube::Client::try_from(config).expect("client")
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        if std::env::var_os("OAM_TEST_KEEP_NAMESPACES").is_some() {
+            return;
+        }
+        // The namespace controller finishes the deletion; tests do not wait for it.
+        let _ = self.kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
+        let _ = std::fs::remove_dir_all(&self.cache_dir);
     }
 }
 

@@ -10,5 +10,6 @@ mod review;
 mod server_errors;
 mod ssa;
 mod views;
+mod workloads;
 mod writes;
 mod yaml_roundtrip;

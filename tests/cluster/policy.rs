@@ -98,6 +98,18 @@ fn changed(ns: &Ns, what: &str, change: impl FnOnce(&mut Value)) -> String {
     obj.to_string()
 }
 
+/// `kubectl replace` of a changed object, read and changed again when a controller wrote in between
+/// (a Conflict), as `kubectl edit` would have the user do.
+fn replaced(ns: &Ns, what: &str, change: impl Fn(&mut Value), run: impl Fn(&str) -> Run) -> Run {
+    for _ in 0..10 {
+        let result = run(&changed(ns, what, &change));
+        if !result.stderr.contains("the object has been modified") {
+            return result;
+        }
+    }
+    panic!("{what} kept changing under kubectl replace");
+}
+
 const DEV_HINT: &str = "(dev role: use kubectl oam dev as a member of oam:developers)";
 const OPS_HINT: &str = "(ops role: use kubectl oam ops as a member of oam:operators)";
 const NO_ROLE: &str = "(no role: ask a cluster admin)";
@@ -114,10 +126,13 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
     // Developers: their container fields, by any kubectl command.
     dev(&["set", "image", "deploy/web", "app=nginx:1.26"]).ok();
     dev(&["set", "env", "deploy/web", "-c", "app", "FEATURE=on"]).ok();
-    let put = changed(&ns, "deploy/web", |d| {
-        d["spec"]["template"]["spec"]["containers"][1]["image"] = "envoy:1.31".into()
-    });
-    as_user_stdin(&ns, "dev", &["replace", "-f", "-"], &put).ok();
+    replaced(
+        &ns,
+        "deploy/web",
+        |d| d["spec"]["template"]["spec"]["containers"][1]["image"] = "envoy:1.31".into(),
+        |put| as_user_stdin(&ns, "dev", &["replace", "-f", "-"], put),
+    )
+    .ok();
     // A client-side apply rewrites the last-applied annotation: bookkeeping, not an ops field.
     let applied =
         web_deployment("web").replace("nginx:1.25", "nginx:1.27").replace("envoy:1.30", "envoy:1.31");
@@ -138,8 +153,13 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
     assert!(err.contains("oam:developers may not change spec.replicas"), "{err}");
     denied(dev(&["label", "deploy/web", "team=x"]), &format!("metadata.labels[team] {OPS_HINT}"));
     denied(dev(&["annotate", "deploy/web", "note=x"]), &format!("metadata.annotations[note] {OPS_HINT}"));
-    let put = changed(&ns, "deploy/web", |d| d["spec"]["replicas"] = 7.into());
-    denied(as_user_stdin(&ns, "dev", &["replace", "-f", "-"], &put), &format!("spec.replicas {OPS_HINT}"));
+    let put = replaced(
+        &ns,
+        "deploy/web",
+        |d| d["spec"]["replicas"] = 7.into(),
+        |put| as_user_stdin(&ns, "dev", &["replace", "-f", "-"], put),
+    );
+    denied(put, &format!("spec.replicas {OPS_HINT}"));
     denied(
         dev(&["patch", "deploy/web", "-p", r#"{"spec":{"paused":true}}"#]),
         &format!("spec.paused {NO_ROLE}"),
@@ -163,8 +183,13 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
     let tolerate =
         r#"{"spec":{"template":{"spec":{"tolerations":[{"key":"dedicated","operator":"Exists"}]}}}}"#;
     ops(&["patch", "deploy/web", "-p", tolerate]).ok();
-    let put = changed(&ns, "deploy/web", |d| d["spec"]["minReadySeconds"] = 5.into());
-    as_user_stdin(&ns, "ops", &["replace", "-f", "-"], &put).ok();
+    replaced(
+        &ns,
+        "deploy/web",
+        |d| d["spec"]["minReadySeconds"] = 5.into(),
+        |put| as_user_stdin(&ns, "ops", &["replace", "-f", "-"], put),
+    )
+    .ok();
     let err = denied(
         ops(&["set", "image", "deploy/web", "app=nginx:1.28"]),
         &format!("spec.template.spec.containers[app].image {DEV_HINT}"),
@@ -194,11 +219,16 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
 
     // A member of both groups holds both roles, and still nothing else.
     let both = ["--as", "both", "--as-group", "oam:developers", "--as-group", "oam:operators"];
-    let put = changed(&ns, "deploy/web", |d| {
-        d["spec"]["replicas"] = 1.into();
-        d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29".into();
-    });
-    ns.kubectl_stdin(&[&both[..], &["replace", "-f", "-"]].concat(), &put).ok();
+    replaced(
+        &ns,
+        "deploy/web",
+        |d| {
+            d["spec"]["replicas"] = 1.into();
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29".into();
+        },
+        |put| ns.kubectl_stdin(&[&both[..], &["replace", "-f", "-"]].concat(), put),
+    )
+    .ok();
     let paused =
         ns.kubectl(&[&both[..], &["patch", "deploy/web", "-p", r#"{"spec":{"paused":true}}"#]].concat());
     denied(paused, &format!("oam:developers, oam:operators may not change spec.paused {NO_ROLE}"));
@@ -546,16 +576,16 @@ fn cel_stays_within_budget_for_20_containers_with_50_env_vars() {
     as_user(&ns, "ops", &["label", "deploy/big", "team=x"]).ok();
     // The worst case: every container changed inside and outside the developer's fields, by an
     // operator, so every comparison runs and the message names each one.
-    let put = changed(&ns, "deploy/big", |d| {
+    let change = |d: &mut Value| {
         for list in ["containers", "initContainers"] {
             for c in d["spec"]["template"]["spec"][list].as_array_mut().unwrap() {
                 c["env"][49]["value"] = "other".into();
                 c["workingDir"] = "/srv".into();
             }
         }
-    });
+    };
     let err = denied(
-        as_user_stdin(&ns, "ops", &["replace", "-f", "-"], &put),
+        replaced(&ns, "deploy/big", change, |put| as_user_stdin(&ns, "ops", &["replace", "-f", "-"], put)),
         "spec.template.spec.containers[app19].env",
     );
     assert!(err.contains("spec.template.spec.initContainers[init4].workingDir"), "{err}");

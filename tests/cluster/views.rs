@@ -173,6 +173,7 @@ fn container_filter_raw_body_and_round_trip() {
     assert_eq!(ops_raw["spec"], json!({"replicas": 3}), "the ops body never carries dev fields");
 
     // get → apply unchanged is a no-op on the object.
+    ns.kubectl(&["rollout", "status", "deploy/web", "--timeout=60s"]).ok(); // controllers done writing
     let before = ns.get_json("deploy/web");
     let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
     let applied = ns.oam_with(&["dev", "apply", "-f", "-"], &doc, &[]).ok().stdout;

@@ -1,39 +1,37 @@
-// Command local-cluster runs a real kube-apiserver with an embedded etcd in one process.
+// Command local-cluster runs a small but complete Kubernetes control plane in one process: a real
+// kube-apiserver with an embedded etcd, kube-controller-manager and kube-scheduler, plus kwok (a
+// child process) simulating a few nodes and the pods on them.
 //
 // It is the control plane that kubectl-oam's tests and demo run against: server-side apply,
-// managedFields, conflicts, dry-run and RBAC are all decided by the upstream API server code,
-// not by a fake. No controller-manager runs, so there are no pods or status updates.
+// managedFields, conflicts, dry-run and RBAC are decided by the upstream API server code, and the
+// upstream controllers roll Deployments out, run Jobs, scale for HPAs and delete namespaces. Pods
+// never run containers: kwok marks them Running and Ready once the scheduler has bound them.
 //
-// Usage: local-cluster -dir STATE_DIR [-port 16443] [-etcd-port 12379]
+// Usage: local-cluster -dir STATE_DIR [-port 16443] [-etcd-port 12379] [-kwok PATH] [-nodes 3]
 //
-// It writes STATE_DIR/kubeconfig (contexts admin, dev, ops) once the server is serving.
+// It writes STATE_DIR/kubeconfig (contexts admin, dev, ops) before the server starts serving,
+// STATE_DIR/parts (one line per part as it becomes ready) and STATE_DIR/ready once every part is.
+// If any part stops, the whole process exits.
 package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
-	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
 )
 
 // Fixed test identities. The tokens are for a throwaway local cluster on loopback only.
@@ -49,15 +47,21 @@ func main() {
 	dir := flag.String("dir", ".local-cluster", "state directory")
 	port := flag.Int("port", 16443, "kube-apiserver secure port on 127.0.0.1")
 	etcdPort := flag.Int("etcd-port", 12379, "embedded etcd client port on 127.0.0.1 (peer port is +1)")
+	kwokPath := flag.String("kwok", "", "kwok binary that simulates the nodes (none: no nodes, pods stay Pending)")
+	nodes := flag.Int("nodes", 3, "fake nodes to create for kwok")
 	flag.Parse()
 
-	if err := run(*dir, *port, *etcdPort); err != nil {
+	// Upstream clients name themselves (User-Agent, and so the managedFields manager) after the
+	// program: make the API server's own writes read "kube-apiserver" as in a real cluster.
+	os.Args[0] = "kube-apiserver"
+
+	if err := run(*dir, *port, *etcdPort, *kwokPath, *nodes); err != nil && !errors.Is(err, errSignal) {
 		fmt.Fprintf(os.Stderr, "local-cluster: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, port, etcdPort int) error {
+func run(dir string, port, etcdPort int, kwokPath string, nodes int) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -65,6 +69,9 @@ func run(dir string, port, etcdPort int) error {
 	pki := filepath.Join(dir, "pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
 		return err
+	}
+	for _, name := range []string{"parts", "ready"} {
+		_ = os.Remove(filepath.Join(dir, name))
 	}
 	for _, p := range []int{port, etcdPort, etcdPort + 1} {
 		if err := checkPortFree(p); err != nil {
@@ -78,22 +85,87 @@ func run(dir string, port, etcdPort int) error {
 	if err := writeTokens(tokenFile); err != nil {
 		return err
 	}
+	parts := &partsFile{path: filepath.Join(dir, "parts")}
 
-	etcd, err := startEtcd(filepath.Join(dir, "etcd"), etcdPort)
-	if err != nil {
+	start := time.Now()
+	// etcd is never closed: it ends with the process, and every start begins with fresh data.
+	if _, err := startEtcd(filepath.Join(dir, "etcd"), etcdPort); err != nil {
 		return fmt.Errorf("starting etcd: %w", err)
 	}
-	defer etcd.Close()
+	parts.ready("etcd", start)
 
 	server := fmt.Sprintf("https://127.0.0.1:%d", port)
-	if err := writeKubeconfig(filepath.Join(dir, "kubeconfig"), server, filepath.Join(pki, "ca.crt")); err != nil {
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(kubeconfig, server, filepath.Join(pki, "ca.crt")); err != nil {
 		return err
 	}
 
-	// The built-in edit/view/admin ClusterRoles are aggregated by a controller-manager controller;
-	// run just that one, so RBAC tests can bind the real `edit` role.
-	go runClusterRoleAggregation(filepath.Join(dir, "kubeconfig"))
+	// Every part runs until a signal (SIGTERM, SIGINT) or until one of them stops, whatever the
+	// reason; either ends the process.
+	stopped := make(chan error, 16)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() { stopped <- fmt.Errorf("%w (%v)", errSignal, <-signals) }()
+	go func() {
+		err := apiServer(dir, pki, port, etcdPort, tokenFile).Execute()
+		stopped <- fmt.Errorf("kube-apiserver stopped: %v", err)
+	}()
 
+	client, err := waitForAPIServer(kubeconfig, stopped)
+	if err != nil {
+		return err
+	}
+	parts.ready("kube-apiserver", start)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := startControllerManager(ctx, kubeconfig, pki, stopped); err != nil {
+		return fmt.Errorf("kube-controller-manager: %w", err)
+	}
+	schedulerSynced, err := startScheduler(ctx, kubeconfig, stopped)
+	if err != nil {
+		return fmt.Errorf("kube-scheduler: %w", err)
+	}
+	if kwokPath != "" {
+		kwok, err := startKwok(kwokPath, dir, kubeconfig, stopped)
+		if err != nil {
+			return fmt.Errorf("kwok: %w", err)
+		}
+		defer kwok.stop()
+	}
+
+	if err := waitUntil(stopped, 60*time.Second, "the controllers to create the default service account and aggregate the edit role",
+		func() bool { return controllersActing(ctx, client) }); err != nil {
+		return err
+	}
+	parts.ready("kube-controller-manager", start)
+	if err := waitUntil(stopped, 60*time.Second, "the scheduler to sync", func() bool { return schedulerSynced.Load() }); err != nil {
+		return err
+	}
+	parts.ready("kube-scheduler", start)
+	if kwokPath != "" {
+		if err := createNodes(ctx, client, nodes); err != nil {
+			return fmt.Errorf("creating nodes: %w", err)
+		}
+		if err := waitUntil(stopped, 60*time.Second, fmt.Sprintf("kwok to make %d nodes Ready", nodes),
+			func() bool { return readyNodes(ctx, client) >= nodes }); err != nil {
+			return err
+		}
+		parts.ready(fmt.Sprintf("kwok (%d nodes Ready)", nodes), start)
+	}
+	readyFile := filepath.Join(dir, "ready")
+	if err := os.WriteFile(readyFile, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(readyFile)
+	return <-stopped
+}
+
+// errSignal: asked to stop. The API server's own graceful shutdown waits for the other parts'
+// watches to drain (up to a minute); the state is thrown away at the next start, so do not wait.
+var errSignal = errors.New("stopped by a signal")
+
+func apiServer(dir, pki string, port, etcdPort int, tokenFile string) interface{ Execute() error } {
 	cmd := app.NewAPIServerCommand()
 	cmd.SetArgs([]string{
 		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
@@ -110,13 +182,61 @@ func run(dir string, port, etcdPort int) error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + filepath.Join(pki, "sa.key"),
 		"--service-account-signing-key-file=" + filepath.Join(pki, "sa.key"),
-		// No controller-manager creates default service accounts, so pods would never admit.
-		"--disable-admission-plugins=ServiceAccount",
+		// No node-lifecycle controller runs (kwok's nodes need no health checks), so nothing would
+		// lift the not-ready taint this plugin puts on new nodes.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		"--allow-privileged=true",
 		"--endpoint-reconciler-type=none",
 		"--v=0",
 	})
-	return cmd.Execute()
+	return cmd
+}
+
+// waitForAPIServer waits until /readyz answers ok, and returns an admin client.
+func waitForAPIServer(kubeconfig string, stopped <-chan error) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = 5 * time.Second
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = waitUntil(stopped, 120*time.Second, "kube-apiserver to become ready", func() bool {
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+		return err == nil && strings.TrimSpace(string(body)) == "ok"
+	})
+	return client, err
+}
+
+// waitUntil polls cond every 100ms until it holds; a part stopping or the timeout is an error.
+func waitUntil(stopped <-chan error, timeout time.Duration, what string, cond func() bool) error {
+	deadline := time.After(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case err := <-stopped:
+			return fmt.Errorf("while waiting for %s: %w", what, err)
+		case <-deadline:
+			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// partsFile records, one line each, the parts that are ready and how long each took from start.
+type partsFile struct {
+	path  string
+	lines []string
+}
+
+func (p *partsFile) ready(part string, since time.Time) {
+	p.lines = append(p.lines, fmt.Sprintf("%s ready after %.1fs", part, time.Since(since).Seconds()))
+	_ = os.WriteFile(p.path, []byte(strings.Join(p.lines, "\n")+"\n"), 0o644)
+	fmt.Fprintf(os.Stderr, "local-cluster: %s\n", p.lines[len(p.lines)-1])
 }
 
 func checkPortFree(port int) error {
@@ -150,175 +270,4 @@ func startEtcd(dataDir string, port int) (*embed.Etcd, error) {
 		e.Close()
 		return nil, fmt.Errorf("etcd not ready after 60s")
 	}
-}
-
-// writePKI makes a CA, a serving certificate for 127.0.0.1/localhost, and a service-account key,
-// reusing any that already exist so a restarted cluster keeps its kubeconfig valid.
-func writePKI(pki string) error {
-	caCrt, caKey := filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key")
-	if !exists(caCrt) || !exists(caKey) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: "kubectl-oam-local-ca"},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().AddDate(10, 0, 0),
-			KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(caCrt, "CERTIFICATE", der); err != nil {
-			return err
-		}
-		kb, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(caKey, "EC PRIVATE KEY", kb); err != nil {
-			return err
-		}
-	}
-	ca, caPriv, err := loadCA(caCrt, caKey)
-	if err != nil {
-		return err
-	}
-	servingCrt := filepath.Join(pki, "serving.crt")
-	if !exists(servingCrt) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(time.Now().UnixNano()),
-			Subject:      pkix.Name{CommonName: "kube-apiserver"},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().AddDate(10, 0, 0),
-			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caPriv)
-		if err != nil {
-			return err
-		}
-		kb, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(filepath.Join(pki, "serving.key"), "EC PRIVATE KEY", kb); err != nil {
-			return err
-		}
-		if err := writePEM(servingCrt, "CERTIFICATE", der); err != nil {
-			return err
-		}
-	}
-	saKey := filepath.Join(pki, "sa.key")
-	if !exists(saKey) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(saKey, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func loadCA(crtPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	crtPEM, err := os.ReadFile(crtPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPEM, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	cb, _ := pem.Decode(crtPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, nil, fmt.Errorf("unreadable CA in %s", filepath.Dir(crtPath))
-	}
-	crt, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	return crt, key, nil
-}
-
-func writeTokens(path string) error {
-	var out string
-	for i, id := range identities {
-		out += fmt.Sprintf("%s,%s,%d,\"%s\"\n", id.token, id.user, 1000+i, id.groups)
-	}
-	return os.WriteFile(path, []byte(out), 0o600)
-}
-
-func writeKubeconfig(path, server, caPath string) error {
-	ca, err := os.ReadFile(caPath)
-	if err != nil {
-		return err
-	}
-	out := "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n" +
-		"    server: " + server + "\n" +
-		"    certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca) + "\n" +
-		"users:\n"
-	for _, id := range identities {
-		out += "- name: " + id.user + "\n  user:\n    token: " + id.token + "\n"
-	}
-	out += "contexts:\n"
-	for _, id := range identities {
-		out += "- name: " + id.user + "\n  context:\n    cluster: local\n    user: " + id.user + "\n    namespace: default\n"
-	}
-	out += "current-context: admin\n"
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(out), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func writePEM(path, kind string, der []byte) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600)
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// runClusterRoleAggregation waits for the server, then fills aggregated ClusterRoles (edit, view,
-// admin) from their parts, as kube-controller-manager does in a full cluster.
-func runClusterRoleAggregation(kubeconfig string) {
-	ctx := context.Background()
-	var client kubernetes.Interface
-	for {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err == nil {
-			cs, err := kubernetes.NewForConfig(cfg)
-			if err == nil {
-				if _, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err == nil {
-					client = cs
-					break
-				}
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	factory := informers.NewSharedInformerFactory(client, 0)
-	controller := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), client.RbacV1())
-	factory.Start(ctx.Done())
-	controller.Run(ctx, 1)
 }
