@@ -144,6 +144,17 @@ impl Ns {
         self.kubectl_stdin(args, "")
     }
 
+    /// Real kubectl with extra environment (e.g. KUBE_EDITOR for `kubectl edit`).
+    pub fn kubectl_with_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
+        let env = env();
+        let mut cmd = Command::new(env.kubectl_path());
+        cmd.arg("--kubeconfig").arg(&env.kubeconfig).args(["-n", &self.name]).args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        run_with_stdin(&mut cmd, "")
+    }
+
     pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
         let env = env();
         run_with_stdin(

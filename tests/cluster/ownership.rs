@@ -163,6 +163,17 @@ fn client_side_apply_and_kubectl_set_keep_working_beside_the_roles() {
     let obj = ns.get_json("deploy/web");
     assert_eq!(env_value(&obj, "app", "LEVEL").as_deref(), Some("info"));
     assert_eq!(container(&obj, "proxy")["image"], "envoy:1.31");
+    // kubectl edit (an Update by kubectl-edit) changes the proxy image; a later dev write keeps it.
+    let edit =
+        ns.kubectl_with_env(&["edit", "deploy/web"], &[("KUBE_EDITOR", "sed -i s/envoy:1.31/envoy:1.32/")]);
+    assert_eq!(edit.code, 0, "{edit:?}");
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "OTHER=1"]).ok();
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(container(&obj, "proxy")["image"], "envoy:1.32");
+    let owners: Value =
+        serde_json::from_str(&ns.oam(&["owners", "deploy/web", "-o", "json"]).ok().stdout).unwrap();
+    let proxy = owners.as_array().unwrap().iter().find(|r| r["field"] == "containers.proxy.image").unwrap();
+    assert_eq!(proxy["outsideRole"], json!(["kubectl-edit"]));
     // Removing what kubectl-set also holds: refused, then forced.
     let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL-"]).error();
     assert!(err.contains("containers.app.env.LEVEL (held by \"kubectl-set\")"), "{err}");
