@@ -18,6 +18,8 @@ pub mod ownership;
 pub mod policy;
 pub mod profiles;
 pub mod project;
+#[cfg(test)]
+mod properties;
 pub mod roles;
 pub mod rollout;
 pub mod transport;
