@@ -16,7 +16,7 @@ use crate::output;
 use crate::ownership::{self, Unit};
 use crate::project;
 use crate::roles::{Profile, RoleName};
-use crate::view::{self, Target, parse_target};
+use crate::view::{Target, parse_target};
 
 /// The annotation client-side `kubectl apply` keeps; its next run reverts what it no longer finds.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -52,7 +52,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         {"op": "replace", "path": "/metadata/managedFields", "value": managed_fields},
     ]);
     let dry_run = args.dry_run == "server";
-    send(cluster, &live.target, manager, &patch, dry_run, &object).await?;
+    send(cluster, &live.target, role, manager, &patch, dry_run, &object).await?;
     let rows: Vec<Vec<String>> =
         moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
     if args.output.as_deref() == Some("json") {
@@ -75,30 +75,19 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
 async fn send(
     cluster: &Cluster,
     target: &Target<'_>,
+    role: RoleName,
     manager: &str,
     patch: &Value,
     dry_run: bool,
     object: &str,
 ) -> Result<()> {
-    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
-    let mut url = format!(
-        "{}/{}?fieldManager={}",
-        api.resource_url(),
-        target.name,
-        crate::apply::query_escape(manager)
-    );
-    if dry_run {
-        url.push_str("&dryRun=All");
-    }
-    let request = http::Request::patch(url)
-        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
-        .body(serde_json::to_vec(patch).unwrap_or_default())
-        .map_err(|e| Error::Invalid(format!("cannot build the request for {object}: {e}")))?;
-    match cluster.client.request::<Value>(request).await {
+    match crate::apply::json_patch(cluster, target, manager, patch, dry_run).await {
         Ok(_) => Ok(()),
+        // The resourceVersion test failed (a write came in between), or the object changed.
         Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {
             Err(Error::Changed { object: object.to_string() })
         }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), role.as_str())),
         Err(err) => Err(cluster.error(err, &target.action())),
     }
 }

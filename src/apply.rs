@@ -268,7 +268,7 @@ pub async fn plan(
     doc: &Value,
 ) -> Result<Plan> {
     let mut current = live.clone();
-    let mut attempt = 0;
+    let (mut attempt, mut rebased) = (0, 0);
     loop {
         match plan_once(cluster, profile, writer, &current, doc).await {
             Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) if attempt < RACE_RETRIES => {
@@ -276,9 +276,22 @@ pub async fn plan(
                 if again.resource_version() == current.resource_version() {
                     return Err(e);
                 }
+                // Controllers write status and their annotations all the time: then only the
+                // version moved, and the same write is asked again at once.
+                if same_for_the_write(
+                    profile,
+                    writer.role,
+                    current.target.kind,
+                    &current.object,
+                    &again.object,
+                ) && rebased < REBASES
+                {
+                    rebased += 1;
+                } else {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
                 current = again;
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
             }
             other => return other,
         }
@@ -287,6 +300,24 @@ pub async fn plan(
 
 /// How often a write is decided again when the object keeps changing under it.
 const RACE_RETRIES: u32 = 3;
+/// How often a write is re-sent at a newer version when only status and bookkeeping changed.
+const REBASES: u32 = 10;
+
+/// Did anything a role's write depends on change between two versions of an object? Status,
+/// bookkeeping and the keys tools and controllers write do not count.
+fn same_for_the_write(profile: &Profile, role: RoleName, kind: &KindInfo, a: &Value, b: &Value) -> bool {
+    let outside = |obj: &Value| {
+        spec_of(&project::without_tool_keys(
+            profile,
+            kind,
+            &project::without_role_fields(profile, role, kind, obj),
+        ))
+    };
+    ownership::same_units(
+        &ownership::units(profile, role, kind, a),
+        &ownership::units(profile, role, kind, b),
+    ) && outside(a) == outside(b)
+}
 
 fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(100 << attempt.min(4))
@@ -558,13 +589,26 @@ pub async fn commit(
     plan: &Plan,
 ) -> Result<()> {
     let mut plan = plan.clone();
-    let mut attempt = 0;
+    let (mut attempt, mut rebased) = (0, 0);
     loop {
         match commit_once(cluster, profile, writer, target, &plan).await {
             Err(Error::Changed { .. } | Error::Conflict { .. }) if attempt < RACE_RETRIES => {
+                let live = read_live(cluster, profile, writer.role, target.clone()).await?;
+                // Only status or bookkeeping moved: the same write, at the new version.
+                if same_for_the_write(profile, writer.role, target.kind, &plan.basis, &live.object)
+                    && rebased < REBASES
+                {
+                    rebased += 1;
+                    let rv = live.object["metadata"]["resourceVersion"].clone();
+                    plan.body["metadata"]["resourceVersion"] = rv.clone();
+                    if let Some(test) = plan.removal.as_mut().and_then(|p| p.get_mut(0)) {
+                        test["value"] = rv;
+                    }
+                    plan.basis = live.object;
+                    continue;
+                }
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
-                let live = read_live(cluster, profile, writer.role, target.clone()).await?;
                 plan = self::plan(cluster, profile, writer, &live, &plan.doc).await?;
                 if !plan.needs_write() {
                     return Ok(());
@@ -601,18 +645,8 @@ async fn remove_fields(
     dry_run: bool,
     basis: &Value,
 ) -> Result<Value> {
-    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
-    let mut url =
-        format!("{}/{}?fieldManager={}", api.resource_url(), target.name, query_escape(&writer.manager));
-    if dry_run {
-        url.push_str("&dryRun=All");
-    }
     let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
-    let request = http::Request::patch(url)
-        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
-        .body(serde_json::to_vec(patch).unwrap_or_default())
-        .map_err(|e| Error::Invalid(format!("cannot build the removal for {object}: {e}")))?;
-    match cluster.client.request::<Value>(request).await {
+    match json_patch(cluster, target, &writer.manager, patch, dry_run).await {
         Ok(obj) => Ok(obj),
         Err(kube::Error::Api(status)) if status.code == 409 => Err(Error::Changed { object }),
         // A failed `test` op is a bare 422 with no causes, as is a malformed patch: if the object
@@ -634,8 +668,29 @@ async fn remove_fields(
                 rejection(&status, profile, target.kind, basis)
             )))
         }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), writer.role.as_str())),
         Err(err) => Err(cluster.error(err, &target.action())),
     }
+}
+
+/// A JSON patch (an Update) of the object as `manager`, with the server's own answer.
+pub async fn json_patch(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    manager: &str,
+    patch: &Value,
+    dry_run: bool,
+) -> std::result::Result<Value, kube::Error> {
+    let api = view::workload_api(cluster, target.kind, Some(&target.namespace));
+    let mut url = format!("{}/{}?fieldManager={}", api.resource_url(), target.name, query_escape(manager));
+    if dry_run {
+        url.push_str("&dryRun=All");
+    }
+    let request = http::Request::patch(url)
+        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
+        .body(serde_json::to_vec(patch).unwrap_or_default())
+        .map_err(kube::Error::HttpError)?;
+    cluster.client.request::<Value>(request).await
 }
 
 /// Percent-encodes a query value (field manager names may hold any printable character).

@@ -281,3 +281,23 @@ pub fn managers_of(obj: &serde_json::Value, path: &[&str]) -> Vec<String> {
         .map(|e| e["manager"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// An object without what the server and controllers change on their own (status, versions, their
+/// annotations and managedFields entries): equal before and after a command means it wrote nothing.
+pub fn settled(obj: &serde_json::Value) -> serde_json::Value {
+    let mut obj = obj.clone();
+    if let Some(map) = obj.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = obj["metadata"].as_object_mut() {
+        meta.remove("resourceVersion");
+        meta.remove("generation");
+        if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+            annotations.retain(|k, _| !k.starts_with("deployment.kubernetes.io/"));
+        }
+        if let Some(entries) = meta.get_mut("managedFields").and_then(|m| m.as_array_mut()) {
+            entries.retain(|e| e["subresource"] != "status" && e["manager"] != "kube-controller-manager");
+        }
+    }
+    obj
+}

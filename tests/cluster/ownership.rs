@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, env, managers_of, web_deployment};
+use crate::harness::{Ns, env, managers_of, settled, web_deployment};
 use crate::writes::{APP, Editor, app_path, container, env_value, managed_entry, saved_path, yaml};
 
 /// Every FieldsV1 path (as `f:a/k:{…}/f:b` strings) a manager owns, leaves only.
@@ -296,10 +296,7 @@ fn adopt_moves_the_role_fields_and_owners_check_reports_strays() {
         dry.stdout
     );
     assert!(dry.stderr.contains("last-applied-configuration annotation"), "{}", dry.stderr);
-    assert_eq!(
-        ns.get_json("deploy/web")["metadata"]["resourceVersion"],
-        before["metadata"]["resourceVersion"]
-    );
+    assert_eq!(settled(&ns.get_json("deploy/web")), settled(&before));
     ns.oam(&["dev", "adopt", "deploy/web"]).ok();
     ns.oam(&["ops", "adopt", "deploy/web"]).ok();
     let after = ns.get_json("deploy/web");
