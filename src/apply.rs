@@ -479,14 +479,17 @@ fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, bo
     fn label(profile: &Profile, kind: &KindInfo, body: &Value, field: &str) -> String {
         let mut path = format!(".{}", field.trim_start_matches('.'));
         // Validation names containers by index, in the live object's order.
-        let containers = format!(".{}[", kind.containers_path().join("."));
-        if let Some(at) = path.find(&containers) {
-            let start = at + containers.len();
-            let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
-            let names = project::get_path(body, &kind.containers_path()).and_then(Value::as_array);
-            let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
-            if let (Some(i), Some(name)) = (index, name) {
-                path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+        for list in crate::roles::CONTAINER_LISTS {
+            let containers = format!(".{}[", kind.container_list_path(list).join("."));
+            if let Some(at) = path.find(&containers) {
+                let start = at + containers.len();
+                let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
+                let names =
+                    project::get_path(body, &kind.container_list_path(list)).and_then(Value::as_array);
+                let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
+                if let (Some(i), Some(name)) = (index, name) {
+                    path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+                }
             }
         }
         project::document_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
@@ -835,27 +838,34 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
     let display = target.display();
     let namespace = target.namespace.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
-        for (name, image) in &pairs {
-            if name == "*" {
-                for c in containers.values_mut() {
-                    c["image"] = Value::String(image.clone());
-                }
-                continue;
-            }
-            let names: Vec<String> = containers.keys().cloned().collect();
-            let c = containers.get_mut(name).ok_or_else(|| {
-                Error::Usage(format!(
+        let names = project::named_containers(doc);
+        for (name, _) in &pairs {
+            if name != "*" && !names.contains(name) {
+                return Err(Error::Usage(format!(
                     "{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}",
                     names.join(", ")
-                ))
-            })?;
-            c["image"] = Value::String(image.clone());
+                )));
+            }
+        }
+        // `*` is every container, init containers and sidecars included (as `kubectl set image`):
+        // a migration image must not drift from the app's version.
+        for (name, fields) in document_containers_mut(doc) {
+            let image = pairs.iter().rev().find(|(n, _)| n == name || n == "*").map(|(_, image)| image);
+            if let Some(image) = image {
+                fields["image"] = Value::String(image.clone());
+            }
         }
         Ok(())
     })
     .await
+}
+
+/// Each container of a dev document (app and init), by name, for changing its fields.
+fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Value)> {
+    let map = doc.as_object_mut().into_iter().flat_map(|m| m.iter_mut());
+    map.filter(|(key, _)| crate::roles::CONTAINER_LISTS.contains(&key.as_str()))
+        .filter_map(|(_, list)| list.as_object_mut())
+        .flat_map(|containers| containers.iter_mut())
 }
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
@@ -878,18 +888,17 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
     let namespace = target.namespace.clone();
     let only = args.container.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "env updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
         if let Some(only) = &only {
-            if !containers.contains_key(only) {
-                let names: Vec<String> = containers.keys().cloned().collect();
+            let names = project::named_containers(doc);
+            if !names.contains(only) {
                 return Err(Error::Usage(format!(
                     "{display} in namespace \"{namespace}\" has no container \"{only}\"; it has {}",
                     names.join(", ")
                 )));
             }
         }
-        for (name, c) in containers.iter_mut() {
+        // Without -c: every container, init containers included (as `kubectl set env`).
+        for (name, c) in document_containers_mut(doc) {
             if only.as_ref().is_some_and(|o| o != name) {
                 continue;
             }

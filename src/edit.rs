@@ -363,6 +363,9 @@ fn available_fields(profile: &Profile, role: RoleName, kind: &crate::roles::Kind
     let role = profile.role(role);
     let mut out: Vec<String> =
         role.container_fields().map(|f| format!("containers.NAME.{}", f.name)).collect();
+    if role.container_fields().next().is_some() {
+        out.push(format!("{}.NAME (the same fields)", crate::roles::INIT_CONTAINERS_KEY));
+    }
     for (t, fields) in role.object_traits(&kind.kind) {
         out.extend(fields.iter().map(|f| format!("{t}.{}", f.name)));
     }

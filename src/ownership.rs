@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
-use crate::project::{container_name, containers, get_path};
+use crate::project::{all_containers, container_name, get_path};
 use crate::roles::{KindInfo, Profile, RoleName};
 
 /// Keyed lists (the API's `x-kubernetes-list-map-keys`) among role fields, by field name. Their items
@@ -113,15 +113,16 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
     let role = profile.role(role);
     let mut out = Units::default();
     if role.container_fields().next().is_some() {
-        for c in containers(obj, kind) {
+        // Init containers are a list keyed by name too, so each is its own set of units.
+        for (list, c) in all_containers(obj, kind) {
             let name = container_name(c);
-            let mut prefix = fields(&kind.containers_path());
+            let mut prefix = fields(&kind.container_list_path(list));
             prefix.push(Step::Key(json!({"name": name})));
             for field in role.container_fields() {
                 if let Some(v) = get_path(c, &field.path.segments) {
                     let mut path = prefix.clone();
                     path.extend(fields(&field.path.segments));
-                    decompose(&mut out, path, format!("containers.{name}.{}", field.name), v, &[]);
+                    decompose(&mut out, path, format!("{list}.{name}.{}", field.name), v, &[]);
                 }
             }
         }

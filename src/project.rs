@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::ownership::{self, BASE_KEY, Base};
 use crate::roles::{
-    CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root,
+    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
+    READ_ONLY_KEY, Role, RoleName, Root,
 };
 
 /// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
@@ -92,7 +93,25 @@ pub fn set_path(value: &mut Value, path: &[String], new: Value) {
 }
 
 pub fn containers<'a>(obj: &'a Value, kind: &KindInfo) -> &'a [Value] {
-    get_path(obj, &kind.containers_path()).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    container_list(obj, kind, CONTAINERS_KEY)
+}
+
+/// The containers of one of the pod spec's [`CONTAINER_LISTS`].
+pub fn container_list<'a>(obj: &'a Value, kind: &KindInfo, list: &str) -> &'a [Value] {
+    get_path(obj, &kind.container_list_path(list)).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Every container of the pod template (app containers, then init containers), with its list.
+pub fn all_containers<'a>(obj: &'a Value, kind: &KindInfo) -> Vec<(&'static str, &'a Value)> {
+    CONTAINER_LISTS
+        .iter()
+        .flat_map(|list| container_list(obj, kind, list).iter().map(|c| (*list, c)))
+        .collect()
+}
+
+/// A native sidecar: an init container that keeps running beside the app (`restartPolicy: Always`).
+pub fn is_sidecar(container: &Value) -> bool {
+    container["restartPolicy"] == "Always"
 }
 
 pub fn container_name(container: &Value) -> &str {
@@ -114,15 +133,21 @@ pub fn document(
     doc.insert("namespace".into(), obj["metadata"]["namespace"].clone());
 
     if role.container_fields().next().is_some() {
-        let mut by_name = Map::new();
-        for c in containers(obj, kind) {
-            let name = container_name(c);
-            if opts.container.is_some_and(|only| only != name) {
-                continue;
+        for list in CONTAINER_LISTS {
+            let mut by_name = Map::new();
+            for c in container_list(obj, kind, list) {
+                let name = container_name(c);
+                if opts.container.is_some_and(|only| only != name) {
+                    continue;
+                }
+                by_name.insert(name.to_string(), Value::Object(container_document(role, c)));
             }
-            by_name.insert(name.to_string(), Value::Object(container_document(role, c)));
+            // `containers:` is always there (a pod has one); init containers only when it has any.
+            let unfiltered_containers = list == CONTAINERS_KEY && opts.container.is_none();
+            if !by_name.is_empty() || unfiltered_containers {
+                doc.insert(list.into(), Value::Object(by_name));
+            }
         }
-        doc.insert(CONTAINERS_KEY.into(), Value::Object(by_name));
     }
 
     for (trait_name, fields) in role.object_traits(&kind.kind) {
@@ -145,7 +170,7 @@ pub fn document(
         }
     }
 
-    let read_only = read_only_section(role, kind, obj, opts.autoscaler);
+    let read_only = read_only_section(role, kind, obj, opts);
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
     }
@@ -171,16 +196,24 @@ fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_only_section(
-    role: &Role,
-    kind: &KindInfo,
-    obj: &Value,
-    hpa: Option<&Autoscaler>,
-) -> Map<String, Value> {
+fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Map<String, Value> {
+    let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
         if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
             out.insert(field.name.clone(), v.clone());
+        }
+    }
+    // Which init containers are native sidecars (they run beside the app, not before it): context
+    // for whoever sets their image, never a field of the role.
+    if role.container_fields().next().is_some() {
+        let sidecars: Vec<&str> = container_list(obj, kind, INIT_CONTAINERS_KEY)
+            .iter()
+            .filter(|c| is_sidecar(c) && opts.container.is_none_or(|only| only == container_name(c)))
+            .map(container_name)
+            .collect();
+        if !sidecars.is_empty() {
+            out.insert(SIDECARS_KEY.into(), json!(sidecars));
         }
     }
     if let Some(hpa) = hpa {
@@ -193,6 +226,9 @@ fn read_only_section(
     }
     out
 }
+
+/// Under `readOnly`: the init containers that are native sidecars.
+pub const SIDECARS_KEY: &str = "sidecars";
 
 /// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
 pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
@@ -431,43 +467,45 @@ pub fn decode_document(
     let path_of = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<String>>();
 
     if role.container_fields().next().is_some() {
-        let wanted = doc.get(CONTAINERS_KEY).and_then(Value::as_object);
-        let live_names: Vec<&str> = containers(live, kind).iter().map(container_name).collect();
-        for name in wanted.into_iter().flat_map(|w| w.keys()) {
-            if !live_names.contains(&name.as_str()) {
-                problems.push(DocProblem::at(&path_of(&[CONTAINERS_KEY, name]), format!(
-                    "containers.{name}: no such container (it has {}); roles change containers, they do not add or rename them",
-                    live_names.join(", ")
-                )));
-            }
-        }
-        let mut items = Vec::new();
-        for name in live_names {
-            let source = match wanted.and_then(|w| w.get(name)) {
-                Some(Value::Object(m)) => m,
-                Some(Value::Null) | None => continue,
-                Some(_) => {
+        for list in CONTAINER_LISTS {
+            let wanted = doc.get(list).and_then(Value::as_object);
+            let live_names: Vec<&str> = container_list(live, kind, list).iter().map(container_name).collect();
+            for name in wanted.into_iter().flat_map(|w| w.keys()) {
+                if !live_names.contains(&name.as_str()) {
                     problems.push(DocProblem::at(
-                        &path_of(&[CONTAINERS_KEY, name]),
-                        format!("containers.{name}: expected a mapping of fields"),
+                        &path_of(&[list, name]),
+                        unknown_container(live, kind, list, name),
                     ));
-                    continue;
                 }
-            };
-            let mut item = Map::new();
-            item.insert("name".into(), json!(name));
-            for field in role.container_fields() {
-                if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
-                    match decode(field, v, &path_of(&[CONTAINERS_KEY, name, &field.name])) {
-                        Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
-                        Err(e) => problems.push(e),
+            }
+            let mut items = Vec::new();
+            for name in live_names {
+                let source = match wanted.and_then(|w| w.get(name)) {
+                    Some(Value::Object(m)) => m,
+                    Some(Value::Null) | None => continue,
+                    Some(_) => {
+                        problems.push(DocProblem::at(
+                            &path_of(&[list, name]),
+                            format!("{list}.{name}: expected a mapping of fields"),
+                        ));
+                        continue;
+                    }
+                };
+                let mut item = Map::new();
+                item.insert("name".into(), json!(name));
+                for field in role.container_fields() {
+                    if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
+                        match decode(field, v, &path_of(&[list, name, &field.name])) {
+                            Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
+                            Err(e) => problems.push(e),
+                        }
                     }
                 }
+                items.push(Value::Object(item));
             }
-            items.push(Value::Object(item));
-        }
-        if !items.is_empty() {
-            set_path(&mut obj, &kind.containers_path(), Value::Array(items));
+            if !items.is_empty() {
+                set_path(&mut obj, &kind.container_list_path(list), Value::Array(items));
+            }
         }
     }
 
@@ -503,9 +541,28 @@ pub fn decode_document(
     (obj, problems)
 }
 
-/// The containers a document names.
+/// Why a document's container name is not one of the live `list`: a typo, or the other list.
+fn unknown_container(live: &Value, kind: &KindInfo, list: &str, name: &str) -> String {
+    let other = CONTAINER_LISTS.into_iter().find(|l| *l != list).unwrap_or(CONTAINERS_KEY);
+    if container_list(live, kind, other).iter().any(|c| container_name(c) == name) {
+        let what = if other == INIT_CONTAINERS_KEY { "an init container" } else { "an app container" };
+        return format!("{list}.{name}: {name} is {what}; put it under {other}");
+    }
+    let names: Vec<&str> = container_list(live, kind, list).iter().map(container_name).collect();
+    let has = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    let what = if list == INIT_CONTAINERS_KEY { "init container" } else { "container" };
+    format!(
+        "{list}.{name}: no such {what} (it has {has}); roles change containers, they do not add or rename them"
+    )
+}
+
+/// The containers a document names (app and init containers: their names are unique in a pod).
 pub fn named_containers(doc: &Value) -> Vec<String> {
-    doc.get(CONTAINERS_KEY).and_then(Value::as_object).map_or_else(Vec::new, |m| m.keys().cloned().collect())
+    CONTAINER_LISTS
+        .iter()
+        .filter_map(|list| doc.get(*list).and_then(Value::as_object))
+        .flat_map(|m| m.keys().cloned())
+        .collect()
 }
 
 /// Numbers a workload's fields cannot hold. Counts, ports and seconds are int32 (the server would
@@ -533,7 +590,7 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             let mut out = Vec::new();
             for (k, v) in m {
                 // Env values have their own, more precise message.
-                if at.len() == 2 && at[0] == CONTAINERS_KEY && k == "env" {
+                if at.len() == 2 && CONTAINER_LISTS.contains(&at[0].as_str()) && k == "env" {
                     continue;
                 }
                 if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
@@ -625,7 +682,7 @@ fn check_document(
 fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
     let mut keys = Vec::new();
     if role.container_fields().next().is_some() {
-        keys.push(CONTAINERS_KEY.to_string());
+        keys.extend(CONTAINER_LISTS.map(str::to_string));
     }
     keys.extend(role.object_traits(&kind.kind).map(|(t, _)| t.to_string()));
     keys
@@ -639,7 +696,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
     let Some(group) = value.as_object() else {
         return vec![DocProblem::new(format!("{key}: expected a mapping"))];
     };
-    if key == CONTAINERS_KEY {
+    if CONTAINER_LISTS.contains(&key) {
         let known: Vec<&str> = role.container_fields().map(|f| f.name.as_str()).collect();
         for (container, fields) in group {
             let Some(fields) = fields.as_object() else {
@@ -647,7 +704,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
             };
             for field in fields.keys().filter(|f| !known.contains(&f.as_str())) {
                 problems.push(DocProblem::new(format!(
-                    "containers.{container}.{field}: not a {} field; it may set {}",
+                    "{key}.{container}.{field}: not a {} field; it may set {}",
                     role.name,
                     known.join(", ")
                 )));
@@ -689,7 +746,10 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             map.remove(last);
         }
     }
-    if let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.containers_path()) {
+    for list in CONTAINER_LISTS {
+        let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.container_list_path(list)) else {
+            continue;
+        };
         for item in items.iter_mut() {
             for field in role.container_fields() {
                 let Some((last, parent)) = field.path.segments.split_last() else {
@@ -748,14 +808,15 @@ pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
 /// documents do (`containers.app.image`); None for fields outside every role.
 pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
     let segments = split_server_path(server_field);
-    let containers = kind.containers_path();
-    let (parent, list) = containers.split_at(containers.len() - 1);
-    if segments.len() > containers.len() && segments[..parent.len()] == *parent {
-        if let Some(name) = segments[parent.len()]
-            .strip_prefix(&format!("{}[name=\"", list[0]))
-            .and_then(|rest| rest.strip_suffix("\"]"))
-        {
-            return Some(format!("containers.{name}.{}", segments[containers.len()..].join(".")));
+    let parent = kind.pod_spec_path();
+    for list in CONTAINER_LISTS {
+        if segments.len() > parent.len() + 1 && segments[..parent.len()] == *parent {
+            if let Some(name) = segments[parent.len()]
+                .strip_prefix(&format!("{list}[name=\""))
+                .and_then(|rest| rest.strip_suffix("\"]"))
+            {
+                return Some(format!("{list}.{name}.{}", segments[parent.len() + 1..].join(".")));
+            }
         }
     }
     for role in &profile.roles {
@@ -1108,6 +1169,80 @@ mod tests {
         for (kind, field, label) in cases {
             assert_eq!(document_label(&p, kind, field).as_deref(), label, "{field}");
         }
+    }
+
+    #[test]
+    fn init_containers_and_sidecars_are_in_the_dev_document() {
+        let (p, mut obj) = setup();
+        obj["spec"]["template"]["spec"]["initContainers"] = json!([
+            {"name": "migrate", "image": "shop:1", "args": ["migrate"], "imagePullPolicy": "Always"},
+            {"name": "log", "image": "fluent:1", "restartPolicy": "Always", "env": [{"name": "TO", "value": "x"}]}
+        ]);
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        assert_eq!(
+            doc["initContainers"],
+            json!({"migrate": {"image": "shop:1", "args": ["migrate"]},
+                   "log": {"image": "fluent:1", "env": {"TO": "x"}}})
+        );
+        assert_eq!(doc["readOnly"], json!({"sidecars": ["log"]}), "sidecars are recognisable");
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["kind", "name", "namespace", "containers", "initContainers", "readOnly", "base"]);
+        // It reads back to the same fields, keyed as the server merges them.
+        let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+        assert_eq!(
+            fields["spec"]["template"]["spec"]["initContainers"],
+            json!([{"name": "migrate", "image": "shop:1", "args": ["migrate"]},
+                   {"name": "log", "image": "fluent:1", "env": [{"name": "TO", "value": "x"}]}])
+        );
+        assert_eq!(named_containers(&doc), ["app", "proxy", "migrate", "log"]);
+        // -c finds an init container; the document then holds only it.
+        let only = ViewOptions { container: Some("log"), autoscaler: None };
+        let one = document(&p, RoleName::Dev, kind, &obj, &only);
+        assert_eq!(one.get("containers"), None);
+        assert_eq!(one["initContainers"], json!({"log": {"image": "fluent:1", "env": {"TO": "x"}}}));
+        assert_eq!(one["readOnly"]["sidecars"], json!(["log"]));
+        // Containers under the wrong key, or unknown ones, are named with the way out.
+        for (doc, expect) in [
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {"migrate": {"image": "x"}}}),
+                "containers.migrate: migrate is an init container; put it under initContainers",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"app": {"image": "x"}}}),
+                "initContainers.app: app is an app container; put it under containers",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"x": {"image": "x"}}}),
+                "initContainers.x: no such init container (it has migrate, log)",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"restartPolicy": "Never"}}}),
+                "initContainers.log.restartPolicy: not a dev field",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"env": {"N": 1}}}}),
+                "initContainers.log.env.N: env values are strings",
+            ),
+        ] {
+            let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+            assert!(messages(&problems).iter().any(|m| m.starts_with(expect)), "{problems:?}");
+        }
+        let ops = json!({"kind": "Deployment", "name": "web", "initContainers": {}});
+        assert!(
+            messages(&decode(&p, RoleName::Ops, &obj, &ops).unwrap_err())[0]
+                .starts_with("initContainers: belongs to the dev role")
+        );
+        // Server paths and the role guard know init containers too.
+        assert_eq!(
+            document_label(&p, kind, ".spec.template.spec.initContainers[name=\"log\"].image").as_deref(),
+            Some("initContainers.log.image")
+        );
+        let dev_less = without_role_fields(&p, RoleName::Dev, kind, &obj);
+        assert_eq!(
+            dev_less["spec"]["template"]["spec"]["initContainers"],
+            json!([{"name": "migrate", "imagePullPolicy": "Always"}, {"name": "log", "restartPolicy": "Always"}])
+        );
     }
 
     #[test]

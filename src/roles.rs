@@ -23,6 +23,10 @@ pub const READ_ONLY_KEY: &str = "readOnly";
 pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
+/// Init containers (native sidecars among them) get the same fields under this key.
+pub const INIT_CONTAINERS_KEY: &str = "initContainers";
+/// The pod spec's container lists; each is also the document key its containers are shown under.
+pub const CONTAINER_LISTS: [&str; 2] = [CONTAINERS_KEY, INIT_CONTAINERS_KEY];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RoleName {
@@ -230,7 +234,7 @@ impl Role {
 
     /// Is `key` a top-level key of this role's documents?
     pub fn has_document_key(&self, key: &str) -> bool {
-        (key == CONTAINERS_KEY && self.container_fields().next().is_some())
+        (CONTAINER_LISTS.contains(&key) && self.container_fields().next().is_some())
             || self
                 .traits
                 .iter()
@@ -265,8 +269,13 @@ impl KindInfo {
     }
 
     pub fn containers_path(&self) -> Vec<String> {
+        self.container_list_path(CONTAINERS_KEY)
+    }
+
+    /// `list`: one of [`CONTAINER_LISTS`].
+    pub fn container_list_path(&self, list: &str) -> Vec<String> {
         let mut path = self.pod_spec_path();
-        path.push("containers".into());
+        path.push(list.into());
         path
     }
 
@@ -384,7 +393,9 @@ impl Profile {
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str())
+                if IDENTITY_KEYS.contains(&trait_name.as_str())
+                    || CONTEXT_KEYS.contains(&trait_name.as_str())
+                    || trait_name == INIT_CONTAINERS_KEY
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }

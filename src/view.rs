@@ -299,7 +299,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let (obj, hpa) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
-        if !project::containers(&obj, kind).iter().any(|c| project::container_name(c) == only) {
+        if !container_names(&obj, kind).contains(only) {
             return Err(Error::Usage(format!(
                 "{} in namespace \"{}\" has no container \"{only}\"; it has {}",
                 target.display(),
@@ -335,8 +335,9 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     }
 }
 
+/// App and init containers (their names are unique within a pod).
 pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
-    project::containers(obj, kind).iter().map(|c| project::container_name(c).to_string()).collect()
+    project::all_containers(obj, kind).iter().map(|(_, c)| project::container_name(c).to_string()).collect()
 }
 
 /// Owners as YAML comments, so the document still applies unchanged.
@@ -488,7 +489,22 @@ fn table_rows(
     };
     match role {
         RoleName::Dev => {
-            let containers = doc["containers"].as_object().cloned().unwrap_or_default();
+            // Init containers are marked: `migrate (init)`, `log (sidecar)`.
+            let sidecars = &doc[crate::roles::READ_ONLY_KEY][project::SIDECARS_KEY];
+            let shown = |list: &str, name: &str| match list {
+                crate::roles::INIT_CONTAINERS_KEY
+                    if sidecars.as_array().is_some_and(|s| s.contains(&json!(name))) =>
+                {
+                    format!("{name} (sidecar)")
+                }
+                crate::roles::INIT_CONTAINERS_KEY => format!("{name} (init)"),
+                _ => name.to_string(),
+            };
+            let containers: Vec<(String, Value)> = crate::roles::CONTAINER_LISTS
+                .iter()
+                .filter_map(|list| doc[*list].as_object().map(|m| (list, m)))
+                .flat_map(|(list, m)| m.iter().map(move |(n, c)| (shown(list, n), c.clone())))
+                .collect();
             containers
                 .iter()
                 .map(|(cname, c)| {
