@@ -718,6 +718,14 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
         .collect();
     for field in group.keys().filter(|f| !known.contains(&f.as_str())) {
+        if let Some(read_only) = role.read_only_field(&kind.kind, field) {
+            problems.push(DocProblem::new(format!(
+                "{key}.{field}: read-only for {}{}; it is shown under {READ_ONLY_KEY}, remove it here",
+                kind.kind,
+                read_only.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            )));
+            continue;
+        }
         problems.push(DocProblem::new(if known.is_empty() {
             format!("{key}: {} has no {key} trait", kind.kind)
         } else {
@@ -1243,6 +1251,53 @@ mod tests {
             dev_less["spec"]["template"]["spec"]["initContainers"],
             json!([{"name": "migrate", "imagePullPolicy": "Always"}, {"name": "log", "restartPolicy": "Always"}])
         );
+    }
+
+    #[test]
+    fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
+        let p = Profile::builtin();
+        let kind = p.kind("job").unwrap();
+        let job = json!({"metadata": {"name": "once", "namespace": "a"},
+            "spec": {"parallelism": 2, "completions": 4, "completionMode": "NonIndexed", "backoffLimit": 6,
+                     "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100,
+                     "template": {"spec": {"containers": [{"name": "main", "image": "busybox"}]}}}});
+        let mut doc = document(&p, RoleName::Ops, kind, &job, &ViewOptions::default());
+        doc.as_object_mut().unwrap().remove(BASE_KEY);
+        assert_eq!(
+            doc,
+            json!({"kind": "Job", "name": "once", "namespace": "a",
+                   "run": {"parallelism": 2, "backoffLimit": 6, "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100},
+                   "readOnly": {"completions": 4, "completionMode": "NonIndexed"}})
+        );
+        let (fields, problems) = decode_document(&p, RoleName::Ops, kind, &job, &doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(fields["spec"]["ttlSecondsAfterFinished"], 100);
+        let set_completions = json!({"kind": "Job", "name": "once", "run": {"completions": 5}});
+        let (_, problems) = decode_document(&p, RoleName::Ops, kind, &job, &set_completions);
+        assert_eq!(
+            problems[0].message,
+            "run.completions: read-only for Job (fixed when the Job is created: the API refuses changes (an Indexed Job's may change only together with parallelism)); it is shown under readOnly, remove it here"
+        );
+        let cj = p.kind("cj").unwrap();
+        let schedule: Vec<&str> = p
+            .role(RoleName::Ops)
+            .object_traits("CronJob")
+            .filter(|(t, _)| *t == "schedule")
+            .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
+            .collect();
+        assert_eq!(
+            schedule,
+            [
+                "schedule",
+                "timeZone",
+                "suspend",
+                "concurrencyPolicy",
+                "startingDeadlineSeconds",
+                "successfulJobsHistoryLimit",
+                "failedJobsHistoryLimit"
+            ]
+        );
+        assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
     }
 
     #[test]

@@ -191,6 +191,8 @@ pub struct Field {
     pub exclude: Vec<String>,
     /// Held by a HorizontalPodAutoscaler when one targets the workload.
     pub autoscaled: bool,
+    /// Why a read-only field cannot be changed (shown where someone tries).
+    pub reason: Option<String>,
 }
 
 impl Field {
@@ -230,6 +232,11 @@ impl Role {
                 t.fields.iter().filter(|f| f.path.root != Root::Container && f.applies_to(kind)).collect();
             (!fields.is_empty()).then_some((t.name.as_str(), fields))
         })
+    }
+
+    /// The read-only field `name` of `kind`, if the role shows one.
+    pub fn read_only_field(&self, kind: &str, name: &str) -> Option<&Field> {
+        self.read_only.iter().find(|f| f.name == name && f.applies_to(kind))
     }
 
     /// Is `key` a top-level key of this role's documents?
@@ -366,30 +373,38 @@ impl Profile {
             let raw_role =
                 raw.roles.get(name.as_str()).ok_or_else(|| bad(format!("roles.{name} is missing")))?;
             // `owned`: a trait's fields, which the role writes (readOnly fields are only shown).
-            let parse_fields =
-                |at: &str, fields: &BTreeMapOrdered<RawField>, owned: bool| -> Result<Vec<Field>> {
-                    let mut out = Vec::new();
-                    for (field_name, f) in &fields.0 {
-                        let key = format!("{at}.{field_name}");
-                        let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
-                        if owned {
-                            path.check_ownable().map_err(|m| bad(format!("{key}.path: {m}")))?;
-                        }
-                        if let Some(kinds) = &f.kinds {
-                            if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
-                                return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
-                            }
-                        }
-                        out.push(Field {
-                            name: field_name.clone(),
-                            path,
-                            kinds: f.kinds.clone(),
-                            exclude: f.exclude.clone(),
-                            autoscaled: f.autoscaled,
-                        });
+            let parse_fields = |at: &str,
+                                fields: &BTreeMapOrdered<RawField>,
+                                owned: bool|
+             -> Result<Vec<Field>> {
+                let mut out = Vec::new();
+                for (field_name, f) in &fields.0 {
+                    let key = format!("{at}.{field_name}");
+                    let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
+                    if owned {
+                        path.check_ownable().map_err(|m| bad(format!("{key}.path: {m}")))?;
                     }
-                    Ok(out)
-                };
+                    if let Some(kinds) = &f.kinds {
+                        if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
+                            return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
+                        }
+                    }
+                    if owned && f.reason.is_some() {
+                        return Err(bad(format!(
+                            "{key}.reason: only readOnly fields have a reason (why they cannot be changed)"
+                        )));
+                    }
+                    out.push(Field {
+                        name: field_name.clone(),
+                        path,
+                        kinds: f.kinds.clone(),
+                        exclude: f.exclude.clone(),
+                        autoscaled: f.autoscaled,
+                        reason: f.reason.clone(),
+                    });
+                }
+                Ok(out)
+            };
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
@@ -528,6 +543,7 @@ struct RawField {
     exclude: Vec<String>,
     #[serde(default)]
     autoscaled: bool,
+    reason: Option<String>,
 }
 
 /// A YAML mapping read in document order (the order fields are shown in).
@@ -741,6 +757,23 @@ mod tests {
             "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas}\n",
         );
         assert!(Profile::parse(&text, "p.yaml").is_ok());
+    }
+
+    #[test]
+    fn only_read_only_fields_carry_a_reason() {
+        let text = BUILTIN_PROFILE.replace(
+            "parallelism: {path: spec.parallelism, kinds: [Job]}",
+            "parallelism: {path: spec.parallelism, kinds: [Job], reason: x}",
+        );
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains("roles.ops.traits.run.parallelism.reason: only readOnly fields"), "{err}");
+        let p = Profile::builtin();
+        let completions = p.role(RoleName::Ops).read_only_field("Job", "completions").unwrap();
+        assert!(completions.reason.as_deref().unwrap().starts_with("fixed when the Job is created"));
+        assert!(p.role(RoleName::Ops).read_only_field("Deployment", "completions").is_none());
+        let text = BUILTIN_PROFILE.replace("      run:\n", "      initContainers:\n");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains("\"initContainers\" is reserved"), "{err}");
     }
 
     #[test]

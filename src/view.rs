@@ -671,6 +671,11 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
                     f.name.clone(),
                     f.path.to_string(),
                     f.kinds.as_ref().map_or("all".into(), |k| k.join(",")),
+                    if f.autoscaled {
+                        "held by an HPA that targets the workload".into()
+                    } else {
+                        String::new()
+                    },
                 ]);
             }
         }
@@ -682,11 +687,12 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
                 f.name.clone(),
                 f.path.to_string(),
                 f.kinds.as_ref().map_or("all".into(), |k| k.join(",")),
+                f.reason.clone().unwrap_or_default(),
             ]);
         }
     }
     let mut text = format!("Role profile: {}\n", profile.source);
-    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds"], rows));
+    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds", "note"], rows));
     Ok(text)
 }
 
