@@ -143,11 +143,13 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "roles", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
+        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
-        ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
+        ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
+            target(rest)
+        }
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
@@ -183,6 +185,9 @@ const TAKES_VALUE: &[&str] = &[
     "--field-manager",
     "--dry-run",
     "--replicas",
+    "--min",
+    "--max",
+    "--cpu-percent",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.

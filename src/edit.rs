@@ -219,6 +219,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         )));
     }
     let live = apply::read_live(cluster, profile, role, target).await?;
+    apply::refuse_controlled(profile, role, &live)?;
     if let Some(only) = &args.container {
         let names = view::container_names(&live.object, kind);
         if !names.contains(only) {
@@ -247,7 +248,12 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             format!("{}: {}", o.field, names.join(", "))
         })
         .collect();
-    let available = available_fields(profile, role, kind);
+    let mut available = available_fields(profile, role, kind);
+    if live.autoscaler.is_some() && crate::autoscaler::has_section(profile, role, kind) {
+        available.extend(
+            crate::autoscaler::FIELDS.iter().map(|f| format!("{}.{f}", crate::autoscaler::AUTOSCALER_KEY)),
+        );
+    }
     let read_only: Vec<String> = profile
         .role(role)
         .read_only

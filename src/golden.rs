@@ -47,6 +47,13 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
             let (_, body) = build(profile, &writer, &live, &doc).expect("a view applies back");
             out.push_str(&format!("# {role} apply body ({label})\n{}", output::yaml(&body).unwrap()));
+            let hpa = crate::autoscaler::build(profile, &writer, &live, &doc).expect("a view applies back");
+            if let Some((_, body)) = hpa {
+                out.push_str(&format!(
+                    "# {role} autoscaler apply body ({label})\n{}",
+                    output::yaml(&body).unwrap()
+                ));
+            }
         }
     }
     let owners = serde_json::to_value(field_owners(profile, kind, obj, None)).unwrap();

@@ -139,6 +139,18 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
     out
 }
 
+/// The units of `fields` (`(label, path from the root)`) of another object a role writes beside
+/// the workload (the autoscaler), cut the same way as the workload's traits.
+pub fn field_units(obj: &Value, fields: impl IntoIterator<Item = (String, Vec<String>)>) -> Units {
+    let mut out = Units::default();
+    for (label, path) in fields {
+        if let Some(v) = get_path(obj, &path) {
+            decompose(&mut out, self::fields(&path), label, v, &[]);
+        }
+    }
+    out
+}
+
 fn decompose(out: &mut Units, path: Vec<Step>, label: String, value: &Value, exclude: &[String]) {
     match value {
         Value::Null => {}
@@ -315,10 +327,13 @@ pub const BASE_KEY: &str = "base";
 const DIGEST_VERSION: &str = "v1";
 
 /// What a document was read from: the object's resourceVersion, and a digest of each unit's value.
+/// Units of another object the document shows (the autoscaler's) are recorded under a scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Base {
     pub resource_version: String,
     digests: HashMap<u32, u32>,
+    /// Which object's units `digest` looks up: None for the workload's.
+    scope: Option<String>,
 }
 
 impl Base {
@@ -330,7 +345,18 @@ impl Base {
             .map(|u| (fnv32(&u.key()), fnv32(&u.canon)))
             .chain(containers.iter().map(|c| (fnv32(&coverage_key(c)), 0)))
             .collect();
-        Base { resource_version: resource_version.to_string(), digests }
+        Base { resource_version: resource_version.to_string(), digests, scope: None }
+    }
+
+    /// Adds the units of another object the document shows, apart from the workload's.
+    pub fn with_scoped(mut self, scope: &str, units: &Units) -> Base {
+        self.digests.extend(units.iter().map(|u| (fnv32(&scoped_key(scope, &u.key())), fnv32(&u.canon))));
+        self
+    }
+
+    /// The base as seen for the object `scope` names.
+    pub fn scoped(&self, scope: &str) -> Base {
+        Base { scope: Some(scope.to_string()), ..self.clone() }
     }
 
     /// Did the document this base records show this unit's place (its container)?
@@ -372,12 +398,25 @@ impl Base {
                 (u32::from_be_bytes([c[0], c[1], c[2], c[3]]), u32::from_be_bytes([c[4], c[5], c[6], c[7]]))
             })
             .collect();
-        Ok(Base { resource_version: rv.to_string(), digests })
+        Ok(Base { resource_version: rv.to_string(), digests, scope: None })
+    }
+
+    /// Did the document this base records show `unit` with this same value?
+    pub fn has_same(&self, unit: &Unit) -> bool {
+        self.digest(&unit.key()) == Some(fnv32(&unit.canon))
     }
 
     fn digest(&self, unit_key: &str) -> Option<u32> {
-        self.digests.get(&fnv32(unit_key)).copied()
+        let key = match &self.scope {
+            Some(scope) => scoped_key(scope, unit_key),
+            None => unit_key.to_string(),
+        };
+        self.digests.get(&fnv32(&key)).copied()
     }
+}
+
+fn scoped_key(scope: &str, unit_key: &str) -> String {
+    format!("{scope}:\n{unit_key}")
 }
 
 fn coverage_key(container: &str) -> String {

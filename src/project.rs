@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::autoscaler::AUTOSCALER_KEY;
 use crate::ownership::{self, BASE_KEY, Base};
 use crate::roles::{
     CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
@@ -19,6 +20,9 @@ pub struct Autoscaler {
     pub min_replicas: Option<i64>,
     pub max_replicas: Option<i64>,
     pub metrics: Option<Value>,
+    /// The HPA itself (autoscaling/v2 JSON, managedFields included): the ops role writes its
+    /// `autoscaler` section to it.
+    pub object: Value,
 }
 
 impl Autoscaler {
@@ -33,31 +37,27 @@ impl Autoscaler {
             let same_group = target["apiVersion"]
                 .as_str()
                 .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
-            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(|| {
-                Autoscaler {
-                    name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                    // minReplicas defaults to 1 on the server.
-                    min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
-                    max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
-                    metrics: hpa["spec"].get("metrics").cloned(),
-                }
-            })
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group)
+                .then(|| Autoscaler::of(hpa))
         })
     }
 
-    /// `held`: each field the autoscaler holds, with its current value.
+    pub fn of(hpa: &Value) -> Autoscaler {
+        Autoscaler {
+            name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            // minReplicas defaults to 1 on the server.
+            min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
+            max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
+            metrics: hpa["spec"].get("metrics").cloned(),
+            object: hpa.clone(),
+        }
+    }
+
+    /// `held`: each field the autoscaler holds, with its current value. Its settings are the
+    /// `autoscaler` section; this is the context: which HPA, and what it holds.
     fn to_value(&self, held: &[(String, Option<&Value>)]) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), json!(self.name));
-        if let Some(min) = self.min_replicas {
-            m.insert("minReplicas".into(), json!(min));
-        }
-        if let Some(max) = self.max_replicas {
-            m.insert("maxReplicas".into(), json!(max));
-        }
-        if let Some(metrics) = &self.metrics {
-            m.insert("metrics".into(), metrics.clone());
-        }
         let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
         m.insert("holds".into(), json!(names));
         let current: Map<String, Value> =
@@ -170,6 +170,11 @@ pub fn document(
         }
     }
 
+    // The HPA that holds the replica count: its settings are the role's to edit.
+    let autoscaler = opts.autoscaler.filter(|_| autoscaled_fields(role, kind).next().is_some());
+    if let Some(hpa) = autoscaler {
+        doc.insert(AUTOSCALER_KEY.into(), crate::autoscaler::section(&hpa.object));
+    }
     let read_only = read_only_section(role, kind, obj, opts);
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
@@ -180,7 +185,11 @@ pub fn document(
     let units = ownership::units(profile, role.name, kind, &fields);
     let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
     let shown = named_containers(&Value::Object(doc.clone()));
-    doc.insert(BASE_KEY.into(), Base::of(&units, &shown, rv).to_value());
+    let mut base = Base::of(&units, &shown, rv);
+    if let Some(hpa) = autoscaler {
+        base = crate::autoscaler::with_base(base, &hpa.object);
+    }
+    doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)
 }
 
@@ -203,6 +212,9 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
         if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
             out.insert(field.name.clone(), v.clone());
         }
+    }
+    if let Some(owner) = controller(obj) {
+        out.insert(CONTROLLED_BY_KEY.into(), json!(owner));
     }
     // Which init containers are native sidecars (they run beside the app, not before it): context
     // for whoever sets their image, never a field of the role.
@@ -229,6 +241,18 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
 
 /// Under `readOnly`: the init containers that are native sidecars.
 pub const SIDECARS_KEY: &str = "sidecars";
+/// Under `readOnly`: the controller that manages the object (its controller ownerReference).
+pub const CONTROLLED_BY_KEY: &str = "controlledBy";
+
+/// The object's controller (the ownerReference with `controller: true`) as kubectl spells it,
+/// `deployment.apps/web`: a role's change to a controlled object would be undone by it.
+pub fn controller(obj: &Value) -> Option<String> {
+    let owner = obj["metadata"]["ownerReferences"].as_array()?.iter().find(|o| o["controller"] == true)?;
+    let kind = owner["kind"].as_str()?.to_lowercase();
+    let group = owner["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+    let name = owner["name"].as_str()?;
+    Some(if group.is_empty() { format!("{kind}/{name}") } else { format!("{kind}.{group}/{name}") })
+}
 
 /// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
 pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
@@ -572,7 +596,10 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
     let label = |at: &[String]| at.join(".");
     match value {
         Value::Number(n) => {
-            let in_quantities = at.iter().any(|k| k == "resources");
+            // An autoscaler's metric targets (`value`, `averageValue`) are quantities too.
+            let in_quantities = at.iter().any(|k| k == "resources")
+                || (at.first().is_some_and(|k| k == AUTOSCALER_KEY)
+                    && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(at, format!("{}: {n} is not a whole number", label(at)))]
@@ -664,6 +691,16 @@ fn check_document(
         }
         if role.has_document_key(key) {
             problems.extend(check_group(role, kind, key, value));
+            continue;
+        }
+        if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
+            match autoscaled_fields(role, kind).next() {
+                Some(_) => problems.extend(crate::autoscaler::check_section(value)),
+                None => problems.push(DocProblem::new(format!(
+                    "{key}: {} has no autoscaler (no replica count for one to hold)",
+                    kind.kind
+                ))),
+            }
             continue;
         }
         match profile.role_of_key(key) {
@@ -944,8 +981,9 @@ mod tests {
     fn container_filter_and_autoscaler() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa =
-            Autoscaler { name: "web".into(), min_replicas: Some(2), max_replicas: Some(5), metrics: None };
+        let hpa = Autoscaler::of(
+            &json!({"metadata": {"name": "web"}, "spec": {"minReplicas": 2, "maxReplicas": 5}}),
+        );
         let dev = document(
             &p,
             RoleName::Dev,
@@ -958,8 +996,23 @@ mod tests {
             document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
         assert_eq!(
             ops["readOnly"]["autoscaler"],
-            json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"],
-                   "current": {"scaler.replicas": 3}})
+            json!({"name": "web", "holds": ["scaler.replicas"], "current": {"scaler.replicas": 3}})
+        );
+        assert_eq!(
+            ops["autoscaler"],
+            json!({"minReplicas": 2, "maxReplicas": 5}),
+            "its settings are editable"
+        );
+        assert!(dev.get("autoscaler").is_none());
+        let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
+        assert!(
+            document(&p, RoleName::Dev, kind, &obj, &with_hpa).get("autoscaler").is_none(),
+            "never for dev"
+        );
+        let dev_doc = json!({"kind": "Deployment", "name": "web", "autoscaler": {"maxReplicas": 3}});
+        assert!(
+            messages(&decode(&p, RoleName::Dev, &obj, &dev_doc).unwrap_err())[0]
+                .starts_with("autoscaler: belongs to the ops role")
         );
         assert!(ops.get("scaler").is_none(), "a held count is not offered for editing");
     }

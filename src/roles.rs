@@ -23,6 +23,8 @@ pub const READ_ONLY_KEY: &str = "readOnly";
 pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
+/// The HPA's settings, in the document of the role that holds the field it scales.
+pub const AUTOSCALER_KEY: &str = "autoscaler";
 /// Init containers (native sidecars among them) get the same fields under this key.
 pub const INIT_CONTAINERS_KEY: &str = "initContainers";
 /// The pod spec's container lists; each is also the document key its containers are shown under.
@@ -325,8 +327,16 @@ impl Profile {
         self.kinds.iter().find(|k| k.matches(name)).ok_or_else(|| Error::UnknownKind(name.to_string()))
     }
 
-    /// The role (and its trait) that owns a top-level document key, if any.
+    /// The role (and its trait) that owns a top-level document key, if any. The autoscaler section
+    /// belongs to the role that holds the field an autoscaler scales.
     pub fn role_of_key(&self, key: &str) -> Option<RoleName> {
+        if key == AUTOSCALER_KEY {
+            return self
+                .roles
+                .iter()
+                .find(|r| r.traits.iter().flat_map(|t| &t.fields).any(|f| f.autoscaled))
+                .map(|r| r.name);
+        }
         self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
 
@@ -411,6 +421,7 @@ impl Profile {
                 if IDENTITY_KEYS.contains(&trait_name.as_str())
                     || CONTEXT_KEYS.contains(&trait_name.as_str())
                     || trait_name == INIT_CONTAINERS_KEY
+                    || trait_name == AUTOSCALER_KEY
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }

@@ -283,6 +283,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 selector: args.selector.clone(),
                 output: args.output,
                 chunk_size: args.chunk_size,
+                all: args.all,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -292,6 +293,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 selector: args.selector.clone(),
                 output: args.output,
                 chunk_size: args.chunk_size,
+                all: args.all,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -418,22 +420,28 @@ pub async fn list_workloads(
     let as_documents = matches!(args.output, Some(OutputFormat::Yaml | OutputFormat::Json));
     let mut rows = Vec::new();
     let mut documents = Vec::new();
+    // Objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs) are its business:
+    // hidden unless asked for, then marked with their owner.
+    let mut hidden = 0;
     for kind in kinds {
         for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
+            let owner = project::controller(&obj);
+            if owner.is_some() && !args.all {
+                hidden += 1;
+                return;
+            }
             let hpa = Autoscaler::targeting(&hpas, kind, &obj);
             if as_documents {
                 let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
                 documents.push(project::document(profile, role, kind, &obj, &view));
             } else {
-                rows.extend(table_rows(
-                    profile,
-                    role,
-                    kind,
-                    &obj,
-                    hpa.as_ref(),
-                    wide,
-                    cluster.all_namespaces,
-                ));
+                let mut these =
+                    table_rows(profile, role, kind, &obj, hpa.as_ref(), wide, cluster.all_namespaces);
+                if args.all {
+                    let cell = owner.clone().unwrap_or_else(|| "<none>".into());
+                    these.iter_mut().for_each(|row| row.push(cell.clone()));
+                }
+                rows.extend(these);
             }
         })
         .await?;
@@ -450,7 +458,12 @@ pub async fn list_workloads(
         } else {
             format!("namespace \"{}\"", cluster.namespace)
         };
-        eprintln!("No workloads found in {scope}.");
+        match hidden {
+            0 => eprintln!("No workloads found in {scope}."),
+            n => eprintln!(
+                "No workloads found in {scope} ({n} controlled by other workloads are hidden; --all shows them)."
+            ),
+        }
         return Ok(String::new());
     }
     let mut headers: Vec<&str> = Vec::new();
@@ -466,6 +479,9 @@ pub async fn list_workloads(
             RoleName::Dev => ["command", "env"],
             RoleName::Ops => ["labels", "autoscaler"],
         });
+    }
+    if args.all {
+        headers.push("controlled by");
     }
     Ok(output::table(&headers, rows))
 }
