@@ -230,6 +230,9 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
     refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    if let Some(schema) = &kind.schema {
+        refuse_atomic(schema, kind, writer.role, &plan)?;
+    }
     let mut body = json!({
         "apiVersion": kind.api_version,
         "kind": kind.kind,
@@ -248,6 +251,31 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     ownership::insert_units(&mut body, &plan.send);
     ownership::order_like(&mut body, &live.object);
     Ok((plan, body))
+}
+
+/// Server-side apply replaces an atomic list or map whole: a role's write below one (a custom kind
+/// whose containers are an atomic list) would replace fields the role does not own. Refused, naming
+/// the list and why.
+fn refuse_atomic(
+    schema: &crate::schema::KindSchema,
+    kind: &KindInfo,
+    role: RoleName,
+    plan: &WritePlan,
+) -> Result<()> {
+    let touched = plan.send.iter().chain(&plan.remove).chain(&plan.released);
+    let problems: Vec<DocProblem> = touched
+        .filter_map(|u| {
+            let (place, why) = schema.atomic_above(&u.path)?;
+            Some(DocProblem::new(format!(
+                "{}: {place} is replaced whole by server-side apply in the schema of {} ({}; {why}), so this {role} write would replace fields the {role} role does not own; nothing was applied. Change it with `kubectl edit`, or have the kind's schema make it granular (a list keyed by name: x-kubernetes-list-type: map)",
+                u.label, kind.kind, kind.api_version
+            )))
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems_error(problems)),
+    }
 }
 
 /// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written

@@ -38,6 +38,7 @@ pub static KIND: LazyLock<KindInfo> = LazyLock::new(|| KindInfo {
     resource: "horizontalpodautoscalers".into(),
     names: vec!["hpa".into()],
     template: Vec::new(),
+    schema: None,
 });
 
 fn field_paths() -> impl Iterator<Item = (String, Vec<String>)> {

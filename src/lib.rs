@@ -19,6 +19,7 @@ pub mod ownership;
 pub mod profiles;
 pub mod project;
 pub mod roles;
+pub mod schema;
 pub mod transport;
 pub mod view;
 

@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
 use crate::project::{all_containers, container_name, get_path};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::schema::{KindSchema, ListType};
 
 /// Keyed lists (the API's `x-kubernetes-list-map-keys`) among role fields, by field name. Their items
 /// merge one by one; every other list is atomic (owned and replaced whole).
@@ -122,7 +123,8 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
                 if let Some(v) = get_path(c, &field.path.segments) {
                     let mut path = prefix.clone();
                     path.extend(fields(&field.path.segments));
-                    decompose(&mut out, path, format!("{list}.{name}.{}", field.name), v, &[]);
+                    let label = format!("{list}.{name}.{}", field.name);
+                    decompose(&mut out, path, label, v, &[], kind.schema.as_deref());
                 }
             }
         }
@@ -132,7 +134,7 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
             let path = field.path.in_object(kind);
             if let Some(v) = get_path(obj, &path) {
                 let label = format!("{trait_name}.{}", field.name);
-                decompose(&mut out, fields(&path), label, v, &field.exclude);
+                decompose(&mut out, fields(&path), label, v, &field.exclude, kind.schema.as_deref());
             }
         }
     }
@@ -145,13 +147,43 @@ pub fn field_units(obj: &Value, fields: impl IntoIterator<Item = (String, Vec<St
     let mut out = Units::default();
     for (label, path) in fields {
         if let Some(v) = get_path(obj, &path) {
-            decompose(&mut out, self::fields(&path), label, v, &[]);
+            decompose(&mut out, self::fields(&path), label, v, &[], None);
         }
     }
     out
 }
 
-fn decompose(out: &mut Units, path: Vec<Step>, label: String, value: &Value, exclude: &[String]) {
+/// The keys of the keyed list at `path`: from the kind's schema when it has one (a custom kind's),
+/// else the built-in kinds' known ones.
+fn keys_of(path: &[Step], schema: Option<&KindSchema>) -> Option<Vec<String>> {
+    if let Some(schema) = schema {
+        let schema_path: Vec<String> = path
+            .iter()
+            .map(|s| match s {
+                Step::Field(f) => f.clone(),
+                Step::Key(_) => "[]".to_string(),
+            })
+            .collect();
+        match schema.list_type(&schema_path) {
+            Some(ListType::Map(keys)) => return Some(keys),
+            Some(ListType::Atomic | ListType::Set) => return None,
+            None => {}
+        }
+    }
+    match path.last() {
+        Some(Step::Field(f)) => list_map_keys(f).map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+        _ => None,
+    }
+}
+
+fn decompose(
+    out: &mut Units,
+    path: Vec<Step>,
+    label: String,
+    value: &Value,
+    exclude: &[String],
+    schema: Option<&KindSchema>,
+) {
     match value {
         Value::Null => {}
         Value::Object(m) if m.is_empty() => {}
@@ -160,16 +192,15 @@ fn decompose(out: &mut Units, path: Vec<Step>, label: String, value: &Value, exc
             for (k, v) in m.iter().filter(|(k, _)| !exclude.contains(k)) {
                 let mut next = path.clone();
                 next.push(Step::Field(k.clone()));
-                decompose(out, next, format!("{label}.{k}"), v, &[]);
+                decompose(out, next, format!("{label}.{k}"), v, &[], schema);
             }
         }
         Value::Array(items) => {
-            let keyed = match path.last() {
-                Some(Step::Field(f)) => list_map_keys(f),
-                _ => None,
-            };
-            let item_keys: Option<Vec<Map<String, Value>>> =
-                keyed.and_then(|keys| items.iter().map(|item| item_key(item, keys)).collect());
+            let keyed = keys_of(&path, schema);
+            let item_keys: Option<Vec<Map<String, Value>>> = keyed.and_then(|keys| {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                items.iter().map(|item| item_key(item, &keys)).collect()
+            });
             match item_keys {
                 Some(item_keys) => {
                     for (item, key) in items.iter().zip(item_keys) {

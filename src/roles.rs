@@ -80,7 +80,7 @@ pub struct FieldPath {
 }
 
 impl FieldPath {
-    fn parse(text: &str) -> std::result::Result<FieldPath, String> {
+    pub fn parse(text: &str) -> std::result::Result<FieldPath, String> {
         let mut parts: Vec<String> = text.split('.').map(str::to_string).collect();
         if parts.iter().any(String::is_empty) {
             return Err(format!("path \"{text}\" has an empty segment"));
@@ -260,6 +260,9 @@ pub struct KindInfo {
     pub names: Vec<String>,
     /// Path of the pod template from the object root.
     pub template: Vec<String>,
+    /// The schema of a custom kind, from the server (built-in kinds use k8s-openapi's types and
+    /// the known list keys): its list semantics and atomic maps.
+    pub schema: Option<std::sync::Arc<crate::schema::KindSchema>>,
 }
 
 impl KindInfo {
@@ -375,6 +378,7 @@ impl Profile {
                 resource: k.resource,
                 names: k.names.into_iter().map(|n| n.to_lowercase()).collect(),
                 template,
+                schema: None,
             });
         }
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
@@ -483,7 +487,39 @@ impl Profile {
         }
         let profile = Profile { kinds, roles, source: source.to_string(), text: text.to_string() };
         profile.check_overlaps().map_err(bad)?;
+        // Every path must exist in its kind's schema; the built-in kinds' schemas need no cluster
+        // (custom kinds are checked against the server's when the profile is loaded). The built-in
+        // profile is checked by a test instead of on every run.
+        if text != BUILTIN_PROFILE {
+            for kind in &profile.kinds {
+                if let Some(schema) = crate::schema::KindSchema::builtin(&kind.api_version, &kind.kind) {
+                    profile.check_paths(kind, &schema).map_err(bad)?;
+                }
+            }
+        }
         Ok(profile)
+    }
+
+    /// Checks every path of the profile that applies to `kind` against its schema; the error names
+    /// the profile key.
+    pub fn check_paths(
+        &self,
+        kind: &KindInfo,
+        schema: &crate::schema::KindSchema,
+    ) -> std::result::Result<(), String> {
+        for role in &self.roles {
+            let traits = role
+                .traits
+                .iter()
+                .flat_map(|t| t.fields.iter().map(move |f| (format!("traits.{}", t.name), f)));
+            let read_only = role.read_only.iter().map(|f| ("readOnly".to_string(), f));
+            for (at, field) in traits.chain(read_only).filter(|(_, f)| f.applies_to(&kind.kind)) {
+                schema
+                    .check(kind, &field.path)
+                    .map_err(|m| format!("roles.{}.{at}.{}.path: {m}", role.name, field.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// A field may belong to one role only, and must not contain another role's field.
@@ -714,7 +750,14 @@ mod tests {
                     "roles.ops.traits.metadata.x.path",
                 )
             };
-            let text = BUILTIN_PROFILE.replace(after, &format!("{after}        x: {{path: {path}}}\n"));
+            // Paths of one kind only exist there (the schema check would refuse them elsewhere).
+            let kinds = match path {
+                "spec.paused" | "spec.template.metadata.labels" => ", kinds: [Deployment]",
+                "spec.jobTemplate.metadata.labels" => ", kinds: [CronJob]",
+                _ => "",
+            };
+            let text =
+                BUILTIN_PROFILE.replace(after, &format!("{after}        x: {{path: {path}{kinds}}}\n"));
             assert_ne!(text, BUILTIN_PROFILE);
             (Profile::parse(&text, "p.yaml"), key)
         };
@@ -762,12 +805,25 @@ mod tests {
             let (parsed, _) = with(path);
             assert!(parsed.is_ok(), "{path}: {:?}", parsed.err());
         }
-        // Shown is not owned: a read-only field may be anything.
+        // Shown is not owned: a read-only field may be anything that exists.
         let text = BUILTIN_PROFILE.replace(
             "    readOnly:\n",
-            "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas}\n",
+            "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas, kinds: [Deployment]}\n",
         );
         assert!(Profile::parse(&text, "p.yaml").is_ok());
+        // A path that does not exist is refused, naming it and the nearest name.
+        let (parsed, _) = with("container.imagee");
+        assert_eq!(
+            parsed.unwrap_err().to_string(),
+            "role profile p.yaml: roles.dev.traits.containers.x.path: \"container.imagee\" does not exist: a container of Deployment (apps/v1) has no field \"imagee\"; did you mean \"image\"?"
+        );
+        let text =
+            BUILTIN_PROFILE.replace("path: spec.selector.matchLabels", "path: spec.selector.matchLabel");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("roles.ops.readOnly.selector.path") && err.contains("did you mean \"matchLabels\"?"),
+            "{err}"
+        );
     }
 
     #[test]
