@@ -64,9 +64,12 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
 #[test]
 fn projections_match_the_golden_files() {
     let profile = Profile::builtin();
-    let hpas = vec![fixture("hpa")];
+    let hpas = vec![fixture("hpa"), fixture("hpa-shop")];
     let mut failures = Vec::new();
-    for name in ["deploy", "sts", "ds", "rs", "job", "cj"] {
+    // sidecars: init containers and a native sidecar, with an HPA that has a behavior; rs-owned: a
+    // ReplicaSet its Deployment controls; job-indexed, cj-zoned: every run and schedule setting.
+    for name in ["deploy", "sts", "ds", "rs", "job", "cj", "sidecars", "rs-owned", "job-indexed", "cj-zoned"]
+    {
         let actual = render(&profile, &fixture(name), &hpas);
         let golden = root().join("golden").join(format!("{name}.yaml"));
         if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -768,6 +768,12 @@ mod tests {
                     let _ = project::differing_paths(obj, &body);
                     let _ = crate::ownership::write_patch(obj, &plan.send, &plan.send);
                 }
+                if let (Ok(Some((plan, _))), Some(hpa)) =
+                    (crate::autoscaler::build(profile, &writer, &live, &doc), &hpa)
+                {
+                    let _ = crate::ownership::write_patch(&hpa.object, &plan.send, &plan.send);
+                    let _ = crate::autoscaler::outside_section(&hpa.object);
+                }
             }
             let _ = table_rows(profile, role, kind, obj, hpa.as_ref(), true, true);
         }
@@ -783,9 +789,9 @@ mod tests {
         let profile = Profile::builtin();
         // A number or a boolean fails the same checks a string does.
         let replacements = [json!(null), json!([1, "x"]), json!("x"), json!({})];
-        let hpa = fixture("hpa");
+        let hpa = fixture("hpa-shop");
         let mut panics = Vec::new();
-        for name in ["deploy", "cj"] {
+        for name in ["sidecars", "cj"] {
             let obj = fixture(name);
             let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
             let mut all = Vec::new();
@@ -803,7 +809,7 @@ mod tests {
                 }
             }
         }
-        let deploy = fixture("deploy");
+        let deploy = fixture("sidecars");
         let kind = profile.kind("deploy").unwrap();
         let mut hpa_paths = Vec::new();
         paths(&hpa, Vec::new(), &mut hpa_paths);
