@@ -307,6 +307,10 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         };
         let reason = |field: &str| profile.role(role).read_only_field(&kind.kind, field)?.reason.clone();
         if let Some(problem) = read_only_changed(&original_doc, &doc, reason) {
+            // Saved again unchanged: the user gives up (as for every other problem).
+            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+                break Err(saved(&user_text, Error::Document(problem)));
+            }
             errors = vec![problem];
             continue;
         }

@@ -119,6 +119,10 @@ impl KindSchema {
                         let next = match segment.as_str() {
                             ITEM => schema.get("items"),
                             field => match schema.get("properties") {
+                                // Unknown fields kept (x-kubernetes-preserve-unknown-fields): anything.
+                                Some(props) if props.get(field).is_none() && preserves_unknown(schema) => {
+                                    return Some(schema);
+                                }
                                 Some(props) => props.get(field),
                                 None => schema.get("additionalProperties").filter(|a| a.is_object()),
                             },
@@ -214,9 +218,8 @@ impl KindSchema {
             // The place this step goes into.
             let Some(Some(node)) = nodes.get(i) else { return None };
             let here = || display(&schema_path[..i]);
-            if node.shape == Shape::Any {
-                return None;
-            }
+            // Anything kept as it is (preserve-unknown-fields) sets no constraint here; the fields
+            // the schema does name below keep theirs.
             match step {
                 Step::Field(_) if node.atomic && i > 0 => {
                     return Some((here(), "x-kubernetes-map-type: atomic"));
@@ -225,6 +228,7 @@ impl KindSchema {
                 Step::Key(key) => {
                     let keys: Vec<&String> = key.as_object().map(|m| m.keys().collect()).unwrap_or_default();
                     match &node.list {
+                        _ if node.shape == Shape::Any => {}
                         Some(ListType::Map(list_keys)) if keys.iter().all(|k| list_keys.contains(k)) => {}
                         Some(ListType::Map(_)) => return Some((here(), "keyed by other fields")),
                         Some(ListType::Atomic) | None => {
@@ -261,9 +265,12 @@ fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> Option<&'a Value> {
     None
 }
 
-fn is_any(schema: &Value) -> bool {
+fn preserves_unknown(schema: &Value) -> bool {
     schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
-        && schema.get("properties").is_none()
+}
+
+fn is_any(schema: &Value) -> bool {
+    preserves_unknown(schema) && schema.get("properties").is_none()
 }
 
 fn openapi_node(schema: &Value) -> Node {
@@ -272,7 +279,13 @@ fn openapi_node(schema: &Value) -> Node {
         return Node { shape: if is_any(schema) { Shape::Any } else { Shape::Scalar }, list: None, atomic };
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        return Node { shape: Shape::Struct(props.keys().cloned().collect()), list: None, atomic };
+        // Named fields, and any other kept as it is: every path below is fine.
+        let shape = if preserves_unknown(schema) {
+            Shape::Any
+        } else {
+            Shape::Struct(props.keys().cloned().collect())
+        };
+        return Node { shape, list: None, atomic };
     }
     if schema.get("additionalProperties").is_some_and(Value::is_object) {
         return Node { shape: Shape::Map, list: None, atomic };
@@ -661,6 +674,9 @@ mod tests {
                         "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
                                      "properties": {"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}}},
                         "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                        "partial": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
+                            "known": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"],
+                                      "items": {"type": "object", "properties": {"id": {"type": "string"}}}}}},
                         "template": {"type": "object", "properties": {"spec": {"type": "object", "properties": {
                             "containers": containers}}}}}}}},
             "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {"type": "object", "properties": {
@@ -698,6 +714,13 @@ mod tests {
         assert_eq!(check("container.image"), Ok(()));
         assert_eq!(check("metadata.labels"), Ok(()), "through a $ref");
         assert_eq!(check("spec.extra.anything.below"), Ok(()), "preserve-unknown-fields");
+        assert_eq!(check("spec.partial.known"), Ok(()));
+        assert_eq!(check("spec.partial.unknown.below"), Ok(()), "unknown fields kept beside known ones");
+        assert_eq!(
+            schema.list_type(&path("spec.partial.known")),
+            Some(ListType::Map(vec!["id".into()])),
+            "the known ones keep their semantics"
+        );
         assert!(check("container.imag").unwrap_err().contains("did you mean \"image\"?"));
         assert!(check("spec.replica").unwrap_err().contains("did you mean \"replicas\"?"));
         // List semantics: env is keyed by name; the containers by name.
@@ -722,6 +745,18 @@ mod tests {
             schema.atomic_above(&label),
             Some(("spec.selector".to_string(), "x-kubernetes-map-type: atomic"))
         );
+        // Known fields below kept-unknown ones keep their semantics.
+        let partial = |field: &str| {
+            unit(&[
+                Step::Field("spec".into()),
+                Step::Field("partial".into()),
+                Step::Field(field.into()),
+                Step::Key(json!({"id": "a"})),
+                Step::Field("id".into()),
+            ])
+        };
+        assert_eq!(schema.atomic_above(&partial("known")), None);
+        assert_eq!(schema.atomic_above(&partial("other")), None, "nothing known: no refusal");
         // An atomic list of containers: a write into one would replace them all.
         let atomic =
             KindSchema::from_openapi(widget_doc(container_schema(json!({}))), "example.com/v1", "Widget")

@@ -4,6 +4,7 @@ mod fake;
 mod flags;
 mod harness;
 mod install;
+mod model;
 mod ownership;
 mod server_errors;
 mod ssa;
