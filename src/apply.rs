@@ -736,13 +736,31 @@ async fn commit_once(
         };
         let mut body = hpa.body.clone();
         if let Some(patch) = &hpa.removal {
-            let after =
-                remove_fields(cluster, profile, writer, &hpa_target, patch, false, &hpa.basis).await?;
+            let after = remove_fields(cluster, profile, writer, &hpa_target, patch, false, &hpa.basis)
+                .await
+                .map_err(|e| check_on(cluster, e, target, writer.role))?;
             body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
         }
-        send_once(cluster, profile, writer, &hpa_target, &body, false, &hpa.basis).await?;
+        send_once(cluster, profile, writer, &hpa_target, &body, false, &hpa.basis)
+            .await
+            .map_err(|e| check_on(cluster, e, target, writer.role))?;
     }
     Ok(())
+}
+
+/// A write to the workload's autoscaler that may have landed is checked in the workload's document
+/// (`kubectl oam` has no view of an HPA alone).
+pub fn check_on(cluster: &Cluster, err: Error, workload: &Target<'_>, role: RoleName) -> Error {
+    match err {
+        Error::MaybeApplied { object, cause, .. } => {
+            let check = match cluster.maybe_applied(&workload.action(), role.as_str(), String::new()) {
+                Error::MaybeApplied { check, .. } => check,
+                _ => String::new(),
+            };
+            Error::MaybeApplied { object, cause, check }
+        }
+        other => other,
+    }
 }
 
 /// Creates an object by server-side apply (`ops autoscale`'s HPA, the only object kubectl-oam

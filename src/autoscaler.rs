@@ -346,7 +346,9 @@ async fn create(
         let after = output::yaml(&apply::without_base(after_doc))?;
         return Ok(crate::diff::unified(&before, &after, &live.target.display(), output::use_colour()));
     }
-    apply::create(cluster, profile, &writer, &hpa_target, &body, false).await?;
+    apply::create(cluster, profile, &writer, &hpa_target, &body, false)
+        .await
+        .map_err(|e| apply::check_on(cluster, e, &live.target, RoleName::Ops))?;
     Ok(format!("{} created\n", hpa_target.display()))
 }
 
