@@ -599,6 +599,7 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             // An autoscaler's metric targets (`value`, `averageValue`) are quantities too.
             let in_quantities = at.iter().any(|k| k == "resources")
                 || (at.first().is_some_and(|k| k == AUTOSCALER_KEY)
+                    && at.iter().any(|k| k == "metrics")
                     && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
@@ -1004,6 +1005,16 @@ mod tests {
             "its settings are editable"
         );
         assert!(dev.get("autoscaler").is_none());
+        // Metric targets are quantities; the rest of the section holds whole numbers.
+        let mut fractional = ops.clone();
+        fractional["autoscaler"]["metrics"] = json!([{"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": 0.5}}}]);
+        assert!(decode(&p, RoleName::Ops, &obj, &fractional).is_ok());
+        fractional["autoscaler"]["behavior"] =
+            json!({"scaleUp": {"policies": [{"type": "Pods", "value": 1.5, "periodSeconds": 60}]}});
+        assert_eq!(
+            messages(&decode(&p, RoleName::Ops, &obj, &fractional).unwrap_err()),
+            ["autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number"]
+        );
         let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
         assert!(
             document(&p, RoleName::Dev, kind, &obj, &with_hpa).get("autoscaler").is_none(),
