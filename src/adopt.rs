@@ -27,6 +27,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let live = read_live(cluster, profile, role, target).await?;
+    crate::apply::refuse_controlled(profile, role, &live)?;
     let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
     let manager = &profile.role(role).manager;
     if live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {

@@ -94,12 +94,43 @@ pub struct Plan {
     pub unowned: Vec<String>,
     /// File name for an external diff.
     pub diff_name: String,
+    /// The write to the workload's HorizontalPodAutoscaler (the ops `autoscaler` section), when the
+    /// document changes it: committed with the workload's, after one confirmation.
+    pub autoscaler: Option<AutoscalerWrite>,
+}
+
+/// The autoscaler's part of a plan, accepted by the server in a dry-run.
+#[derive(Debug, Clone)]
+pub struct AutoscalerWrite {
+    pub name: String,
+    pub body: Value,
+    /// Forced removals, as the workload's.
+    pub removal: Option<Value>,
+    /// The live HPA it was decided from.
+    pub basis: Value,
+    pub changes_values: bool,
+    pub releases: bool,
+}
+
+impl AutoscalerWrite {
+    fn needs_write(&self) -> bool {
+        self.changes_values || self.releases
+    }
 }
 
 impl Plan {
-    /// Changing values, or only ownership (a field released while another manager keeps it).
+    /// Changing values, or only ownership (a field released while another manager keeps it), of the
+    /// workload or of its autoscaler.
     pub fn needs_write(&self) -> bool {
+        self.workload_needs_write() || self.autoscaler.as_ref().is_some_and(AutoscalerWrite::needs_write)
+    }
+
+    fn workload_needs_write(&self) -> bool {
         self.changes_values || self.releases
+    }
+
+    fn releases_only(&self) -> bool {
+        self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
     }
 
     /// Says which removals will not happen, and why.
@@ -114,7 +145,7 @@ impl Plan {
 
     pub fn diff(&self, colour: bool) -> String {
         let text = diff::unified(&self.before, &self.after, &self.label, colour);
-        if text.is_empty() && self.releases {
+        if text.is_empty() && self.releases_only() {
             format!("{} : no field values change; only field ownership (managedFields) does\n", self.label)
         } else {
             text
@@ -160,6 +191,18 @@ fn messages(problems: &[DocProblem]) -> String {
     problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
 }
 
+/// A controller (a Deployment for its ReplicaSets, a CronJob for its Jobs) undoes changes to what it
+/// controls: writes are refused, naming the controller, even with --force-conflicts.
+pub fn refuse_controlled(profile: &Profile, role: RoleName, live: &Live<'_>) -> Result<()> {
+    let Some(owner) = project::controller(&live.object) else { return Ok(()) };
+    let owner_kind = owner.split_once('/').map(|(k, _)| k).unwrap_or_default();
+    let hint = match profile.kind(owner_kind) {
+        Ok(_) => format!(" (`kubectl oam {role} edit {owner}`)"),
+        Err(_) => String::new(),
+    };
+    Err(Error::Controlled { object: live.object_label(), owner, hint })
+}
+
 /// Problems in a document, one line each.
 pub fn problems_error(problems: Vec<DocProblem>) -> Error {
     Error::Problems(problems)
@@ -192,50 +235,9 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     };
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
-    let object = live.object_label();
-    if !plan.duplicates.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
-            plan.duplicates.join(", ")
-        )));
-    }
-    if !plan.stale.is_empty() {
-        return Err(Error::Stale {
-            object,
-            role: writer.role.to_string(),
-            target: live.target.display(),
-            fields: plan
-                .stale
-                .iter()
-                .map(|s| {
-                    let now = s.now.as_ref().map_or_else(|| "removed".to_string(), |v| format!("now {v}"));
-                    let by = s.by.first().map(|m| format!(" (by {m})")).unwrap_or_default();
-                    format!("{} is {now}{by}", s.label)
-                })
-                .collect(),
-        });
-    }
-    if plan.autoscaler_conflict {
-        let hpa = live.autoscaler.as_ref().expect("a conflict needs an autoscaler");
-        return Err(Error::HeldByAutoscaler {
-            object,
-            hpa: hpa.name.clone(),
-            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
-            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
-        });
-    }
-    if !plan.held.is_empty() {
-        return Err(Error::RemovalHeld {
-            object,
-            fields: plan
-                .held
-                .iter()
-                .map(|h| {
-                    let holders: Vec<String> = h.holders.iter().map(|m| format!("\"{m}\"")).collect();
-                    format!("{} (held by {})", h.label, holders.join(", "))
-                })
-                .collect(),
-        });
+    refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    if let Some(schema) = &kind.schema {
+        refuse_atomic(schema, kind, writer.role, &plan)?;
     }
     let mut body = json!({
         "apiVersion": kind.api_version,
@@ -257,6 +259,87 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     Ok((plan, body))
 }
 
+/// Server-side apply replaces an atomic list or map whole: a role's write below one (a custom kind
+/// whose containers are an atomic list) would replace fields the role does not own. Refused, naming
+/// the list and why.
+fn refuse_atomic(
+    schema: &crate::schema::KindSchema,
+    kind: &KindInfo,
+    role: RoleName,
+    plan: &WritePlan,
+) -> Result<()> {
+    let touched = plan.send.iter().chain(&plan.remove).chain(&plan.released);
+    let problems: Vec<DocProblem> = touched
+        .filter_map(|u| {
+            let (place, why) = schema.atomic_above(&u.path)?;
+            Some(DocProblem::new(format!(
+                "{}: {place} is replaced whole by server-side apply in the schema of {} ({}; {why}), so this {role} write would replace fields the {role} role does not own; nothing was applied. Change it with `kubectl edit`, or have the kind's schema make it granular (a list keyed by name: x-kubernetes-list-type: map)",
+                u.label, kind.kind, kind.api_version
+            )))
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems_error(problems)),
+    }
+}
+
+/// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
+/// (the workload, or its autoscaler), `target`: the workload as the role's commands name it.
+pub fn refusals(
+    plan: &WritePlan,
+    object: String,
+    writer: &Writer,
+    target: &str,
+    autoscaler: Option<&Autoscaler>,
+) -> Result<()> {
+    if !plan.duplicates.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
+            plan.duplicates.join(", ")
+        )));
+    }
+    if !plan.stale.is_empty() {
+        return Err(Error::Stale {
+            object,
+            role: writer.role.to_string(),
+            target: target.to_string(),
+            fields: plan
+                .stale
+                .iter()
+                .map(|s| {
+                    let now = s.now.as_ref().map_or_else(|| "removed".to_string(), |v| format!("now {v}"));
+                    let by = s.by.first().map(|m| format!(" (by {m})")).unwrap_or_default();
+                    format!("{} is {now}{by}", s.label)
+                })
+                .collect(),
+        });
+    }
+    if let (true, Some(hpa)) = (plan.autoscaler_conflict, autoscaler) {
+        return Err(Error::HeldByAutoscaler {
+            object,
+            hpa: hpa.name.clone(),
+            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
+            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
+            target: target.to_string(),
+        });
+    }
+    if !plan.held.is_empty() {
+        return Err(Error::RemovalHeld {
+            object,
+            fields: plan
+                .held
+                .iter()
+                .map(|h| {
+                    let holders: Vec<String> = h.holders.iter().map(|m| format!("\"{m}\"")).collect();
+                    format!("{} (held by {})", h.label, holders.join(", "))
+                })
+                .collect(),
+        });
+    }
+    Ok(())
+}
+
 /// Decides the write for `doc` and asks the server what it would do (dry-run). When the object
 /// changed since `live` was read (a race, not a conflict), it is read again and the write decided
 /// again: changes made by others in between are kept, never reported as conflicts.
@@ -267,6 +350,7 @@ pub async fn plan(
     live: &Live<'_>,
     doc: &Value,
 ) -> Result<Plan> {
+    refuse_controlled(profile, writer.role, live)?;
     let mut current = live.clone();
     let (mut attempt, mut rebased) = (0, 0);
     loop {
@@ -332,21 +416,12 @@ async fn plan_once(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let (decided, body) = build(profile, writer, live, doc)?;
+    let hpa_decided = crate::autoscaler::build(profile, writer, live, doc)?;
     // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
     // only validates together with the change beside it); the apply after it then changes no value
     // and records the role's ownership. Without, the apply alone.
-    let removal = (!decided.remove.is_empty()).then(|| {
-        let live_units = ownership::units(profile, writer.role, kind, &live.object);
-        let changing: Vec<ownership::Unit> = decided
-            .send
-            .iter()
-            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
-            .cloned()
-            .collect();
-        let removing: Vec<ownership::Unit> =
-            decided.remove.iter().chain(&decided.released).cloned().collect();
-        ownership::write_patch(&live.object, &removing, &changing)
-    });
+    let live_units = ownership::units(profile, writer.role, kind, &live.object);
+    let removal = removal_patch(&decided, &live_units, &live.object);
     let forced = removal.is_some();
     let (applied, result) = match &removal {
         Some(patch) => {
@@ -362,8 +437,57 @@ async fn plan_once(
             (applied.clone(), applied)
         }
     };
+    // The autoscaler's part: asked of the server only when it changes something there.
+    let mut autoscaler_write = None;
+    let mut autoscaler_unowned = Vec::new();
+    let mut after_autoscaler = live.autoscaler.clone();
+    if let (Some((hpa_plan, hpa_body)), Some(hpa)) = (hpa_decided, &live.autoscaler) {
+        autoscaler_unowned.clone_from(&hpa_plan.unowned);
+        if !hpa_plan.changed.is_empty() || hpa_plan.releases {
+            let hpa_target = crate::autoscaler::target(live, hpa);
+            let hpa_units = crate::autoscaler::units(&hpa.object);
+            let hpa_removal = removal_patch(&hpa_plan, &hpa_units, &hpa.object);
+            let hpa_result = match &hpa_removal {
+                Some(patch) => {
+                    let mut result =
+                        remove_fields(cluster, profile, writer, &hpa_target, patch, true, &hpa.object)
+                            .await?;
+                    result["apiVersion"] = json!(crate::autoscaler::KIND.api_version);
+                    result["kind"] = json!(crate::autoscaler::KIND.kind);
+                    result
+                }
+                None => {
+                    send_once(cluster, profile, writer, &hpa_target, &hpa_body, true, &hpa.object).await?
+                }
+            };
+            let outside = crate::autoscaler::outside_section;
+            let changed_outside = project::differing_paths(&outside(&hpa.object), &outside(&hpa_result));
+            if !changed_outside.is_empty() {
+                return Err(Error::Api {
+                    message: format!(
+                        "this {} write to {} in namespace \"{}\" would also change fields outside its autoscaler section ({}); nothing was applied",
+                        writer.role,
+                        hpa_target.display(),
+                        hpa_target.namespace,
+                        changed_outside.join(", ")
+                    ),
+                });
+            }
+            autoscaler_write = Some(AutoscalerWrite {
+                name: hpa.name.clone(),
+                body: hpa_body,
+                changes_values: spec_of(&hpa.object) != spec_of(&hpa_result),
+                releases: hpa_plan.releases
+                    || (hpa_removal.is_none()
+                        && releases_ownership(&hpa.object, &hpa_result, &writer.manager)),
+                removal: hpa_removal,
+                basis: hpa.object.clone(),
+            });
+            after_autoscaler = Some(Autoscaler::of(&hpa_result));
+        }
+    }
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: live.autoscaler.as_ref() };
+    let after_view = ViewOptions { container: None, autoscaler: after_autoscaler.as_ref() };
     let after_doc = without_base(project::document(profile, writer.role, kind, &result, &after_view));
     let after = output::yaml(&after_doc)?;
     // The guard behind the role split: whatever the body or the field manager, a role's write may
@@ -398,8 +522,24 @@ async fn plan_once(
         changes_values: spec_of(&live.object) != spec_of(&result),
         releases: decided.releases
             || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
-        unowned: decided.unowned,
+        unowned: decided.unowned.into_iter().chain(autoscaler_unowned).collect(),
         diff_name: diff_file_name(kind, &live.target),
+        autoscaler: autoscaler_write,
+    })
+}
+
+/// The guarded JSON patch for forced removals (and the changes beside them), if the plan has any.
+fn removal_patch(decided: &WritePlan, live_units: &ownership::Units, object: &Value) -> Option<Value> {
+    (!decided.remove.is_empty()).then(|| {
+        let changing: Vec<ownership::Unit> = decided
+            .send
+            .iter()
+            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+            .cloned()
+            .collect();
+        let removing: Vec<ownership::Unit> =
+            decided.remove.iter().chain(&decided.released).cloned().collect();
+        ownership::write_patch(object, &removing, &changing)
     })
 }
 
@@ -486,7 +626,7 @@ async fn send_once(
             let conflicts = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: project::document_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
                     manager: c.manager,
                 })
                 .collect();
@@ -516,6 +656,14 @@ async fn send_once(
     }
 }
 
+/// A field the server names, as the role document names it (the autoscaler's fields too).
+fn field_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
+    if kind.kind == crate::autoscaler::KIND.kind {
+        return crate::autoscaler::label(server_field);
+    }
+    project::document_label(profile, kind, server_field)
+}
+
 /// The server's reasons, one per field, without the multi-kilobyte dumps of whole objects that some
 /// carry ("Invalid value: core.PodTemplateSpec{…}: field is immutable"). Fields are named as the role
 /// document names them (`containers.app.ports`) when they are a role's; `body` is what was sent.
@@ -525,17 +673,20 @@ fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, bo
     fn label(profile: &Profile, kind: &KindInfo, body: &Value, field: &str) -> String {
         let mut path = format!(".{}", field.trim_start_matches('.'));
         // Validation names containers by index, in the live object's order.
-        let containers = format!(".{}[", kind.containers_path().join("."));
-        if let Some(at) = path.find(&containers) {
-            let start = at + containers.len();
-            let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
-            let names = project::get_path(body, &kind.containers_path()).and_then(Value::as_array);
-            let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
-            if let (Some(i), Some(name)) = (index, name) {
-                path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+        for list in crate::roles::CONTAINER_LISTS {
+            let containers = format!(".{}[", kind.container_list_path(list).join("."));
+            if let Some(at) = path.find(&containers) {
+                let start = at + containers.len();
+                let index = path[start..].split(']').next().and_then(|i| i.parse::<usize>().ok());
+                let names =
+                    project::get_path(body, &kind.container_list_path(list)).and_then(Value::as_array);
+                let name = index.and_then(|i| names?.get(i)?.get("name")?.as_str());
+                if let (Some(i), Some(name)) = (index, name) {
+                    path.replace_range(start..start + i.to_string().len(), &format!("name=\"{name}\""));
+                }
             }
         }
-        project::document_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
+        field_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
     }
     /// "failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.replicas:
     /// expected numeric (int or float), got string": the field and the reason, if it has that shape.
@@ -626,12 +777,62 @@ async fn commit_once(
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
-    let mut body = plan.body.clone();
-    if let Some(patch) = &plan.removal {
-        let after = remove_fields(cluster, profile, writer, target, patch, false, &plan.basis).await?;
-        body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
+    if plan.workload_needs_write() {
+        let mut body = plan.body.clone();
+        if let Some(patch) = &plan.removal {
+            let after = remove_fields(cluster, profile, writer, target, patch, false, &plan.basis).await?;
+            body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
+        }
+        send_once(cluster, profile, writer, target, &body, false, &plan.basis).await?;
     }
-    send_once(cluster, profile, writer, target, &body, false, &plan.basis).await.map(|_| ())
+    // Then the autoscaler: a failure here leaves the workload's part applied, and the retry in
+    // `commit` decides again from both objects as they are.
+    if let Some(hpa) = plan.autoscaler.as_ref().filter(|a| a.needs_write()) {
+        let hpa_target = Target {
+            kind: &crate::autoscaler::KIND,
+            name: hpa.name.clone(),
+            namespace: target.namespace.clone(),
+        };
+        let mut body = hpa.body.clone();
+        if let Some(patch) = &hpa.removal {
+            let after = remove_fields(cluster, profile, writer, &hpa_target, patch, false, &hpa.basis)
+                .await
+                .map_err(|e| check_on(cluster, e, target, writer.role))?;
+            body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
+        }
+        send_once(cluster, profile, writer, &hpa_target, &body, false, &hpa.basis)
+            .await
+            .map_err(|e| check_on(cluster, e, target, writer.role))?;
+    }
+    Ok(())
+}
+
+/// A write to the workload's autoscaler that may have landed is checked in the workload's document
+/// (`kubectl oam` has no view of an HPA alone).
+pub fn check_on(cluster: &Cluster, err: Error, workload: &Target<'_>, role: RoleName) -> Error {
+    match err {
+        Error::MaybeApplied { object, cause, .. } => {
+            let check = match cluster.maybe_applied(&workload.action(), role.as_str(), String::new()) {
+                Error::MaybeApplied { check, .. } => check,
+                _ => String::new(),
+            };
+            Error::MaybeApplied { object, cause, check }
+        }
+        other => other,
+    }
+}
+
+/// Creates an object by server-side apply (`ops autoscale`'s HPA, the only object kubectl-oam
+/// creates), or asks the server what it would create.
+pub async fn create(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    target: &Target<'_>,
+    body: &Value,
+    dry_run: bool,
+) -> Result<Value> {
+    send_once(cluster, profile, writer, target, body, dry_run, body).await
 }
 
 /// Removes fields with a JSON patch guarded by `test` ops (resourceVersion, each item's key): server-
@@ -885,6 +1086,19 @@ async fn write_change(
     change: impl FnOnce(&mut Value, &Value) -> Result<()>,
 ) -> Result<String> {
     let live = read_live(cluster, profile, role, target).await?;
+    write_live(cluster, profile, role, flags, live, what, change).await
+}
+
+/// `write_change` on an object already read.
+pub async fn write_live(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    flags: &WriteFlags,
+    live: Live<'_>,
+    what: &str,
+    change: impl FnOnce(&mut Value, &Value) -> Result<()>,
+) -> Result<String> {
     let mut doc = live.document(profile, role, None);
     change(&mut doc, &live.object)?;
     let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?
@@ -915,27 +1129,34 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
     let display = target.display();
     let namespace = target.namespace.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
-        for (name, image) in &pairs {
-            if name == "*" {
-                for c in containers.values_mut() {
-                    c["image"] = Value::String(image.clone());
-                }
-                continue;
-            }
-            let names: Vec<String> = containers.keys().cloned().collect();
-            let c = containers.get_mut(name).ok_or_else(|| {
-                Error::Usage(format!(
+        let names = project::named_containers(doc);
+        for (name, _) in &pairs {
+            if name != "*" && !names.contains(name) {
+                return Err(Error::Usage(format!(
                     "{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}",
                     names.join(", ")
-                ))
-            })?;
-            c["image"] = Value::String(image.clone());
+                )));
+            }
+        }
+        // `*` is every container, init containers and sidecars included (as `kubectl set image`):
+        // a migration image must not drift from the app's version.
+        for (name, fields) in document_containers_mut(doc) {
+            let image = pairs.iter().rev().find(|(n, _)| n == name || n == "*").map(|(_, image)| image);
+            if let Some(image) = image {
+                fields["image"] = Value::String(image.clone());
+            }
         }
         Ok(())
     })
     .await
+}
+
+/// Each container of a dev document (app and init), by name, for changing its fields.
+fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Value)> {
+    let map = doc.as_object_mut().into_iter().flat_map(|m| m.iter_mut());
+    map.filter(|(key, _)| crate::roles::CONTAINER_LISTS.contains(&key.as_str()))
+        .filter_map(|(_, list)| list.as_object_mut())
+        .flat_map(|containers| containers.iter_mut())
 }
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
@@ -958,18 +1179,17 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
     let namespace = target.namespace.clone();
     let only = args.container.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "env updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
         if let Some(only) = &only {
-            if !containers.contains_key(only) {
-                let names: Vec<String> = containers.keys().cloned().collect();
+            let names = project::named_containers(doc);
+            if !names.contains(only) {
                 return Err(Error::Usage(format!(
                     "{display} in namespace \"{namespace}\" has no container \"{only}\"; it has {}",
                     names.join(", ")
                 )));
             }
         }
-        for (name, c) in containers.iter_mut() {
+        // Without -c: every container, init containers included (as `kubectl set env`).
+        for (name, c) in document_containers_mut(doc) {
             if only.as_ref().is_some_and(|o| o != name) {
                 continue;
             }

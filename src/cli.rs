@@ -123,6 +123,8 @@ pub enum RoleCommand {
     Set(SetCommand),
     /// Set the replica count (ops)
     Scale(ScaleArgs),
+    /// Create or update the HorizontalPodAutoscaler of a workload (ops)
+    Autoscale(AutoscaleArgs),
     /// Move ownership of the role's fields from other field managers to the role's manager
     Adopt(AdoptArgs),
 }
@@ -168,6 +170,9 @@ pub struct GetArgs {
     /// Objects per list request (lists come in pages)
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
+    /// Lists: also show objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs)
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +189,10 @@ pub struct ListArgs {
     /// Objects per list request (lists come in pages)
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
+    /// Also show objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs), with
+    /// their owner
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -297,6 +306,23 @@ pub struct ScaleArgs {
     /// The new replica count
     #[arg(long, required = true, allow_negative_numbers = true)]
     pub replicas: i64,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct AutoscaleArgs {
+    /// TYPE/NAME
+    pub target: String,
+    /// The fewest replicas (default: unchanged, or the server's 1 for a new autoscaler)
+    #[arg(long, allow_negative_numbers = true)]
+    pub min: Option<i64>,
+    /// The most replicas
+    #[arg(long, required = true, allow_negative_numbers = true)]
+    pub max: i64,
+    /// Target average CPU utilization, in percent of the requests (sets the CPU metric; others stay)
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_percent: Option<i64>,
     #[command(flatten)]
     pub write: WriteFlags,
 }

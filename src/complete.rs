@@ -143,12 +143,14 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
+        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["policy"] if done.last().is_some_and(|w| w == "--action") => words(&["deny", "warn", "audit"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
-        ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
+        ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
+            target(rest)
+        }
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
@@ -189,6 +191,9 @@ const TAKES_VALUE: &[&str] = &[
     "--namespace-selector",
     "--name",
     "--timeout",
+    "--min",
+    "--max",
+    "--cpu-percent",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.

@@ -36,6 +36,7 @@ pub fn header(
     target: &Target,
     owners: &[String],
     available: &[String],
+    read_only: &[String],
     errors: &[String],
 ) -> String {
     let mut text = String::new();
@@ -62,6 +63,9 @@ pub fn header(
     ));
     if !available.is_empty() {
         text.push_str(&format!("# Fields of this role for {}: {}\n", target.kind.kind, available.join(", ")));
+    }
+    for note in read_only {
+        text.push_str(&format!("# Read-only: {note}\n"));
     }
     if !owners.is_empty() {
         text.push_str("# Current owners:\n");
@@ -108,15 +112,30 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     }
 }
 
-/// The read-only section is context: deleting it is fine, changing it is a mistake worth saying.
-pub fn read_only_changed(original: &Value, edited: &Value) -> Option<String> {
+/// The read-only section is context: deleting it is fine, changing it is a mistake worth saying,
+/// with the reason the profile gives (`reason(field)`).
+pub fn read_only_changed(
+    original: &Value,
+    edited: &Value,
+    reason: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     let key = crate::roles::READ_ONLY_KEY;
-    match edited.get(key) {
-        Some(now) if Some(now) != original.get(key) => Some(format!(
-            "{key}: shown for context and never written; restore it or delete the {key} section"
-        )),
-        _ => None,
+    let now = edited.get(key)?;
+    let then = original.get(key);
+    if Some(now) == then {
+        return None;
     }
+    let empty = serde_json::Map::new();
+    let (now_map, then_map) =
+        (now.as_object().unwrap_or(&empty), then.and_then(Value::as_object).unwrap_or(&empty));
+    let changed = now_map.keys().chain(then_map.keys()).find(|k| now_map.get(*k) != then_map.get(*k));
+    Some(match changed {
+        Some(field) => format!(
+            "{key}.{field}: shown for context and never written{}; restore it or delete the {key} section",
+            reason(field).map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        None => format!("{key}: shown for context and never written; restore it or delete the {key} section"),
+    })
 }
 
 /// KUBE_EDITOR, then EDITOR, then vi, as kubectl does.
@@ -197,6 +216,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         )));
     }
     let live = apply::read_live(cluster, profile, role, target).await?;
+    apply::refuse_controlled(profile, role, &live)?;
     if let Some(only) = &args.container {
         let names = view::container_names(&live.object, kind);
         if !names.contains(only) {
@@ -225,13 +245,27 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             format!("{}: {}", o.field, names.join(", "))
         })
         .collect();
-    let available = available_fields(profile, role, kind);
+    let mut available = available_fields(profile, role, kind);
+    if live.autoscaler.is_some() && crate::autoscaler::has_section(profile, role, kind) {
+        available.extend(
+            crate::autoscaler::FIELDS.iter().map(|f| format!("{}.{f}", crate::autoscaler::AUTOSCALER_KEY)),
+        );
+    }
+    let read_only: Vec<String> = profile
+        .role(role)
+        .read_only
+        .iter()
+        .filter(|f| {
+            f.applies_to(&kind.kind) && original_doc[crate::roles::READ_ONLY_KEY].get(&f.name).is_some()
+        })
+        .filter_map(|f| Some(format!("{}.{}: {}", crate::roles::READ_ONLY_KEY, f.name, f.reason.as_ref()?)))
+        .collect();
 
     let mut user_text = original.clone();
     let mut errors: Vec<String> = Vec::new();
     let path = temp_path("editing");
     let outcome = loop {
-        let head = header(role, &writer.manager, &live.target, &owners, &available, &errors);
+        let head = header(role, &writer.manager, &live.target, &owners, &available, &read_only, &errors);
         std::fs::write(&path, format!("{head}{user_text}"))?;
         if let Err(e) = run_editor(&path) {
             break Err(saved(&user_text, e));
@@ -275,7 +309,12 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         if let (Some(map), false) = (doc.as_object_mut(), base.is_null()) {
             map.entry(BASE_KEY).or_insert_with(|| base.clone());
         }
-        if let Some(problem) = read_only_changed(&original_doc, &doc) {
+        let reason = |field: &str| profile.role(role).read_only_field(&kind.kind, field)?.reason.clone();
+        if let Some(problem) = read_only_changed(&original_doc, &doc, reason) {
+            // Saved again unchanged: the user gives up (as for every other problem).
+            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+                break Err(saved(&user_text, Error::Document(problem)));
+            }
             errors = vec![problem];
             continue;
         }
@@ -370,6 +409,9 @@ fn available_fields(profile: &Profile, role: RoleName, kind: &crate::roles::Kind
     let role = profile.role(role);
     let mut out: Vec<String> =
         role.container_fields().map(|f| format!("containers.NAME.{}", f.name)).collect();
+    if role.container_fields().next().is_some() {
+        out.push(format!("{}.NAME (the same fields)", crate::roles::INIT_CONTAINERS_KEY));
+    }
     for (t, fields) in role.object_traits(&kind.kind) {
         out.extend(fields.iter().map(|f| format!("{t}.{}", f.name)));
     }
@@ -408,10 +450,14 @@ mod tests {
     #[test]
     fn read_only_changes_are_refused_in_the_editor_but_deleting_is_fine() {
         let original = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "web"}}});
-        assert_eq!(read_only_changed(&original, &json!({"kind": "Deployment"})), None);
-        assert_eq!(read_only_changed(&original, &original), None);
+        let reason = |f: &str| (f == "selector").then(|| "pods are matched by it".to_string());
+        assert_eq!(read_only_changed(&original, &json!({"kind": "Deployment"}), reason), None);
+        assert_eq!(read_only_changed(&original, &original, reason), None);
         let changed = json!({"kind": "Deployment", "readOnly": {"selector": {"app": "x"}}});
-        assert!(read_only_changed(&original, &changed).unwrap().starts_with("readOnly: shown for context"));
+        assert_eq!(
+            read_only_changed(&original, &changed, reason).unwrap(),
+            "readOnly.selector: shown for context and never written (pods are matched by it); restore it or delete the readOnly section"
+        );
     }
 
     #[test]
@@ -430,12 +476,14 @@ mod tests {
             &target,
             &["containers.app.image: helm".into()],
             &["containers.NAME.image".into()],
+            &["readOnly.selector: immutable".into()],
             &["containers.app.bogus: not a dev field".into()],
         );
         assert!(text.starts_with("# The edit could not be applied"));
         assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
         assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
         assert!(text.contains("#   containers.app.image: helm\n"));
+        assert!(text.contains("# Read-only: readOnly.selector: immutable\n"));
         assert!(text.lines().all(|l| l.starts_with('#')), "every header line is a comment");
     }
 

@@ -40,9 +40,13 @@ pub enum Error {
     Conflict { object: String, conflicts: Vec<FieldConflict> },
 
     #[error(
-        "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its minReplicas/maxReplicas instead, or pass --force-conflicts"
+        "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `kubectl oam ops autoscale {target} --min N --max M` (or its autoscaler section in `kubectl oam ops edit {target}`), or pass --force-conflicts"
     )]
-    HeldByAutoscaler { object: String, hpa: String, min: String, max: String },
+    HeldByAutoscaler { object: String, hpa: String, min: String, max: String, target: String },
+
+    /// The object is managed by a controller, which would undo a role's change.
+    #[error("{object} is controlled by {owner}; change that instead{hint}")]
+    Controlled { object: String, owner: String, hint: String },
 
     /// Nothing was sent: the connection could not be made (refused, unknown host, no route).
     #[error("cannot reach the cluster at {server}: {cause}; {advice}")]

@@ -47,6 +47,13 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
             let (_, body) = build(profile, &writer, &live, &doc).expect("a view applies back");
             out.push_str(&format!("# {role} apply body ({label})\n{}", output::yaml(&body).unwrap()));
+            let hpa = crate::autoscaler::build(profile, &writer, &live, &doc).expect("a view applies back");
+            if let Some((_, body)) = hpa {
+                out.push_str(&format!(
+                    "# {role} autoscaler apply body ({label})\n{}",
+                    output::yaml(&body).unwrap()
+                ));
+            }
         }
     }
     let owners = serde_json::to_value(field_owners(profile, kind, obj, None)).unwrap();
@@ -57,9 +64,12 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
 #[test]
 fn projections_match_the_golden_files() {
     let profile = Profile::builtin();
-    let hpas = vec![fixture("hpa")];
+    let hpas = vec![fixture("hpa"), fixture("hpa-shop")];
     let mut failures = Vec::new();
-    for name in ["deploy", "sts", "ds", "rs", "job", "cj"] {
+    // sidecars: init containers and a native sidecar, with an HPA that has a behavior; rs-owned: a
+    // ReplicaSet its Deployment controls; job-indexed, cj-zoned: every run and schedule setting.
+    for name in ["deploy", "sts", "ds", "rs", "job", "cj", "sidecars", "rs-owned", "job-indexed", "cj-zoned"]
+    {
         let actual = render(&profile, &fixture(name), &hpas);
         let golden = root().join("golden").join(format!("{name}.yaml"));
         if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -4,6 +4,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod autoscaler;
 pub mod cli;
 pub mod cluster;
 pub mod complete;
@@ -22,6 +23,7 @@ pub mod project;
 mod properties;
 pub mod roles;
 pub mod rollout;
+pub mod schema;
 pub mod transport;
 pub mod view;
 pub mod yaml;
@@ -148,6 +150,12 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                 "replicas belong to the ops role: use `kubectl oam ops scale TYPE/NAME --replicas N`".into(),
             ));
         }
+        (RoleName::Dev, RoleCommand::Autoscale(_)) => {
+            return Err(Error::Usage(
+                "the autoscaler belongs to the ops role: use `kubectl oam ops autoscale TYPE/NAME --min N --max M`"
+                    .into(),
+            ));
+        }
         _ => {}
     }
     let cluster = cluster::connect(flags).await?;
@@ -170,6 +178,7 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
         RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
         RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
+        RoleCommand::Autoscale(args) => print(autoscaler::autoscale(&cluster, &profile, args).await?),
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::project::{container_name, containers, get_path};
+use crate::project::{all_containers, container_name, get_path};
 use crate::roles::{Field, KindInfo, Profile, RoleName};
 
 /// One managedFields entry.
@@ -150,17 +150,18 @@ pub fn field_owners(
         };
         let container_fields: Vec<&Field> = role.container_fields().collect();
         if !container_fields.is_empty() {
-            for c in containers(obj, kind) {
+            for (list, c) in all_containers(obj, kind) {
                 let name = container_name(c);
                 for field in &container_fields {
                     // An empty value (`resources: {}`, defaulted) is no field anyone set.
                     if get_path(c, &field.path.segments).is_none_or(is_empty) {
                         continue;
                     }
-                    let mut path: Vec<Step> = kind.containers_path().into_iter().map(Step::Field).collect();
+                    let mut path: Vec<Step> =
+                        kind.container_list_path(list).into_iter().map(Step::Field).collect();
                     path.push(Step::Key(serde_json::json!({"name": name})));
                     path.extend(field.path.segments.iter().cloned().map(Step::Field));
-                    add(format!("containers.{name}.{}", field.name), path, field);
+                    add(format!("{list}.{name}.{}", field.name), path, field);
                 }
             }
         }

@@ -22,8 +22,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
-use crate::project::{container_name, containers, get_path};
+use crate::project::{all_containers, container_name, get_path};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::schema::{KindSchema, ListType};
 
 /// Keyed lists (the API's `x-kubernetes-list-map-keys`) among role fields, by field name. Their items
 /// merge one by one; every other list is atomic (owned and replaced whole).
@@ -118,15 +119,17 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
     let role = profile.role(role);
     let mut out = Units::default();
     if role.container_fields().next().is_some() {
-        for c in containers(obj, kind) {
+        // Init containers are a list keyed by name too, so each is its own set of units.
+        for (list, c) in all_containers(obj, kind) {
             let name = container_name(c);
-            let mut prefix = fields(&kind.containers_path());
+            let mut prefix = fields(&kind.container_list_path(list));
             prefix.push(Step::Key(json!({"name": name})));
             for field in role.container_fields() {
                 if let Some(v) = get_path(c, &field.path.segments) {
                     let mut path = prefix.clone();
                     path.extend(fields(&field.path.segments));
-                    decompose(&mut out, path, format!("containers.{name}.{}", field.name), v, &[]);
+                    let label = format!("{list}.{name}.{}", field.name);
+                    decompose(&mut out, path, label, v, &[], kind.schema.as_deref());
                 }
             }
         }
@@ -136,14 +139,56 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
             let path = field.path.in_object(kind);
             if let Some(v) = get_path(obj, &path) {
                 let label = format!("{trait_name}.{}", field.name);
-                decompose(&mut out, fields(&path), label, v, &field.exclude);
+                decompose(&mut out, fields(&path), label, v, &field.exclude, kind.schema.as_deref());
             }
         }
     }
     out
 }
 
-fn decompose(out: &mut Units, path: Vec<Step>, label: String, value: &Value, exclude: &[String]) {
+/// The units of `fields` (`(label, path from the root)`) of another object a role writes beside
+/// the workload (the autoscaler), cut the same way as the workload's traits.
+pub fn field_units(obj: &Value, fields: impl IntoIterator<Item = (String, Vec<String>)>) -> Units {
+    let mut out = Units::default();
+    for (label, path) in fields {
+        if let Some(v) = get_path(obj, &path) {
+            decompose(&mut out, self::fields(&path), label, v, &[], None);
+        }
+    }
+    out
+}
+
+/// The keys of the keyed list at `path`: from the kind's schema when it has one (a custom kind's),
+/// else the built-in kinds' known ones.
+fn keys_of(path: &[Step], schema: Option<&KindSchema>) -> Option<Vec<String>> {
+    if let Some(schema) = schema {
+        let schema_path: Vec<String> = path
+            .iter()
+            .map(|s| match s {
+                Step::Field(f) => f.clone(),
+                Step::Key(_) => "[]".to_string(),
+            })
+            .collect();
+        match schema.list_type(&schema_path) {
+            Some(ListType::Map(keys)) => return Some(keys),
+            Some(ListType::Atomic | ListType::Set) => return None,
+            None => {}
+        }
+    }
+    match path.last() {
+        Some(Step::Field(f)) => list_map_keys(f).map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+        _ => None,
+    }
+}
+
+fn decompose(
+    out: &mut Units,
+    path: Vec<Step>,
+    label: String,
+    value: &Value,
+    exclude: &[String],
+    schema: Option<&KindSchema>,
+) {
     match value {
         Value::Null => {}
         Value::Object(m) if m.is_empty() => {}
@@ -152,16 +197,15 @@ fn decompose(out: &mut Units, path: Vec<Step>, label: String, value: &Value, exc
             for (k, v) in m.iter().filter(|(k, _)| !exclude.contains(k)) {
                 let mut next = path.clone();
                 next.push(Step::Field(k.clone()));
-                decompose(out, next, format!("{label}.{k}"), v, &[]);
+                decompose(out, next, format!("{label}.{k}"), v, &[], schema);
             }
         }
         Value::Array(items) => {
-            let keyed = match path.last() {
-                Some(Step::Field(f)) => list_map_keys(f),
-                _ => None,
-            };
-            let item_keys: Option<Vec<Map<String, Value>>> =
-                keyed.and_then(|keys| items.iter().map(|item| item_key(item, keys)).collect());
+            let keyed = keys_of(&path, schema);
+            let item_keys: Option<Vec<Map<String, Value>>> = keyed.and_then(|keys| {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                items.iter().map(|item| item_key(item, &keys)).collect()
+            });
             match item_keys {
                 Some(item_keys) => {
                     for (item, key) in items.iter().zip(item_keys) {
@@ -319,10 +363,13 @@ pub const BASE_KEY: &str = "base";
 const DIGEST_VERSION: &str = "v1";
 
 /// What a document was read from: the object's resourceVersion, and a digest of each unit's value.
+/// Units of another object the document shows (the autoscaler's) are recorded under a scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Base {
     pub resource_version: String,
     digests: HashMap<u32, u32>,
+    /// Which object's units `digest` looks up: None for the workload's.
+    scope: Option<String>,
 }
 
 impl Base {
@@ -334,7 +381,18 @@ impl Base {
             .map(|u| (fnv32(&u.key()), fnv32(&u.canon)))
             .chain(containers.iter().map(|c| (fnv32(&coverage_key(c)), 0)))
             .collect();
-        Base { resource_version: resource_version.to_string(), digests }
+        Base { resource_version: resource_version.to_string(), digests, scope: None }
+    }
+
+    /// Adds the units of another object the document shows, apart from the workload's.
+    pub fn with_scoped(mut self, scope: &str, units: &Units) -> Base {
+        self.digests.extend(units.iter().map(|u| (fnv32(&scoped_key(scope, &u.key())), fnv32(&u.canon))));
+        self
+    }
+
+    /// The base as seen for the object `scope` names.
+    pub fn scoped(&self, scope: &str) -> Base {
+        Base { scope: Some(scope.to_string()), ..self.clone() }
     }
 
     /// Did the document this base records show this unit's place (its container)?
@@ -376,12 +434,25 @@ impl Base {
                 (u32::from_be_bytes([c[0], c[1], c[2], c[3]]), u32::from_be_bytes([c[4], c[5], c[6], c[7]]))
             })
             .collect();
-        Ok(Base { resource_version: rv.to_string(), digests })
+        Ok(Base { resource_version: rv.to_string(), digests, scope: None })
+    }
+
+    /// Did the document this base records show `unit` with this same value?
+    pub fn has_same(&self, unit: &Unit) -> bool {
+        self.digest(&unit.key()) == Some(fnv32(&unit.canon))
     }
 
     fn digest(&self, unit_key: &str) -> Option<u32> {
-        self.digests.get(&fnv32(unit_key)).copied()
+        let key = match &self.scope {
+            Some(scope) => scoped_key(scope, unit_key),
+            None => unit_key.to_string(),
+        };
+        self.digests.get(&fnv32(&key)).copied()
     }
+}
+
+fn scoped_key(scope: &str, unit_key: &str) -> String {
+    format!("{scope}:\n{unit_key}")
 }
 
 fn coverage_key(container: &str) -> String {

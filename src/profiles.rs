@@ -5,16 +5,19 @@
 //! stays one API request.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::cli::KubeFlags;
 use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::roles::Profile;
+use crate::schema::KindSchema;
 
 pub const CONFIGMAP_KEY: &str = "profile.yaml";
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -48,8 +51,14 @@ pub fn from_file(path: &Path) -> Result<Profile> {
 }
 
 /// The profile in effect: `--profile FILE`, else the ConfigMap named by `--profile-configmap`
-/// (cached), else the built-in one. `refresh` skips the cache (for `kubectl oam roles`).
+/// (cached), else the built-in one. `refresh` skips the cache (for `kubectl oam roles`). Custom
+/// kinds are checked against the server's schema.
 pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
+    let profile = select(cluster, flags, refresh).await?;
+    with_schemas(cluster, profile, refresh).await
+}
+
+async fn select(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
     if let Some(path) = &flags.profile {
         return from_file(path);
     }
@@ -98,6 +107,73 @@ async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<
             Ok(None)
         }
         Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
+    }
+}
+
+/// Checks the paths of every custom kind (one without a built-in schema) against the schema the
+/// server publishes for it (OpenAPI v3, cached like the profile), and keeps that schema for its list
+/// semantics. A group-version the server does not serve is left alone: commands on that kind say so.
+async fn with_schemas(cluster: &Cluster, mut profile: Profile, refresh: bool) -> Result<Profile> {
+    let custom: Vec<usize> = (0..profile.kinds.len())
+        .filter(|&i| KindSchema::builtin(&profile.kinds[i].api_version, &profile.kinds[i].kind).is_none())
+        .collect();
+    let bad = |source: &str, msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
+    for i in custom {
+        let kind = &profile.kinds[i];
+        let Some(doc) = openapi(cluster, &kind.api_version, refresh).await? else { continue };
+        let Some(schema) = KindSchema::from_openapi(doc, &kind.api_version, &kind.kind) else {
+            return Err(bad(
+                &profile.source,
+                format!(
+                    "kinds.{}: the server's schema of {} has no kind {}; check the kind's name and apiVersion",
+                    kind.kind, kind.api_version, kind.kind
+                ),
+            ));
+        };
+        profile.check_paths(kind, &schema).map_err(|m| bad(&profile.source, m))?;
+        profile.kinds[i].schema = Some(Arc::new(schema));
+    }
+    Ok(profile)
+}
+
+/// The server's OpenAPI v3 document of a group-version (`/openapi/v3/apis/GROUP/VERSION`), cached
+/// for a few minutes; None if the server does not serve it.
+async fn openapi(cluster: &Cluster, api_version: &str, refresh: bool) -> Result<Option<Value>> {
+    let path = match api_version.split_once('/') {
+        Some((group, version)) => format!("/openapi/v3/apis/{group}/{version}"),
+        None => format!("/openapi/v3/api/{api_version}"),
+    };
+    let cache = cluster.cache_dir.join(format!("openapi-{}.json", api_version.replace('/', "-")));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let cached = (!refresh)
+        .then(|| std::fs::read(&cache).ok())
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
+        .filter(|c| now.saturating_sub(c.fetched) < CACHE_TTL.as_secs());
+    let text = match cached {
+        Some(c) => c.text,
+        None => {
+            let request = http::Request::get(&path)
+                .body(Vec::new())
+                .map_err(|e| Error::Invalid(format!("cannot build the request for {path}: {e}")))?;
+            let text = match cluster.client.request_text(request).await {
+                Ok(text) => Some(text),
+                Err(kube::Error::Api(status)) if status.code == 404 => None,
+                Err(err) => return Err(cluster.transport_error(err)),
+            };
+            // A cache that cannot be written only costs a request next time.
+            let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
+                let entry = Cached { fetched: now, text: text.clone() };
+                std::fs::write(&cache, serde_json::to_vec(&entry)?)
+            });
+            text
+        }
+    };
+    match text {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| cluster.bad_answer(format!("GET {path} with malformed JSON ({e})"))),
     }
 }
 

@@ -6,9 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::autoscaler::AUTOSCALER_KEY;
 use crate::ownership::{self, BASE_KEY, Base};
 use crate::roles::{
-    CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root,
+    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
+    READ_ONLY_KEY, Role, RoleName, Root,
 };
 
 /// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
@@ -18,6 +20,9 @@ pub struct Autoscaler {
     pub min_replicas: Option<i64>,
     pub max_replicas: Option<i64>,
     pub metrics: Option<Value>,
+    /// The HPA itself (autoscaling/v2 JSON, managedFields included): the ops role writes its
+    /// `autoscaler` section to it.
+    pub object: Value,
 }
 
 impl Autoscaler {
@@ -32,31 +37,27 @@ impl Autoscaler {
             let same_group = target["apiVersion"]
                 .as_str()
                 .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
-            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group).then(|| {
-                Autoscaler {
-                    name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                    // minReplicas defaults to 1 on the server.
-                    min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
-                    max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
-                    metrics: hpa["spec"].get("metrics").cloned(),
-                }
-            })
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group)
+                .then(|| Autoscaler::of(hpa))
         })
     }
 
-    /// `held`: each field the autoscaler holds, with its current value.
+    pub fn of(hpa: &Value) -> Autoscaler {
+        Autoscaler {
+            name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            // minReplicas defaults to 1 on the server.
+            min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
+            max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
+            metrics: hpa["spec"].get("metrics").cloned(),
+            object: hpa.clone(),
+        }
+    }
+
+    /// `held`: each field the autoscaler holds, with its current value. Its settings are the
+    /// `autoscaler` section; this is the context: which HPA, and what it holds.
     fn to_value(&self, held: &[(String, Option<&Value>)]) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), json!(self.name));
-        if let Some(min) = self.min_replicas {
-            m.insert("minReplicas".into(), json!(min));
-        }
-        if let Some(max) = self.max_replicas {
-            m.insert("maxReplicas".into(), json!(max));
-        }
-        if let Some(metrics) = &self.metrics {
-            m.insert("metrics".into(), metrics.clone());
-        }
         let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
         m.insert("holds".into(), json!(names));
         let current: Map<String, Value> =
@@ -92,7 +93,25 @@ pub fn set_path(value: &mut Value, path: &[String], new: Value) {
 }
 
 pub fn containers<'a>(obj: &'a Value, kind: &KindInfo) -> &'a [Value] {
-    get_path(obj, &kind.containers_path()).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    container_list(obj, kind, CONTAINERS_KEY)
+}
+
+/// The containers of one of the pod spec's [`CONTAINER_LISTS`].
+pub fn container_list<'a>(obj: &'a Value, kind: &KindInfo, list: &str) -> &'a [Value] {
+    get_path(obj, &kind.container_list_path(list)).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Every container of the pod template (app containers, then init containers), with its list.
+pub fn all_containers<'a>(obj: &'a Value, kind: &KindInfo) -> Vec<(&'static str, &'a Value)> {
+    CONTAINER_LISTS
+        .iter()
+        .flat_map(|list| container_list(obj, kind, list).iter().map(|c| (*list, c)))
+        .collect()
+}
+
+/// A native sidecar: an init container that keeps running beside the app (`restartPolicy: Always`).
+pub fn is_sidecar(container: &Value) -> bool {
+    container["restartPolicy"] == "Always"
 }
 
 pub fn container_name(container: &Value) -> &str {
@@ -114,15 +133,21 @@ pub fn document(
     doc.insert("namespace".into(), obj["metadata"]["namespace"].clone());
 
     if role.container_fields().next().is_some() {
-        let mut by_name = Map::new();
-        for c in containers(obj, kind) {
-            let name = container_name(c);
-            if opts.container.is_some_and(|only| only != name) {
-                continue;
+        for list in CONTAINER_LISTS {
+            let mut by_name = Map::new();
+            for c in container_list(obj, kind, list) {
+                let name = container_name(c);
+                if opts.container.is_some_and(|only| only != name) {
+                    continue;
+                }
+                by_name.insert(name.to_string(), Value::Object(container_document(role, c)));
             }
-            by_name.insert(name.to_string(), Value::Object(container_document(role, c)));
+            // `containers:` is always there (a pod has one); init containers only when it has any.
+            let unfiltered_containers = list == CONTAINERS_KEY && opts.container.is_none();
+            if !by_name.is_empty() || unfiltered_containers {
+                doc.insert(list.into(), Value::Object(by_name));
+            }
         }
-        doc.insert(CONTAINERS_KEY.into(), Value::Object(by_name));
     }
 
     for (trait_name, fields) in role.object_traits(&kind.kind) {
@@ -145,7 +170,12 @@ pub fn document(
         }
     }
 
-    let read_only = read_only_section(role, kind, obj, opts.autoscaler);
+    // The HPA that holds the replica count: its settings are the role's to edit.
+    let autoscaler = opts.autoscaler.filter(|_| autoscaled_fields(role, kind).next().is_some());
+    if let Some(hpa) = autoscaler {
+        doc.insert(AUTOSCALER_KEY.into(), crate::autoscaler::section(&hpa.object));
+    }
+    let read_only = read_only_section(role, kind, obj, opts);
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
     }
@@ -155,7 +185,11 @@ pub fn document(
     let units = ownership::units(profile, role.name, kind, &fields);
     let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
     let shown = named_containers(&Value::Object(doc.clone()));
-    doc.insert(BASE_KEY.into(), Base::of(&units, &shown, rv).to_value());
+    let mut base = Base::of(&units, &shown, rv);
+    if let Some(hpa) = autoscaler {
+        base = crate::autoscaler::with_base(base, &hpa.object);
+    }
+    doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)
 }
 
@@ -171,16 +205,27 @@ fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_only_section(
-    role: &Role,
-    kind: &KindInfo,
-    obj: &Value,
-    hpa: Option<&Autoscaler>,
-) -> Map<String, Value> {
+fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Map<String, Value> {
+    let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
         if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
             out.insert(field.name.clone(), v.clone());
+        }
+    }
+    if let Some(owner) = controller(obj) {
+        out.insert(CONTROLLED_BY_KEY.into(), json!(owner));
+    }
+    // Which init containers are native sidecars (they run beside the app, not before it): context
+    // for whoever sets their image, never a field of the role.
+    if role.container_fields().next().is_some() {
+        let sidecars: Vec<&str> = container_list(obj, kind, INIT_CONTAINERS_KEY)
+            .iter()
+            .filter(|c| is_sidecar(c) && opts.container.is_none_or(|only| only == container_name(c)))
+            .map(container_name)
+            .collect();
+        if !sidecars.is_empty() {
+            out.insert(SIDECARS_KEY.into(), json!(sidecars));
         }
     }
     if let Some(hpa) = hpa {
@@ -192,6 +237,21 @@ fn read_only_section(
         }
     }
     out
+}
+
+/// Under `readOnly`: the init containers that are native sidecars.
+pub const SIDECARS_KEY: &str = "sidecars";
+/// Under `readOnly`: the controller that manages the object (its controller ownerReference).
+pub const CONTROLLED_BY_KEY: &str = "controlledBy";
+
+/// The object's controller (the ownerReference with `controller: true`) as kubectl spells it,
+/// `deployment.apps/web`: a role's change to a controlled object would be undone by it.
+pub fn controller(obj: &Value) -> Option<String> {
+    let owner = obj["metadata"]["ownerReferences"].as_array()?.iter().find(|o| o["controller"] == true)?;
+    let kind = owner["kind"].as_str()?.to_lowercase();
+    let group = owner["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+    let name = owner["name"].as_str()?;
+    Some(if group.is_empty() { format!("{kind}/{name}") } else { format!("{kind}.{group}/{name}") })
 }
 
 /// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
@@ -517,43 +577,45 @@ pub fn decode_document(
     let path_of = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<String>>();
 
     if role.container_fields().next().is_some() {
-        let wanted = doc.get(CONTAINERS_KEY).and_then(Value::as_object);
-        let live_names: Vec<&str> = containers(live, kind).iter().map(container_name).collect();
-        for name in wanted.into_iter().flat_map(|w| w.keys()) {
-            if !live_names.contains(&name.as_str()) {
-                problems.push(DocProblem::at(&path_of(&[CONTAINERS_KEY, name]), format!(
-                    "containers.{name}: no such container (it has {}); roles change containers, they do not add or rename them",
-                    live_names.join(", ")
-                )));
-            }
-        }
-        let mut items = Vec::new();
-        for name in live_names {
-            let source = match wanted.and_then(|w| w.get(name)) {
-                Some(Value::Object(m)) => m,
-                Some(Value::Null) | None => continue,
-                Some(_) => {
+        for list in CONTAINER_LISTS {
+            let wanted = doc.get(list).and_then(Value::as_object);
+            let live_names: Vec<&str> = container_list(live, kind, list).iter().map(container_name).collect();
+            for name in wanted.into_iter().flat_map(|w| w.keys()) {
+                if !live_names.contains(&name.as_str()) {
                     problems.push(DocProblem::at(
-                        &path_of(&[CONTAINERS_KEY, name]),
-                        format!("containers.{name}: expected a mapping of fields"),
+                        &path_of(&[list, name]),
+                        unknown_container(live, kind, list, name),
                     ));
-                    continue;
                 }
-            };
-            let mut item = Map::new();
-            item.insert("name".into(), json!(name));
-            for field in role.container_fields() {
-                if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
-                    match decode(field, v, &path_of(&[CONTAINERS_KEY, name, &field.name])) {
-                        Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
-                        Err(e) => problems.push(e),
+            }
+            let mut items = Vec::new();
+            for name in live_names {
+                let source = match wanted.and_then(|w| w.get(name)) {
+                    Some(Value::Object(m)) => m,
+                    Some(Value::Null) | None => continue,
+                    Some(_) => {
+                        problems.push(DocProblem::at(
+                            &path_of(&[list, name]),
+                            format!("{list}.{name}: expected a mapping of fields"),
+                        ));
+                        continue;
+                    }
+                };
+                let mut item = Map::new();
+                item.insert("name".into(), json!(name));
+                for field in role.container_fields() {
+                    if let Some(v) = source.get(&field.name).filter(|v| !v.is_null()) {
+                        match decode(field, v, &path_of(&[list, name, &field.name])) {
+                            Ok(v) => set_path_in_map(&mut item, &field.path.segments, v),
+                            Err(e) => problems.push(e),
+                        }
                     }
                 }
+                items.push(Value::Object(item));
             }
-            items.push(Value::Object(item));
-        }
-        if !items.is_empty() {
-            set_path(&mut obj, &kind.containers_path(), Value::Array(items));
+            if !items.is_empty() {
+                set_path(&mut obj, &kind.container_list_path(list), Value::Array(items));
+            }
         }
     }
 
@@ -589,9 +651,28 @@ pub fn decode_document(
     (obj, problems)
 }
 
-/// The containers a document names.
+/// Why a document's container name is not one of the live `list`: a typo, or the other list.
+fn unknown_container(live: &Value, kind: &KindInfo, list: &str, name: &str) -> String {
+    let other = CONTAINER_LISTS.into_iter().find(|l| *l != list).unwrap_or(CONTAINERS_KEY);
+    if container_list(live, kind, other).iter().any(|c| container_name(c) == name) {
+        let what = if other == INIT_CONTAINERS_KEY { "an init container" } else { "an app container" };
+        return format!("{list}.{name}: {name} is {what}; put it under {other}");
+    }
+    let names: Vec<&str> = container_list(live, kind, list).iter().map(container_name).collect();
+    let has = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    let what = if list == INIT_CONTAINERS_KEY { "init container" } else { "container" };
+    format!(
+        "{list}.{name}: no such {what} (it has {has}); roles change containers, they do not add or rename them"
+    )
+}
+
+/// The containers a document names (app and init containers: their names are unique in a pod).
 pub fn named_containers(doc: &Value) -> Vec<String> {
-    doc.get(CONTAINERS_KEY).and_then(Value::as_object).map_or_else(Vec::new, |m| m.keys().cloned().collect())
+    CONTAINER_LISTS
+        .iter()
+        .filter_map(|list| doc.get(*list).and_then(Value::as_object))
+        .flat_map(|m| m.keys().cloned())
+        .collect()
 }
 
 /// Numbers a workload's fields cannot hold. Counts, ports and seconds are int32 (the server would
@@ -601,7 +682,11 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
     let label = |at: &[String]| at.join(".");
     match value {
         Value::Number(n) => {
-            let in_quantities = at.iter().any(|k| k == "resources");
+            // An autoscaler's metric targets (`value`, `averageValue`) are quantities too.
+            let in_quantities = at.iter().any(|k| k == "resources")
+                || (at.first().is_some_and(|k| k == AUTOSCALER_KEY)
+                    && at.iter().any(|k| k == "metrics")
+                    && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
             if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(
@@ -622,7 +707,7 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
             let mut out = Vec::new();
             for (k, v) in m {
                 // Env values have their own, more precise message.
-                if at.len() == 2 && at[0] == CONTAINERS_KEY && k == "env" {
+                if at.len() == 2 && CONTAINER_LISTS.contains(&at[0].as_str()) && k == "env" {
                     continue;
                 }
                 if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
@@ -698,6 +783,16 @@ fn check_document(
             problems.extend(check_group(role, kind, key, value));
             continue;
         }
+        if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
+            match autoscaled_fields(role, kind).next() {
+                Some(_) => problems.extend(crate::autoscaler::check_section(value)),
+                None => problems.push(DocProblem::new(format!(
+                    "{key}: {} has no autoscaler (no replica count for one to hold)",
+                    kind.kind
+                ))),
+            }
+            continue;
+        }
         match profile.role_of_key(key) {
             Some(other) => problems.push(DocProblem::new(format!(
                 "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
@@ -714,7 +809,7 @@ fn check_document(
 fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
     let mut keys = Vec::new();
     if role.container_fields().next().is_some() {
-        keys.push(CONTAINERS_KEY.to_string());
+        keys.extend(CONTAINER_LISTS.map(str::to_string));
     }
     keys.extend(role.object_traits(&kind.kind).map(|(t, _)| t.to_string()));
     keys
@@ -728,7 +823,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
     let Some(group) = value.as_object() else {
         return vec![DocProblem::new(format!("{key}: expected a mapping"))];
     };
-    if key == CONTAINERS_KEY {
+    if CONTAINER_LISTS.contains(&key) {
         let known: Vec<&str> = role.container_fields().map(|f| f.name.as_str()).collect();
         for (container, fields) in group {
             let Some(fields) = fields.as_object() else {
@@ -736,7 +831,7 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
             };
             for field in fields.keys().filter(|f| !known.contains(&f.as_str())) {
                 problems.push(DocProblem::new(format!(
-                    "containers.{container}.{field}: not a {} field; it may set {}",
+                    "{key}.{container}.{field}: not a {} field; it may set {}",
                     role.name,
                     known.join(", ")
                 )));
@@ -750,6 +845,14 @@ fn check_group(role: &Role, kind: &KindInfo, key: &str, value: &Value) -> Vec<Do
         .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
         .collect();
     for field in group.keys().filter(|f| !known.contains(&f.as_str())) {
+        if let Some(read_only) = role.read_only_field(&kind.kind, field) {
+            problems.push(DocProblem::new(format!(
+                "{key}.{field}: read-only for {}{}; it is shown under {READ_ONLY_KEY}, remove it here",
+                kind.kind,
+                read_only.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            )));
+            continue;
+        }
         problems.push(DocProblem::new(if known.is_empty() {
             format!("{key}: {} has no {key} trait", kind.kind)
         } else {
@@ -778,7 +881,10 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             map.remove(last);
         }
     }
-    if let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.containers_path()) {
+    for list in CONTAINER_LISTS {
+        let Some(Value::Array(items)) = get_path_mut(&mut out, &kind.container_list_path(list)) else {
+            continue;
+        };
         for item in items.iter_mut() {
             for field in role.container_fields() {
                 let Some((last, parent)) = field.path.segments.split_last() else {
@@ -837,14 +943,15 @@ pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
 /// documents do (`containers.app.image`); None for fields outside every role.
 pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
     let segments = split_server_path(server_field);
-    let containers = kind.containers_path();
-    let (parent, list) = containers.split_at(containers.len() - 1);
-    if segments.len() > containers.len() && segments[..parent.len()] == *parent {
-        if let Some(name) = segments[parent.len()]
-            .strip_prefix(&format!("{}[name=\"", list[0]))
-            .and_then(|rest| rest.strip_suffix("\"]"))
-        {
-            return Some(format!("containers.{name}.{}", segments[containers.len()..].join(".")));
+    let parent = kind.pod_spec_path();
+    for list in CONTAINER_LISTS {
+        if segments.len() > parent.len() + 1 && segments[..parent.len()] == *parent {
+            if let Some(name) = segments[parent.len()]
+                .strip_prefix(&format!("{list}[name=\""))
+                .and_then(|rest| rest.strip_suffix("\"]"))
+            {
+                return Some(format!("{list}.{name}.{}", segments[parent.len() + 1..].join(".")));
+            }
         }
     }
     for role in &profile.roles {
@@ -964,8 +1071,9 @@ mod tests {
     fn container_filter_and_autoscaler() {
         let (p, obj) = setup();
         let kind = p.kind("deploy").unwrap();
-        let hpa =
-            Autoscaler { name: "web".into(), min_replicas: Some(2), max_replicas: Some(5), metrics: None };
+        let hpa = Autoscaler::of(
+            &json!({"metadata": {"name": "web"}, "spec": {"minReplicas": 2, "maxReplicas": 5}}),
+        );
         let dev = document(
             &p,
             RoleName::Dev,
@@ -978,8 +1086,33 @@ mod tests {
             document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
         assert_eq!(
             ops["readOnly"]["autoscaler"],
-            json!({"name": "web", "minReplicas": 2, "maxReplicas": 5, "holds": ["scaler.replicas"],
-                   "current": {"scaler.replicas": 3}})
+            json!({"name": "web", "holds": ["scaler.replicas"], "current": {"scaler.replicas": 3}})
+        );
+        assert_eq!(
+            ops["autoscaler"],
+            json!({"minReplicas": 2, "maxReplicas": 5}),
+            "its settings are editable"
+        );
+        assert!(dev.get("autoscaler").is_none());
+        // Metric targets are quantities; the rest of the section holds whole numbers.
+        let mut fractional = ops.clone();
+        fractional["autoscaler"]["metrics"] = json!([{"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": 0.5}}}]);
+        assert!(decode(&p, RoleName::Ops, &obj, &fractional).is_ok());
+        fractional["autoscaler"]["behavior"] =
+            json!({"scaleUp": {"policies": [{"type": "Pods", "value": 1.5, "periodSeconds": 60}]}});
+        assert_eq!(
+            messages(&decode(&p, RoleName::Ops, &obj, &fractional).unwrap_err()),
+            ["autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number (if it is text, quote it)"]
+        );
+        let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
+        assert!(
+            document(&p, RoleName::Dev, kind, &obj, &with_hpa).get("autoscaler").is_none(),
+            "never for dev"
+        );
+        let dev_doc = json!({"kind": "Deployment", "name": "web", "autoscaler": {"maxReplicas": 3}});
+        assert!(
+            messages(&decode(&p, RoleName::Dev, &obj, &dev_doc).unwrap_err())[0]
+                .starts_with("autoscaler: belongs to the ops role")
         );
         assert!(ops.get("scaler").is_none(), "a held count is not offered for editing");
     }
@@ -1197,6 +1330,127 @@ mod tests {
         for (kind, field, label) in cases {
             assert_eq!(document_label(&p, kind, field).as_deref(), label, "{field}");
         }
+    }
+
+    #[test]
+    fn init_containers_and_sidecars_are_in_the_dev_document() {
+        let (p, mut obj) = setup();
+        obj["spec"]["template"]["spec"]["initContainers"] = json!([
+            {"name": "migrate", "image": "shop:1", "args": ["migrate"], "imagePullPolicy": "Always"},
+            {"name": "log", "image": "fluent:1", "restartPolicy": "Always", "env": [{"name": "TO", "value": "x"}]}
+        ]);
+        let kind = p.kind("deploy").unwrap();
+        let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+        assert_eq!(
+            doc["initContainers"],
+            json!({"migrate": {"image": "shop:1", "args": ["migrate"]},
+                   "log": {"image": "fluent:1", "env": {"TO": "x"}}})
+        );
+        assert_eq!(doc["readOnly"], json!({"sidecars": ["log"]}), "sidecars are recognisable");
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["kind", "name", "namespace", "containers", "initContainers", "readOnly", "base"]);
+        // It reads back to the same fields, keyed as the server merges them.
+        let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+        assert_eq!(
+            fields["spec"]["template"]["spec"]["initContainers"],
+            json!([{"name": "migrate", "image": "shop:1", "args": ["migrate"]},
+                   {"name": "log", "image": "fluent:1", "env": [{"name": "TO", "value": "x"}]}])
+        );
+        assert_eq!(named_containers(&doc), ["app", "proxy", "migrate", "log"]);
+        // -c finds an init container; the document then holds only it.
+        let only = ViewOptions { container: Some("log"), autoscaler: None };
+        let one = document(&p, RoleName::Dev, kind, &obj, &only);
+        assert_eq!(one.get("containers"), None);
+        assert_eq!(one["initContainers"], json!({"log": {"image": "fluent:1", "env": {"TO": "x"}}}));
+        assert_eq!(one["readOnly"]["sidecars"], json!(["log"]));
+        // Containers under the wrong key, or unknown ones, are named with the way out.
+        for (doc, expect) in [
+            (
+                json!({"kind": "Deployment", "name": "web", "containers": {"migrate": {"image": "x"}}}),
+                "containers.migrate: migrate is an init container; put it under initContainers",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"app": {"image": "x"}}}),
+                "initContainers.app: app is an app container; put it under containers",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"x": {"image": "x"}}}),
+                "initContainers.x: no such init container (it has migrate, log)",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"restartPolicy": "Never"}}}),
+                "initContainers.log.restartPolicy: not a dev field",
+            ),
+            (
+                json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"env": {"N": 1}}}}),
+                "initContainers.log.env.N: env values are strings",
+            ),
+        ] {
+            let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+            assert!(messages(&problems).iter().any(|m| m.starts_with(expect)), "{problems:?}");
+        }
+        let ops = json!({"kind": "Deployment", "name": "web", "initContainers": {}});
+        assert!(
+            messages(&decode(&p, RoleName::Ops, &obj, &ops).unwrap_err())[0]
+                .starts_with("initContainers: belongs to the dev role")
+        );
+        // Server paths and the role guard know init containers too.
+        assert_eq!(
+            document_label(&p, kind, ".spec.template.spec.initContainers[name=\"log\"].image").as_deref(),
+            Some("initContainers.log.image")
+        );
+        let dev_less = without_role_fields(&p, RoleName::Dev, kind, &obj);
+        assert_eq!(
+            dev_less["spec"]["template"]["spec"]["initContainers"],
+            json!([{"name": "migrate", "imagePullPolicy": "Always"}, {"name": "log", "restartPolicy": "Always"}])
+        );
+    }
+
+    #[test]
+    fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
+        let p = Profile::builtin();
+        let kind = p.kind("job").unwrap();
+        let job = json!({"metadata": {"name": "once", "namespace": "a"},
+            "spec": {"parallelism": 2, "completions": 4, "completionMode": "NonIndexed", "backoffLimit": 6,
+                     "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100,
+                     "template": {"spec": {"containers": [{"name": "main", "image": "busybox"}]}}}});
+        let mut doc = document(&p, RoleName::Ops, kind, &job, &ViewOptions::default());
+        doc.as_object_mut().unwrap().remove(BASE_KEY);
+        assert_eq!(
+            doc,
+            json!({"kind": "Job", "name": "once", "namespace": "a",
+                   "run": {"parallelism": 2, "backoffLimit": 6, "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100},
+                   "readOnly": {"completions": 4, "completionMode": "NonIndexed"}})
+        );
+        let (fields, problems) = decode_document(&p, RoleName::Ops, kind, &job, &doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(fields["spec"]["ttlSecondsAfterFinished"], 100);
+        let set_completions = json!({"kind": "Job", "name": "once", "run": {"completions": 5}});
+        let (_, problems) = decode_document(&p, RoleName::Ops, kind, &job, &set_completions);
+        assert_eq!(
+            problems[0].message,
+            "run.completions: read-only for Job (fixed when the Job is created: the API refuses changes (an Indexed Job's may change only together with parallelism)); it is shown under readOnly, remove it here"
+        );
+        let cj = p.kind("cj").unwrap();
+        let schedule: Vec<&str> = p
+            .role(RoleName::Ops)
+            .object_traits("CronJob")
+            .filter(|(t, _)| *t == "schedule")
+            .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
+            .collect();
+        assert_eq!(
+            schedule,
+            [
+                "schedule",
+                "timeZone",
+                "suspend",
+                "concurrencyPolicy",
+                "startingDeadlineSeconds",
+                "successfulJobsHistoryLimit",
+                "failedJobsHistoryLimit"
+            ]
+        );
+        assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
     }
 
     #[test]

@@ -23,6 +23,12 @@ pub const READ_ONLY_KEY: &str = "readOnly";
 pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
+/// The HPA's settings, in the document of the role that holds the field it scales.
+pub const AUTOSCALER_KEY: &str = "autoscaler";
+/// Init containers (native sidecars among them) get the same fields under this key.
+pub const INIT_CONTAINERS_KEY: &str = "initContainers";
+/// The pod spec's container lists; each is also the document key its containers are shown under.
+pub const CONTAINER_LISTS: [&str; 2] = [CONTAINERS_KEY, INIT_CONTAINERS_KEY];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RoleName {
@@ -82,7 +88,7 @@ pub struct FieldPath {
 }
 
 impl FieldPath {
-    fn parse(text: &str) -> std::result::Result<FieldPath, String> {
+    pub fn parse(text: &str) -> std::result::Result<FieldPath, String> {
         let mut parts: Vec<String> = text.split('.').map(str::to_string).collect();
         if parts.iter().any(String::is_empty) {
             return Err(format!("path \"{text}\" has an empty segment"));
@@ -195,6 +201,8 @@ pub struct Field {
     pub exclude: Vec<String>,
     /// Held by a HorizontalPodAutoscaler when one targets the workload.
     pub autoscaled: bool,
+    /// Why a read-only field cannot be changed (shown where someone tries).
+    pub reason: Option<String>,
 }
 
 impl Field {
@@ -238,9 +246,14 @@ impl Role {
         })
     }
 
+    /// The read-only field `name` of `kind`, if the role shows one.
+    pub fn read_only_field(&self, kind: &str, name: &str) -> Option<&Field> {
+        self.read_only.iter().find(|f| f.name == name && f.applies_to(kind))
+    }
+
     /// Is `key` a top-level key of this role's documents?
     pub fn has_document_key(&self, key: &str) -> bool {
-        (key == CONTAINERS_KEY && self.container_fields().next().is_some())
+        (CONTAINER_LISTS.contains(&key) && self.container_fields().next().is_some())
             || self
                 .traits
                 .iter()
@@ -257,6 +270,9 @@ pub struct KindInfo {
     pub names: Vec<String>,
     /// Path of the pod template from the object root.
     pub template: Vec<String>,
+    /// The schema of a custom kind, from the server (built-in kinds use k8s-openapi's types and
+    /// the known list keys): its list semantics and atomic maps.
+    pub schema: Option<std::sync::Arc<crate::schema::KindSchema>>,
 }
 
 impl KindInfo {
@@ -275,8 +291,13 @@ impl KindInfo {
     }
 
     pub fn containers_path(&self) -> Vec<String> {
+        self.container_list_path(CONTAINERS_KEY)
+    }
+
+    /// `list`: one of [`CONTAINER_LISTS`].
+    pub fn container_list_path(&self, list: &str) -> Vec<String> {
         let mut path = self.pod_spec_path();
-        path.push("containers".into());
+        path.push(list.into());
         path
     }
 
@@ -319,8 +340,16 @@ impl Profile {
         self.kinds.iter().find(|k| k.matches(name)).ok_or_else(|| Error::UnknownKind(name.to_string()))
     }
 
-    /// The role (and its trait) that owns a top-level document key, if any.
+    /// The role (and its trait) that owns a top-level document key, if any. The autoscaler section
+    /// belongs to the role that holds the field an autoscaler scales.
     pub fn role_of_key(&self, key: &str) -> Option<RoleName> {
+        if key == AUTOSCALER_KEY {
+            return self
+                .roles
+                .iter()
+                .find(|r| r.traits.iter().flat_map(|t| &t.fields).any(|f| f.autoscaled))
+                .map(|r| r.name);
+        }
         self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
 
@@ -361,6 +390,7 @@ impl Profile {
                 resource: k.resource,
                 names: k.names.into_iter().map(|n| n.to_lowercase()).collect(),
                 template,
+                schema: None,
             });
         }
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
@@ -369,34 +399,45 @@ impl Profile {
             let raw_role =
                 raw.roles.get(name.as_str()).ok_or_else(|| bad(format!("roles.{name} is missing")))?;
             // `owned`: a trait's fields, which the role writes (readOnly fields are only shown).
-            let parse_fields =
-                |at: &str, fields: &BTreeMapOrdered<RawField>, owned: bool| -> Result<Vec<Field>> {
-                    let mut out = Vec::new();
-                    for (field_name, f) in &fields.0 {
-                        let key = format!("{at}.{field_name}");
-                        let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
-                        if owned {
-                            path.check_ownable().map_err(|m| bad(format!("{key}.path: {m}")))?;
-                        }
-                        if let Some(kinds) = &f.kinds {
-                            if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
-                                return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
-                            }
-                        }
-                        out.push(Field {
-                            name: field_name.clone(),
-                            path,
-                            kinds: f.kinds.clone(),
-                            exclude: f.exclude.clone(),
-                            autoscaled: f.autoscaled,
-                        });
+            let parse_fields = |at: &str,
+                                fields: &BTreeMapOrdered<RawField>,
+                                owned: bool|
+             -> Result<Vec<Field>> {
+                let mut out = Vec::new();
+                for (field_name, f) in &fields.0 {
+                    let key = format!("{at}.{field_name}");
+                    let path = FieldPath::parse(&f.path).map_err(|m| bad(format!("{key}.path: {m}")))?;
+                    if owned {
+                        path.check_ownable().map_err(|m| bad(format!("{key}.path: {m}")))?;
                     }
-                    Ok(out)
-                };
+                    if let Some(kinds) = &f.kinds {
+                        if let Some(unknown) = kinds.iter().find(|k| !known_kind(k)) {
+                            return Err(bad(format!("{key}.kinds: unknown kind \"{unknown}\"")));
+                        }
+                    }
+                    if owned && f.reason.is_some() {
+                        return Err(bad(format!(
+                            "{key}.reason: only readOnly fields have a reason (why they cannot be changed)"
+                        )));
+                    }
+                    out.push(Field {
+                        name: field_name.clone(),
+                        path,
+                        kinds: f.kinds.clone(),
+                        exclude: f.exclude.clone(),
+                        autoscaled: f.autoscaled,
+                        reason: f.reason.clone(),
+                    });
+                }
+                Ok(out)
+            };
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || CONTEXT_KEYS.contains(&trait_name.as_str())
+                if IDENTITY_KEYS.contains(&trait_name.as_str())
+                    || CONTEXT_KEYS.contains(&trait_name.as_str())
+                    || trait_name == INIT_CONTAINERS_KEY
+                    || trait_name == AUTOSCALER_KEY
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
@@ -468,7 +509,39 @@ impl Profile {
         }
         let profile = Profile { kinds, roles, source: source.to_string(), text: text.to_string() };
         profile.check_overlaps().map_err(bad)?;
+        // Every path must exist in its kind's schema; the built-in kinds' schemas need no cluster
+        // (custom kinds are checked against the server's when the profile is loaded). The built-in
+        // profile is checked by a test instead of on every run.
+        if text != BUILTIN_PROFILE {
+            for kind in &profile.kinds {
+                if let Some(schema) = crate::schema::KindSchema::builtin(&kind.api_version, &kind.kind) {
+                    profile.check_paths(kind, &schema).map_err(bad)?;
+                }
+            }
+        }
         Ok(profile)
+    }
+
+    /// Checks every path of the profile that applies to `kind` against its schema; the error names
+    /// the profile key.
+    pub fn check_paths(
+        &self,
+        kind: &KindInfo,
+        schema: &crate::schema::KindSchema,
+    ) -> std::result::Result<(), String> {
+        for role in &self.roles {
+            let traits = role
+                .traits
+                .iter()
+                .flat_map(|t| t.fields.iter().map(move |f| (format!("traits.{}", t.name), f)));
+            let read_only = role.read_only.iter().map(|f| ("readOnly".to_string(), f));
+            for (at, field) in traits.chain(read_only).filter(|(_, f)| f.applies_to(&kind.kind)) {
+                schema
+                    .check(kind, &field.path)
+                    .map_err(|m| format!("roles.{}.{at}.{}.path: {m}", role.name, field.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// A field may belong to one role only, and must not contain another role's field. Sorted, a
@@ -537,6 +610,7 @@ struct RawField {
     exclude: Vec<String>,
     #[serde(default)]
     autoscaled: bool,
+    reason: Option<String>,
 }
 
 /// A YAML mapping read in document order (the order fields are shown in).
@@ -697,7 +771,14 @@ mod tests {
                     "roles.ops.traits.metadata.x.path",
                 )
             };
-            let text = BUILTIN_PROFILE.replace(after, &format!("{after}        x: {{path: {path}}}\n"));
+            // Paths of one kind only exist there (the schema check would refuse them elsewhere).
+            let kinds = match path {
+                "spec.paused" | "spec.template.metadata.labels" => ", kinds: [Deployment]",
+                "spec.jobTemplate.metadata.labels" => ", kinds: [CronJob]",
+                _ => "",
+            };
+            let text =
+                BUILTIN_PROFILE.replace(after, &format!("{after}        x: {{path: {path}{kinds}}}\n"));
             assert_ne!(text, BUILTIN_PROFILE);
             (Profile::parse(&text, "p.yaml"), key)
         };
@@ -745,12 +826,42 @@ mod tests {
             let (parsed, _) = with(path);
             assert!(parsed.is_ok(), "{path}: {:?}", parsed.err());
         }
-        // Shown is not owned: a read-only field may be anything.
+        // Shown is not owned: a read-only field may be anything that exists.
         let text = BUILTIN_PROFILE.replace(
             "    readOnly:\n",
-            "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas}\n",
+            "    readOnly:\n      uid: {path: metadata.uid}\n      ready: {path: status.readyReplicas, kinds: [Deployment]}\n",
         );
         assert!(Profile::parse(&text, "p.yaml").is_ok());
+        // A path that does not exist is refused, naming it and the nearest name.
+        let (parsed, _) = with("container.imagee");
+        assert_eq!(
+            parsed.unwrap_err().to_string(),
+            "role profile p.yaml: roles.dev.traits.containers.x.path: \"container.imagee\" does not exist: a container of Deployment (apps/v1) has no field \"imagee\"; did you mean \"image\"?"
+        );
+        let text =
+            BUILTIN_PROFILE.replace("path: spec.selector.matchLabels", "path: spec.selector.matchLabel");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("roles.ops.readOnly.selector.path") && err.contains("did you mean \"matchLabels\"?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_read_only_fields_carry_a_reason() {
+        let text = BUILTIN_PROFILE.replace(
+            "parallelism: {path: spec.parallelism, kinds: [Job]}",
+            "parallelism: {path: spec.parallelism, kinds: [Job], reason: x}",
+        );
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains("roles.ops.traits.run.parallelism.reason: only readOnly fields"), "{err}");
+        let p = Profile::builtin();
+        let completions = p.role(RoleName::Ops).read_only_field("Job", "completions").unwrap();
+        assert!(completions.reason.as_deref().unwrap().starts_with("fixed when the Job is created"));
+        assert!(p.role(RoleName::Ops).read_only_field("Deployment", "completions").is_none());
+        let text = BUILTIN_PROFILE.replace("      run:\n", "      initContainers:\n");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains("\"initContainers\" is reserved"), "{err}");
     }
 
     #[test]

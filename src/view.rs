@@ -283,6 +283,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 selector: args.selector.clone(),
                 output: args.output,
                 chunk_size: args.chunk_size,
+                all: args.all,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -292,6 +293,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 selector: args.selector.clone(),
                 output: args.output,
                 chunk_size: args.chunk_size,
+                all: args.all,
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -299,7 +301,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let (obj, hpa) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
-        if !project::containers(&obj, kind).iter().any(|c| project::container_name(c) == only) {
+        if !container_names(&obj, kind).contains(only) {
             return Err(Error::Usage(format!(
                 "{} in namespace \"{}\" has no container \"{only}\"; it has {}",
                 target.display(),
@@ -335,8 +337,9 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     }
 }
 
+/// App and init containers (their names are unique within a pod).
 pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
-    project::containers(obj, kind).iter().map(|c| project::container_name(c).to_string()).collect()
+    project::all_containers(obj, kind).iter().map(|(_, c)| project::container_name(c).to_string()).collect()
 }
 
 /// Owners as YAML comments, so the document still applies unchanged.
@@ -417,22 +420,28 @@ pub async fn list_workloads(
     let as_documents = matches!(args.output, Some(OutputFormat::Yaml | OutputFormat::Json));
     let mut rows = Vec::new();
     let mut documents = Vec::new();
+    // Objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs) are its business:
+    // hidden unless asked for, then marked with their owner.
+    let mut hidden = 0;
     for kind in kinds {
         for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
+            let owner = project::controller(&obj);
+            if owner.is_some() && !args.all {
+                hidden += 1;
+                return;
+            }
             let hpa = Autoscaler::targeting(&hpas, kind, &obj);
             if as_documents {
                 let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
                 documents.push(project::document(profile, role, kind, &obj, &view));
             } else {
-                rows.extend(table_rows(
-                    profile,
-                    role,
-                    kind,
-                    &obj,
-                    hpa.as_ref(),
-                    wide,
-                    cluster.all_namespaces,
-                ));
+                let mut these =
+                    table_rows(profile, role, kind, &obj, hpa.as_ref(), wide, cluster.all_namespaces);
+                if args.all {
+                    let cell = owner.clone().unwrap_or_else(|| "<none>".into());
+                    these.iter_mut().for_each(|row| row.push(cell.clone()));
+                }
+                rows.extend(these);
             }
         })
         .await?;
@@ -449,7 +458,12 @@ pub async fn list_workloads(
         } else {
             format!("namespace \"{}\"", cluster.namespace)
         };
-        eprintln!("No workloads found in {scope}.");
+        match hidden {
+            0 => eprintln!("No workloads found in {scope}."),
+            n => eprintln!(
+                "No workloads found in {scope} ({n} controlled by other workloads are hidden; --all shows them)."
+            ),
+        }
         return Ok(String::new());
     }
     let mut headers: Vec<&str> = Vec::new();
@@ -465,6 +479,9 @@ pub async fn list_workloads(
             RoleName::Dev => ["command", "env"],
             RoleName::Ops => ["labels", "autoscaler"],
         });
+    }
+    if args.all {
+        headers.push("controlled by");
     }
     Ok(output::table(&headers, rows))
 }
@@ -488,7 +505,22 @@ fn table_rows(
     };
     match role {
         RoleName::Dev => {
-            let containers = doc["containers"].as_object().cloned().unwrap_or_default();
+            // Init containers are marked: `migrate (init)`, `log (sidecar)`.
+            let sidecars = &doc[crate::roles::READ_ONLY_KEY][project::SIDECARS_KEY];
+            let shown = |list: &str, name: &str| match list {
+                crate::roles::INIT_CONTAINERS_KEY
+                    if sidecars.as_array().is_some_and(|s| s.contains(&json!(name))) =>
+                {
+                    format!("{name} (sidecar)")
+                }
+                crate::roles::INIT_CONTAINERS_KEY => format!("{name} (init)"),
+                _ => name.to_string(),
+            };
+            let containers: Vec<(String, Value)> = crate::roles::CONTAINER_LISTS
+                .iter()
+                .filter_map(|list| doc[*list].as_object().map(|m| (list, m)))
+                .flat_map(|(list, m)| m.iter().map(move |(n, c)| (shown(list, n), c.clone())))
+                .collect();
             containers
                 .iter()
                 .map(|(cname, c)| {
@@ -656,6 +688,11 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
                     f.name.clone(),
                     f.path.to_string(),
                     f.kinds.as_ref().map_or("all".into(), |k| k.join(",")),
+                    if f.autoscaled {
+                        "held by an HPA that targets the workload".into()
+                    } else {
+                        String::new()
+                    },
                 ]);
             }
         }
@@ -667,11 +704,12 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
                 f.name.clone(),
                 f.path.to_string(),
                 f.kinds.as_ref().map_or("all".into(), |k| k.join(",")),
+                f.reason.clone().unwrap_or_default(),
             ]);
         }
     }
     let mut text = format!("Role profile: {}\n", profile.source);
-    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds"], rows));
+    text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds", "note"], rows));
     Ok(text)
 }
 
@@ -731,6 +769,12 @@ mod tests {
                     let _ = project::differing_paths(obj, &body);
                     let _ = crate::ownership::write_patch(obj, &plan.send, &plan.send);
                 }
+                if let (Ok(Some((plan, _))), Some(hpa)) =
+                    (crate::autoscaler::build(profile, &writer, &live, &doc), &hpa)
+                {
+                    let _ = crate::ownership::write_patch(&hpa.object, &plan.send, &plan.send);
+                    let _ = crate::autoscaler::outside_section(&hpa.object);
+                }
             }
             let _ = table_rows(profile, role, kind, obj, hpa.as_ref(), true, true);
         }
@@ -746,9 +790,9 @@ mod tests {
         let profile = Profile::builtin();
         // A number or a boolean fails the same checks a string does.
         let replacements = [json!(null), json!([1, "x"]), json!("x"), json!({})];
-        let hpa = fixture("hpa");
+        let hpa = fixture("hpa-shop");
         let mut panics = Vec::new();
-        for name in ["deploy", "cj"] {
+        for name in ["sidecars", "cj"] {
             let obj = fixture(name);
             let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
             let mut all = Vec::new();
@@ -766,7 +810,7 @@ mod tests {
                 }
             }
         }
-        let deploy = fixture("deploy");
+        let deploy = fixture("sidecars");
         let kind = profile.kind("deploy").unwrap();
         let mut hpa_paths = Vec::new();
         paths(&hpa, Vec::new(), &mut hpa_paths);

@@ -506,3 +506,125 @@ fn adopting_moves_ownership_to_the_role() {
     after["metadata"]["managedFields"] = fields;
     assert!(adopt(&after, &all, "kubectl-oam-dev", "apps/v1", "t").is_none());
 }
+
+/// `live()` with an init container (`migrate`, whose env helm set) and a native sidecar (`log`).
+fn with_init_containers() -> Value {
+    let mut obj = live();
+    obj["spec"]["template"]["spec"]["initContainers"] = json!([
+        {"name": "migrate", "image": "shop:1", "args": ["migrate"], "env": [{"name": "DB", "value": "main"}]},
+        {"name": "log", "image": "fluent:1", "restartPolicy": "Always"}
+    ]);
+    obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:initContainers"] = json!({
+        "k:{\"name\":\"migrate\"}": {".": {}, "f:name": {}, "f:image": {}, "f:args": {},
+                                    "f:env": {".": {}, "k:{\"name\":\"DB\"}": {".": {}, "f:name": {}, "f:value": {}}}},
+        "k:{\"name\":\"log\"}": {".": {}, "f:name": {}, "f:image": {}, "f:restartPolicy": {}}
+    });
+    obj
+}
+
+fn init_mut<'a>(obj: &'a mut Value, name: &str) -> &'a mut Value {
+    obj["spec"]["template"]["spec"]["initContainers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn init_containers_are_cut_and_merged_by_name_like_app_containers() {
+    let obj = with_init_containers();
+    let u = dev_units(&obj);
+    let init: Vec<&str> =
+        u.iter().map(|u| u.label.as_str()).filter(|l| l.starts_with("initContainers.")).collect();
+    assert_eq!(
+        init,
+        [
+            "initContainers.migrate.image",
+            "initContainers.migrate.args",
+            "initContainers.migrate.env.DB",
+            "initContainers.log.image"
+        ]
+    );
+    let image = u.get(&path_key(&[
+        Step::Field("spec".into()),
+        Step::Field("template".into()),
+        Step::Field("spec".into()),
+        Step::Field("initContainers".into()),
+        Step::Key(json!({"name": "migrate"})),
+        Step::Field("image".into()),
+    ]));
+    assert_eq!(image.map(|u| &u.value), Some(&json!("shop:1")), "keyed by name under initContainers");
+    // What is not a dev field (a sidecar's restartPolicy) is no unit.
+    assert!(u.iter().all(|u| !u.label.contains("restartPolicy")));
+
+    let names = ["app".to_string(), "proxy".to_string(), "migrate".to_string(), "log".to_string()];
+    let base = Base::of(&u, &names, "7");
+    let plan_for = |now: &Value, edit: &dyn Fn(&mut Value), allow: Permissions| {
+        let mut edited_obj = obj.clone();
+        edit(&mut edited_obj);
+        let edited = dev_units(&edited_obj);
+        let live_units = dev_units(now);
+        plan(
+            &Intent { edited: &edited, base: Some(&base), containers: &names },
+            &Current { object: now, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None },
+            allow,
+        )
+    };
+    // A new image for the migration: that unit and what dev owns, nothing else of the init container.
+    let set_migrate = |o: &mut Value| init_mut(o, "migrate")["image"] = json!("shop:2");
+    let plan_set = plan_for(&obj, &set_migrate, Permissions::default());
+    assert_eq!(labels(&plan_set.send), ["initContainers.migrate.image", "containers.app.image"]);
+    assert_eq!(plan_set.changed, ["initContainers.migrate.image"]);
+    // Changed by someone else since the read: refused, never reverted.
+    let mut now = obj.clone();
+    init_mut(&mut now, "migrate")["image"] = json!("shop:9");
+    let stale = plan_for(&now, &set_migrate, Permissions::default());
+    assert_eq!(labels_of_stale(&stale), ["initContainers.migrate.image"]);
+    assert_eq!(stale.stale[0].by, ["helm"]);
+    // Removing helm's variable from the init container: held, or forced through the JSON patch.
+    let remove_db = |o: &mut Value| {
+        init_mut(o, "migrate").as_object_mut().unwrap().remove("env");
+    };
+    let held = plan_for(&obj, &remove_db, Permissions::default());
+    assert_eq!(
+        held.held,
+        [HeldRemoval { label: "initContainers.migrate.env.DB".into(), holders: vec!["helm".into()] }]
+    );
+    let forced = plan_for(&obj, &remove_db, Permissions { force: true, overwrite: false });
+    let patch = write_patch(&obj, &forced.remove, &[]);
+    assert_eq!(
+        patch.as_array().unwrap()[1..],
+        [
+            json!({"op": "test", "path": "/spec/template/spec/initContainers/0/name", "value": "migrate"}),
+            json!({"op": "test", "path": "/spec/template/spec/initContainers/0/env/0/name", "value": "DB"}),
+            json!({"op": "remove", "path": "/spec/template/spec/initContainers/0/env/0"}),
+        ]
+    );
+    // A document read with `-c log` speaks only for the sidecar.
+    let only_log = ["log".to_string()];
+    let mut log_view = obj.clone();
+    log_view["spec"]["template"]["spec"]["containers"] = json!([]);
+    log_view["spec"]["template"]["spec"]["initContainers"].as_array_mut().unwrap().remove(0);
+    let log_base = Base::of(&dev_units(&log_view), &only_log, "7");
+    let mut edited_obj = log_view.clone();
+    init_mut(&mut edited_obj, "log")["image"] = json!("fluent:2");
+    let edited = dev_units(&edited_obj);
+    let live_units = dev_units(&obj);
+    let log_plan = plan(
+        &Intent { edited: &edited, base: Some(&log_base), containers: &only_log },
+        &Current { object: &obj, units: &live_units, manager: "kubectl-oam-dev", autoscaled: None },
+        Permissions::default(),
+    );
+    assert!(log_plan.held.is_empty() && log_plan.stale.is_empty(), "{log_plan:?}");
+    assert_eq!(log_plan.changed, ["initContainers.log.image"]);
+    // The body keys init containers by name, in their live order, beside the app containers.
+    let mut body = json!({});
+    insert_units(&mut body, &plan_set.send);
+    order_like(&mut body, &obj);
+    assert_eq!(
+        body["spec"]["template"]["spec"],
+        json!({"initContainers": [{"name": "migrate", "image": "shop:2"}],
+               "containers": [{"name": "app", "image": "shop:1"}]})
+    );
+}

@@ -175,6 +175,15 @@ fn good(request: &Request) -> (&'static str, Vec<u8>) {
     if path == format!("{deployments}/web") {
         return ("200 OK", live_deployment().to_string().into_bytes());
     }
+    // `ops autoscale` creates the HPA by server-side apply.
+    let hpa = format!("/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/web");
+    if request.method == "PATCH" && path == hpa {
+        let mut object =
+            json!({"metadata": {"uid": "0b5c6e1e-0000-4000-8000-000000000002", "resourceVersion": "8"}});
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        merge(&mut object, &body);
+        return ("200 OK", object.to_string().into_bytes());
+    }
     if path.contains("/configmaps/") {
         return ("404 Not Found", status(404, "NotFound", "configmaps \"kubectl-oam-profile\" not found"));
     }
@@ -374,12 +383,14 @@ fn commands() -> Vec<(&'static str, Vec<&'static str>)> {
         ("set image", vec!["dev", "set", "image", "deploy/web", "app=nginx:1.26"]),
         ("set env", vec!["dev", "set", "env", "deploy/web", "MODE=debug"]),
         ("ops scale", vec!["ops", "scale", "deploy/web", "--replicas", "3"]),
+        ("ops autoscale", vec!["ops", "autoscale", "deploy/web", "--max", "4"]),
         ("owners", vec!["owners", "deploy/web"]),
         ("roles", vec!["roles"]),
     ]
 }
 
-const WRITES: [&str; 6] = ["dev edit", "dev apply", "dev diff", "set image", "set env", "ops scale"];
+const WRITES: [&str; 7] =
+    ["dev edit", "dev apply", "dev diff", "set image", "set env", "ops scale", "ops autoscale"];
 
 fn run(fake_url: &str, args: &[&str], timeout: &str) -> Outcome {
     let dir = scratch();
@@ -507,6 +518,7 @@ fn every_command_works_against_the_well_behaved_fake() {
             "set image" => "deployment.apps/web image updated",
             "set env" => "deployment.apps/web env updated",
             "ops scale" => "deployment.apps/web scaled",
+            "ops autoscale" => "horizontalpodautoscaler.autoscaling/web created",
             "owners" => "scaler.replicas",
             _ => "Role profile: built-in",
         };
@@ -564,8 +576,13 @@ fn a_write_without_a_proper_answer_may_have_been_applied() {
             assert!(line.contains("401") && !line.contains("may have been applied"), "{case}: {line}");
             continue;
         }
+        // The autoscaler's write names the HPA, and is checked in the workload's document.
+        let written =
+            if case.starts_with("ops autoscale") { "horizontalpodautoscaler" } else { "deployment" };
         assert!(
-            line.contains("error: the write to deployment/web in namespace \"fake\" may have been applied: "),
+            line.contains(&format!(
+                "error: the write to {written}/web in namespace \"fake\" may have been applied: "
+            )),
             "{case}: {line}"
         );
         assert!(line.contains("check with `kubectl oam "), "{case}: {line}");

@@ -108,7 +108,8 @@ fn every_kind_has_both_views() {
     let cj_ops = yaml(&ns.oam(&["ops", "get", "cronjob/nightly"]).ok().stdout);
     assert_eq!(
         cj_ops["schedule"],
-        json!({"schedule": "0 3 * * *", "suspend": false, "concurrencyPolicy": "Forbid"})
+        json!({"schedule": "0 3 * * *", "suspend": false, "concurrencyPolicy": "Forbid",
+               "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1})
     );
     assert_eq!(cj_ops["placement"]["priorityClassName"], "system-cluster-critical");
 
@@ -247,9 +248,11 @@ async fn autoscaler_is_shown_and_holds_replicas() {
     let doc = yaml(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout);
     let hpa = &doc["readOnly"]["autoscaler"];
     assert_eq!(hpa["name"], "web-hpa");
-    assert_eq!((hpa["minReplicas"].as_i64(), hpa["maxReplicas"].as_i64()), (Some(2), Some(5)));
     assert_eq!(hpa["holds"], json!(["scaler.replicas"]));
-    assert_eq!(hpa["metrics"][0]["resource"]["name"], "cpu");
+    // Its settings are the ops role's autoscaler trait.
+    let settings = &doc["autoscaler"];
+    assert_eq!((settings["minReplicas"].as_i64(), settings["maxReplicas"].as_i64()), (Some(2), Some(5)));
+    assert_eq!(settings["metrics"][0]["resource"]["name"], "cpu");
     let list = ns.oam(&["ops", "list", "-o", "wide"]).ok().stdout;
     assert!(list.contains("hpa 2-5") && list.contains("web-hpa"), "{list}");
     // The ops apply body leaves replicas to the autoscaler.

@@ -381,7 +381,7 @@ fn an_autoscaler_holds_replicas_unless_forced() {
     assert_eq!(
         err,
         format!(
-            "error: deployment.apps/web in namespace \"{}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its minReplicas/maxReplicas instead, or pass --force-conflicts",
+            "error: deployment.apps/web in namespace \"{}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its range instead with `kubectl oam ops autoscale deployment.apps/web --min N --max M` (or its autoscaler section in `kubectl oam ops edit deployment.apps/web`), or pass --force-conflicts",
             ns.name
         )
     );
