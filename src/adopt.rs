@@ -26,34 +26,47 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         return Err(Error::Usage(format!("adopt needs TYPE/NAME, e.g. kubectl oam {role} adopt deploy/web")));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
-    let live = read_live(cluster, profile, role, target).await?;
-    crate::apply::refuse_controlled(profile, role, &live)?;
-    let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
     let manager = &profile.role(role).manager;
-    if live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {
-        eprintln!(
-            "warning: {object} still carries the {LAST_APPLIED} annotation: a later client-side `kubectl apply` of its manifest reverts changes the {role} role makes; switch that pipeline to `kubectl apply --server-side`"
-        );
-    }
-    let units = ownership::units(profile, role, kind, &live.object);
-    // The autoscaler's count stays with it.
-    let held = live.autoscaler.as_ref().and_then(|_| project::autoscaled_label(profile, role, kind));
-    let adoptable: Vec<&Unit> = units.iter().filter(|u| held.as_deref() != Some(u.label.as_str())).collect();
-    let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let Some((managed_fields, moved)) =
-        ownership::adopt(&live.object, &adoptable, manager, &kind.api_version, &now)
-    else {
-        return Ok(format!(
-            "{} : nothing to adopt; {manager} already owns every {role} field it can\n",
-            live.target.display()
-        ));
+    // Controllers write status and their annotations all the time: a `test` of the version that
+    // fails is read again and decided again (the rewrite always starts from the latest managedFields).
+    let mut attempt = 0;
+    let (live, moved, dry_run) = loop {
+        let live = read_live(cluster, profile, role, target.clone()).await?;
+        crate::apply::refuse_controlled(profile, role, &live)?;
+        let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
+        if attempt == 0 && live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {
+            eprintln!(
+                "warning: {object} still carries the {LAST_APPLIED} annotation: a later client-side `kubectl apply` of its manifest reverts changes the {role} role makes; switch that pipeline to `kubectl apply --server-side`"
+            );
+        }
+        let units = ownership::units(profile, role, kind, &live.object);
+        // The autoscaler's count stays with it.
+        let held = live.autoscaler.as_ref().and_then(|_| project::autoscaled_label(profile, role, kind));
+        let adoptable: Vec<&Unit> =
+            units.iter().filter(|u| held.as_deref() != Some(u.label.as_str())).collect();
+        let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let Some((managed_fields, moved)) =
+            ownership::adopt(&live.object, &adoptable, manager, &kind.api_version, &now)
+        else {
+            return Ok(format!(
+                "{} : nothing to adopt; {manager} already owns every {role} field it can\n",
+                live.target.display()
+            ));
+        };
+        let patch = json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": live.object["metadata"]["resourceVersion"]},
+            {"op": "replace", "path": "/metadata/managedFields", "value": managed_fields},
+        ]);
+        let dry_run = args.dry_run == "server";
+        match send(cluster, &live.target, role, manager, &patch, dry_run, &object).await {
+            Err(Error::Changed { .. }) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => break (live, moved, dry_run),
+        }
     };
-    let patch = json!([
-        {"op": "test", "path": "/metadata/resourceVersion", "value": live.object["metadata"]["resourceVersion"]},
-        {"op": "replace", "path": "/metadata/managedFields", "value": managed_fields},
-    ]);
-    let dry_run = args.dry_run == "server";
-    send(cluster, &live.target, role, manager, &patch, dry_run, &object).await?;
     let rows: Vec<Vec<String>> =
         moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
     if args.output.as_deref() == Some("json") {

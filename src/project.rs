@@ -1102,7 +1102,9 @@ mod tests {
             json!({"scaleUp": {"policies": [{"type": "Pods", "value": 1.5, "periodSeconds": 60}]}});
         assert_eq!(
             messages(&decode(&p, RoleName::Ops, &obj, &fractional).unwrap_err()),
-            ["autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number (if it is text, quote it)"]
+            [
+                "autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number (if it is text, quote it)"
+            ]
         );
         let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
         assert!(

@@ -448,12 +448,15 @@ fn controlled_objects_are_hidden_from_lists_and_refused_for_writes() {
 
     // Only controlled objects: the empty list says so.
     let lone = Ns::new("model-owned-lone");
-    lone.create(
+    // The owner must exist, or the garbage collector deletes what it owns.
+    lone.create("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keeper}\n");
+    let keeper = lone.kubectl(&["get", "configmap", "keeper", "-o", "jsonpath={.metadata.uid}"]).ok().stdout;
+    lone.create(&format!(
         "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: orphan-x\n  \
-         ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: gone, uid: 3f0c6c5e-0000-4000-8000-000000000000, controller: true}]\nspec:\n  \
-         replicas: 0\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    \
-         spec:\n      containers: [{name: app, image: x}]\n",
-    );
+         ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: keeper, uid: {keeper}, controller: true}}]\nspec:\n  \
+         replicas: 0\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    \
+         spec:\n      containers: [{{name: app, image: x}}]\n",
+    ));
     let run = lone.oam(&["dev", "list"]).ok();
     assert!(run.stderr.contains("1 controlled by other workloads are hidden; --all shows them"), "{run:?}");
 }

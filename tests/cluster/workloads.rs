@@ -22,12 +22,12 @@ fn a_deployments_replicaset_is_what_lists_and_owners_see() {
     assert_eq!(rs.len(), 1, "{rs:?}");
     let rs = &rs[0];
 
-    // Lists show the ReplicaSet the controller made, with the Deployment's containers.
-    let list = ns.oam(&["dev", "list"]).ok().stdout;
+    // Lists with --all show the ReplicaSet the controller made, with the Deployment's containers.
+    let list = ns.oam(&["dev", "list", "--all"]).ok().stdout;
     let rs_rows: Vec<&str> = list.lines().filter(|l| l.starts_with(&format!("{rs} "))).collect();
     assert_eq!(rs_rows.len(), 2, "one row per container:\n{list}");
     assert!(rs_rows.iter().any(|r| r.contains("ReplicaSet") && r.contains("nginx:1.25")), "{list}");
-    let ops = ns.oam(&["ops", "list", "rs"]).ok().stdout;
+    let ops = ns.oam(&["ops", "list", "rs", "--all"]).ok().stdout;
     assert!(ops.lines().any(|l| l.starts_with(&format!("{rs} ")) && l.contains(" 2 ")), "{ops}");
 
     // Its fields belong to the controller that wrote them, outside both roles.
