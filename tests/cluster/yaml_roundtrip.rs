@@ -75,22 +75,29 @@ fn raw_bodies_apply_through_kubectl_with_every_string_intact() {
     for role in ["dev", "ops"] {
         // The raw body holds what the role owns: adopt the fields first, so that it holds them all.
         ns.oam(&[role, "adopt", "deploy/ambiguous"]).ok();
-        let raw = ns.oam(&[role, "get", "deploy/ambiguous", "--raw"]).ok().stdout;
-        let applied = ns
-            .kubectl_stdin(
-                &[
-                    "apply",
-                    "--server-side",
-                    "--dry-run=server",
-                    &format!("--field-manager=kubectl-oam-{role}"),
-                    "-o",
-                    "json",
-                    "-f",
-                    "-",
-                ],
-                &raw,
-            )
-            .ok();
+        // The body carries the object's resourceVersion as a precondition, and controllers move
+        // it on their own: read again when it moved before kubectl sent it.
+        let (raw, applied) = (0..10)
+            .map(|_| {
+                let raw = ns.oam(&[role, "get", "deploy/ambiguous", "--raw"]).ok().stdout;
+                let applied = ns.kubectl_stdin(
+                    &[
+                        "apply",
+                        "--server-side",
+                        "--dry-run=server",
+                        &format!("--field-manager=kubectl-oam-{role}"),
+                        "-o",
+                        "json",
+                        "-f",
+                        "-",
+                    ],
+                    &raw,
+                );
+                (raw, applied)
+            })
+            .find(|(_, applied)| !applied.stderr.contains("the object has been modified"))
+            .expect("the object settles");
+        let applied = applied.ok();
         let obj: Value = serde_json::from_str(&applied.stdout).expect("kubectl prints JSON");
         match role {
             "dev" => {
