@@ -717,17 +717,24 @@ pub fn document_target<'p>(
     Ok(Target { kind, name: name.to_string(), namespace })
 }
 
+/// Plans, and the conflict that stopped a diff (shown after the diffs, which are planned as forced).
+type Planned<'p> = (Vec<(Target<'p>, Plan)>, Option<Error>);
+
 /// Reads every document of a file and plans each against its live object; nothing is written, so a
-/// bad document anywhere stops the whole file before any change.
+/// bad document anywhere stops the whole file before any change. With `show_conflicts` (diff), a
+/// conflict does not stop it: the document is planned as if forced, so that its diff can be shown
+/// before the conflict is reported.
 async fn plan_file<'p>(
     cluster: &Cluster,
     profile: &'p Profile,
     writer: &Writer,
     explicit_ns: Option<&str>,
     path: &Path,
-) -> Result<Vec<(Target<'p>, Plan)>> {
+    show_conflicts: bool,
+) -> Result<Planned<'p>> {
     let (text, source) = read_source(path)?;
     let mut plans: Vec<(Target<'p>, Plan)> = Vec::new();
+    let mut conflict = None;
     for parsed in &parse_documents(&text, &source)? {
         let doc = &parsed.value;
         let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
@@ -754,11 +761,19 @@ async fn plan_file<'p>(
                     messages(&project::locate(list, parsed))
                 )));
             }
+            Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. }))
+                if show_conflicts && !writer.force =>
+            {
+                let forcing = Writer { force: true, ..writer.clone() };
+                let forced = plan(cluster, profile, &forcing, &live, doc).await?;
+                conflict.get_or_insert(e);
+                forced
+            }
             Err(e) => return Err(e),
         };
         plans.push((live.target, plan));
     }
-    Ok(plans)
+    Ok((plans, conflict))
 }
 
 pub async fn apply_files(
@@ -771,7 +786,7 @@ pub async fn apply_files(
     let write = &args.write;
     let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?
         .overwriting(write.overwrite);
-    let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
+    let (plans, _) = plan_file(cluster, profile, &writer, explicit_ns, &args.filename, false).await?;
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
     for (target, plan) in &plans {
@@ -799,24 +814,31 @@ pub async fn diff_files(
 ) -> Result<bool> {
     let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?
         .overwriting(args.overwrite);
-    let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
-        .await?
-        .into_iter()
-        .map(|(_, plan)| plan)
-        .collect();
-    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
-        let pairs: Vec<_> =
-            plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
-        return diff::external(&command, &pairs);
-    }
-    let colour = output::use_colour();
-    let mut differs = false;
+    let (plans, conflict) = plan_file(cluster, profile, &writer, explicit_ns, &args.filename, true).await?;
+    let plans: Vec<Plan> = plans.into_iter().map(|(_, plan)| plan).collect();
     for plan in &plans {
-        let text = plan.diff(colour);
-        differs |= !text.is_empty();
-        output::emit(&text)?;
+        plan.warn_kept();
     }
-    Ok(differs)
+    let differs =
+        if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
+            let pairs: Vec<_> =
+                plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
+            diff::external(&command, &pairs)?
+        } else {
+            let colour = output::use_colour();
+            let mut differs = false;
+            for plan in &plans {
+                let text = plan.diff(colour);
+                differs |= !text.is_empty();
+                output::emit(&text)?;
+            }
+            differs
+        };
+    // The diffs above are what taking the fields over would do; the conflict still fails the run.
+    match conflict {
+        Some(e) => Err(e),
+        None => Ok(differs),
+    }
 }
 
 /// Imperative writes share one path: read, change the role document, plan, apply.

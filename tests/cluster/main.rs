@@ -10,6 +10,7 @@ mod policy;
 mod review;
 mod server_errors;
 mod ssa;
+mod ux;
 mod views;
 mod workloads;
 mod writes;
