@@ -869,9 +869,15 @@ async fn write_change(
 }
 
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let (target, images) = view::require_target(profile, cluster, &args.target, &args.images)?;
+    if images.is_empty() {
+        return Err(Error::Usage(format!(
+            "give CONTAINER=IMAGE after {}, e.g. app=nginx:1.27",
+            target.display()
+        )));
+    }
     let mut pairs = Vec::new();
-    for pair in &args.images {
+    for pair in images {
         match pair.split_once('=') {
             Some((c, image)) if !c.is_empty() && !image.is_empty() => {
                 pairs.push((c.to_string(), image.to_string()))
@@ -906,10 +912,16 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
 }
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let (target, vars) = view::require_target(profile, cluster, &args.target, &args.vars)?;
+    if vars.is_empty() {
+        return Err(Error::Usage(format!(
+            "give KEY=VALUE or KEY- after {}, e.g. MODE=prod",
+            target.display()
+        )));
+    }
     let mut set = Vec::new();
     let mut unset = Vec::new();
-    for var in &args.vars {
+    for var in vars {
         if let Some((k, v)) = var.split_once('=') {
             if k.is_empty() {
                 return Err(Error::Usage(format!("\"{var}\" has no variable name")));
@@ -977,7 +989,8 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
 }
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let name: Vec<String> = args.name.iter().cloned().collect();
+    let (target, _) = view::require_target(profile, cluster, &args.target, &name)?;
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",

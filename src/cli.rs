@@ -150,6 +150,9 @@ pub struct TargetArgs {
 pub struct GetArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// More objects: `get deploy/a sts/b`, `get deploy a b`
+    #[arg(value_name = "NAME")]
+    pub more: Vec<String>,
     /// Only this container (dev)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
@@ -267,9 +270,10 @@ pub enum SetCommand {
 
 #[derive(Debug, Args)]
 pub struct SetImageArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container)
+    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after NAME when TYPE NAME is given
     #[arg(required = true, value_name = "CONTAINER=IMAGE")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -278,9 +282,10 @@ pub struct SetImageArgs {
 
 #[derive(Debug, Args)]
 pub struct SetEnvArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// KEY=VALUE to set, KEY- to remove
+    /// KEY=VALUE to set, KEY- to remove, after NAME when TYPE NAME is given
     #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
@@ -292,8 +297,11 @@ pub struct SetEnvArgs {
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
     /// The new replica count
     #[arg(long, required = true, allow_negative_numbers = true)]
     pub replicas: i64,

@@ -34,3 +34,39 @@ fn diff_shows_what_a_take_over_would_do_before_the_conflict() {
     let forced = ns.oam_with(&["dev", "diff", "-f", "-", "--force-conflicts"], &doc, &[]);
     assert_eq!(forced.code, 1, "{forced:?}");
 }
+
+#[test]
+fn type_name_works_wherever_type_slash_name_does() {
+    let ns = Ns::new("ux-type-name");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    ns.oam(&["ops", "scale", "deploy", "web", "--replicas", "3", "--force-conflicts"]).ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 3);
+    ns.oam(&["dev", "set", "image", "deploy", "web", "app=nginx:1.27", "--force-conflicts"]).ok();
+    assert_eq!(crate::writes::container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.27");
+    ns.oam(&["dev", "set", "env", "deploy", "web", "-c", "proxy", "LEVEL=debug"]).ok();
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/web"), "proxy", "LEVEL").as_deref(),
+        Some("debug")
+    );
+    let err = ns.oam(&["dev", "set", "image", "deploy", "web"]).error();
+    assert!(err.contains("give CONTAINER=IMAGE after deployment.apps/web"), "{err}");
+
+    // Several objects, as kubectl takes them: a YAML stream, or a JSON List.
+    let both = ns.oam(&["dev", "get", "deploy", "web", "api"]).ok().stdout;
+    let docs: Vec<&str> = both.split("---\n").collect();
+    assert_eq!(docs.len(), 2, "{both}");
+    assert!(
+        docs[0].starts_with("kind: Deployment\nname: web\n")
+            && docs[1].starts_with("kind: Deployment\nname: api\n"),
+        "{both}"
+    );
+    let list =
+        crate::writes::yaml(&ns.oam(&["ops", "get", "deploy/api", "deploy/web", "-o", "json"]).ok().stdout);
+    assert_eq!(list["kind"], "List");
+    let names: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["api", "web"]);
+    let err = ns.oam(&["dev", "get", "deploy/web", "nope/x"]).error();
+    assert!(err.starts_with("error: ") && err.contains("nope"), "{err}");
+}
