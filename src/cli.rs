@@ -237,18 +237,25 @@ pub struct EditArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Role document(s) to apply, "-" for stdin; several documents may be separated by ---
+    /// Role document(s) to apply: a file, a directory (its .yaml/.yml/.json files), "-" for stdin;
+    /// repeatable; several documents may be separated by ---
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
-    pub filename: PathBuf,
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
     #[command(flatten)]
     pub write: WriteFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// Role document(s), "-" for stdin
+    /// Role document(s): a file, a directory (its .yaml/.yml/.json files), "-" for stdin; repeatable
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
-    pub filename: PathBuf,
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
     /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
     #[arg(long, value_name = "NAME")]
     pub field_manager: Option<String>,

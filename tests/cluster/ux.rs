@@ -70,3 +70,65 @@ fn type_name_works_wherever_type_slash_name_does() {
     let err = ns.oam(&["dev", "get", "deploy/web", "nope/x"]).error();
     assert!(err.starts_with("error: ") && err.contains("nope"), "{err}");
 }
+
+#[test]
+fn apply_and_diff_take_several_files_directories_and_stdin() {
+    let ns = Ns::new("ux-inputs");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    let dir = std::env::temp_dir().join(format!("oam-inputs-{}", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    let doc = |name: &str, var: &str| {
+        ns.oam(&["dev", "get", &format!("deploy/{name}")])
+            .ok()
+            .stdout
+            .replace("      MODE: prod\n", &format!("      MODE: prod\n      {var}: '1'\n"))
+    };
+    std::fs::write(dir.join("web.yaml"), doc("web", "FROM_DIR")).unwrap();
+    std::fs::write(dir.join("nested/api.yaml"), doc("api", "FROM_NESTED")).unwrap();
+    let top = dir.to_str().unwrap();
+
+    let diff = ns.oam(&["dev", "diff", "-f", top]);
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        diff.stdout.contains("+      FROM_DIR: '1'") && !diff.stdout.contains("FROM_NESTED"),
+        "{}",
+        diff.stdout
+    );
+    let diff = ns.oam(&["dev", "diff", "-R", "-f", top]);
+    assert!(diff.stdout.contains("FROM_DIR") && diff.stdout.contains("FROM_NESTED"), "{}", diff.stdout);
+
+    // -f repeated, one of them stdin.
+    let nested = dir.join("nested/api.yaml");
+    let run = ns
+        .oam_with(
+            &["dev", "apply", "-f", nested.to_str().unwrap(), "-f", "-"],
+            &doc("web", "FROM_STDIN"),
+            &[],
+        )
+        .ok();
+    assert_eq!(run.stdout, "deployment.apps/api configured\ndeployment.apps/web configured\n", "{run:?}");
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/api"), "app", "FROM_NESTED").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/web"), "app", "FROM_STDIN").as_deref(),
+        Some("1")
+    );
+
+    // The same object in two files is one mistake, found before anything is written.
+    let err = ns.oam(&["dev", "apply", "-R", "-f", top, "-f", nested.to_str().unwrap()]).error();
+    assert!(err.contains("deployment.apps/api") && err.contains("appears twice"), "{err}");
+
+    // A whole manifest is recognised and shown the way to the role document.
+    let manifest = ns.kubectl(&["get", "deploy/web", "-o", "yaml"]).stdout;
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &manifest, &[]).error();
+    assert!(
+        err.starts_with("error: stdin: this is a full Kubernetes manifest")
+            && err.contains("`kubectl oam ops get deployment.apps/web` prints the role document"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
