@@ -957,14 +957,21 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
             Some((c, image)) if !c.is_empty() && !image.is_empty() => {
                 pairs.push((c.to_string(), image.to_string()))
             }
-            _ => return Err(Error::Usage(format!("\"{pair}\" is not CONTAINER=IMAGE"))),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "\"{pair}\" is not CONTAINER=IMAGE (for {} in namespace \"{}\")",
+                    target.display(),
+                    target.namespace
+                )));
+            }
         }
     }
     let display = target.display();
     let namespace = target.namespace.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        let containers = doc["containers"].as_object_mut().ok_or_else(|| {
+            Error::Invalid(format!("{display} in namespace \"{namespace}\" has no containers"))
+        })?;
         for (name, image) in &pairs {
             if name == "*" {
                 for c in containers.values_mut() {
@@ -1012,8 +1019,9 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
     let namespace = target.namespace.clone();
     let only = args.container.clone();
     write_change(cluster, profile, RoleName::Dev, &args.write, target, "env updated", |doc, _| {
-        let containers =
-            doc["containers"].as_object_mut().ok_or_else(|| Error::Invalid("no containers".into()))?;
+        let containers = doc["containers"].as_object_mut().ok_or_else(|| {
+            Error::Invalid(format!("{display} in namespace \"{namespace}\" has no containers"))
+        })?;
         if let Some(only) = &only {
             if !containers.contains_key(only) {
                 let names: Vec<String> = containers.keys().cloned().collect();
@@ -1078,7 +1086,24 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
             fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
         });
     let Some((trait_name, field)) = replicas_field else {
-        return Err(Error::Usage(format!("{} has no replica count to scale", target.kind.kind)));
+        let scalable: Vec<&str> = profile
+            .kinds
+            .iter()
+            .filter(|k| {
+                profile
+                    .role(RoleName::Ops)
+                    .object_traits(&k.kind)
+                    .any(|(_, f)| f.iter().any(|f| f.autoscaled))
+            })
+            .map(|k| k.kind.as_str())
+            .collect();
+        return Err(Error::Usage(format!(
+            "{} in namespace \"{}\" cannot be scaled: a {} has no replica count (scalable kinds: {})",
+            target.display(),
+            target.namespace,
+            target.kind.kind,
+            scalable.join(", ")
+        )));
     };
     let replicas = args.replicas;
     write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {

@@ -132,3 +132,24 @@ fn apply_and_diff_take_several_files_directories_and_stdin() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn errors_name_the_way_out() {
+    let ns = Ns::new("ux-errors");
+    let err = ns.oam(&["dev", "get", "deploy", "--context", "nope"]).error();
+    assert!(err.contains("no context \"nope\"; it has \"admin\"") && err.contains("\"ops\""), "{err}");
+    // clap's "did you mean" stays on the one line.
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replica", "3"]).error();
+    assert!(err.contains("a similar argument exists: '--replicas'"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A refusal names the object, its namespace and what can be scaled.
+    ns.kubectl(&["create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *"]).ok();
+    let err = ns.oam(&["ops", "scale", "cj", "nightly", "--replicas", "2"]).error();
+    assert!(
+        err.starts_with(&format!(
+            "error: cronjob.batch/nightly in namespace \"{}\" cannot be scaled: a CronJob has no replica count",
+            ns.name
+        )) && err.contains("Deployment"),
+        "{err}"
+    );
+}
