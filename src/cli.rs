@@ -345,6 +345,9 @@ pub struct RolesArgs {
     /// Output format (yaml or json)
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Read the cluster's profile again instead of the cached copy (kept 5 minutes)
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]

@@ -715,7 +715,8 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     Ok((output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table), outside))
 }
 
-pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
+/// `origin`: where the profile came from and how old it is, one line.
+pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String> {
     match args.output {
         Some(OutputFormat::Yaml) => return Ok(profile.text.clone()),
         Some(OutputFormat::Json) => {
@@ -751,7 +752,7 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
             ]);
         }
     }
-    let mut text = format!("Role profile: {}\n", profile.source);
+    let mut text = format!("Role profile: {origin}\n");
     text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds"], rows));
     Ok(text)
 }

@@ -153,3 +153,56 @@ fn errors_name_the_way_out() {
         "{err}"
     );
 }
+
+#[test]
+fn roles_says_where_the_profile_came_from_and_refresh_reads_it_again() {
+    let ns = Ns::new("ux-roles-origin");
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml")).unwrap();
+    let configmap = |text: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team"},
+                           "data": {"profile.yaml": text}})
+        .to_string()
+    };
+    ns.kubectl_stdin(&["apply", "-f", "-"], &configmap(&profile)).ok();
+    let source = format!("{}/team", ns.name);
+    let first = ns.oam(&["roles", "--profile-configmap", &source]).ok().stdout;
+    assert!(first.starts_with(&format!("Role profile: configmap {source} (read just now)\n")), "{first}");
+
+    // Changed on the cluster: the cached copy is shown, and says so, until --refresh.
+    let renamed = profile.replace("manager: kubectl-oam-ops", "manager: team-ops");
+    assert_ne!(renamed, profile);
+    ns.kubectl_stdin(&["apply", "-f", "-"], &configmap(&renamed)).ok();
+    let cached = ns.oam(&["roles", "--profile-configmap", &source]).ok().stdout;
+    assert!(cached.contains("kubectl-oam-ops") && !cached.contains("team-ops"), "{cached}");
+    let line = cached.lines().next().unwrap();
+    assert!(
+        line.contains("read just now") || line.contains("ago; re-read after 5m, or now with --refresh"),
+        "{line}"
+    );
+    let fresh = ns.oam(&["roles", "--profile-configmap", &source, "--refresh"]).ok().stdout;
+    assert!(fresh.starts_with(&format!("Role profile: configmap {source} (read just now)\n")), "{fresh}");
+    assert!(fresh.contains("team-ops"), "{fresh}");
+
+    // No profile on the cluster, or none this user may read: the built-in one, quietly; -v says why.
+    ns.create(&web_deployment("web"));
+    let absent = format!("{}/absent", ns.name);
+    let quiet = ns.oam(&["dev", "get", "deploy/web", "--profile-configmap", &absent]).ok();
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
+    let told = ns.oam(&["dev", "get", "deploy/web", "--profile-configmap", &absent, "-v", "1"]).ok();
+    assert!(
+        told.stderr.starts_with(&format!("role profile: built-in (configmap {absent} not found; "))
+            && told.stderr.lines().count() == 1,
+        "{told:?}"
+    );
+    let forbidden = ns
+        .oam(&["dev", "get", "deploy/web", "--context", "dev", "--profile-configmap", "kube-system/team"])
+        .ok();
+    assert_eq!(forbidden.stderr, "", "{forbidden:?}");
+    let roles = ns.oam(&["roles", "--context", "dev", "--profile-configmap", "kube-system/team"]).ok().stdout;
+    assert!(
+        roles.starts_with(
+            "Role profile: built-in (configmap kube-system/team may not be read by this user (403 Forbidden);"
+        ),
+        "{roles}"
+    );
+}
