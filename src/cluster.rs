@@ -132,6 +132,13 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
     Ok(config)
 }
 
+/// The kubeconfig's context names (for completion), without contacting any server.
+pub fn context_names(flags: &KubeFlags) -> Result<Vec<String>> {
+    Ok(read_kubeconfig(flags)?
+        .map(|kc| kc.contexts.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default())
+}
+
 fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
     let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
         // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.

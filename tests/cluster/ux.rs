@@ -206,3 +206,32 @@ fn roles_says_where_the_profile_came_from_and_refresh_reads_it_again() {
         "{roles}"
     );
 }
+
+#[test]
+fn completion_offers_containers_label_keys_contexts_and_files() {
+    let ns = Ns::new("ux-completion");
+    ns.create(&web_deployment("web"));
+    // The partial word is the last one, so the harness (which appends -n) is not used here.
+    let complete = |args: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(crate::harness::oam_binary())
+            .arg("__complete")
+            .args(args)
+            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
+            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    };
+    let with = |rest: &[&str]| -> Vec<String> {
+        ["-n", ns.name.as_str()].iter().chain(rest).map(|s| s.to_string()).collect()
+    };
+    let complete_in = |rest: &[&str]| {
+        let words = with(rest);
+        complete(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(complete_in(&["dev", "set", "env", "deploy", "web", "-c", ""]), ["app", "proxy", ":4"]);
+    assert_eq!(complete_in(&["dev", "get", "deploy/web", "-c", "p"]), ["proxy", ":4"]);
+    assert_eq!(complete_in(&["dev", "list", "-l", ""]), ["app=", ":4"]);
+    assert_eq!(complete(&["--context", "o"]), ["ops", ":4"]);
+    assert_eq!(complete(&["dev", "apply", "-f", ""]), [":0"], "the shell completes file names");
+}
