@@ -99,6 +99,8 @@ pub enum Command {
     Roles(RolesArgs),
     /// Make the API server enforce the roles: a ValidatingAdmissionPolicy generated from the profile
     Policy(PolicyArgs),
+    /// What a role field is: its meaning (the server's OpenAPI), role, trait, path; its owners on TYPE/NAME
+    Explain(ExplainArgs),
     /// Print the version
     Version,
     /// Shell completion scripts, or the shim for kubectl's own plugin completion
@@ -338,6 +340,16 @@ pub struct AdoptArgs {
     /// Output format: json (default a table)
     #[arg(short = 'o', long, value_parser = ["json"])]
     pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// ROLE.TRAIT.FIELD, e.g. dev.containers.env, ops.scaler.replicas (dev.containers.NAME.FIELD for one container's owners)
+    #[arg(value_name = "ROLE.TRAIT.FIELD")]
+    pub field: String,
+    /// An object whose owners of the field to show: TYPE/NAME or TYPE NAME
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

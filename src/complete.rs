@@ -216,16 +216,34 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         _ => Want::Nothing,
     };
     match positional.as_slice() {
-        [] => words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"]),
+        [] => words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
         ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["explain"] => Want::Words(explain_paths(profile)),
+        ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale", rest @ ..] => target(rest),
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
+}
+
+/// `ROLE.TRAIT.FIELD` of every role field, for `explain`.
+fn explain_paths(profile: &Profile) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for role in &profile.roles {
+        for t in &role.traits {
+            for f in &t.fields {
+                let path = format!("{}.{}.{}", role.name, t.name, f.name);
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
+    }
+    paths
 }
 
 /// Flags of `kubectl oam` (cluster flags and subcommand flags) whose value is the next word.
@@ -406,7 +424,7 @@ mod tests {
         let words = |list: &[&str]| Want::Words(w(list));
         assert_eq!(
             want(&p, &w(&[""])),
-            words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"])
+            words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"])
         );
         assert_eq!(want(&p, &w(&["policy", "--action", ""])), words(&["deny", "warn", "audit"]));
         assert_eq!(want(&p, &w(&["policy", "--name", ""])), Want::Nothing);
@@ -441,6 +459,15 @@ mod tests {
     fn values_and_flags_complete_per_subcommand() {
         let p = Profile::builtin();
         assert_eq!(want(&p, &w(&["dev", "apply", "-f", ""])), Want::Files);
+        let Want::Words(fields) = want(&p, &w(&["explain", "dev.c"])) else { panic!() };
+        assert!(
+            fields.contains(&"dev.containers.env".to_string())
+                && fields.contains(&"ops.scaler.replicas".to_string())
+        );
+        assert_eq!(
+            want(&p, &w(&["explain", "dev.containers.env", "deploy/"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
+        );
         assert_eq!(want(&p, &w(&["--context", ""])), Want::Contexts);
         assert_eq!(
             want(&p, &w(&["dev", "set", "env", "deploy", "web", "-c", ""])),

@@ -10,6 +10,7 @@ pub mod complete;
 pub mod diff;
 pub mod edit;
 pub mod error;
+pub mod explain;
 #[cfg(test)]
 mod golden;
 pub mod output;
@@ -98,6 +99,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             print(view::roles(&profile, &origin.describe(&profile.source), args)?)
         }
         Command::Policy(args) => policy_command(flags, args).await,
+        Command::Explain(args) => {
+            let cluster = cluster::connect(flags).await?;
+            let profile = profiles::load(&cluster, flags, false).await?;
+            print(explain::explain(&cluster, &profile, args).await?)
+        }
         Command::Owners(args) => {
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;

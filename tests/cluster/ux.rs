@@ -235,3 +235,38 @@ fn completion_offers_containers_label_keys_contexts_and_files() {
     assert_eq!(complete(&["--context", "o"]), ["ops", ":4"]);
     assert_eq!(complete(&["dev", "apply", "-f", ""]), [":0"], "the shell completes file names");
 }
+
+#[test]
+fn explain_gives_the_servers_description_the_role_the_trait_and_the_owners() {
+    let ns = Ns::new("ux-explain");
+    ns.create(&web_deployment("web"));
+    let text = ns.oam(&["explain", "dev.containers.env"]).ok().stdout;
+    assert!(text.starts_with("FIELD:       dev.containers.NAME.env\n"), "{text}");
+    assert!(text.contains("ROLE:        dev (field manager \"kubectl-oam-dev\")"), "{text}");
+    assert!(text.contains("TRAIT:       containers"), "{text}");
+    assert!(text.contains("PATH:        spec.template.spec.containers[*].env (in a Deployment)"), "{text}");
+    // From the server's OpenAPI v3 document (the Container schema's own words).
+    assert!(
+        text.contains("DESCRIPTION:\n    List of environment variables to set in the container."),
+        "{text}"
+    );
+    assert!(!text.contains("OWNERS"), "no object, no owners: {text}");
+
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    let text = ns.oam(&["explain", "ops.scaler.replicas", "deploy", "web"]).ok().stdout;
+    assert!(text.contains("Number of desired pods."), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "OWNERS on deployment.apps/web in namespace \"{}\":\n    scaler.replicas: kubectl-oam-ops (Apply)\n",
+            ns.name
+        )),
+        "{text}"
+    );
+    let text = ns.oam(&["explain", "dev.containers.proxy.image", "deploy/web"]).ok().stdout;
+    assert!(text.ends_with("    containers.proxy.image: kubectl-client-side-apply (Update)\n"), "{text}");
+
+    let err = ns.oam(&["explain", "dev.scaler.replicas"]).error();
+    assert!(err.contains("it is an ops field: ops.scaler.replicas"), "{err}");
+    let err = ns.oam(&["explain", "ops.schedule.schedule", "deploy/web"]).error();
+    assert!(err.contains("deployment.apps/web in namespace") && err.contains("a field of CronJob"), "{err}");
+}
