@@ -1,7 +1,7 @@
 //! Role-scoped writes: every write is a server-side apply of the role's fields only, under the role's
 //! field manager, planned first with a server-side dry-run so the diff shows what will really happen.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -941,14 +941,81 @@ fn read_source(path: &Path) -> Result<(String, String)> {
     Ok((text, path.display().to_string()))
 }
 
+/// The files `-f` names, in order: a directory gives its .yaml, .yml and .json files (sorted; with
+/// `-R` those of its subdirectories too), as kubectl reads them. Stdin ("-") may be given once.
+pub fn expand_sources(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::Io(format!("cannot read the directory {}: {e}", dir.display())))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                if recursive {
+                    walk(&path, recursive, out)?;
+                }
+            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            if out.iter().any(|p: &PathBuf| p.as_os_str() == "-") {
+                return Err(Error::Usage("-f - (stdin) can be given only once".into()));
+            }
+            out.push(path.clone());
+        } else if path.is_dir() {
+            let before = out.len();
+            walk(path, recursive, &mut out)?;
+            if out.len() == before {
+                return Err(Error::Usage(format!(
+                    "the directory {} has no .yaml, .yml or .json files{}",
+                    path.display(),
+                    if recursive { "" } else { " (-R reads its subdirectories)" }
+                )));
+            }
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A whole Kubernetes manifest (apiVersion, metadata, spec) where a role document was expected: a
+/// common first try, which deserves the way to the role document rather than "has no `name`".
+pub fn full_manifest(profile: &Profile, role: RoleName, doc: &Value) -> Option<String> {
+    // Role documents have a `metadata` trait too, but never its name, nor apiVersion or spec.
+    let manifest = doc.get("name").is_none()
+        && (doc.get("apiVersion").is_some()
+            || doc["metadata"].get("name").is_some()
+            || doc.get("spec").is_some());
+    if !manifest {
+        return None;
+    }
+    let kind = doc["kind"].as_str().unwrap_or("TYPE");
+    let name = doc["metadata"]["name"].as_str().filter(|n| !n.is_empty()).unwrap_or("NAME");
+    let resource = profile.kind(kind).map_or_else(|_| kind.to_lowercase(), |k| k.display_resource());
+    Some(format!(
+        "this is a full Kubernetes manifest (apiVersion, metadata, spec), not a {role} role document; `kubectl oam {role} get {resource}/{name}` prints the role document to change and apply (a whole manifest goes to `kubectl apply --server-side`)"
+    ))
+}
+
 /// The workload a document names; its namespace wins over the context's, but not over -n.
 pub fn document_target<'p>(
     profile: &'p Profile,
     cluster: &Cluster,
     explicit_ns: Option<&str>,
+    role: RoleName,
     doc: &Value,
     source: &str,
 ) -> Result<Target<'p>> {
+    if let Some(problem) = full_manifest(profile, role, doc) {
+        return Err(Error::Document(format!("{source}: {problem}")));
+    }
     let kind_name = doc["kind"].as_str().ok_or_else(|| {
         Error::Document(format!("{source}: a role document needs `kind` (e.g. Deployment) and `name`"))
     })?;
@@ -973,20 +1040,33 @@ pub fn document_target<'p>(
     Ok(Target { kind, name: name.to_string(), namespace })
 }
 
-/// Reads every document of a file and plans each against its live object; nothing is written, so a
-/// bad document anywhere stops the whole file before any change.
+/// Plans, and the conflict that stopped a diff (shown after the diffs, which are planned as forced).
+type Planned<'p> = (Vec<(Target<'p>, Plan)>, Option<Error>);
+
+/// Reads every document of the files and plans each against its live object; nothing is written, so a
+/// bad document anywhere stops the whole file before any change. With `show_conflicts` (diff), a
+/// conflict does not stop it: the document is planned as if forced, so that its diff can be shown
+/// before the conflict is reported.
 async fn plan_file<'p>(
     cluster: &Cluster,
     profile: &'p Profile,
     writer: &Writer,
     explicit_ns: Option<&str>,
-    path: &Path,
-) -> Result<Vec<(Target<'p>, Plan)>> {
-    let (text, source) = read_source(path)?;
+    paths: &[PathBuf],
+    recursive: bool,
+    show_conflicts: bool,
+) -> Result<Planned<'p>> {
+    let mut sources = Vec::new();
+    for path in expand_sources(paths, recursive)? {
+        let (text, source) = read_source(&path)?;
+        let docs = parse_documents(&text, &source)?;
+        sources.push((source, docs));
+    }
     let mut plans: Vec<(Target<'p>, Plan)> = Vec::new();
-    for parsed in &parse_documents(&text, &source)? {
+    let mut conflict = None;
+    for (source, parsed) in sources.iter().flat_map(|(source, docs)| docs.iter().map(move |d| (source, d))) {
         let doc = &parsed.value;
-        let target = document_target(profile, cluster, explicit_ns, doc, &source)?;
+        let target = document_target(profile, cluster, explicit_ns, writer.role, doc, source)?;
         let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
         if plans.iter().any(|(t, _)| t.display() == target.display() && t.namespace == target.namespace) {
             return Err(Error::Document(format!(
@@ -1010,11 +1090,19 @@ async fn plan_file<'p>(
                     messages(&project::locate(list, parsed))
                 )));
             }
+            Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. }))
+                if show_conflicts && !writer.force =>
+            {
+                let forcing = Writer { force: true, ..writer.clone() };
+                let forced = plan(cluster, profile, &forcing, &live, doc).await?;
+                conflict.get_or_insert(e);
+                forced
+            }
             Err(e) => return Err(e),
         };
         plans.push((live.target, plan));
     }
-    Ok(plans)
+    Ok((plans, conflict))
 }
 
 pub async fn apply_files(
@@ -1027,7 +1115,8 @@ pub async fn apply_files(
     let write = &args.write;
     let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?
         .overwriting(write.overwrite);
-    let plans = plan_file(cluster, profile, &writer, explicit_ns, &args.filename).await?;
+    let (plans, _) =
+        plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, false).await?;
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
     for (target, plan) in &plans {
@@ -1055,24 +1144,32 @@ pub async fn diff_files(
 ) -> Result<bool> {
     let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?
         .overwriting(args.overwrite);
-    let plans: Vec<Plan> = plan_file(cluster, profile, &writer, explicit_ns, &args.filename)
-        .await?
-        .into_iter()
-        .map(|(_, plan)| plan)
-        .collect();
-    if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
-        let pairs: Vec<_> =
-            plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
-        return diff::external(&command, &pairs);
-    }
-    let colour = output::use_colour();
-    let mut differs = false;
+    let (plans, conflict) =
+        plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, true).await?;
+    let plans: Vec<Plan> = plans.into_iter().map(|(_, plan)| plan).collect();
     for plan in &plans {
-        let text = plan.diff(colour);
-        differs |= !text.is_empty();
-        output::emit(&text)?;
+        plan.warn_kept();
     }
-    Ok(differs)
+    let differs =
+        if let Some(command) = std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()) {
+            let pairs: Vec<_> =
+                plans.iter().map(|p| (p.diff_name.clone(), p.before.clone(), p.after.clone())).collect();
+            diff::external(&command, &pairs)?
+        } else {
+            let colour = output::use_colour();
+            let mut differs = false;
+            for plan in &plans {
+                let text = plan.diff(colour);
+                differs |= !text.is_empty();
+                output::emit(&text)?;
+            }
+            differs
+        };
+    // The diffs above are what taking the fields over would do; the conflict still fails the run.
+    match conflict {
+        Some(e) => Err(e),
+        None => Ok(differs),
+    }
 }
 
 /// Imperative writes share one path: read, change the role document, plan, apply.
@@ -1116,14 +1213,26 @@ pub async fn write_live(
 }
 
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let (target, images) = view::require_target(profile, cluster, &args.target, &args.images)?;
+    if images.is_empty() {
+        return Err(Error::Usage(format!(
+            "give CONTAINER=IMAGE after {}, e.g. app=nginx:1.27",
+            target.display()
+        )));
+    }
     let mut pairs = Vec::new();
-    for pair in &args.images {
+    for pair in images {
         match pair.split_once('=') {
             Some((c, image)) if !c.is_empty() && !image.is_empty() => {
                 pairs.push((c.to_string(), image.to_string()))
             }
-            _ => return Err(Error::Usage(format!("\"{pair}\" is not CONTAINER=IMAGE"))),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "\"{pair}\" is not CONTAINER=IMAGE (for {} in namespace \"{}\")",
+                    target.display(),
+                    target.namespace
+                )));
+            }
         }
     }
     let display = target.display();
@@ -1160,10 +1269,16 @@ fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &m
 }
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let (target, vars) = view::require_target(profile, cluster, &args.target, &args.vars)?;
+    if vars.is_empty() {
+        return Err(Error::Usage(format!(
+            "give KEY=VALUE or KEY- after {}, e.g. MODE=prod",
+            target.display()
+        )));
+    }
     let mut set = Vec::new();
     let mut unset = Vec::new();
-    for var in &args.vars {
+    for var in vars {
         if let Some((k, v)) = var.split_once('=') {
             if k.is_empty() {
                 return Err(Error::Usage(format!("\"{var}\" has no variable name")));
@@ -1230,7 +1345,8 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
 }
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let name: Vec<String> = args.name.iter().cloned().collect();
+    let (target, _) = view::require_target(profile, cluster, &args.target, &name)?;
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",
@@ -1243,7 +1359,24 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
             fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
         });
     let Some((trait_name, field)) = replicas_field else {
-        return Err(Error::Usage(format!("{} has no replica count to scale", target.kind.kind)));
+        let scalable: Vec<&str> = profile
+            .kinds
+            .iter()
+            .filter(|k| {
+                profile
+                    .role(RoleName::Ops)
+                    .object_traits(&k.kind)
+                    .any(|(_, f)| f.iter().any(|f| f.autoscaled))
+            })
+            .map(|k| k.kind.as_str())
+            .collect();
+        return Err(Error::Usage(format!(
+            "{} in namespace \"{}\" cannot be scaled: a {} has no replica count (scalable kinds: {})",
+            target.display(),
+            target.namespace,
+            target.kind.kind,
+            scalable.join(", ")
+        )));
     };
     let replicas = args.replicas;
     write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
@@ -1259,6 +1392,55 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_full_manifest_is_recognised_and_shown_the_way_to_the_role_document() {
+        let p = Profile::builtin();
+        let manifest =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}});
+        let said = full_manifest(&p, RoleName::Dev, &manifest).unwrap();
+        assert!(
+            said.contains("`kubectl oam dev get deployment.apps/web` prints the role document"),
+            "{said}"
+        );
+        let nameless = json!({"kind": "StatefulSet", "spec": {"replicas": 1}});
+        assert!(
+            full_manifest(&p, RoleName::Ops, &nameless)
+                .unwrap()
+                .contains("`kubectl oam ops get statefulset.apps/NAME`")
+        );
+        let role_doc = json!({"kind": "Deployment", "name": "web", "metadata": {"labels": {"a": "b"}}});
+        assert_eq!(full_manifest(&p, RoleName::Ops, &role_doc), None);
+        assert_eq!(
+            full_manifest(&p, RoleName::Ops, &json!({"kind": "Deployment", "metadata": {"labels": {}}})),
+            None
+        );
+    }
+
+    #[test]
+    fn directories_give_their_yaml_and_json_files_in_order() {
+        let dir = std::env::temp_dir().join(format!("oam-sources-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["b.yaml", "a.json", "notes.txt", "sub/c.yml"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let names = |recursive| {
+            expand_sources(std::slice::from_ref(&dir), recursive)
+                .unwrap()
+                .iter()
+                .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(false), ["a.json", "b.yaml"]);
+        assert_eq!(names(true), ["a.json", "b.yaml", "sub/c.yml"]);
+        let twice = [PathBuf::from("-"), PathBuf::from("-")];
+        assert!(matches!(expand_sources(&twice, false), Err(Error::Usage(_))));
+        let empty = dir.join("sub/empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert!(matches!(expand_sources(&[empty], false), Err(Error::Usage(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn documents_split_on_separators_and_arrays() {

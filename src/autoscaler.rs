@@ -219,7 +219,7 @@ pub fn outside_section(hpa: &Value) -> Value {
 /// targets the workload (through the autoscaler section, as `ops edit` would), or creates one named
 /// after the workload.
 pub async fn autoscale(cluster: &Cluster, profile: &Profile, args: &AutoscaleArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target)?;
+    let target = view::require_target(profile, cluster, &args.target, &[])?.0;
     let role = RoleName::Ops;
     if !has_section(profile, role, target.kind) {
         return Err(Error::Usage(format!(

@@ -99,6 +99,8 @@ pub enum Command {
     Roles(RolesArgs),
     /// Make the API server enforce the roles: a ValidatingAdmissionPolicy generated from the profile
     Policy(PolicyArgs),
+    /// What a role field is: its meaning (the server's OpenAPI), role, trait, path; its owners on TYPE/NAME
+    Explain(ExplainArgs),
     /// Print the version
     Version,
     /// Shell completion scripts, or the shim for kubectl's own plugin completion
@@ -152,6 +154,9 @@ pub struct TargetArgs {
 pub struct GetArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// More objects: `get deploy/a sts/b`, `get deploy a b`
+    #[arg(value_name = "NAME")]
+    pub more: Vec<String>,
     /// Only this container (dev)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
@@ -243,18 +248,25 @@ pub struct EditArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Role document(s) to apply, "-" for stdin; several documents may be separated by ---
+    /// Role document(s) to apply: a file, a directory (its .yaml/.yml/.json files), "-" for stdin;
+    /// repeatable; several documents may be separated by ---
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
-    pub filename: PathBuf,
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
     #[command(flatten)]
     pub write: WriteFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// Role document(s), "-" for stdin
+    /// Role document(s): a file, a directory (its .yaml/.yml/.json files), "-" for stdin; repeatable
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
-    pub filename: PathBuf,
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
     /// Field manager name (default: kubectl-oam-dev / kubectl-oam-ops)
     #[arg(long, value_name = "NAME")]
     pub field_manager: Option<String>,
@@ -276,9 +288,10 @@ pub enum SetCommand {
 
 #[derive(Debug, Args)]
 pub struct SetImageArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container)
+    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after NAME when TYPE NAME is given
     #[arg(required = true, value_name = "CONTAINER=IMAGE")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -287,9 +300,10 @@ pub struct SetImageArgs {
 
 #[derive(Debug, Args)]
 pub struct SetEnvArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// KEY=VALUE to set, KEY- to remove
+    /// KEY=VALUE to set, KEY- to remove, after NAME when TYPE NAME is given
     #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
@@ -301,8 +315,11 @@ pub struct SetEnvArgs {
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
     /// The new replica count
     #[arg(long, required = true, allow_negative_numbers = true)]
     pub replicas: i64,
@@ -352,10 +369,23 @@ pub struct AdoptArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// ROLE.TRAIT.FIELD, e.g. dev.containers.env, ops.scaler.replicas (dev.containers.NAME.FIELD for one container's owners)
+    #[arg(value_name = "ROLE.TRAIT.FIELD")]
+    pub field: String,
+    /// An object whose owners of the field to show: TYPE/NAME or TYPE NAME
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct RolesArgs {
     /// Output format (yaml or json)
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Read the cluster's profile again instead of the cached copy (kept 5 minutes)
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]

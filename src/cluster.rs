@@ -43,6 +43,21 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir })
 }
 
+/// `--context` naming a context the kubeconfig lacks: the ones it has, so the fix is one copy away.
+fn unknown_context<'a>(context: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let known: Vec<String> = known.map(|name| format!("\"{name}\"")).collect();
+    if known.is_empty() {
+        format!(
+            "the kubeconfig has no context \"{context}\" (it has none); see `kubectl config get-contexts`"
+        )
+    } else {
+        format!(
+            "the kubeconfig has no context \"{context}\"; it has {}; see `kubectl config get-contexts`",
+            known.join(", ")
+        )
+    }
+}
+
 async fn load_config(flags: &KubeFlags) -> Result<Config> {
     let options = KubeConfigOptions {
         context: flags.context.clone(),
@@ -56,6 +71,14 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
             if !kc.auth_infos.iter().any(|a| &a.name == user) {
                 return Err(Error::Kubeconfig(format!(
                     "the kubeconfig has no user \"{user}\"; see `kubectl config view`"
+                )));
+            }
+        }
+        if let Some(context) = &flags.context {
+            if !kc.contexts.iter().any(|c| &c.name == context) {
+                return Err(Error::Kubeconfig(unknown_context(
+                    context,
+                    kc.contexts.iter().map(|c| c.name.as_str()),
                 )));
             }
         }
@@ -107,6 +130,13 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
     }
     // --request-timeout is a deadline for each whole request (transport.rs), not kube's idle timeouts.
     Ok(config)
+}
+
+/// The kubeconfig's context names (for completion), without contacting any server.
+pub fn context_names(flags: &KubeFlags) -> Result<Vec<String>> {
+    Ok(read_kubeconfig(flags)?
+        .map(|kc| kc.contexts.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default())
 }
 
 fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
@@ -592,6 +622,16 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unknown_context_lists_the_known_ones() {
+        let said = super::unknown_context("prod", ["admin", "dev"].into_iter());
+        assert_eq!(
+            said,
+            "the kubeconfig has no context \"prod\"; it has \"admin\", \"dev\"; see `kubectl config get-contexts`"
+        );
+        assert!(super::unknown_context("prod", std::iter::empty()).contains("(it has none)"));
+    }
+
     use super::*;
 
     #[test]

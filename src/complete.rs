@@ -15,6 +15,8 @@ use crate::view;
 
 /// Cobra's ShellCompDirectiveNoFileComp: do not fall back to file names.
 const NO_FILE_COMP: u8 = 4;
+/// cobra's ShellCompDirectiveDefault: the shell falls back to file names.
+const FILE_COMP: u8 = 0;
 
 pub const SHIM_NAME: &str = "kubectl_complete-oam";
 
@@ -78,7 +80,48 @@ pub enum Want {
     Namespaces {
         prefix: String,
     },
+    /// The shell's own file completion (after `-f`, `--kubeconfig`).
+    Files,
+    /// The kubeconfig's contexts.
+    Contexts,
+    /// The containers of one live object.
+    Containers {
+        kind: String,
+        name: String,
+    },
+    /// Label keys (as `key=`) on live objects of a kind, or of every workload kind.
+    LabelKeys {
+        kind: Option<String>,
+    },
     Nothing,
+}
+
+/// The subcommand the words name (`dev set image`), for its own flags and their values.
+fn subcommand(positional: &[&str]) -> clap::Command {
+    let mut command = Cli::command();
+    for word in positional {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub.clone(),
+            None => break,
+        }
+    }
+    command
+}
+
+/// `--long` flags of the command and the global ones, each once.
+fn long_flags(command: &clap::Command) -> Vec<String> {
+    let mut flags: Vec<String> = Vec::new();
+    for arg in command.get_arguments().chain(Cli::command().get_arguments()) {
+        if arg.is_hide_set() {
+            continue;
+        }
+        if let Some(long) = arg.get_long().map(|l| format!("--{l}")) {
+            if !flags.contains(&long) {
+                flags.push(long);
+            }
+        }
+    }
+    flags
 }
 
 /// Subcommands and static words; the last of `words` is the partial word.
@@ -92,18 +135,6 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     if let Some(flag) = ["--namespace=", "-n="].iter().find(|f| partial.starts_with(**f)) {
         return Want::Namespaces { prefix: flag.to_string() };
     }
-    if partial.starts_with("--") {
-        // kubectl's cluster flags, valid anywhere after `kubectl oam`.
-        let flags =
-            Cli::command().get_arguments().filter_map(|a| a.get_long().map(|l| format!("--{l}"))).collect();
-        return Want::Words(flags);
-    }
-    if matches!(
-        done.last().map(String::as_str),
-        Some("--context" | "--kubeconfig" | "-o" | "--output" | "-c" | "-f")
-    ) {
-        return Want::Nothing;
-    }
     // Positional words, without flags and the values of flags that take one.
     let mut positional = Vec::new();
     let mut skip = false;
@@ -115,6 +146,50 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         } else {
             positional.push(w.as_str());
         }
+    }
+    if partial.starts_with("--") {
+        return Want::Words(long_flags(&subcommand(&positional)));
+    }
+    // The object the command is about (`deploy/web` or `deploy web`), for `-c`.
+    let object = || -> Option<(String, String)> {
+        let words: Vec<&str> =
+            positional.iter().copied().skip_while(|w| !w.contains('/') && profile.kind(w).is_err()).collect();
+        match words.as_slice() {
+            [first, rest @ ..] => match first.split_once('/') {
+                Some((kind, name)) => Some((profile.kind(kind).ok()?.kind.clone(), name.to_string())),
+                None => Some((profile.kind(first).ok()?.kind.clone(), rest.first()?.to_string())),
+            },
+            [] => None,
+        }
+    };
+    let kind_named = || {
+        positional
+            .iter()
+            .find_map(|w| profile.kind(w.split('/').next().unwrap_or(w)).ok())
+            .map(|k| k.kind.clone())
+    };
+    if let Some(flag) = done.last().map(String::as_str).filter(|f| TAKES_VALUE.contains(f)) {
+        return match flag {
+            "-f" | "--filename" | "--kubeconfig" | "--profile" => Want::Files,
+            "--context" => Want::Contexts,
+            "-o" | "--output" => {
+                let command = subcommand(&positional);
+                let formats = command
+                    .get_arguments()
+                    .find(|a| a.get_id() == "output")
+                    .map(|a| a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect())
+                    .unwrap_or_default();
+                Want::Words(formats)
+            }
+            "-c" | "--container" => match object() {
+                Some((kind, name)) => Want::Containers { kind, name },
+                None => Want::Nothing,
+            },
+            "-l" | "--selector" => Want::LabelKeys { kind: kind_named() },
+            "--action" => Want::Words(["deny", "warn", "audit"].iter().map(|s| s.to_string()).collect()),
+            "--dry-run" => Want::Words(["none", "server"].iter().map(|s| s.to_string()).collect()),
+            _ => Want::Nothing,
+        };
     }
     let words = |list: &[&str]| Want::Words(list.iter().map(|s| s.to_string()).collect());
     let kinds = || {
@@ -141,19 +216,36 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         _ => Want::Nothing,
     };
     match positional.as_slice() {
-        [] => words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"]),
+        [] => words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
         ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
-        ["policy"] if done.last().is_some_and(|w| w == "--action") => words(&["deny", "warn", "audit"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["explain"] => Want::Words(explain_paths(profile)),
+        ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
             target(rest)
         }
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
+}
+
+/// `ROLE.TRAIT.FIELD` of every role field, for `explain`.
+fn explain_paths(profile: &Profile) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for role in &profile.roles {
+        for t in &role.traits {
+            for f in &t.fields {
+                let path = format!("{}.{}.{}", role.name, t.name, f.name);
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
+    }
+    paths
 }
 
 /// Flags of `kubectl oam` (cluster flags and subcommand flags) whose value is the next word.
@@ -248,6 +340,15 @@ pub async fn answer(words: &[String]) -> String {
             .into_iter()
             .map(|n| format!("{prefix}{n}"))
             .collect(),
+        // No candidates and the default directive: the shell completes file names.
+        Want::Files => return format!(":{FILE_COMP}\n"),
+        Want::Contexts => cluster::context_names(&flags_from_words(words)).unwrap_or_default(),
+        Want::Containers { kind, name } => {
+            live_containers(&profile, words, &kind, &name).await.unwrap_or_default()
+        }
+        Want::LabelKeys { kind } => {
+            live_label_keys(&profile, words, kind.as_deref()).await.unwrap_or_default()
+        }
     };
     let partial = words.last().map(String::as_str).unwrap_or_default();
     candidates.retain(|c| c.starts_with(partial));
@@ -263,6 +364,37 @@ async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<V
     let cluster = cluster::connect(&flags_from_words(words)).await?;
     let kind = profile.kind(kind)?;
     names(&cluster, view::workload_api(&cluster, kind, Some(&cluster.namespace))).await
+}
+
+async fn live_containers(profile: &Profile, words: &[String], kind: &str, name: &str) -> Result<Vec<String>> {
+    let cluster = cluster::connect(&flags_from_words(words)).await?;
+    let kind = profile.kind(kind)?;
+    let target = view::Target { kind, name: name.to_string(), namespace: cluster.namespace.clone() };
+    let obj = view::fetch(&cluster, &target).await?;
+    Ok(view::container_names(&obj, kind))
+}
+
+/// `key=` for each label key on the first page of objects of the kind (every workload kind if none).
+async fn live_label_keys(profile: &Profile, words: &[String], kind: Option<&str>) -> Result<Vec<String>> {
+    let cluster = cluster::connect(&flags_from_words(words)).await?;
+    let kinds: Vec<&crate::roles::KindInfo> = match kind {
+        Some(kind) => vec![profile.kind(kind)?],
+        None => profile.kinds.iter().collect(),
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for kind in kinds {
+        let api = view::workload_api(&cluster, kind, Some(&cluster.namespace));
+        let list = api
+            .list_metadata(&kube::api::ListParams::default().limit(500))
+            .await
+            .map_err(|e| cluster.transport_error(e))?;
+        for labels in list.items.into_iter().filter_map(|o| o.metadata.labels) {
+            keys.extend(labels.into_keys().map(|k| format!("{k}=")));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
 }
 
 async fn live_namespaces(words: &[String]) -> Result<Vec<String>> {
@@ -297,7 +429,7 @@ mod tests {
         let words = |list: &[&str]| Want::Words(w(list));
         assert_eq!(
             want(&p, &w(&[""])),
-            words(&["dev", "ops", "owners", "roles", "policy", "version", "completion"])
+            words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"])
         );
         assert_eq!(want(&p, &w(&["policy", "--action", ""])), words(&["deny", "warn", "audit"]));
         assert_eq!(want(&p, &w(&["policy", "--name", ""])), Want::Nothing);
@@ -329,6 +461,52 @@ mod tests {
     }
 
     #[test]
+    fn values_and_flags_complete_per_subcommand() {
+        let p = Profile::builtin();
+        assert_eq!(want(&p, &w(&["dev", "apply", "-f", ""])), Want::Files);
+        let Want::Words(fields) = want(&p, &w(&["explain", "dev.c"])) else { panic!() };
+        assert!(
+            fields.contains(&"dev.containers.env".to_string())
+                && fields.contains(&"ops.scaler.replicas".to_string())
+        );
+        assert_eq!(
+            want(&p, &w(&["explain", "dev.containers.env", "deploy/"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
+        );
+        assert_eq!(want(&p, &w(&["--context", ""])), Want::Contexts);
+        assert_eq!(
+            want(&p, &w(&["dev", "set", "env", "deploy", "web", "-c", ""])),
+            Want::Containers { kind: "Deployment".into(), name: "web".into() }
+        );
+        assert_eq!(
+            want(&p, &w(&["dev", "get", "sts/db", "-c", ""])),
+            Want::Containers { kind: "StatefulSet".into(), name: "db".into() }
+        );
+        assert_eq!(want(&p, &w(&["dev", "edit", "-c", ""])), Want::Nothing);
+        assert_eq!(want(&p, &w(&["dev", "list", "-l", ""])), Want::LabelKeys { kind: None });
+        assert_eq!(
+            want(&p, &w(&["ops", "get", "deploy", "-l", ""])),
+            Want::LabelKeys { kind: Some("Deployment".into()) }
+        );
+        let Want::Words(formats) = want(&p, &w(&["dev", "get", "-o", ""])) else { panic!() };
+        assert!(
+            formats.contains(&"yaml".to_string()) && formats.contains(&"json".to_string()),
+            "{formats:?}"
+        );
+        let flags = |words: &[&str]| match want(&p, &w(words)) {
+            Want::Words(list) => list,
+            other => panic!("{other:?}"),
+        };
+        assert!(flags(&["ops", "scale", "deploy/web", "--"]).contains(&"--replicas".to_string()));
+        let apply = flags(&["dev", "apply", "--"]);
+        assert!(
+            apply.contains(&"--force-conflicts".to_string()) && apply.contains(&"--recursive".to_string())
+        );
+        assert!(apply.contains(&"--context".to_string()), "global flags too");
+        assert!(!apply.contains(&"--replicas".to_string()), "not another command's");
+    }
+
+    #[test]
     fn flags_are_read_from_the_words() {
         let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
         assert_eq!(f.context.as_deref(), Some("dev"));
@@ -352,6 +530,7 @@ mod tests {
     async fn static_answers_end_with_the_directive() {
         assert_eq!(answer(&w(&["d"])).await, "dev\n:4\n");
         assert_eq!(answer(&w(&["zzz"])).await, ":4\n");
+        assert_eq!(answer(&w(&["dev", "apply", "-f", "ex"])).await, ":0\n", "the shell completes files");
     }
 
     #[test]

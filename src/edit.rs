@@ -195,10 +195,12 @@ fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// A y/n question answered with Enter, so that the Enter never spills over into the next prompt.
 fn ask(prompt: &str) -> Result<bool> {
     dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(false)
+        .wait_for_newline(true)
         .interact()
         .map_err(|e| Error::Io(format!("cannot ask for confirmation: {e}")))
 }
@@ -264,6 +266,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
     let mut user_text = original.clone();
     let mut errors: Vec<String> = Vec::new();
     let path = temp_path("editing");
+    let mut taken_over = false;
     let outcome = loop {
         let head = header(role, &writer.manager, &live.target, &owners, &available, &read_only, &errors);
         std::fs::write(&path, format!("{head}{user_text}"))?;
@@ -275,9 +278,12 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         let edited = String::from_utf8_lossy(&bytes).into_owned();
         let not_utf8 = std::str::from_utf8(&bytes).is_err();
         let previous = std::mem::replace(&mut user_text, user_part(&edited));
+        // Saving the refused text again means giving up (as kubectl edit): every path that would
+        // reopen the editor ends here instead, with the text saved.
+        let gave_up = !errors.is_empty() && significant(&previous) == significant(&user_text);
         if not_utf8 {
             let problem = "the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again".to_string();
-            if errors.first() == Some(&problem) && significant(&previous) == significant(&user_text) {
+            if gave_up {
                 break Err(saved(&user_text, Error::Document(problem)));
             }
             errors = vec![problem];
@@ -286,9 +292,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         let parsed = match read_back(&original, &edited) {
             Edited::Empty => break Ok("Edit cancelled, saved file was empty.\n".to_string()),
             Edited::Unchanged => break Ok("Edit cancelled, no changes made.\n".to_string()),
-            Edited::Unreadable(msg)
-                if !errors.is_empty() && significant(&previous) == significant(&user_text) =>
-            {
+            Edited::Unreadable(msg) if gave_up => {
                 break Err(saved(&user_text, Error::Document(msg)));
             }
             Edited::Unreadable(msg) => {
@@ -299,7 +303,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         };
         let misread = crate::project::misread_values(&parsed);
         if !misread.is_empty() {
-            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+            if gave_up {
                 break Err(saved(&user_text, Error::Problems(crate::project::locate(misread, &parsed))));
             }
             errors = crate::project::locate(misread, &parsed).into_iter().map(|p| p.message).collect();
@@ -311,8 +315,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         }
         let reason = |field: &str| profile.role(role).read_only_field(&kind.kind, field)?.reason.clone();
         if let Some(problem) = read_only_changed(&original_doc, &doc, reason) {
-            // Saved again unchanged: the user gives up (as for every other problem).
-            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+            if gave_up {
                 break Err(saved(&user_text, Error::Document(problem)));
             }
             errors = vec![problem];
@@ -330,7 +333,7 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             // Problems the user can fix in the editor: reopen it with the reasons on top, unless the
             // user saved the same text again, which means they give up.
             Err(e @ (Error::Problems(_) | Error::Document(_) | Error::Invalid(_))) => {
-                if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+                if gave_up {
                     break Err(saved(&user_text, e));
                 }
                 errors = match e {
@@ -344,14 +347,29 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. }))
                 if !writer.force && interactive() =>
             {
+                // What taking over would do comes first, then the question.
+                let forcing = Writer { force: true, ..writer.clone() };
+                let forced = match apply::plan(cluster, profile, &forcing, &fresh, &doc).await {
+                    Ok(plan) => plan,
+                    Err(e) => break Err(saved(&user_text, e)),
+                };
+                forced.warn_kept();
+                if let Err(e) = output::emit(&forced.diff(output::use_colour())) {
+                    break Err(saved(&user_text, e));
+                }
                 eprintln!("{e}");
-                match ask("Take these fields over (server-side apply with force)?") {
+                if args.write.dry_run() {
+                    break Err(saved(&user_text, e));
+                }
+                let question = format!(
+                    "Take these fields over and apply to {} as {} (server-side apply with force)?",
+                    forced.label, forcing.manager
+                );
+                match ask(&question) {
                     Ok(true) => {
-                        writer.force = true;
-                        match apply::plan(cluster, profile, &writer, &fresh, &doc).await {
-                            Ok(plan) => plan,
-                            Err(e) => break Err(saved(&user_text, e)),
-                        }
+                        writer = forcing;
+                        taken_over = true;
+                        forced
                     }
                     Ok(false) => break Err(saved(&user_text, e)),
                     Err(ask_err) => break Err(saved(&user_text, ask_err)),
@@ -359,18 +377,23 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             }
             Err(e) => break Err(saved(&user_text, e)),
         };
-        plan.warn_kept();
+        if !taken_over {
+            plan.warn_kept();
+        }
         if !plan.needs_write() {
             break Ok(format!("{} unchanged: the edit changes nothing on the server\n", plan.label));
         }
-        let diff = plan.diff(output::use_colour());
-        if args.write.dry_run() {
-            break Ok(diff);
+        if !taken_over {
+            let diff = plan.diff(output::use_colour());
+            if args.write.dry_run() {
+                break Ok(diff);
+            }
+            if let Err(e) = output::emit(&diff) {
+                break Err(saved(&user_text, e));
+            }
         }
-        if let Err(e) = output::emit(&diff) {
-            break Err(saved(&user_text, e));
-        }
-        if !args.yes {
+        // The take-over question, asked after its diff, was the confirmation.
+        if !args.yes && !taken_over {
             match ask(&format!("Apply to {} as {}?", plan.label, writer.manager)) {
                 Ok(true) => {}
                 Ok(false) => {

@@ -11,6 +11,7 @@ pub mod complete;
 pub mod diff;
 pub mod edit;
 pub mod error;
+pub mod explain;
 #[cfg(test)]
 mod golden;
 pub mod output;
@@ -85,16 +86,28 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
         Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
         Command::Roles(args) => {
-            let profile = match &flags.profile {
-                Some(path) => profiles::from_file(path)?,
+            let (profile, origin) = match &flags.profile {
+                Some(path) => {
+                    let origin = profiles::Origin {
+                        source: format!("file {}", path.display()),
+                        age: None,
+                        missing: None,
+                    };
+                    (profiles::from_file(path)?, origin)
+                }
                 None => {
                     let cluster = cluster::connect(flags).await?;
-                    profiles::load(&cluster, flags, true).await?
+                    profiles::load_with_origin(&cluster, flags, args.refresh).await?
                 }
             };
-            print(view::roles(&profile, args)?)
+            print(view::roles(&profile, &origin.describe(&profile.source), args)?)
         }
         Command::Policy(args) => policy_command(flags, args).await,
+        Command::Explain(args) => {
+            let cluster = cluster::connect(flags).await?;
+            let profile = profiles::load(&cluster, flags, false).await?;
+            print(explain::explain(&cluster, &profile, args).await?)
+        }
         Command::Owners(args) => {
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;

@@ -43,7 +43,14 @@ fn usage_error(err: clap::Error) -> ExitCode {
             let what: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
             let what = what.join(" ");
             let what = what.strip_prefix("error: ").unwrap_or(&what);
-            error_line(&format!("{what}; see `kubectl oam --help`"));
+            // clap's "did you mean" tips are the quickest fix: kept, on the same line.
+            let tips: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("tip: "))
+                .filter(|tip| tip.contains("similar"))
+                .collect();
+            let tips: String = tips.iter().map(|tip| format!("; {tip}")).collect();
+            error_line(&format!("{what}{tips}; see `kubectl oam --help`"));
             ExitCode::from(2)
         }
     }

@@ -27,6 +27,43 @@ struct Cached {
     fetched: u64,
     /// None: the cluster publishes no profile (or this user may not read it).
     text: Option<String>,
+    /// Why there is no text: "not found", "may not be read (403 Forbidden)".
+    #[serde(default)]
+    missing: Option<String>,
+}
+
+/// Where the profile in effect came from, for `kubectl oam roles` and `-v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// "configmap kube-public/kubectl-oam-profile", or a file's path.
+    pub source: String,
+    /// Seconds since it was read from the cluster (0: just now); None for a file.
+    pub age: Option<u64>,
+    /// Why the built-in profile is used instead of the cluster's, if it is.
+    pub missing: Option<String>,
+}
+
+impl Origin {
+    /// One line: what the profile is, where from, how old.
+    pub fn describe(&self, profile_source: &str) -> String {
+        let age = self.age.map(|age| {
+            if age == 0 {
+                "read just now".to_string()
+            } else {
+                format!(
+                    "cached {} ago; re-read after {}, or now with --refresh",
+                    crate::transport::duration_text(Duration::from_secs(age)),
+                    crate::transport::duration_text(CACHE_TTL)
+                )
+            }
+        });
+        match (&self.missing, age) {
+            (Some(why), Some(age)) => format!("{profile_source} ({} {why}; {age})", self.source),
+            (Some(why), None) => format!("{profile_source} ({} {why})", self.source),
+            (None, Some(age)) => format!("{} ({age})", self.source),
+            (None, None) => self.source.clone(),
+        }
+    }
 }
 
 /// A profile from a file, without a cluster. Reads one byte past the size limit at most, so that
@@ -54,13 +91,21 @@ pub fn from_file(path: &Path) -> Result<Profile> {
 /// (cached), else the built-in one. `refresh` skips the cache (for `kubectl oam roles`). Custom
 /// kinds are checked against the server's schema.
 pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
-    let profile = select(cluster, flags, refresh).await?;
+    let (profile, _) = load_with_origin(cluster, flags, refresh).await?;
     with_schemas(cluster, profile, refresh).await
 }
 
-async fn select(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
+/// `load`, and where the profile came from. The built-in profile standing in for a ConfigMap that
+/// is missing or unreadable is normal for many users: said with `-v`, never as a warning. Custom
+/// kinds are not yet checked against the server's schema here (`load` does that).
+pub async fn load_with_origin(
+    cluster: &Cluster,
+    flags: &KubeFlags,
+    refresh: bool,
+) -> Result<(Profile, Origin)> {
     if let Some(path) = &flags.profile {
-        return from_file(path);
+        let origin = Origin { source: format!("file {}", path.display()), age: None, missing: None };
+        return Ok((from_file(path)?, origin));
     }
     let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
         Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", flags.profile_configmap))
@@ -74,37 +119,53 @@ async fn select(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<P
         .flatten()
         .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
         .filter(|c| now.saturating_sub(c.fetched) < CACHE_TTL.as_secs());
-    let text = match cached {
-        Some(c) => c.text,
+    let entry = match cached {
+        Some(c) => c,
         None => {
-            let text = fetch(cluster, namespace, name).await?;
+            let (text, missing) = match fetch(cluster, namespace, name).await? {
+                Ok(text) => (Some(text), None),
+                Err(why) => (None, Some(why)),
+            };
+            let entry = Cached { fetched: now, text, missing };
             // A cache that cannot be written only costs a request next time.
-            let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                let entry = Cached { fetched: now, text: text.clone() };
-                std::fs::write(&cache, serde_json::to_vec(&entry)?)
-            });
-            text
+            let _ = std::fs::create_dir_all(&cluster.cache_dir)
+                .and_then(|_| std::fs::write(&cache, serde_json::to_vec(&entry)?));
+            entry
         }
     };
-    match text {
-        Some(text) => Profile::parse(&text, &format!("configmap {namespace}/{name}")),
-        None => Ok(Profile::builtin()),
+    let source = format!("configmap {namespace}/{name}");
+    let origin = Origin {
+        source: source.clone(),
+        age: Some(now.saturating_sub(entry.fetched)),
+        missing: entry.text.is_none().then(|| entry.missing.clone().unwrap_or_else(|| "not found".into())),
+    };
+    let profile = match entry.text {
+        Some(text) => Profile::parse(&text, &source)?,
+        None => Profile::builtin(),
+    };
+    if flags.verbosity >= 1 && origin.missing.is_some() {
+        eprintln!("role profile: {}", origin.describe(&profile.source));
     }
+    Ok((profile, origin))
 }
 
-async fn fetch(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<String>> {
+/// The profile's text, or (inner Err) why the cluster has none for this user.
+async fn fetch(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<std::result::Result<String, String>> {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), namespace);
     match api.get_opt(name).await {
         Ok(Some(cm)) => match cm.data.and_then(|mut d| d.remove(CONFIGMAP_KEY)) {
-            Some(text) => Ok(Some(text)),
+            Some(text) => Ok(Ok(text)),
             None => Err(Error::Invalid(format!(
                 "configmap {namespace}/{name} has no key {CONFIGMAP_KEY}; ask your platform team to fix it, or pass --profile FILE"
             ))),
         },
-        Ok(None) => Ok(None),
+        Ok(None) => Ok(Err("not found".into())),
         Err(kube::Error::Api(status)) if status.code == 403 => {
-            eprintln!("warning: may not read configmap {namespace}/{name}; using the built-in role profile");
-            Ok(None)
+            Ok(Err("may not be read by this user (403 Forbidden)".into()))
         }
         Err(err) => Err(cluster.error(err, &Action { kind: "ConfigMap", name, namespace })),
     }
@@ -163,7 +224,7 @@ async fn openapi(cluster: &Cluster, api_version: &str, refresh: bool) -> Result<
             };
             // A cache that cannot be written only costs a request next time.
             let _ = std::fs::create_dir_all(&cluster.cache_dir).and_then(|_| {
-                let entry = Cached { fetched: now, text: text.clone() };
+                let entry = Cached { fetched: now, text: text.clone(), missing: None };
                 std::fs::write(&cache, serde_json::to_vec(&entry)?)
             });
             text
@@ -180,6 +241,30 @@ async fn openapi(cluster: &Cluster, api_version: &str, refresh: bool) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_says_where_from_and_how_old() {
+        let origin = |age, missing: Option<&str>| Origin {
+            source: "configmap kube-public/kubectl-oam-profile".into(),
+            age,
+            missing: missing.map(str::to_string),
+        };
+        let cases = [
+            (origin(Some(0), None), "configmap kube-public/kubectl-oam-profile (read just now)"),
+            (
+                origin(Some(90), None),
+                "configmap kube-public/kubectl-oam-profile (cached 1m30s ago; re-read after 5m, or now with --refresh)",
+            ),
+            (
+                origin(Some(0), Some("not found")),
+                "built-in (configmap kube-public/kubectl-oam-profile not found; read just now)",
+            ),
+            (Origin { source: "file p.yaml".into(), age: None, missing: None }, "file p.yaml"),
+        ];
+        for (origin, expected) in cases {
+            assert_eq!(origin.describe("built-in"), expected);
+        }
+    }
 
     #[test]
     fn profile_files_are_read_within_the_size_limit() {

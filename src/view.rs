@@ -65,13 +65,92 @@ pub fn parse_target<'p>(
     Ok(Some((kind, name)))
 }
 
-/// Like `parse_target` but a name is required.
-pub fn require_target<'p>(profile: &'p Profile, cluster: &Cluster, text: &str) -> Result<Target<'p>> {
-    let args = TargetArgs { target: Some(text.to_string()), name: None };
+/// Like `parse_target` but a name is required. `words` are the command's other arguments: after a
+/// TYPE without `/`, the first of them is the NAME (as kubectl reads `scale deploy web`); the rest
+/// are returned.
+pub fn require_target<'p, 'w>(
+    profile: &'p Profile,
+    cluster: &Cluster,
+    text: &str,
+    words: &'w [String],
+) -> Result<(Target<'p>, &'w [String])> {
+    let (name, rest) = match (text.contains('/'), words.split_first()) {
+        (false, Some((name, rest))) => (Some(name.clone()), rest),
+        _ => (None, words),
+    };
+    let args = TargetArgs { target: Some(text.to_string()), name };
     match parse_target(profile, &args)? {
-        Some((kind, Some(name))) => Ok(Target { kind, name, namespace: cluster.namespace.clone() }),
-        _ => Err(Error::Usage(format!("\"{text}\" is not TYPE/NAME, e.g. deploy/web"))),
+        Some((kind, Some(name))) => Ok((Target { kind, name, namespace: cluster.namespace.clone() }, rest)),
+        _ => Err(Error::Usage(format!("\"{text}\" is not TYPE/NAME or TYPE NAME, e.g. deploy/web"))),
     }
+}
+
+/// The objects `get` names: `TYPE/NAME…` (any types), or `TYPE NAME…`, as kubectl takes them.
+pub fn parse_targets<'p>(profile: &'p Profile, words: &[String]) -> Result<Vec<(&'p KindInfo, String)>> {
+    let Some((first, rest)) = words.split_first() else { return Ok(Vec::new()) };
+    if first.contains('/') {
+        let mut out = Vec::new();
+        for word in words {
+            if !word.contains('/') {
+                return Err(Error::Usage(format!(
+                    "\"{word}\" is not TYPE/NAME; after {first}, name every object as TYPE/NAME (or give TYPE NAME NAME…)"
+                )));
+            }
+            let args = TargetArgs { target: Some(word.clone()), name: None };
+            if let Some((kind, Some(name))) = parse_target(profile, &args)? {
+                out.push((kind, name));
+            }
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for name in rest {
+        if name.contains('/') {
+            return Err(Error::Usage(format!(
+                "\"{name}\" follows the type \"{first}\", so it must be a NAME; give TYPE NAME NAME… or TYPE/NAME TYPE/NAME…"
+            )));
+        }
+        let args = TargetArgs { target: Some(first.clone()), name: Some(name.clone()) };
+        if let Some((kind, Some(name))) = parse_target(profile, &args)? {
+            out.push((kind, name));
+        }
+    }
+    Ok(out)
+}
+
+/// `get` of several objects: a YAML stream, or a JSON `List`, in the order they were named.
+pub async fn get_several(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &GetArgs,
+) -> Result<String> {
+    let words: Vec<String> =
+        args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
+    let mut texts = Vec::new();
+    for (kind, name) in parse_targets(profile, &words)? {
+        let one = GetArgs {
+            target: TargetArgs { target: Some(format!("{}/{name}", kind.kind)), name: None },
+            more: Vec::new(),
+            container: args.container.clone(),
+            output: args.output,
+            raw: args.raw,
+            show_owners: args.show_owners,
+            selector: None,
+            chunk_size: args.chunk_size,
+            all: args.all,
+        };
+        texts.push(Box::pin(get(cluster, profile, role, &one)).await?);
+    }
+    if args.output == Some(OutputFormat::Json) {
+        let items = texts
+            .iter()
+            .map(|t| serde_json::from_str(t))
+            .collect::<std::result::Result<Vec<Value>, _>>()
+            .map_err(|e| Error::Invalid(format!("cannot join the JSON views: {e}")))?;
+        return Ok(output::json(&json!({"apiVersion": "v1", "kind": "List", "items": items})));
+    }
+    Ok(texts.join("---\n"))
 }
 
 pub fn api_resource(kind: &KindInfo) -> ApiResource {
@@ -275,6 +354,9 @@ pub async fn fetch_with_autoscaler(
 }
 
 pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
+    if !args.more.is_empty() || args.target.name.as_deref().is_some_and(|n| n.contains('/')) {
+        return get_several(cluster, profile, role, args).await;
+    }
     let (kind, name) = match parse_target(profile, &args.target)? {
         Some((kind, Some(name))) => (kind, name),
         Some((kind, None)) => {
@@ -666,7 +748,8 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     Ok((output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table), outside))
 }
 
-pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
+/// `origin`: where the profile came from and how old it is, one line.
+pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String> {
     match args.output {
         Some(OutputFormat::Yaml) => return Ok(profile.text.clone()),
         Some(OutputFormat::Json) => {
@@ -708,7 +791,7 @@ pub fn roles(profile: &Profile, args: &RolesArgs) -> Result<String> {
             ]);
         }
     }
-    let mut text = format!("Role profile: {}\n", profile.source);
+    let mut text = format!("Role profile: {origin}\n");
     text.push_str(&output::table(&["role", "manager", "trait", "field", "path", "kinds", "note"], rows));
     Ok(text)
 }
@@ -896,5 +979,20 @@ mod tests {
         assert!(matches!(parse_target(&p, &args(Some("pod/x"), None)), Err(Error::UnknownKind(_))));
         assert!(matches!(parse_target(&p, &args(Some("deploy/"), None)), Err(Error::Usage(_))));
         assert!(matches!(parse_target(&p, &args(Some("deploy/a"), Some("b"))), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn several_objects_are_named_as_kubectl_names_them() {
+        let p = Profile::builtin();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let named = |w: &[&str]| {
+            parse_targets(&p, &words(w))
+                .map(|v| v.into_iter().map(|(k, n)| format!("{}/{n}", k.kind)).collect::<Vec<_>>())
+        };
+        assert_eq!(named(&["deploy/a", "sts/b"]).unwrap(), ["Deployment/a", "StatefulSet/b"]);
+        assert_eq!(named(&["deploy", "a", "b"]).unwrap(), ["Deployment/a", "Deployment/b"]);
+        assert!(matches!(named(&["deploy/a", "b"]), Err(Error::Usage(_))));
+        assert!(matches!(named(&["deploy", "a", "sts/b"]), Err(Error::Usage(_))));
+        assert!(matches!(named(&["deploy/a", "pod/b"]), Err(Error::UnknownKind(_))));
     }
 }

@@ -11,6 +11,7 @@ mod policy;
 mod review;
 mod server_errors;
 mod ssa;
+mod ux;
 mod views;
 mod workloads;
 mod writes;

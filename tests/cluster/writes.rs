@@ -76,7 +76,7 @@ impl Editor {
         std::fs::read_to_string(self.state.join(format!("seen-{n}"))).unwrap_or_default()
     }
 
-    fn openings(&self) -> usize {
+    pub(crate) fn openings(&self) -> usize {
         std::fs::read_to_string(self.state.join("n")).map_or(0, |t| t.trim().parse().unwrap())
     }
 }
@@ -482,7 +482,7 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     ns.create(&web_deployment("web"));
     let editor = Editor::new(&ns, "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"");
     let command = format!("{} dev edit deploy/web -n {}", crate::harness::oam_binary(), ns.name);
-    // `script` gives the plugin a real pseudo-terminal; answer "y" to every prompt that comes.
+    // `script` gives the plugin a real pseudo-terminal; answer "y" and Enter to every prompt that comes.
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("KUBECONFIG", &env().kubeconfig)
@@ -498,7 +498,7 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     let answers = std::thread::spawn(move || {
         for _ in 0..100 {
             std::thread::sleep(std::time::Duration::from_millis(300));
-            if stdin.write_all(b"y").and_then(|_| stdin.flush()).is_err() {
+            if stdin.write_all(b"y\n").and_then(|_| stdin.flush()).is_err() {
                 break;
             }
         }
@@ -508,9 +508,13 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
     assert!(screen.contains("containers.app.image (held by \"kubectl-client-side-apply\")"), "{screen}");
-    assert!(screen.contains("Take these fields over (server-side apply with force)?"), "{screen}");
-    assert!(screen.contains("\x1b[32m+    image: nginx:1.29"), "coloured diff on a terminal: {screen}");
-    assert!(screen.contains("Apply to deployment.apps/web as kubectl-oam-dev?"), "{screen}");
+    let question = screen
+        .find("Take these fields over and apply to deployment.apps/web as kubectl-oam-dev (server-side apply with force)?")
+        .unwrap_or_else(|| panic!("{screen}"));
+    let diff =
+        screen.find("\x1b[32m+    image: nginx:1.29").unwrap_or_else(|| panic!("coloured diff: {screen}"));
+    assert!(diff < question, "the diff comes before the take-over question: {screen}");
+    assert!(!screen.contains("Apply to deployment.apps/web"), "the take-over answer confirmed it: {screen}");
     assert!(screen.contains("deployment.apps/web edited"), "{screen}");
     let obj = ns.get_json("deploy/web");
     assert_eq!(container(&obj, "app")["image"], "nginx:1.29");

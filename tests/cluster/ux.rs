@@ -1,0 +1,272 @@
+//! kubectl habits on the real server: prompts, several inputs, errors that name what to do.
+
+use crate::harness::{Ns, web_deployment};
+use crate::writes::{Editor, saved_path};
+
+#[test]
+fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
+    let ns = Ns::new("ux-edit-gives-up");
+    ns.create(&web_deployment("web"));
+    // Changes the read-only selector; on the second opening the text is already changed, so the
+    // editor saves the same refused text again.
+    let editor = Editor::new(&ns, "sed -i '/^readOnly:/,$ s/app: web/app: other/' \"$1\"");
+    let run = ns.oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("readOnly: shown for context"), "{}", run.stderr);
+    assert_eq!(editor.openings(), 2, "reopened once with the reason, then given up");
+    let kept = std::fs::read_to_string(saved_path(&run.stderr)).unwrap();
+    assert!(kept.contains("app: other"), "the text is saved: {kept}");
+}
+
+#[test]
+fn diff_shows_what_a_take_over_would_do_before_the_conflict() {
+    let ns = Ns::new("ux-diff-conflict");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout.replace("nginx:1.25", "nginx:1.29");
+    let run = ns.oam_with(&["dev", "diff", "-f", "-"], &doc, &[]);
+    assert_eq!(run.code, 2, "a conflict is an error: {run:?}");
+    assert!(run.stdout.contains("+    image: nginx:1.29"), "the diff is shown: {}", run.stdout);
+    assert!(
+        run.stderr.contains("containers.app.image (held by \"kubectl-client-side-apply\")"),
+        "{}",
+        run.stderr
+    );
+    let forced = ns.oam_with(&["dev", "diff", "-f", "-", "--force-conflicts"], &doc, &[]);
+    assert_eq!(forced.code, 1, "{forced:?}");
+}
+
+#[test]
+fn type_name_works_wherever_type_slash_name_does() {
+    let ns = Ns::new("ux-type-name");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    ns.oam(&["ops", "scale", "deploy", "web", "--replicas", "3", "--force-conflicts"]).ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 3);
+    ns.oam(&["dev", "set", "image", "deploy", "web", "app=nginx:1.27", "--force-conflicts"]).ok();
+    assert_eq!(crate::writes::container(&ns.get_json("deploy/web"), "app")["image"], "nginx:1.27");
+    ns.oam(&["dev", "set", "env", "deploy", "web", "-c", "proxy", "LEVEL=debug"]).ok();
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/web"), "proxy", "LEVEL").as_deref(),
+        Some("debug")
+    );
+    let err = ns.oam(&["dev", "set", "image", "deploy", "web"]).error();
+    assert!(err.contains("give CONTAINER=IMAGE after deployment.apps/web"), "{err}");
+
+    // Several objects, as kubectl takes them: a YAML stream, or a JSON List.
+    let both = ns.oam(&["dev", "get", "deploy", "web", "api"]).ok().stdout;
+    let docs: Vec<&str> = both.split("---\n").collect();
+    assert_eq!(docs.len(), 2, "{both}");
+    assert!(
+        docs[0].starts_with("kind: Deployment\nname: web\n")
+            && docs[1].starts_with("kind: Deployment\nname: api\n"),
+        "{both}"
+    );
+    let list =
+        crate::writes::yaml(&ns.oam(&["ops", "get", "deploy/api", "deploy/web", "-o", "json"]).ok().stdout);
+    assert_eq!(list["kind"], "List");
+    let names: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["api", "web"]);
+    let err = ns.oam(&["dev", "get", "deploy/web", "nope/x"]).error();
+    assert!(err.starts_with("error: ") && err.contains("nope"), "{err}");
+}
+
+#[test]
+fn apply_and_diff_take_several_files_directories_and_stdin() {
+    let ns = Ns::new("ux-inputs");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    let dir = std::env::temp_dir().join(format!("oam-inputs-{}", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    let doc = |name: &str, var: &str| {
+        ns.oam(&["dev", "get", &format!("deploy/{name}")])
+            .ok()
+            .stdout
+            .replace("      MODE: prod\n", &format!("      MODE: prod\n      {var}: '1'\n"))
+    };
+    std::fs::write(dir.join("web.yaml"), doc("web", "FROM_DIR")).unwrap();
+    std::fs::write(dir.join("nested/api.yaml"), doc("api", "FROM_NESTED")).unwrap();
+    let top = dir.to_str().unwrap();
+
+    let diff = ns.oam(&["dev", "diff", "-f", top]);
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        diff.stdout.contains("+      FROM_DIR: '1'") && !diff.stdout.contains("FROM_NESTED"),
+        "{}",
+        diff.stdout
+    );
+    let diff = ns.oam(&["dev", "diff", "-R", "-f", top]);
+    assert!(diff.stdout.contains("FROM_DIR") && diff.stdout.contains("FROM_NESTED"), "{}", diff.stdout);
+
+    // -f repeated, one of them stdin.
+    let nested = dir.join("nested/api.yaml");
+    let run = ns
+        .oam_with(
+            &["dev", "apply", "-f", nested.to_str().unwrap(), "-f", "-"],
+            &doc("web", "FROM_STDIN"),
+            &[],
+        )
+        .ok();
+    assert_eq!(run.stdout, "deployment.apps/api configured\ndeployment.apps/web configured\n", "{run:?}");
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/api"), "app", "FROM_NESTED").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        crate::writes::env_value(&ns.get_json("deploy/web"), "app", "FROM_STDIN").as_deref(),
+        Some("1")
+    );
+
+    // The same object in two files is one mistake, found before anything is written.
+    let err = ns.oam(&["dev", "apply", "-R", "-f", top, "-f", nested.to_str().unwrap()]).error();
+    assert!(err.contains("deployment.apps/api") && err.contains("appears twice"), "{err}");
+
+    // A whole manifest is recognised and shown the way to the role document.
+    let manifest = ns.kubectl(&["get", "deploy/web", "-o", "yaml"]).stdout;
+    let err = ns.oam_with(&["ops", "apply", "-f", "-"], &manifest, &[]).error();
+    assert!(
+        err.starts_with("error: stdin: this is a full Kubernetes manifest")
+            && err.contains("`kubectl oam ops get deployment.apps/web` prints the role document"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn errors_name_the_way_out() {
+    let ns = Ns::new("ux-errors");
+    let err = ns.oam(&["dev", "get", "deploy", "--context", "nope"]).error();
+    assert!(err.contains("no context \"nope\"; it has \"admin\"") && err.contains("\"ops\""), "{err}");
+    // clap's "did you mean" stays on the one line.
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replica", "3"]).error();
+    assert!(err.contains("a similar argument exists: '--replicas'"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A refusal names the object, its namespace and what can be scaled.
+    ns.kubectl(&["create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *"]).ok();
+    let err = ns.oam(&["ops", "scale", "cj", "nightly", "--replicas", "2"]).error();
+    assert!(
+        err.starts_with(&format!(
+            "error: cronjob.batch/nightly in namespace \"{}\" cannot be scaled: a CronJob has no replica count",
+            ns.name
+        )) && err.contains("Deployment"),
+        "{err}"
+    );
+}
+
+#[test]
+fn roles_says_where_the_profile_came_from_and_refresh_reads_it_again() {
+    let ns = Ns::new("ux-roles-origin");
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml")).unwrap();
+    let configmap = |text: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team"},
+                           "data": {"profile.yaml": text}})
+        .to_string()
+    };
+    ns.kubectl_stdin(&["apply", "-f", "-"], &configmap(&profile)).ok();
+    let source = format!("{}/team", ns.name);
+    let first = ns.oam(&["roles", "--profile-configmap", &source]).ok().stdout;
+    assert!(first.starts_with(&format!("Role profile: configmap {source} (read just now)\n")), "{first}");
+
+    // Changed on the cluster: the cached copy is shown, and says so, until --refresh.
+    let renamed = profile.replace("manager: kubectl-oam-ops", "manager: team-ops");
+    assert_ne!(renamed, profile);
+    ns.kubectl_stdin(&["apply", "-f", "-"], &configmap(&renamed)).ok();
+    let cached = ns.oam(&["roles", "--profile-configmap", &source]).ok().stdout;
+    assert!(cached.contains("kubectl-oam-ops") && !cached.contains("team-ops"), "{cached}");
+    let line = cached.lines().next().unwrap();
+    assert!(
+        line.contains("read just now") || line.contains("ago; re-read after 5m, or now with --refresh"),
+        "{line}"
+    );
+    let fresh = ns.oam(&["roles", "--profile-configmap", &source, "--refresh"]).ok().stdout;
+    assert!(fresh.starts_with(&format!("Role profile: configmap {source} (read just now)\n")), "{fresh}");
+    assert!(fresh.contains("team-ops"), "{fresh}");
+
+    // No profile on the cluster, or none this user may read: the built-in one, quietly; -v says why.
+    ns.create(&web_deployment("web"));
+    let absent = format!("{}/absent", ns.name);
+    let quiet = ns.oam(&["dev", "get", "deploy/web", "--profile-configmap", &absent]).ok();
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
+    let told = ns.oam(&["dev", "get", "deploy/web", "--profile-configmap", &absent, "-v", "1"]).ok();
+    assert!(
+        told.stderr.starts_with(&format!("role profile: built-in (configmap {absent} not found; "))
+            && told.stderr.lines().count() == 1,
+        "{told:?}"
+    );
+    let forbidden = ns
+        .oam(&["dev", "get", "deploy/web", "--context", "dev", "--profile-configmap", "kube-system/team"])
+        .ok();
+    assert_eq!(forbidden.stderr, "", "{forbidden:?}");
+    let roles = ns.oam(&["roles", "--context", "dev", "--profile-configmap", "kube-system/team"]).ok().stdout;
+    assert!(
+        roles.starts_with(
+            "Role profile: built-in (configmap kube-system/team may not be read by this user (403 Forbidden);"
+        ),
+        "{roles}"
+    );
+}
+
+#[test]
+fn completion_offers_containers_label_keys_contexts_and_files() {
+    let ns = Ns::new("ux-completion");
+    ns.create(&web_deployment("web"));
+    // The partial word is the last one, so the harness (which appends -n) is not used here.
+    let complete = |args: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(crate::harness::oam_binary())
+            .arg("__complete")
+            .args(args)
+            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
+            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    };
+    let with = |rest: &[&str]| -> Vec<String> {
+        ["-n", ns.name.as_str()].iter().chain(rest).map(|s| s.to_string()).collect()
+    };
+    let complete_in = |rest: &[&str]| {
+        let words = with(rest);
+        complete(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(complete_in(&["dev", "set", "env", "deploy", "web", "-c", ""]), ["app", "proxy", ":4"]);
+    assert_eq!(complete_in(&["dev", "get", "deploy/web", "-c", "p"]), ["proxy", ":4"]);
+    assert_eq!(complete_in(&["dev", "list", "-l", ""]), ["app=", ":4"]);
+    assert_eq!(complete(&["--context", "o"]), ["ops", ":4"]);
+    assert_eq!(complete(&["dev", "apply", "-f", ""]), [":0"], "the shell completes file names");
+}
+
+#[test]
+fn explain_gives_the_servers_description_the_role_the_trait_and_the_owners() {
+    let ns = Ns::new("ux-explain");
+    ns.create(&web_deployment("web"));
+    let text = ns.oam(&["explain", "dev.containers.env"]).ok().stdout;
+    assert!(text.starts_with("FIELD:       dev.containers.NAME.env\n"), "{text}");
+    assert!(text.contains("ROLE:        dev (field manager \"kubectl-oam-dev\")"), "{text}");
+    assert!(text.contains("TRAIT:       containers"), "{text}");
+    assert!(text.contains("PATH:        spec.template.spec.containers[*].env (in a Deployment)"), "{text}");
+    // From the server's OpenAPI v3 document (the Container schema's own words).
+    assert!(
+        text.contains("DESCRIPTION:\n    List of environment variables to set in the container."),
+        "{text}"
+    );
+    assert!(!text.contains("OWNERS"), "no object, no owners: {text}");
+
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    let text = ns.oam(&["explain", "ops.scaler.replicas", "deploy", "web"]).ok().stdout;
+    assert!(text.contains("Number of desired pods."), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "OWNERS on deployment.apps/web in namespace \"{}\":\n    scaler.replicas: kubectl-oam-ops (Apply)\n",
+            ns.name
+        )),
+        "{text}"
+    );
+    let text = ns.oam(&["explain", "dev.containers.proxy.image", "deploy/web"]).ok().stdout;
+    assert!(text.ends_with("    containers.proxy.image: kubectl-client-side-apply (Update)\n"), "{text}");
+
+    let err = ns.oam(&["explain", "dev.scaler.replicas"]).error();
+    assert!(err.contains("it is an ops field: ops.scaler.replicas"), "{err}");
+    let err = ns.oam(&["explain", "ops.schedule.schedule", "deploy/web"]).error();
+    assert!(err.contains("deployment.apps/web in namespace") && err.contains("a field of CronJob"), "{err}");
+}
