@@ -301,7 +301,7 @@ fn review_a_write_during_the_confirmation_of_a_forced_removal_is_a_race() {
         screen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     ns.kubectl(&["set", "env", "deploy/web", "-c", "proxy", "COLLEAGUE=1"]).ok();
-    stdin.write_all(b"y").unwrap();
+    stdin.write_all(b"y\n").unwrap();
     stdin.flush().unwrap();
     drop(stdin);
     stdout.read_to_string(&mut screen).unwrap();
