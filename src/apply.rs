@@ -219,9 +219,11 @@ async fn send(
     basis: &Value,
 ) -> Result<Value> {
     let mut body = body.clone();
-    for _ in 0..3 {
+    // A rolling workload's status changes several times a second: back off (0.1 s, doubling).
+    for attempt in 0..5 {
         match send_once(cluster, profile, writer, target, &body, dry_run).await {
             Err(Error::Changed { object }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
                 let now = view::fetch(cluster, target).await?;
                 if spec_of(&now) != spec_of(basis) {
                     return Err(Error::Changed { object });

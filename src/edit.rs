@@ -110,15 +110,16 @@ pub fn read_back(original: &str, edited: &str) -> Edited {
     }
 }
 
-/// The read-only section is context: deleting it is fine, changing it is a mistake worth saying.
+/// The read-only sections are context: deleting them is fine, changing them is a mistake worth saying.
 pub fn read_only_changed(original: &Value, edited: &Value) -> Option<String> {
-    let key = crate::roles::READ_ONLY_KEY;
-    match edited.get(key) {
-        Some(now) if Some(now) != original.get(key) => Some(format!(
-            "{key}: shown for context and never written; restore it or delete the {key} section"
-        )),
-        _ => None,
-    }
+    [crate::roles::READ_ONLY_KEY, crate::roles::STATUS_KEY].into_iter().find_map(|key| {
+        match edited.get(key) {
+            Some(now) if Some(now) != original.get(key) => Some(format!(
+                "{key}: shown for context and never written; restore it or delete the {key} section"
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// KUBE_EDITOR, then EDITOR, then vi, as kubectl does.
@@ -245,6 +246,10 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             Edited::Document(doc) => doc,
         };
         if let Some(problem) = read_only_changed(&original_doc, &doc) {
+            // Saved again unchanged: the user gives up, as with any other problem.
+            if !errors.is_empty() && significant(&previous) == significant(&user_text) {
+                break Err(saved(role, &user_text, Error::Document(problem)));
+            }
             errors = vec![problem];
             continue;
         }

@@ -17,6 +17,7 @@ pub mod profiles;
 pub mod project;
 pub mod roles;
 pub mod rollout;
+pub mod status;
 pub mod view;
 
 use std::process::ExitCode;

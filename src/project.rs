@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::roles::{
-    CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root,
+    CONTAINERS_KEY, Field, IDENTITY_KEYS, KindInfo, Profile, READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
 /// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
@@ -528,7 +528,7 @@ fn check_document(
         }
         // Context only, never sent: a saved document whose HPA or selector moved on still applies.
         // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY {
+        if key == READ_ONLY_KEY || key == STATUS_KEY {
             continue;
         }
         if role.has_document_key(key) {

@@ -15,6 +15,8 @@ pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
 /// Top-level keys of a role document that are not traits.
 pub const IDENTITY_KEYS: [&str; 3] = ["kind", "name", "namespace"];
 pub const READ_ONLY_KEY: &str = "readOnly";
+/// Live status that views add to documents; like readOnly, never written.
+pub const STATUS_KEY: &str = "status";
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
 
@@ -311,7 +313,9 @@ impl Profile {
             let mut traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
-                if IDENTITY_KEYS.contains(&trait_name.as_str()) || trait_name == READ_ONLY_KEY {
+                if IDENTITY_KEYS.contains(&trait_name.as_str())
+                    || [READ_ONLY_KEY, STATUS_KEY].contains(&trait_name.as_str())
+                {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
                 let fields = parse_fields(&at, fields)?;

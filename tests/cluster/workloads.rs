@@ -221,3 +221,67 @@ fn a_deleted_namespace_finishes_deleting() {
     let left = ns.kubectl(&["get", "namespace", &ns.name, "--ignore-not-found", "-o", "name"]).ok();
     assert_eq!(left.stdout, "", "the namespace and its pods are gone");
 }
+
+#[test]
+fn lists_and_documents_show_live_status() {
+    let ns = Ns::new("workloads-status");
+    ns.create(&web_deployment("web"));
+    rolled_out(&ns, "deploy/web");
+    let list = ns.oam(&["ops", "list", "deploy"]).ok().stdout;
+    let mut lines = list.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "KIND", "READY", "UP-TO-DATE", "AVAILABLE", "REPLICAS", "STRATEGY", "PLACEMENT", "AGE"]
+    );
+    let row: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(row[..6], ["web", "Deployment", "2/2", "2", "2", "2"], "{list}");
+    assert!(row[8].ends_with('s') || row[8].ends_with('m'), "an age: {list}");
+
+    // `get` adds a read-only status section, read from the object alone (one request).
+    let doc: serde_json::Value =
+        serde_yaml::from_str(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout).unwrap();
+    assert_eq!(doc["status"]["rollout"], "complete");
+    assert_eq!(
+        (doc["status"]["ready"].as_str(), doc["status"]["available"].as_i64()),
+        (Some("2/2"), Some(2))
+    );
+    let run = ns.oam(&["dev", "get", "deploy/web", "-v", "6"]).ok();
+    assert_eq!(run.stderr.lines().filter(|l| l.contains("round_trippers")).count(), 1, "{}", run.stderr);
+
+    // Mid-rollout (the new pods cannot be scheduled), dev sees which images the ready pods still run:
+    // one more request, for the workload's pods.
+    let patch = r#"{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"},"containers":[{"name":"app","image":"nginx:1.26"}]}}}}"#;
+    ns.kubectl(&["patch", "deploy/web", "-p", patch]).ok();
+    ns.kubectl(&["wait", "deploy/web", "--for=jsonpath={.status.updatedReplicas}=1", "--timeout=60s"]).ok();
+    let run = ns.oam(&["dev", "get", "deploy/web", "-v", "6"]).ok();
+    let requests: Vec<&str> = run.stderr.lines().filter(|l| l.contains("round_trippers")).collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].contains("/pods?") && requests[1].contains("limit=200"), "{requests:?}");
+    let doc: serde_json::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["containers"]["app"]["image"], "nginx:1.26");
+    assert_eq!(doc["status"]["rollout"], "progressing");
+    assert_eq!(
+        doc["status"]["readyPodImages"],
+        serde_json::json!({"app": {"nginx:1.25": 2}}),
+        "{}",
+        run.stdout
+    );
+
+    // Writes ignore the section; the editor refuses changes to it.
+    let applied = ns.oam_with(&["dev", "apply", "-f", "-"], &run.stdout, &[]).ok();
+    assert_eq!(applied.stdout, "deployment.apps/web unchanged\n");
+    // (The editor adds a status on its first opening, then saves as it is: the user gives up.)
+    let script = std::env::temp_dir().join(format!("{}-editor.sh", ns.name));
+    let marker = script.with_extension("opened");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\nprintf 'status:\\n  rollout: complete\\n' >> \"$1\"\n", m = marker.display()),
+    )
+    .unwrap();
+    let editor = format!("sh {}", script.display());
+    let edit = ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor)]);
+    let _ = (std::fs::remove_file(&script), std::fs::remove_file(&marker));
+    assert_eq!(edit.code, 2, "{edit:?}");
+    assert!(edit.stderr.contains("status: shown for context and never written"), "{edit:?}");
+}
