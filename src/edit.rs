@@ -119,6 +119,13 @@ pub fn read_only_changed(
     edited: &Value,
     reason: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
+    // Live status: context too, never written.
+    let status = crate::roles::STATUS_KEY;
+    if edited.get(status).is_some_and(|now| Some(now) != original.get(status)) {
+        return Some(format!(
+            "{status}: shown for context and never written; restore it or delete the {status} section"
+        ));
+    }
     let key = crate::roles::READ_ONLY_KEY;
     let now = edited.get(key)?;
     let then = original.get(key);

@@ -25,6 +25,7 @@ mod properties;
 pub mod roles;
 pub mod rollout;
 pub mod schema;
+pub mod status;
 pub mod transport;
 pub mod view;
 pub mod yaml;

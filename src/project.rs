@@ -10,7 +10,7 @@ use crate::autoscaler::AUTOSCALER_KEY;
 use crate::ownership::{self, BASE_KEY, Base};
 use crate::roles::{
     CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
-    READ_ONLY_KEY, Role, RoleName, Root,
+    READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
 /// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
@@ -529,7 +529,7 @@ pub fn misread_values(parsed: &crate::yaml::Parsed) -> Vec<DocProblem> {
         match value {
             Value::Object(m) => {
                 for (k, v) in m {
-                    if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
+                    if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY || k == STATUS_KEY) {
                         continue;
                     }
                     at.push(k.clone());
@@ -710,7 +710,7 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
                 if at.len() == 2 && CONTAINER_LISTS.contains(&at[0].as_str()) && k == "env" {
                     continue;
                 }
-                if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY) {
+                if at.is_empty() && (k == READ_ONLY_KEY || k == BASE_KEY || k == STATUS_KEY) {
                     continue;
                 }
                 at.push(k.clone());
@@ -776,7 +776,7 @@ fn check_document(
         }
         // Context only, never sent: a saved document whose HPA or selector moved on still applies.
         // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY || key == BASE_KEY {
+        if key == READ_ONLY_KEY || key == BASE_KEY || key == STATUS_KEY {
             continue;
         }
         if role.has_document_key(key) {

@@ -18,9 +18,11 @@ pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
 /// Top-level keys of a role document that are not traits.
 pub const IDENTITY_KEYS: [&str; 3] = ["kind", "name", "namespace"];
 pub const READ_ONLY_KEY: &str = "readOnly";
+/// Live status that views add to documents; like readOnly, never written.
+pub const STATUS_KEY: &str = "status";
 /// Keys of a role document that are context, never fields: read-only values, the base the document
 /// was read from, live status.
-pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", "status"];
+pub const CONTEXT_KEYS: [&str; 3] = [READ_ONLY_KEY, "base", STATUS_KEY];
 /// Container-rooted fields of a role are shown under this key, keyed by container name.
 pub const CONTAINERS_KEY: &str = "containers";
 /// The HPA's settings, in the document of the role that holds the field it scales.

@@ -402,7 +402,12 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
         return output::yaml(&body);
     }
     let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
-    let doc = project::document(profile, role, kind, &obj, &view);
+    let mut doc = project::document(profile, role, kind, &obj, &view);
+    crate::status::add_to(&mut doc, &kind.kind, &obj);
+    if role == RoleName::Dev {
+        crate::status::add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc)
+            .await;
+    }
     let owners = args.show_owners.then(|| field_owners(profile, kind, &obj, Some(role)));
     match output {
         Some(OutputFormat::Json) => Ok(match owners {
@@ -515,7 +520,9 @@ pub async fn list_workloads(
             let hpa = Autoscaler::targeting(&hpas, kind, &obj);
             if as_documents {
                 let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
-                documents.push(project::document(profile, role, kind, &obj, &view));
+                let mut doc = project::document(profile, role, kind, &obj, &view);
+                crate::status::add_to(&mut doc, &kind.kind, &obj);
+                documents.push(doc);
             } else {
                 let mut these =
                     table_rows(profile, role, kind, &obj, hpa.as_ref(), wide, cluster.all_namespaces);
@@ -552,9 +559,10 @@ pub async fn list_workloads(
     if cluster.all_namespaces {
         headers.push("namespace");
     }
+    headers.extend(["name", "kind", "ready", "up-to-date", "available"]);
     headers.extend(match role {
-        RoleName::Dev => ["name", "kind", "container", "image", "ports", "cpu", "memory"].as_slice(),
-        RoleName::Ops => ["name", "kind", "replicas", "strategy", "placement"].as_slice(),
+        RoleName::Dev => ["container", "image", "ports", "cpu", "memory", "age"].as_slice(),
+        RoleName::Ops => ["replicas", "strategy", "placement", "age"].as_slice(),
     });
     if wide {
         headers.extend(match role {
@@ -579,7 +587,12 @@ fn table_rows(
 ) -> Vec<Vec<String>> {
     let doc = project::document(profile, role, kind, obj, &ViewOptions { container: None, autoscaler: hpa });
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    // kubectl's live columns after NAME and KIND, AGE after the role's own (before -o wide's).
+    let live = crate::status::columns(&kind.kind, obj);
+    let age = crate::status::age(obj, k8s_openapi::jiff::Timestamp::now());
     let prefix = |mut row: Vec<String>| {
+        row.insert(if role == RoleName::Dev { 7 } else { 5 }, age.clone());
+        row.splice(2..2, live.iter().cloned());
         if all_namespaces {
             row.insert(0, obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string());
         }

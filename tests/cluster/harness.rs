@@ -271,6 +271,12 @@ spec:
     )
 }
 
+/// A YAML document from `get` without its live `status:` section (always the last key), which
+/// changes as controllers act: what is left are the role's fields.
+pub fn without_status(document: &str) -> &str {
+    document.split_once("\nstatus:\n").map_or(document, |(fields, _)| fields)
+}
+
 /// The managers that own `path` (FieldsV1 keys) in `obj`'s managedFields.
 pub fn managers_of(obj: &serde_json::Value, path: &[&str]) -> Vec<String> {
     obj["metadata"]["managedFields"]

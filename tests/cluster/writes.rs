@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, env, managers_of, web_deployment};
+use crate::harness::{Ns, env, managers_of, web_deployment, without_status};
 
 pub(crate) fn yaml(text: &str) -> Value {
     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}): {text}"))
@@ -160,13 +160,13 @@ fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
         ops_doc.replace("replicas: 3\n", "replicas: 3\nplacement:\n  nodeSelector:\n    disk: ssd\n");
     ns.oam_with(&["ops", "apply", "-f", "-"], &ops_doc, &[]).ok();
     let before = ns.get_json("deploy/web");
-    let ops_before = strip_base(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout);
+    let ops_before = strip_base(without_status(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout));
 
     ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.28", "--force-conflicts"]).ok();
     ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "LEVEL=debug"]).ok();
     let after = ns.get_json("deploy/web");
     assert_eq!(
-        strip_base(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout),
+        strip_base(without_status(&ns.oam(&["ops", "get", "deploy/web"]).ok().stdout)),
         ops_before,
         "ops view unchanged by dev writes"
     );
@@ -174,12 +174,12 @@ fn a_dev_write_leaves_ops_fields_and_their_manager_untouched_and_vice_versa() {
     assert_eq!(env_value(&after, "app", "LEVEL").as_deref(), Some("debug"));
     assert!(container(&after, "proxy").get("env").is_none(), "-c limits set env to one container");
 
-    let dev_before = strip_base(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout);
+    let dev_before = strip_base(without_status(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout));
     let dev_entry = managed_entry(&after, "kubectl-oam-dev");
     ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"]).ok();
     let last = ns.get_json("deploy/web");
     assert_eq!(last["spec"]["replicas"], 5);
-    assert_eq!(strip_base(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout), dev_before);
+    assert_eq!(strip_base(without_status(&ns.oam(&["dev", "get", "deploy/web"]).ok().stdout)), dev_before);
     assert_eq!(managed_entry(&last, "kubectl-oam-dev"), dev_entry);
 }
 

@@ -1,0 +1,290 @@
+//! Live status in views: kubectl's READY, UP-TO-DATE, AVAILABLE and AGE columns, and the read-only
+//! `status:` section of `get`. All of it is read from the object itself (no extra request), except
+//! the images that ready pods run, looked up only while a rollout is under way.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use serde_json::{Map, Value, json};
+
+use crate::cluster::Cluster;
+use crate::project;
+use crate::roles::{KindInfo, STATUS_KEY};
+use crate::rollout::{self, State};
+use crate::view::Target;
+
+/// Pods read at most to say which images ready pods run (one request).
+const POD_LIMIT: u32 = 200;
+
+fn int(obj: &Value, path: &[&str]) -> i64 {
+    path.iter().try_fold(obj, |v, key| v.get(*key)).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// READY, UP-TO-DATE and AVAILABLE as kubectl prints them per kind ("-" where a kind has none; a
+/// Job's READY is kubectl's COMPLETIONS, succeeded/completions).
+pub fn columns(kind: &str, obj: &Value) -> [String; 3] {
+    let desired = obj["spec"]["replicas"].as_i64().unwrap_or(1);
+    let status = |key: &str| int(obj, &["status", key]).to_string();
+    let none = || "-".to_string();
+    match kind {
+        "Deployment" | "StatefulSet" => [
+            format!("{}/{desired}", int(obj, &["status", "readyReplicas"])),
+            status("updatedReplicas"),
+            status("availableReplicas"),
+        ],
+        "ReplicaSet" => [
+            format!("{}/{desired}", int(obj, &["status", "readyReplicas"])),
+            none(),
+            status("availableReplicas"),
+        ],
+        "DaemonSet" => [
+            format!(
+                "{}/{}",
+                int(obj, &["status", "numberReady"]),
+                int(obj, &["status", "desiredNumberScheduled"])
+            ),
+            status("updatedNumberScheduled"),
+            status("numberAvailable"),
+        ],
+        "Job" => {
+            let completions = obj["spec"]["completions"].as_i64().map_or("-".to_string(), |c| c.to_string());
+            [format!("{}/{completions}", int(obj, &["status", "succeeded"])), none(), none()]
+        }
+        _ => [none(), none(), none()],
+    }
+}
+
+/// kubectl's AGE (apimachinery `duration.HumanDuration`): 90s, 5m30s, 3h12m, 4d6h, 2y10d.
+pub fn age(obj: &Value, now: Timestamp) -> String {
+    let Some(created) =
+        obj["metadata"]["creationTimestamp"].as_str().and_then(|t| t.parse::<Timestamp>().ok())
+    else {
+        return "<unknown>".into();
+    };
+    human_duration(now.as_second() - created.as_second())
+}
+
+fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let seconds = seconds.max(0);
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86400);
+    let with = |big: i64, unit: &str, small: i64, small_unit: &str| {
+        if small == 0 { format!("{big}{unit}") } else { format!("{big}{unit}{small}{small_unit}") }
+    };
+    if minutes < 10 {
+        with(minutes, "m", seconds % 60, "s")
+    } else if minutes < 180 {
+        format!("{minutes}m")
+    } else if hours < 8 {
+        with(hours, "h", minutes % 60, "m")
+    } else if hours < 48 {
+        format!("{hours}h")
+    } else if hours < 24 * 8 {
+        with(days, "d", hours % 24, "h")
+    } else if hours < 24 * 365 * 2 {
+        format!("{days}d")
+    } else if hours < 24 * 365 * 8 {
+        with(days / 365, "y", days % 365, "d")
+    } else {
+        format!("{}y", days / 365)
+    }
+}
+
+/// The read-only `status:` section of a document: the rollout as `--wait` judges it, the counts of
+/// the table, and the age.
+pub fn section(kind: &str, obj: &Value, now: Timestamp) -> Map<String, Value> {
+    let mut out = Map::new();
+    let (state, detail) = match rollout::judge(kind, obj) {
+        State::Done(d) => ("complete", d),
+        State::Progressing(d) => ("progressing", d),
+        State::Stalled(d) => ("stalled", d),
+        State::NothingToWait(d) => ("-", d),
+    };
+    if state != "-" {
+        out.insert("rollout".into(), json!(state));
+        out.insert("detail".into(), json!(detail));
+    }
+    let [ready, updated, available] = columns(kind, obj);
+    for (key, value) in [("ready", ready), ("upToDate", updated), ("available", available)] {
+        match value.parse::<i64>() {
+            Ok(count) => out.insert(key.into(), json!(count)),
+            Err(_) if value != "-" => out.insert(key.into(), json!(value)),
+            Err(_) => None,
+        };
+    }
+    if kind == "CronJob" {
+        let active = obj["status"]["active"].as_array().map_or(0, Vec::len);
+        out.insert("active".into(), json!(active));
+        if let Some(last) = obj["status"]["lastScheduleTime"].as_str() {
+            out.insert("lastSchedule".into(), json!(last));
+        }
+    }
+    out.insert("age".into(), json!(age(obj, now)));
+    out
+}
+
+/// Adds the `status:` section to a document (views only: writes ignore it, and diffs never show it).
+pub fn add_to(doc: &mut Value, kind: &str, obj: &Value) {
+    if let Some(map) = doc.as_object_mut() {
+        map.insert(STATUS_KEY.into(), Value::Object(section(kind, obj, Timestamp::now())));
+    }
+}
+
+/// Per container, how many ready pods run each image, when any of them runs one other than the
+/// spec's: what a rollout has reached. `pods` are the workload's pods.
+pub fn ready_pod_images(kind: &KindInfo, obj: &Value, pods: &[Value]) -> Map<String, Value> {
+    let spec: BTreeMap<&str, &str> = project::containers(obj, kind)
+        .iter()
+        .map(|c| (project::container_name(c), c["image"].as_str().unwrap_or_default()))
+        .collect();
+    let mut counts: BTreeMap<&str, BTreeMap<&str, u32>> = BTreeMap::new();
+    for pod in pods
+        .iter()
+        .filter(|p| rollout::pod_problem(p).is_none() && p["metadata"].get("deletionTimestamp").is_none())
+    {
+        for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
+            let (name, image) = (project::container_name(c), c["image"].as_str().unwrap_or_default());
+            if spec.contains_key(name) {
+                *counts.entry(name).or_default().entry(image).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(name, images)| images.keys().any(|image| spec.get(name) != Some(image)))
+        .map(|(name, images)| (name.to_string(), json!(images)))
+        .collect()
+}
+
+/// For `dev get` while a rollout is under way (not when it is complete, where every ready pod runs
+/// the spec's images): one list of the workload's pods, at most POD_LIMIT, to show what ready pods
+/// really run. Adds `status.readyPodImages` (of container `only`, if given); a failure only leaves
+/// it out.
+pub async fn add_ready_pod_images(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    only: Option<&str>,
+    obj: &Value,
+    doc: &mut Value,
+) {
+    if matches!(rollout::judge(&target.kind.kind, obj), State::Done(_) | State::NothingToWait(_)) {
+        return;
+    }
+    let Some(labels) = obj["spec"]["selector"]["matchLabels"].as_object().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let selector: Vec<String> =
+        labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(cluster.client.clone(), &target.namespace);
+    let Ok(list) = pods.list(&ListParams::default().labels(&selector.join(",")).limit(POD_LIMIT)).await
+    else {
+        return;
+    };
+    let pods: Vec<Value> = list.items.into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect();
+    let mut images = ready_pod_images(target.kind, obj, &pods);
+    images.retain(|name, _| only.is_none_or(|only| only == name));
+    if let (false, Some(status)) = (images.is_empty(), doc.get_mut(STATUS_KEY).and_then(Value::as_object_mut))
+    {
+        status.insert("readyPodImages".into(), Value::Object(images));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_per_kind_as_kubectl_prints_them() {
+        let cases = [
+            (
+                "Deployment",
+                json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}}),
+                ["2/3", "3", "2"],
+            ),
+            ("Deployment", json!({"spec": {"replicas": 2}}), ["0/2", "0", "0"]),
+            (
+                "StatefulSet",
+                json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 2, "updatedReplicas": 1, "availableReplicas": 2}}),
+                ["2/2", "1", "2"],
+            ),
+            (
+                "ReplicaSet",
+                json!({"spec": {"replicas": 1}, "status": {"readyReplicas": 1, "availableReplicas": 1}}),
+                ["1/1", "-", "1"],
+            ),
+            (
+                "DaemonSet",
+                json!({"status": {"desiredNumberScheduled": 3, "numberReady": 2, "updatedNumberScheduled": 3, "numberAvailable": 2}}),
+                ["2/3", "3", "2"],
+            ),
+            ("Job", json!({"spec": {"completions": 4}, "status": {"succeeded": 1}}), ["1/4", "-", "-"]),
+            ("CronJob", json!({}), ["-", "-", "-"]),
+        ];
+        for (kind, obj, want) in cases {
+            assert_eq!(columns(kind, &obj), want.map(String::from), "{kind} {obj}");
+        }
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (59, "59s"),
+            (119, "119s"),
+            (150, "2m30s"),
+            (300, "5m"),
+            (3599, "59m"),
+            (3 * 3600 + 120, "3h2m"),
+            (30 * 3600, "30h"),
+            (3 * 86400 + 3600, "3d1h"),
+            (40 * 86400, "40d"),
+            (3 * 365 * 86400 + 5 * 86400, "3y5d"),
+            (9 * 365 * 86400, "9y"),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(human_duration(seconds), want, "{seconds}s");
+        }
+        let now: Timestamp = "2026-11-27T12:05:00Z".parse().unwrap();
+        assert_eq!(age(&json!({"metadata": {"creationTimestamp": "2026-11-27T12:00:00Z"}}), now), "5m");
+        assert_eq!(age(&json!({"metadata": {}}), now), "<unknown>");
+    }
+
+    #[test]
+    fn the_status_section_sums_the_rollout_up() {
+        let now: Timestamp = "2026-11-27T12:00:30Z".parse().unwrap();
+        let obj = json!({"metadata": {"generation": 2, "creationTimestamp": "2026-11-27T12:00:00Z"},
+                         "spec": {"replicas": 2},
+                         "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1, "readyReplicas": 2, "availableReplicas": 2}});
+        assert_eq!(
+            Value::Object(section("Deployment", &obj, now)),
+            json!({"rollout": "progressing", "detail": "1/2 updated, 2 ready, 2 available, 2 old",
+                   "ready": "2/2", "upToDate": 1, "available": 2, "age": "30s"})
+        );
+        let cron =
+            json!({"metadata": {"creationTimestamp": "2026-11-27T12:00:00Z"}, "status": {"active": [{}]}});
+        assert_eq!(Value::Object(section("CronJob", &cron, now)), json!({"active": 1, "age": "30s"}));
+    }
+
+    #[test]
+    fn ready_pods_running_other_images_are_counted() {
+        let profile = crate::roles::Profile::builtin();
+        let kind = profile.kind("deploy").unwrap();
+        let obj = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:2"}, {"name": "proxy", "image": "p:1"}]}}}});
+        let pod = |name: &str, image: &str, ready: bool| {
+            json!({"metadata": {"name": name}, "spec": {"containers": [{"name": "app", "image": image}, {"name": "proxy", "image": "p:1"}]},
+                   "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}})
+        };
+        let pods =
+            [pod("a", "a:1", true), pod("b", "a:1", true), pod("c", "a:2", true), pod("d", "a:2", false)];
+        assert_eq!(Value::Object(ready_pod_images(kind, &obj, &pods)), json!({"app": {"a:1": 2, "a:2": 1}}));
+        assert!(ready_pod_images(kind, &obj, &pods[2..]).is_empty(), "all ready pods run the spec");
+    }
+}
