@@ -12,7 +12,7 @@ fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
     let editor = Editor::new(&ns, "sed -i '/^readOnly:/,$ s/app: web/app: other/' \"$1\"");
     let run = ns.oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("readOnly: shown for context"), "{}", run.stderr);
+    assert!(run.stderr.contains("readOnly.selector: shown for context"), "{}", run.stderr);
     assert_eq!(editor.openings(), 2, "reopened once with the reason, then given up");
     let kept = std::fs::read_to_string(saved_path(&run.stderr)).unwrap();
     assert!(kept.contains("app: other"), "the text is saved: {kept}");
