@@ -315,7 +315,7 @@ fn one_edit_changes_the_workload_and_its_autoscaler_after_one_confirmation() {
     let answers = std::thread::spawn(move || {
         for _ in 0..100 {
             std::thread::sleep(Duration::from_millis(300));
-            if stdin.write_all(b"y").and_then(|_| stdin.flush()).is_err() {
+            if stdin.write_all(b"y\n").and_then(|_| stdin.flush()).is_err() {
                 break;
             }
         }
