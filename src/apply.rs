@@ -387,16 +387,20 @@ const RACE_RETRIES: u32 = 3;
 /// How often a write is re-sent at a newer version when only status and bookkeeping changed.
 const REBASES: u32 = 10;
 
+/// What a role's write must leave exactly as it was: everything but the role's fields, status,
+/// bookkeeping and the keys only tools and controllers write.
+fn outside_role(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) -> Value {
+    spec_of(&project::without_tool_keys(
+        profile,
+        kind,
+        &project::without_role_fields(profile, role, kind, obj),
+    ))
+}
+
 /// Did anything a role's write depends on change between two versions of an object? Status,
 /// bookkeeping and the keys tools and controllers write do not count.
 fn same_for_the_write(profile: &Profile, role: RoleName, kind: &KindInfo, a: &Value, b: &Value) -> bool {
-    let outside = |obj: &Value| {
-        spec_of(&project::without_tool_keys(
-            profile,
-            kind,
-            &project::without_role_fields(profile, role, kind, obj),
-        ))
-    };
+    let outside = |obj: &Value| outside_role(profile, role, kind, obj);
     ownership::same_units(
         &ownership::units(profile, role, kind, a),
         &ownership::units(profile, role, kind, b),
@@ -494,10 +498,7 @@ async fn plan_once(
     // not change anything outside the role's fields.
     // Status and keys that only tools, controllers and the server write (a DaemonSet's template
     // generation) are bookkeeping, not fields anyone edits.
-    let outside = |obj: &Value| {
-        let obj = project::without_role_fields(profile, writer.role, kind, obj);
-        spec_of(&project::without_tool_keys(profile, kind, &obj))
-    };
+    let outside = |obj: &Value| outside_role(profile, writer.role, kind, obj);
     let changed_outside = project::differing_paths(&outside(&live.object), &outside(&result));
     if !changed_outside.is_empty() {
         return Err(Error::Api {
