@@ -131,7 +131,8 @@ pub enum RoleCommand {
     Adopt(AdoptArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `-o` as kubectl spells it: a format name, or `jsonpath=TEMPLATE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputFormat {
     Yaml,
     Json,
@@ -139,6 +140,77 @@ pub enum OutputFormat {
     Apply,
     /// Tables: more columns
     Wide,
+    /// `kind.group/name`, one per line
+    Name,
+    /// kubectl's JSONPath template, applied to the role document
+    JsonPath(String),
+}
+
+impl OutputFormat {
+    const NAMES: [(&'static str, &'static str); 6] = [
+        ("yaml", "The role document as YAML"),
+        ("json", "The role document as JSON"),
+        ("apply", "The exact server-side apply body the role would send"),
+        ("wide", "Tables: more columns"),
+        ("name", "kind.group/name, one per line"),
+        ("jsonpath=", "A JSONPath template applied to the role document, e.g. jsonpath='{.metadata.name}'"),
+    ];
+}
+
+/// Parses `-o`; its possible values feed help and completion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputParser;
+
+impl clap::builder::TypedValueParser for OutputParser {
+    type Value = OutputFormat;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputFormat, clap::Error> {
+        let text = value.to_string_lossy();
+        let format = match text.as_ref() {
+            "yaml" => Some(OutputFormat::Yaml),
+            "json" => Some(OutputFormat::Json),
+            "apply" => Some(OutputFormat::Apply),
+            "wide" => Some(OutputFormat::Wide),
+            "name" => Some(OutputFormat::Name),
+            other => other
+                .strip_prefix("jsonpath=")
+                .filter(|template| !template.is_empty())
+                .map(|template| OutputFormat::JsonPath(template.to_string())),
+        };
+        format.ok_or_else(|| {
+            let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+            let arg_name = arg.map(|a| a.to_string()).unwrap_or_else(|| "--output".into());
+            err.insert(clap::error::ContextKind::InvalidArg, clap::error::ContextValue::String(arg_name));
+            err.insert(
+                clap::error::ContextKind::InvalidValue,
+                clap::error::ContextValue::String(text.into_owned()),
+            );
+            err.insert(
+                clap::error::ContextKind::ValidValue,
+                clap::error::ContextValue::Strings(Self::possible_names().map(String::from).collect()),
+            );
+            err
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            OutputFormat::NAMES
+                .iter()
+                .map(|(name, help)| clap::builder::PossibleValue::new(*name).help(*help)),
+        ))
+    }
+}
+
+impl OutputParser {
+    fn possible_names() -> impl Iterator<Item = &'static str> {
+        OutputFormat::NAMES.iter().map(|(name, _)| *name)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -161,7 +233,7 @@ pub struct GetArgs {
     #[arg(short = 'c', long)]
     pub container: Option<String>,
     /// Output format
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,
     /// Print the exact server-side apply body (same as -o apply)
     #[arg(long)]
@@ -178,6 +250,12 @@ pub struct GetArgs {
     /// Lists: also show objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs)
     #[arg(long)]
     pub all: bool,
+    /// Tables: no header row
+    #[arg(long)]
+    pub no_headers: bool,
+    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.metadata.name}' or .scaler.replicas
+    #[arg(long, value_name = "JSONPATH")]
+    pub sort_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +267,7 @@ pub struct ListArgs {
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
     /// Output format
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,
     /// Objects per list request (lists come in pages)
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
@@ -198,6 +276,12 @@ pub struct ListArgs {
     /// their owner
     #[arg(long)]
     pub all: bool,
+    /// Tables: no header row
+    #[arg(long)]
+    pub no_headers: bool,
+    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.metadata.name}' or .scaler.replicas
+    #[arg(long, value_name = "JSONPATH")]
+    pub sort_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -349,7 +433,7 @@ pub struct OwnersArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Output format (yaml or json; default a table)
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,
     /// Exit 1 when a role field is held by a manager outside its role (for CI)
     #[arg(long)]
@@ -381,7 +465,7 @@ pub struct ExplainArgs {
 #[derive(Debug, Args)]
 pub struct RolesArgs {
     /// Output format (yaml or json)
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,
     /// Read the cluster's profile again instead of the cached copy (kept 5 minutes)
     #[arg(long)]

@@ -388,7 +388,13 @@ async fn live_label_keys(profile: &Profile, words: &[String], kind: Option<&str>
             .list_metadata(&kube::api::ListParams::default().limit(500))
             .await
             .map_err(|e| cluster.transport_error(e))?;
-        for labels in list.items.into_iter().filter_map(|o| o.metadata.labels) {
+        // Objects a controller manages are hidden from lists, so their labels (pod-template-hash)
+        // would complete to selectors that match nothing the list shows.
+        let shown = list
+            .items
+            .into_iter()
+            .filter(|o| !o.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true)));
+        for labels in shown.filter_map(|o| o.metadata.labels) {
             keys.extend(labels.into_keys().map(|k| format!("{k}=")));
         }
     }

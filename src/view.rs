@@ -133,12 +133,14 @@ pub async fn get_several(
             target: TargetArgs { target: Some(format!("{}/{name}", kind.kind)), name: None },
             more: Vec::new(),
             container: args.container.clone(),
-            output: args.output,
+            output: args.output.clone(),
             raw: args.raw,
             show_owners: args.show_owners,
             selector: None,
             chunk_size: args.chunk_size,
             all: args.all,
+            no_headers: args.no_headers,
+            sort_by: args.sort_by.clone(),
         };
         texts.push(Box::pin(get(cluster, profile, role, &one)).await?);
     }
@@ -363,9 +365,11 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             let list = ListArgs {
                 kind: Some(kind.kind.clone()),
                 selector: args.selector.clone(),
-                output: args.output,
+                output: args.output.clone(),
                 chunk_size: args.chunk_size,
                 all: args.all,
+                no_headers: args.no_headers,
+                sort_by: args.sort_by.clone(),
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -373,9 +377,11 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             let list = ListArgs {
                 kind: None,
                 selector: args.selector.clone(),
-                output: args.output,
+                output: args.output.clone(),
                 chunk_size: args.chunk_size,
                 all: args.all,
+                no_headers: args.no_headers,
+                sort_by: args.sort_by.clone(),
             };
             return list_workloads(cluster, profile, role, &list).await;
         }
@@ -392,7 +398,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             )));
         }
     }
-    let output = if args.raw { Some(OutputFormat::Apply) } else { args.output };
+    let output = if args.raw { Some(OutputFormat::Apply) } else { args.output.clone() };
     if output == Some(OutputFormat::Apply) {
         // What applying the document unchanged would send: only what the role's manager owns.
         let live = crate::apply::Live { target, object: obj, autoscaler: hpa };
