@@ -989,20 +989,34 @@ pub fn expand_sources(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>
 /// A whole Kubernetes manifest (apiVersion, metadata, spec) where a role document was expected: a
 /// common first try, which deserves the way to the role document rather than "has no `name`".
 pub fn full_manifest(profile: &Profile, role: RoleName, doc: &Value) -> Option<String> {
-    // Role documents have a `metadata` trait too, but never its name, nor apiVersion or spec.
+    // Role documents have a `metadata` trait too, but never its name, nor apiVersion, spec or items.
     let manifest = doc.get("name").is_none()
         && (doc.get("apiVersion").is_some()
             || doc["metadata"].get("name").is_some()
-            || doc.get("spec").is_some());
+            || doc.get("spec").is_some()
+            || doc.get("items").is_some());
     if !manifest {
         return None;
     }
+    let article = if role.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let not_role = format!("not {article} {role} role document");
     let kind = doc["kind"].as_str().unwrap_or("TYPE");
+    if doc.get("items").is_some() || kind.ends_with("List") {
+        return Some(format!(
+            "this is a Kubernetes {kind} (as `kubectl get -o yaml` prints several objects), {not_role}; `kubectl oam {role} get TYPE/NAME…` prints role documents to change and apply"
+        ));
+    }
     let name = doc["metadata"]["name"].as_str().filter(|n| !n.is_empty()).unwrap_or("NAME");
-    let resource = profile.kind(kind).map_or_else(|_| kind.to_lowercase(), |k| k.display_resource());
-    Some(format!(
-        "this is a full Kubernetes manifest (apiVersion, metadata, spec), not a {role} role document; `kubectl oam {role} get {resource}/{name}` prints the role document to change and apply (a whole manifest goes to `kubectl apply --server-side`)"
-    ))
+    match profile.kind(kind) {
+        Ok(workload) => Some(format!(
+            "this is a full Kubernetes manifest (apiVersion, metadata, spec), {not_role}; `kubectl oam {role} get {}/{name}` prints the role document to change and apply (a whole manifest goes to `kubectl apply --server-side`)",
+            workload.display_resource()
+        )),
+        Err(_) => Some(format!(
+            "this is a {kind} manifest, {not_role}, and kubectl oam works on workloads only ({}); apply it with `kubectl apply --server-side`",
+            profile.kinds.iter().map(|k| k.kind.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// The workload a document names; its namespace wins over the context's, but not over -n.
@@ -1065,7 +1079,15 @@ async fn plan_file<'p>(
     }
     let mut plans: Vec<(Target<'p>, Plan)> = Vec::new();
     let mut conflict = None;
-    for (source, parsed) in sources.iter().flat_map(|(source, docs)| docs.iter().map(move |d| (source, d))) {
+    // A file of several documents names which one is meant.
+    let labelled = sources.iter().flat_map(|(source, docs)| {
+        docs.iter().enumerate().map(move |(i, d)| match docs.len() {
+            1 => (source.to_string(), d),
+            _ => (format!("{source} (document {})", i + 1), d),
+        })
+    });
+    for (source, parsed) in labelled {
+        let source = &source;
         let doc = &parsed.value;
         let target = document_target(profile, cluster, explicit_ns, writer.role, doc, source)?;
         let object = format!("{} in namespace \"{}\"", target.display(), target.namespace);
@@ -1091,9 +1113,10 @@ async fn plan_file<'p>(
                     messages(&project::locate(list, parsed))
                 )));
             }
-            Err(e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. }))
-                if show_conflicts && !writer.force =>
-            {
+            // `diff` shows what --force-conflicts would do, then the refusal.
+            Err(
+                e @ (Error::Conflict { .. } | Error::HeldByAutoscaler { .. } | Error::RemovalHeld { .. }),
+            ) if show_conflicts && !writer.force => {
                 let forcing = Writer { force: true, ..writer.clone() };
                 let forced = plan(cluster, profile, &forcing, &live, doc).await?;
                 conflict.get_or_insert(e);
@@ -1213,12 +1236,67 @@ pub async fn write_live(
     crate::rollout::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
 }
 
+/// The objects a `set` or `scale` command names, then its values: leading words that are not
+/// values name more objects (`set image deploy/a sts/b app=x`, `scale deploy a b`), as kubectl reads
+/// them.
+fn targets_then_values<'p, 'w>(
+    profile: &'p Profile,
+    cluster: &Cluster,
+    first: &str,
+    words: &'w [String],
+    is_value: impl Fn(&str) -> bool,
+) -> Result<(Vec<Target<'p>>, &'w [String])> {
+    let (objects, values) = words.split_at(words.iter().take_while(|w| !is_value(w)).count());
+    let named: Vec<String> = std::iter::once(first.to_string()).chain(objects.iter().cloned()).collect();
+    let targets: Vec<Target<'p>> = view::parse_targets(profile, &named)?
+        .into_iter()
+        .map(|(kind, name)| Target { kind, name, namespace: cluster.namespace.clone() })
+        .collect();
+    if targets.is_empty() {
+        return Err(Error::Usage(format!("\"{first}\" is not TYPE/NAME or TYPE NAME, e.g. deploy/web")));
+    }
+    Ok((targets, values))
+}
+
+/// Results of one command over several objects, as kubectl reports them: each success printed as it
+/// happens, each failure as one error line, and the command fails if any object failed.
+struct EachObject {
+    many: bool,
+    failed: Option<Error>,
+}
+
+impl EachObject {
+    fn new(objects: usize) -> EachObject {
+        EachObject { many: objects > 1, failed: None }
+    }
+
+    fn record(&mut self, result: Result<String>) -> Result<()> {
+        match result {
+            Ok(text) => output::emit(&text),
+            Err(err) if self.many => {
+                if let Some(earlier) = self.failed.replace(err) {
+                    eprintln!("error: {}", earlier.to_string().lines().collect::<Vec<_>>().join(" "));
+                }
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The last failure is returned, so it is printed last and sets the exit code.
+    fn finish(self) -> Result<String> {
+        self.failed.map_or(Ok(String::new()), Err)
+    }
+}
+
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
-    let (target, images) = view::require_target(profile, cluster, &args.target, &args.images)?;
+    let (targets, images) =
+        targets_then_values(profile, cluster, &args.target, &args.images, |w| w.contains('='))?;
+    let first = &targets[0];
     if images.is_empty() {
         return Err(Error::Usage(format!(
             "give CONTAINER=IMAGE after {}, e.g. app=nginx:1.27",
-            target.display()
+            first.display()
         )));
     }
     let mut pairs = Vec::new();
@@ -1230,35 +1308,42 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
             _ => {
                 return Err(Error::Usage(format!(
                     "\"{pair}\" is not CONTAINER=IMAGE (for {} in namespace \"{}\")",
-                    target.display(),
-                    target.namespace
+                    first.display(),
+                    first.namespace
                 )));
             }
         }
     }
-    let display = target.display();
-    let namespace = target.namespace.clone();
-    write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
-        let names = project::named_containers(doc);
-        for (name, _) in &pairs {
-            if name != "*" && !names.contains(name) {
-                return Err(Error::Usage(format!(
-                    "{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}",
-                    names.join(", ")
-                )));
-            }
-        }
-        // `*` is every container, init containers and sidecars included (as `kubectl set image`):
-        // a migration image must not drift from the app's version.
-        for (name, fields) in document_containers_mut(doc) {
-            let image = pairs.iter().rev().find(|(n, _)| n == name || n == "*").map(|(_, image)| image);
-            if let Some(image) = image {
-                fields["image"] = Value::String(image.clone());
-            }
-        }
-        Ok(())
-    })
-    .await
+    let mut results = EachObject::new(targets.len());
+    for target in targets {
+        let display = target.display();
+        let namespace = target.namespace.clone();
+        let written =
+            write_change(cluster, profile, RoleName::Dev, &args.write, target, "image updated", |doc, _| {
+                let names = project::named_containers(doc);
+                for (name, _) in &pairs {
+                    if name != "*" && !names.contains(name) {
+                        return Err(Error::Usage(format!(
+                            "{display} in namespace \"{namespace}\" has no container \"{name}\"; it has {}",
+                            names.join(", ")
+                        )));
+                    }
+                }
+                // `*` is every container, init containers and sidecars included (as `kubectl set image`):
+                // a migration image must not drift from the app's version.
+                for (name, fields) in document_containers_mut(doc) {
+                    let image =
+                        pairs.iter().rev().find(|(n, _)| n == name || n == "*").map(|(_, image)| image);
+                    if let Some(image) = image {
+                        fields["image"] = Value::String(image.clone());
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        results.record(written)?;
+    }
+    results.finish()
 }
 
 /// Each container of a dev document (app and init), by name, for changing its fields.
@@ -1270,11 +1355,14 @@ fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &m
 }
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
-    let (target, vars) = view::require_target(profile, cluster, &args.target, &args.vars)?;
+    // A name never ends in `-` (DNS-1123), so `KEY-` is a removal, not an object.
+    let is_var = |w: &str| w.contains('=') || w.ends_with('-');
+    let (targets, vars) = targets_then_values(profile, cluster, &args.target, &args.vars, is_var)?;
+    let first = &targets[0];
     if vars.is_empty() {
         return Err(Error::Usage(format!(
             "give KEY=VALUE or KEY- after {}, e.g. MODE=prod",
-            target.display()
+            first.display()
         )));
     }
     let mut set = Vec::new();
@@ -1282,15 +1370,39 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
     for var in vars {
         if let Some((k, v)) = var.split_once('=') {
             if k.is_empty() {
-                return Err(Error::Usage(format!("\"{var}\" has no variable name")));
+                return Err(Error::Usage(format!(
+                    "\"{var}\" has no variable name (for {} in namespace \"{}\"); give KEY=VALUE",
+                    first.display(),
+                    first.namespace
+                )));
             }
             set.push((k.to_string(), v.to_string()));
         } else if let Some(k) = var.strip_suffix('-').filter(|k| !k.is_empty()) {
             unset.push(k.to_string());
         } else {
-            return Err(Error::Usage(format!("\"{var}\" is neither KEY=VALUE nor KEY-")));
+            return Err(Error::Usage(format!(
+                "\"{var}\" is neither KEY=VALUE nor KEY- (for {} in namespace \"{}\")",
+                first.display(),
+                first.namespace
+            )));
         }
     }
+    let mut results = EachObject::new(targets.len());
+    for target in targets {
+        let written = set_env_on(cluster, profile, args, target, &set, &unset).await;
+        results.record(written)?;
+    }
+    results.finish()
+}
+
+async fn set_env_on(
+    cluster: &Cluster,
+    profile: &Profile,
+    args: &SetEnvArgs,
+    target: Target<'_>,
+    set: &[(String, String)],
+    unset: &[String],
+) -> Result<String> {
     let display = target.display();
     let namespace = target.namespace.clone();
     let only = args.container.clone();
@@ -1314,7 +1426,7 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
                 // The list form a document shows when a name appears twice: change it in place, so
                 // the variables this command does not name stay as they are.
                 Some(Value::Array(items)) => {
-                    for (k, v) in &set {
+                    for (k, v) in set {
                         match items.iter_mut().find(|i| i["name"] == k.as_str()) {
                             Some(item) => *item = json!({"name": k, "value": v}),
                             None => items.push(json!({"name": k, "value": v})),
@@ -1327,10 +1439,10 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
                         Some(Value::Object(env)) => env,
                         _ => Default::default(),
                     };
-                    for (k, v) in &set {
+                    for (k, v) in set {
                         env.insert(k.clone(), Value::String(v.clone()));
                     }
-                    for k in &unset {
+                    for k in unset {
                         env.shift_remove(k);
                     }
                     container.insert("env".into(), Value::Object(env));
@@ -1346,8 +1458,7 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
 }
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
-    let name: Vec<String> = args.name.iter().cloned().collect();
-    let (target, _) = view::require_target(profile, cluster, &args.target, &name)?;
+    let (targets, _) = targets_then_values(profile, cluster, &args.target, &args.names, |_| false)?;
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",
@@ -1355,11 +1466,34 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
             args.replicas
         )));
     }
-    let replicas_field =
-        profile.role(RoleName::Ops).object_traits(&target.kind.kind).find_map(|(t, fields)| {
-            fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
-        });
-    let Some((trait_name, field)) = replicas_field else {
+    // Every object must be scalable before any is written.
+    let mut scalable = Vec::new();
+    for target in targets {
+        let field = replicas_field(profile, &target)?;
+        scalable.push((target, field));
+    }
+    let mut results = EachObject::new(scalable.len());
+    for (target, (trait_name, field)) in scalable {
+        let replicas = args.replicas;
+        let written =
+            write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
+                let map = doc.as_object_mut().expect("a document is a mapping");
+                let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
+                group[&field] = Value::from(replicas);
+                Ok(())
+            })
+            .await;
+        results.record(written)?;
+    }
+    results.finish()
+}
+
+/// The trait and field that hold a kind's replica count, or why it cannot be scaled.
+fn replicas_field(profile: &Profile, target: &Target<'_>) -> Result<(String, String)> {
+    let found = profile.role(RoleName::Ops).object_traits(&target.kind.kind).find_map(|(t, fields)| {
+        fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
+    });
+    let Some(found) = found else {
         let scalable: Vec<&str> = profile
             .kinds
             .iter()
@@ -1379,14 +1513,7 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
             scalable.join(", ")
         )));
     };
-    let replicas = args.replicas;
-    write_change(cluster, profile, RoleName::Ops, &args.write, target, "scaled", |doc, _| {
-        let map = doc.as_object_mut().expect("a document is a mapping");
-        let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
-        group[&field] = Value::from(replicas);
-        Ok(())
-    })
-    .await
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -1416,6 +1543,13 @@ mod tests {
             full_manifest(&p, RoleName::Ops, &json!({"kind": "Deployment", "metadata": {"labels": {}}})),
             None
         );
+        let configmap =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}});
+        let said = full_manifest(&p, RoleName::Ops, &configmap).unwrap();
+        assert!(said.starts_with("this is a ConfigMap manifest, not an ops role document, and kubectl oam works on workloads only (Deployment,"), "{said}");
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": []});
+        let said = full_manifest(&p, RoleName::Dev, &list).unwrap();
+        assert!(said.starts_with("this is a Kubernetes List (as `kubectl get -o yaml` prints several objects), not a dev role document;"), "{said}");
     }
 
     #[test]

@@ -219,11 +219,14 @@ pub fn outside_section(hpa: &Value) -> Value {
 /// targets the workload (through the autoscaler section, as `ops edit` would), or creates one named
 /// after the workload.
 pub async fn autoscale(cluster: &Cluster, profile: &Profile, args: &AutoscaleArgs) -> Result<String> {
-    let target = view::require_target(profile, cluster, &args.target, &[])?.0;
+    let name: Vec<String> = args.name.iter().cloned().collect();
+    let (target, _) = view::require_target(profile, cluster, &args.target, &name)?;
     let role = RoleName::Ops;
     if !has_section(profile, role, target.kind) {
         return Err(Error::Usage(format!(
-            "{} has no replica count to autoscale; HorizontalPodAutoscalers scale {}",
+            "{} in namespace \"{}\" cannot be autoscaled: a {} has no replica count; HorizontalPodAutoscalers scale {}",
+            target.display(),
+            target.namespace,
             target.kind.kind,
             scalable_kinds(profile).join(", ")
         )));

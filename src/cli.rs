@@ -157,6 +157,13 @@ impl OutputFormat {
     ];
 }
 
+/// `-o` of commands that print a document, not a role view (owners, roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocumentFormat {
+    Yaml,
+    Json,
+}
+
 /// Parses `-o`; its possible values feed help and completion.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OutputParser;
@@ -303,11 +310,19 @@ pub struct WriteFlags {
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits, e.g. 90s, 10m (0: no limit)
-    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "wait")]
+    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "wait", value_parser = checked_timeout)]
     pub timeout: String,
     /// No progress lines while waiting
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// Refuses a bad `--timeout` while parsing, before anything is written.
+fn checked_timeout(text: &str) -> Result<String, String> {
+    match crate::cluster::parse_duration(text) {
+        Ok(_) => Ok(text.to_string()),
+        Err(_) => Err("use a number of seconds or a duration such as 90s, 5m (0: no limit)".into()),
+    }
 }
 
 impl WriteFlags {
@@ -364,9 +379,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SetCommand {
-    /// Set container images: TYPE/NAME CONTAINER=IMAGE…
+    /// Set container images: TYPE/NAME… CONTAINER=IMAGE…
     Image(SetImageArgs),
-    /// Set or remove env vars: TYPE/NAME [-c CONTAINER] KEY=VALUE… KEY-…
+    /// Set or remove env vars: TYPE/NAME… [-c CONTAINER] KEY=VALUE… KEY-…
     Env(SetEnvArgs),
 }
 
@@ -375,7 +390,7 @@ pub struct SetImageArgs {
     /// TYPE/NAME, or TYPE followed by NAME
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after NAME when TYPE NAME is given
+    /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
     #[arg(required = true, value_name = "CONTAINER=IMAGE")]
     pub images: Vec<String>,
     #[command(flatten)]
@@ -387,7 +402,7 @@ pub struct SetEnvArgs {
     /// TYPE/NAME, or TYPE followed by NAME
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
-    /// KEY=VALUE to set, KEY- to remove, after NAME when TYPE NAME is given
+    /// KEY=VALUE to set, KEY- to remove, after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
     #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
@@ -399,11 +414,11 @@ pub struct SetEnvArgs {
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
-    /// TYPE/NAME, or TYPE followed by NAME
+    /// TYPE/NAME…, or TYPE followed by NAME…
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
     #[arg(value_name = "NAME")]
-    pub name: Option<String>,
+    pub names: Vec<String>,
     /// The new replica count
     #[arg(long, required = true, allow_negative_numbers = true)]
     pub replicas: i64,
@@ -413,8 +428,11 @@ pub struct ScaleArgs {
 
 #[derive(Debug, Args)]
 pub struct AutoscaleArgs {
-    /// TYPE/NAME
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
     /// The fewest replicas (default: unchanged, or the server's 1 for a new autoscaler)
     #[arg(long, allow_negative_numbers = true)]
     pub min: Option<i64>,
@@ -432,9 +450,9 @@ pub struct AutoscaleArgs {
 pub struct OwnersArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Output format (yaml or json; default a table)
-    #[arg(short = 'o', long, value_parser = OutputParser)]
-    pub output: Option<OutputFormat>,
+    /// Output format (default a table)
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<DocumentFormat>,
     /// Exit 1 when a role field is held by a manager outside its role (for CI)
     #[arg(long)]
     pub check: bool,
@@ -464,9 +482,9 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct RolesArgs {
-    /// Output format (yaml or json)
-    #[arg(short = 'o', long, value_parser = OutputParser)]
-    pub output: Option<OutputFormat>,
+    /// Output format (default the profile's text with its origin)
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<DocumentFormat>,
     /// Read the cluster's profile again instead of the cached copy (kept 5 minutes)
     #[arg(long)]
     pub refresh: bool,

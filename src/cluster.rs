@@ -21,6 +21,9 @@ pub struct Cluster {
     pub server: String,
     /// Where the cluster's role profile is cached.
     pub cache_dir: PathBuf,
+    /// Who is asking (a digest of the credentials and impersonation): what one user may read of
+    /// the profile is not what another may, so cached outcomes are kept per identity.
+    pub identity: String,
 }
 
 /// Builds the client the way kubectl does: --kubeconfig, else $KUBECONFIG (a merged list), else
@@ -40,7 +43,9 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
     } else {
         builder.build()
     };
-    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir })
+    let credentials = serde_json::to_string(&config.auth_info).unwrap_or_default();
+    let identity = format!("{:08x}", crate::ownership::fnv32(&credentials));
+    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir, identity })
 }
 
 /// `--context` naming a context the kubeconfig lacks: the ones it has, so the fix is one copy away.
@@ -143,7 +148,13 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
     let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
         // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.
         let text = e.to_string();
-        let reason = text.split(" --> ").next().unwrap_or_default().trim();
+        let mut reason = text.split(" --> ").next().unwrap_or_default().trim();
+        // kube's "failed to read kubeconfig from '\"PATH\"': CAUSE" repeats the path, quoted twice.
+        if let Some((_, cause)) =
+            reason.split_once("': ").filter(|(head, _)| head.starts_with("failed to read kubeconfig from"))
+        {
+            reason = cause;
+        }
         Error::Kubeconfig(format!("cannot read kubeconfig {}: {reason}", path.display()))
     };
     if let Some(path) = &flags.kubeconfig {
@@ -204,7 +215,8 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Usage(format!(
-            "\"{name}\" is not a valid {kind} name (lower-case letters, digits, '-' and '.')"
+            "\"{name}\" is not a valid {kind} name (lower-case letters, digits, '-' and '.', at most 253{})",
+            if name.len() > 253 { format!("; this one has {}", name.len()) } else { String::new() }
         )))
     }
 }

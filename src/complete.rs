@@ -222,7 +222,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
-        ["explain"] => Want::Words(explain_paths(profile)),
+        ["explain"] => Want::Words(crate::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
             target(rest)
@@ -230,22 +230,6 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
-}
-
-/// `ROLE.TRAIT.FIELD` of every role field, for `explain`.
-fn explain_paths(profile: &Profile) -> Vec<String> {
-    let mut paths: Vec<String> = Vec::new();
-    for role in &profile.roles {
-        for t in &role.traits {
-            for f in &t.fields {
-                let path = format!("{}.{}.{}", role.name, t.name, f.name);
-                if !paths.contains(&path) {
-                    paths.push(path);
-                }
-            }
-        }
-    }
-    paths
 }
 
 /// Flags of `kubectl oam` (cluster flags and subcommand flags) whose value is the next word.

@@ -4,11 +4,16 @@
 
 use serde_json::Value;
 
+use crate::autoscaler;
 use crate::cli::ExplainArgs;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::owners::field_owners;
-use crate::roles::{CONTAINERS_KEY, Field, KindInfo, Profile, Role, RoleName, Root};
+use crate::owners::{Step, managed_entries, owns};
+use crate::project::Autoscaler;
+use crate::roles::{
+    AUTOSCALER_KEY, CONTAINERS_KEY, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, Role, RoleName, Root,
+};
 use crate::view::{self, Target, parse_target};
 
 /// A role field found from `dev.containers.env` or `ops.scaler.replicas`.
@@ -19,6 +24,41 @@ pub struct Found<'p> {
     pub field: &'p Field,
     /// `containers.app.env`: the container the user named, if any.
     pub container: Option<String>,
+    /// Container fields: `containers` or `initContainers` (init containers and sidecars).
+    pub list: &'static str,
+}
+
+/// Every role path `explain` takes, for messages and completion: each trait's fields, container
+/// fields under both container lists, and the ops autoscaler section.
+pub fn every_path(profile: &Profile, only: Option<RoleName>) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
+        for t in &role.traits {
+            let lists: &[&str] = if t.name == CONTAINERS_KEY {
+                &[CONTAINERS_KEY, INIT_CONTAINERS_KEY]
+            } else {
+                &[t.name.as_str()]
+            };
+            for list in lists {
+                for f in &t.fields {
+                    let path = format!("{}.{list}.{}", role.name, f.name);
+                    if !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                }
+            }
+        }
+        if role.name == RoleName::Ops {
+            paths.extend(autoscaler::FIELDS.iter().map(|f| format!("ops.{AUTOSCALER_KEY}.{f}")));
+        }
+    }
+    paths
+}
+
+/// `ops.autoscaler.FIELD`: the field of the HorizontalPodAutoscaler section.
+fn autoscaler_field(path: &str) -> Option<&'static str> {
+    let field = path.strip_prefix("ops.")?.strip_prefix(AUTOSCALER_KEY)?.strip_prefix('.')?;
+    autoscaler::FIELDS.iter().find(|f| **f == field).copied()
 }
 
 /// Reads `ROLE.TRAIT.FIELD` (`ROLE.containers[.NAME].FIELD` for container fields).
@@ -34,21 +74,10 @@ pub fn find<'p>(profile: &'p Profile, path: &str) -> Result<Found<'p>> {
         }
     };
     let role = profile.role(role_name);
-    let every = || -> String {
-        let mut names: Vec<String> = Vec::new();
-        for t in &role.traits {
-            for f in &t.fields {
-                let name = format!("{role_name}.{}.{}", t.name, f.name);
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-        }
-        names.join(", ")
-    };
+    let every = || every_path(profile, Some(role_name)).join(", ");
     let (trait_name, container, field_name) = match parts.as_slice() {
         [_, t, f] => (*t, None, *f),
-        [_, t, c, f] if *t == CONTAINERS_KEY => (*t, Some(c.to_string()), *f),
+        [_, t, c, f] if *t == CONTAINERS_KEY || *t == INIT_CONTAINERS_KEY => (*t, Some(c.to_string()), *f),
         _ => {
             return Err(Error::Usage(format!(
                 "\"{path}\" is not ROLE.TRAIT.FIELD; the {role_name} fields are {}",
@@ -56,13 +85,18 @@ pub fn find<'p>(profile: &'p Profile, path: &str) -> Result<Found<'p>> {
             )));
         }
     };
+    // Init containers and sidecars have the same fields as containers, in their own list.
+    let (trait_name, list) = match trait_name {
+        INIT_CONTAINERS_KEY => (CONTAINERS_KEY, INIT_CONTAINERS_KEY),
+        other => (other, CONTAINERS_KEY),
+    };
     let found = role
         .traits
         .iter()
         .find(|t| t.name == trait_name)
         .and_then(|t| t.fields.iter().find(|f| f.name == field_name).map(|f| (t.name.as_str(), f)));
     match found {
-        Some((trait_name, field)) => Ok(Found { role, trait_name, field, container }),
+        Some((trait_name, field)) => Ok(Found { role, trait_name, field, container, list }),
         None => {
             let elsewhere = profile
                 .roles
@@ -83,11 +117,12 @@ pub fn find<'p>(profile: &'p Profile, path: &str) -> Result<Found<'p>> {
     }
 }
 
-/// Where the field lives in an object of `kind`, as keys from the root ("[]" steps into a list).
-pub fn object_path(kind: &KindInfo, field: &Field) -> Vec<String> {
+/// Where the field lives in an object of `kind`, as keys from the root ("[]" steps into a list);
+/// `list` is the container list of a container field.
+pub fn object_path(kind: &KindInfo, field: &Field, list: &str) -> Vec<String> {
     let mut path = match field.path.root {
         Root::Container => {
-            let mut p = kind.containers_path();
+            let mut p = kind.container_list_path(list);
             p.push("[]".into());
             p
         }
@@ -153,12 +188,80 @@ async fn openapi(cluster: &Cluster, kind: &KindInfo) -> Result<Value> {
     serde_json::from_str(&text).map_err(|e| cluster.bad_answer(format!("GET {url} answered with {e}")))
 }
 
+/// `explain ops.autoscaler.FIELD [TYPE/NAME]`: the field of the HorizontalPodAutoscaler that targets
+/// the workload, and its owners on that HPA.
+async fn explain_autoscaler(
+    cluster: &Cluster,
+    profile: &Profile,
+    field: &str,
+    target: Option<Target<'_>>,
+) -> Result<String> {
+    let role = profile.role(RoleName::Ops);
+    let kinds: Vec<&str> = profile
+        .kinds
+        .iter()
+        .filter(|k| autoscaler::has_section(profile, RoleName::Ops, k))
+        .map(|k| k.kind.as_str())
+        .collect();
+    if let Some(t) = target.as_ref().filter(|t| !kinds.contains(&t.kind.kind.as_str())) {
+        return Err(Error::Usage(format!(
+            "{} in namespace \"{}\" has no ops.{AUTOSCALER_KEY}.{field}: a {} has no replica count to autoscale (kinds: {})",
+            t.display(),
+            t.namespace,
+            t.kind.kind,
+            kinds.join(", ")
+        )));
+    }
+    let kind = &*autoscaler::KIND;
+    let path = vec!["spec".to_string(), field.to_string()];
+    let mut text = format!("FIELD:       ops.{AUTOSCALER_KEY}.{field}\n");
+    text.push_str(&format!("ROLE:        ops (field manager \"{}\"): {}\n", role.manager, role.description));
+    text.push_str(&format!(
+        "TRAIT:       {AUTOSCALER_KEY} (the HorizontalPodAutoscaler that targets the workload; `kubectl oam ops autoscale` creates one)\n"
+    ));
+    text.push_str(&format!(
+        "PATH:        spec.{field} (in a HorizontalPodAutoscaler, {})\n",
+        kind.api_version
+    ));
+    text.push_str(&format!("KINDS:       {}\n", kinds.join(", ")));
+    let description = describe(&openapi(cluster, kind).await?, kind, &path);
+    text.push_str("DESCRIPTION:\n");
+    text.push_str(&indent(
+        description.as_deref().unwrap_or("(the server's OpenAPI document has no description)"),
+    ));
+    if let Some(target) = target {
+        let obj = view::fetch(cluster, &target).await?;
+        let hpas = view::list_autoscalers(cluster, Some(&target.namespace)).await?;
+        text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
+        match Autoscaler::targeting(&hpas, target.kind, &obj) {
+            None => text.push_str("    (no HorizontalPodAutoscaler targets it)\n"),
+            Some(hpa) => {
+                let steps = [Step::Field("spec".into()), Step::Field(field.into())];
+                let holders: Vec<String> = managed_entries(&hpa.object)
+                    .into_iter()
+                    .filter(|e| owns(&e.fields, &steps, &[]))
+                    .map(|e| format!("{} ({})", e.manager, e.operation))
+                    .collect();
+                let holders = if holders.is_empty() {
+                    "owned by no field manager".to_string()
+                } else {
+                    holders.join(", ")
+                };
+                text.push_str(&indent(&format!(
+                    "{AUTOSCALER_KEY}.{field} (horizontalpodautoscaler.autoscaling/{}): {holders}",
+                    hpa.name
+                )));
+            }
+        }
+    }
+    Ok(text)
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
 
 pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -> Result<String> {
-    let found = find(profile, &args.field)?;
     let target = match parse_target(profile, &args.target)? {
         Some((kind, Some(name))) => Some(Target { kind, name, namespace: cluster.namespace.clone() }),
         Some((_, None)) => {
@@ -168,6 +271,10 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
         }
         None => None,
     };
+    if let Some(field) = autoscaler_field(&args.field) {
+        return explain_autoscaler(cluster, profile, field, target).await;
+    }
+    let found = find(profile, &args.field)?;
     let field = found.field;
     // The kind to describe: the object's, else the first kind that has the field.
     let kind = match &target {
@@ -189,10 +296,10 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
             .find(|k| field.applies_to(&k.kind))
             .ok_or_else(|| Error::Invalid(format!("no kind of the profile has {}", field.name)))?,
     };
-    let path = object_path(kind, field);
+    let path = object_path(kind, field, found.list);
     let shown_path = path.join(".").replace(".[]", "[*]");
     let label = match field.path.root {
-        Root::Container => format!("{}.containers.NAME.{}", found.role.name, field.name),
+        Root::Container => format!("{}.{}.NAME.{}", found.role.name, found.list, field.name),
         _ => format!("{}.{}.{}", found.role.name, found.trait_name, field.name),
     };
     let mut text = format!("FIELD:       {label}\n");
@@ -220,9 +327,21 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
     ));
     if let Some(target) = target {
         let obj = view::fetch(cluster, &target).await?;
+        if let Some(container) = found.container.as_ref().filter(|_| field.path.root == Root::Container) {
+            let names = view::container_names(&obj, kind);
+            if !names.contains(container) {
+                return Err(Error::Usage(format!(
+                    "{} in namespace \"{}\" has no container \"{container}\"; it has {}",
+                    target.display(),
+                    target.namespace,
+                    names.join(", ")
+                )));
+            }
+        }
+        let list = found.list;
         let prefix = match (field.path.root, &found.container) {
-            (Root::Container, Some(c)) => format!("{CONTAINERS_KEY}.{c}.{}", field.name),
-            (Root::Container, None) => format!("{CONTAINERS_KEY}."),
+            (Root::Container, Some(c)) => format!("{list}.{c}.{}", field.name),
+            (Root::Container, None) => format!("{list}."),
             _ => format!("{}.{}", found.trait_name, field.name),
         };
         let owned: Vec<String> = field_owners(profile, kind, &obj, Some(found.role.name))
@@ -271,6 +390,19 @@ mod tests {
         assert!(err.contains("dev.containers.image, dev.containers.command"), "{err}");
         assert!(find(&p, "qa.x.y").unwrap_err().to_string().contains("does not start with a role"));
         assert!(find(&p, "dev").is_err());
+        let init = find(&p, "dev.initContainers.migrate.image").unwrap();
+        assert_eq!(
+            (init.list, init.container.as_deref(), init.field.name.as_str()),
+            ("initContainers", Some("migrate"), "image")
+        );
+        assert_eq!(find(&p, "dev.initContainers.env").unwrap().list, "initContainers");
+        assert_eq!(autoscaler_field("ops.autoscaler.maxReplicas"), Some("maxReplicas"));
+        assert_eq!(autoscaler_field("ops.autoscaler.replicas"), None);
+        assert_eq!(autoscaler_field("dev.autoscaler.maxReplicas"), None);
+        let paths = every_path(&p, None);
+        for path in ["dev.initContainers.image", "ops.autoscaler.metrics", "ops.scaler.replicas"] {
+            assert!(paths.contains(&path.to_string()), "{path} in {paths:?}");
+        }
     }
 
     #[test]
@@ -278,9 +410,19 @@ mod tests {
         let p = Profile::builtin();
         let deploy = p.kind("deploy").unwrap();
         let env = find(&p, "dev.containers.env").unwrap().field;
-        assert_eq!(object_path(deploy, env).join("."), "spec.template.spec.containers.[].env");
+        assert_eq!(
+            object_path(deploy, env, CONTAINERS_KEY).join("."),
+            "spec.template.spec.containers.[].env"
+        );
+        assert_eq!(
+            object_path(deploy, env, INIT_CONTAINERS_KEY).join("."),
+            "spec.template.spec.initContainers.[].env"
+        );
         let cj = p.kind("cj").unwrap();
-        assert_eq!(object_path(cj, env).join("."), "spec.jobTemplate.spec.template.spec.containers.[].env");
+        assert_eq!(
+            object_path(cj, env, CONTAINERS_KEY).join("."),
+            "spec.jobTemplate.spec.template.spec.containers.[].env"
+        );
         let doc = json!({"components": {"schemas": {
             "io.k8s.api.apps.v1.Deployment": {
                 "x-kubernetes-group-version-kind": [{"group": "apps", "version": "v1", "kind": "Deployment"}],

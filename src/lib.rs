@@ -110,6 +110,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             print(explain::explain(&cluster, &profile, args).await?)
         }
         Command::Owners(args) => {
+            if flags.all_namespaces && args.target.target.is_some() {
+                let named = args.target.target.iter().chain(&args.target.name).cloned().collect::<Vec<_>>();
+                return Err(across_namespaces(named.join(" ")));
+            }
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
             let (text, outside) = view::owners(&cluster, &profile, args).await?;
@@ -119,6 +123,30 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
         Command::Ops(command) => role_command(flags, RoleName::Ops, command).await,
     }
+}
+
+/// The object a command names, if it names one (words as typed).
+fn named_object(command: &RoleCommand) -> Option<String> {
+    let words = |target: &cli::TargetArgs| -> Option<String> {
+        let named = target.name.is_some() || target.target.as_deref().is_some_and(|t| t.contains('/'));
+        named.then(|| target.target.iter().chain(&target.name).cloned().collect::<Vec<_>>().join(" "))
+    };
+    match command {
+        RoleCommand::Get(args) => words(&args.target),
+        RoleCommand::Set(SetCommand::Image(args)) => Some(args.target.clone()),
+        RoleCommand::Set(SetCommand::Env(args)) => Some(args.target.clone()),
+        RoleCommand::Scale(args) => Some(args.target.clone()),
+        RoleCommand::Autoscale(args) => Some(args.target.clone()),
+        RoleCommand::Adopt(args) => words(&args.target),
+        _ => None,
+    }
+}
+
+/// kubectl refuses a name with `--all-namespaces`: a name is only unique within one namespace.
+fn across_namespaces(object: String) -> Error {
+    Error::Usage(format!(
+        "{object} is named, and a name is only unique within a namespace: give -n NAMESPACE instead of -A (--all-namespaces)"
+    ))
 }
 
 /// `kubectl oam policy`: print the objects, or install them (`--apply`), or compare (`--check`).
@@ -170,7 +198,18 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                     .into(),
             ));
         }
+        (RoleName::Ops, RoleCommand::Get(cli::GetArgs { container: Some(_), .. })) => {
+            return Err(Error::Usage(
+                "-c picks a container of the dev document; ops documents have no containers (use `kubectl oam dev get … -c NAME`)"
+                    .into(),
+            ));
+        }
         _ => {}
+    }
+    if flags.all_namespaces {
+        if let Some(object) = named_object(command) {
+            return Err(across_namespaces(object));
+        }
     }
     let cluster = cluster::connect(flags).await?;
     let profile = profiles::load(&cluster, flags, false).await?;

@@ -50,10 +50,19 @@ fn usage_error(err: clap::Error) -> ExitCode {
                 .filter(|tip| tip.contains("similar"))
                 .collect();
             let tips: String = tips.iter().map(|tip| format!("; {tip}")).collect();
-            error_line(&format!("{what}{tips}; see `kubectl oam --help`"));
+            error_line(&format!("{what}{tips}; see `{} --help`", command_of(&text)));
             ExitCode::from(2)
         }
     }
+}
+
+/// The (sub)command a clap error is about, from its usage line: `kubectl oam dev scale`.
+fn command_of(clap_text: &str) -> String {
+    let usage = clap_text.lines().find_map(|l| l.trim().strip_prefix("Usage: "));
+    let words: Vec<&str> = usage
+        .map(|u| u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect())
+        .unwrap_or_default();
+    if words.len() >= 2 { words.join(" ") } else { "kubectl oam".to_string() }
 }
 
 /// Errors are one line, even when a library's message spans several.

@@ -460,7 +460,7 @@ fn coverage_key(container: &str) -> String {
 }
 
 /// FNV-1a: small, stable across Rust versions and platforms (std's hasher is not).
-fn fnv32(text: &str) -> u32 {
+pub(crate) fn fnv32(text: &str) -> u32 {
     text.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 

@@ -112,7 +112,7 @@ pub async fn load_with_origin(
     })?;
     crate::cluster::check_namespace(namespace)?;
     crate::cluster::check_name("ConfigMap", name)?;
-    let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}.json"));
+    let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}-{}.json", cluster.identity));
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let cached = (!refresh)
         .then(|| std::fs::read(&cache).ok())

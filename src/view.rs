@@ -4,7 +4,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
-use crate::cli::{GetArgs, ListArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
+use crate::cli::{DocumentFormat, GetArgs, ListArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
 use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::output;
@@ -729,10 +729,10 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     let rows = field_owners(profile, kind, &obj, None);
     let outside = rows.iter().any(|r| !r.outside_role.is_empty());
     match args.output {
-        Some(OutputFormat::Json) => {
+        Some(DocumentFormat::Json) => {
             return Ok((output::json(&serde_json::to_value(&rows).unwrap_or_default()), outside));
         }
-        Some(OutputFormat::Yaml) => {
+        Some(DocumentFormat::Yaml) => {
             return Ok((output::yaml(&serde_json::to_value(&rows).unwrap_or_default())?, outside));
         }
         _ => {}
@@ -770,8 +770,8 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
 /// `origin`: where the profile came from and how old it is, one line.
 pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String> {
     match args.output {
-        Some(OutputFormat::Yaml) => return Ok(profile.text.clone()),
-        Some(OutputFormat::Json) => {
+        Some(DocumentFormat::Yaml) => return Ok(profile.text.clone()),
+        Some(DocumentFormat::Json) => {
             let value = crate::yaml::parse_one(&profile.text, &crate::yaml::PROFILE_LIMITS)
                 .map_err(|e| Error::Invalid(format!("role profile {}: {e}", profile.source)))?
                 .value;
