@@ -87,27 +87,32 @@ enum Operand {
 
 /// Parses a template; the message names the template and the column (1-based) of the mistake.
 pub fn parse(text: &str) -> Result<Template, String> {
-    let parts = Parser::new(text, 0).template().map_err(|e| e.message(text))?;
+    let parts = Parser::new(text, 0).template().map_err(|e| e.message("jsonpath template", text))?;
     Ok(Template { source: text.to_string(), parts, allow_missing: false })
 }
 
 /// A `--sort-by` key: one path, with or without braces and the leading dot, as kubectl takes it
 /// (`.metadata.name`, `{.metadata.name}`, `metadata.name`).
 pub fn parse_sort_key(text: &str) -> Result<Template, String> {
-    let trimmed = text.trim();
-    let inner = trimmed.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(trimmed);
-    let inner = inner.trim();
-    let braced = if inner.is_empty() || inner.starts_with(['.', '[', '@', '$']) {
-        format!("{{{inner}}}")
-    } else {
-        format!("{{.{inner}}}")
+    let trimmed = text.trim_start();
+    let (inner, skipped) = match trimmed.trim_end().strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+        Some(inner) => (inner, text.len() - trimmed.len() + 1),
+        None => (trimmed.trim_end(), text.len() - trimmed.len()),
     };
-    let template =
-        parse(&braced).map_err(|e| e.replacen(&format!("\"{braced}\""), &format!("\"{text}\""), 1))?;
-    match template.parts.as_slice() {
-        [Part::Path(_)] => Ok(Template { source: text.to_string(), ..template }),
-        _ => Err(format!("sort key \"{text}\" is not one JSONPath expression; give one, e.g. .name")),
+    let column = text[..skipped + inner.len() - inner.trim_start().len()].chars().count() as isize;
+    let inner = inner.trim();
+    let (path_text, offset) = if inner.is_empty() || inner.starts_with(['.', '[', '@', '$']) {
+        (inner.to_string(), column)
+    } else {
+        // The dot kubectl adds is not in the text: columns stay those of the text.
+        (format!(".{inner}"), column - 1)
+    };
+    let mut parser = Parser::new(&path_text, offset);
+    let path = parser.path().map_err(|e| e.message("sort key", text))?;
+    if parser.pos != parser.chars.len() {
+        return Err(format!("sort key \"{text}\" is not one JSONPath expression; give one, e.g. .name"));
     }
+    Ok(Template { source: text.to_string(), parts: vec![Part::Path(path)], allow_missing: false })
 }
 
 impl Template {
@@ -178,8 +183,9 @@ struct ParseError {
 }
 
 impl ParseError {
-    fn message(&self, template: &str) -> String {
-        format!("jsonpath template \"{template}\": column {}: {}", self.column, self.what)
+    /// `what`: "jsonpath template", "sort key".
+    fn message(&self, what: &str, template: &str) -> String {
+        format!("{what} \"{template}\": column {}: {}", self.column, self.what)
     }
 }
 
@@ -199,17 +205,18 @@ fn ends_name(c: char) -> bool {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
-    /// Where `chars` starts in the template (a filter's operands are parsed on their own).
-    offset: usize,
+    /// Where `chars` starts in the template (a filter's operands are parsed on their own; a sort
+    /// key's added dot starts before it).
+    offset: isize,
 }
 
 impl Parser {
-    fn new(text: &str, offset: usize) -> Parser {
+    fn new(text: &str, offset: isize) -> Parser {
         Parser { chars: text.chars().collect(), pos: 0, offset }
     }
 
     fn error<T>(&self, at: usize, what: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError { column: self.offset + at + 1, what: what.into() })
+        Err(ParseError { column: (self.offset + at as isize + 1).max(1) as usize, what: what.into() })
     }
 
     fn peek(&self) -> Option<char> {
@@ -462,7 +469,7 @@ impl Parser {
         let text = raw.trim();
         let at = start + raw.len() - raw.trim_start().len();
         if let Some(quote @ ('\'' | '"')) = text.chars().next() {
-            let mut sub = Parser { chars: text.chars().collect(), pos: 0, offset: self.offset + at };
+            let mut sub = Parser { chars: text.chars().collect(), pos: 0, offset: self.offset + at as isize };
             let key = sub.quoted(quote)?;
             if sub.pos != sub.chars.len() {
                 return sub.error(sub.pos, "unexpected text after the quoted key");
@@ -590,7 +597,7 @@ impl Parser {
         if !text.starts_with(['@', '$', '.', '[']) {
             return self.error(at, format!("\"{text}\" is not a path; write @.field"));
         }
-        let mut sub = Parser::new(text, self.offset + at);
+        let mut sub = Parser::new(text, self.offset + at as isize);
         let path = sub.path()?;
         if sub.pos != sub.chars.len() {
             return sub.error(sub.pos, format!("unexpected \"{}\"", sub.chars[sub.pos]));
@@ -604,7 +611,7 @@ impl Parser {
         let text = raw.trim();
         let at = start + (raw.chars().count() - raw.trim_start().chars().count());
         if let Some(quote @ ('\'' | '"')) = text.chars().next() {
-            let mut sub = Parser { chars: text.chars().collect(), pos: 0, offset: self.offset + at };
+            let mut sub = Parser { chars: text.chars().collect(), pos: 0, offset: self.offset + at as isize };
             let value = sub.quoted(quote)?;
             if sub.pos != sub.chars.len() {
                 return sub.error(sub.pos, "unexpected text after the string");

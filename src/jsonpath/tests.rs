@@ -240,8 +240,14 @@ fn sort_keys_take_kubectl_spellings() {
     assert!(parse_sort_key(".x.y").unwrap().values(&doc).is_empty(), "a missing key sorts as nothing");
     let err = parse_sort_key("{.a}{.b}").unwrap_err();
     assert!(err.contains("is not one JSONPath expression"), "{err}");
-    let err = parse_sort_key(".a[").unwrap_err();
-    assert!(err.starts_with("jsonpath template \".a[\""), "{err}");
+    for (text, expected) in [
+        (".a[", "sort key \".a[\": column 3: \"[\" is not closed with \"]\""),
+        ("{ .a[ }", "sort key \"{ .a[ }\": column 5: \"[\" is not closed"),
+        ("a.b[x]", "sort key \"a.b[x]\": column 5: invalid index \"x\""),
+    ] {
+        let err = parse_sort_key(text).unwrap_err();
+        assert!(err.starts_with(expected), "{text}: {err}");
+    }
 }
 
 #[test]
