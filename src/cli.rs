@@ -153,7 +153,10 @@ impl OutputFormat {
         ("apply", "The exact server-side apply body the role would send"),
         ("wide", "Tables: more columns"),
         ("name", "kind.group/name, one per line"),
-        ("jsonpath=", "A JSONPath template applied to the role document, e.g. jsonpath='{.metadata.name}'"),
+        (
+            "jsonpath=",
+            "A JSONPath template applied to the role document, e.g. jsonpath='{.containers.app.image}'",
+        ),
     ];
 }
 

@@ -241,9 +241,9 @@ fn sort_keys_take_kubectl_spellings() {
     let err = parse_sort_key("{.a}{.b}").unwrap_err();
     assert!(err.contains("is not one JSONPath expression"), "{err}");
     for (text, expected) in [
-        (".a[", "sort key \".a[\": column 3: \"[\" is not closed with \"]\""),
-        ("{ .a[ }", "sort key \"{ .a[ }\": column 5: \"[\" is not closed"),
-        ("a.b[x]", "sort key \"a.b[x]\": column 5: invalid index \"x\""),
+        (".a[", "--sort-by \".a[\": column 3: \"[\" is not closed with \"]\""),
+        ("{ .a[ }", "--sort-by \"{ .a[ }\": column 5: \"[\" is not closed"),
+        ("a.b[x]", "--sort-by \"a.b[x]\": column 5: invalid index \"x\""),
     ] {
         let err = parse_sort_key(text).unwrap_err();
         assert!(err.starts_with(expected), "{text}: {err}");
@@ -279,5 +279,27 @@ fn odd_templates_never_panic() {
             let _ = t.values(&doc);
         }
         let _ = parse_sort_key(&template);
+    }
+}
+
+#[test]
+fn sort_order_is_kubectls() {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let v = |value: Value| vec![value];
+    let cases = [
+        (vec![], v(json!("a")), Less),
+        (vec![], vec![], Equal),
+        (v(json!(2)), v(json!(10)), Less),
+        (v(json!(2.5)), v(json!(2)), Greater),
+        (v(json!("web2")), v(json!("web10")), Less),
+        (v(json!("web10")), v(json!("web010")), Less),
+        (v(json!("b")), v(json!("a1")), Greater),
+        (v(json!("a")), v(json!("a")), Equal),
+        (v(json!(false)), v(json!(true)), Less),
+        (v(json!(1)), v(json!("1")), Less),
+    ];
+    for (a, b, expected) in cases {
+        let (a_refs, b_refs): (Vec<&Value>, Vec<&Value>) = (a.iter().collect(), b.iter().collect());
+        assert_eq!(sort_order(&a_refs, &b_refs), expected, "{a:?} vs {b:?}");
     }
 }
