@@ -466,7 +466,19 @@ fn print_views(
     several: bool,
 ) -> Result<String> {
     let owners = |view: &View<'_>| {
-        args.show_owners.then(|| field_owners(profile, view.live.target.kind, &view.live.object, Some(role)))
+        args.show_owners.then(|| {
+            let mut rows = field_owners(profile, view.live.target.kind, &view.live.object, Some(role));
+            if let Some(only) = &args.container {
+                // `-c` shows one container; the others' owners are left out with them.
+                rows.retain(|row| match document_path(&row.field).as_slice() {
+                    [list, name, ..] if crate::roles::CONTAINER_LISTS.contains(&list.as_str()) => {
+                        name == only
+                    }
+                    _ => true,
+                });
+            }
+            rows
+        })
     };
     let list = |items: Vec<Value>| json!({"apiVersion": "v1", "kind": "List", "items": items});
     match format {
@@ -539,11 +551,10 @@ fn print_views(
         GetFormat::Yaml => {
             let mut texts = Vec::new();
             for view in views {
-                let mut text = output::yaml(&view.doc)?;
-                if let Some(owners) = owners(view) {
-                    text.push_str(&owners_comment(&owners));
-                }
-                texts.push(text);
+                texts.push(match owners(view) {
+                    Some(owners) => yaml_with_owners(&view.doc, &owners),
+                    None => output::yaml(&view.doc)?,
+                });
             }
             Ok(texts.join("---\n"))
         }
@@ -571,24 +582,52 @@ pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
     project::all_containers(obj, kind).iter().map(|(_, c)| project::container_name(c).to_string()).collect()
 }
 
-/// Owners as YAML comments, so the document still applies unchanged.
-pub fn owners_comment(owners: &[FieldOwners]) -> String {
-    let mut text = String::from("# owners (from managedFields):\n");
+/// The document as YAML with each field's owners as a comment at the end of its line (for a map or
+/// list, of its key's line): `image: nginx:1  # kubectl-oam-dev (Apply), helm (Update)`. Comments
+/// are ignored when the document is applied. Owned fields the document does not show follow at
+/// the end.
+pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
+    let mut comments = std::collections::BTreeMap::new();
+    let mut not_shown = String::new();
     for row in owners {
         let holders: Vec<String> = row
             .managers
             .iter()
             .map(|h| {
-                let role = h.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
-                let sub =
-                    if h.subresource.is_empty() { String::new() } else { format!(" /{}", h.subresource) };
-                format!("{}{role} {}{sub} {}", h.manager, h.operation, h.time)
+                let mut how = h.operation.clone();
+                if !h.subresource.is_empty() {
+                    how.push_str(&format!(" /{}", h.subresource));
+                }
+                if row.outside_role.contains(&h.manager) {
+                    how.push_str(&format!(", outside {}", row.role));
+                }
+                format!("{} ({how})", h.manager)
             })
             .collect();
-        let flag = if row.outside_role.is_empty() { "" } else { "  <- outside role" };
-        text.push_str(&format!("#   {}: {}{flag}\n", row.field, holders.join("; ")));
+        let holders = holders.join(", ");
+        let path = document_path(&row.field);
+        if project::get_path(doc, &path).is_some() {
+            comments.insert(path, holders);
+        } else {
+            not_shown.push_str(&format!("#   {}: {holders}\n", row.field));
+        }
+    }
+    let mut text = String::from("# field managers (from managedFields) follow each field\n");
+    text.push_str(&crate::yaml::to_string_with_comments(doc, &comments));
+    if !not_shown.is_empty() {
+        text.push_str("# owned fields not shown here:\n");
+        text.push_str(&not_shown);
     }
     text
+}
+
+/// The keys of an owners row's field in the role document: `containers.app.image` is
+/// containers → app → image (container names have no dots), `scaler.replicas` scaler → replicas.
+fn document_path(field: &str) -> Vec<String> {
+    let container_list = crate::roles::CONTAINER_LISTS
+        .iter()
+        .any(|list| field.strip_prefix(list).is_some_and(|rest| rest.starts_with('.')));
+    field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
 }
 
 /// Pages through one kind's list, handing each object to `each`; objects are not kept.
@@ -1018,7 +1057,8 @@ mod tests {
         }
         let outside = project::without_role_fields(profile, RoleName::Dev, kind, obj);
         let _ = project::without_tool_keys(profile, kind, &outside);
-        let _ = owners_comment(&field_owners(profile, kind, obj, None));
+        let doc = project::document(profile, RoleName::Dev, kind, obj, &ViewOptions::default());
+        let _ = yaml_with_owners(&doc, &field_owners(profile, kind, obj, None));
     }
 
     /// A server may answer with any shape below the top level (the top level is checked when the
