@@ -511,32 +511,32 @@ fn print_views(
                 );
                 rows.extend(these.into_iter().filter(|row| match (&args.container, container_column) {
                     // Init containers are shown as `NAME (init)` or `NAME (sidecar)`.
-                    (Some(only), Some(i)) => {
-                        row[i] == *only
-                            || row[i].strip_prefix(only.as_str()).is_some_and(|r| r.starts_with(" ("))
-                    }
+                    (Some(only), Some(i)) => row.get(i).is_some_and(|cell| {
+                        cell == only || cell.strip_prefix(only.as_str()).is_some_and(|r| r.starts_with(" ("))
+                    }),
                     _ => true,
                 }));
             }
             let table = output::table(&headers, rows);
-            Ok(if args.no_headers {
-                table.split_once('\n').map_or(table.clone(), |(_, rest)| rest.into())
-            } else {
-                table
-            })
+            match table.split_once('\n') {
+                Some((_, rows)) if args.no_headers => Ok(rows.to_string()),
+                _ => Ok(table),
+            }
         }
         GetFormat::JsonPath(template) => {
-            let (doc, what) = match views {
-                [one] if !several => (
-                    one.doc.clone(),
-                    format!("{} in namespace \"{}\"", one.live.target.display(), one.live.target.namespace),
-                ),
-                _ => (
-                    list(views.iter().map(|v| v.doc.clone()).collect()),
-                    format!("the List of {} objects", views.len()),
-                ),
+            let text = match views {
+                [one] if !several => template.render(&one.doc).map_err(|e| {
+                    format!(
+                        "{} in namespace \"{}\": {e}",
+                        one.live.target.display(),
+                        one.live.target.namespace
+                    )
+                }),
+                _ => template
+                    .render(&list(views.iter().map(|v| v.doc.clone()).collect()))
+                    .map_err(|e| format!("the List of {} objects: {e}", views.len())),
             };
-            template.render(&doc).map_err(|e| Error::Usage(format!("{what}: {e}")))
+            text.map_err(Error::Usage)
         }
         GetFormat::Json => {
             let one = |view: &View<'_>| match owners(view) {
