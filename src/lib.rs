@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 #[cfg(test)]
 mod golden;
+pub mod jsonpath;
 pub mod output;
 pub mod owners;
 pub mod ownership;
