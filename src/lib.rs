@@ -132,12 +132,17 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         let named = target.name.is_some() || target.target.as_deref().is_some_and(|t| t.contains('/'));
         named.then(|| target.target.iter().chain(&target.name).cloned().collect::<Vec<_>>().join(" "))
     };
+    // `TYPE NAME`: the name is the next word.
+    let with_name = |target: &String, next: Option<&String>| match next.filter(|_| !target.contains('/')) {
+        Some(name) => format!("{target} {name}"),
+        None => target.clone(),
+    };
     match command {
         RoleCommand::Get(args) => words(&args.target),
-        RoleCommand::Set(SetCommand::Image(args)) => Some(args.target.clone()),
-        RoleCommand::Set(SetCommand::Env(args)) => Some(args.target.clone()),
-        RoleCommand::Scale(args) => Some(args.target.clone()),
-        RoleCommand::Autoscale(args) => Some(args.target.clone()),
+        RoleCommand::Set(SetCommand::Image(args)) => Some(with_name(&args.target, args.images.first())),
+        RoleCommand::Set(SetCommand::Env(args)) => Some(with_name(&args.target, args.vars.first())),
+        RoleCommand::Scale(args) => Some(with_name(&args.target, args.names.first())),
+        RoleCommand::Autoscale(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::Adopt(args) => words(&args.target),
         _ => None,
     }

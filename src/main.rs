@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     }
     let cli = match kubectl_oam::cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) => return usage_error(err),
+        Err(err) => return usage_error(err, &args),
     };
     match kubectl_oam::run(cli) {
         Ok(outcome) => outcome.exit_code(),
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
 }
 
 /// Help and version as clap prints them; a usage mistake as one error line with a pointer to help.
-fn usage_error(err: clap::Error) -> ExitCode {
+fn usage_error(err: clap::Error, args: &[String]) -> ExitCode {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
@@ -50,19 +50,24 @@ fn usage_error(err: clap::Error) -> ExitCode {
                 .filter(|tip| tip.contains("similar"))
                 .collect();
             let tips: String = tips.iter().map(|tip| format!("; {tip}")).collect();
-            error_line(&format!("{what}{tips}; see `{} --help`", command_of(&text)));
+            error_line(&format!("{what}{tips}; see `{} --help`", command_of(args)));
             ExitCode::from(2)
         }
     }
 }
 
-/// The (sub)command a clap error is about, from its usage line: `kubectl oam dev scale`.
-fn command_of(clap_text: &str) -> String {
-    let usage = clap_text.lines().find_map(|l| l.trim().strip_prefix("Usage: "));
-    let words: Vec<&str> = usage
-        .map(|u| u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect())
-        .unwrap_or_default();
-    if words.len() >= 2 { words.join(" ") } else { "kubectl oam".to_string() }
+/// The (sub)command a usage error is about, `kubectl oam dev scale`: the subcommand names among
+/// the words, in order.
+fn command_of(args: &[String]) -> String {
+    let mut command = <kubectl_oam::cli::Cli as clap::CommandFactory>::command();
+    let mut path = vec!["kubectl oam".to_string()];
+    for word in args.iter().skip(1) {
+        if let Some(sub) = command.find_subcommand(word) {
+            path.push(sub.get_name().to_string());
+            command = sub.clone();
+        }
+    }
+    path.join(" ")
 }
 
 /// Errors are one line, even when a library's message spans several.

@@ -2,6 +2,7 @@
 
 mod fake;
 mod flags;
+mod habits;
 mod harness;
 mod install;
 mod model;

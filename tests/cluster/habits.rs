@@ -1,0 +1,164 @@
+//! kubectl habits on the imperative commands: several objects, `TYPE NAME`, flags checked before
+//! anything is written, names refused across namespaces, explain of every role path.
+
+use crate::harness::{Ns, web_deployment};
+
+const CRONJOB: &str = r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: job, image: busybox:1.36}]
+"#;
+
+fn replicas(ns: &Ns, name: &str) -> i64 {
+    ns.get_json(&format!("deploy/{name}"))["spec"]["replicas"].as_i64().unwrap()
+}
+
+fn image(ns: &Ns, name: &str) -> String {
+    crate::writes::container(&ns.get_json(&format!("deploy/{name}")), "app")["image"].as_str().unwrap().into()
+}
+
+#[test]
+fn set_and_scale_take_several_objects_as_kubectl_does() {
+    let ns = Ns::new("habits-several");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    ns.create(CRONJOB);
+
+    let out = ns.oam(&["ops", "scale", "deploy", "web", "api", "--replicas", "3", "--force-conflicts"]).ok();
+    assert_eq!(out.stdout, "deployment.apps/web scaled\ndeployment.apps/api scaled\n", "{out:?}");
+    assert_eq!((replicas(&ns, "web"), replicas(&ns, "api")), (3, 3));
+    ns.oam(&["ops", "scale", "deploy/web", "deploy/api", "--replicas", "1"]).ok();
+    assert_eq!((replicas(&ns, "web"), replicas(&ns, "api")), (1, 1));
+
+    // An object that cannot be scaled is refused before any is written.
+    let err = ns.oam(&["ops", "scale", "deploy/web", "cj/nightly", "--replicas", "4"]).error();
+    assert!(
+        err.contains(&format!("cronjob.batch/nightly in namespace \"{}\" cannot be scaled", ns.name)),
+        "{err}"
+    );
+    assert_eq!(replicas(&ns, "web"), 1, "nothing was written");
+
+    // One that is missing fails on its own; the others are written, and the exit code says so.
+    let run = ns.oam(&["ops", "scale", "deploy/web", "deploy/gone", "--replicas", "2"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "deployment.apps/web scaled\n", "{run:?}");
+    assert!(run.stderr.starts_with("error: ") && run.stderr.contains("gone"), "{run:?}");
+    assert_eq!(replicas(&ns, "web"), 2);
+
+    ns.oam(&["dev", "set", "image", "deploy/web", "deploy/api", "app=nginx:1.28", "--force-conflicts"]).ok();
+    assert_eq!((image(&ns, "web"), image(&ns, "api")), ("nginx:1.28".into(), "nginx:1.28".into()));
+    ns.oam(&["dev", "set", "env", "deploy", "web", "api", "LEVEL=debug", "-c", "app"]).ok();
+    for name in ["web", "api"] {
+        let obj = ns.get_json(&format!("deploy/{name}"));
+        assert_eq!(crate::writes::env_value(&obj, "app", "LEVEL").as_deref(), Some("debug"), "{name}");
+    }
+    ns.oam(&["dev", "set", "env", "deploy", "web", "api", "LEVEL-", "-c", "app"]).ok();
+    let obj = ns.get_json("deploy/api");
+    assert_eq!(crate::writes::env_value(&obj, "app", "LEVEL"), None);
+
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "=x"]).error();
+    assert!(err.contains(&format!("for deployment.apps/web in namespace \"{}\"", ns.name)), "{err}");
+}
+
+#[test]
+fn flags_are_checked_before_anything_is_written() {
+    let ns = Ns::new("habits-flags");
+    ns.create(&web_deployment("web"));
+    let err =
+        ns.oam(&["ops", "scale", "deploy/web", "--replicas", "4", "--wait", "--timeout", "abc"]).error();
+    assert!(err.contains("--timeout") && err.contains("90s"), "{err}");
+    assert_eq!(replicas(&ns, "web"), 2, "nothing was written");
+
+    let err = ns.oam(&["-A", "ops", "scale", "deploy", "web", "--replicas", "1"]).error();
+    assert!(err.contains("deploy web is named") && err.contains("-n NAMESPACE"), "{err}");
+    let err = ns.oam(&["-A", "owners", "deploy/web"]).error();
+    assert!(err.contains("deploy/web is named"), "{err}");
+    let err = ns.oam(&["-A", "dev", "get", "deploy/web"]).error();
+    assert!(err.contains("instead of -A"), "{err}");
+    assert_eq!(replicas(&ns, "web"), 2);
+    // Listing across namespaces is still fine.
+    let listed = ns.oam(&["-A", "ops", "get", "deploy"]).ok().stdout;
+    assert!(listed.contains(&ns.name), "{listed}");
+
+    let err = ns.oam(&["ops", "get", "deploy/web", "-c", "app"]).error();
+    assert!(err.contains("ops documents have no containers"), "{err}");
+    let err = ns.oam(&["owners", "deploy/web", "-o", "wide"]).error();
+    assert!(err.contains("'wide'") && err.contains("[possible values: yaml, json]"), "{err}");
+}
+
+#[test]
+fn autoscale_takes_type_name_and_explain_covers_the_autoscaler_and_init_containers() {
+    let ns = Ns::new("habits-explain");
+    ns.create(&web_deployment("web"));
+    ns.create(CRONJOB);
+    ns.create(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: migrating}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: migrating}}
+  template:
+    metadata: {labels: {app: migrating}}
+    spec:
+      initContainers: [{name: migrate, image: flyway:10}]
+      containers: [{name: app, image: nginx:1.25}]
+"#,
+    );
+    ns.oam(&["ops", "autoscale", "deploy", "web", "--max", "4", "--force-conflicts"]).ok();
+    let hpa = ns.get_json("hpa/web");
+    assert_eq!(hpa["spec"]["maxReplicas"], 4);
+
+    let text = ns.oam(&["explain", "ops.autoscaler.maxReplicas", "deploy", "web"]).ok().stdout;
+    assert!(text.starts_with("FIELD:       ops.autoscaler.maxReplicas\n"), "{text}");
+    assert!(
+        text.contains("PATH:        spec.maxReplicas (in a HorizontalPodAutoscaler, autoscaling/v2)"),
+        "{text}"
+    );
+    assert!(text.contains("upper limit for the number of replicas"), "the server's description: {text}");
+    assert!(
+        text.contains(
+            "autoscaler.maxReplicas (horizontalpodautoscaler.autoscaling/web): kubectl-oam-ops (Apply)"
+        ),
+        "{text}"
+    );
+    let text = ns.oam(&["explain", "ops.autoscaler.metrics", "deploy/migrating"]).ok().stdout;
+    assert!(text.contains("(no HorizontalPodAutoscaler targets it)"), "{text}");
+    let err = ns.oam(&["ops", "autoscale", "cj", "nightly", "--max", "3"]).error();
+    assert!(
+        err.contains(&format!("cronjob.batch/nightly in namespace \"{}\" cannot be autoscaled", ns.name)),
+        "{err}"
+    );
+
+    let text = ns.oam(&["explain", "dev.initContainers.image", "deploy/migrating"]).ok().stdout;
+    assert!(text.starts_with("FIELD:       dev.initContainers.NAME.image\n"), "{text}");
+    assert!(text.contains("PATH:        spec.template.spec.initContainers[*].image"), "{text}");
+    assert!(text.contains("initContainers.migrate.image: kubectl-client-side-apply (Update)"), "{text}");
+    let err = ns.oam(&["explain", "dev.containers.nope.image", "deploy/migrating"]).error();
+    assert!(err.contains("has no container \"nope\"; it has app, migrate"), "{err}");
+
+    let words = ["__complete", "explain", "ops.autoscaler."];
+    let out = std::process::Command::new(crate::harness::oam_binary()).args(words).output().unwrap();
+    let offered = String::from_utf8_lossy(&out.stdout);
+    assert!(offered.lines().any(|l| l == "ops.autoscaler.maxReplicas"), "{offered}");
+}
+
+#[test]
+fn each_user_has_their_own_cached_profile_answer() {
+    let ns = Ns::new("habits-profile-cache");
+    // The dev user may not read kube-public's ConfigMaps; admin may (and finds none).
+    let dev = ns.oam(&["--context", "dev", "roles", "--refresh"]).ok().stdout;
+    assert!(dev.contains("may not be read by this user (403 Forbidden)"), "{dev}");
+    let admin = ns.oam(&["--context", "admin", "roles"]).ok().stdout;
+    assert!(!admin.contains("403"), "admin's answer is not dev's cached one: {admin}");
+    let dev = ns.oam(&["--context", "dev", "roles"]).ok().stdout;
+    assert!(dev.contains("403 Forbidden"), "dev's own answer is still dev's: {dev}");
+}
