@@ -320,6 +320,12 @@ impl WriteFlags {
 pub struct EditArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// More objects, edited in one editor run: `edit deploy/a sts/b`, `edit deploy a b`
+    #[arg(value_name = "NAME")]
+    pub more: Vec<String>,
+    /// Edit the workloads this label selector matches (of TYPE, if given), in one editor run
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
     /// Only this container (dev)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
