@@ -711,7 +711,7 @@ impl<'p> Session<'_, 'p> {
         let label = &self.objects[object].shown.label;
         reasons(err)
             .into_iter()
-            .map(|r| match self.several() && !r.starts_with(label.as_str()) {
+            .map(|r| match self.several() && !crate::error::names(&r, label) {
                 true => format!("{label}: {r}"),
                 false => r,
             })
@@ -1302,6 +1302,8 @@ mod tests {
              (3) deployment.apps/c in namespace \"shop\": bad"
         );
         assert_eq!(listed(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+        assert!(crate::error::names("x deployment.apps/web in y", "deployment.apps/web"));
+        assert!(!crate::error::names("x deployment.apps/web2 in y", "deployment.apps/web"));
     }
 
     #[test]

@@ -169,13 +169,20 @@ fn numbered(failures: &[(String, Error)]) -> String {
         .enumerate()
         .map(|(i, (object, err))| {
             let reason = err.to_string();
-            match reason.starts_with(object.as_str()) {
+            match names(&reason, object) {
                 true => format!("({}) {reason}", i + 1),
                 false => format!("({}) {object}: {reason}", i + 1),
             }
         })
         .collect();
     items.join("; ")
+}
+
+/// Does `text` name `object` (deployment.apps/web, not deployment.apps/web2)?
+pub fn names(text: &str, object: &str) -> bool {
+    text.match_indices(object).any(|(at, _)| {
+        !text[at + object.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    })
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {

@@ -5,6 +5,7 @@ mod flags;
 mod harness;
 mod install;
 mod model;
+mod multi_edit;
 mod neighbours;
 mod ownership;
 mod policy;
