@@ -26,6 +26,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where a cluster publishes its role profile unless `--profile-configmap` says otherwise.
+pub const DEFAULT_PROFILE_CONFIGMAP: &str = "kube-public/kubectl-oam-profile";
+
 /// kubectl's global flags (cli-runtime `ConfigFlags`) that a plugin is expected to honour.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cluster flags (as kubectl)")]
@@ -80,7 +83,7 @@ pub struct KubeFlags {
         long,
         global = true,
         value_name = "NAMESPACE/NAME",
-        default_value = "kube-public/kubectl-oam-profile"
+        default_value = DEFAULT_PROFILE_CONFIGMAP
     )]
     pub profile_configmap: String,
 }
