@@ -84,7 +84,9 @@ pub fn header(role: RoleName, manager: &str, objects: &[(&Target, &Notes)], erro
             "# The edit could not be applied; fix these and save again (or empty the file to give up):\n",
         );
         for e in errors {
-            text.push_str(&format!("# * {e}\n"));
+            // One comment line each: a line break would turn the rest into document text.
+            let line: Vec<&str> = e.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            text.push_str(&format!("# * {}\n", line.join(" ")));
         }
         text.push_str("#\n");
     }
@@ -1252,10 +1254,11 @@ mod tests {
             RoleName::Dev,
             "kubectl-oam-dev",
             &[(&target, &notes)],
-            &["containers.app.bogus: not a dev field".into()],
+            &["containers.app.bogus: not a dev field".into(), "the server said:\n  two lines".into()],
         );
         assert!(text.starts_with("# The edit could not be applied"));
         assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
+        assert!(text.contains("# * the server said: two lines\n"));
         assert!(text.contains("# Please edit the dev document below."));
         assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
         assert!(text.contains("#   containers.app.image: helm\n"));
