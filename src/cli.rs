@@ -26,6 +26,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where a cluster publishes its role profile unless `--profile-configmap` says otherwise.
+pub const DEFAULT_PROFILE_CONFIGMAP: &str = "kube-public/kubectl-oam-profile";
+
 /// kubectl's global flags (cli-runtime `ConfigFlags`) that a plugin is expected to honour.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cluster flags (as kubectl)")]
@@ -80,7 +83,7 @@ pub struct KubeFlags {
         long,
         global = true,
         value_name = "NAMESPACE/NAME",
-        default_value = "kube-public/kubectl-oam-profile"
+        default_value = DEFAULT_PROFILE_CONFIGMAP
     )]
     pub profile_configmap: String,
 }
@@ -339,6 +342,12 @@ impl WriteFlags {
 pub struct EditArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// More objects, edited in one editor run: `edit deploy/a sts/b`, `edit deploy a b`
+    #[arg(value_name = "NAME")]
+    pub more: Vec<String>,
+    /// Edit the workloads this label selector matches (of TYPE, if given), in one editor run
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
     /// Only this container (dev)
     #[arg(short = 'c', long)]
     pub container: Option<String>,

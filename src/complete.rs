@@ -7,7 +7,7 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, CompletionShell, KubeFlags};
+use crate::cli::{Cli, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
 use crate::cluster;
 use crate::error::{Error, Result};
 use crate::roles::Profile;
@@ -124,18 +124,8 @@ fn long_flags(command: &clap::Command) -> Vec<String> {
     flags
 }
 
-/// Subcommands and static words; the last of `words` is the partial word.
-pub fn want(profile: &Profile, words: &[String]) -> Want {
-    let Some((partial, done)) = words.split_last() else {
-        return Want::Nothing;
-    };
-    if matches!(done.last().map(String::as_str), Some("-n" | "--namespace")) {
-        return Want::Namespaces { prefix: String::new() };
-    }
-    if let Some(flag) = ["--namespace=", "-n="].iter().find(|f| partial.starts_with(**f)) {
-        return Want::Namespaces { prefix: flag.to_string() };
-    }
-    // Positional words, without flags and the values of flags that take one.
+/// Positional words, without flags and the values of flags that take one.
+fn positional_words(done: &[String]) -> Vec<&str> {
     let mut positional = Vec::new();
     let mut skip = false;
     for w in done {
@@ -147,6 +137,38 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             positional.push(w.as_str());
         }
     }
+    positional
+}
+
+/// Does the answer depend on the role profile (its kinds and fields)? Only then is it loaded: the
+/// subcommands, flags, namespaces and contexts are the same under every profile.
+pub fn uses_profile(words: &[String]) -> bool {
+    let Some((partial, done)) = words.split_last() else { return false };
+    if partial.starts_with('-') {
+        return false;
+    }
+    if let Some(flag) = done.last().map(String::as_str).filter(|f| TAKES_VALUE.contains(f)) {
+        return matches!(flag, "-c" | "--container" | "-l" | "--selector");
+    }
+    match positional_words(done).as_slice() {
+        ["dev" | "ops"] | ["dev", "set"] => false,
+        ["dev" | "ops", ..] | ["owners" | "explain", ..] => true,
+        _ => false,
+    }
+}
+
+/// Subcommands and static words; the last of `words` is the partial word.
+pub fn want(profile: &Profile, words: &[String]) -> Want {
+    let Some((partial, done)) = words.split_last() else {
+        return Want::Nothing;
+    };
+    if matches!(done.last().map(String::as_str), Some("-n" | "--namespace")) {
+        return Want::Namespaces { prefix: String::new() };
+    }
+    if let Some(flag) = ["--namespace=", "-n="].iter().find(|f| partial.starts_with(**f)) {
+        return Want::Namespaces { prefix: flag.to_string() };
+    }
+    let positional = positional_words(done);
     if partial.starts_with("--") {
         return Want::Words(long_flags(&subcommand(&positional)));
     }
@@ -221,7 +243,13 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
-        ["dev" | "ops", "get" | "edit" | "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        // Several objects: after TYPE/NAME another TYPE/NAME, after TYPE NAME another NAME.
+        ["dev" | "ops", "get" | "edit", rest @ ..] => match rest {
+            [] => target(&[]),
+            all if all.iter().all(|w| w.contains('/')) => target(&[]),
+            [kind, ..] => target(&[kind]),
+        },
+        ["dev" | "ops", "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["explain"] => Want::Words(crate::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
@@ -274,7 +302,7 @@ const TAKES_VALUE: &[&str] = &[
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
 fn flags_from_words(words: &[String]) -> KubeFlags {
-    let mut flags = KubeFlags::default();
+    let mut flags = KubeFlags { profile_configmap: DEFAULT_PROFILE_CONFIGMAP.into(), ..KubeFlags::default() };
     // The last word is the one being completed, never a finished flag value.
     let finished = &words[..words.len().saturating_sub(1)];
     let mut iter = finished.iter().peekable();
@@ -291,6 +319,9 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
             "--cluster" => flags.cluster = value(),
             "--user" => flags.user = value(),
             "-s" | "--server" => flags.server = value(),
+            "--profile" => flags.profile = value().map(Into::into),
+            "--profile-configmap" => flags.profile_configmap = value().unwrap_or_default(),
+            "--cache-dir" => flags.cache_dir = value().map(Into::into),
             "--token" => flags.token = value(),
             "--as" => flags.as_user = value(),
             "--as-group" => flags.as_group.extend(value()),
@@ -308,30 +339,41 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
 /// one being completed): candidates, then the directive line. Never fails loudly: a completion that
 /// cannot reach the cluster just offers nothing.
 pub async fn answer(words: &[String]) -> String {
-    let profile = Profile::builtin();
-    let mut candidates: Vec<String> = match want(&profile, words) {
-        Want::Words(list) => list,
-        Want::Nothing => Vec::new(),
-        Want::Namespaces { prefix } => live_namespaces(words)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|n| format!("{prefix}{n}"))
-            .collect(),
-        Want::Objects { kind, prefix } => live_names(&profile, words, &kind)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|n| format!("{prefix}{n}"))
-            .collect(),
-        // No candidates and the default directive: the shell completes file names.
-        Want::Files => return format!(":{FILE_COMP}\n"),
-        Want::Contexts => cluster::context_names(&flags_from_words(words)).unwrap_or_default(),
-        Want::Containers { kind, name } => {
-            live_containers(&profile, words, &kind, &name).await.unwrap_or_default()
+    let flags = flags_from_words(words);
+    // Connecting costs no request; one connection serves the profile and the live names.
+    let mut cluster = None;
+    let profile = match uses_profile(words) {
+        true => {
+            cluster = cluster::connect(&flags).await.ok();
+            profile_in_effect(&flags, cluster.as_ref()).await
         }
-        Want::LabelKeys { kind } => {
-            live_label_keys(&profile, words, kind.as_deref()).await.unwrap_or_default()
+        false => Profile::builtin(),
+    };
+    let want = want(&profile, words);
+    let live = !matches!(want, Want::Words(_) | Want::Nothing | Want::Files | Want::Contexts);
+    if live && cluster.is_none() {
+        cluster = cluster::connect(&flags).await.ok();
+    }
+    let mut candidates: Vec<String> = match (want, cluster.as_ref()) {
+        (Want::Words(list), _) => list,
+        // No candidates and the default directive: the shell completes file names.
+        (Want::Files, _) => return format!(":{FILE_COMP}\n"),
+        (Want::Contexts, _) => cluster::context_names(&flags).unwrap_or_default(),
+        (_, None) | (Want::Nothing, _) => Vec::new(),
+        (Want::Namespaces { prefix }, Some(c)) => {
+            live_namespaces(c).await.unwrap_or_default().into_iter().map(|n| format!("{prefix}{n}")).collect()
+        }
+        (Want::Objects { kind, prefix }, Some(c)) => live_names(&profile, c, &kind)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| format!("{prefix}{n}"))
+            .collect(),
+        (Want::Containers { kind, name }, Some(c)) => {
+            live_containers(&profile, c, &kind, &name).await.unwrap_or_default()
+        }
+        (Want::LabelKeys { kind }, Some(c)) => {
+            live_label_keys(&profile, c, kind.as_deref()).await.unwrap_or_default()
         }
     };
     let partial = words.last().map(String::as_str).unwrap_or_default();
@@ -344,30 +386,49 @@ pub async fn answer(words: &[String]) -> String {
     out
 }
 
-async fn live_names(profile: &Profile, words: &[String], kind: &str) -> Result<Vec<String>> {
-    let cluster = cluster::connect(&flags_from_words(words)).await?;
-    let kind = profile.kind(kind)?;
-    names(&cluster, view::workload_api(&cluster, kind, Some(&cluster.namespace))).await
+/// The profile commands would use: `--profile FILE`, else the cluster's (its cached copy: no
+/// request while the cache is fresh), else the built-in one. Completion never fails on it.
+async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>) -> Profile {
+    let loaded = match (&flags.profile, cluster) {
+        (Some(path), _) => crate::profiles::from_file(path).ok(),
+        (None, Some(cluster)) => {
+            crate::profiles::load_with_origin(cluster, flags, false).await.ok().map(|(p, _)| p)
+        }
+        (None, None) => None,
+    };
+    loaded.unwrap_or_else(Profile::builtin)
 }
 
-async fn live_containers(profile: &Profile, words: &[String], kind: &str, name: &str) -> Result<Vec<String>> {
-    let cluster = cluster::connect(&flags_from_words(words)).await?;
+async fn live_names(profile: &Profile, cluster: &cluster::Cluster, kind: &str) -> Result<Vec<String>> {
+    let kind = profile.kind(kind)?;
+    names(cluster, view::workload_api(cluster, kind, Some(&cluster.namespace))).await
+}
+
+async fn live_containers(
+    profile: &Profile,
+    cluster: &cluster::Cluster,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<String>> {
     let kind = profile.kind(kind)?;
     let target = view::Target { kind, name: name.to_string(), namespace: cluster.namespace.clone() };
-    let obj = view::fetch(&cluster, &target).await?;
+    let obj = view::fetch(cluster, &target).await?;
     Ok(view::container_names(&obj, kind))
 }
 
 /// `key=` for each label key on the first page of objects of the kind (every workload kind if none).
-async fn live_label_keys(profile: &Profile, words: &[String], kind: Option<&str>) -> Result<Vec<String>> {
-    let cluster = cluster::connect(&flags_from_words(words)).await?;
+async fn live_label_keys(
+    profile: &Profile,
+    cluster: &cluster::Cluster,
+    kind: Option<&str>,
+) -> Result<Vec<String>> {
     let kinds: Vec<&crate::roles::KindInfo> = match kind {
         Some(kind) => vec![profile.kind(kind)?],
         None => profile.kinds.iter().collect(),
     };
     let mut keys: Vec<String> = Vec::new();
     for kind in kinds {
-        let api = view::workload_api(&cluster, kind, Some(&cluster.namespace));
+        let api = view::workload_api(cluster, kind, Some(&cluster.namespace));
         let list = api
             .list_metadata(&kube::api::ListParams::default().limit(500))
             .await
@@ -387,10 +448,9 @@ async fn live_label_keys(profile: &Profile, words: &[String], kind: Option<&str>
     Ok(keys)
 }
 
-async fn live_namespaces(words: &[String]) -> Result<Vec<String>> {
-    let cluster = cluster::connect(&flags_from_words(words)).await?;
+async fn live_namespaces(cluster: &cluster::Cluster) -> Result<Vec<String>> {
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client.clone());
-    names(&cluster, api).await
+    names(cluster, api).await
 }
 
 /// The first page of names: enough to complete from, cheap to fetch.
@@ -497,6 +557,72 @@ mod tests {
     }
 
     #[test]
+    fn the_profile_is_loaded_only_where_kinds_or_fields_are_completed() {
+        let cases: [(&[&str], bool); 14] = [
+            (&[""], false),
+            (&["dev", ""], false),
+            (&["dev", "set", ""], false),
+            (&["dev", "--con"], false),
+            (&["dev", "get", "-n", ""], false),
+            (&["--context", ""], false),
+            (&["completion", ""], false),
+            (&["dev", "apply", "-f", ""], false),
+            (&["dev", "get", ""], true),
+            (&["ops", "edit", "deploy/"], true),
+            (&["explain", ""], true),
+            (&["owners", "deploy", ""], true),
+            (&["dev", "get", "deploy/web", "-c", ""], true),
+            (&["ops", "list", "-l", ""], true),
+        ];
+        for (words, expected) in cases {
+            assert_eq!(uses_profile(&w(words)), expected, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn several_objects_complete_after_the_first() {
+        let p = Profile::builtin();
+        let cases: [(&[&str], Want); 5] = [
+            (
+                &["dev", "edit", "deploy/a", "sts/"],
+                Want::Objects { kind: "StatefulSet".into(), prefix: "sts/".into() },
+            ),
+            (&["dev", "edit", "deploy/a", ""], Want::Words(w(&["deploy", "sts", "ds", "rs", "job", "cj"]))),
+            (
+                &["ops", "get", "deploy", "a", ""],
+                Want::Objects { kind: "Deployment".into(), prefix: "".into() },
+            ),
+            (&["dev", "edit", "deploy/a", "b", ""], Want::Nothing),
+            (&["dev", "adopt", "deploy/a", ""], Want::Nothing),
+        ];
+        for (words, expected) in cases {
+            assert_eq!(want(&p, &w(words)), expected, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn a_profile_with_more_kinds_and_fields_completes_them() {
+        let text = crate::roles::BUILTIN_PROFILE
+            .replace(
+                "\nroles:\n",
+                "  Widget: {apiVersion: example.test/v1, resource: widgets, names: [wd], template: spec.template}\n\nroles:\n",
+            )
+            .replace(
+                "      containers:\n        image:",
+                "      identity:\n        serviceAccountName: {path: pod.serviceAccountName}\n      containers:\n        image:",
+            );
+        let p = Profile::parse(&text, "test").unwrap();
+        let Want::Words(kinds) = want(&p, &w(&["dev", "get", ""])) else { panic!() };
+        assert!(kinds.contains(&"wd".to_string()), "{kinds:?}");
+        assert_eq!(
+            want(&p, &w(&["ops", "edit", "wd/"])),
+            Want::Objects { kind: "Widget".into(), prefix: "wd/".into() }
+        );
+        let Want::Words(paths) = want(&p, &w(&["explain", "dev.i"])) else { panic!() };
+        assert!(paths.contains(&"dev.identity.serviceAccountName".to_string()), "{paths:?}");
+    }
+
+    #[test]
     fn flags_are_read_from_the_words() {
         let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
         assert_eq!(f.context.as_deref(), Some("dev"));
@@ -507,6 +633,19 @@ mod tests {
             flags_from_words(&w(&["--as-group", "a", "--as-group=b", "--insecure-skip-tls-verify", "ops"]));
         assert_eq!(f.as_group, ["a", "b"]);
         assert!(f.insecure_skip_tls_verify);
+        assert_eq!(f.profile_configmap, "kube-public/kubectl-oam-profile", "as the commands' default");
+        let f = flags_from_words(&w(&[
+            "--profile-configmap",
+            "team/p",
+            "--profile=/p.yaml",
+            "--cache-dir",
+            "/c",
+            "x",
+        ]));
+        assert_eq!(
+            (f.profile_configmap.as_str(), f.profile.as_deref(), f.cache_dir.as_deref()),
+            ("team/p", Some(Path::new("/p.yaml")), Some(Path::new("/c")))
+        );
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub enum Error {
     #[error("{0}")]
     Rollout(String),
 
+    /// Several objects of one edit were not applied, each for its own reason (object, error).
+    #[error("{} edited objects were not applied: {}", .0.len(), numbered(.0))]
+    NotApplied(Vec<(String, Error)>),
+
     /// Any error after the user edited something: their text was saved first.
     #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]
     EditSaved {
@@ -156,6 +160,29 @@ pub enum Error {
         path: PathBuf,
         role: String,
     },
+}
+
+/// "(1) deployment.apps/a: reason; (2) …", the object named once.
+fn numbered(failures: &[(String, Error)]) -> String {
+    let items: Vec<String> = failures
+        .iter()
+        .enumerate()
+        .map(|(i, (object, err))| {
+            let reason = err.to_string();
+            match names(&reason, object) {
+                true => format!("({}) {reason}", i + 1),
+                false => format!("({}) {object}: {reason}", i + 1),
+            }
+        })
+        .collect();
+    items.join("; ")
+}
+
+/// Does `text` name `object` (deployment.apps/web, not deployment.apps/web2)?
+pub fn names(text: &str, object: &str) -> bool {
+    text.match_indices(object).any(|(at, _)| {
+        !text[at + object.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    })
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {

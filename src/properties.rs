@@ -243,7 +243,8 @@ proptest! {
     fn parsing_any_text_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
         let _ = crate::yaml::parse_documents(&text, "fuzz");
-        let _ = crate::edit::read_back("kind: Deployment\n", &text);
+        let objects = [crate::edit::Shown { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into(), label: "deployment.apps/web".into(), text: "kind: Deployment\nname: web\n".into() }];
+        let _ = crate::edit::read_stream(&Profile::builtin(), &objects, &text);
         let _ = crate::apply::parse_documents(&text, "fuzz");
     }
 

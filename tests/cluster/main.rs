@@ -6,6 +6,7 @@ mod habits;
 mod harness;
 mod install;
 mod model;
+mod multi_edit;
 mod neighbours;
 mod ownership;
 mod policy;

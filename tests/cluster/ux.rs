@@ -432,3 +432,58 @@ async fn show_owners_comments_each_field_and_the_document_still_applies() {
             .is_some_and(|rows| rows.iter().any(|r| r["field"] == "containers.proxy.image"))
     );
 }
+
+#[test]
+fn completion_offers_the_clusters_profile_from_its_cached_copy() {
+    let ns = Ns::new("ux-completion-profile");
+    // The cluster's profile adds a custom kind and a dev field the built-in one does not have.
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml"))
+        .unwrap()
+        .replacen(
+            "\nroles:\n",
+            "\n  Widget: {apiVersion: example.oam.test/v1, resource: widgets, names: [wd], template: spec.template}\n\nroles:\n",
+            1,
+        )
+        .replace(
+            "      containers:\n        image:",
+            "      identity:\n        serviceAccountName: {path: pod.serviceAccountName}\n      containers:\n        image:",
+        );
+    let configmap = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team"},
+                                       "data": {"profile.yaml": profile}});
+    ns.kubectl_stdin(&["apply", "-f", "-"], &configmap.to_string()).ok();
+    let source = format!("{}/team", ns.name);
+    let complete = |args: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(crate::harness::oam_binary())
+            .arg("__complete")
+            .args(args)
+            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
+            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    };
+    let kinds = complete(&["--profile-configmap", &source, "-n", &ns.name, "dev", "get", ""]);
+    assert!(kinds.contains(&"wd".to_string()) && kinds.contains(&"deploy".to_string()), "{kinds:?}");
+    assert_eq!(
+        complete(&["--profile-configmap", &source, "explain", "dev.id"]),
+        ["dev.identity.serviceAccountName", ":4"]
+    );
+    let absent = format!("{}/absent", ns.name);
+    let builtin = complete(&["--profile-configmap", &absent, "-n", &ns.name, "dev", "get", ""]);
+    assert!(builtin.contains(&"deploy".to_string()) && !builtin.contains(&"wd".to_string()), "{builtin:?}");
+
+    // Completion reads the cached copy, as commands do: with the ConfigMap gone, the copy still
+    // answers (a new request would have found nothing and fallen back to the built-in profile).
+    ns.kubectl(&["delete", "configmap", "team"]).ok();
+    let cached = complete(&["--profile-configmap", &source, "-n", &ns.name, "ops", "edit", "deploy/a", ""]);
+    assert!(cached.contains(&"wd".to_string()), "{cached:?}");
+    let roles = ns.oam(&["roles", "--profile-configmap", &source]).ok().stdout;
+    assert!(roles.contains("serviceAccountName"), "the same cached copy: {roles}");
+
+    // --profile FILE among the words: that file's kinds.
+    let file = std::env::temp_dir().join(format!("{}-profile.yaml", ns.name));
+    std::fs::write(&file, &profile).unwrap();
+    let from_file = complete(&["--profile", file.to_str().unwrap(), "dev", "list", "w"]);
+    assert_eq!(from_file, ["wd", ":4"]);
+    let _ = std::fs::remove_file(file);
+}

@@ -72,7 +72,7 @@ impl Editor {
     }
 
     /// What the editor was shown on its n-th opening.
-    fn seen(&self, n: usize) -> String {
+    pub(crate) fn seen(&self, n: usize) -> String {
         std::fs::read_to_string(self.state.join(format!("seen-{n}"))).unwrap_or_default()
     }
 
