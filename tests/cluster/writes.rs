@@ -764,7 +764,7 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
     let err = ns.oam(&["dev", "get", "deploy/web/status"]).error();
     assert!(err.contains("is not a valid Deployment name"), "{err}");
     let err = ns.oam(&["dev", "apply"]).error();
-    assert!(err.contains("--filename") && err.contains("kubectl oam --help"), "{err}");
+    assert!(err.contains("--filename") && err.contains("kubectl oam dev apply --help"), "{err}");
 }
 
 #[test]
