@@ -252,9 +252,17 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         ["dev" | "ops", "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["explain"] => Want::Words(crate::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
-        ["dev", "set", "image" | "env", rest @ ..] | ["ops", "scale" | "autoscale", rest @ ..] => {
-            target(rest)
-        }
+        ["dev", "set", "image" | "env", rest @ ..] => target(rest),
+        // Only kinds with a replica count can be scaled or autoscaled.
+        ["ops", "scale" | "autoscale"] if !partial.contains('/') => Want::Words(
+            profile
+                .kinds
+                .iter()
+                .filter(|k| crate::autoscaler::has_section(profile, crate::roles::RoleName::Ops, k))
+                .flat_map(|k| k.names.first().cloned().or_else(|| Some(k.resource.clone())))
+                .collect(),
+        ),
+        ["ops", "scale" | "autoscale", rest @ ..] => target(rest),
         ["dev" | "ops", "list"] => kinds(),
         _ => Want::Nothing,
     }
@@ -339,6 +347,20 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
 /// one being completed): candidates, then the directive line. Never fails loudly: a completion that
 /// cannot reach the cluster just offers nothing.
 pub async fn answer(words: &[String]) -> String {
+    // `--flag=VALUE` completes VALUE as if the flag were a word of its own, as cobra does.
+    let joined = words.split_last().and_then(|(partial, done)| {
+        let (flag, value) = partial.split_once('=')?;
+        let generic =
+            flag.starts_with('-') && TAKES_VALUE.contains(&flag) && !matches!(flag, "-n" | "--namespace");
+        generic.then(|| (flag.to_string(), [done, &[flag.to_string(), value.to_string()]].concat()))
+    });
+    if let Some((flag, split)) = joined {
+        let inner = Box::pin(answer(&split)).await;
+        return inner
+            .lines()
+            .map(|l| if l.starts_with(':') { format!("{l}\n") } else { format!("{flag}={l}\n") })
+            .collect();
+    }
     let flags = flags_from_words(words);
     // Connecting costs no request; one connection serves the profile and the live names.
     let mut cluster = None;
@@ -373,7 +395,12 @@ pub async fn answer(words: &[String]) -> String {
             live_containers(&profile, c, &kind, &name).await.unwrap_or_default()
         }
         (Want::LabelKeys { kind }, Some(c)) => {
-            live_label_keys(&profile, c, kind.as_deref()).await.unwrap_or_default()
+            let keys = live_label_keys(&profile, c, kind.as_deref()).await.unwrap_or_default();
+            // `app=web,` goes on with another requirement of the same selector.
+            match words.last().and_then(|w| w.rsplit_once(',')) {
+                Some((head, _)) => keys.into_iter().map(|k| format!("{head},{k}")).collect(),
+                None => keys,
+            }
         }
     };
     let partial = words.last().map(String::as_str).unwrap_or_default();

@@ -162,3 +162,27 @@ fn each_user_has_their_own_cached_profile_answer() {
     let dev = ns.oam(&["--context", "dev", "roles"]).ok().stdout;
     assert!(dev.contains("403 Forbidden"), "dev's own answer is still dev's: {dev}");
 }
+
+#[test]
+fn completion_takes_flag_equals_value_scalable_kinds_and_selectors_with_several_keys() {
+    let ns = Ns::new("habits-completion");
+    ns.create(&web_deployment("web"));
+    ns.create(CRONJOB);
+    let complete = |words: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(crate::harness::oam_binary())
+            .arg("__complete")
+            .args(["-n", ns.name.as_str()])
+            .args(words)
+            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
+            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    };
+    assert_eq!(complete(&["dev", "get", "deploy/web", "-o=j"]), ["-o=json", "-o=jsonpath=", ":4"]);
+    assert_eq!(complete(&["--context=o"]), ["--context=ops", ":4"]);
+    assert_eq!(complete(&["dev", "get", "deploy/web", "-c=p"]), ["-c=proxy", ":4"]);
+    assert_eq!(complete(&["ops", "scale", ""]), ["deploy", "sts", "rs", ":4"]);
+    assert_eq!(complete(&["ops", "scale", "deploy", ""]), ["web", ":4"]);
+    assert_eq!(complete(&["dev", "list", "-l", "app=web,"]), ["app=web,app=", ":4"]);
+}
