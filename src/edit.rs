@@ -753,7 +753,17 @@ impl<'p> Session<'_, 'p> {
                 break;
             }
             if let Err(e) = run_editor(&path) {
-                failures.push(self.whole_failure(&pending, &body, e));
+                // Keep what the editor left in the file; on the first opening an untouched file is
+                // nothing to save.
+                let left =
+                    std::fs::read(&path).map(|b| user_part(&String::from_utf8_lossy(&b))).unwrap_or_default();
+                let text = if significant(&left).is_empty() { body.clone() } else { left };
+                let mut failure = self.whole_failure(&pending, &text, e);
+                if errors.is_empty() && significant(&text) == significant(&body) {
+                    failure.text = None;
+                    failure.error = Error::Io(format!("{}; nothing was edited", failure.error));
+                }
+                failures.push(failure);
                 break;
             }
             // Bytes that are not UTF-8 are kept (as U+FFFD) and reported, never taken for an empty file.

@@ -186,3 +186,40 @@ fn completion_takes_flag_equals_value_scalable_kinds_and_selectors_with_several_
     assert_eq!(complete(&["ops", "scale", "deploy", ""]), ["web", ":4"]);
     assert_eq!(complete(&["dev", "list", "-l", "app=web,"]), ["app=web,app=", ":4"]);
 }
+
+#[test]
+fn a_failing_editor_keeps_what_it_left_and_saves_nothing_when_nothing_was_edited() {
+    let ns = Ns::new("habits-editor");
+    ns.create(&web_deployment("web"));
+    // The shell says what is wrong with the editor on its own line; ours follows.
+    let run =
+        ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", "/nonexistent/editor")]);
+    let err = run.stderr.lines().last().unwrap_or_default();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        err.starts_with("error: ") && err.contains("exited with") && err.ends_with("nothing was edited"),
+        "{run:?}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("oam-editor-{}", ns.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let editor = dir.join("edit-then-fail.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"\nexit 1\n")
+        .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = ns.oam_with(
+        &["dev", "edit", "deploy/web", "--yes"],
+        "",
+        &[("KUBE_EDITOR", editor.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let err = run.stderr.trim_end();
+    let saved = err.split("continue with `kubectl oam dev apply -f ").nth(1).unwrap().trim_end_matches('`');
+    let text = std::fs::read_to_string(saved).unwrap();
+    assert!(text.contains("image: nginx:1.29"), "the editor's changes are kept: {text}");
+    assert_eq!(image(&ns, "web"), "nginx:1.25", "nothing was applied");
+    ns.oam(&["dev", "apply", "-f", saved, "--force-conflicts"]).ok();
+    assert_eq!(image(&ns, "web"), "nginx:1.29");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_file(saved);
+}
