@@ -224,11 +224,7 @@ async fn explain_autoscaler(
         kind.api_version
     ));
     text.push_str(&format!("KINDS:       {}\n", kinds.join(", ")));
-    let description = describe(&openapi(cluster, kind).await?, kind, &path);
-    text.push_str("DESCRIPTION:\n");
-    text.push_str(&indent(
-        description.as_deref().unwrap_or("(the server's OpenAPI document has no description)"),
-    ));
+    text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
         let obj = view::fetch(cluster, &target).await?;
         let hpas = view::list_autoscalers(cluster, Some(&target.namespace)).await?;
@@ -255,6 +251,13 @@ async fn explain_autoscaler(
         }
     }
     Ok(text)
+}
+
+/// `DESCRIPTION:` and the server's words for the field at `path` of `kind`.
+async fn description_section(cluster: &Cluster, kind: &KindInfo, path: &[String]) -> Result<String> {
+    let description = describe(&openapi(cluster, kind).await?, kind, path);
+    let words = description.as_deref().unwrap_or("(the server's OpenAPI document has no description)");
+    Ok(format!("DESCRIPTION:\n{}", indent(words)))
 }
 
 fn indent(text: &str) -> String {
@@ -320,11 +323,7 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
     if field.autoscaled {
         text.push_str("AUTOSCALED:  held by a HorizontalPodAutoscaler when one targets the workload\n");
     }
-    let description = describe(&openapi(cluster, kind).await?, kind, &path);
-    text.push_str("DESCRIPTION:\n");
-    text.push_str(&indent(
-        description.as_deref().unwrap_or("(the server's OpenAPI document has no description)"),
-    ));
+    text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
         let obj = view::fetch(cluster, &target).await?;
         if let Some(container) = found.container.as_ref().filter(|_| field.path.root == Root::Container) {

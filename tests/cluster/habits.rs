@@ -168,17 +168,7 @@ fn completion_takes_flag_equals_value_scalable_kinds_and_selectors_with_several_
     let ns = Ns::new("habits-completion");
     ns.create(&web_deployment("web"));
     ns.create(CRONJOB);
-    let complete = |words: &[&str]| -> Vec<String> {
-        let out = std::process::Command::new(crate::harness::oam_binary())
-            .arg("__complete")
-            .args(["-n", ns.name.as_str()])
-            .args(words)
-            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
-            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
-    };
+    let complete = |words: &[&str]| ns.complete(&[&["-n", ns.name.as_str()], words].concat());
     assert_eq!(complete(&["dev", "get", "deploy/web", "-o=j"]), ["-o=json", "-o=jsonpath=", ":4"]);
     assert_eq!(complete(&["--context=o"]), ["--context=ops", ":4"]);
     assert_eq!(complete(&["dev", "get", "deploy/web", "-c=p"]), ["-c=proxy", ":4"]);

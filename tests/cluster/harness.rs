@@ -198,6 +198,19 @@ impl Ns {
         run_with_stdin(&mut cmd, stdin)
     }
 
+    /// Completion candidates for `words` (the last one is being typed), as kubectl's plugin
+    /// completion asks for them; the words are passed as they are (no -n added).
+    pub fn complete(&self, words: &[&str]) -> Vec<String> {
+        let out = Command::new(oam_binary())
+            .arg("__complete")
+            .args(words)
+            .env("KUBECONFIG", &env().kubeconfig)
+            .env("KUBECACHEDIR", &self.cache_dir)
+            .output()
+            .expect("run kubectl-oam __complete");
+        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    }
+
     /// Creates objects from YAML with real kubectl (client-side apply, as most users do).
     pub fn create(&self, yaml: &str) {
         self.kubectl_stdin(&["apply", "-f", "-"], yaml).ok();

@@ -212,16 +212,7 @@ fn completion_offers_containers_label_keys_contexts_and_files() {
     let ns = Ns::new("ux-completion");
     ns.create(&web_deployment("web"));
     // The partial word is the last one, so the harness (which appends -n) is not used here.
-    let complete = |args: &[&str]| -> Vec<String> {
-        let out = std::process::Command::new(crate::harness::oam_binary())
-            .arg("__complete")
-            .args(args)
-            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
-            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
-    };
+    let complete = |words: &[&str]| ns.complete(words);
     let with = |rest: &[&str]| -> Vec<String> {
         ["-n", ns.name.as_str()].iter().chain(rest).map(|s| s.to_string()).collect()
     };
@@ -452,16 +443,7 @@ fn completion_offers_the_clusters_profile_from_its_cached_copy() {
                                        "data": {"profile.yaml": profile}});
     ns.kubectl_stdin(&["apply", "-f", "-"], &configmap.to_string()).ok();
     let source = format!("{}/team", ns.name);
-    let complete = |args: &[&str]| -> Vec<String> {
-        let out = std::process::Command::new(crate::harness::oam_binary())
-            .arg("__complete")
-            .args(args)
-            .env("KUBECONFIG", &crate::harness::env().kubeconfig)
-            .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
-    };
+    let complete = |words: &[&str]| ns.complete(words);
     let kinds = complete(&["--profile-configmap", &source, "-n", &ns.name, "dev", "get", ""]);
     assert!(kinds.contains(&"wd".to_string()) && kinds.contains(&"deploy".to_string()), "{kinds:?}");
     assert_eq!(
