@@ -371,6 +371,51 @@ fn reopens(err: &Error) -> bool {
     )
 }
 
+/// The objects a piece of text names in top-level `kind:` and `name:` lines, each with the line
+/// that completes the pair; read as text, for pieces that do not parse.
+fn named_in_text(profile: &Profile, objects: &[Shown], piece: &str) -> Vec<(usize, usize)> {
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    let (mut kind, mut name): (Option<String>, Option<String>) = (None, None);
+    for (i, line) in piece.lines().enumerate() {
+        let value = |key: &str| {
+            let rest = line.strip_prefix(key)?;
+            let rest = rest.split(" #").next().unwrap_or_default();
+            Some(rest.trim().trim_matches(['"', '\'']).to_string())
+        };
+        match (value("kind:"), value("name:")) {
+            (Some(k), _) => kind = Some(k),
+            (_, Some(n)) => name = Some(n),
+            _ => continue,
+        }
+        if let (Some(k), Some(n)) = (&kind, &name) {
+            let doc = serde_json::json!({"kind": k, "name": n});
+            if let Some(o) = which_object(profile, objects, &doc) {
+                if !found.iter().any(|(_, seen)| *seen == o) {
+                    found.push((i, o));
+                }
+                (kind, name) = (None, None);
+            }
+        }
+    }
+    found
+}
+
+/// A piece that names several objects: each base on a line of its own after the line that named
+/// its object (JSON is YAML), so that splitting the piece again leaves every document its base.
+fn with_base_lines(piece: &str, named: &[(usize, usize)], bases: &[&Value]) -> String {
+    let mut out = String::new();
+    for (i, line) in piece.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(base) = named.iter().find(|(at, _)| *at == i).and_then(|(_, o)| bases.get(*o)) {
+            if !base.is_null() {
+                out.push_str(&format!("{BASE_KEY}: {base}\n"));
+            }
+        }
+    }
+    out
+}
+
 /// The user's text with the document's base appended, so that applying the saved file later
 /// changes only what was edited.
 fn with_base(text: &str, base: &Value) -> String {
@@ -386,8 +431,11 @@ fn with_base(text: &str, base: &Value) -> String {
     out
 }
 
-/// A whole edited text (one that may not even parse) with each document's base: a document is
-/// matched to its object by kind and name, else by its place when there is a document per object.
+/// A whole edited text (one that may not even parse) with each document's base, so that no saved
+/// document can apply without one: a document is matched to its object by kind and name (read as
+/// text when it does not parse; a piece that names several objects, say two documents whose `---`
+/// was deleted, gets a base beside each name), else by its place when there is a document per
+/// object. A document that parses and names an object outside the edit gets none.
 pub fn with_bases(profile: &Profile, text: &str, objects: &[Shown], bases: &[&Value]) -> String {
     let pieces: Vec<String> =
         split_stream(text).into_iter().map(|(_, p)| p).filter(|p| !significant(p).is_empty()).collect();
@@ -396,10 +444,17 @@ pub fn with_bases(profile: &Profile, text: &str, objects: &[Shown], bases: &[&Va
         .iter()
         .enumerate()
         .map(|(i, piece)| {
-            let by_name = crate::yaml::parse_document(piece, "edit")
-                .ok()
-                .and_then(|parsed| which_object(profile, objects, &parsed.value));
-            match by_name.or(one_each.then_some(i)).and_then(|o| bases.get(o)) {
+            let object = match crate::yaml::parse_document(piece, "edit") {
+                Ok(parsed) => which_object(profile, objects, &parsed.value),
+                Err(_) => {
+                    let named = named_in_text(profile, objects, piece);
+                    if named.len() > 1 {
+                        return with_base_lines(piece, &named, bases);
+                    }
+                    named.first().map(|(_, o)| *o).or(one_each.then_some(i))
+                }
+            };
+            match object.and_then(|o| bases.get(o)) {
                 Some(base) => with_base(piece, base),
                 None => piece.clone(),
             }
@@ -867,6 +922,15 @@ impl<'p> Session<'_, 'p> {
             // created meanwhile); the base makes sure only what was edited is changed.
             let fresh = match apply::read_live(cluster, profile, role, editing.live.target.clone()).await {
                 Ok(fresh) => fresh,
+                Err(Error::NotFound { kind, name, namespace }) => {
+                    let gone = Error::Api {
+                        message: format!(
+                            "{kind} \"{name}\" in namespace \"{namespace}\" was deleted while you were editing; nothing was applied to it and it is not re-created"
+                        ),
+                    };
+                    failures.push(self.failure(object, &matched.text, gone));
+                    continue;
+                }
                 Err(e) => {
                     failures.push(self.failure(object, &matched.text, e));
                     continue;
@@ -1177,6 +1241,8 @@ mod tests {
             (format!("{WEB}name: [\n---\n{DB}"), vec!["v: web", "v: db"]),
             // One unparseable of one left: no base is guessed.
             ("kind: [\n".to_string(), vec![]),
+            // Unparseable, one document fewer than objects: by the kind and name it shows.
+            (format!("{DB}oops: [\n"), vec!["v: db"]),
         ];
         for (text, expected) in cases {
             let out = with_bases(&p, &text, &both(), &bases);
@@ -1184,6 +1250,18 @@ mod tests {
             assert_eq!(found, expected, "{out}");
             assert_eq!(out.matches("---\n").count(), split_stream(&text).len() - 1, "{out}");
         }
+        // Two documents run together (their `---` deleted): a base beside each name, so that
+        // putting the `---` back leaves each its own.
+        let merged = with_bases(&p, &format!("{WEB}{DB}oops: [\n"), &both(), &bases);
+        assert!(
+            merged.contains("name: web\nbase: {\"v\":\"web\"}\n")
+                && merged.contains("name: db\nbase: {\"v\":\"db\"}\n"),
+            "{merged}"
+        );
+        // A parsed document that names an object outside the edit gets no base of another.
+        let renamed =
+            with_bases(&p, &format!("{}---\n{DB}", WEB.replace("name: web", "name: other")), &both(), &bases);
+        assert!(!renamed.contains("v: web") && renamed.contains("v: db"), "{renamed}");
         let kept = with_base(&format!("{WEB}base:\n  v: mine\n"), &web_base);
         assert!(!kept.contains("v: web"), "a base the user wrote is kept: {kept}");
     }

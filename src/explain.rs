@@ -328,6 +328,18 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
         let obj = view::fetch(cluster, &target).await?;
         if let Some(container) = found.container.as_ref().filter(|_| field.path.root == Root::Container) {
             let names = view::container_names(&obj, kind);
+            let other_list = crate::project::all_containers(&obj, kind)
+                .into_iter()
+                .find(|(list, c)| crate::project::container_name(c) == container && *list != found.list);
+            if let Some((list, _)) = other_list {
+                return Err(Error::Usage(format!(
+                    "\"{container}\" of {} in namespace \"{}\" is in {list}: explain {}.{list}.{container}.{}",
+                    target.display(),
+                    target.namespace,
+                    found.role.name,
+                    field.name
+                )));
+            }
             if !names.contains(container) {
                 return Err(Error::Usage(format!(
                     "{} in namespace \"{}\" has no container \"{container}\"; it has {}",

@@ -106,14 +106,16 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         }
         Command::Policy(args) => policy_command(flags, args).await,
         Command::Explain(args) => {
+            if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
+                return Err(across_namespaces(named));
+            }
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
             print(explain::explain(&cluster, &profile, args).await?)
         }
         Command::Owners(args) => {
-            if flags.all_namespaces && args.target.target.is_some() {
-                let named = args.target.target.iter().chain(&args.target.name).cloned().collect::<Vec<_>>();
-                return Err(across_namespaces(named.join(" ")));
+            if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
+                return Err(across_namespaces(named));
             }
             let cluster = cluster::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
@@ -126,12 +128,15 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     }
 }
 
+/// `TYPE/NAME` or `TYPE NAME` as typed, if the arguments name an object (not just a TYPE).
+fn named_target(target: &cli::TargetArgs) -> Option<String> {
+    let named = target.name.is_some() || target.target.as_deref().is_some_and(|t| t.contains('/'));
+    named.then(|| target.target.iter().chain(&target.name).cloned().collect::<Vec<_>>().join(" "))
+}
+
 /// The object a command names, if it names one (words as typed).
 fn named_object(command: &RoleCommand) -> Option<String> {
-    let words = |target: &cli::TargetArgs| -> Option<String> {
-        let named = target.name.is_some() || target.target.as_deref().is_some_and(|t| t.contains('/'));
-        named.then(|| target.target.iter().chain(&target.name).cloned().collect::<Vec<_>>().join(" "))
-    };
+    let words = named_target;
     // `TYPE NAME`: the name is the next word.
     let with_name = |target: &String, next: Option<&String>| match next.filter(|_| !target.contains('/')) {
         Some(name) => format!("{target} {name}"),

@@ -81,6 +81,8 @@ fn flags_are_checked_before_anything_is_written() {
     assert!(err.contains("deploy web is named") && err.contains("-n NAMESPACE"), "{err}");
     let err = ns.oam(&["-A", "owners", "deploy/web"]).error();
     assert!(err.contains("deploy/web is named"), "{err}");
+    let err = ns.oam(&["-A", "explain", "ops.scaler.replicas", "deploy/web"]).error();
+    assert!(err.contains("deploy/web is named"), "{err}");
     let err = ns.oam(&["-A", "dev", "get", "deploy/web"]).error();
     assert!(err.contains("instead of -A"), "{err}");
     assert_eq!(replicas(&ns, "web"), 2);
@@ -142,6 +144,8 @@ spec:
     assert!(text.starts_with("FIELD:       dev.initContainers.NAME.image\n"), "{text}");
     assert!(text.contains("PATH:        spec.template.spec.initContainers[*].image"), "{text}");
     assert!(text.contains("initContainers.migrate.image: kubectl-client-side-apply (Update)"), "{text}");
+    let err = ns.oam(&["explain", "dev.containers.migrate.image", "deploy/migrating"]).error();
+    assert!(err.contains("is in initContainers: explain dev.initContainers.migrate.image"), "{err}");
     let err = ns.oam(&["explain", "dev.containers.nope.image", "deploy/migrating"]).error();
     assert!(err.contains("has no container \"nope\"; it has app, migrate"), "{err}");
 

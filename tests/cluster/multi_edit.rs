@@ -297,7 +297,10 @@ fn an_object_deleted_meanwhile_is_named_and_not_recreated_while_the_others_apply
     assert!(run.stdout.contains("deployment.apps/a edited\n"), "{}", run.stdout);
     let err = run.error();
     assert!(
-        err.starts_with(&format!("error: Deployment \"b\" not found in namespace \"{}\"", ns.name)),
+        err.starts_with(&format!(
+            "error: Deployment \"b\" in namespace \"{}\" was deleted while you were editing; nothing was applied to it and it is not re-created",
+            ns.name
+        )),
         "{err}"
     );
     let text = std::fs::read_to_string(saved_path(&err)).unwrap();
@@ -308,4 +311,31 @@ fn an_object_deleted_meanwhile_is_named_and_not_recreated_while_the_others_apply
         assert!(Instant::now() < deadline, "deploy/b was re-created or never went away");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Two documents run together (their `---` deleted) do not parse; the text saved when the user
+/// gives up still carries each object's base, so applying it later cannot revert a colleague.
+#[test]
+fn a_saved_stream_that_does_not_parse_keeps_every_base() {
+    let ns = Ns::new("multi-edit-merged");
+    ns.create(&web_deployment("a"));
+    ns.create(&database("b"));
+    let colleague = kubectl_line(&ns, "set image sts/b app=postgres:17");
+    let editor = Editor::new(&ns, &format!("if [ $n = 1 ]; then {colleague}; sed -i '/^---$/d' \"$1\"; fi"));
+    let run = ns.oam_with(
+        &["dev", "edit", "deploy/a", "sts/b", "--yes"],
+        "",
+        &[("KUBE_EDITOR", &editor.command())],
+    );
+    assert_eq!(editor.openings(), 2, "{run:?}");
+    let err = run.error();
+    let saved = saved_path(&err);
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(text.matches("\nbase: {").count(), 2, "a base beside each name: {text}");
+    // The user puts the `---` back and applies the saved file: b keeps the colleague's image.
+    let fixed = text.replace("\nkind: StatefulSet\n", "\n---\nkind: StatefulSet\n");
+    std::fs::write(&saved, fixed).unwrap();
+    ns.oam(&["dev", "apply", "-f", saved.to_str().unwrap()]).ok();
+    assert_eq!(container(&ns.get_json("sts/b"), "app")["image"], "postgres:17");
+    let _ = std::fs::remove_file(saved);
 }

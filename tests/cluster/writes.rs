@@ -320,7 +320,10 @@ fn an_object_deleted_while_editing_is_not_found_and_not_recreated() {
     let editor = racing_editor(&ns, "delete deploy/web", "NEW");
     let err = edit_web(&ns, &editor);
     assert!(
-        err.starts_with(&format!("error: Deployment \"web\" not found in namespace \"{}\"", ns.name)),
+        err.starts_with(&format!(
+            "error: Deployment \"web\" in namespace \"{}\" was deleted while you were editing",
+            ns.name
+        )),
         "{err}"
     );
     assert!(std::fs::read_to_string(saved_path(&err)).unwrap().contains("NEW: 'x'"));
