@@ -217,3 +217,25 @@ fn a_failing_editor_keeps_what_it_left_and_saves_nothing_when_nothing_was_edited
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_file(saved);
 }
+
+#[test]
+fn on_a_terminal_no_and_enter_declines_and_keeps_the_text() {
+    let ns = Ns::new("habits-decline");
+    ns.create(&web_deployment("web"));
+    // A new variable: nobody else holds it, so the question is the plain confirmation.
+    let editor = crate::writes::Editor::new(
+        &ns,
+        "sed -i \"s/      MODE: prod/      MODE: prod\\n      EXTRA: 'x'/\" \"$1\"",
+    );
+    let (ok, screen) =
+        ns.oam_answering("dev edit deploy/web", &[("KUBE_EDITOR", &editor.command())], false, "n");
+    assert!(!ok, "{screen}");
+    assert!(screen.contains("Apply to deployment.apps/web as kubectl-oam-dev? no"), "{screen}");
+    assert!(
+        screen.contains("not applied: you declined") && screen.contains("your edit is saved in"),
+        "{screen}"
+    );
+    assert_eq!(editor.openings(), 1, "the Enter after n answers nothing else: {screen}");
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(crate::writes::env_value(&obj, "app", "EXTRA"), None);
+}

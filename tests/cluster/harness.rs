@@ -198,6 +198,53 @@ impl Ns {
         run_with_stdin(&mut cmd, stdin)
     }
 
+    /// kubectl-oam on a pseudo-terminal (util-linux `script`), as a person runs it, in this
+    /// namespace; `args` as one shell line. Colour only when asked (as on a terminal without NO_COLOR).
+    pub fn oam_on_terminal(&self, args: &str, envs: &[(&str, &str)], colour: bool) -> std::process::Child {
+        let command = format!("{} {args} -n {}", oam_binary(), self.name);
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .env("KUBECONFIG", &env().kubeconfig)
+            .env("KUBECACHEDIR", &self.cache_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match colour {
+            true => cmd.env_remove("NO_COLOR"),
+            false => cmd.env("NO_COLOR", "1"),
+        };
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("script (util-linux) runs")
+    }
+
+    /// `oam_on_terminal`, typing `answer` and Enter every 300 ms until it ends (every prompt gets
+    /// it): whether it succeeded, and the screen.
+    pub fn oam_answering(
+        &self,
+        args: &str,
+        envs: &[(&str, &str)],
+        colour: bool,
+        answer: &str,
+    ) -> (bool, String) {
+        use std::io::Write;
+        let mut child = self.oam_on_terminal(args, envs, colour);
+        let mut stdin = child.stdin.take().unwrap();
+        let line = format!("{answer}\n");
+        let answers = std::thread::spawn(move || {
+            for _ in 0..100 {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                if stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush()).is_err() {
+                    break;
+                }
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        answers.join().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Completion candidates for `words` (the last one is being typed), as kubectl's plugin
     /// completion asks for them; the words are passed as they are (no -n added).
     pub fn complete(&self, words: &[&str]) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, env, managers_of};
+use crate::harness::{Ns, managers_of};
 use crate::writes::{Editor, managed_entry, yaml};
 
 /// A Deployment with a migration init container and a log-shipping native sidecar.
@@ -290,8 +290,6 @@ fn the_autoscaler_is_an_ops_trait_written_by_the_same_rules() {
 
 #[test]
 fn one_edit_changes_the_workload_and_its_autoscaler_after_one_confirmation() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let ns = Ns::new("model-hpa-edit");
     ns.create(&shop("web"));
     ns.kubectl_stdin(&["apply", "--server-side", "--field-manager=kubectl-oam-ops", "-f", "-"], HPA).ok();
@@ -299,31 +297,9 @@ fn one_edit_changes_the_workload_and_its_autoscaler_after_one_confirmation() {
         &ns,
         "sed -i -e 's/  maxReplicas: 5/  maxReplicas: 9/' -e '0,/^    app: web$/s//    app: web\\n    tier: front/' \"$1\"",
     );
-    let command = format!("{} ops edit deploy/web -n {}", crate::harness::oam_binary(), ns.name);
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("KUBECONFIG", &env().kubeconfig)
-        .env("KUBE_EDITOR", editor.command())
-        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let answers = std::thread::spawn(move || {
-        for _ in 0..100 {
-            std::thread::sleep(Duration::from_millis(300));
-            if stdin.write_all(b"y\n").and_then(|_| stdin.flush()).is_err() {
-                break;
-            }
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    answers.join().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{screen}");
+    let (ok, screen) =
+        ns.oam_answering("ops edit deploy/web", &[("KUBE_EDITOR", &editor.command())], false, "y");
+    assert!(ok, "{screen}");
     assert!(
         screen.contains("+    tier: front") && screen.contains("+  maxReplicas: 9"),
         "one diff: {screen}"

@@ -273,23 +273,14 @@ fn review_a_rejected_forced_removal_of_an_object_named_test_is_not_called_a_race
 #[test]
 fn review_a_write_during_the_confirmation_of_a_forced_removal_is_a_race() {
     use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
     let ns = Ns::new("review-forced-race");
     ns.create(&web_deployment("web"));
     let editor = crate::writes::Editor::new(&ns, "sed -i '/      MODE: prod/d' \"$1\"");
-    let command =
-        format!("{} dev edit deploy/web --force-conflicts -n {}", crate::harness::oam_binary(), ns.name);
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("KUBECONFIG", &crate::harness::env().kubeconfig)
-        .env("KUBE_EDITOR", editor.command())
-        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
+    let mut child = ns.oam_on_terminal(
+        "dev edit deploy/web --force-conflicts",
+        &[("KUBE_EDITOR", &editor.command())],
+        false,
+    );
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut screen = String::new();

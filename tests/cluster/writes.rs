@@ -479,37 +479,13 @@ fn commands_of_the_other_role_are_refused_with_the_right_one() {
 
 #[test]
 fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let ns = Ns::new("writes-terminal");
     ns.create(&web_deployment("web"));
     let editor = Editor::new(&ns, "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"");
-    let command = format!("{} dev edit deploy/web -n {}", crate::harness::oam_binary(), ns.name);
-    // `script` gives the plugin a real pseudo-terminal; answer "y" and Enter to every prompt that comes.
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("KUBECONFIG", &env().kubeconfig)
-        .env("KUBE_EDITOR", editor.command())
-        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-test-cache-{}", ns.name)))
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let answers = std::thread::spawn(move || {
-        for _ in 0..100 {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            if stdin.write_all(b"y\n").and_then(|_| stdin.flush()).is_err() {
-                break;
-            }
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    answers.join().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{screen}");
+    // A real pseudo-terminal; "y" and Enter to every prompt that comes.
+    let (ok, screen) =
+        ns.oam_answering("dev edit deploy/web", &[("KUBE_EDITOR", &editor.command())], true, "y");
+    assert!(ok, "{screen}");
     assert!(screen.contains("containers.app.image (held by \"kubectl-client-side-apply\")"), "{screen}");
     let question = screen
         .find("Take these fields over and apply to deployment.apps/web as kubectl-oam-dev (server-side apply with force)?")
