@@ -1012,9 +1012,26 @@ impl<'p> Session<'_, 'p> {
                     continue;
                 }
             }
-            if !dry_run {
-                to_apply.push(r);
+            if dry_run {
+                // Nothing was written; the edit is kept so it can be applied as it is.
+                let kept =
+                    self.failure(r.object, &r.text, Error::Usage(String::new())).text.unwrap_or_default();
+                let path = temp_path("edit");
+                let said = match std::fs::write(&path, kept) {
+                    Ok(()) => format!(
+                        "{} edited (server dry run); your edit is kept in {}: apply it with `kubectl oam {role} apply -f {}`\n",
+                        r.plan.label,
+                        path.display(),
+                        path.display()
+                    ),
+                    Err(_) => format!("{} edited (server dry run)\n", r.plan.label),
+                };
+                if let Err(e) = output::emit(&said) {
+                    failures.push(self.failure(r.object, &r.text, e));
+                }
+                continue;
             }
+            to_apply.push(r);
         }
         // One confirmation for every plain write.
         let asking: Vec<String> =

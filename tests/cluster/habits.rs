@@ -239,3 +239,29 @@ fn on_a_terminal_no_and_enter_declines_and_keeps_the_text() {
     let obj = ns.get_json("deploy/web");
     assert_eq!(crate::writes::env_value(&obj, "app", "EXTRA"), None);
 }
+
+#[test]
+fn edit_with_a_server_dry_run_says_so_and_keeps_the_edit_to_apply() {
+    let ns = Ns::new("habits-edit-dry-run");
+    ns.create(&web_deployment("web"));
+    let editor = crate::writes::Editor::new(
+        &ns,
+        "sed -i \"s/      MODE: prod/      MODE: prod\\n      EXTRA: 'x'/\" \"$1\"",
+    );
+    let out = ns
+        .oam_with(
+            &["dev", "edit", "deploy/web", "--dry-run=server"],
+            "",
+            &[("KUBE_EDITOR", &editor.command())],
+        )
+        .ok()
+        .stdout;
+    assert!(out.contains("+      EXTRA: x\n"), "the diff: {out}");
+    let line = out.lines().last().unwrap_or_default();
+    assert!(line.starts_with("deployment.apps/web edited (server dry run); your edit is kept in "), "{out}");
+    assert_eq!(crate::writes::env_value(&ns.get_json("deploy/web"), "app", "EXTRA"), None, "nothing written");
+    let kept = line.split("apply -f ").nth(1).unwrap().trim_end_matches('`');
+    ns.oam(&["dev", "apply", "-f", kept]).ok();
+    assert_eq!(crate::writes::env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("x"));
+    let _ = std::fs::remove_file(kept);
+}
