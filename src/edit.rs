@@ -244,7 +244,7 @@ pub fn read_stream(profile: &Profile, objects: &[Shown], edited: &str) -> Stream
         let padded = format!("{}{piece}", "\n".repeat(start - 1));
         let parsed = match crate::yaml::parse_document(&padded, "the edited document") {
             Ok(parsed) => parsed,
-            Err(e) => return Stream::Problem(format!("invalid YAML: {e}")),
+            Err(e) => return Stream::Problem(e.to_string()),
         };
         if !parsed.value.is_object() {
             return Stream::Problem(format!(
@@ -1204,7 +1204,7 @@ mod tests {
                 "invalid YAML, placed in the whole file",
                 both(),
                 format!("{header}{WEB}---\nkind: StatefulSet\nname: [\n"),
-                "problem: invalid YAML: the edited document: line 11 column",
+                "problem: the edited document: line 11 column",
             ),
             (
                 "a list, not a mapping",

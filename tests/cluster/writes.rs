@@ -263,7 +263,8 @@ esac"#,
     );
     assert!(
         editor.seen(2).starts_with("# The edit could not be applied")
-            && editor.seen(2).contains("# * invalid YAML"),
+            && editor.seen(2).contains("# * the edited document: line")
+            && editor.seen(2).contains(": invalid YAML: "),
         "{}",
         editor.seen(2)
     );
