@@ -299,8 +299,11 @@ struct Printer<'a> {
     /// Objects shown, and controlled ones left out.
     shown: usize,
     hidden: usize,
-    /// Documents kept for a JSONPath template; rows kept for sorting.
+    /// Documents kept for a JSONPath template.
     kept_documents: Vec<Value>,
+    /// Rows not printed yet: a block is printed once it holds a page's worth (`--chunk-size`), so
+    /// that a list of a few objects of several kinds is one aligned table.
+    pending: Vec<Vec<String>>,
 }
 
 impl<'a> Printer<'a> {
@@ -317,6 +320,7 @@ impl<'a> Printer<'a> {
             shown: 0,
             hidden: 0,
             kept_documents: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -353,21 +357,19 @@ impl<'a> Printer<'a> {
             }
             (Mode::Table, Objects::Partial(objects), Some(plan)) => {
                 self.shown += objects.len();
-                let mut rows = Vec::new();
                 for obj in &objects {
                     let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
-                    rows.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
+                    self.pending.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
                 }
-                text = self.table.block(&rows);
+                text = self.full_block();
             }
             (Mode::Table, Objects::Whole(objects), _) => {
                 self.shown += objects.len();
-                let mut rows = Vec::new();
                 for obj in &objects {
                     let hpa = self.whole_hpa(kind, obj);
-                    rows.extend(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now));
+                    self.pending.extend(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now));
                 }
-                text = self.table.block(&rows);
+                text = self.full_block();
             }
             (Mode::Documents { json }, Objects::Whole(objects), _) => {
                 let json = *json;
@@ -390,7 +392,20 @@ impl<'a> Printer<'a> {
         write(out, &text)
     }
 
+    /// The pending rows as a block, once they fill a page.
+    fn full_block(&mut self) -> String {
+        if self.pending.len() < self.args.chunk_size as usize {
+            return String::new();
+        }
+        let text = self.table.block(&self.pending);
+        self.pending.clear();
+        text
+    }
+
     fn finish(mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
+        if !write(out, &self.table.block(&self.pending))? {
+            return Ok(());
+        }
         match &self.mode {
             Mode::Documents { json: true } => {
                 write(out, if self.shown == 0 { "[]\n" } else { "\n]\n" })?;
