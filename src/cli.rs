@@ -153,7 +153,10 @@ impl OutputFormat {
         ("apply", "The exact server-side apply body the role would send"),
         ("wide", "Tables: more columns"),
         ("name", "kind.group/name, one per line"),
-        ("jsonpath=", "A JSONPath template applied to the role document, e.g. jsonpath='{.metadata.name}'"),
+        (
+            "jsonpath=",
+            "A JSONPath template applied to the role document, e.g. jsonpath='{.containers.app.image}'",
+        ),
     ];
 }
 
@@ -238,7 +241,8 @@ pub struct GetArgs {
     /// Print the exact server-side apply body (same as -o apply)
     #[arg(long)]
     pub raw: bool,
-    /// Add each field's field managers to the view
+    /// Add each field's field managers to the view: YAML as a comment at the end of the field's line
+    /// (the document still applies); JSON (no comments) as an `owners` list beside the `document`
     #[arg(long)]
     pub show_owners: bool,
     /// Label selector for lists

@@ -88,3 +88,43 @@ fn projections_match_the_golden_files() {
     }
     assert!(failures.is_empty(), "golden files differ (UPDATE_GOLDEN=1 to accept):\n{}", failures.join("\n"));
 }
+
+/// `get --show-owners`: each role document with its fields' owners as end-of-line comments, for
+/// objects that several managers (helm, both roles, `kubectl scale`, `kubectl label`) have written.
+/// The commented text must read back as the document itself: comments change nothing on apply.
+#[test]
+fn owner_comments_match_the_golden_files() {
+    let profile = Profile::builtin();
+    let hpas = vec![fixture("hpa"), fixture("hpa-shop")];
+    let mut failures = Vec::new();
+    for name in ["shared-owners", "sidecars", "cj"] {
+        let obj = fixture(name);
+        let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
+        let hpa = Autoscaler::targeting(&hpas, kind, &obj);
+        let mut actual = String::new();
+        for role in RoleName::ALL {
+            let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+            let doc = project::document(&profile, role, kind, &obj, &view);
+            let text = crate::view::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));
+            let back =
+                crate::yaml::parse_one(&text, &crate::yaml::DOCUMENT_LIMITS).expect("commented YAML parses");
+            assert_eq!(back.value, doc, "{name} {role}: the comments changed the document:\n{text}");
+            actual.push_str(&format!("# {role} document with owners\n{text}"));
+        }
+        let golden = root().join("golden").join("owners").join(format!("{name}.yaml"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            std::fs::write(&golden, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!(
+                "{}:\n{}",
+                golden.display(),
+                crate::diff::unified(&expected, &actual, name, false)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "golden files differ (UPDATE_GOLDEN=1 to accept):\n{}", failures.join("\n"));
+}

@@ -15,6 +15,7 @@ pub mod explain;
 pub mod list;
 #[cfg(test)]
 mod golden;
+pub mod jsonpath;
 pub mod output;
 pub mod owners;
 pub mod ownership;

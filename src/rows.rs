@@ -251,6 +251,20 @@ pub fn value_rows(
     }
 }
 
+/// One object's rows as the list shows them, without its controller column (`get -o wide`).
+pub fn table_rows(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    hpa: Option<&Autoscaler>,
+    wide: bool,
+    all_namespaces: bool,
+) -> Vec<Vec<String>> {
+    let layout = Layout { role, wide, all_namespaces, with_controller: false };
+    value_rows(profile, &layout, kind, obj, hpa, Timestamp::now())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The typed way
 

@@ -11,6 +11,7 @@ use crate::output;
 use crate::owners::{FieldOwners, field_owners};
 use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::rows::table_rows;
 use crate::transport::request_line;
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
@@ -118,7 +119,9 @@ pub fn parse_targets<'p>(profile: &'p Profile, words: &[String]) -> Result<Vec<(
     Ok(out)
 }
 
-/// `get` of several objects: a YAML stream, or a JSON `List`, in the order they were named.
+/// `get` of several objects, in the order they were named (or `--sort-by`'s): a YAML stream, a
+/// JSON `List`, names, one table; a JSONPath template applies to the `List` of their documents, as
+/// kubectl applies it.
 pub async fn get_several(
     cluster: &Cluster,
     profile: &Profile,
@@ -127,32 +130,18 @@ pub async fn get_several(
 ) -> Result<String> {
     let words: Vec<String> =
         args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
-    let mut texts = Vec::new();
-    for (kind, name) in parse_targets(profile, &words)? {
-        let one = GetArgs {
-            target: TargetArgs { target: Some(format!("{}/{name}", kind.kind)), name: None },
-            more: Vec::new(),
-            container: args.container.clone(),
-            output: args.output.clone(),
-            raw: args.raw,
-            show_owners: args.show_owners,
-            selector: None,
-            chunk_size: args.chunk_size,
-            all: args.all,
-            no_headers: args.no_headers,
-            sort_by: args.sort_by.clone(),
-        };
-        texts.push(Box::pin(get(cluster, profile, role, &one)).await?);
+    let targets = parse_targets(profile, &words)?;
+    let format = GetFormat::of(args)?;
+    let sort_key = sort_key(args)?;
+    let mut views = Vec::new();
+    for (kind, name) in targets {
+        let target = Target { kind, name, namespace: cluster.namespace.clone() };
+        views.push(read_view(cluster, profile, role, target, args, &format).await?);
     }
-    if args.output == Some(OutputFormat::Json) {
-        let items = texts
-            .iter()
-            .map(|t| serde_json::from_str(t))
-            .collect::<std::result::Result<Vec<Value>, _>>()
-            .map_err(|e| Error::Invalid(format!("cannot join the JSON views: {e}")))?;
-        return Ok(output::json(&json!({"apiVersion": "v1", "kind": "List", "items": items})));
+    if let Some(key) = sort_key {
+        views.sort_by(|a, b| crate::jsonpath::sort_order(&key.values(&a.doc), &key.values(&b.doc)));
     }
-    Ok(texts.join("---\n"))
+    print_views(profile, role, &views, args, &format, true)
 }
 
 pub fn api_resource(kind: &KindInfo) -> ApiResource {
@@ -386,7 +375,66 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             return crate::list::list_text(cluster, profile, role, &list).await;
         }
     };
+    // A bad template or sort key is refused before anything is read.
+    let format = GetFormat::of(args)?;
+    sort_key(args)?;
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let view = read_view(cluster, profile, role, target, args, &format).await?;
+    print_views(profile, role, std::slice::from_ref(&view), args, &format, false)
+}
+
+/// What `get TYPE/NAME…` prints.
+enum GetFormat {
+    Yaml,
+    Json,
+    /// The exact server-side apply body (`-o apply`, `--raw`)
+    Apply,
+    Name,
+    /// The list's table, with its wide columns
+    Wide,
+    JsonPath(crate::jsonpath::Template),
+}
+
+impl GetFormat {
+    fn of(args: &GetArgs) -> Result<GetFormat> {
+        if args.raw {
+            return Ok(GetFormat::Apply);
+        }
+        Ok(match &args.output {
+            None | Some(OutputFormat::Yaml) => GetFormat::Yaml,
+            Some(OutputFormat::Json) => GetFormat::Json,
+            Some(OutputFormat::Apply) => GetFormat::Apply,
+            Some(OutputFormat::Name) => GetFormat::Name,
+            Some(OutputFormat::Wide) => GetFormat::Wide,
+            Some(OutputFormat::JsonPath(text)) => {
+                GetFormat::JsonPath(crate::jsonpath::parse(text).map_err(Error::Usage)?)
+            }
+        })
+    }
+}
+
+fn sort_key(args: &GetArgs) -> Result<Option<crate::jsonpath::Template>> {
+    args.sort_by
+        .as_deref()
+        .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
+        .transpose()
+}
+
+/// One object as `get` shows it: the live object and its role document, status section included.
+struct View<'p> {
+    live: crate::apply::Live<'p>,
+    doc: Value,
+}
+
+async fn read_view<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+    args: &GetArgs,
+    format: &GetFormat,
+) -> Result<View<'p>> {
+    let kind = target.kind;
     let (obj, hpa) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
         if !container_names(&obj, kind).contains(only) {
@@ -398,36 +446,136 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
             )));
         }
     }
-    let output = if args.raw { Some(OutputFormat::Apply) } else { args.output.clone() };
-    if output == Some(OutputFormat::Apply) {
-        // What applying the document unchanged would send: only what the role's manager owns.
-        let live = crate::apply::Live { target, object: obj, autoscaler: hpa };
-        let doc = live.document(profile, role, None);
-        let writer = crate::apply::Writer::new(profile, role, None, false)?;
-        let (_, body) = crate::apply::build(profile, &writer, &live, &doc)?;
-        return output::yaml(&body);
-    }
     let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
     let mut doc = project::document(profile, role, kind, &obj, &view);
     crate::status::add_to(&mut doc, &kind.kind, &obj);
-    if role == RoleName::Dev {
+    // The images of ready pods cost a request: only for the formats that print the document.
+    if role == RoleName::Dev && matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_)) {
         crate::status::add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc)
             .await;
     }
-    let owners = args.show_owners.then(|| field_owners(profile, kind, &obj, Some(role)));
-    match output {
-        Some(OutputFormat::Json) => Ok(match owners {
-            Some(owners) => output::json(&json!({"document": doc, "owners": owners})),
-            None => output::json(&doc),
-        }),
-        _ => {
-            let mut text = output::yaml(&doc)?;
-            if let Some(owners) = owners {
-                text.push_str(&owners_comment(&owners));
+    Ok(View { live: crate::apply::Live { target, object: obj, autoscaler: hpa }, doc })
+}
+
+/// `several`: the objects were named as several (a `List` for JSON and JSONPath, as kubectl).
+fn print_views(
+    profile: &Profile,
+    role: RoleName,
+    views: &[View<'_>],
+    args: &GetArgs,
+    format: &GetFormat,
+    several: bool,
+) -> Result<String> {
+    let owners = |view: &View<'_>| {
+        args.show_owners.then(|| {
+            let mut rows = field_owners(profile, view.live.target.kind, &view.live.object, Some(role));
+            if let Some(only) = &args.container {
+                // `-c` shows one container; the others' owners are left out with them.
+                rows.retain(|row| match document_path(&row.field).as_slice() {
+                    [list, name, ..] if crate::roles::CONTAINER_LISTS.contains(&list.as_str()) => {
+                        name == only
+                    }
+                    _ => true,
+                });
             }
-            Ok(text)
+            rows
+        })
+    };
+    let list = |items: Vec<Value>| json!({"apiVersion": "v1", "kind": "List", "items": items});
+    match format {
+        GetFormat::Apply => {
+            let mut texts = Vec::new();
+            for view in views {
+                // What applying the document unchanged would send: only what the role's manager owns.
+                let doc = view.live.document(profile, role, None);
+                let writer = crate::apply::Writer::new(profile, role, None, false)?;
+                let (_, body) = crate::apply::build(profile, &writer, &view.live, &doc)?;
+                texts.push(output::yaml(&body)?);
+            }
+            Ok(texts.join("---\n"))
+        }
+        GetFormat::Name => Ok(views.iter().map(|v| format!("{}\n", v.live.target.display())).collect()),
+        GetFormat::Wide => {
+            let headers = table_headers(role, true);
+            let container_column = headers.iter().position(|h| *h == "container");
+            let mut rows = Vec::new();
+            for view in views {
+                let live = &view.live;
+                let these = table_rows(
+                    profile,
+                    role,
+                    live.target.kind,
+                    &live.object,
+                    live.autoscaler.as_ref(),
+                    true,
+                    false,
+                );
+                rows.extend(these.into_iter().filter(|row| match (&args.container, container_column) {
+                    // Init containers are shown as `NAME (init)` or `NAME (sidecar)`.
+                    (Some(only), Some(i)) => {
+                        row[i] == *only
+                            || row[i].strip_prefix(only.as_str()).is_some_and(|r| r.starts_with(" ("))
+                    }
+                    _ => true,
+                }));
+            }
+            let table = output::table(&headers, rows);
+            Ok(if args.no_headers {
+                table.split_once('\n').map_or(table.clone(), |(_, rest)| rest.into())
+            } else {
+                table
+            })
+        }
+        GetFormat::JsonPath(template) => {
+            let (doc, what) = match views {
+                [one] if !several => (
+                    one.doc.clone(),
+                    format!("{} in namespace \"{}\"", one.live.target.display(), one.live.target.namespace),
+                ),
+                _ => (
+                    list(views.iter().map(|v| v.doc.clone()).collect()),
+                    format!("the List of {} objects", views.len()),
+                ),
+            };
+            template.render(&doc).map_err(|e| Error::Usage(format!("{what}: {e}")))
+        }
+        GetFormat::Json => {
+            let one = |view: &View<'_>| match owners(view) {
+                Some(owners) => json!({"document": view.doc, "owners": owners}),
+                None => view.doc.clone(),
+            };
+            Ok(match views {
+                [view] if !several => output::json(&one(view)),
+                _ => output::json(&list(views.iter().map(one).collect())),
+            })
+        }
+        GetFormat::Yaml => {
+            let mut texts = Vec::new();
+            for view in views {
+                texts.push(match owners(view) {
+                    Some(owners) => yaml_with_owners(&view.doc, &owners),
+                    None => output::yaml(&view.doc)?,
+                });
+            }
+            Ok(texts.join("---\n"))
         }
     }
+}
+
+/// The columns of the role's table (`list`), for one object's row: no NAMESPACE, no CONTROLLED BY.
+fn table_headers(role: RoleName, wide: bool) -> Vec<&'static str> {
+    let mut headers = vec!["name", "kind", "ready", "up-to-date", "available"];
+    headers.extend(match role {
+        RoleName::Dev => ["container", "image", "ports", "cpu", "memory", "age"].as_slice(),
+        RoleName::Ops => ["replicas", "strategy", "placement", "age"].as_slice(),
+    });
+    if wide {
+        headers.extend(match role {
+            RoleName::Dev => ["command", "env"],
+            RoleName::Ops => ["labels", "autoscaler"],
+        });
+    }
+    headers
 }
 
 /// App and init containers (their names are unique within a pod).
@@ -435,24 +583,52 @@ pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
     project::all_containers(obj, kind).iter().map(|(_, c)| project::container_name(c).to_string()).collect()
 }
 
-/// Owners as YAML comments, so the document still applies unchanged.
-pub fn owners_comment(owners: &[FieldOwners]) -> String {
-    let mut text = String::from("# owners (from managedFields):\n");
+/// The document as YAML with each field's owners as a comment at the end of its line (for a map or
+/// list, of its key's line): `image: nginx:1  # kubectl-oam-dev (Apply), helm (Update)`. Comments
+/// are ignored when the document is applied. Owned fields the document does not show follow at
+/// the end.
+pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
+    let mut comments = std::collections::BTreeMap::new();
+    let mut not_shown = String::new();
     for row in owners {
         let holders: Vec<String> = row
             .managers
             .iter()
             .map(|h| {
-                let role = h.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
-                let sub =
-                    if h.subresource.is_empty() { String::new() } else { format!(" /{}", h.subresource) };
-                format!("{}{role} {}{sub} {}", h.manager, h.operation, h.time)
+                let mut how = h.operation.clone();
+                if !h.subresource.is_empty() {
+                    how.push_str(&format!(" /{}", h.subresource));
+                }
+                if row.outside_role.contains(&h.manager) {
+                    how.push_str(&format!(", outside {}", row.role));
+                }
+                format!("{} ({how})", h.manager)
             })
             .collect();
-        let flag = if row.outside_role.is_empty() { "" } else { "  <- outside role" };
-        text.push_str(&format!("#   {}: {}{flag}\n", row.field, holders.join("; ")));
+        let holders = holders.join(", ");
+        let path = document_path(&row.field);
+        if project::get_path(doc, &path).is_some() {
+            comments.insert(path, holders);
+        } else {
+            not_shown.push_str(&format!("#   {}: {holders}\n", row.field));
+        }
+    }
+    let mut text = String::from("# field managers (from managedFields) follow each field\n");
+    text.push_str(&crate::yaml::to_string_with_comments(doc, &comments));
+    if !not_shown.is_empty() {
+        text.push_str("# owned fields not shown here:\n");
+        text.push_str(&not_shown);
     }
     text
+}
+
+/// The keys of an owners row's field in the role document: `containers.app.image` is
+/// containers → app → image (container names have no dots), `scaler.replicas` scaler → replicas.
+fn document_path(field: &str) -> Vec<String> {
+    let container_list = crate::roles::CONTAINER_LISTS
+        .iter()
+        .any(|list| field.strip_prefix(list).is_some_and(|rest| rest.starts_with('.')));
+    field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
 }
 
 /// The owners table (or JSON/YAML), and whether any role field is held outside its role.
@@ -621,7 +797,8 @@ mod tests {
         }
         let outside = project::without_role_fields(profile, RoleName::Dev, kind, obj);
         let _ = project::without_tool_keys(profile, kind, &outside);
-        let _ = owners_comment(&field_owners(profile, kind, obj, None));
+        let doc = project::document(profile, RoleName::Dev, kind, obj, &ViewOptions::default());
+        let _ = yaml_with_owners(&doc, &field_owners(profile, kind, obj, None));
     }
 
     /// A server may answer with any shape below the top level (the top level is checked when the

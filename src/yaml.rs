@@ -850,9 +850,17 @@ fn is_yaml11_timestamp(s: &str) -> bool {
 
 /// YAML text of a JSON value that reads back with the same types under YAML 1.1 AND 1.2.
 pub fn to_string(value: &Value) -> String {
+    to_string_with_comments(value, &BTreeMap::new())
+}
+
+/// [`to_string`] with a comment at the end of the line of each mapping key whose path (the keys
+/// from the root) `comments` holds. Keys inside sequences get none. Comments are read as nothing, so
+/// the text reads back as the same value.
+pub fn to_string_with_comments(value: &Value, comments: &BTreeMap<Vec<String>, String>) -> String {
     let mut out = String::new();
+    let mut notes = Notes { comments, path: Vec::new() };
     match value {
-        Value::Object(map) if !map.is_empty() => write_mapping(&mut out, map, 0, false),
+        Value::Object(map) if !map.is_empty() => write_mapping(&mut out, map, 0, false, Some(&mut notes)),
         Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0, false),
         scalar => {
             write_scalar(&mut out, scalar, 2);
@@ -862,12 +870,24 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
+/// End-of-line comments by key path, and the path of the key being written.
+struct Notes<'a> {
+    comments: &'a BTreeMap<Vec<String>, String>,
+    path: Vec<String>,
+}
+
 fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
 /// `inline`: the first entry goes on the current line (after "- ").
-fn write_mapping(out: &mut String, map: &Map<String, Value>, indent: usize, inline: bool) {
+fn write_mapping(
+    out: &mut String,
+    map: &Map<String, Value>,
+    indent: usize,
+    inline: bool,
+    mut notes: Option<&mut Notes>,
+) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || !inline {
             pad(out, indent);
@@ -879,31 +899,61 @@ fn write_mapping(out: &mut String, map: &Map<String, Value>, indent: usize, inli
             out.push_str(&key_text);
             out.push('\n');
             pad(out, indent);
-            write_value(out, value, indent, indent + 2);
-        } else {
-            out.push_str(&key_text);
-            write_value(out, value, indent, indent);
+            write_value(out, value, indent, indent + 2, None);
+            continue;
+        }
+        out.push_str(&key_text);
+        match notes.as_deref_mut() {
+            Some(notes) => {
+                notes.path.push(key.clone());
+                write_value(out, value, indent, indent, Some(notes));
+                notes.path.pop();
+            }
+            None => write_value(out, value, indent, indent, None),
         }
     }
 }
 
-/// A mapping value after its key: `: scalar`, or the collection on the following lines.
-fn write_value(out: &mut String, value: &Value, indent: usize, sequence_indent: usize) {
+/// A mapping value after its key: `: scalar`, or the collection on the following lines; the key's
+/// comment, if any, ends the key's line.
+fn write_value(
+    out: &mut String,
+    value: &Value,
+    indent: usize,
+    sequence_indent: usize,
+    notes: Option<&mut Notes>,
+) {
+    let comment = notes.as_ref().and_then(|n| n.comments.get(&n.path)).map(|c| comment_text(c));
     match value {
         Value::Object(map) if !map.is_empty() => {
-            out.push_str(":\n");
-            write_mapping(out, map, indent + 2, false);
+            out.push(':');
+            out.push_str(comment.as_deref().unwrap_or_default());
+            out.push('\n');
+            write_mapping(out, map, indent + 2, false, notes);
         }
         Value::Array(items) if !items.is_empty() => {
-            out.push_str(":\n");
+            out.push(':');
+            out.push_str(comment.as_deref().unwrap_or_default());
+            out.push('\n');
             write_sequence(out, items, sequence_indent, false);
         }
         scalar => {
             out.push_str(": ");
-            write_scalar(out, scalar, indent + 2);
+            let mut text = String::new();
+            write_scalar(&mut text, scalar, indent + 2);
+            // A `|` block's comment goes after its header, before the lines.
+            let header_end = text.find('\n').unwrap_or(text.len());
+            text.insert_str(header_end, comment.as_deref().unwrap_or_default());
+            out.push_str(&text);
             out.push('\n');
         }
     }
+}
+
+/// `  # text` on one line: line breaks and other control characters become spaces.
+fn comment_text(text: &str) -> String {
+    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    format!("  # {clean}")
 }
 
 fn write_sequence(out: &mut String, items: &[Value], indent: usize, inline: bool) {
@@ -913,7 +963,7 @@ fn write_sequence(out: &mut String, items: &[Value], indent: usize, inline: bool
         }
         out.push_str("- ");
         match item {
-            Value::Object(map) if !map.is_empty() => write_mapping(out, map, indent + 2, true),
+            Value::Object(map) if !map.is_empty() => write_mapping(out, map, indent + 2, true, None),
             Value::Array(inner) if !inner.is_empty() => write_sequence(out, inner, indent + 2, true),
             scalar => {
                 write_scalar(out, scalar, indent + 2);

@@ -735,3 +735,53 @@ fn documents_round_trip() {
     assert_eq!(one(&text).value, doc);
     assert_eq!(serde_yaml::from_str::<Value>(&text).unwrap(), doc);
 }
+
+#[test]
+fn comments_end_their_key_lines_and_read_as_nothing() {
+    let value = json!({
+        "kind": "Deployment",
+        "containers": {"app": {"image": "nginx:1", "args": ["a", "b"], "env": {"A": "1"}, "resources": {}}},
+        "script": "line 1\nline 2\n",
+        "list": [{"name": "x"}],
+        "quoted": "yes",
+    });
+    let comments: BTreeMap<Vec<String>, String> = [
+        (vec!["containers", "app", "image"], "kubectl-oam-dev (Apply)"),
+        (vec!["containers", "app", "args"], "helm (Update)"),
+        (vec!["containers", "app", "env"], "a\nb"),
+        (vec!["containers", "app", "resources"], "empty"),
+        (vec!["script"], "block"),
+        (vec!["quoted"], "q"),
+        (vec!["list", "name"], "not in a list"),
+        (vec!["absent"], "nothing to put it on"),
+    ]
+    .into_iter()
+    .map(|(path, c)| (path.into_iter().map(String::from).collect(), c.to_string()))
+    .collect();
+    let text = to_string_with_comments(&value, &comments);
+    assert_eq!(
+        text,
+        "\
+kind: Deployment
+containers:
+  app:
+    image: nginx:1  # kubectl-oam-dev (Apply)
+    args:  # helm (Update)
+    - a
+    - b
+    env:  # a b
+      A: '1'
+    resources: {}  # empty
+script: |  # block
+  line 1
+  line 2
+list:
+- name: x
+quoted: 'yes'  # q
+"
+    );
+    assert_eq!(one(&text).value, value);
+    // libyaml, which go-yaml (kubectl) is a port of, reads them as nothing too.
+    assert_eq!(serde_yaml::from_str::<Value>(&text).unwrap(), value);
+    assert_eq!(to_string_with_comments(&value, &BTreeMap::new()), to_string(&value));
+}

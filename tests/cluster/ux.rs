@@ -270,3 +270,165 @@ fn explain_gives_the_servers_description_the_role_the_trait_and_the_owners() {
     let err = ns.oam(&["explain", "ops.schedule.schedule", "deploy/web"]).error();
     assert!(err.contains("deployment.apps/web in namespace") && err.contains("a field of CronJob"), "{err}");
 }
+
+/// `get` takes kubectl's output forms: a JSONPath template prints what kubectl prints for the same
+/// values (addressed in the role document), `-o name` as kubectl, `-o wide` the list's table.
+#[test]
+fn get_prints_jsonpath_names_and_wide_tables_as_kubectl_does() {
+    let ns = Ns::new("ux-get-output");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    let oam = |args: &[&str]| ns.oam(args).ok().stdout;
+    let kubectl = |args: &[&str]| ns.kubectl(args).ok().stdout;
+
+    // The same values, addressed in the role document and in the object.
+    for (role, ours, theirs) in [
+        ("dev", "{.containers.app.image}", "{.spec.template.spec.containers[?(@.name==\"app\")].image}"),
+        (
+            "dev",
+            "{.containers.app.env.MODE}",
+            "{.spec.template.spec.containers[0].env[?(@.name==\"MODE\")].value}",
+        ),
+        ("dev", "{.name}{\"\\t\"}{.kind}{\"\\n\"}", "{.metadata.name}{\"\\t\"}{.kind}{\"\\n\"}"),
+        ("ops", "{.scaler.replicas}", "{.spec.replicas}"),
+        ("ops", "{.metadata.labels}", "{.metadata.labels}"),
+        ("ops", "{.readOnly.selector}", "{.spec.selector.matchLabels}"),
+    ] {
+        let got = oam(&[role, "get", "deploy/web", "-o", &format!("jsonpath={ours}")]);
+        let expected = kubectl(&["get", "deploy/web", "-o", &format!("jsonpath={theirs}")]);
+        assert!(!got.is_empty(), "{role} {ours} prints something");
+        assert_eq!(got, expected, "{role} {ours} vs kubectl's {theirs}");
+    }
+    // Several objects: the template applies to a List of their documents, as kubectl's does.
+    for (role, ours, theirs) in [
+        (
+            "ops",
+            "{range .items[*]}{.name}={.scaler.replicas}{\"\\n\"}{end}",
+            "{range .items[*]}{.metadata.name}={.spec.replicas}{\"\\n\"}{end}",
+        ),
+        ("dev", "{.items[*].containers.proxy.image}", "{.items[*].spec.template.spec.containers[1].image}"),
+        ("dev", "{.kind}", "{.kind}"),
+    ] {
+        let got = oam(&[role, "get", "deploy", "web", "api", "-o", &format!("jsonpath={ours}")]);
+        let expected = kubectl(&["get", "deploy", "web", "api", "-o", &format!("jsonpath={theirs}")]);
+        assert!(!got.is_empty(), "{role} {ours} prints something");
+        assert_eq!(got, expected, "{role} {ours} vs kubectl's {theirs}");
+    }
+
+    assert_eq!(
+        oam(&["dev", "get", "deploy/web", "-o", "name"]),
+        kubectl(&["get", "deploy/web", "-o", "name"])
+    );
+    assert_eq!(
+        oam(&["ops", "get", "deploy", "web", "api", "-o", "name"]),
+        kubectl(&["get", "deploy", "web", "api", "-o", "name"])
+    );
+    assert_eq!(
+        oam(&["ops", "get", "deploy/web", "deploy/api", "-o", "name", "--sort-by", ".name"]),
+        "deployment.apps/api\ndeployment.apps/web\n"
+    );
+
+    // -o wide: the list's table for the one object (live columns, which move, left out).
+    let stable = |table: &str| -> Vec<Vec<String>> {
+        let mut lines = table.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+        let live = ["READY", "UP-TO-DATE", "AVAILABLE", "AGE"];
+        lines
+            .map(|line| {
+                line.split_whitespace()
+                    .zip(&header)
+                    .filter(|(_, h)| !live.contains(h))
+                    .map(|(cell, _)| cell.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    for role in ["dev", "ops"] {
+        let one = oam(&[role, "get", "deploy/web", "-o", "wide"]);
+        let list = oam(&[role, "list", "-o", "wide"]);
+        assert_eq!(one.lines().next(), list.lines().next(), "the same columns:\n{one}\n{list}");
+        let web_rows: Vec<Vec<String>> =
+            stable(&list).into_iter().filter(|row| row.first().map(String::as_str) == Some("web")).collect();
+        assert_eq!(stable(&one), web_rows, "{role}:\n{one}\n{list}");
+        assert!(one.lines().nth(1).is_some_and(|l| l.contains("Deployment")), "{one}");
+        let bare = oam(&[role, "get", "deploy/web", "-o", "wide", "--no-headers"]);
+        assert_eq!(bare.lines().count(), one.lines().count() - 1, "{bare}");
+        assert!(bare.starts_with("web "), "{bare}");
+    }
+    let proxy_only = oam(&["dev", "get", "deploy/web", "-o", "wide", "-c", "proxy"]);
+    assert_eq!(proxy_only.lines().count(), 2, "{proxy_only}");
+    assert!(proxy_only.contains("envoy:1.30") && !proxy_only.contains("nginx"), "{proxy_only}");
+    // With a document format, --no-headers is accepted and changes nothing (as kubectl).
+    assert!(oam(&["dev", "get", "deploy/web", "--no-headers"]).starts_with("kind: Deployment\nname: web\n"));
+
+    // A template that does not parse, or finds nothing: one error line, exit 2.
+    let err = ns.oam(&["dev", "get", "deploy/web", "-o", "jsonpath={.containers[}"]).error();
+    assert_eq!(err, "error: jsonpath template \"{.containers[}\": column 13: \"[\" is not closed with \"]\"");
+    let err = ns.oam(&["ops", "get", "deploy/web", "-o", "jsonpath={.scaler.nope}"]).error();
+    assert!(
+        err.starts_with(&format!(
+            "error: deployment.apps/web in namespace \"{}\": jsonpath \"{{.scaler.nope}}\": .scaler.nope is not found (.scaler has replicas)",
+            ns.name
+        )),
+        "{err}"
+    );
+    let err = ns.oam(&["ops", "get", "deploy", "web", "api", "--sort-by", "{.a[}"]).error();
+    assert!(err.contains("--sort-by \"{.a[}\": column 4"), "{err}");
+}
+
+/// `--show-owners` puts each field's managers at the end of its line; the text still applies.
+#[tokio::test]
+async fn show_owners_comments_each_field_and_the_document_still_applies() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+    let ns = Ns::new("ux-show-owners");
+    ns.create(&web_deployment("web"));
+    // A helm-like server-side apply of the proxy image (kubectl's own --server-side would move the
+    // client-side apply's fields to it).
+    let api: Api<Deployment> = Api::namespaced(ns.client().await, &ns.name);
+    let helm = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                      "spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy:1.31"}]}}}});
+    api.patch("web", &PatchParams::apply("helm").force(), &Patch::Apply(helm)).await.expect("helm apply");
+
+    let shown = ns.oam(&["dev", "get", "deploy/web", "--show-owners"]).ok().stdout;
+    for line in [
+        "    image: envoy:1.31  # helm (Apply, outside dev)",
+        "    image: nginx:1.25  # kubectl-client-side-apply (Update, outside dev)",
+        "    env:  # kubectl-client-side-apply (Update, outside dev)",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line:?} in\n{shown}");
+    }
+    assert!(!shown.contains("# owned fields not shown here"), "every owned field is shown: {shown}");
+
+    // The commented document applies as it is, with a change.
+    let changed = shown.replace("MODE: prod", "MODE: staging");
+    ns.oam_with(&["dev", "apply", "-f", "-", "--force-conflicts"], &changed, &[]).ok();
+    let live = ns.get_json("deploy/web");
+    assert_eq!(crate::writes::env_value(&live, "app", "MODE").as_deref(), Some("staging"));
+    let after = ns.oam(&["dev", "get", "deploy/web", "--show-owners"]).ok().stdout;
+    assert!(
+        after.lines().any(|l| l.starts_with("    env:  # ") && l.contains("kubectl-oam-dev (Apply)")),
+        "{after}"
+    );
+
+    // -c shows one container's owners; ops sees its traits'.
+    let proxy = ns.oam(&["dev", "get", "deploy/web", "--show-owners", "-c", "proxy"]).ok().stdout;
+    assert!(proxy.contains("# helm (Apply, outside dev)") && !proxy.contains("nginx"), "{proxy}");
+    let ops = ns.oam(&["ops", "get", "deploy/web", "--show-owners"]).ok().stdout;
+    assert!(
+        ops.lines().any(|l| l.starts_with("  replicas: 2  # kubectl-client-side-apply (Update")),
+        "{ops}"
+    );
+
+    // JSON has no comments: the owners come beside the document.
+    let json: serde_json::Value = serde_json::from_str(
+        &ns.oam(&["dev", "get", "deploy/web", "--show-owners", "-o", "json"]).ok().stdout,
+    )
+    .unwrap();
+    assert_eq!(json["document"]["name"], "web");
+    assert!(
+        json["owners"]
+            .as_array()
+            .is_some_and(|rows| rows.iter().any(|r| r["field"] == "containers.proxy.image"))
+    );
+}

@@ -299,7 +299,7 @@ async fn owners_name_every_manager_and_flag_fields_outside_their_role() {
     assert_eq!(replicas["managers"][0]["role"], "ops");
 
     let with_owners = ns.oam(&["dev", "get", "deploy/web", "--show-owners"]).ok().stdout;
-    assert!(with_owners.contains("#   containers.proxy.image: helm"), "{with_owners}");
+    assert!(with_owners.contains("    image: envoy:1.31  # helm (Apply, outside dev)"), "{with_owners}");
     yaml(&with_owners); // still a document that applies
 }
 
