@@ -12,10 +12,10 @@ pub mod diff;
 pub mod edit;
 pub mod error;
 pub mod explain;
-pub mod list;
 #[cfg(test)]
 mod golden;
 pub mod jsonpath;
+pub mod list;
 pub mod output;
 pub mod owners;
 pub mod ownership;
@@ -183,7 +183,9 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
             Some(list) => list::print_list(&cluster, &profile, role, &list).await.map(|_| Outcome::Done),
             None => print(view::get(&cluster, &profile, role, args).await?),
         },
-        RoleCommand::List(args) => list::print_list(&cluster, &profile, role, args).await.map(|_| Outcome::Done),
+        RoleCommand::List(args) => {
+            list::print_list(&cluster, &profile, role, args).await.map(|_| Outcome::Done)
+        }
         RoleCommand::Edit(args) => print(edit::edit(&cluster, &profile, role, args).await?),
         RoleCommand::Apply(args) => {
             print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?)

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
+use crate::jsonpath::{Template, sort_order};
 use crate::output;
 use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
@@ -47,7 +48,12 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
 }
 
 /// The list as text, for callers that print it whole.
-pub async fn list_text(cluster: &Cluster, profile: &Profile, role: RoleName, args: &ListArgs) -> Result<String> {
+pub async fn list_text(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+) -> Result<String> {
     let mut out = Vec::new();
     list_workloads(cluster, profile, role, args, &mut out).await?;
     Ok(String::from_utf8_lossy(&out).into_owned())
@@ -61,12 +67,11 @@ pub async fn print_list(cluster: &Cluster, profile: &Profile, role: RoleName, ar
 }
 
 /// What the list prints.
-#[derive(Debug, Clone, PartialEq)]
 enum Mode {
     Table,
     Names,
     Documents { json: bool },
-    JsonPath(String),
+    JsonPath(Template),
 }
 
 /// One page of one kind, as far as the output needs it; controlled objects are already left out
@@ -96,7 +101,9 @@ pub async fn list_workloads(
         Some(OutputFormat::Name) => Mode::Names,
         Some(OutputFormat::Yaml) => Mode::Documents { json: false },
         Some(OutputFormat::Json) => Mode::Documents { json: true },
-        Some(OutputFormat::JsonPath(template)) => Mode::JsonPath(template.clone()),
+        Some(OutputFormat::JsonPath(text)) => {
+            Mode::JsonPath(crate::jsonpath::parse(text).map_err(Error::Usage)?)
+        }
         Some(OutputFormat::Apply) => {
             return Err(Error::Usage(
                 "-o apply prints the apply body of one object; name it, e.g. deploy/web".into(),
@@ -113,7 +120,14 @@ pub async fn list_workloads(
         all_namespaces: cluster.all_namespaces,
         with_controller: args.all,
     };
-    let sorting = args.sort_by.is_some() && mode == Mode::Table;
+    // Sorting needs each object's role document (the key is a path in it): whole objects.
+    let sorting = args.sort_by.is_some();
+    // A bad key is refused before anything is read.
+    let sort_key = args
+        .sort_by
+        .as_deref()
+        .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
+        .transpose()?;
     // Each kind's pages come through a channel of its own, so that all kinds are fetched at once
     // while the output follows kind order. A later kind's visible objects wait in its channel
     // until its turn; hidden ones (most ReplicaSets and Jobs) never get there.
@@ -128,13 +142,13 @@ pub async fn list_workloads(
     }
     let printing = async {
         let hpas = match role {
-            RoleName::Ops if matches!(mode, Mode::Table) => {
+            RoleName::Ops if !matches!(mode, Mode::Names) => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
                 view::list_autoscalers(cluster, namespace).await?
             }
             _ => Vec::new(),
         };
-        let mut printer = Printer::new(profile, layout, mode.clone(), HpaIndex::new(&hpas), args);
+        let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
         for (kind, plan, mut rx) in receivers {
             while let Some(page) = rx.recv().await {
                 if !printer.page(kind, plan.as_ref(), page?, out)? {
@@ -164,13 +178,14 @@ async fn fetch_kind(
         params = params.labels(sel);
     }
     loop {
-        let (page, token) = match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
+        let (page, token) =
+            match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
         if tx.send(Ok(page)).is_err() {
             return;
         }
@@ -247,7 +262,11 @@ struct ListMeta {
 
 /// A page's items as partial objects and its continue token, or None when the page is not what a
 /// server sends for `list_kind` (the general way then says what is wrong).
-fn partial_page(text: &str, kind: &KindInfo, list_kind: &str) -> Option<(Vec<PartialObject>, Option<String>)> {
+fn partial_page(
+    text: &str,
+    kind: &KindInfo,
+    list_kind: &str,
+) -> Option<(Vec<PartialObject>, Option<String>)> {
     let page: PartialPage = serde_json::from_str(text).ok()?;
     if page.kind.as_deref().is_some_and(|k| k != list_kind) {
         return None;
@@ -287,40 +306,59 @@ impl<'a> HpaIndex<'a> {
     }
 }
 
-/// Prints pages as they come.
+/// Prints pages as they come (or, sorting, all at the end).
 struct Printer<'a> {
     profile: &'a Profile,
     layout: Layout,
     mode: Mode,
     hpas: HpaIndex<'a>,
-    args: &'a ListArgs,
+    chunk_size: usize,
+    sort_key: Option<Template>,
     now: Timestamp,
     table: StreamTable,
     /// Objects shown, and controlled ones left out.
     shown: usize,
     hidden: usize,
-    /// Documents kept for a JSONPath template.
-    kept_documents: Vec<Value>,
     /// Rows not printed yet: a block is printed once it holds a page's worth (`--chunk-size`), so
     /// that a list of a few objects of several kinds is one aligned table.
     pending: Vec<Vec<String>>,
+    /// Documents kept for a JSONPath template.
+    documents: Vec<Value>,
+    /// With `--sort-by`, everything waits for the last page: each object's key and what it prints.
+    sorted: Vec<(Option<Value>, Shown)>,
+}
+
+/// What one object prints, kept for sorting.
+enum Shown {
+    Rows(Vec<Vec<String>>),
+    Name(String),
+    Document(Value),
 }
 
 impl<'a> Printer<'a> {
-    fn new(profile: &'a Profile, layout: Layout, mode: Mode, hpas: HpaIndex<'a>, args: &'a ListArgs) -> Self {
+    fn new(
+        profile: &'a Profile,
+        layout: Layout,
+        mode: Mode,
+        hpas: HpaIndex<'a>,
+        args: &ListArgs,
+        sort_key: Option<Template>,
+    ) -> Self {
         let headers = layout.headers().iter().map(|h| h.to_uppercase()).collect();
         Printer {
             profile,
             layout,
             mode,
             hpas,
-            args,
+            chunk_size: args.chunk_size as usize,
+            sort_key,
             now: Timestamp::now(),
             table: StreamTable::new(headers, !args.no_headers),
             shown: 0,
             hidden: 0,
-            kept_documents: Vec::new(),
             pending: Vec::new(),
+            documents: Vec::new(),
+            sorted: Vec::new(),
         }
     }
 
@@ -337,86 +375,114 @@ impl<'a> Printer<'a> {
         doc
     }
 
+    /// What `obj` prints in this mode.
+    fn shown(&self, kind: &KindInfo, obj: &Value, doc: Option<Value>) -> Shown {
+        match &self.mode {
+            Mode::Table => {
+                let hpa = self.whole_hpa(kind, obj);
+                Shown::Rows(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now))
+            }
+            Mode::Names => {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                Shown::Name(format!("{}/{name}\n", kind.display_resource()))
+            }
+            Mode::Documents { .. } | Mode::JsonPath(_) => {
+                Shown::Document(doc.unwrap_or_else(|| self.document(kind, obj)))
+            }
+        }
+    }
+
     /// Prints one page; false when the reader went away.
-    fn page(&mut self, kind: &KindInfo, plan: Option<&RowPlan>, page: Page, out: &mut impl Write) -> Result<bool> {
+    fn page(
+        &mut self,
+        kind: &KindInfo,
+        plan: Option<&RowPlan>,
+        page: Page,
+        out: &mut impl Write,
+    ) -> Result<bool> {
         self.hidden += page.hidden;
         let mut text = String::new();
-        match (&self.mode, page.objects, plan) {
-            (Mode::Names, Objects::Partial(objects), _) => {
-                self.shown += objects.len();
-                for obj in objects {
-                    text.push_str(&format!("{}/{}\n", kind.display_resource(), obj.name()));
-                }
-            }
-            (Mode::Names, Objects::Whole(objects), _) => {
-                self.shown += objects.len();
-                for obj in objects {
-                    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-                    text.push_str(&format!("{}/{name}\n", kind.display_resource()));
-                }
-            }
-            (Mode::Table, Objects::Partial(objects), Some(plan)) => {
+        match (page.objects, plan) {
+            (Objects::Partial(objects), Some(plan)) => {
                 self.shown += objects.len();
                 for obj in &objects {
-                    let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
-                    self.pending.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
+                    if matches!(self.mode, Mode::Names) {
+                        text.push_str(&format!("{}/{}\n", kind.display_resource(), obj.name()));
+                    } else {
+                        let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
+                        self.pending.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
+                    }
                 }
-                text = self.full_block();
             }
-            (Mode::Table, Objects::Whole(objects), _) => {
-                self.shown += objects.len();
+            // Partial pages are asked for only with a plan.
+            (Objects::Partial(_), None) => {}
+            (Objects::Whole(objects), _) => {
                 for obj in &objects {
-                    let hpa = self.whole_hpa(kind, obj);
-                    self.pending.extend(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now));
-                }
-                text = self.full_block();
-            }
-            (Mode::Documents { json }, Objects::Whole(objects), _) => {
-                let json = *json;
-                for obj in &objects {
-                    let doc = self.document(kind, obj);
-                    text.push_str(&document_text(&doc, json, self.shown == 0)?);
-                    self.shown += 1;
-                }
-            }
-            (Mode::JsonPath(_), Objects::Whole(objects), _) => {
-                self.shown += objects.len();
-                for obj in &objects {
-                    let doc = self.document(kind, obj);
-                    self.kept_documents.push(doc);
+                    let shown = match &self.sort_key {
+                        Some(key) => {
+                            let doc = self.document(kind, obj);
+                            let value = key.values(&doc).first().map(|v| (*v).clone());
+                            let shown = self.shown(kind, obj, Some(doc));
+                            self.sorted.push((value, shown));
+                            continue;
+                        }
+                        None => self.shown(kind, obj, None),
+                    };
+                    text.push_str(&self.print(shown)?);
                 }
             }
-            // Partial pages are asked for only for tables and names, and only with a plan.
-            (_, Objects::Partial(_), _) => {}
+        }
+        if self.pending.len() >= self.chunk_size {
+            text.push_str(&self.table.block(&self.pending));
+            self.pending.clear();
         }
         write(out, &text)
     }
 
-    /// The pending rows as a block, once they fill a page.
-    fn full_block(&mut self) -> String {
-        if self.pending.len() < self.args.chunk_size as usize {
-            return String::new();
-        }
-        let text = self.table.block(&self.pending);
-        self.pending.clear();
-        text
+    /// The text of one object's output; rows and JSONPath documents are kept for later.
+    fn print(&mut self, shown: Shown) -> Result<String> {
+        let first = self.shown == 0;
+        self.shown += 1;
+        Ok(match (shown, &self.mode) {
+            (Shown::Rows(rows), _) => {
+                self.pending.extend(rows);
+                String::new()
+            }
+            (Shown::Name(line), _) => line,
+            (Shown::Document(doc), Mode::Documents { json }) => document_text(&doc, *json, first)?,
+            (Shown::Document(doc), _) => {
+                self.documents.push(doc);
+                String::new()
+            }
+        })
     }
 
     fn finish(mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
-        if !write(out, &self.table.block(&self.pending))? {
-            return Ok(());
-        }
-        match &self.mode {
-            Mode::Documents { json: true } => {
-                write(out, if self.shown == 0 { "[]\n" } else { "\n]\n" })?;
+        let mut text = String::new();
+        if self.sort_key.is_some() {
+            let mut sorted = std::mem::take(&mut self.sorted);
+            // Stable: objects with equal keys keep the server's order, as kubectl's.
+            sorted.sort_by(|(a, _), (b, _)| {
+                sort_order(&a.iter().collect::<Vec<_>>(), &b.iter().collect::<Vec<_>>())
+            });
+            for (_, shown) in sorted {
+                text.push_str(&self.print(shown)?);
             }
+        }
+        text.push_str(&self.table.block(&self.pending));
+        match &self.mode {
+            Mode::Documents { json: true } => text.push_str(if self.shown == 0 { "[]\n" } else { "\n]\n" }),
             Mode::JsonPath(template) => {
+                let count = self.documents.len();
                 let list = serde_json::json!({
                     "apiVersion": "v1",
                     "kind": "List",
-                    "items": std::mem::take(&mut self.kept_documents),
+                    "items": std::mem::take(&mut self.documents),
                 });
-                let _ = (template, list);
+                let rendered = template
+                    .render(&list)
+                    .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?;
+                text.push_str(&rendered);
             }
             Mode::Table | Mode::Names if self.shown == 0 => {
                 let scope = if cluster.all_namespaces {
@@ -433,7 +499,9 @@ impl<'a> Printer<'a> {
             }
             _ => {}
         }
-        out.flush().or_else(quiet_pipe)?;
+        if write(out, &text)? {
+            out.flush().or_else(quiet_pipe)?;
+        }
         Ok(())
     }
 }

@@ -9,13 +9,15 @@
 //! both give the same rows.
 
 use k8s_openapi::jiff::Timestamp;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
 use crate::output;
 use crate::project::{self, Autoscaler, ViewOptions};
-use crate::roles::{CONTAINER_LISTS, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, READ_ONLY_KEY, RoleName, Root};
+use crate::roles::{
+    CONTAINER_LISTS, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, READ_ONLY_KEY, RoleName, Root,
+};
 use crate::status::{self, Counts};
 
 /// How rows are laid out: what `list` was asked for.
@@ -98,10 +100,11 @@ struct ContainerCells {
 
 impl ContainerCells {
     fn row(self, common: &Common, layout: &Layout) -> Vec<String> {
-        common.row(layout, vec![self.name, self.image, self.ports, self.cpu, self.memory], vec![
-            self.command,
-            self.env,
-        ])
+        common.row(
+            layout,
+            vec![self.name, self.image, self.ports, self.cpu, self.memory],
+            vec![self.command, self.env],
+        )
     }
 }
 
@@ -333,9 +336,8 @@ impl RowPlan {
         let mut plan = RowPlan { in_job_template, ..RowPlan::default() };
         match role.name {
             RoleName::Dev => {
-                if role.container_fields().next().is_none() {
-                    return None;
-                }
+                // Without container fields the document has no containers: no rows to type.
+                role.container_fields().next()?;
                 for field in role.container_fields() {
                     let flag = match field.name.as_str() {
                         "image" => &mut plan.image,
@@ -576,8 +578,7 @@ impl PartialObject {
 
     /// The controller, as [`project::controller`] spells it.
     pub fn controller(&self) -> Option<String> {
-        let owner =
-            self.metadata.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
+        let owner = self.metadata.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
         let kind = owner.kind.as_deref()?.to_lowercase();
         let group = owner.api_version.as_deref().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
         let name = owner.name.as_deref()?;
@@ -602,8 +603,11 @@ impl PartialObject {
         hpa: Option<&Autoscaler>,
         now: Timestamp,
     ) -> Vec<Vec<String>> {
-        let counts =
-            Counts { replicas: self.spec.replicas, completions: self.spec.completions, ..self.status.clone() };
+        let counts = Counts {
+            replicas: self.spec.replicas,
+            completions: self.spec.completions,
+            ..self.status.clone()
+        };
         let common = Common {
             namespace: self.metadata.namespace.as_deref().unwrap_or_default(),
             name: self.name(),
@@ -697,7 +701,14 @@ impl PartialObject {
         }
     }
 
-    fn container_cells(&self, plan: &RowPlan, list: &str, name: &str, c: &Container, sidecar: bool) -> ContainerCells {
+    fn container_cells(
+        &self,
+        plan: &RowPlan,
+        list: &str,
+        name: &str,
+        c: &Container,
+        sidecar: bool,
+    ) -> ContainerCells {
         let ports = non_empty(&c.ports)
             .filter(|_| plan.ports)
             .map(|ports| {
@@ -790,7 +801,8 @@ mod tests {
         let profile = Profile::builtin();
         let hpa = fixture("hpa-shop");
         let mut compared = 0;
-        for name in ["cj-zoned", "cj", "deploy", "ds", "job-indexed", "job", "rs-owned", "rs", "sidecars", "sts"]
+        for name in
+            ["cj-zoned", "cj", "deploy", "ds", "job-indexed", "job", "rs-owned", "rs", "sidecars", "sts"]
         {
             let obj = fixture(name);
             let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
@@ -811,7 +823,8 @@ mod tests {
         let profile = Profile::builtin();
         let obj = fixture("sidecars");
         let kind = profile.kind("deploy").unwrap();
-        let layout = Layout { role: RoleName::Dev, wide: true, all_namespaces: false, with_controller: false };
+        let layout =
+            Layout { role: RoleName::Dev, wide: true, all_namespaces: false, with_controller: false };
         let (typed, _) = both_ways(&profile, &layout, kind, &obj, None);
         let names: Vec<&str> = typed.iter().map(|r| r[5].as_str()).collect();
         assert_eq!(names, ["app", "migrate (init)", "log-shipper (sidecar)"]);
@@ -841,13 +854,15 @@ mod tests {
         };
         let deploy = |p: &Profile| p.kind("deploy").unwrap().clone();
         // A shown field elsewhere, a placement field the row does not know, labels elsewhere.
-        let image_elsewhere = changed("image: {path: container.image}", "image: {path: container.workingDir}");
+        let image_elsewhere =
+            changed("image: {path: container.image}", "image: {path: container.workingDir}");
         assert!(RowPlan::new(&image_elsewhere, RoleName::Dev, &deploy(&image_elsewhere)).is_none());
         assert!(RowPlan::new(&image_elsewhere, RoleName::Ops, &deploy(&image_elsewhere)).is_some());
         let more_placement =
             changed("priorityClassName: {path: pod.priorityClassName}", "nodeName: {path: pod.nodeName}");
         assert!(RowPlan::new(&more_placement, RoleName::Ops, &deploy(&more_placement)).is_none());
-        let replicas_elsewhere = changed("replicas: {path: spec.replicas,", "replicas: {path: template.spec.hostname,");
+        let replicas_elsewhere =
+            changed("replicas: {path: spec.replicas,", "replicas: {path: template.spec.hostname,");
         assert!(RowPlan::new(&replicas_elsewhere, RoleName::Ops, &deploy(&replicas_elsewhere)).is_none());
         // A field left out is fine: its column is empty both ways.
         let no_ports = changed("        ports: {path: container.ports}\n", "");
@@ -905,7 +920,10 @@ mod tests {
             prop::collection::vec("[a-z]{1,3}", 0..3),
             prop::collection::vec("-[a-z]{1,3}", 0..3),
             prop::collection::vec(prop_oneof![Just("A"), Just("B"), Just("C")], 0..4),
-            prop::collection::vec((1..9000i64, prop::option::of(prop_oneof![Just("TCP"), Just("UDP")])), 0..3),
+            prop::collection::vec(
+                (1..9000i64, prop::option::of(prop_oneof![Just("TCP"), Just("UDP")])),
+                0..3,
+            ),
             (optional(quantities()), optional(quantities())),
             any::<bool>(),
         )
@@ -952,7 +970,8 @@ mod tests {
             optional(prop_oneof![Just(json!("")), Just(json!("high"))]),
         )
             .prop_map(|(containers, init, selector, affinity, tolerations, spread, priority)| {
-                let mut spec = json!({"containers": containers, "initContainers": init, "tolerations": tolerations});
+                let mut spec =
+                    json!({"containers": containers, "initContainers": init, "tolerations": tolerations});
                 for (key, value) in [
                     ("nodeSelector", selector),
                     ("affinity", affinity),
@@ -1017,7 +1036,16 @@ mod tests {
             counts(),
         )
             .prop_map(
-                |(kind, pod, (replicas, completions), (strategy, update, schedule), labels, controller, created, status)| {
+                |(
+                    kind,
+                    pod,
+                    (replicas, completions),
+                    (strategy, update, schedule),
+                    labels,
+                    controller,
+                    created,
+                    status,
+                )| {
                     let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": pod});
                     let mut spec = if kind == "CronJob" {
                         json!({"jobTemplate": {"spec": {"template": template}}})

@@ -254,7 +254,10 @@ pub fn applied_object(
 }
 
 /// One page of a list (`list_kind`, e.g. DeploymentList): its items and the continue token.
-pub(crate) fn parse_page(text: &str, list_kind: &str) -> std::result::Result<(Vec<Value>, Option<String>), String> {
+pub(crate) fn parse_page(
+    text: &str,
+    list_kind: &str,
+) -> std::result::Result<(Vec<Value>, Option<String>), String> {
     let mut page = parse_answer(text)?;
     let Some(map) = page.as_object_mut() else {
         return Err(format!("{}, not a JSON object", json_type(&page)));
