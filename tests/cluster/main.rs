@@ -4,6 +4,7 @@ mod fake;
 mod flags;
 mod harness;
 mod install;
+mod lists;
 mod model;
 mod neighbours;
 mod ownership;
