@@ -9,11 +9,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use futures_util::future::Either;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::Cluster;
@@ -79,6 +80,17 @@ enum Mode {
 struct Page {
     objects: Objects,
     hidden: usize,
+    /// Of its kind's budget: the objects it holds.
+    spent: usize,
+}
+
+impl Objects {
+    fn len(&self) -> usize {
+        match self {
+            Objects::Partial(objects) => objects.len(),
+            Objects::Whole(objects) => objects.len(),
+        }
+    }
 }
 
 enum Objects {
@@ -130,15 +142,18 @@ pub async fn list_workloads(
         .transpose()?;
     // Each kind's pages come through a channel of its own, so that all kinds are fetched at once
     // while the output follows kind order. A later kind's visible objects wait in its channel
-    // until its turn; hidden ones (most ReplicaSets and Jobs) never get there.
+    // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
+    // (most ReplicaSets and Jobs) cost nothing, so those kinds are read meanwhile.
+    let budget = args.chunk_size as usize;
+    let budgets: Vec<Semaphore> = kinds.iter().map(|_| Semaphore::new(budget)).collect();
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
-    for kind in &kinds {
+    for (kind, budget) in kinds.iter().zip(&budgets) {
         let (tx, rx) = mpsc::unbounded_channel();
         let plan = RowPlan::new(profile, role, kind).filter(|_| !sorting);
         let partial = plan.is_some() && matches!(mode, Mode::Table | Mode::Names);
-        senders.push(fetch_kind(cluster, kind, args, partial, tx));
-        receivers.push((*kind, plan, rx));
+        senders.push(fetch_kind(cluster, kind, args, partial, budget, tx));
+        receivers.push((*kind, plan, budget, rx));
     }
     let printing = async {
         let hpas = match role {
@@ -149,17 +164,25 @@ pub async fn list_workloads(
             _ => Vec::new(),
         };
         let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
-        for (kind, plan, mut rx) in receivers {
+        for (kind, plan, budget, mut rx) in receivers {
             while let Some(page) = rx.recv().await {
-                if !printer.page(kind, plan.as_ref(), page?, out)? {
+                let page = page?;
+                let spent = page.spent;
+                if !printer.page(kind, plan.as_ref(), page, out)? {
                     return Ok(()); // the reader went away (`| head`)
                 }
+                budget.add_permits(spent);
             }
         }
         printer.finish(cluster, out)
     };
-    let (_, printed) = futures_util::future::join(futures_util::future::join_all(senders), printing).await;
-    printed
+    // Printing ends first on an error or a closed pipe: the fetches still under way are dropped.
+    let fetching = futures_util::future::join_all(senders);
+    futures_util::pin_mut!(fetching, printing);
+    match futures_util::future::select(fetching, printing).await {
+        Either::Left((_, printing)) => printing.await,
+        Either::Right((printed, _)) => printed,
+    }
 }
 
 /// Pages through one kind's list into `tx`; stops at the first error (sent on) or when the
@@ -169,6 +192,7 @@ async fn fetch_kind(
     kind: &KindInfo,
     args: &ListArgs,
     partial: bool,
+    budget: &Semaphore,
     tx: mpsc::UnboundedSender<Result<Page>>,
 ) {
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
@@ -178,7 +202,7 @@ async fn fetch_kind(
         params = params.labels(sel);
     }
     loop {
-        let (page, token) =
+        let (mut page, token) =
             match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
                 Ok(answer) => answer,
                 Err(e) => {
@@ -186,6 +210,11 @@ async fn fetch_kind(
                     return;
                 }
             };
+        page.spent = page.objects.len().min(args.chunk_size as usize);
+        match budget.acquire_many(page.spent as u32).await {
+            Ok(permits) => permits.forget(),
+            Err(_) => return,
+        }
         if tx.send(Ok(page)).is_err() {
             return;
         }
@@ -226,7 +255,7 @@ async fn fetch_page(
                 objects.retain(|o| o.controller().is_none());
             }
             let hidden = before - objects.len();
-            return Ok((Page { objects: Objects::Partial(objects), hidden }, token));
+            return Ok((Page { objects: Objects::Partial(objects), hidden, spent: 0 }, token));
         }
     }
     // The general way, also for a page the typed way refused: its errors name what is wrong.
@@ -243,7 +272,7 @@ async fn fetch_page(
             objects.push(obj);
         }
     }
-    Ok((Page { objects: Objects::Whole(objects), hidden }, token))
+    Ok((Page { objects: Objects::Whole(objects), hidden, spent: 0 }, token))
 }
 
 #[derive(Deserialize)]
