@@ -720,3 +720,69 @@ impl StreamTable {
 fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(text: &str) -> (Option<(Vec<String>, Option<String>)>, Option<Option<String>>) {
+        let (tx, mut rx) = oneshot::channel();
+        let page = partial_page(text, "Deployment", "apps/v1", tx)
+            .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token));
+        (page, rx.try_recv().ok())
+    }
+
+    #[test]
+    fn a_page_hands_its_token_on_and_refuses_what_a_server_does_not_send() {
+        let page = r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"continue":"t1"},
+                       "items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"},"spec":{}}]}"#;
+        assert_eq!(
+            read(page),
+            (Some((vec!["a".into(), "b".into()], Some("t1".into()))), Some(Some("t1".into())))
+        );
+        // Items before the metadata (not how Kubernetes writes it): the same page, the token later.
+        let reordered = r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":""}}"#;
+        assert_eq!(read(reordered), (Some((vec!["a".into()], None)), Some(None)));
+        for text in [
+            r#"{"kind":"PodList","items":[]}"#,
+            r#"{"items":[{"metadata":{}}]}"#,
+            r#"{"items":[{"kind":"StatefulSet","metadata":{"name":"a"}}]}"#,
+            r#"{"items":[{"metadata":{"name":"a"},"spec":{"replicas":"two"}}]}"#,
+            r#"{"items":[]} trailing"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(read(text).0, None, "{text}");
+        }
+    }
+
+    #[test]
+    fn streamed_documents_are_the_array_and_stream_printed_whole() {
+        let docs = [json!({"kind": "Deployment", "name": "a", "env": {"X": "1\n2"}}), json!({"name": "b"})];
+        let mut json_text: String =
+            docs.iter().enumerate().map(|(i, d)| document_text(d, true, i == 0).unwrap()).collect();
+        json_text.push_str("\n]\n");
+        assert_eq!(json_text, output::json(&Value::Array(docs.to_vec())));
+        let yaml: String =
+            docs.iter().enumerate().map(|(i, d)| document_text(d, false, i == 0).unwrap()).collect();
+        let whole: Vec<String> = docs.iter().map(|d| output::yaml(d).unwrap()).collect();
+        assert_eq!(yaml, whole.join("---\n"));
+    }
+
+    #[test]
+    fn table_blocks_line_up_and_only_grow() {
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let mut table = StreamTable::new(vec!["NAME".into(), "IMAGE".into()], true);
+        let first = table.block(&[row(&["web", "nginx:1"]), row(&["api-long", "x"])]);
+        assert_eq!(
+            first,
+            output::table(&["name", "image"], vec![row(&["web", "nginx:1"]), row(&["api-long", "x"])])
+        );
+        assert_eq!(table.block(&[row(&["a", "b"])]), "a          b\n", "narrow cells keep the widths above");
+        assert_eq!(table.block(&[row(&["much-longer-name", "é"])]), "much-longer-name   é\n");
+        assert_eq!(table.block(&[]), "");
+        let mut bare = StreamTable::new(vec!["NAME".into(), "IMAGE".into()], false);
+        assert_eq!(bare.block(&[row(&["web", "nginx:1"])]), "web   nginx:1\n");
+    }
+}
