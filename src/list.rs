@@ -727,7 +727,10 @@ mod tests {
 
     use super::*;
 
-    fn read(text: &str) -> (Option<(Vec<String>, Option<String>)>, Option<Option<String>>) {
+    /// The page's names and token, as read; and the token handed on early.
+    type Read = (Option<(Vec<String>, Option<String>)>, Option<Option<String>>);
+
+    fn read(text: &str) -> Read {
         let (tx, mut rx) = oneshot::channel();
         let page = partial_page(text, "Deployment", "apps/v1", tx)
             .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token));
