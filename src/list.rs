@@ -13,9 +13,8 @@ use futures_util::future::Either;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::Cluster;
@@ -198,27 +197,19 @@ async fn fetch_kind(
 ) {
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let api = view::workload_api(cluster, kind, namespace);
-    let url = api.resource_url();
     let mut params = ListParams::default().limit(args.chunk_size);
     if let Some(sel) = &args.selector {
         params = params.labels(sel);
     }
-    let mut answer = request_page(cluster, kind, url, &params).await;
     loop {
-        let read = match answer {
-            Ok((line, text)) if partial => {
-                read_partial(cluster, kind, url, &params, line, text, args.all).await
-            }
-            Ok((line, text)) => (whole_page(cluster, kind, &line, &text, args.all), None),
-            Err(e) => (Err(e), None),
-        };
-        let (mut page, token, prefetched) = match read {
-            (Ok((page, token)), prefetched) => (page, token, prefetched),
-            (Err(e), _) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
+        let (mut page, token) =
+            match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
         page.spent = page.objects.len().min(args.chunk_size as usize);
         match budget.acquire_many(page.spent as u32).await {
             Ok(permits) => permits.forget(),
@@ -227,88 +218,49 @@ async fn fetch_kind(
         if tx.send(Ok(page)).is_err() {
             return;
         }
-        let Some(token) = token else { return };
-        params = params.continue_token(&token);
-        answer = match prefetched {
-            Some((sent, next)) if sent == token => next,
-            _ => request_page(cluster, kind, url, &params).await,
-        };
+        match token {
+            Some(token) => params = params.continue_token(&token),
+            None => return,
+        }
     }
 }
 
-/// One list request: its request line (for messages) and the answer's text.
-async fn request_page(
+async fn fetch_page(
     cluster: &Cluster,
     kind: &KindInfo,
     url: &str,
     params: &ListParams,
-) -> Result<(String, String)> {
+    partial: bool,
+    all: bool,
+) -> Result<(Page, Option<String>)> {
     let request = kube::core::Request::new(url)
         .list(params)
         .map_err(|e| Error::Invalid(format!("cannot build the list request: {e}")))?;
     let line = request_line(&request);
-    match cluster.client.request_text(request).await {
-        Ok(text) => Ok((line, text)),
-        Err(kube::Error::Api(status)) if status.code == 404 => Err(Error::Invalid(format!(
-            "the server does not serve {} ({}); check the kinds of the role profile",
-            kind.resource, kind.api_version
-        ))),
-        Err(e) => Err(cluster.transport_error(e)),
-    }
-}
-
-/// A page read as partial objects, and the next page's answer when there is one. The page is
-/// decoded on a blocking thread; its continue token comes with the list's metadata, before the
-/// items, so the next page is asked for while the items are still being decoded (the server
-/// encodes one page while this process decodes the other).
-async fn read_partial(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    url: &str,
-    params: &ListParams,
-    line: String,
-    text: String,
-    all: bool,
-) -> (Result<(Page, Option<String>)>, Option<(String, Result<(String, String)>)>) {
-    let (token_tx, token_rx) = oneshot::channel();
-    let (kind_name, api_version) = (kind.kind.clone(), kind.api_version.clone());
-    let decoding = tokio::task::spawn_blocking(move || {
-        let decoded = partial_page(&text, &kind_name, &api_version, token_tx);
-        (decoded, text)
-    });
-    let next = async {
-        let token = token_rx.await.ok().flatten()?;
-        let answer = request_page(cluster, kind, url, &params.clone().continue_token(&token)).await;
-        Some((token, answer))
+    let text = match cluster.client.request_text(request).await {
+        Ok(text) => text,
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            return Err(Error::Invalid(format!(
+                "the server does not serve {} ({}); check the kinds of the role profile",
+                kind.resource, kind.api_version
+            )));
+        }
+        Err(e) => return Err(cluster.transport_error(e)),
     };
-    let (decoded, next) = futures_util::future::join(decoding, next).await;
-    let read = match decoded {
-        Ok((Some((mut objects, token)), _)) => {
+    let list_kind = format!("{}List", kind.kind);
+    if partial {
+        if let Some((mut objects, token)) = partial_page(&text, kind, &list_kind) {
             let before = objects.len();
             if !all {
                 objects.retain(|o| o.controller().is_none());
             }
             let hidden = before - objects.len();
-            Ok((Page { objects: Objects::Partial(objects), hidden, spent: 0 }, token))
+            return Ok((Page { objects: Objects::Partial(objects), hidden, spent: 0 }, token));
         }
-        // The general way, for a page the typed way refused: its errors name what is wrong.
-        Ok((None, text)) => whole_page(cluster, kind, &line, &text, all),
-        Err(e) => Err(Error::Invalid(format!("cannot read a page of {}: {e}", kind.resource))),
-    };
-    (read, next)
-}
-
-/// A page read as whole objects, each checked.
-fn whole_page(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    line: &str,
-    text: &str,
-    all: bool,
-) -> Result<(Page, Option<String>)> {
-    let list_kind = format!("{}List", kind.kind);
+    }
+    // The general way, also for a page the typed way refused: its errors name what is wrong.
     let (items, token) =
-        view::parse_page(text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
+        view::parse_page(&text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
     let mut objects = Vec::with_capacity(items.len());
     let mut hidden = 0;
     for item in items {
@@ -323,10 +275,11 @@ fn whole_page(
     Ok((Page { objects: Objects::Whole(objects), hidden, spent: 0 }, token))
 }
 
-#[derive(Default)]
+#[derive(Deserialize)]
 struct PartialPage {
     kind: Option<String>,
-    token: Option<String>,
+    #[serde(default)]
+    metadata: ListMeta,
     items: Option<Vec<PartialObject>>,
 }
 
@@ -336,74 +289,24 @@ struct ListMeta {
     token: Option<String>,
 }
 
-/// Reads a page's keys in the order they come, handing the continue token on as soon as the
-/// list's metadata has been read.
-struct PageReader {
-    token_tx: Option<oneshot::Sender<Option<String>>>,
-}
-
-impl<'de> DeserializeSeed<'de> for PageReader {
-    type Value = PartialPage;
-
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<PartialPage, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PageReader {
-    type Value = PartialPage;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<PartialPage, A::Error> {
-        let mut page = PartialPage::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "kind" => page.kind = map.next_value()?,
-                "metadata" => {
-                    let meta: Option<ListMeta> = map.next_value()?;
-                    page.token = meta.and_then(|m| m.token).filter(|t| !t.is_empty());
-                    if let Some(tx) = self.token_tx.take() {
-                        let _ = tx.send(page.token.clone());
-                    }
-                }
-                "items" => page.items = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(page)
-    }
-}
-
-/// A page's items as partial objects and its continue token (also sent to `token_tx` once the
-/// list's metadata is read), or None when the page is not what a server sends for `kind` (the
-/// general way then says what is wrong).
+/// A page's items as partial objects and its continue token, or None when the page is not what a
+/// server sends for `list_kind` (the general way then says what is wrong).
 fn partial_page(
     text: &str,
-    kind: &str,
-    api_version: &str,
-    token_tx: oneshot::Sender<Option<String>>,
+    kind: &KindInfo,
+    list_kind: &str,
 ) -> Option<(Vec<PartialObject>, Option<String>)> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let page = PageReader { token_tx: Some(token_tx) }.deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    if page.kind.as_deref().is_some_and(|k| k.strip_suffix("List") != Some(kind)) {
+    let page: PartialPage = serde_json::from_str(text).ok()?;
+    if page.kind.as_deref().is_some_and(|k| k != list_kind) {
         return None;
     }
     let items = page.items.unwrap_or_default();
     let fits = |o: &PartialObject| {
         o.metadata.name.is_some()
-            && o.kind.as_deref().is_none_or(|k| k == kind)
-            && o.api_version.as_deref().is_none_or(|v| v == api_version)
+            && o.kind.as_deref().is_none_or(|k| k == kind.kind)
+            && o.api_version.as_deref().is_none_or(|v| v == kind.api_version)
     };
-    items.iter().all(fits).then_some((items, page.token))
+    items.iter().all(fits).then_some((items, page.metadata.token.filter(|t| !t.is_empty())))
 }
 
 /// The HPAs by the namespace, kind and name they target, so that a row finds its own at once.
@@ -727,27 +630,20 @@ mod tests {
 
     use super::*;
 
-    /// The page's names and token, as read; and the token handed on early.
-    type Read = (Option<(Vec<String>, Option<String>)>, Option<Option<String>>);
-
-    fn read(text: &str) -> Read {
-        let (tx, mut rx) = oneshot::channel();
-        let page = partial_page(text, "Deployment", "apps/v1", tx)
-            .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token));
-        (page, rx.try_recv().ok())
+    fn read(text: &str) -> Option<(Vec<String>, Option<String>)> {
+        let deploy = Profile::builtin().kind("deploy").unwrap().clone();
+        partial_page(text, &deploy, "DeploymentList")
+            .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token))
     }
 
     #[test]
-    fn a_page_hands_its_token_on_and_refuses_what_a_server_does_not_send() {
+    fn a_partial_page_refuses_what_a_server_does_not_send() {
         let page = r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"continue":"t1"},
                        "items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"},"spec":{}}]}"#;
-        assert_eq!(
-            read(page),
-            (Some((vec!["a".into(), "b".into()], Some("t1".into()))), Some(Some("t1".into())))
-        );
-        // Items before the metadata (not how Kubernetes writes it): the same page, the token later.
-        let reordered = r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":""}}"#;
-        assert_eq!(read(reordered), (Some((vec!["a".into()], None)), Some(None)));
+        assert_eq!(read(page), Some((vec!["a".into(), "b".into()], Some("t1".into()))));
+        let last = r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":""}}"#;
+        assert_eq!(read(last), Some((vec!["a".into()], None)));
+        // Each of these is read the general way, which names what is wrong.
         for text in [
             r#"{"kind":"PodList","items":[]}"#,
             r#"{"items":[{"metadata":{}}]}"#,
@@ -756,7 +652,7 @@ mod tests {
             r#"{"items":[]} trailing"#,
             r#"[]"#,
         ] {
-            assert_eq!(read(text).0, None, "{text}");
+            assert_eq!(read(text), None, "{text}");
         }
     }
 
