@@ -15,6 +15,7 @@ pub mod explain;
 #[cfg(test)]
 mod golden;
 pub mod jsonpath;
+pub mod list;
 pub mod output;
 pub mod owners;
 pub mod ownership;
@@ -25,6 +26,7 @@ pub mod project;
 mod properties;
 pub mod roles;
 pub mod rollout;
+pub mod rows;
 pub mod schema;
 pub mod status;
 pub mod transport;
@@ -226,8 +228,13 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     let profile = profiles::load(&cluster, flags, false).await?;
     let explicit_ns = flags.namespace.as_deref();
     match command {
-        RoleCommand::Get(args) => print(view::get(&cluster, &profile, role, args).await?),
-        RoleCommand::List(args) => print(view::list_workloads(&cluster, &profile, role, args).await?),
+        RoleCommand::Get(args) => match list::list_of_get(&profile, args)? {
+            Some(list) => list::print_list(&cluster, &profile, role, &list).await.map(|_| Outcome::Done),
+            None => print(view::get(&cluster, &profile, role, args).await?),
+        },
+        RoleCommand::List(args) => {
+            list::print_list(&cluster, &profile, role, args).await.map(|_| Outcome::Done)
+        }
         RoleCommand::Edit(args) => print(edit::edit(&cluster, &profile, role, args).await?),
         RoleCommand::Apply(args) => {
             print(apply::apply_files(&cluster, &profile, role, explicit_ns, args).await?)

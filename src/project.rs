@@ -29,10 +29,19 @@ impl Autoscaler {
     /// Finds the HPA (autoscaling/v2 JSON) among `hpas` whose scaleTargetRef names this workload.
     pub fn targeting(hpas: &[Value], kind: &KindInfo, workload: &Value) -> Option<Autoscaler> {
         let name = workload["metadata"]["name"].as_str().unwrap_or_default();
-        let namespace = &workload["metadata"]["namespace"];
+        Autoscaler::targeting_name(hpas.iter(), kind, name, workload["metadata"]["namespace"].as_str())
+    }
+
+    /// [`Autoscaler::targeting`] for the workload `name` in `namespace`.
+    pub fn targeting_name<'a>(
+        hpas: impl IntoIterator<Item = &'a Value>,
+        kind: &KindInfo,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Option<Autoscaler> {
         // An HPA only scales workloads of its own namespace (lists with -A hold many namespaces).
-        let same_namespace = |hpa: &&Value| hpa["metadata"]["namespace"] == *namespace;
-        hpas.iter().filter(same_namespace).find_map(|hpa| {
+        let same_namespace = |hpa: &&Value| hpa["metadata"]["namespace"].as_str() == namespace;
+        hpas.into_iter().filter(same_namespace).find_map(|hpa| {
             let target = &hpa["spec"]["scaleTargetRef"];
             let same_group = target["apiVersion"]
                 .as_str()

@@ -17,39 +17,74 @@ use crate::view::Target;
 /// Pods read at most to say which images ready pods run (one request).
 const POD_LIMIT: u32 = 200;
 
-fn int(obj: &Value, path: &[&str]) -> i64 {
-    path.iter().try_fold(obj, |v, key| v.get(*key)).and_then(Value::as_i64).unwrap_or(0)
+/// What the live columns read of an object: its desired counts and its status counts. Lists decode
+/// it straight from the server's JSON (see `rows`); views take it from the object.
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Counts {
+    /// spec.replicas and spec.completions; the rest is under status.
+    #[serde(skip)]
+    pub replicas: Option<i64>,
+    #[serde(skip)]
+    pub completions: Option<i64>,
+    pub ready_replicas: Option<i64>,
+    pub updated_replicas: Option<i64>,
+    pub available_replicas: Option<i64>,
+    pub number_ready: Option<i64>,
+    pub desired_number_scheduled: Option<i64>,
+    pub updated_number_scheduled: Option<i64>,
+    pub number_available: Option<i64>,
+    pub succeeded: Option<i64>,
+}
+
+impl Counts {
+    pub fn of(obj: &Value) -> Counts {
+        let status = |key: &str| obj["status"][key].as_i64();
+        Counts {
+            replicas: obj["spec"]["replicas"].as_i64(),
+            completions: obj["spec"]["completions"].as_i64(),
+            ready_replicas: status("readyReplicas"),
+            updated_replicas: status("updatedReplicas"),
+            available_replicas: status("availableReplicas"),
+            number_ready: status("numberReady"),
+            desired_number_scheduled: status("desiredNumberScheduled"),
+            updated_number_scheduled: status("updatedNumberScheduled"),
+            number_available: status("numberAvailable"),
+            succeeded: status("succeeded"),
+        }
+    }
 }
 
 /// READY, UP-TO-DATE and AVAILABLE as kubectl prints them per kind ("-" where a kind has none; a
 /// Job's READY is kubectl's COMPLETIONS, succeeded/completions).
 pub fn columns(kind: &str, obj: &Value) -> [String; 3] {
-    let desired = obj["spec"]["replicas"].as_i64().unwrap_or(1);
-    let status = |key: &str| int(obj, &["status", key]).to_string();
+    count_columns(kind, &Counts::of(obj))
+}
+
+/// [`columns`] from the counts alone.
+pub fn count_columns(kind: &str, counts: &Counts) -> [String; 3] {
+    let desired = counts.replicas.unwrap_or(1);
+    let n = |count: Option<i64>| count.unwrap_or(0);
     let none = || "-".to_string();
     match kind {
         "Deployment" | "StatefulSet" => [
-            format!("{}/{desired}", int(obj, &["status", "readyReplicas"])),
-            status("updatedReplicas"),
-            status("availableReplicas"),
+            format!("{}/{desired}", n(counts.ready_replicas)),
+            n(counts.updated_replicas).to_string(),
+            n(counts.available_replicas).to_string(),
         ],
         "ReplicaSet" => [
-            format!("{}/{desired}", int(obj, &["status", "readyReplicas"])),
+            format!("{}/{desired}", n(counts.ready_replicas)),
             none(),
-            status("availableReplicas"),
+            n(counts.available_replicas).to_string(),
         ],
         "DaemonSet" => [
-            format!(
-                "{}/{}",
-                int(obj, &["status", "numberReady"]),
-                int(obj, &["status", "desiredNumberScheduled"])
-            ),
-            status("updatedNumberScheduled"),
-            status("numberAvailable"),
+            format!("{}/{}", n(counts.number_ready), n(counts.desired_number_scheduled)),
+            n(counts.updated_number_scheduled).to_string(),
+            n(counts.number_available).to_string(),
         ],
         "Job" => {
-            let completions = obj["spec"]["completions"].as_i64().map_or("-".to_string(), |c| c.to_string());
-            [format!("{}/{completions}", int(obj, &["status", "succeeded"])), none(), none()]
+            let completions = counts.completions.map_or("-".to_string(), |c| c.to_string());
+            [format!("{}/{completions}", n(counts.succeeded)), none(), none()]
         }
         _ => [none(), none(), none()],
     }
@@ -57,9 +92,12 @@ pub fn columns(kind: &str, obj: &Value) -> [String; 3] {
 
 /// kubectl's AGE (apimachinery `duration.HumanDuration`): 90s, 5m30s, 3h12m, 4d6h, 2y10d.
 pub fn age(obj: &Value, now: Timestamp) -> String {
-    let Some(created) =
-        obj["metadata"]["creationTimestamp"].as_str().and_then(|t| t.parse::<Timestamp>().ok())
-    else {
+    age_since(obj["metadata"]["creationTimestamp"].as_str(), now)
+}
+
+/// [`age`] from the creation timestamp alone.
+pub fn age_since(created: Option<&str>, now: Timestamp) -> String {
+    let Some(created) = created.and_then(|t| t.parse::<Timestamp>().ok()) else {
         return "<unknown>".into();
     };
     human_duration(now.as_second() - created.as_second())

@@ -11,6 +11,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,8 +22,9 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tower::BoxError;
 
-/// The most a single response may hold. Far above any object (etcd stores at most a few MiB) and
-/// any page of a list at the default chunk size; what is larger is a broken server or proxy.
+/// The most a response may hold, and the answers being read at once together (a list reads its
+/// kinds at once). Far above any object (etcd stores at most a few MiB) and any page of a list at
+/// the default chunk size; what is larger is a broken server or proxy.
 pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The deadline of each request when `--request-timeout` is not given. kubectl has none, but
@@ -128,7 +131,7 @@ pub struct LimitLayer(pub Limits);
 impl<S> tower::Layer<S> for LimitLayer {
     type Service = Limited<S>;
     fn layer(&self, inner: S) -> Limited<S> {
-        Limited { inner, limits: self.0 }
+        Limited { inner, limits: self.0, held: Arc::default() }
     }
 }
 
@@ -136,6 +139,9 @@ impl<S> tower::Layer<S> for LimitLayer {
 pub struct Limited<S> {
     inner: S,
     limits: Limits,
+    /// Bytes of the answers being read right now, all requests together: lists read several
+    /// kinds at once, and the cap is on what the process holds, not on each answer alone.
+    held: Arc<AtomicU64>,
 }
 
 type ResponseFuture<B> = Pin<Box<dyn Future<Output = Result<Response<LimitedBody<B>>, BoxError>> + Send>>;
@@ -159,6 +165,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let line = request_line(&request);
         let limits = self.limits;
+        let held = self.held.clone();
         let deadline = limits.deadline.map(|d| (Instant::now() + d, d));
         let future = self.inner.call(request);
         Box::pin(async move {
@@ -189,6 +196,7 @@ where
                 from_flag: limits.from_flag,
                 request: line,
                 seen: 0,
+                held,
                 limit: limits.max_body,
                 start: if must_be_object { Start::Unseen } else { Start::Unchecked },
                 done: false,
@@ -227,6 +235,8 @@ pub struct LimitedBody<B> {
     from_flag: bool,
     request: String,
     seen: u64,
+    /// Shared with the other answers being read (see `Limited::held`); this one's `seen` is in it.
+    held: Arc<AtomicU64>,
     limit: u64,
     start: Start,
     /// After an error nothing more is read.
@@ -237,6 +247,12 @@ impl<B> LimitedBody<B> {
     fn fail(&mut self, failure: Failure) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.done = true;
         Poll::Ready(Some(Err(failure.into())))
+    }
+}
+
+impl<B> Drop for LimitedBody<B> {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.seen, Ordering::Relaxed);
     }
 }
 
@@ -282,8 +298,10 @@ where
             }
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.seen = this.seen.saturating_add(data.len() as u64);
-                    if this.seen > this.limit {
+                    let size = data.len() as u64;
+                    this.seen = this.seen.saturating_add(size);
+                    let held = this.held.fetch_add(size, Ordering::Relaxed).saturating_add(size);
+                    if this.seen > this.limit || held > this.limit {
                         let failure = Failure::TooLarge { request: this.request.clone(), limit: this.limit };
                         return this.fail(failure);
                     }

@@ -11,6 +11,7 @@ use crate::output;
 use crate::owners::{FieldOwners, field_owners};
 use crate::project::{self, Autoscaler, ViewOptions};
 use crate::roles::{KindInfo, Profile, RoleName};
+use crate::rows::table_rows;
 use crate::transport::request_line;
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
@@ -253,7 +254,10 @@ pub fn applied_object(
 }
 
 /// One page of a list (`list_kind`, e.g. DeploymentList): its items and the continue token.
-fn parse_page(text: &str, list_kind: &str) -> std::result::Result<(Vec<Value>, Option<String>), String> {
+pub(crate) fn parse_page(
+    text: &str,
+    list_kind: &str,
+) -> std::result::Result<(Vec<Value>, Option<String>), String> {
     let mut page = parse_answer(text)?;
     let Some(map) = page.as_object_mut() else {
         return Err(format!("{}, not a JSON object", json_type(&page)));
@@ -359,7 +363,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 no_headers: args.no_headers,
                 sort_by: args.sort_by.clone(),
             };
-            return list_workloads(cluster, profile, role, &list).await;
+            return crate::list::list_text(cluster, profile, role, &list).await;
         }
         None => {
             let list = ListArgs {
@@ -371,7 +375,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 no_headers: args.no_headers,
                 sort_by: args.sort_by.clone(),
             };
-            return list_workloads(cluster, profile, role, &list).await;
+            return crate::list::list_text(cluster, profile, role, &list).await;
         }
     };
     // A bad template or sort key is refused before anything is read.
@@ -630,270 +634,6 @@ fn document_path(field: &str) -> Vec<String> {
     field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
 }
 
-/// Pages through one kind's list, handing each object to `each`; objects are not kept.
-async fn for_each_object(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    selector: Option<&str>,
-    chunk_size: u32,
-    mut each: impl FnMut(Value),
-) -> Result<()> {
-    let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-    let api = workload_api(cluster, kind, namespace);
-    let mut params = ListParams::default().limit(chunk_size);
-    if let Some(sel) = selector {
-        params = params.labels(sel);
-    }
-    let list_kind = format!("{}List", kind.kind);
-    loop {
-        let (items, token) = match get_page(cluster, api.resource_url(), &params, &list_kind).await {
-            Ok(page) => page?,
-            Err(kube::Error::Api(status)) if status.code == 404 => {
-                return Err(Error::Invalid(format!(
-                    "the server does not serve {} ({}); check the kinds of the role profile",
-                    kind.resource, kind.api_version
-                )));
-            }
-            Err(e) => return Err(cluster.transport_error(e)),
-        };
-        for obj in items {
-            let obj = checked_object(obj, kind, None)
-                .map_err(|e| cluster.bad_answer(format!("a {list_kind} with an item that is {e}")))?;
-            each(obj);
-        }
-        match token {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(()),
-        }
-    }
-}
-
-pub async fn list_workloads(
-    cluster: &Cluster,
-    profile: &Profile,
-    role: RoleName,
-    args: &ListArgs,
-) -> Result<String> {
-    let kinds: Vec<&KindInfo> = match &args.kind {
-        Some(k) => vec![profile.kind(k)?],
-        None => profile.kinds.iter().collect(),
-    };
-    let hpas = if role == RoleName::Ops {
-        let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-        list_autoscalers(cluster, namespace).await?
-    } else {
-        Vec::new()
-    };
-    let wide = args.output == Some(OutputFormat::Wide);
-    let as_documents = matches!(args.output, Some(OutputFormat::Yaml | OutputFormat::Json));
-    let mut rows = Vec::new();
-    let mut documents = Vec::new();
-    // Objects a controller manages (a Deployment's ReplicaSets, a CronJob's Jobs) are its business:
-    // hidden unless asked for, then marked with their owner.
-    let mut hidden = 0;
-    for kind in kinds {
-        for_each_object(cluster, kind, args.selector.as_deref(), args.chunk_size, |obj| {
-            let owner = project::controller(&obj);
-            if owner.is_some() && !args.all {
-                hidden += 1;
-                return;
-            }
-            let hpa = Autoscaler::targeting(&hpas, kind, &obj);
-            if as_documents {
-                let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
-                let mut doc = project::document(profile, role, kind, &obj, &view);
-                crate::status::add_to(&mut doc, &kind.kind, &obj);
-                documents.push(doc);
-            } else {
-                let mut these =
-                    table_rows(profile, role, kind, &obj, hpa.as_ref(), wide, cluster.all_namespaces);
-                if args.all {
-                    let cell = owner.clone().unwrap_or_else(|| "<none>".into());
-                    these.iter_mut().for_each(|row| row.push(cell.clone()));
-                }
-                rows.extend(these);
-            }
-        })
-        .await?;
-    }
-    if as_documents {
-        return match args.output {
-            Some(OutputFormat::Json) => Ok(output::json(&Value::Array(documents))),
-            _ => Ok(documents.iter().map(output::yaml).collect::<Result<Vec<_>>>()?.join("---\n")),
-        };
-    }
-    if rows.is_empty() {
-        let scope = if cluster.all_namespaces {
-            "any namespace".to_string()
-        } else {
-            format!("namespace \"{}\"", cluster.namespace)
-        };
-        match hidden {
-            0 => eprintln!("No workloads found in {scope}."),
-            n => eprintln!(
-                "No workloads found in {scope} ({n} controlled by other workloads are hidden; --all shows them)."
-            ),
-        }
-        return Ok(String::new());
-    }
-    let mut headers: Vec<&str> = Vec::new();
-    if cluster.all_namespaces {
-        headers.push("namespace");
-    }
-    headers.extend(["name", "kind", "ready", "up-to-date", "available"]);
-    headers.extend(match role {
-        RoleName::Dev => ["container", "image", "ports", "cpu", "memory", "age"].as_slice(),
-        RoleName::Ops => ["replicas", "strategy", "placement", "age"].as_slice(),
-    });
-    if wide {
-        headers.extend(match role {
-            RoleName::Dev => ["command", "env"],
-            RoleName::Ops => ["labels", "autoscaler"],
-        });
-    }
-    if args.all {
-        headers.push("controlled by");
-    }
-    Ok(output::table(&headers, rows))
-}
-
-fn table_rows(
-    profile: &Profile,
-    role: RoleName,
-    kind: &KindInfo,
-    obj: &Value,
-    hpa: Option<&Autoscaler>,
-    wide: bool,
-    all_namespaces: bool,
-) -> Vec<Vec<String>> {
-    let doc = project::document(profile, role, kind, obj, &ViewOptions { container: None, autoscaler: hpa });
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-    // kubectl's live columns after NAME and KIND, AGE after the role's own (before -o wide's).
-    let live = crate::status::columns(&kind.kind, obj);
-    let age = crate::status::age(obj, k8s_openapi::jiff::Timestamp::now());
-    let prefix = |mut row: Vec<String>| {
-        row.insert(if role == RoleName::Dev { 7 } else { 5 }, age.clone());
-        row.splice(2..2, live.iter().cloned());
-        if all_namespaces {
-            row.insert(0, obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string());
-        }
-        row
-    };
-    match role {
-        RoleName::Dev => {
-            // Init containers are marked: `migrate (init)`, `log (sidecar)`.
-            let sidecars = &doc[crate::roles::READ_ONLY_KEY][project::SIDECARS_KEY];
-            let shown = |list: &str, name: &str| match list {
-                crate::roles::INIT_CONTAINERS_KEY
-                    if sidecars.as_array().is_some_and(|s| s.contains(&json!(name))) =>
-                {
-                    format!("{name} (sidecar)")
-                }
-                crate::roles::INIT_CONTAINERS_KEY => format!("{name} (init)"),
-                _ => name.to_string(),
-            };
-            let containers: Vec<(String, Value)> = crate::roles::CONTAINER_LISTS
-                .iter()
-                .filter_map(|list| doc[*list].as_object().map(|m| (list, m)))
-                .flat_map(|(list, m)| m.iter().map(move |(n, c)| (shown(list, n), c.clone())))
-                .collect();
-            containers
-                .iter()
-                .map(|(cname, c)| {
-                    let ports = c["ports"]
-                        .as_array()
-                        .map(|ps| {
-                            ps.iter()
-                                .map(|p| match p["protocol"].as_str() {
-                                    Some(proto) => format!("{}/{proto}", p["containerPort"]),
-                                    None => p["containerPort"].to_string(),
-                                })
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or_else(|| "<none>".into());
-                    let res = |what: &str| {
-                        let req = c["resources"]["requests"].get(what).and_then(Value::as_str);
-                        let lim = c["resources"]["limits"].get(what).and_then(Value::as_str);
-                        match (req, lim) {
-                            (None, None) => "<none>".to_string(),
-                            (Some(r), None) => r.to_string(),
-                            (None, Some(l)) => format!("-/{l}"),
-                            (Some(r), Some(l)) => format!("{r}/{l}"),
-                        }
-                    };
-                    let mut row = vec![
-                        name.clone(),
-                        kind.kind.clone(),
-                        cname.clone(),
-                        output::cell(c.get("image")),
-                        ports,
-                        res("cpu"),
-                        res("memory"),
-                    ];
-                    if wide {
-                        let mut command: Vec<String> = Vec::new();
-                        for key in ["command", "args"] {
-                            if let Some(parts) = c[key].as_array() {
-                                command.extend(parts.iter().map(|p| output::cell(Some(p))));
-                            }
-                        }
-                        row.push(if command.is_empty() { "<none>".into() } else { command.join(" ") });
-                        row.push(c["env"].as_object().map_or(0, |e| e.len()).to_string());
-                    }
-                    prefix(row)
-                })
-                .collect()
-        }
-        RoleName::Ops => {
-            let replicas = match hpa {
-                Some(h) => format!(
-                    "hpa {}-{}",
-                    h.min_replicas.map_or("?".into(), |v| v.to_string()),
-                    h.max_replicas.map_or("?".into(), |v| v.to_string())
-                ),
-                None => match doc["scaler"].get("replicas") {
-                    Some(v) => v.to_string(),
-                    None if kind.kind == "DaemonSet" => "per node".into(),
-                    None => "<none>".into(),
-                },
-            };
-            let strategy = doc["rollout"]
-                .get("strategy")
-                .or_else(|| doc["rollout"].get("updateStrategy"))
-                .map(|s| output::cell(s.get("type")))
-                .or_else(|| doc["schedule"].get("schedule").map(|s| output::cell(Some(s))))
-                .unwrap_or_else(|| "<none>".into());
-            let placement = doc["placement"]
-                .as_object()
-                .filter(|m| !m.is_empty())
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| match (k.as_str(), v) {
-                            ("nodeSelector", v) => output::cell(Some(v)),
-                            ("tolerations", Value::Array(t)) => {
-                                format!("{} toleration(s)", t.len())
-                            }
-                            ("priorityClassName", v) => {
-                                format!("priority={}", output::cell(Some(v)))
-                            }
-                            (k, _) => k.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_else(|| "<none>".into());
-            let mut row = vec![name, kind.kind.clone(), replicas, strategy, placement];
-            if wide {
-                row.push(output::cell(doc["metadata"].get("labels")));
-                row.push(hpa.map_or("<none>".into(), |h| h.name.clone()));
-            }
-            vec![prefix(row)]
-        }
-    }
-}
-
 /// The owners table (or JSON/YAML), and whether any role field is held outside its role.
 pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<(String, bool)> {
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
@@ -1053,7 +793,10 @@ mod tests {
                     let _ = crate::autoscaler::outside_section(&hpa.object);
                 }
             }
-            let _ = table_rows(profile, role, kind, obj, hpa.as_ref(), true, true);
+            let layout =
+                crate::rows::Layout { role, wide: true, all_namespaces: true, with_controller: true };
+            let now = k8s_openapi::jiff::Timestamp::now();
+            let _ = crate::rows::value_rows(profile, &layout, kind, obj, hpa.as_ref(), now);
         }
         let outside = project::without_role_fields(profile, RoleName::Dev, kind, obj);
         let _ = project::without_tool_keys(profile, kind, &outside);

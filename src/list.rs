@@ -1,0 +1,687 @@
+//! `list`, and `get` without a name: the workloads of a namespace (or of all, `-A`) as a table, as
+//! names (`-o name`), as role documents (`-o yaml|json`) or through a JSONPath template.
+//!
+//! Every kind is fetched at once, each in pages (`--chunk-size`); output follows in kind order and
+//! a table is printed page by page as it arrives, so memory stays flat however many objects there
+//! are. Tables and names of the built-in kinds read only the fields a row needs (see `rows`);
+//! documents, sorting and custom kinds read whole objects.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use futures_util::future::Either;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::cli::{GetArgs, ListArgs, OutputFormat};
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::jsonpath::{Template, sort_order};
+use crate::output;
+use crate::project::{self, Autoscaler, ViewOptions};
+use crate::roles::{KindInfo, Profile, RoleName};
+use crate::rows::{Layout, PartialObject, RowPlan, value_rows};
+use crate::transport::request_line;
+use crate::view;
+
+/// The list `get` stands for when it names no object: `get`, `get deploy`.
+pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>> {
+    if !args.more.is_empty() || args.target.name.is_some() {
+        return Ok(None);
+    }
+    let kind = match view::parse_target(profile, &args.target)? {
+        Some((_, Some(_))) => return Ok(None),
+        Some((kind, None)) => Some(kind.kind.clone()),
+        None => None,
+    };
+    Ok(Some(ListArgs {
+        kind,
+        selector: args.selector.clone(),
+        output: args.output.clone(),
+        chunk_size: args.chunk_size,
+        all: args.all,
+        no_headers: args.no_headers,
+        sort_by: args.sort_by.clone(),
+    }))
+}
+
+/// The list as text, for callers that print it whole.
+pub async fn list_text(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+) -> Result<String> {
+    let mut out = Vec::new();
+    list_workloads(cluster, profile, role, args, &mut out).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The list, written to stdout as it arrives.
+pub async fn print_list(cluster: &Cluster, profile: &Profile, role: RoleName, args: &ListArgs) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    list_workloads(cluster, profile, role, args, &mut out).await
+}
+
+/// What the list prints.
+enum Mode {
+    Table,
+    Names,
+    Documents { json: bool },
+    JsonPath(Template),
+}
+
+/// One page of one kind, as far as the output needs it; controlled objects are already left out
+/// unless `--all` asked for them.
+struct Page {
+    objects: Objects,
+    hidden: usize,
+    /// Of its kind's budget: the objects it holds.
+    spent: usize,
+}
+
+impl Objects {
+    fn len(&self) -> usize {
+        match self {
+            Objects::Partial(objects) => objects.len(),
+            Objects::Whole(objects) => objects.len(),
+        }
+    }
+}
+
+enum Objects {
+    /// The fields a row needs (tables and names of the built-in kinds).
+    Partial(Vec<PartialObject>),
+    /// Whole objects, checked: documents, sorting, custom kinds, and pages of a shape the typed
+    /// way did not expect.
+    Whole(Vec<Value>),
+}
+
+pub async fn list_workloads(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mode = match &args.output {
+        None | Some(OutputFormat::Wide) => Mode::Table,
+        Some(OutputFormat::Name) => Mode::Names,
+        Some(OutputFormat::Yaml) => Mode::Documents { json: false },
+        Some(OutputFormat::Json) => Mode::Documents { json: true },
+        Some(OutputFormat::JsonPath(text)) => {
+            Mode::JsonPath(crate::jsonpath::parse(text).map_err(Error::Usage)?)
+        }
+        Some(OutputFormat::Apply) => {
+            return Err(Error::Usage(
+                "-o apply prints the apply body of one object; name it, e.g. deploy/web".into(),
+            ));
+        }
+    };
+    let kinds: Vec<&KindInfo> = match &args.kind {
+        Some(k) => vec![profile.kind(k)?],
+        None => profile.kinds.iter().collect(),
+    };
+    let layout = Layout {
+        role,
+        wide: args.output == Some(OutputFormat::Wide),
+        all_namespaces: cluster.all_namespaces,
+        with_controller: args.all,
+    };
+    // Sorting needs each object's role document (the key is a path in it): whole objects.
+    let sorting = args.sort_by.is_some();
+    // A bad key is refused before anything is read.
+    let sort_key = args
+        .sort_by
+        .as_deref()
+        .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
+        .transpose()?;
+    // Each kind's pages come through a channel of its own, so that all kinds are fetched at once
+    // while the output follows kind order. A later kind's visible objects wait in its channel
+    // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
+    // (most ReplicaSets and Jobs) cost nothing, so those kinds are read meanwhile.
+    let budget = args.chunk_size as usize;
+    let budgets: Vec<Semaphore> = kinds.iter().map(|_| Semaphore::new(budget)).collect();
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for (kind, budget) in kinds.iter().zip(&budgets) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let plan = RowPlan::new(profile, role, kind).filter(|_| !sorting);
+        let partial = plan.is_some() && matches!(mode, Mode::Table | Mode::Names);
+        senders.push(fetch_kind(cluster, kind, args, partial, budget, tx));
+        receivers.push((*kind, plan, budget, rx));
+    }
+    let printing = async {
+        let hpas = match role {
+            RoleName::Ops if !matches!(mode, Mode::Names) => {
+                let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
+                view::list_autoscalers(cluster, namespace).await?
+            }
+            _ => Vec::new(),
+        };
+        let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
+        for (kind, plan, budget, mut rx) in receivers {
+            while let Some(page) = rx.recv().await {
+                let page = page?;
+                let spent = page.spent;
+                if !printer.page(kind, plan.as_ref(), page, out)? {
+                    return Ok(()); // the reader went away (`| head`)
+                }
+                budget.add_permits(spent);
+            }
+        }
+        printer.finish(cluster, out)
+    };
+    // Printing ends first on an error or a closed pipe: the fetches still under way are dropped.
+    let fetching = futures_util::future::join_all(senders);
+    futures_util::pin_mut!(fetching, printing);
+    match futures_util::future::select(fetching, printing).await {
+        Either::Left((_, printing)) => printing.await,
+        Either::Right((printed, _)) => printed,
+    }
+}
+
+/// Pages through one kind's list into `tx`; stops at the first error (sent on) or when the
+/// printer is gone.
+async fn fetch_kind(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    args: &ListArgs,
+    partial: bool,
+    budget: &Semaphore,
+    tx: mpsc::UnboundedSender<Result<Page>>,
+) {
+    let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
+    let api = view::workload_api(cluster, kind, namespace);
+    let mut params = ListParams::default().limit(args.chunk_size);
+    if let Some(sel) = &args.selector {
+        params = params.labels(sel);
+    }
+    loop {
+        let (mut page, token) =
+            match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+        page.spent = page.objects.len().min(args.chunk_size as usize);
+        match budget.acquire_many(page.spent as u32).await {
+            Ok(permits) => permits.forget(),
+            Err(_) => return,
+        }
+        if tx.send(Ok(page)).is_err() {
+            return;
+        }
+        match token {
+            Some(token) => params = params.continue_token(&token),
+            None => return,
+        }
+    }
+}
+
+async fn fetch_page(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    url: &str,
+    params: &ListParams,
+    partial: bool,
+    all: bool,
+) -> Result<(Page, Option<String>)> {
+    let request = kube::core::Request::new(url)
+        .list(params)
+        .map_err(|e| Error::Invalid(format!("cannot build the list request: {e}")))?;
+    let line = request_line(&request);
+    let text = match cluster.client.request_text(request).await {
+        Ok(text) => text,
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            return Err(Error::Invalid(format!(
+                "the server does not serve {} ({}); check the kinds of the role profile",
+                kind.resource, kind.api_version
+            )));
+        }
+        Err(e) => return Err(cluster.transport_error(e)),
+    };
+    let list_kind = format!("{}List", kind.kind);
+    if partial {
+        if let Some((mut objects, token)) = partial_page(&text, kind, &list_kind) {
+            let before = objects.len();
+            if !all {
+                objects.retain(|o| o.controller().is_none());
+            }
+            let hidden = before - objects.len();
+            return Ok((Page { objects: Objects::Partial(objects), hidden, spent: 0 }, token));
+        }
+    }
+    // The general way, also for a page the typed way refused: its errors name what is wrong.
+    let (items, token) =
+        view::parse_page(&text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
+    let mut objects = Vec::with_capacity(items.len());
+    let mut hidden = 0;
+    for item in items {
+        let obj = view::checked_object(item, kind, None)
+            .map_err(|e| cluster.bad_answer(format!("a {list_kind} with an item that is {e}")))?;
+        if !all && project::controller(&obj).is_some() {
+            hidden += 1;
+        } else {
+            objects.push(obj);
+        }
+    }
+    Ok((Page { objects: Objects::Whole(objects), hidden, spent: 0 }, token))
+}
+
+#[derive(Deserialize)]
+struct PartialPage {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: ListMeta,
+    items: Option<Vec<PartialObject>>,
+}
+
+#[derive(Default, Deserialize)]
+struct ListMeta {
+    #[serde(rename = "continue")]
+    token: Option<String>,
+}
+
+/// A page's items as partial objects and its continue token, or None when the page is not what a
+/// server sends for `list_kind` (the general way then says what is wrong).
+fn partial_page(
+    text: &str,
+    kind: &KindInfo,
+    list_kind: &str,
+) -> Option<(Vec<PartialObject>, Option<String>)> {
+    let page: PartialPage = serde_json::from_str(text).ok()?;
+    if page.kind.as_deref().is_some_and(|k| k != list_kind) {
+        return None;
+    }
+    let items = page.items.unwrap_or_default();
+    let fits = |o: &PartialObject| {
+        o.metadata.name.is_some()
+            && o.kind.as_deref().is_none_or(|k| k == kind.kind)
+            && o.api_version.as_deref().is_none_or(|v| v == kind.api_version)
+    };
+    items.iter().all(fits).then_some((items, page.metadata.token.filter(|t| !t.is_empty())))
+}
+
+/// The HPAs by the namespace, kind and name they target, so that a row finds its own at once.
+struct HpaIndex<'a> {
+    by_target: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Value>>,
+}
+
+impl<'a> HpaIndex<'a> {
+    fn new(hpas: &'a [Value]) -> HpaIndex<'a> {
+        let mut by_target: HashMap<_, Vec<&Value>> = HashMap::new();
+        for hpa in hpas {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            let key = (
+                hpa["metadata"]["namespace"].as_str().unwrap_or_default(),
+                target["kind"].as_str().unwrap_or_default(),
+                target["name"].as_str().unwrap_or_default(),
+            );
+            by_target.entry(key).or_default().push(hpa);
+        }
+        HpaIndex { by_target }
+    }
+
+    fn find(&self, kind: &KindInfo, name: &str, namespace: Option<&str>) -> Option<Autoscaler> {
+        let candidates = self.by_target.get(&(namespace.unwrap_or_default(), kind.kind.as_str(), name))?;
+        Autoscaler::targeting_name(candidates.iter().copied(), kind, name, namespace)
+    }
+}
+
+/// Prints pages as they come (or, sorting, all at the end).
+struct Printer<'a> {
+    profile: &'a Profile,
+    layout: Layout,
+    mode: Mode,
+    hpas: HpaIndex<'a>,
+    chunk_size: usize,
+    sort_key: Option<Template>,
+    now: Timestamp,
+    table: StreamTable,
+    /// Objects shown, and controlled ones left out.
+    shown: usize,
+    hidden: usize,
+    /// Rows not printed yet: a block is printed once it holds a page's worth (`--chunk-size`), so
+    /// that a list of a few objects of several kinds is one aligned table.
+    pending: Vec<Vec<String>>,
+    /// Documents kept for a JSONPath template.
+    documents: Vec<Value>,
+    /// With `--sort-by`, everything waits for the last page: each object's key and what it prints.
+    sorted: Vec<(Option<Value>, Shown)>,
+}
+
+/// What one object prints, kept for sorting.
+enum Shown {
+    Rows(Vec<Vec<String>>),
+    Name(String),
+    Document(Value),
+}
+
+impl<'a> Printer<'a> {
+    fn new(
+        profile: &'a Profile,
+        layout: Layout,
+        mode: Mode,
+        hpas: HpaIndex<'a>,
+        args: &ListArgs,
+        sort_key: Option<Template>,
+    ) -> Self {
+        let headers = layout.headers().iter().map(|h| h.to_uppercase()).collect();
+        Printer {
+            profile,
+            layout,
+            mode,
+            hpas,
+            chunk_size: args.chunk_size as usize,
+            sort_key,
+            now: Timestamp::now(),
+            table: StreamTable::new(headers, !args.no_headers),
+            shown: 0,
+            hidden: 0,
+            pending: Vec::new(),
+            documents: Vec::new(),
+            sorted: Vec::new(),
+        }
+    }
+
+    fn whole_hpa(&self, kind: &KindInfo, obj: &Value) -> Option<Autoscaler> {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        self.hpas.find(kind, name, obj["metadata"]["namespace"].as_str())
+    }
+
+    fn document(&self, kind: &KindInfo, obj: &Value) -> Value {
+        let hpa = self.whole_hpa(kind, obj);
+        let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+        let mut doc = project::document(self.profile, self.layout.role, kind, obj, &view);
+        crate::status::add_to(&mut doc, &kind.kind, obj);
+        doc
+    }
+
+    /// What `obj` prints in this mode.
+    fn shown(&self, kind: &KindInfo, obj: &Value, doc: Option<Value>) -> Shown {
+        match &self.mode {
+            Mode::Table => {
+                let hpa = self.whole_hpa(kind, obj);
+                Shown::Rows(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now))
+            }
+            Mode::Names => {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                Shown::Name(format!("{}/{name}\n", kind.display_resource()))
+            }
+            Mode::Documents { .. } | Mode::JsonPath(_) => {
+                Shown::Document(doc.unwrap_or_else(|| self.document(kind, obj)))
+            }
+        }
+    }
+
+    /// Prints one page; false when the reader went away.
+    fn page(
+        &mut self,
+        kind: &KindInfo,
+        plan: Option<&RowPlan>,
+        page: Page,
+        out: &mut impl Write,
+    ) -> Result<bool> {
+        self.hidden += page.hidden;
+        let mut text = String::new();
+        match (page.objects, plan) {
+            (Objects::Partial(objects), Some(plan)) => {
+                self.shown += objects.len();
+                for obj in &objects {
+                    if matches!(self.mode, Mode::Names) {
+                        text.push_str(&format!("{}/{}\n", kind.display_resource(), obj.name()));
+                    } else {
+                        let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
+                        self.pending.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
+                    }
+                }
+            }
+            // Partial pages are asked for only with a plan.
+            (Objects::Partial(_), None) => {}
+            (Objects::Whole(objects), _) => {
+                for obj in &objects {
+                    let shown = match &self.sort_key {
+                        Some(key) => {
+                            let doc = self.document(kind, obj);
+                            let value = key.values(&doc).first().map(|v| (*v).clone());
+                            let shown = self.shown(kind, obj, Some(doc));
+                            self.sorted.push((value, shown));
+                            continue;
+                        }
+                        None => self.shown(kind, obj, None),
+                    };
+                    text.push_str(&self.print(shown)?);
+                }
+            }
+        }
+        if self.pending.len() >= self.chunk_size {
+            text.push_str(&self.table.block(&self.pending));
+            self.pending.clear();
+        }
+        write(out, &text)
+    }
+
+    /// The text of one object's output; rows and JSONPath documents are kept for later.
+    fn print(&mut self, shown: Shown) -> Result<String> {
+        let first = self.shown == 0;
+        self.shown += 1;
+        Ok(match (shown, &self.mode) {
+            (Shown::Rows(rows), _) => {
+                self.pending.extend(rows);
+                String::new()
+            }
+            (Shown::Name(line), _) => line,
+            (Shown::Document(doc), Mode::Documents { json }) => document_text(&doc, *json, first)?,
+            (Shown::Document(doc), _) => {
+                self.documents.push(doc);
+                String::new()
+            }
+        })
+    }
+
+    fn finish(mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
+        let mut text = String::new();
+        if self.sort_key.is_some() {
+            let mut sorted = std::mem::take(&mut self.sorted);
+            // Stable: objects with equal keys keep the server's order, as kubectl's.
+            sorted.sort_by(|(a, _), (b, _)| {
+                sort_order(&a.iter().collect::<Vec<_>>(), &b.iter().collect::<Vec<_>>())
+            });
+            for (_, shown) in sorted {
+                text.push_str(&self.print(shown)?);
+            }
+        }
+        text.push_str(&self.table.block(&self.pending));
+        match &self.mode {
+            Mode::Documents { json: true } => text.push_str(if self.shown == 0 { "[]\n" } else { "\n]\n" }),
+            Mode::JsonPath(template) => {
+                let count = self.documents.len();
+                let list = serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "List",
+                    "items": std::mem::take(&mut self.documents),
+                });
+                let rendered = template
+                    .render(&list)
+                    .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?;
+                text.push_str(&rendered);
+            }
+            Mode::Table | Mode::Names if self.shown == 0 => {
+                let scope = if cluster.all_namespaces {
+                    "any namespace".to_string()
+                } else {
+                    format!("namespace \"{}\"", cluster.namespace)
+                };
+                match self.hidden {
+                    0 => eprintln!("No workloads found in {scope}."),
+                    n => eprintln!(
+                        "No workloads found in {scope} ({n} controlled by other workloads are hidden; --all shows them)."
+                    ),
+                }
+            }
+            _ => {}
+        }
+        if write(out, &text)? {
+            out.flush().or_else(quiet_pipe)?;
+        }
+        Ok(())
+    }
+}
+
+/// One document of a YAML stream or of a JSON array (`first`: the first one printed), so that the
+/// whole is what printing the list at once would give.
+fn document_text(doc: &Value, json: bool, first: bool) -> Result<String> {
+    if !json {
+        let text = output::yaml(doc)?;
+        return Ok(if first { text } else { format!("---\n{text}") });
+    }
+    // serde_json's pretty array: each item indented by two spaces (strings hold no raw newlines).
+    let item = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let mut text = String::from(if first { "[\n" } else { ",\n" });
+    for (i, line) in item.lines().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str("  ");
+        text.push_str(line);
+    }
+    Ok(text)
+}
+
+fn quiet_pipe(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
+}
+
+/// Writes `text`; false when the reader went away (`| head`), which ends the list quietly.
+fn write(out: &mut impl Write, text: &str) -> Result<bool> {
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A kubectl-style table printed in blocks (one per page): no borders, upper-case headers, columns
+/// padded with three spaces. Widths are those of the rows printed so far and only grow, so a block
+/// lines up with the ones above it unless it holds a wider cell. kubectl does the same per chunk
+/// (its tab writer is flushed after each page of `--chunk-size`); waiting for the last page to
+/// size the columns would mean holding every row.
+struct StreamTable {
+    headers: Vec<String>,
+    widths: Vec<usize>,
+    show_headers: bool,
+    started: bool,
+}
+
+impl StreamTable {
+    fn new(headers: Vec<String>, show_headers: bool) -> StreamTable {
+        let widths = if show_headers { headers.iter().map(|h| width(h)).collect() } else { Vec::new() };
+        StreamTable { headers, widths, show_headers, started: false }
+    }
+
+    fn block(&mut self, rows: &[Vec<String>]) -> String {
+        if rows.is_empty() {
+            return String::new();
+        }
+        for row in rows {
+            if self.widths.len() < row.len() {
+                self.widths.resize(row.len(), 0);
+            }
+            for (w, cell) in self.widths.iter_mut().zip(row) {
+                *w = (*w).max(width(cell));
+            }
+        }
+        let mut text = String::new();
+        if !self.started && self.show_headers {
+            self.line(&self.headers, &mut text);
+        }
+        self.started = true;
+        for row in rows {
+            self.line(row, &mut text);
+        }
+        text
+    }
+
+    fn line(&self, cells: &[String], text: &mut String) {
+        let start = text.len();
+        for (cell, w) in cells.iter().zip(&self.widths) {
+            text.push_str(cell);
+            text.extend(std::iter::repeat_n(' ', w - width(cell) + 3));
+        }
+        text.truncate(text.trim_end().len().max(start));
+        text.push('\n');
+    }
+}
+
+fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(text: &str) -> Option<(Vec<String>, Option<String>)> {
+        let deploy = Profile::builtin().kind("deploy").unwrap().clone();
+        partial_page(text, &deploy, "DeploymentList")
+            .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token))
+    }
+
+    #[test]
+    fn a_partial_page_refuses_what_a_server_does_not_send() {
+        let page = r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"continue":"t1"},
+                       "items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"},"spec":{}}]}"#;
+        assert_eq!(read(page), Some((vec!["a".into(), "b".into()], Some("t1".into()))));
+        let last = r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":""}}"#;
+        assert_eq!(read(last), Some((vec!["a".into()], None)));
+        // Each of these is read the general way, which names what is wrong.
+        for text in [
+            r#"{"kind":"PodList","items":[]}"#,
+            r#"{"items":[{"metadata":{}}]}"#,
+            r#"{"items":[{"kind":"StatefulSet","metadata":{"name":"a"}}]}"#,
+            r#"{"items":[{"metadata":{"name":"a"},"spec":{"replicas":"two"}}]}"#,
+            r#"{"items":[]} trailing"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(read(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn streamed_documents_are_the_array_and_stream_printed_whole() {
+        let docs = [json!({"kind": "Deployment", "name": "a", "env": {"X": "1\n2"}}), json!({"name": "b"})];
+        let mut json_text: String =
+            docs.iter().enumerate().map(|(i, d)| document_text(d, true, i == 0).unwrap()).collect();
+        json_text.push_str("\n]\n");
+        assert_eq!(json_text, output::json(&Value::Array(docs.to_vec())));
+        let yaml: String =
+            docs.iter().enumerate().map(|(i, d)| document_text(d, false, i == 0).unwrap()).collect();
+        let whole: Vec<String> = docs.iter().map(|d| output::yaml(d).unwrap()).collect();
+        assert_eq!(yaml, whole.join("---\n"));
+    }
+
+    #[test]
+    fn table_blocks_line_up_and_only_grow() {
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let mut table = StreamTable::new(vec!["NAME".into(), "IMAGE".into()], true);
+        let first = table.block(&[row(&["web", "nginx:1"]), row(&["api-long", "x"])]);
+        assert_eq!(
+            first,
+            output::table(&["name", "image"], vec![row(&["web", "nginx:1"]), row(&["api-long", "x"])])
+        );
+        assert_eq!(table.block(&[row(&["a", "b"])]), "a          b\n", "narrow cells keep the widths above");
+        assert_eq!(table.block(&[row(&["much-longer-name", "é"])]), "much-longer-name   é\n");
+        assert_eq!(table.block(&[]), "");
+        let mut bare = StreamTable::new(vec!["NAME".into(), "IMAGE".into()], false);
+        assert_eq!(bare.block(&[row(&["web", "nginx:1"])]), "web   nginx:1\n");
+    }
+}

@@ -1,0 +1,1107 @@
+//! The rows of `list` tables: a role's columns of each workload.
+//!
+//! Two ways lead to the same cells. [`value_rows`] reads the role document of a whole object (any
+//! kind, any profile). [`PartialObject`] is what a row needs of a built-in workload, decoded straight
+//! from the list's JSON by serde (everything else — managedFields, most of the pod spec — is skipped
+//! without being built); [`RowPlan`] says, from the profile, which document fields the columns show,
+//! and is only made when each of them sits at the path the typed struct reads. Lists of thousands of
+//! objects spend their time decoding, so the typed way is the fast one; the unit tests check that
+//! both give the same rows.
+
+use k8s_openapi::jiff::Timestamp;
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value, json};
+
+use crate::output;
+use crate::project::{self, Autoscaler, ViewOptions};
+use crate::roles::{
+    CONTAINER_LISTS, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, READ_ONLY_KEY, RoleName, Root,
+};
+use crate::status::{self, Counts};
+
+/// How rows are laid out: what `list` was asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub role: RoleName,
+    pub wide: bool,
+    pub all_namespaces: bool,
+    /// `--all`: controlled objects are listed, with their controller in a last column.
+    pub with_controller: bool,
+}
+
+impl Layout {
+    pub fn headers(&self) -> Vec<&'static str> {
+        let mut headers: Vec<&str> = Vec::new();
+        if self.all_namespaces {
+            headers.push("namespace");
+        }
+        headers.extend(["name", "kind", "ready", "up-to-date", "available"]);
+        headers.extend(match self.role {
+            RoleName::Dev => ["container", "image", "ports", "cpu", "memory", "age"].as_slice(),
+            RoleName::Ops => ["replicas", "strategy", "placement", "age"].as_slice(),
+        });
+        if self.wide {
+            headers.extend(match self.role {
+                RoleName::Dev => ["command", "env"],
+                RoleName::Ops => ["labels", "autoscaler"],
+            });
+        }
+        if self.with_controller {
+            headers.push("controlled by");
+        }
+        headers
+    }
+}
+
+/// The cells every row of an object starts with or carries, whichever way it was read.
+struct Common<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    kind: &'a str,
+    live: [String; 3],
+    age: String,
+    controller: Option<String>,
+}
+
+impl Common<'_> {
+    /// Puts the common cells around the role's own: kubectl's live columns after NAME and KIND, AGE
+    /// after the role's columns (before -o wide's), the namespace first, the controller last.
+    fn row(&self, layout: &Layout, own: Vec<String>, wide: Vec<String>) -> Vec<String> {
+        let mut row = Vec::with_capacity(16);
+        if layout.all_namespaces {
+            row.push(self.namespace.to_string());
+        }
+        row.push(self.name.to_string());
+        row.push(self.kind.to_string());
+        row.extend(self.live.iter().cloned());
+        row.extend(own);
+        row.push(self.age.clone());
+        if layout.wide {
+            row.extend(wide);
+        }
+        if layout.with_controller {
+            row.push(self.controller.clone().unwrap_or_else(|| "<none>".into()));
+        }
+        row
+    }
+}
+
+/// A dev row's cells of one container, in column order.
+struct ContainerCells {
+    name: String,
+    image: String,
+    ports: String,
+    cpu: String,
+    memory: String,
+    command: String,
+    env: String,
+}
+
+impl ContainerCells {
+    fn row(self, common: &Common, layout: &Layout) -> Vec<String> {
+        common.row(
+            layout,
+            vec![self.name, self.image, self.ports, self.cpu, self.memory],
+            vec![self.command, self.env],
+        )
+    }
+}
+
+/// `migrate (init)`, `log (sidecar)`: how a container's name is shown.
+fn shown_name(list: &str, name: &str, sidecar: bool) -> String {
+    match list {
+        INIT_CONTAINERS_KEY if sidecar => format!("{name} (sidecar)"),
+        INIT_CONTAINERS_KEY => format!("{name} (init)"),
+        _ => name.to_string(),
+    }
+}
+
+/// `requests/limits` of one resource, as the CPU and MEMORY columns show it.
+fn resource_cell(request: Option<&str>, limit: Option<&str>) -> String {
+    match (request, limit) {
+        (None, None) => "<none>".to_string(),
+        (Some(r), None) => r.to_string(),
+        (None, Some(l)) => format!("-/{l}"),
+        (Some(r), Some(l)) => format!("{r}/{l}"),
+    }
+}
+
+fn command_cell(parts: Vec<String>) -> String {
+    if parts.is_empty() { "<none>".into() } else { parts.join(" ") }
+}
+
+fn hpa_cell(hpa: &Autoscaler) -> String {
+    format!(
+        "hpa {}-{}",
+        hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
+        hpa.max_replicas.map_or("?".into(), |v| v.to_string())
+    )
+}
+
+/// One entry of the PLACEMENT column: the node selector itself, the number of tolerations, the
+/// priority class; other placement fields by name.
+fn placement_entry(name: &str, value: &Value) -> String {
+    match (name, value) {
+        ("nodeSelector", v) => output::cell(Some(v)),
+        ("tolerations", Value::Array(t)) => format!("{} toleration(s)", t.len()),
+        ("priorityClassName", v) => format!("priority={}", output::cell(Some(v))),
+        (name, _) => name.to_string(),
+    }
+}
+
+fn none_if_empty(entries: Vec<String>) -> String {
+    if entries.is_empty() { "<none>".into() } else { entries.join(" ") }
+}
+
+/// The rows of `obj` from its role document: one per container (dev) or one (ops).
+pub fn value_rows(
+    profile: &Profile,
+    layout: &Layout,
+    kind: &KindInfo,
+    obj: &Value,
+    hpa: Option<&Autoscaler>,
+    now: Timestamp,
+) -> Vec<Vec<String>> {
+    let view = ViewOptions { container: None, autoscaler: hpa };
+    let doc = project::document(profile, layout.role, kind, obj, &view);
+    let common = Common {
+        namespace: obj["metadata"]["namespace"].as_str().unwrap_or_default(),
+        name: obj["metadata"]["name"].as_str().unwrap_or_default(),
+        kind: &kind.kind,
+        live: status::columns(&kind.kind, obj),
+        age: status::age(obj, now),
+        controller: project::controller(obj),
+    };
+    match layout.role {
+        RoleName::Dev => {
+            let sidecars = &doc[READ_ONLY_KEY][project::SIDECARS_KEY];
+            let is_sidecar = |name: &str| sidecars.as_array().is_some_and(|s| s.contains(&json!(name)));
+            CONTAINER_LISTS
+                .iter()
+                .filter_map(|list| doc[*list].as_object().map(|m| (*list, m)))
+                .flat_map(|(list, m)| m.iter().map(move |(n, c)| (list, n, c)))
+                .map(|(list, cname, c)| {
+                    let ports = c["ports"]
+                        .as_array()
+                        .map(|ps| {
+                            ps.iter()
+                                .map(|p| match p["protocol"].as_str() {
+                                    Some(proto) => format!("{}/{proto}", p["containerPort"]),
+                                    None => p["containerPort"].to_string(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "<none>".into());
+                    let res = |what: &str| {
+                        resource_cell(
+                            c["resources"]["requests"].get(what).and_then(Value::as_str),
+                            c["resources"]["limits"].get(what).and_then(Value::as_str),
+                        )
+                    };
+                    let command = ["command", "args"]
+                        .iter()
+                        .filter_map(|key| c[*key].as_array())
+                        .flatten()
+                        .map(|p| output::cell(Some(p)))
+                        .collect();
+                    // Env is `NAME: value`, or the list itself when a name repeats.
+                    let env = match &c["env"] {
+                        Value::Object(vars) => vars.len(),
+                        Value::Array(vars) => vars.len(),
+                        _ => 0,
+                    };
+                    ContainerCells {
+                        name: shown_name(list, cname, is_sidecar(cname)),
+                        image: output::cell(c.get("image")),
+                        ports,
+                        cpu: res("cpu"),
+                        memory: res("memory"),
+                        command: command_cell(command),
+                        env: env.to_string(),
+                    }
+                    .row(&common, layout)
+                })
+                .collect()
+        }
+        RoleName::Ops => {
+            let replicas = match hpa {
+                Some(h) => hpa_cell(h),
+                None => match doc["scaler"].get("replicas") {
+                    Some(v) => v.to_string(),
+                    None if kind.kind == "DaemonSet" => "per node".into(),
+                    None => "<none>".into(),
+                },
+            };
+            let strategy = doc["rollout"]
+                .get("strategy")
+                .or_else(|| doc["rollout"].get("updateStrategy"))
+                .map(|s| output::cell(s.get("type")))
+                .or_else(|| doc["schedule"].get("schedule").map(|s| output::cell(Some(s))))
+                .unwrap_or_else(|| "<none>".into());
+            let placement = doc["placement"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| placement_entry(k, v)).collect())
+                .unwrap_or_default();
+            let wide = vec![
+                output::cell(doc["metadata"].get("labels")),
+                hpa.map_or("<none>".into(), |h| h.name.clone()),
+            ];
+            vec![common.row(layout, vec![replicas, strategy, none_if_empty(placement)], wide)]
+        }
+    }
+}
+
+/// One object's rows as the list shows them, without its controller column (`get -o wide`).
+pub fn table_rows(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    hpa: Option<&Autoscaler>,
+    wide: bool,
+    all_namespaces: bool,
+) -> Vec<Vec<String>> {
+    let layout = Layout { role, wide, all_namespaces, with_controller: false };
+    value_rows(profile, &layout, kind, obj, hpa, Timestamp::now())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typed way
+
+/// The profile fields whose values the columns show, for one role and kind; made only when each
+/// sits where [`PartialObject`] reads it. `None` fields are not in the role's document.
+#[derive(Debug, Clone, Default)]
+pub struct RowPlan {
+    /// The pod template under spec.jobTemplate.spec (CronJob), else under spec.
+    in_job_template: bool,
+    /// dev: which container fields the document shows.
+    image: bool,
+    command: bool,
+    args: bool,
+    env: bool,
+    ports: bool,
+    resources: bool,
+    /// ops: scaler.replicas, rollout.strategy / updateStrategy, schedule.schedule.
+    replicas: bool,
+    strategy: bool,
+    update_strategy: bool,
+    schedule: bool,
+    /// placement fields in profile order.
+    placement: Vec<Placement>,
+    /// metadata.labels: the keys left out.
+    labels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    NodeSelector,
+    Affinity,
+    Tolerations,
+    TopologySpreadConstraints,
+    PriorityClassName,
+}
+
+impl Placement {
+    const ALL: [(Placement, &'static str); 5] = [
+        (Placement::NodeSelector, "nodeSelector"),
+        (Placement::Affinity, "affinity"),
+        (Placement::Tolerations, "tolerations"),
+        (Placement::TopologySpreadConstraints, "topologySpreadConstraints"),
+        (Placement::PriorityClassName, "priorityClassName"),
+    ];
+}
+
+/// Is `field` the document field `name` at `root.path`, with nothing left out of it?
+fn plain_at(field: &Field, root: Root, path: &str) -> bool {
+    field.path.root == root && field.path.segments.join(".") == path && field.exclude.is_empty()
+}
+
+impl RowPlan {
+    /// The plan for `kind`'s rows in `role`'s table, or None when the table must be read from the
+    /// document: a kind other than the built-in six, or a profile that puts a shown field elsewhere.
+    pub fn new(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<RowPlan> {
+        let builtin = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"];
+        if !builtin.contains(&kind.kind.as_str()) || kind.schema.is_some() {
+            return None;
+        }
+        let in_job_template = match kind.template.join(".").as_str() {
+            "spec.template" => false,
+            "spec.jobTemplate.spec.template" => true,
+            _ => return None,
+        };
+        let role = profile.role(role);
+        let mut plan = RowPlan { in_job_template, ..RowPlan::default() };
+        match role.name {
+            RoleName::Dev => {
+                // Without container fields the document has no containers: no rows to type.
+                role.container_fields().next()?;
+                for field in role.container_fields() {
+                    let flag = match field.name.as_str() {
+                        "image" => &mut plan.image,
+                        "command" => &mut plan.command,
+                        "args" => &mut plan.args,
+                        "env" => &mut plan.env,
+                        "ports" => &mut plan.ports,
+                        "resources" => &mut plan.resources,
+                        _ => continue,
+                    };
+                    if !plain_at(field, Root::Container, &field.name) {
+                        return None;
+                    }
+                    *flag = true;
+                }
+            }
+            RoleName::Ops => {
+                for (trait_name, fields) in role.object_traits(&kind.kind) {
+                    for field in fields {
+                        let at = |root: Root, path: &str| plain_at(field, root, path).then_some(true);
+                        match (trait_name, field.name.as_str()) {
+                            ("scaler", "replicas") => plan.replicas = at(Root::Object, "spec.replicas")?,
+                            ("rollout", "strategy") => plan.strategy = at(Root::Object, "spec.strategy")?,
+                            ("rollout", "updateStrategy") => {
+                                plan.update_strategy = at(Root::Object, "spec.updateStrategy")?
+                            }
+                            ("schedule", "schedule") => plan.schedule = at(Root::Object, "spec.schedule")?,
+                            ("placement", name) => {
+                                let (which, _) = Placement::ALL.iter().find(|(_, n)| *n == name)?;
+                                at(Root::Pod, name)?;
+                                plan.placement.push(*which);
+                            }
+                            ("metadata", "labels") => {
+                                let usual = field.path.root == Root::Object
+                                    && field.path.segments.join(".") == "metadata.labels";
+                                plan.labels = Some(field.exclude.clone()).filter(|_| usual);
+                                plan.labels.as_ref()?;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Some(plan)
+    }
+}
+
+/// Whether a value is there and not empty (`null`, `{}` and `[]` are not): whether a document
+/// shows it. Its content is skipped, never built.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shown(pub bool);
+
+impl<'de> Deserialize<'de> for Shown {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Probe;
+        impl<'de> Visitor<'de> for Probe {
+            type Value = Shown;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_unit<E>(self) -> Result<Shown, E> {
+                Ok(Shown(false))
+            }
+            fn visit_none<E>(self) -> Result<Shown, E> {
+                Ok(Shown(false))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Shown, D::Error> {
+                Shown::deserialize(d)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Shown, E> {
+                Ok(Shown(true))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Shown, E> {
+                Ok(Shown(true))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shown, E> {
+                Ok(Shown(true))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Shown, E> {
+                Ok(Shown(true))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Shown, E> {
+                Ok(Shown(true))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shown, A::Error> {
+                let mut any = false;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                Ok(Shown(any))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shown, A::Error> {
+                let mut any = false;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                Ok(Shown(any))
+            }
+        }
+        deserializer.deserialize_any(Probe)
+    }
+}
+
+/// What a table row needs of a built-in workload. A server's object of the wrong shape fails to
+/// decode; the caller then reads the page the general way, which names what is wrong.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PartialObject {
+    pub kind: Option<String>,
+    pub api_version: Option<String>,
+    pub metadata: Metadata,
+    spec: Spec,
+    status: Counts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    creation_timestamp: Option<String>,
+    labels: Option<Map<String, Value>>,
+    owner_references: Option<Vec<OwnerReference>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct OwnerReference {
+    api_version: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    controller: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Spec {
+    replicas: Option<i64>,
+    completions: Option<i64>,
+    strategy: Option<Map<String, Value>>,
+    update_strategy: Option<Map<String, Value>>,
+    schedule: Option<Value>,
+    template: Option<PodTemplate>,
+    job_template: Option<JobTemplate>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct JobTemplate {
+    spec: Option<JobSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct JobSpec {
+    template: Option<PodTemplate>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PodTemplate {
+    spec: Option<PodSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct PodSpec {
+    containers: Option<Vec<Container>>,
+    init_containers: Option<Vec<Container>>,
+    node_selector: Option<Map<String, Value>>,
+    affinity: Shown,
+    tolerations: Option<Vec<IgnoredAny>>,
+    topology_spread_constraints: Shown,
+    priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Container {
+    name: String,
+    image: Option<String>,
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    env: Option<Vec<IgnoredAny>>,
+    ports: Option<Vec<Port>>,
+    resources: Option<Resources>,
+    restart_policy: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Port {
+    container_port: Option<i64>,
+    protocol: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Resources {
+    requests: Option<Quantities>,
+    limits: Option<Quantities>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Quantities {
+    cpu: Option<String>,
+    memory: Option<String>,
+}
+
+/// What a document shows: not null, not an empty map or list.
+fn shown(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    }
+}
+
+fn listed(containers: Option<&Option<Vec<Container>>>) -> &[Container] {
+    containers.and_then(|c| c.as_deref()).unwrap_or_default()
+}
+
+fn non_empty_map(map: &Option<Map<String, Value>>, shown: bool) -> Option<&Map<String, Value>> {
+    map.as_ref().filter(|m| shown && !m.is_empty())
+}
+
+fn non_empty<T>(list: &Option<Vec<T>>) -> Option<&[T]> {
+    list.as_deref().filter(|l| !l.is_empty())
+}
+
+impl PartialObject {
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    /// The controller, as [`project::controller`] spells it.
+    pub fn controller(&self) -> Option<String> {
+        let owner = self.metadata.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
+        let kind = owner.kind.as_deref()?.to_lowercase();
+        let group = owner.api_version.as_deref().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+        let name = owner.name.as_deref()?;
+        Some(if group.is_empty() { format!("{kind}/{name}") } else { format!("{kind}.{group}/{name}") })
+    }
+
+    fn pod_spec(&self, plan: &RowPlan) -> Option<&PodSpec> {
+        let template = if plan.in_job_template {
+            self.spec.job_template.as_ref()?.spec.as_ref()?.template.as_ref()
+        } else {
+            self.spec.template.as_ref()
+        };
+        template?.spec.as_ref()
+    }
+
+    /// The same rows [`value_rows`] makes of the whole object.
+    pub fn rows(
+        &self,
+        plan: &RowPlan,
+        layout: &Layout,
+        kind: &KindInfo,
+        hpa: Option<&Autoscaler>,
+        now: Timestamp,
+    ) -> Vec<Vec<String>> {
+        let counts = Counts {
+            replicas: self.spec.replicas,
+            completions: self.spec.completions,
+            ..self.status.clone()
+        };
+        let common = Common {
+            namespace: self.metadata.namespace.as_deref().unwrap_or_default(),
+            name: self.name(),
+            kind: &kind.kind,
+            live: status::count_columns(&kind.kind, &counts),
+            age: status::age_since(self.metadata.creation_timestamp.as_deref(), now),
+            controller: self.controller(),
+        };
+        let pod = self.pod_spec(plan);
+        match layout.role {
+            RoleName::Dev => {
+                // The document keys containers by name: a repeated name shows once, at its first
+                // place, with its last settings (a server refuses such pods anyway).
+                let mut shown: Vec<(&str, &str, &Container)> = Vec::new();
+                for (key, containers) in [
+                    (CONTAINER_LISTS[0], listed(pod.map(|p| &p.containers))),
+                    (CONTAINER_LISTS[1], listed(pod.map(|p| &p.init_containers))),
+                ] {
+                    let start = shown.len();
+                    for c in containers {
+                        match shown[start..].iter_mut().find(|(_, name, _)| *name == c.name) {
+                            Some(entry) => entry.2 = c,
+                            None => shown.push((key, &c.name, c)),
+                        }
+                    }
+                }
+                let init = listed(pod.map(|p| &p.init_containers));
+                let is_sidecar = |name: &str| {
+                    init.iter().any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"))
+                };
+                shown
+                    .into_iter()
+                    .map(|(list, name, c)| self.container_cells(plan, list, name, c, is_sidecar(name)))
+                    .map(|cells| cells.row(&common, layout))
+                    .collect()
+            }
+            RoleName::Ops => {
+                let replicas = match (hpa, self.spec.replicas.filter(|_| plan.replicas)) {
+                    (Some(h), _) => hpa_cell(h),
+                    (None, Some(n)) => n.to_string(),
+                    (None, None) if kind.kind == "DaemonSet" => "per node".into(),
+                    (None, None) => "<none>".into(),
+                };
+                let strategy = non_empty_map(&self.spec.strategy, plan.strategy)
+                    .or(non_empty_map(&self.spec.update_strategy, plan.update_strategy))
+                    .map(|s| output::cell(s.get("type")))
+                    .or_else(|| {
+                        let schedule = self.spec.schedule.as_ref().filter(|s| plan.schedule && shown(s));
+                        schedule.map(|s| output::cell(Some(s)))
+                    })
+                    .unwrap_or_else(|| "<none>".into());
+                let placement = plan
+                    .placement
+                    .iter()
+                    .filter_map(|which| {
+                        let pod = pod?;
+                        let name = Placement::ALL.iter().find(|(p, _)| p == which).map(|(_, n)| *n)?;
+                        match which {
+                            Placement::NodeSelector => non_empty_map(&pod.node_selector, true)
+                                .map(|m| placement_entry(name, &Value::Object(m.clone()))),
+                            Placement::Affinity => pod.affinity.0.then(|| name.to_string()),
+                            Placement::Tolerations => {
+                                non_empty(&pod.tolerations).map(|t| format!("{} toleration(s)", t.len()))
+                            }
+                            Placement::TopologySpreadConstraints => {
+                                pod.topology_spread_constraints.0.then(|| name.to_string())
+                            }
+                            Placement::PriorityClassName => {
+                                pod.priority_class_name.as_ref().map(|p| format!("priority={p}"))
+                            }
+                        }
+                    })
+                    .collect();
+                let labels = plan.labels.as_ref().and_then(|exclude| {
+                    let kept: Map<String, Value> = self
+                        .metadata
+                        .labels
+                        .as_ref()?
+                        .iter()
+                        .filter(|(k, _)| !exclude.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    (!kept.is_empty()).then(|| output::cell(Some(&Value::Object(kept))))
+                });
+                let wide = vec![
+                    labels.unwrap_or_else(|| "<none>".into()),
+                    hpa.map_or("<none>".into(), |h| h.name.clone()),
+                ];
+                vec![common.row(layout, vec![replicas, strategy, none_if_empty(placement)], wide)]
+            }
+        }
+    }
+
+    fn container_cells(
+        &self,
+        plan: &RowPlan,
+        list: &str,
+        name: &str,
+        c: &Container,
+        sidecar: bool,
+    ) -> ContainerCells {
+        let ports = non_empty(&c.ports)
+            .filter(|_| plan.ports)
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|p| {
+                        let number = p.container_port.map_or("null".to_string(), |n| n.to_string());
+                        // The document leaves out TCP, the default.
+                        match p.protocol.as_deref() {
+                            Some(proto) if proto != "TCP" => format!("{number}/{proto}"),
+                            _ => number,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_else(|| "<none>".into());
+        let resources = c.resources.as_ref().filter(|_| plan.resources);
+        let res = |pick: fn(&Quantities) -> Option<&str>| {
+            let request = resources.and_then(|r| r.requests.as_ref()).and_then(pick);
+            let limit = resources.and_then(|r| r.limits.as_ref()).and_then(pick);
+            resource_cell(request, limit)
+        };
+        let mut command = Vec::new();
+        for (shown, parts) in [(plan.command, &c.command), (plan.args, &c.args)] {
+            if shown {
+                command.extend(parts.iter().flatten().cloned());
+            }
+        }
+        let env = if plan.env { c.env.as_ref().map_or(0, Vec::len) } else { 0 };
+        ContainerCells {
+            name: shown_name(list, name, sidecar),
+            image: c.image.clone().filter(|_| plan.image).unwrap_or_else(|| "<none>".into()),
+            ports,
+            cpu: res(|q| q.cpu.as_deref()),
+            memory: res(|q| q.memory.as_deref()),
+            command: command_cell(command),
+            env: env.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-11-27T18:00:00Z".parse().unwrap()
+    }
+
+    fn layouts() -> Vec<Layout> {
+        let mut out = Vec::new();
+        for role in RoleName::ALL {
+            for bits in 0..8u8 {
+                out.push(Layout {
+                    role,
+                    wide: bits & 1 != 0,
+                    all_namespaces: bits & 2 != 0,
+                    with_controller: bits & 4 != 0,
+                });
+            }
+        }
+        out
+    }
+
+    /// The rows of `obj` both ways, decoded from its JSON text as a list page carries it.
+    fn both_ways(
+        profile: &Profile,
+        layout: &Layout,
+        kind: &KindInfo,
+        obj: &Value,
+        hpa: Option<&Autoscaler>,
+    ) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let plan = RowPlan::new(profile, layout.role, kind).expect("a plan for a built-in kind");
+        let partial: PartialObject = serde_json::from_str(&obj.to_string()).expect("decodes");
+        (partial.rows(&plan, layout, kind, hpa, now()), value_rows(profile, layout, kind, obj, hpa, now()))
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.yaml"));
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn typed_rows_equal_document_rows_for_real_objects() {
+        let profile = Profile::builtin();
+        let hpa = fixture("hpa-shop");
+        let mut compared = 0;
+        for name in
+            ["cj-zoned", "cj", "deploy", "ds", "job-indexed", "job", "rs-owned", "rs", "sidecars", "sts"]
+        {
+            let obj = fixture(name);
+            let kind = profile.kind(obj["kind"].as_str().unwrap()).unwrap();
+            let autoscaler = Autoscaler::targeting(std::slice::from_ref(&hpa), kind, &obj);
+            for layout in layouts() {
+                for hpa in [None, autoscaler.as_ref()] {
+                    let (typed, whole) = both_ways(&profile, &layout, kind, &obj, hpa);
+                    assert_eq!(typed, whole, "{name} {layout:?}");
+                    compared += typed.len();
+                }
+            }
+        }
+        assert!(compared > 300, "{compared} rows compared");
+    }
+
+    #[test]
+    fn the_fixtures_show_what_the_columns_promise() {
+        let profile = Profile::builtin();
+        let obj = fixture("sidecars");
+        let kind = profile.kind("deploy").unwrap();
+        let layout =
+            Layout { role: RoleName::Dev, wide: true, all_namespaces: false, with_controller: false };
+        let (typed, _) = both_ways(&profile, &layout, kind, &obj, None);
+        let names: Vec<&str> = typed.iter().map(|r| r[5].as_str()).collect();
+        assert_eq!(names, ["app", "migrate (init)", "log-shipper (sidecar)"]);
+        assert_eq!(typed[0][7], "8080", "TCP is the default, not shown");
+        assert_eq!(typed[2][8..10], ["10m".to_string(), "32Mi".to_string()]);
+        assert_eq!(typed[1][11..13], ["migrate --to=latest".to_string(), "1".to_string()]);
+
+        let owned = fixture("rs-owned");
+        let rs = profile.kind("rs").unwrap();
+        let ops = Layout { role: RoleName::Ops, wide: true, all_namespaces: true, with_controller: true };
+        let (typed, _) = both_ways(&profile, &ops, rs, &owned, None);
+        assert_eq!(typed[0].last().unwrap(), "deployment.apps/shop");
+    }
+
+    #[test]
+    fn a_plan_is_made_only_where_the_typed_struct_reads() {
+        let builtin = Profile::builtin();
+        for kind in &builtin.kinds {
+            for role in RoleName::ALL {
+                assert!(RowPlan::new(&builtin, role, kind).is_some(), "{} {role}", kind.kind);
+            }
+        }
+        let changed = |from: &str, to: &str| {
+            let text = crate::roles::BUILTIN_PROFILE.replace(from, to);
+            assert_ne!(text, crate::roles::BUILTIN_PROFILE, "{from}");
+            Profile::parse(&text, "test").unwrap()
+        };
+        let deploy = |p: &Profile| p.kind("deploy").unwrap().clone();
+        // A shown field elsewhere, a placement field the row does not know, labels elsewhere.
+        let image_elsewhere =
+            changed("image: {path: container.image}", "image: {path: container.workingDir}");
+        assert!(RowPlan::new(&image_elsewhere, RoleName::Dev, &deploy(&image_elsewhere)).is_none());
+        assert!(RowPlan::new(&image_elsewhere, RoleName::Ops, &deploy(&image_elsewhere)).is_some());
+        let more_placement =
+            changed("priorityClassName: {path: pod.priorityClassName}", "nodeName: {path: pod.nodeName}");
+        assert!(RowPlan::new(&more_placement, RoleName::Ops, &deploy(&more_placement)).is_none());
+        let replicas_elsewhere =
+            changed("replicas: {path: spec.replicas,", "replicas: {path: template.spec.hostname,");
+        assert!(RowPlan::new(&replicas_elsewhere, RoleName::Ops, &deploy(&replicas_elsewhere)).is_none());
+        // A field left out is fine: its column is empty both ways.
+        let no_ports = changed("        ports: {path: container.ports}\n", "");
+        let kind = deploy(&no_ports);
+        let plan = RowPlan::new(&no_ports, RoleName::Dev, &kind).unwrap();
+        assert!(!plan.ports && plan.image);
+        let obj = fixture("deploy");
+        for layout in layouts() {
+            let (typed, whole) = both_ways(&no_ports, &layout, &kind, &obj, None);
+            assert_eq!(typed, whole, "{layout:?}");
+        }
+        // A custom kind is read from its document.
+        let mut custom = deploy(&builtin);
+        custom.kind = "Rollout".into();
+        assert!(RowPlan::new(&builtin, RoleName::Dev, &custom).is_none());
+    }
+
+    #[test]
+    fn shown_is_whether_a_document_keeps_a_value() {
+        for (text, shown) in [
+            ("null", false),
+            ("{}", false),
+            ("[]", false),
+            ("{\"a\": {}}", true),
+            ("[null]", true),
+            ("\"\"", true),
+            ("0", true),
+            ("false", true),
+        ] {
+            assert_eq!(serde_json::from_str::<Shown>(text).unwrap(), Shown(shown), "{text}");
+        }
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![Just("a"), Just("b"), Just("c")].prop_map(String::from)
+    }
+
+    fn optional(value: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
+        prop::option::of(value)
+    }
+
+    fn quantities() -> impl Strategy<Value = Value> {
+        (prop::option::of("[1-9]00m"), prop::option::of("[1-9]{1,2}Mi")).prop_map(|(cpu, memory)| {
+            let mut q = Map::new();
+            cpu.map(|c| q.insert("cpu".into(), json!(c)));
+            memory.map(|m| q.insert("memory".into(), json!(m)));
+            Value::Object(q)
+        })
+    }
+
+    fn container(init: bool) -> impl Strategy<Value = Value> {
+        (
+            name(),
+            optional("[a-z]{0,4}:[0-9]".prop_map(Value::from)),
+            prop::collection::vec("[a-z]{1,3}", 0..3),
+            prop::collection::vec("-[a-z]{1,3}", 0..3),
+            prop::collection::vec(prop_oneof![Just("A"), Just("B"), Just("C")], 0..4),
+            prop::collection::vec(
+                (1..9000i64, prop::option::of(prop_oneof![Just("TCP"), Just("UDP")])),
+                0..3,
+            ),
+            (optional(quantities()), optional(quantities())),
+            any::<bool>(),
+        )
+            .prop_map(move |(name, image, command, args, env, ports, (requests, limits), always)| {
+                let mut c = json!({"name": if init { format!("i{name}") } else { name }});
+                if let Some(image) = image {
+                    c["image"] = image;
+                }
+                if !command.is_empty() {
+                    c["command"] = json!(command);
+                }
+                if !args.is_empty() {
+                    c["args"] = json!(args);
+                }
+                if !env.is_empty() {
+                    c["env"] = env.iter().map(|n| json!({"name": n, "value": "v"})).collect();
+                }
+                c["ports"] = ports
+                    .iter()
+                    .map(|(port, protocol)| match protocol {
+                        Some(p) => json!({"containerPort": port, "protocol": p}),
+                        None => json!({"containerPort": port}),
+                    })
+                    .collect();
+                let mut resources = Map::new();
+                requests.map(|r| resources.insert("requests".into(), r));
+                limits.map(|l| resources.insert("limits".into(), l));
+                c["resources"] = Value::Object(resources);
+                if init && always {
+                    c["restartPolicy"] = json!("Always");
+                }
+                c
+            })
+    }
+
+    fn pod_spec() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec(container(false), 0..3),
+            prop::collection::vec(container(true), 0..3),
+            optional(prop::collection::btree_map("[a-z]{1,3}", "[a-z]{0,3}", 0..3).prop_map(|m| json!(m))),
+            optional(prop_oneof![Just(json!({})), Just(json!({"nodeAffinity": {}}))]),
+            prop::collection::vec(Just(json!({"key": "gpu", "operator": "Exists"})), 0..3),
+            optional(prop_oneof![Just(json!([])), Just(json!([{"maxSkew": 1}]))]),
+            optional(prop_oneof![Just(json!("")), Just(json!("high"))]),
+        )
+            .prop_map(|(containers, init, selector, affinity, tolerations, spread, priority)| {
+                let mut spec =
+                    json!({"containers": containers, "initContainers": init, "tolerations": tolerations});
+                for (key, value) in [
+                    ("nodeSelector", selector),
+                    ("affinity", affinity),
+                    ("topologySpreadConstraints", spread),
+                    ("priorityClassName", priority),
+                ] {
+                    if let Some(v) = value {
+                        spec[key] = v;
+                    }
+                }
+                spec
+            })
+    }
+
+    fn strategy() -> impl Strategy<Value = Option<Value>> {
+        optional(prop_oneof![
+            Just(json!({})),
+            Just(json!({"type": "Recreate"})),
+            Just(json!({"rollingUpdate": {"maxSurge": 1}})),
+        ])
+    }
+
+    fn counts() -> impl Strategy<Value = Value> {
+        prop::collection::btree_map(
+            prop_oneof![
+                Just("readyReplicas"),
+                Just("updatedReplicas"),
+                Just("availableReplicas"),
+                Just("numberReady"),
+                Just("desiredNumberScheduled"),
+                Just("updatedNumberScheduled"),
+                Just("numberAvailable"),
+                Just("succeeded"),
+            ],
+            0..5i64,
+            0..5,
+        )
+        .prop_map(|m| json!(m))
+    }
+
+    /// A workload of any built-in kind as a server lists it (kind and apiVersion left out).
+    fn workload() -> impl Strategy<Value = (String, Value)> {
+        (
+            prop_oneof![
+                Just("Deployment"),
+                Just("StatefulSet"),
+                Just("DaemonSet"),
+                Just("ReplicaSet"),
+                Just("Job"),
+                Just("CronJob")
+            ],
+            pod_spec(),
+            (optional((0..4i64).prop_map(Value::from)), optional((1..4i64).prop_map(Value::from))),
+            (strategy(), strategy(), optional(Just(json!("0 3 * * *")))),
+            prop::collection::btree_map(
+                prop_oneof![Just("app"), Just("job-name"), Just("controller-uid"), Just("tier")],
+                "[a-z]{1,3}",
+                0..4,
+            ),
+            optional(prop_oneof![Just(json!(true)), Just(json!(false))]),
+            optional(Just(json!("2026-11-27T17:58:30Z"))),
+            counts(),
+        )
+            .prop_map(
+                |(
+                    kind,
+                    pod,
+                    (replicas, completions),
+                    (strategy, update, schedule),
+                    labels,
+                    controller,
+                    created,
+                    status,
+                )| {
+                    let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": pod});
+                    let mut spec = if kind == "CronJob" {
+                        json!({"jobTemplate": {"spec": {"template": template}}})
+                    } else {
+                        json!({"template": template})
+                    };
+                    for (key, value) in [
+                        ("replicas", replicas),
+                        ("completions", completions),
+                        ("strategy", strategy),
+                        ("updateStrategy", update),
+                        ("schedule", schedule),
+                    ] {
+                        if let Some(v) = value {
+                            spec[key] = v;
+                        }
+                    }
+                    let mut metadata = json!({"name": "w", "namespace": "shop", "labels": labels,
+                        "managedFields": [{"manager": "m", "fieldsV1": {"f:spec": {}}}]});
+                    if let Some(controller) = controller {
+                        metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "Deployment",
+                            "name": "owner", "uid": "u", "controller": controller}]);
+                    }
+                    if let Some(created) = created {
+                        metadata["creationTimestamp"] = created;
+                    }
+                    (kind.to_string(), json!({"metadata": metadata, "spec": spec, "status": status}))
+                },
+            )
+    }
+
+    fn autoscaler() -> impl Strategy<Value = Option<Autoscaler>> {
+        prop::option::of((prop::option::of(1..3i64), prop::option::of(3..9i64))).prop_map(|hpa| {
+            hpa.map(|(min, max)| Autoscaler {
+                name: "w-hpa".into(),
+                min_replicas: min,
+                max_replicas: max,
+                metrics: None,
+                object: json!({"metadata": {"name": "w-hpa", "namespace": "shop"}}),
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The typed way and the document way give the same rows, for every layout.
+        #[test]
+        fn typed_rows_equal_document_rows((kind, obj) in workload(), hpa in autoscaler()) {
+            let profile = Profile::builtin();
+            let kind = profile.kind(&kind).unwrap();
+            let obj = crate::view::checked_object(obj, kind, None).unwrap();
+            for layout in layouts() {
+                let (typed, whole) = both_ways(&profile, &layout, kind, &obj, hpa.as_ref());
+                prop_assert_eq!(typed, whole, "{:?}\n{}", layout, obj);
+            }
+        }
+    }
+}
