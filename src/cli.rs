@@ -267,9 +267,12 @@ pub struct GetArgs {
     /// Tables: no header row
     #[arg(long)]
     pub no_headers: bool,
-    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.metadata.name}' or .scaler.replicas
+    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.name}' or .scaler.replicas
     #[arg(long, value_name = "JSONPATH")]
     pub sort_by: Option<String>,
+    /// -o jsonpath: a field the template names that an object lacks prints nothing (false: an error)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub allow_missing_template_keys: bool,
 }
 
 #[derive(Debug, Args)]
@@ -293,9 +296,12 @@ pub struct ListArgs {
     /// Tables: no header row
     #[arg(long)]
     pub no_headers: bool,
-    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.metadata.name}' or .scaler.replicas
+    /// Tables: sort rows by a JSONPath of the role document, e.g. '{.name}' or .scaler.replicas
     #[arg(long, value_name = "JSONPATH")]
     pub sort_by: Option<String>,
+    /// -o jsonpath: a field the template names that an object lacks prints nothing (false: an error)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub allow_missing_template_keys: bool,
 }
 
 #[derive(Debug, Clone, Args)]

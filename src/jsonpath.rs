@@ -116,8 +116,8 @@ pub fn parse_sort_key(text: &str) -> Result<Template, String> {
 }
 
 /// `--sort-by`'s order of two objects' key values (each what [`Template::values`] found), as
-/// kubectl sorts: by the first value; an object without one first; numbers by value, text in natural
-/// order (`web2` before `web10`), `false` before `true`.
+/// kubectl sorts: by the first value; an object without one first; numbers by value, text byte by
+/// byte (`w10` before `w2`, as kubectl 1.36 sorts names), `false` before `true`.
 pub fn sort_order(a: &[&Value], b: &[&Value]) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn rank(value: &Value) -> u8 {
@@ -139,44 +139,12 @@ pub fn sort_order(a: &[&Value], b: &[&Value]) -> std::cmp::Ordering {
                 (Some(x), Some(y)) => x.cmp(&y),
                 _ => x.as_f64().unwrap_or_default().total_cmp(&y.as_f64().unwrap_or_default()),
             },
-            (Value::String(x), Value::String(y)) => natural_order(x, y),
+            (Value::String(x), Value::String(y)) => x.cmp(y),
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
             _ if rank(a) != rank(b) => rank(a).cmp(&rank(b)),
             _ => text_of(a).cmp(&text_of(b)),
         },
     }
-}
-
-/// Text with its runs of digits compared by value.
-fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
-    fn chunks(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        for (i, c) in s.char_indices() {
-            if i > start && c.is_ascii_digit() != s[start..].starts_with(|d: char| d.is_ascii_digit()) {
-                out.push((s[start..].starts_with(|d: char| d.is_ascii_digit()), &s[start..i]));
-                start = i;
-            }
-        }
-        if start < s.len() {
-            out.push((s[start..].starts_with(|d: char| d.is_ascii_digit()), &s[start..]));
-        }
-        out
-    }
-    let (x, y) = (chunks(a), chunks(b));
-    for (p, q) in x.iter().zip(&y) {
-        let order = match (p, q) {
-            ((true, p), (true, q)) => {
-                let (p0, q0) = (p.trim_start_matches('0'), q.trim_start_matches('0'));
-                p0.len().cmp(&q0.len()).then_with(|| p0.cmp(q0)).then_with(|| p.len().cmp(&q.len()))
-            }
-            ((_, p), (_, q)) => p.cmp(q),
-        };
-        if order.is_ne() {
-            return order;
-        }
-    }
-    x.len().cmp(&y.len())
 }
 
 impl Template {

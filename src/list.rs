@@ -44,6 +44,7 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
         chunk_size: args.chunk_size,
         all: args.all,
         no_headers: args.no_headers,
+        allow_missing_template_keys: args.allow_missing_template_keys,
         sort_by: args.sort_by.clone(),
     }))
 }
@@ -114,7 +115,12 @@ pub async fn list_workloads(
         Some(OutputFormat::Yaml) => Mode::Documents { json: false },
         Some(OutputFormat::Json) => Mode::Documents { json: true },
         Some(OutputFormat::JsonPath(text)) => {
-            Mode::JsonPath(crate::jsonpath::parse(text).map_err(Error::Usage)?)
+            let template = crate::jsonpath::parse(text).map_err(Error::Usage)?;
+            Mode::JsonPath(if args.allow_missing_template_keys {
+                template.allowing_missing()
+            } else {
+                template
+            })
         }
         Some(OutputFormat::Apply) => {
             return Err(Error::Usage(

@@ -361,6 +361,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 chunk_size: args.chunk_size,
                 all: args.all,
                 no_headers: args.no_headers,
+                allow_missing_template_keys: args.allow_missing_template_keys,
                 sort_by: args.sort_by.clone(),
             };
             return crate::list::list_text(cluster, profile, role, &list).await;
@@ -373,6 +374,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
                 chunk_size: args.chunk_size,
                 all: args.all,
                 no_headers: args.no_headers,
+                allow_missing_template_keys: args.allow_missing_template_keys,
                 sort_by: args.sort_by.clone(),
             };
             return crate::list::list_text(cluster, profile, role, &list).await;
@@ -410,7 +412,12 @@ impl GetFormat {
             Some(OutputFormat::Name) => GetFormat::Name,
             Some(OutputFormat::Wide) => GetFormat::Wide,
             Some(OutputFormat::JsonPath(text)) => {
-                GetFormat::JsonPath(crate::jsonpath::parse(text).map_err(Error::Usage)?)
+                let template = crate::jsonpath::parse(text).map_err(Error::Usage)?;
+                GetFormat::JsonPath(if args.allow_missing_template_keys {
+                    template.allowing_missing()
+                } else {
+                    template
+                })
             }
         })
     }

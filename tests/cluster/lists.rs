@@ -68,7 +68,7 @@ fn list_prints_names_no_headers_and_sorts_as_kubectl_does() {
     let ns = Ns::new("lists-habits");
     let mark = ns.name.clone();
     let mut docs = String::new();
-    for (name, replicas) in [("web-c", 1), ("web-b", 3), ("web-a", 2), ("api", 0)] {
+    for (name, replicas) in [("web-10", 1), ("web-2", 3), ("web-a", 2), ("api", 0)] {
         docs.push_str(&deployment(name, replicas, &mark));
     }
     ns.create(&docs);
@@ -108,7 +108,7 @@ fn list_prints_names_no_headers_and_sorts_as_kubectl_does() {
     }
     let by_name = oam(&["dev", "list", "deploy", "--sort-by", ".name", "--no-headers"]);
     let order: Vec<&str> = by_name.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert_eq!(order, ["api", "web-a", "web-b", "web-c"]);
+    assert_eq!(order, ["api", "web-10", "web-2", "web-a"], "byte order, as kubectl");
     let by_replicas = oam(&["ops", "list", "deploy", "--sort-by", ".scaler.replicas"]);
     let replicas: Vec<&str> =
         by_replicas.lines().skip(1).filter_map(|l| l.split_whitespace().nth(5)).collect();
@@ -131,7 +131,13 @@ fn list_prints_names_no_headers_and_sorts_as_kubectl_does() {
         assert!(!got.is_empty(), "{ours} prints something");
         assert_eq!(got, expected, "{role} {ours} vs kubectl's {theirs}");
     }
-    let err = ns.oam(&["dev", "list", "-o", "jsonpath={.items[0].nope}"]).error();
+    assert_eq!(
+        oam(&["dev", "list", "-o", "jsonpath={.items[0].nope}"]),
+        "",
+        "missing keys allowed, as kubectl"
+    );
+    let strict = ["dev", "list", "-o", "jsonpath={.items[0].nope}", "--allow-missing-template-keys=false"];
+    let err = ns.oam(&strict).error();
     assert!(err.contains("List of 4 objects"), "{err}");
     let err = ns.oam(&["dev", "list", "-o", "apply"]).error();
     assert!(err.contains("name it"), "{err}");

@@ -352,10 +352,26 @@ fn get_prints_jsonpath_names_and_wide_tables_as_kubectl_does() {
     // With a document format, --no-headers is accepted and changes nothing (as kubectl).
     assert!(oam(&["dev", "get", "deploy/web", "--no-headers"]).starts_with("kind: Deployment\nname: web\n"));
 
-    // A template that does not parse, or finds nothing: one error line, exit 2.
+    // A template that does not parse: one error line, exit 2. One that finds nothing prints nothing,
+    // as kubectl's default --allow-missing-template-keys=true; with false, one error line.
     let err = ns.oam(&["dev", "get", "deploy/web", "-o", "jsonpath={.containers[}"]).error();
     assert_eq!(err, "error: jsonpath template \"{.containers[}\": column 13: \"[\" is not closed with \"]\"");
-    let err = ns.oam(&["ops", "get", "deploy/web", "-o", "jsonpath={.scaler.nope}"]).error();
+    assert_eq!(oam(&["ops", "get", "deploy/web", "-o", "jsonpath={.scaler.nope}"]), "");
+    assert_eq!(ns.kubectl(&["get", "deploy/web", "-o", "jsonpath={.spec.nope}"]).ok().stdout, "");
+    let strict =
+        ["ops", "get", "deploy/web", "-o", "jsonpath={.scaler.nope}", "--allow-missing-template-keys=false"];
+    assert_ne!(
+        ns.kubectl(&[
+            "get",
+            "deploy/web",
+            "-o",
+            "jsonpath={.spec.nope}",
+            "--allow-missing-template-keys=false"
+        ])
+        .code,
+        0
+    );
+    let err = ns.oam(&strict).error();
     assert!(
         err.starts_with(&format!(
             "error: deployment.apps/web in namespace \"{}\": jsonpath \"{{.scaler.nope}}\": .scaler.nope is not found (.scaler has replicas)",
