@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, managers_of};
+use crate::harness::{Ns, managers_of, settled};
 use crate::writes::{Editor, managed_entry, yaml};
 
 /// A Deployment with a migration init container and a log-shipping native sidecar.
@@ -402,7 +402,8 @@ fn controlled_objects_are_hidden_from_lists_and_refused_for_writes() {
         "error: replicaset.apps/web-5d8f in namespace \"{}\" is controlled by deployment.apps/web; change that instead",
         ns.name
     );
-    let before = ns.get_json("rs/web-5d8f")["metadata"]["resourceVersion"].clone();
+    // The ReplicaSet controller writes its status meanwhile; the object itself must not change.
+    let before = settled(&ns.get_json("rs/web-5d8f"));
     for (args, role) in [
         (vec!["dev", "set", "image", "rs/web-5d8f", "app=shop:2", "--force-conflicts"], "dev"),
         (vec!["ops", "scale", "rs/web-5d8f", "--replicas", "3", "--force-conflicts"], "ops"),
@@ -420,7 +421,7 @@ fn controlled_objects_are_hidden_from_lists_and_refused_for_writes() {
         .oam_with(&["dev", "edit", "rs/web-5d8f", "--yes"], "", &[("KUBE_EDITOR", &editor.command())])
         .error();
     assert!(err.starts_with(&refusal) && !err.contains("saved in"), "refused before the editor opens: {err}");
-    assert_eq!(ns.get_json("rs/web-5d8f")["metadata"]["resourceVersion"], before, "nothing was written");
+    assert_eq!(settled(&ns.get_json("rs/web-5d8f")), before, "nothing was written");
 
     // Only controlled objects: the empty list says so.
     let lone = Ns::new("model-owned-lone");
