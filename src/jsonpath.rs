@@ -115,9 +115,13 @@ pub fn parse_sort_key(text: &str) -> Result<Template, String> {
     Ok(Template { source: text.to_string(), parts: vec![Part::Path(path)], allow_missing: false })
 }
 
+fn quantity(text: &str) -> Option<f64> {
+    crate::ownership::canonical_quantity(text)?.parse().ok()
+}
+
 /// `--sort-by`'s order of two objects' key values (each what [`Template::values`] found), as
-/// kubectl sorts: by the first value; an object without one first; numbers by value, text byte by
-/// byte (`w10` before `w2`, as kubectl 1.36 sorts names), `false` before `true`.
+/// kubectl sorts: by the first value; an object without one first; numbers and quantities by value,
+/// other text byte by byte (`w10` before `w2`, as kubectl 1.36 sorts names), `false` before `true`.
 pub fn sort_order(a: &[&Value], b: &[&Value]) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn rank(value: &Value) -> u8 {
@@ -139,7 +143,11 @@ pub fn sort_order(a: &[&Value], b: &[&Value]) -> std::cmp::Ordering {
                 (Some(x), Some(y)) => x.cmp(&y),
                 _ => x.as_f64().unwrap_or_default().total_cmp(&y.as_f64().unwrap_or_default()),
             },
-            (Value::String(x), Value::String(y)) => x.cmp(y),
+            // Quantities (`500m`, `1.5`, `2Gi`) by value, as kubectl; other text byte by byte.
+            (Value::String(x), Value::String(y)) => match (quantity(x), quantity(y)) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                _ => x.cmp(y),
+            },
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
             _ if rank(a) != rank(b) => rank(a).cmp(&rank(b)),
             _ => text_of(a).cmp(&text_of(b)),

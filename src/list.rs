@@ -32,6 +32,14 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
     if !args.more.is_empty() || args.target.name.is_some() {
         return Ok(None);
     }
+    // Flags about one object's document have nothing to work on in a list.
+    let one_object =
+        [("-c", args.container.is_some()), ("--raw", args.raw), ("--show-owners", args.show_owners)];
+    if let Some((flag, _)) = one_object.iter().find(|(_, given)| *given) {
+        return Err(Error::Usage(format!(
+            "{flag} works on one object's document; name it, e.g. `get deploy/web {flag}`"
+        )));
+    }
     let kind = match view::parse_target(profile, &args.target)? {
         Some((_, Some(_))) => return Ok(None),
         Some((kind, None)) => Some(kind.kind.clone()),
@@ -163,7 +171,8 @@ pub async fn list_workloads(
     }
     let printing = async {
         let hpas = match role {
-            RoleName::Ops if !matches!(mode, Mode::Names) => {
+            // Names need no autoscaler, unless they are sorted by documents that show it.
+            RoleName::Ops if !matches!(mode, Mode::Names) || args.sort_by.is_some() => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
                 view::list_autoscalers(cluster, namespace).await?
             }
@@ -172,7 +181,13 @@ pub async fn list_workloads(
         let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
         for (kind, plan, budget, mut rx) in receivers {
             while let Some(page) = rx.recv().await {
-                let page = page?;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => {
+                        printer.cut_short(out);
+                        return Err(e);
+                    }
+                };
                 let spent = page.spent;
                 if !printer.page(kind, plan.as_ref(), page, out)? {
                     return Ok(()); // the reader went away (`| head`)
@@ -492,6 +507,20 @@ impl<'a> Printer<'a> {
         })
     }
 
+    /// A fetch failed: what was read still prints (rows held for alignment, the end of a JSON
+    /// array), so that the output before the error does not depend on the page size; sorted and
+    /// JSONPath output needs the whole list and prints nothing.
+    fn cut_short(&mut self, out: &mut impl Write) {
+        let mut text = self.table.block(&self.pending);
+        self.pending.clear();
+        if matches!(self.mode, Mode::Documents { json: true }) && self.shown > 0 && self.sort_key.is_none() {
+            text.push_str("\n]\n");
+        }
+        if matches!(write(out, &text), Ok(true)) {
+            let _ = out.flush();
+        }
+    }
+
     fn finish(mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
         let mut text = String::new();
         if self.sort_key.is_some() {
@@ -596,6 +625,11 @@ impl StreamTable {
         if rows.is_empty() {
             return String::new();
         }
+        let escaped: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| row.iter().map(|c| crate::output::one_line(c).into_owned()).collect())
+            .collect();
+        let rows = &escaped;
         for row in rows {
             if self.widths.len() < row.len() {
                 self.widths.resize(row.len(), 0);

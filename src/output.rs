@@ -18,6 +18,25 @@ pub fn json(value: &Value) -> String {
     text
 }
 
+/// A cell's text on one line: control characters (a newline in an argument, a tab) written as
+/// escapes, so that a row stays one line and its columns line up.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A kubectl-style table: no borders, upper-case headers, columns padded with spaces.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
@@ -26,7 +45,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| h.to_uppercase()));
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|c| one_line(c).into_owned()));
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 3));
@@ -61,6 +80,15 @@ pub fn cell(value: Option<&Value>) -> String {
         }
         Some(Value::Array(a)) => a.iter().map(|v| cell(Some(v))).collect::<Vec<_>>().join(","),
         Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod cell_tests {
+    #[test]
+    fn control_characters_in_cells_are_escaped() {
+        assert_eq!(super::one_line("sleep 3600"), "sleep 3600");
+        assert_eq!(super::one_line("a\nb\tc\u{7}"), "a\\nb\\tc\\u{7}");
     }
 }
 

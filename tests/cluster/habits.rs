@@ -265,3 +265,49 @@ fn edit_with_a_server_dry_run_says_so_and_keeps_the_edit_to_apply() {
     assert_eq!(crate::writes::env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("x"));
     let _ = std::fs::remove_file(kept);
 }
+
+#[test]
+fn a_list_cut_short_by_a_forbidden_kind_still_prints_what_it_read() {
+    let ns = Ns::new("habits-list-forbidden");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    // Developers here may list Deployments only; the StatefulSets after them are forbidden.
+    ns.kubectl(&["delete", "rolebinding", "oam-roles"]).ok();
+    ns.kubectl(&["create", "role", "deploys", "--verb=get,list,watch", "--resource=deployments.apps"]).ok();
+    ns.kubectl(&["create", "rolebinding", "deploys", "--role=deploys", "--group=oam:developers"]).ok();
+    let table = ns.oam(&["--context", "dev", "dev", "list"]);
+    assert_eq!(table.code, 2, "{table:?}");
+    assert!(table.stderr.starts_with("error: ") && table.stderr.contains("statefulsets"), "{table:?}");
+    let names: Vec<&str> = table.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(names, ["api", "api", "web", "web"], "a row per container, read before the error: {table:?}");
+    let json = ns.oam(&["--context", "dev", "dev", "list", "-o", "json"]);
+    assert_eq!(json.code, 2, "{json:?}");
+    let docs: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON before the error");
+    assert_eq!(docs.as_array().map(Vec::len), Some(2), "{json:?}");
+}
+
+#[test]
+fn list_cells_stay_on_one_line_and_one_object_flags_are_refused() {
+    let ns = Ns::new("habits-list-cells");
+    ns.create(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: odd}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: odd}}
+  template:
+    metadata: {labels: {app: odd}}
+    spec:
+      containers:
+      - {name: app, image: busybox:1.36, command: [sh, -c], args: ["echo a\nsleep\t3600"]}
+"#,
+    );
+    let table = ns.oam(&["dev", "list", "-o", "wide"]).ok().stdout;
+    assert_eq!(table.lines().count(), 2, "one header, one row: {table}");
+    assert!(table.contains(r"echo a\nsleep\t3600"), "{table}");
+    for flag in [["-c", "app"].as_slice(), &["--raw"], &["--show-owners"]] {
+        let err = ns.oam(&[&["dev", "get", "deploy"], flag].concat()).error();
+        assert!(err.contains("works on one object's document"), "{flag:?}: {err}");
+    }
+}
