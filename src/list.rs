@@ -32,6 +32,11 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
     if !args.more.is_empty() || args.target.name.is_some() {
         return Ok(None);
     }
+    let kind = match view::parse_target(profile, &args.target)? {
+        Some((_, Some(_))) => return Ok(None),
+        Some((kind, None)) => Some(kind.kind.clone()),
+        None => None,
+    };
     // Flags about one object's document have nothing to work on in a list.
     let one_object =
         [("-c", args.container.is_some()), ("--raw", args.raw), ("--show-owners", args.show_owners)];
@@ -40,11 +45,6 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
             "{flag} works on one object's document; name it, e.g. `get deploy/web {flag}`"
         )));
     }
-    let kind = match view::parse_target(profile, &args.target)? {
-        Some((_, Some(_))) => return Ok(None),
-        Some((kind, None)) => Some(kind.kind.clone()),
-        None => None,
-    };
     Ok(Some(ListArgs {
         kind,
         selector: args.selector.clone(),
@@ -147,13 +147,12 @@ pub async fn list_workloads(
         with_controller: args.all,
     };
     // Sorting needs each object's role document (the key is a path in it): whole objects.
-    let sorting = args.sort_by.is_some();
+    // An empty key does not sort, as kubectl.
+    let sort_by = args.sort_by.as_deref().filter(|key| !key.trim().is_empty());
+    let sorting = sort_by.is_some();
     // A bad key is refused before anything is read.
-    let sort_key = args
-        .sort_by
-        .as_deref()
-        .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
-        .transpose()?;
+    let sort_key =
+        sort_by.map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage)).transpose()?;
     // Each kind's pages come through a channel of its own, so that all kinds are fetched at once
     // while the output follows kind order. A later kind's visible objects wait in its channel
     // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
@@ -172,7 +171,7 @@ pub async fn list_workloads(
     let printing = async {
         let hpas = match role {
             // Names need no autoscaler, unless they are sorted by documents that show it.
-            RoleName::Ops if !matches!(mode, Mode::Names) || args.sort_by.is_some() => {
+            RoleName::Ops if !matches!(mode, Mode::Names) || sorting => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
                 view::list_autoscalers(cluster, namespace).await?
             }
@@ -525,6 +524,13 @@ impl<'a> Printer<'a> {
         let mut text = String::new();
         if self.sort_key.is_some() {
             let mut sorted = std::mem::take(&mut self.sorted);
+            // A key no object has is a mistyped path, as kubectl says.
+            if !sorted.is_empty() && sorted.iter().all(|(value, _)| value.is_none()) {
+                let key = self.sort_key.as_ref().map(|k| k.source().to_string()).unwrap_or_default();
+                return Err(Error::Usage(format!(
+                    "--sort-by \"{key}\": no object has this field; it is a path of the role document, e.g. .name or .scaler.replicas"
+                )));
+            }
             // Stable: objects with equal keys keep the server's order, as kubectl's.
             sorted.sort_by(|(a, _), (b, _)| {
                 sort_order(&a.iter().collect::<Vec<_>>(), &b.iter().collect::<Vec<_>>())

@@ -426,6 +426,7 @@ impl GetFormat {
 fn sort_key(args: &GetArgs) -> Result<Option<crate::jsonpath::Template>> {
     args.sort_by
         .as_deref()
+        .filter(|key| !key.trim().is_empty())
         .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
         .transpose()
 }

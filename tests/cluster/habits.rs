@@ -306,6 +306,11 @@ spec:
     let table = ns.oam(&["dev", "list", "-o", "wide"]).ok().stdout;
     assert_eq!(table.lines().count(), 2, "one header, one row: {table}");
     assert!(table.contains(r"echo a\nsleep\t3600"), "{table}");
+    // A sort key no object has is a mistyped path (kubectl says so of lists too); an empty one does
+    // not sort.
+    let err = ns.oam(&["dev", "list", "--sort-by", ".scalar.replicas"]).error();
+    assert!(err.contains("no object has this field"), "{err}");
+    ns.oam(&["dev", "list", "--sort-by", ""]).ok();
     for flag in [["-c", "app"].as_slice(), &["--raw"], &["--show-owners"]] {
         let err = ns.oam(&[&["dev", "get", "deploy"], flag].concat()).error();
         assert!(err.contains("works on one object's document"), "{flag:?}: {err}");
