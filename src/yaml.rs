@@ -172,9 +172,23 @@ impl Parsed {
         })
     }
 
-    /// A top-level sequence as one document per item (as `kubectl apply` takes a list); any other
-    /// document as itself. Positions stay those of the source.
-    pub fn into_items(self) -> Vec<Parsed> {
+    /// A top-level sequence as one document per item (as `kubectl apply` takes a list), and so a
+    /// `List` whose items are role documents (what `get a b -o json` prints); any other document as
+    /// itself. Positions stay those of the source.
+    pub fn into_items(mut self) -> Vec<Parsed> {
+        let role_list = self.value["kind"] == "List"
+            && self.value["items"].as_array().is_some_and(|items| {
+                items.iter().all(|i| i.get("name").is_some() && i["metadata"].get("name").is_none())
+            });
+        if role_list {
+            if let (Some(items), Shape::Mapping(mut entries)) =
+                (self.value.get_mut("items").map(Value::take), self.root.shape.clone())
+            {
+                if let Some(node) = entries.remove("items") {
+                    return Parsed { value: items, root: node, source: self.source }.into_items();
+                }
+            }
+        }
         match (self.value, self.root.shape) {
             (Value::Array(values), Shape::Sequence(nodes)) => {
                 let source = self.source;
@@ -1348,3 +1362,22 @@ impl<'de> de::MapAccess<'de> for MapReader<'_, '_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_role_documents_is_read_as_its_items_and_a_kubernetes_list_is_not() {
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n  {\"kind\": \"Deployment\", \"name\": \"a\"},\n  {\"kind\": \"StatefulSet\", \"name\": \"b\"}\n]}\n";
+        let docs: Vec<Parsed> =
+            parse_documents(text, "t").unwrap().into_iter().flat_map(Parsed::into_items).collect();
+        let names: Vec<&str> = docs.iter().map(|d| d.value["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(docs[1].position(&["name"]), Some((3, 35)), "positions stay those of the file");
+        let manifests = "kind: List\nitems:\n- {kind: Deployment, metadata: {name: a}}\n";
+        let docs: Vec<Parsed> =
+            parse_documents(manifests, "t").unwrap().into_iter().flat_map(Parsed::into_items).collect();
+        assert_eq!(docs.len(), 1, "a List of manifests stays one document, to be explained");
+    }
+}

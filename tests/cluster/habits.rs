@@ -316,3 +316,17 @@ spec:
         assert!(err.contains("works on one object's document"), "{flag:?}: {err}");
     }
 }
+
+#[test]
+fn several_documents_printed_as_a_json_list_apply_back_unchanged() {
+    let ns = Ns::new("habits-json-list");
+    ns.create(&web_deployment("web"));
+    ns.create(&web_deployment("api"));
+    let list = ns.oam(&["ops", "get", "deploy/web", "deploy/api", "-o", "json"]).ok().stdout;
+    let out = ns.oam_with(&["ops", "apply", "-f", "-"], &list, &[]).ok().stdout;
+    assert_eq!(out, "deployment.apps/web unchanged\ndeployment.apps/api unchanged\n");
+    let changed = list.replacen("\"replicas\": 2", "\"replicas\": 3", 1);
+    ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &changed, &[]).ok();
+    assert_eq!(replicas(&ns, "web"), 3);
+    assert_eq!(replicas(&ns, "api"), 2);
+}
