@@ -4,7 +4,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
-use crate::cli::{DocumentFormat, GetArgs, ListArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
+use crate::cli::{DocumentFormat, GetArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
 use crate::cluster::{Action, Cluster};
 use crate::error::{Error, Result};
 use crate::output;
@@ -351,34 +351,12 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     if !args.more.is_empty() || args.target.name.as_deref().is_some_and(|n| n.contains('/')) {
         return get_several(cluster, profile, role, args).await;
     }
-    let (kind, name) = match parse_target(profile, &args.target)? {
-        Some((kind, Some(name))) => (kind, name),
-        Some((kind, None)) => {
-            let list = ListArgs {
-                kind: Some(kind.kind.clone()),
-                selector: args.selector.clone(),
-                output: args.output.clone(),
-                chunk_size: args.chunk_size,
-                all: args.all,
-                no_headers: args.no_headers,
-                allow_missing_template_keys: args.allow_missing_template_keys,
-                sort_by: args.sort_by.clone(),
-            };
-            return crate::list::list_text(cluster, profile, role, &list).await;
-        }
-        None => {
-            let list = ListArgs {
-                kind: None,
-                selector: args.selector.clone(),
-                output: args.output.clone(),
-                chunk_size: args.chunk_size,
-                all: args.all,
-                no_headers: args.no_headers,
-                allow_missing_template_keys: args.allow_missing_template_keys,
-                sort_by: args.sort_by.clone(),
-            };
-            return crate::list::list_text(cluster, profile, role, &list).await;
-        }
+    // No name: the list `get` stands for (the same one `kubectl oam get` dispatches to).
+    if let Some(list) = crate::list::list_of_get(profile, args)? {
+        return crate::list::list_text(cluster, profile, role, &list).await;
+    }
+    let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
+        return Err(Error::Usage("give TYPE/NAME or TYPE NAME, e.g. deploy/web".into()));
     };
     // A bad template or sort key is refused before anything is read.
     let format = GetFormat::of(args)?;
