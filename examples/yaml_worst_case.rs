@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use kubectl_oam::roles::Profile;
-use kubectl_oam::yaml::{self, DOCUMENT_LIMITS};
+use kubectl_oam::format::yaml::{self, DOCUMENT_LIMITS};
+use kubectl_oam::model::roles::Profile;
 
 fn time<T>(f: impl Fn() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
@@ -37,11 +37,11 @@ fn outcome<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
 fn large_profile(bytes: usize) -> String {
     let mut extra = String::from("      bulk:\n");
     let mut i = 0;
-    while extra.len() + kubectl_oam::roles::BUILTIN_PROFILE.len() + 80 < bytes {
+    while extra.len() + kubectl_oam::model::roles::BUILTIN_PROFILE.len() + 80 < bytes {
         extra.push_str(&format!("        field{i}: {{path: spec.bulk{i}.value, kinds: [Deployment]}}\n"));
         i += 1;
     }
-    kubectl_oam::roles::BUILTIN_PROFILE.replacen("      scaler:", &format!("{extra}      scaler:"), 1)
+    kubectl_oam::model::roles::BUILTIN_PROFILE.replacen("      scaler:", &format!("{extra}      scaler:"), 1)
 }
 
 fn main() {

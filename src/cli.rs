@@ -332,7 +332,7 @@ pub struct WriteFlags {
 
 /// Refuses a bad `--timeout` while parsing, before anything is written.
 fn checked_timeout(text: &str) -> Result<String, String> {
-    match crate::cluster::parse_duration(text) {
+    match crate::cluster::client::parse_duration(text) {
         Ok(_) => Ok(text.to_string()),
         Err(_) => Err("use a number of seconds or a duration such as 90s, 5m (0: no limit)".into()),
     }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::apply::{Live, Writer, build, without_base};
-use crate::output;
-use crate::owners::field_owners;
-use crate::project::{self, Autoscaler, ViewOptions};
-use crate::roles::{Profile, RoleName};
-use crate::view::Target;
+use crate::commands::apply::{Live, Writer, build, without_base};
+use crate::commands::get::Target;
+use crate::core::owners::field_owners;
+use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::format::output;
+use crate::model::roles::{Profile, RoleName};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
@@ -47,7 +47,7 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
             let (_, body) = build(profile, &writer, &live, &doc).expect("a view applies back");
             out.push_str(&format!("# {role} apply body ({label})\n{}", output::yaml(&body).unwrap()));
-            let hpa = crate::autoscaler::build(profile, &writer, &live, &doc).expect("a view applies back");
+            let hpa = crate::core::hpa::build(profile, &writer, &live, &doc).expect("a view applies back");
             if let Some((_, body)) = hpa {
                 out.push_str(&format!(
                     "# {role} autoscaler apply body ({label})\n{}",
@@ -82,7 +82,7 @@ fn projections_match_the_golden_files() {
             failures.push(format!(
                 "{}:\n{}",
                 golden.display(),
-                crate::diff::unified(&expected, &actual, name, false)
+                crate::format::diff::unified(&expected, &actual, name, false)
             ));
         }
     }
@@ -105,9 +105,10 @@ fn owner_comments_match_the_golden_files() {
         for role in RoleName::ALL {
             let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
             let doc = project::document(&profile, role, kind, &obj, &view);
-            let text = crate::view::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));
-            let back =
-                crate::yaml::parse_one(&text, &crate::yaml::DOCUMENT_LIMITS).expect("commented YAML parses");
+            let text =
+                crate::commands::get::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));
+            let back = crate::format::yaml::parse_one(&text, &crate::format::yaml::DOCUMENT_LIMITS)
+                .expect("commented YAML parses");
             assert_eq!(back.value, doc, "{name} {role}: the comments changed the document:\n{text}");
             actual.push_str(&format!("# {role} document with owners\n{text}"));
         }
@@ -122,7 +123,7 @@ fn owner_comments_match_the_golden_files() {
             failures.push(format!(
                 "{}:\n{}",
                 golden.display(),
-                crate::diff::unified(&expected, &actual, name, false)
+                crate::format::diff::unified(&expected, &actual, name, false)
             ));
         }
     }

@@ -2,42 +2,27 @@
 //!
 //! `main.rs` parses and prints; this file dispatches commands to their modules.
 
-pub mod adopt;
-pub mod apply;
-pub mod autoscaler;
 pub mod cli;
 pub mod cluster;
-pub mod complete;
-pub mod diff;
-pub mod edit;
+pub mod commands;
+pub mod core;
 pub mod error;
-pub mod explain;
+pub mod format;
 #[cfg(test)]
 mod golden;
-pub mod jsonpath;
-pub mod list;
-pub mod output;
-pub mod owners;
-pub mod ownership;
-pub mod policy;
-pub mod profiles;
-pub mod project;
+pub mod model;
 #[cfg(test)]
 mod properties;
-pub mod roles;
-pub mod rollout;
-pub mod rows;
-pub mod schema;
-pub mod status;
-pub mod transport;
-pub mod view;
-pub mod yaml;
 
 use std::process::ExitCode;
 
 use cli::{Cli, Command, RoleCommand, SetCommand};
+use cluster::{client as cluster_client, profiles};
+use commands::{adopt, apply, complete, edit, explain, get as view, list, policy};
+use core::hpa as autoscaler;
 use error::{Error, Result};
-use roles::RoleName;
+use format::output;
+use model::roles::RoleName;
 
 /// How a successful run ends; differences found by `diff` exit 1, as `kubectl diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +85,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                     (profiles::from_file(path)?, origin)
                 }
                 None => {
-                    let cluster = cluster::connect(flags).await?;
+                    let cluster = cluster_client::connect(flags).await?;
                     profiles::load_with_origin(&cluster, flags, args.refresh).await?
                 }
             };
@@ -111,7 +96,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
                 return Err(across_namespaces(named));
             }
-            let cluster = cluster::connect(flags).await?;
+            let cluster = cluster_client::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
             print(explain::explain(&cluster, &profile, args).await?)
         }
@@ -119,7 +104,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
                 return Err(across_namespaces(named));
             }
-            let cluster = cluster::connect(flags).await?;
+            let cluster = cluster_client::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
             let (text, outside) = view::owners(&cluster, &profile, args).await?;
             print(text)?;
@@ -170,7 +155,7 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
     let (profile, cluster) = match &flags.profile {
         Some(path) if !needs_cluster => (profiles::from_file(path)?, None),
         _ => {
-            let cluster = cluster::connect(flags).await?;
+            let cluster = cluster_client::connect(flags).await?;
             let profile = match &flags.profile {
                 Some(path) => profiles::from_file(path)?,
                 None => profiles::load(&cluster, flags, true).await?,
@@ -224,7 +209,7 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
             return Err(across_namespaces(object));
         }
     }
-    let cluster = cluster::connect(flags).await?;
+    let cluster = cluster_client::connect(flags).await?;
     let profile = profiles::load(&cluster, flags, false).await?;
     let explicit_ns = flags.namespace.as_deref();
     match command {

@@ -5,11 +5,11 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::apply::{Live, Writer, build, without_base};
-use crate::ownership::units;
-use crate::project::{ViewOptions, decode_document, document, without_role_fields};
-use crate::roles::{Profile, RoleName};
-use crate::view::Target;
+use crate::commands::apply::{Live, Writer, build, without_base};
+use crate::commands::get::Target;
+use crate::core::ownership::units;
+use crate::core::project::{ViewOptions, decode_document, document, without_role_fields};
+use crate::model::roles::{Profile, RoleName};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -197,9 +197,9 @@ proptest! {
             let (fields, problems) = decode_document(&p, role, kind, &obj, &doc);
             // Only the generator's non-strings in env values can be problems; it makes none.
             prop_assert!(problems.is_empty(), "{problems:?}");
-            let canon = |u: &crate::ownership::Units| {
+            let canon = |u: &crate::core::ownership::Units| {
                 let mut v: Vec<(String, String)> =
-                    u.iter().map(|x| (x.key(), crate::ownership::canonical_json(&x.value))).collect();
+                    u.iter().map(|x| (x.key(), crate::core::ownership::canonical_json(&x.value))).collect();
                 v.sort();
                 v
             };
@@ -242,10 +242,10 @@ proptest! {
     #[test]
     fn parsing_any_text_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
-        let _ = crate::yaml::parse_documents(&text, "fuzz");
-        let objects = [crate::edit::Shown { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into(), label: "deployment.apps/web".into(), text: "kind: Deployment\nname: web\n".into() }];
-        let _ = crate::edit::read_stream(&Profile::builtin(), &objects, &text);
-        let _ = crate::apply::parse_documents(&text, "fuzz");
+        let _ = crate::format::yaml::parse_documents(&text, "fuzz");
+        let objects = [crate::commands::edit::Shown { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into(), label: "deployment.apps/web".into(), text: "kind: Deployment\nname: web\n".into() }];
+        let _ = crate::commands::edit::read_stream(&Profile::builtin(), &objects, &text);
+        let _ = crate::commands::apply::parse_documents(&text, "fuzz");
     }
 
     /// (c) No document or base of any shape makes decoding or planning panic.
@@ -254,7 +254,7 @@ proptest! {
         let p = Profile::builtin();
         let kind = p.kind("deploy").unwrap();
         let live = live(&p, &obj);
-        let _ = crate::ownership::Base::from_value(&base);
+        let _ = crate::core::ownership::Base::from_value(&base);
         for role in RoleName::ALL {
             let _ = decode_document(&p, role, kind, &obj, &doc);
             let mut with_base = doc.clone();

@@ -536,7 +536,7 @@ spec:
 
     /// The built-in profile with both kinds added.
     fn profile(&self, edit: impl Fn(String) -> String) -> std::path::PathBuf {
-        let builtin = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml")).unwrap();
+        let builtin = std::fs::read_to_string(crate::harness::repo().join("src/model/profile.yaml")).unwrap();
         let kinds = format!(
             "  Widget:      {{apiVersion: {g}/v1, resource: widgets, template: spec.template}}\n  \
              Gadget:      {{apiVersion: {g}/v1, resource: gadgets, template: spec.template}}\n\nroles:\n",
@@ -564,7 +564,7 @@ impl Drop for Crds {
 fn profiles_are_checked_against_the_schema_and_custom_kinds_learn_their_lists() {
     // A built-in kind: no cluster needed to refuse a path that does not exist.
     let ns = Ns::new("model-schema");
-    let builtin = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml")).unwrap();
+    let builtin = std::fs::read_to_string(crate::harness::repo().join("src/model/profile.yaml")).unwrap();
     let typo = std::env::temp_dir().join(format!("oam-profile-typo-{}.yaml", ns.name));
     std::fs::write(
         &typo,

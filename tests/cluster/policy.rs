@@ -481,7 +481,7 @@ fn check_finds_a_policy_stale_after_a_profile_change() {
 
     // The platform team gives operators the termination grace period.
     let file = std::env::temp_dir().join(format!("{}-profile.yaml", ns.name));
-    let builtin = std::fs::read_to_string(repo().join("src/profile.yaml")).unwrap();
+    let builtin = std::fs::read_to_string(repo().join("src/model/profile.yaml")).unwrap();
     let changed = builtin.replace(
         "        priorityClassName: {path: pod.priorityClassName}\n",
         "        priorityClassName: {path: pod.priorityClassName}\n        gracePeriod: {path: pod.terminationGracePeriodSeconds}\n",
@@ -514,7 +514,7 @@ fn a_custom_profile_and_groups_shape_the_policy() {
     let ns = Ns::new("policy-custom");
     ns.create(&web_deployment("web"));
     // Developers own replicas here; operators keep the rest of their traits.
-    let builtin = std::fs::read_to_string(repo().join("src/profile.yaml")).unwrap();
+    let builtin = std::fs::read_to_string(repo().join("src/model/profile.yaml")).unwrap();
     let scaler = "      scaler:\n        replicas: {path: spec.replicas, kinds: [Deployment, StatefulSet, ReplicaSet], autoscaled: true}\n";
     assert!(builtin.contains(scaler));
     let custom = builtin

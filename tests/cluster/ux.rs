@@ -157,7 +157,7 @@ fn errors_name_the_way_out() {
 #[test]
 fn roles_says_where_the_profile_came_from_and_refresh_reads_it_again() {
     let ns = Ns::new("ux-roles-origin");
-    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml")).unwrap();
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/model/profile.yaml")).unwrap();
     let configmap = |text: &str| {
         serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team"},
                            "data": {"profile.yaml": text}})
@@ -444,7 +444,7 @@ async fn show_owners_comments_each_field_and_the_document_still_applies() {
 fn completion_offers_the_clusters_profile_from_its_cached_copy() {
     let ns = Ns::new("ux-completion-profile");
     // The cluster's profile adds a custom kind and a dev field the built-in one does not have.
-    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml"))
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/model/profile.yaml"))
         .unwrap()
         .replacen(
             "\nroles:\n",

@@ -319,7 +319,7 @@ fn a_profile_from_a_configmap_or_a_file() {
     ])
     .ok();
     // This organisation's developers also own the service account, and env is not theirs.
-    let profile = std::fs::read_to_string(crate::harness::repo().join("src/profile.yaml"))
+    let profile = std::fs::read_to_string(crate::harness::repo().join("src/model/profile.yaml"))
         .unwrap()
         .replace("        env: {path: container.env}\n", "")
         .replace("      containers:\n        image:", "      identity:\n        serviceAccountName: {path: pod.serviceAccountName}\n      containers:\n        image:");

@@ -5,14 +5,14 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
 use crate::cli::{DocumentFormat, GetArgs, OutputFormat, OwnersArgs, RolesArgs, TargetArgs};
-use crate::cluster::{Action, Cluster};
+use crate::cluster::client::{Action, Cluster};
+use crate::cluster::transport::request_line;
+use crate::core::owners::{FieldOwners, field_owners};
+use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::rows::table_rows;
 use crate::error::{Error, Result};
-use crate::output;
-use crate::owners::{FieldOwners, field_owners};
-use crate::project::{self, Autoscaler, ViewOptions};
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::rows::table_rows;
-use crate::transport::request_line;
+use crate::format::output;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
 const PAGE_SIZE: u32 = 500;
@@ -61,7 +61,7 @@ pub fn parse_target<'p>(
     }
     let kind = profile.kind(kind)?;
     if let Some(name) = &name {
-        crate::cluster::check_name(&kind.kind, name)?;
+        crate::cluster::client::check_name(&kind.kind, name)?;
     }
     Ok(Some((kind, name)))
 }
@@ -139,7 +139,7 @@ pub async fn get_several(
         views.push(read_view(cluster, profile, role, target, args, &format).await?);
     }
     if let Some(key) = sort_key {
-        views.sort_by(|a, b| crate::jsonpath::sort_order(&key.values(&a.doc), &key.values(&b.doc)));
+        views.sort_by(|a, b| crate::format::jsonpath::sort_order(&key.values(&a.doc), &key.values(&b.doc)));
     }
     print_views(profile, role, &views, args, &format, true)
 }
@@ -352,8 +352,8 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
         return get_several(cluster, profile, role, args).await;
     }
     // No name: the list `get` stands for (the same one `kubectl oam get` dispatches to).
-    if let Some(list) = crate::list::list_of_get(profile, args)? {
-        return crate::list::list_text(cluster, profile, role, &list).await;
+    if let Some(list) = crate::commands::list::list_of_get(profile, args)? {
+        return crate::commands::list::list_text(cluster, profile, role, &list).await;
     }
     let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
         return Err(Error::Usage("give TYPE/NAME or TYPE NAME, e.g. deploy/web".into()));
@@ -375,7 +375,7 @@ enum GetFormat {
     Name,
     /// The list's table, with its wide columns
     Wide,
-    JsonPath(crate::jsonpath::Template),
+    JsonPath(crate::format::jsonpath::Template),
 }
 
 impl GetFormat {
@@ -390,7 +390,7 @@ impl GetFormat {
             Some(OutputFormat::Name) => GetFormat::Name,
             Some(OutputFormat::Wide) => GetFormat::Wide,
             Some(OutputFormat::JsonPath(text)) => {
-                let template = crate::jsonpath::parse(text).map_err(Error::Usage)?;
+                let template = crate::format::jsonpath::parse(text).map_err(Error::Usage)?;
                 GetFormat::JsonPath(if args.allow_missing_template_keys {
                     template.allowing_missing()
                 } else {
@@ -401,17 +401,17 @@ impl GetFormat {
     }
 }
 
-fn sort_key(args: &GetArgs) -> Result<Option<crate::jsonpath::Template>> {
+fn sort_key(args: &GetArgs) -> Result<Option<crate::format::jsonpath::Template>> {
     args.sort_by
         .as_deref()
         .filter(|key| !key.trim().is_empty())
-        .map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage))
+        .map(|text| crate::format::jsonpath::parse_sort_key(text).map_err(Error::Usage))
         .transpose()
 }
 
 /// One object as `get` shows it: the live object and its role document, status section included.
 struct View<'p> {
-    live: crate::apply::Live<'p>,
+    live: crate::commands::apply::Live<'p>,
     doc: Value,
 }
 
@@ -437,13 +437,19 @@ async fn read_view<'p>(
     }
     let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
     let mut doc = project::document(profile, role, kind, &obj, &view);
-    crate::status::add_to(&mut doc, &kind.kind, &obj);
+    crate::core::status::add_to(&mut doc, &kind.kind, &obj);
     // The images of ready pods cost a request: only for the formats that print the document.
     if role == RoleName::Dev && matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_)) {
-        crate::status::add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc)
-            .await;
+        crate::core::status::add_ready_pod_images(
+            cluster,
+            &target,
+            args.container.as_deref(),
+            &obj,
+            &mut doc,
+        )
+        .await;
     }
-    Ok(View { live: crate::apply::Live { target, object: obj, autoscaler: hpa }, doc })
+    Ok(View { live: crate::commands::apply::Live { target, object: obj, autoscaler: hpa }, doc })
 }
 
 /// `several`: the objects were named as several (a `List` for JSON and JSONPath, as kubectl).
@@ -461,7 +467,7 @@ fn print_views(
             if let Some(only) = &args.container {
                 // `-c` shows one container; the others' owners are left out with them.
                 rows.retain(|row| match document_path(&row.field).as_slice() {
-                    [list, name, ..] if crate::roles::CONTAINER_LISTS.contains(&list.as_str()) => {
+                    [list, name, ..] if crate::model::roles::CONTAINER_LISTS.contains(&list.as_str()) => {
                         name == only
                     }
                     _ => true,
@@ -477,8 +483,8 @@ fn print_views(
             for view in views {
                 // What applying the document unchanged would send: only what the role's manager owns.
                 let doc = view.live.document(profile, role, None);
-                let writer = crate::apply::Writer::new(profile, role, None, false)?;
-                let (_, body) = crate::apply::build(profile, &writer, &view.live, &doc)?;
+                let writer = crate::commands::apply::Writer::new(profile, role, None, false)?;
+                let (_, body) = crate::commands::apply::build(profile, &writer, &view.live, &doc)?;
                 texts.push(output::yaml(&body)?);
             }
             Ok(texts.join("---\n"))
@@ -603,7 +609,7 @@ pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
         }
     }
     let mut text = String::from("# field managers (from managedFields) follow each field\n");
-    text.push_str(&crate::yaml::to_string_with_comments(doc, &comments));
+    text.push_str(&crate::format::yaml::to_string_with_comments(doc, &comments));
     if !not_shown.is_empty() {
         text.push_str("# owned fields not shown here:\n");
         text.push_str(&not_shown);
@@ -614,7 +620,7 @@ pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
 /// The keys of an owners row's field in the role document: `containers.app.image` is
 /// containers → app → image (container names have no dots), `scaler.replicas` scaler → replicas.
 fn document_path(field: &str) -> Vec<String> {
-    let container_list = crate::roles::CONTAINER_LISTS
+    let container_list = crate::model::roles::CONTAINER_LISTS
         .iter()
         .any(|list| field.strip_prefix(list).is_some_and(|rest| rest.starts_with('.')));
     field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
@@ -673,7 +679,7 @@ pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String
     match args.output {
         Some(DocumentFormat::Yaml) => return Ok(profile.text.clone()),
         Some(DocumentFormat::Json) => {
-            let value = crate::yaml::parse_one(&profile.text, &crate::yaml::PROFILE_LIMITS)
+            let value = crate::format::yaml::parse_one(&profile.text, &crate::format::yaml::PROFILE_LIMITS)
                 .map_err(|e| Error::Invalid(format!("role profile {}: {e}", profile.source)))?
                 .value;
             return Ok(output::json(&value));
@@ -761,28 +767,28 @@ mod tests {
         for role in RoleName::ALL {
             let view = ViewOptions { container: Some("app"), autoscaler: hpa.as_ref() };
             let doc = project::document(profile, role, kind, obj, &view);
-            let live = crate::apply::Live {
+            let live = crate::commands::apply::Live {
                 target: Target { kind, name: "web".into(), namespace: "shop".into() },
                 object: obj.clone(),
                 autoscaler: hpa.clone(),
             };
-            let writer = crate::apply::Writer::new(profile, role, None, true).unwrap();
-            for doc in [doc.clone(), crate::apply::without_base(doc.clone())] {
-                if let Ok((plan, body)) = crate::apply::build(profile, &writer, &live, &doc) {
+            let writer = crate::commands::apply::Writer::new(profile, role, None, true).unwrap();
+            for doc in [doc.clone(), crate::commands::apply::without_base(doc.clone())] {
+                if let Ok((plan, body)) = crate::commands::apply::build(profile, &writer, &live, &doc) {
                     let _ = project::differing_paths(obj, &body);
-                    let _ = crate::ownership::write_patch(obj, &plan.send, &plan.send);
+                    let _ = crate::core::ownership::write_patch(obj, &plan.send, &plan.send);
                 }
                 if let (Ok(Some((plan, _))), Some(hpa)) =
-                    (crate::autoscaler::build(profile, &writer, &live, &doc), &hpa)
+                    (crate::core::hpa::build(profile, &writer, &live, &doc), &hpa)
                 {
-                    let _ = crate::ownership::write_patch(&hpa.object, &plan.send, &plan.send);
-                    let _ = crate::autoscaler::outside_section(&hpa.object);
+                    let _ = crate::core::ownership::write_patch(&hpa.object, &plan.send, &plan.send);
+                    let _ = crate::core::hpa::outside_section(&hpa.object);
                 }
             }
             let layout =
-                crate::rows::Layout { role, wide: true, all_namespaces: true, with_controller: true };
+                crate::core::rows::Layout { role, wide: true, all_namespaces: true, with_controller: true };
             let now = k8s_openapi::jiff::Timestamp::now();
-            let _ = crate::rows::value_rows(profile, &layout, kind, obj, hpa.as_ref(), now);
+            let _ = crate::core::rows::value_rows(profile, &layout, kind, obj, hpa.as_ref(), now);
         }
         let outside = project::without_role_fields(profile, RoleName::Dev, kind, obj);
         let _ = project::without_tool_keys(profile, kind, &outside);

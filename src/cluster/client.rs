@@ -7,8 +7,8 @@ use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
 use crate::cli::KubeFlags;
+use crate::cluster::transport::{Failure, LimitLayer, Limits};
 use crate::error::{Error, FieldConflict, Result};
-use crate::transport::{Failure, LimitLayer, Limits};
 
 /// A connected cluster plus what error messages need to say about it.
 #[derive(Clone)]
@@ -44,7 +44,7 @@ pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
         builder.build()
     };
     let credentials = serde_json::to_string(&config.auth_info).unwrap_or_default();
-    let identity = format!("{:08x}", crate::ownership::fnv32(&credentials));
+    let identity = format!("{:08x}", crate::core::ownership::fnv32(&credentials));
     Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir, identity })
 }
 
@@ -402,7 +402,7 @@ impl Cluster {
         if let Some(failure) = chain.iter().find_map(|e| e.downcast_ref::<Failure>()) {
             match failure {
                 Failure::TimedOut { request, after, from_flag } => {
-                    let after = crate::transport::duration_text(*after);
+                    let after = crate::cluster::transport::duration_text(*after);
                     let (within, advice) = if *from_flag {
                         (format!("{after} (--request-timeout)"), "raise --request-timeout".to_string())
                     } else {
@@ -482,7 +482,7 @@ fn what_status(status: &kube::core::Status) -> String {
     format!(
         "HTTP {} and {}, not a Kubernetes Status",
         status.code,
-        crate::transport::describe_start(status.message.as_bytes())
+        crate::cluster::transport::describe_start(status.message.as_bytes())
     )
 }
 

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::project::{all_containers, container_name, get_path};
-use crate::roles::{Field, KindInfo, Profile, RoleName};
+use crate::core::project::{all_containers, container_name, get_path};
+use crate::model::roles::{Field, KindInfo, Profile, RoleName};
 
 /// One managedFields entry.
 #[derive(Debug, Clone, PartialEq)]

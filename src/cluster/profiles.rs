@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::KubeFlags;
-use crate::cluster::{Action, Cluster};
+use crate::cluster::client::{Action, Cluster};
 use crate::error::{Error, Result};
-use crate::roles::Profile;
-use crate::schema::KindSchema;
+use crate::model::roles::Profile;
+use crate::model::schema::KindSchema;
 
 pub const CONFIGMAP_KEY: &str = "profile.yaml";
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -52,8 +52,8 @@ impl Origin {
             } else {
                 format!(
                     "cached {} ago; re-read after {}, or now with --refresh",
-                    crate::transport::duration_text(Duration::from_secs(age)),
-                    crate::transport::duration_text(CACHE_TTL)
+                    crate::cluster::transport::duration_text(Duration::from_secs(age)),
+                    crate::cluster::transport::duration_text(CACHE_TTL)
                 )
             }
         });
@@ -70,7 +70,7 @@ impl Origin {
 /// a huge file is refused without being read whole.
 pub fn from_file(path: &Path) -> Result<Profile> {
     use std::io::Read;
-    let limit = crate::yaml::PROFILE_LIMITS.max_bytes;
+    let limit = crate::format::yaml::PROFILE_LIMITS.max_bytes;
     let shown = path.display();
     let mut bytes = Vec::new();
     std::fs::File::open(path)
@@ -110,8 +110,8 @@ pub async fn load_with_origin(
     let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
         Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", flags.profile_configmap))
     })?;
-    crate::cluster::check_namespace(namespace)?;
-    crate::cluster::check_name("ConfigMap", name)?;
+    crate::cluster::client::check_namespace(namespace)?;
+    crate::cluster::client::check_name("ConfigMap", name)?;
     let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}-{}.json", cluster.identity));
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let cached = (!refresh)
@@ -270,12 +270,16 @@ mod tests {
     fn profile_files_are_read_within_the_size_limit() {
         let dir = std::env::temp_dir().join(format!("oam-profile-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let limit = crate::yaml::PROFILE_LIMITS.max_bytes;
+        let limit = crate::format::yaml::PROFILE_LIMITS.max_bytes;
         let cases = [
-            ("builtin.yaml", crate::roles::BUILTIN_PROFILE.as_bytes().to_vec(), ""),
+            ("builtin.yaml", crate::model::roles::BUILTIN_PROFILE.as_bytes().to_vec(), ""),
             ("huge.yaml", vec![b'#'; limit + 10], "is over the limit of 1048576 bytes (1 MiB)"),
             ("latin1.yaml", b"kind: R\xf4leProfile\n".to_vec(), "is not UTF-8 text"),
-            ("bom.yaml", [b"\xef\xbb\xbf".as_slice(), crate::roles::BUILTIN_PROFILE.as_bytes()].concat(), ""),
+            (
+                "bom.yaml",
+                [b"\xef\xbb\xbf".as_slice(), crate::model::roles::BUILTIN_PROFILE.as_bytes()].concat(),
+                "",
+            ),
         ];
         for (name, content, expected) in cases {
             let path = dir.join(name);

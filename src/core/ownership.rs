@@ -21,10 +21,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
-use crate::project::{all_containers, container_name, get_path};
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::schema::{KindSchema, ListType};
+use crate::core::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
+use crate::core::project::{all_containers, container_name, get_path};
+use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::schema::{KindSchema, ListType};
 
 /// Keyed lists (the API's `x-kubernetes-list-map-keys`) among role fields, by field name. Their items
 /// merge one by one; every other list is atomic (owned and replaced whole).

@@ -9,10 +9,10 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use serde_json::Value;
 
 use crate::cli::WriteFlags;
-use crate::cluster::{Cluster, parse_duration};
+use crate::cluster::client::{Cluster, parse_duration};
+use crate::commands::get::{self as view, Target};
 use crate::error::{Error, Result};
-use crate::output;
-use crate::view::{self, Target};
+use crate::format::output;
 
 /// Where a workload's rollout stands, judged from the object alone.
 #[derive(Debug, Clone, PartialEq, Eq)]

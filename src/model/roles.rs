@@ -274,7 +274,7 @@ pub struct KindInfo {
     pub template: Vec<String>,
     /// The schema of a custom kind, from the server (built-in kinds use k8s-openapi's types and
     /// the known list keys): its list semantics and atomic maps.
-    pub schema: Option<std::sync::Arc<crate::schema::KindSchema>>,
+    pub schema: Option<std::sync::Arc<crate::model::schema::KindSchema>>,
 }
 
 impl KindInfo {
@@ -365,8 +365,8 @@ impl Profile {
                 MAX_PROFILE_BYTES / (1024 * 1024)
             )));
         }
-        let raw: RawProfile = crate::yaml::parse_one(text, &crate::yaml::PROFILE_LIMITS)
-            .and_then(|document| crate::yaml::deserialize(&document))
+        let raw: RawProfile = crate::format::yaml::parse_one(text, &crate::format::yaml::PROFILE_LIMITS)
+            .and_then(|document| crate::format::yaml::deserialize(&document))
             .map_err(|e| bad(e.to_string()))?;
         if raw.kind != "RoleProfile" {
             return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
@@ -516,7 +516,8 @@ impl Profile {
         // profile is checked by a test instead of on every run.
         if text != BUILTIN_PROFILE {
             for kind in &profile.kinds {
-                if let Some(schema) = crate::schema::KindSchema::builtin(&kind.api_version, &kind.kind) {
+                if let Some(schema) = crate::model::schema::KindSchema::builtin(&kind.api_version, &kind.kind)
+                {
                     profile.check_paths(kind, &schema).map_err(bad)?;
                 }
             }
@@ -529,7 +530,7 @@ impl Profile {
     pub fn check_paths(
         &self,
         kind: &KindInfo,
-        schema: &crate::schema::KindSchema,
+        schema: &crate::model::schema::KindSchema,
     ) -> std::result::Result<(), String> {
         for role in &self.roles {
             let traits = role

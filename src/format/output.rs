@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::error::Result;
 
-/// YAML that reads back with the same types under YAML 1.1 (kubectl) and 1.2; see [`crate::yaml`].
+/// YAML that reads back with the same types under YAML 1.1 (kubectl) and 1.2; see [`crate::format::yaml`].
 pub fn yaml(value: &Value) -> Result<String> {
-    Ok(crate::yaml::to_string(value))
+    Ok(crate::format::yaml::to_string(value))
 }
 
 pub fn json(value: &Value) -> String {

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::roles::Profile;
+use crate::model::roles::Profile;
 
 /// A Deployment installed by helm 3 (an Update manager owning all it set), where the dev role
 /// has since set app's image.

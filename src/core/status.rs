@@ -8,11 +8,11 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use serde_json::{Map, Value, json};
 
-use crate::cluster::Cluster;
-use crate::project;
-use crate::roles::{KindInfo, STATUS_KEY};
-use crate::rollout::{self, State};
-use crate::view::Target;
+use crate::cluster::client::Cluster;
+use crate::cluster::wait::{self as rollout, State};
+use crate::commands::get::Target;
+use crate::core::project;
+use crate::model::roles::{KindInfo, STATUS_KEY};
 
 /// Pods read at most to say which images ready pods run (one request).
 const POD_LIMIT: u32 = 200;
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn ready_pods_running_other_images_are_counted() {
-        let profile = crate::roles::Profile::builtin();
+        let profile = crate::model::roles::Profile::builtin();
         let kind = profile.kind("deploy").unwrap();
         let obj = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:2"}, {"name": "proxy", "image": "p:1"}]}}}});
         let pod = |name: &str, image: &str, ready: bool| {

@@ -8,15 +8,15 @@
 
 use serde_json::{Value, json};
 
-use crate::apply::read_live;
 use crate::cli::AdoptArgs;
-use crate::cluster::Cluster;
+use crate::cluster::client::Cluster;
+use crate::commands::apply::read_live;
+use crate::commands::get::{Target, parse_target};
+use crate::core::ownership::{self, Unit};
+use crate::core::project;
 use crate::error::{Error, Result};
-use crate::output;
-use crate::ownership::{self, Unit};
-use crate::project;
-use crate::roles::{Profile, RoleName};
-use crate::view::{Target, parse_target};
+use crate::format::output;
+use crate::model::roles::{Profile, RoleName};
 
 /// The annotation client-side `kubectl apply` keeps; its next run reverts what it no longer finds.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -32,7 +32,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
     let mut attempt = 0;
     let (live, moved, dry_run) = loop {
         let live = read_live(cluster, profile, role, target.clone()).await?;
-        crate::apply::refuse_controlled(profile, role, &live)?;
+        crate::commands::apply::refuse_controlled(profile, role, &live)?;
         let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
         if attempt == 0 && live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {
             eprintln!(
@@ -95,7 +95,7 @@ async fn send(
     dry_run: bool,
     object: &str,
 ) -> Result<()> {
-    match crate::apply::json_patch(cluster, target, manager, patch, dry_run).await {
+    match crate::commands::apply::json_patch(cluster, target, manager, patch, dry_run).await {
         Ok(_) => Ok(()),
         // The resourceVersion test failed (a write came in between), or the object changed.
         Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {

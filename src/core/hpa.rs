@@ -13,19 +13,19 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::apply::{self, Live, Writer};
 use crate::cli::AutoscaleArgs;
-use crate::cluster::Cluster;
+use crate::cluster::client::Cluster;
+use crate::commands::apply::{self, Live, Writer};
+use crate::commands::get::{self as view, Target};
+use crate::core::owners::{Step, managed_entries, subtree};
+use crate::core::ownership::{self, Base, Current, Intent, Permissions, Units, WritePlan};
+use crate::core::project::{self, Autoscaler, DocProblem, ViewOptions, get_path};
 use crate::error::{Error, Result};
-use crate::output;
-use crate::owners::{Step, managed_entries, subtree};
-use crate::ownership::{self, Base, Current, Intent, Permissions, Units, WritePlan};
-use crate::project::{self, Autoscaler, DocProblem, ViewOptions, get_path};
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::view::{self, Target};
+use crate::format::output;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 /// The document key of the section (and the scope of its units in a document's base).
-pub use crate::roles::AUTOSCALER_KEY;
+pub use crate::model::roles::AUTOSCALER_KEY;
 
 /// The section's fields, each at `spec.NAME` of the HPA.
 pub const FIELDS: [&str; 4] = ["minReplicas", "maxReplicas", "metrics", "behavior"];
@@ -347,7 +347,12 @@ async fn create(
         let view = ViewOptions { container: None, autoscaler: Some(&after_hpa) };
         let after_doc = project::document(profile, RoleName::Ops, live.target.kind, &live.object, &view);
         let after = output::yaml(&apply::without_base(after_doc))?;
-        return Ok(crate::diff::unified(&before, &after, &live.target.display(), output::use_colour()));
+        return Ok(crate::format::diff::unified(
+            &before,
+            &after,
+            &live.target.display(),
+            output::use_colour(),
+        ));
     }
     apply::create(cluster, profile, &writer, &hpa_target, &body, false)
         .await

@@ -8,10 +8,10 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
-use crate::cluster;
+use crate::cluster::client as cluster;
+use crate::commands::get as view;
 use crate::error::{Error, Result};
-use crate::roles::Profile;
-use crate::view;
+use crate::model::roles::Profile;
 
 /// Cobra's ShellCompDirectiveNoFileComp: do not fall back to file names.
 const NO_FILE_COMP: u8 = 4;
@@ -250,7 +250,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             [kind, ..] => target(&[kind]),
         },
         ["dev" | "ops", "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
-        ["explain"] => Want::Words(crate::explain::every_path(profile, None)),
+        ["explain"] => Want::Words(crate::commands::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] => target(rest),
         // Only kinds with a replica count can be scaled or autoscaled.
@@ -258,7 +258,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             profile
                 .kinds
                 .iter()
-                .filter(|k| crate::autoscaler::has_section(profile, crate::roles::RoleName::Ops, k))
+                .filter(|k| crate::core::hpa::has_section(profile, crate::model::roles::RoleName::Ops, k))
                 .flat_map(|k| k.names.first().cloned().or_else(|| Some(k.resource.clone())))
                 .collect(),
         ),
@@ -417,9 +417,9 @@ pub async fn answer(words: &[String]) -> String {
 /// request while the cache is fresh), else the built-in one. Completion never fails on it.
 async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>) -> Profile {
     let loaded = match (&flags.profile, cluster) {
-        (Some(path), _) => crate::profiles::from_file(path).ok(),
+        (Some(path), _) => crate::cluster::profiles::from_file(path).ok(),
         (None, Some(cluster)) => {
-            crate::profiles::load_with_origin(cluster, flags, false).await.ok().map(|(p, _)| p)
+            crate::cluster::profiles::load_with_origin(cluster, flags, false).await.ok().map(|(p, _)| p)
         }
         (None, None) => None,
     };
@@ -449,7 +449,7 @@ async fn live_label_keys(
     cluster: &cluster::Cluster,
     kind: Option<&str>,
 ) -> Result<Vec<String>> {
-    let kinds: Vec<&crate::roles::KindInfo> = match kind {
+    let kinds: Vec<&crate::model::roles::KindInfo> = match kind {
         Some(kind) => vec![profile.kind(kind)?],
         None => profile.kinds.iter().collect(),
     };
@@ -629,7 +629,7 @@ mod tests {
 
     #[test]
     fn a_profile_with_more_kinds_and_fields_completes_them() {
-        let text = crate::roles::BUILTIN_PROFILE
+        let text = crate::model::roles::BUILTIN_PROFILE
             .replace(
                 "\nroles:\n",
                 "  Widget: {apiVersion: example.test/v1, resource: widgets, names: [wd], template: spec.template}\n\nroles:\n",

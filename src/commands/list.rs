@@ -17,15 +17,15 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
-use crate::cluster::Cluster;
+use crate::cluster::client::Cluster;
+use crate::cluster::transport::request_line;
+use crate::commands::get as view;
+use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::rows::{Layout, PartialObject, RowPlan, value_rows};
 use crate::error::{Error, Result};
-use crate::jsonpath::{Template, sort_order};
-use crate::output;
-use crate::project::{self, Autoscaler, ViewOptions};
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::rows::{Layout, PartialObject, RowPlan, value_rows};
-use crate::transport::request_line;
-use crate::view;
+use crate::format::jsonpath::{Template, sort_order};
+use crate::format::output;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 /// The list `get` stands for when it names no object: `get`, `get deploy`.
 pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>> {
@@ -123,7 +123,7 @@ pub async fn list_workloads(
         Some(OutputFormat::Yaml) => Mode::Documents { json: false },
         Some(OutputFormat::Json) => Mode::Documents { json: true },
         Some(OutputFormat::JsonPath(text)) => {
-            let template = crate::jsonpath::parse(text).map_err(Error::Usage)?;
+            let template = crate::format::jsonpath::parse(text).map_err(Error::Usage)?;
             Mode::JsonPath(if args.allow_missing_template_keys {
                 template.allowing_missing()
             } else {
@@ -151,8 +151,9 @@ pub async fn list_workloads(
     let sort_by = args.sort_by.as_deref().filter(|key| !key.trim().is_empty());
     let sorting = sort_by.is_some();
     // A bad key is refused before anything is read.
-    let sort_key =
-        sort_by.map(|text| crate::jsonpath::parse_sort_key(text).map_err(Error::Usage)).transpose()?;
+    let sort_key = sort_by
+        .map(|text| crate::format::jsonpath::parse_sort_key(text).map_err(Error::Usage))
+        .transpose()?;
     // Each kind's pages come through a channel of its own, so that all kinds are fetched at once
     // while the output follows kind order. A later kind's visible objects wait in its channel
     // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
@@ -420,7 +421,7 @@ impl<'a> Printer<'a> {
         let hpa = self.whole_hpa(kind, obj);
         let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
         let mut doc = project::document(self.profile, self.layout.role, kind, obj, &view);
-        crate::status::add_to(&mut doc, &kind.kind, obj);
+        crate::core::status::add_to(&mut doc, &kind.kind, obj);
         doc
     }
 
@@ -633,7 +634,7 @@ impl StreamTable {
         }
         let escaped: Vec<Vec<String>> = rows
             .iter()
-            .map(|row| row.iter().map(|c| crate::output::one_line(c).into_owned()).collect())
+            .map(|row| row.iter().map(|c| crate::format::output::one_line(c).into_owned()).collect())
             .collect();
         let rows = &escaped;
         for row in rows {

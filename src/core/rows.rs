@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use crate::output;
-use crate::project::{self, Autoscaler, ViewOptions};
-use crate::roles::{
+use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::status::{self, Counts};
+use crate::format::output;
+use crate::model::roles::{
     CONTAINER_LISTS, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, READ_ONLY_KEY, RoleName, Root,
 };
-use crate::status::{self, Counts};
 
 /// How rows are laid out: what `list` was asked for.
 #[derive(Debug, Clone, Copy)]
@@ -848,8 +848,8 @@ mod tests {
             }
         }
         let changed = |from: &str, to: &str| {
-            let text = crate::roles::BUILTIN_PROFILE.replace(from, to);
-            assert_ne!(text, crate::roles::BUILTIN_PROFILE, "{from}");
+            let text = crate::model::roles::BUILTIN_PROFILE.replace(from, to);
+            assert_ne!(text, crate::model::roles::BUILTIN_PROFILE, "{from}");
             Profile::parse(&text, "test").unwrap()
         };
         let deploy = |p: &Profile| p.kind("deploy").unwrap().clone();
@@ -1097,7 +1097,7 @@ mod tests {
         fn typed_rows_equal_document_rows((kind, obj) in workload(), hpa in autoscaler()) {
             let profile = Profile::builtin();
             let kind = profile.kind(&kind).unwrap();
-            let obj = crate::view::checked_object(obj, kind, None).unwrap();
+            let obj = crate::commands::get::checked_object(obj, kind, None).unwrap();
             for layout in layouts() {
                 let (typed, whole) = both_ways(&profile, &layout, kind, &obj, hpa.as_ref());
                 prop_assert_eq!(typed, whole, "{:?}\n{}", layout, obj);

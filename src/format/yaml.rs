@@ -50,7 +50,8 @@ pub const DOCUMENT_LIMITS: Limits =
     Limits { max_bytes: 8 << 20, max_depth: 100, max_documents: 1000, max_alias_nodes: 100_000 };
 
 /// Role profiles (read on every command): 1 MiB, otherwise as documents.
-pub const PROFILE_LIMITS: Limits = Limits { max_bytes: crate::roles::MAX_PROFILE_BYTES, ..DOCUMENT_LIMITS };
+pub const PROFILE_LIMITS: Limits =
+    Limits { max_bytes: crate::model::roles::MAX_PROFILE_BYTES, ..DOCUMENT_LIMITS };
 
 /// A problem in a YAML text: what is wrong and where (line 0 when no place applies, e.g. size).
 #[derive(Debug, Clone, PartialEq, Eq)]

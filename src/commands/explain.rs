@@ -4,17 +4,17 @@
 
 use serde_json::Value;
 
-use crate::autoscaler;
 use crate::cli::ExplainArgs;
-use crate::cluster::Cluster;
+use crate::cluster::client::Cluster;
+use crate::commands::get::{self as view, Target, parse_target};
+use crate::core::hpa as autoscaler;
+use crate::core::owners::field_owners;
+use crate::core::owners::{Step, managed_entries, owns};
+use crate::core::project::Autoscaler;
 use crate::error::{Error, Result};
-use crate::owners::field_owners;
-use crate::owners::{Step, managed_entries, owns};
-use crate::project::Autoscaler;
-use crate::roles::{
+use crate::model::roles::{
     AUTOSCALER_KEY, CONTAINERS_KEY, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, Role, RoleName, Root,
 };
-use crate::view::{self, Target, parse_target};
 
 /// A role field found from `dev.containers.env` or `ops.scaler.replicas`.
 #[derive(Debug)]
@@ -328,9 +328,10 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
         let obj = view::fetch(cluster, &target).await?;
         if let Some(container) = found.container.as_ref().filter(|_| field.path.root == Root::Container) {
             let names = view::container_names(&obj, kind);
-            let other_list = crate::project::all_containers(&obj, kind)
-                .into_iter()
-                .find(|(list, c)| crate::project::container_name(c) == container && *list != found.list);
+            let other_list =
+                crate::core::project::all_containers(&obj, kind).into_iter().find(|(list, c)| {
+                    crate::core::project::container_name(c) == container && *list != found.list
+                });
             if let Some((list, _)) = other_list {
                 return Err(Error::Usage(format!(
                     "\"{container}\" of {} in namespace \"{}\" is in {list}: explain {}.{list}.{container}.{}",

@@ -14,8 +14,8 @@ use std::cell::RefCell;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::owners::Step;
-use crate::roles::{FieldPath, KindInfo, Root};
+use crate::core::owners::Step;
+use crate::model::roles::{FieldPath, KindInfo, Root};
 
 /// A list item in a schema path.
 const ITEM: &str = "[]";
@@ -595,7 +595,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::roles::Profile;
+    use crate::model::roles::Profile;
 
     fn path(text: &str) -> Vec<String> {
         text.split('.').map(str::to_string).collect()
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(deploy.node(&path("spec.strategy.rollingUpdate.maxSurge")).unwrap().shape, Shape::Any);
         assert!(deploy.node(&path("spec.replicaz")).is_none());
         let hpa = KindSchema::builtin("autoscaling/v2", "HorizontalPodAutoscaler").unwrap();
-        for field in crate::autoscaler::FIELDS {
+        for field in crate::core::hpa::FIELDS {
             assert!(hpa.node(&["spec".into(), field.into()]).is_some(), "{field}");
         }
         // Every path of the built-in profile exists.

@@ -17,16 +17,16 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::{self, Live, Plan, Writer};
 use crate::cli::EditArgs;
-use crate::cluster::Cluster;
+use crate::cluster::client::Cluster;
+use crate::commands::apply::{self, Live, Plan, Writer};
+use crate::commands::get::{self as view, Target};
+use crate::core::owners::field_owners;
+use crate::core::ownership::BASE_KEY;
 use crate::error::{Error, Result};
-use crate::output;
-use crate::owners::field_owners;
-use crate::ownership::BASE_KEY;
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::view::{self, Target};
-use crate::yaml::Parsed;
+use crate::format::output;
+use crate::format::yaml::Parsed;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 /// An object in the editor, as it was shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +242,7 @@ pub fn read_stream(profile: &Profile, objects: &[Shown], edited: &str) -> Stream
         }
         // Blank lines in front keep the parser's line numbers those of the file.
         let padded = format!("{}{piece}", "\n".repeat(start - 1));
-        let parsed = match crate::yaml::parse_document(&padded, "the edited document") {
+        let parsed = match crate::format::yaml::parse_document(&padded, "the edited document") {
             Ok(parsed) => parsed,
             Err(e) => return Stream::Problem(e.to_string()),
         };
@@ -292,7 +292,7 @@ pub fn check_document(
     original: &Value,
     parsed: &Parsed,
 ) -> Result<Value> {
-    let misread = crate::project::misread_values(parsed);
+    let misread = crate::core::project::misread_values(parsed);
     if !misread.is_empty() {
         return Err(Error::Problems(misread));
     }
@@ -315,13 +315,13 @@ pub fn read_only_changed(
     reason: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
     // Live status: context too, never written.
-    let status = crate::roles::STATUS_KEY;
+    let status = crate::model::roles::STATUS_KEY;
     if edited.get(status).is_some_and(|now| Some(now) != original.get(status)) {
         return Some(format!(
             "{status}: shown for context and never written; restore it or delete the {status} section"
         ));
     }
-    let key = crate::roles::READ_ONLY_KEY;
+    let key = crate::model::roles::READ_ONLY_KEY;
     let now = edited.get(key)?;
     let then = original.get(key);
     if Some(now) == then {
@@ -343,7 +343,7 @@ pub fn read_only_changed(
 /// Problems placed at their line and column in the edited text.
 fn located(err: Error, parsed: &Parsed) -> Error {
     match err {
-        Error::Problems(list) => Error::Problems(crate::project::locate(list, parsed)),
+        Error::Problems(list) => Error::Problems(crate::core::project::locate(list, parsed)),
         other => other,
     }
 }
@@ -444,7 +444,7 @@ pub fn with_bases(profile: &Profile, text: &str, objects: &[Shown], bases: &[&Va
         .iter()
         .enumerate()
         .map(|(i, piece)| {
-            let object = match crate::yaml::parse_document(piece, "edit") {
+            let object = match crate::format::yaml::parse_document(piece, "edit") {
                 Ok(parsed) => which_object(profile, objects, &parsed.value),
                 Err(_) => {
                     let named = named_in_text(profile, objects, piece);
@@ -675,17 +675,21 @@ async fn open<'p>(
         })
         .collect();
     let mut available = available_fields(profile, role, kind);
-    if live.autoscaler.is_some() && crate::autoscaler::has_section(profile, role, kind) {
+    if live.autoscaler.is_some() && crate::core::hpa::has_section(profile, role, kind) {
         available.extend(
-            crate::autoscaler::FIELDS.iter().map(|f| format!("{}.{f}", crate::autoscaler::AUTOSCALER_KEY)),
+            crate::core::hpa::FIELDS.iter().map(|f| format!("{}.{f}", crate::core::hpa::AUTOSCALER_KEY)),
         );
     }
     let read_only = profile
         .role(role)
         .read_only
         .iter()
-        .filter(|f| f.applies_to(&kind.kind) && doc[crate::roles::READ_ONLY_KEY].get(&f.name).is_some())
-        .filter_map(|f| Some(format!("{}.{}: {}", crate::roles::READ_ONLY_KEY, f.name, f.reason.as_ref()?)))
+        .filter(|f| {
+            f.applies_to(&kind.kind) && doc[crate::model::roles::READ_ONLY_KEY].get(&f.name).is_some()
+        })
+        .filter_map(|f| {
+            Some(format!("{}.{}: {}", crate::model::roles::READ_ONLY_KEY, f.name, f.reason.as_ref()?))
+        })
         .collect();
     let shown = Shown {
         kind: kind.kind.clone(),
@@ -1063,11 +1067,11 @@ impl<'p> Session<'_, 'p> {
                 Ok(()) => {
                     applied += 1;
                     let edited = format!("{} edited\n", plan.label);
-                    let shown = match crate::rollout::after_write(cluster, target, &args.write, edited).await
-                    {
-                        Ok(line) => output::emit(&line),
-                        Err(e) => Err(e),
-                    };
+                    let shown =
+                        match crate::cluster::wait::after_write(cluster, target, &args.write, edited).await {
+                            Ok(line) => output::emit(&line),
+                            Err(e) => Err(e),
+                        };
                     // Applied: nothing to save, but the run still fails.
                     if let Err(error) = shown {
                         failures.push(Failure { object: plan.label.clone(), text: None, error });
@@ -1086,7 +1090,7 @@ impl<'p> Session<'_, 'p> {
     /// write is decided again if one appeared.
     async fn replan_if_autoscaled(&self, r: &Ready<'p>) -> Result<Plan> {
         let kind = r.fresh.target.kind;
-        if self.args.yes || crate::project::autoscaled_label(self.profile, self.role, kind).is_none() {
+        if self.args.yes || crate::core::project::autoscaled_label(self.profile, self.role, kind).is_none() {
             return Ok(r.plan.clone());
         }
         let again = apply::read_live(self.cluster, self.profile, self.role, r.fresh.target.clone()).await?;
@@ -1103,7 +1107,7 @@ fn available_fields(profile: &Profile, role: RoleName, kind: &KindInfo) -> Vec<S
     let mut out: Vec<String> =
         role.container_fields().map(|f| format!("containers.NAME.{}", f.name)).collect();
     if role.container_fields().next().is_some() {
-        out.push(format!("{}.NAME (the same fields)", crate::roles::INIT_CONTAINERS_KEY));
+        out.push(format!("{}.NAME (the same fields)", crate::model::roles::INIT_CONTAINERS_KEY));
     }
     for (t, fields) in role.object_traits(&kind.kind) {
         out.extend(fields.iter().map(|f| format!("{t}.{}", f.name)));
@@ -1290,7 +1294,7 @@ mod tests {
         let original = json!({"kind": "Deployment", "name": "web", "base": {"resourceVersion": "7"},
                               "readOnly": {"selector": {"app": "web"}}});
         let check = |text: &str| {
-            let parsed = crate::yaml::parse_document(text, "t").unwrap();
+            let parsed = crate::format::yaml::parse_document(text, "t").unwrap();
             check_document(&p, RoleName::Ops, deploy, &original, &parsed)
         };
         let doc = check("kind: Deployment\nname: web\nscaler:\n  replicas: 3\n").unwrap();
@@ -1305,7 +1309,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let err = check(text).unwrap_err();
-            let parsed = crate::yaml::parse_document(text, "t").unwrap();
+            let parsed = crate::format::yaml::parse_document(text, "t").unwrap();
             let lines = reasons(&located(err, &parsed));
             assert!(lines.iter().any(|l| l.contains(expected)), "{text}: {lines:?}");
         }

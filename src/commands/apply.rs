@@ -7,15 +7,15 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::cli::{ApplyArgs, DiffArgs, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
-use crate::cluster::{Cluster, conflicts_from_status};
-use crate::diff;
+use crate::cluster::client::{Cluster, conflicts_from_status};
+use crate::commands::get::{self as view, Target};
+use crate::core::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
+use crate::core::project::{self, Autoscaler, DocProblem, ViewOptions};
 use crate::error::{Error, FieldConflict, Result};
-use crate::output;
-use crate::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
-use crate::project::{self, Autoscaler, DocProblem, ViewOptions};
-use crate::roles::{KindInfo, Profile, RoleName};
-use crate::view::{self, Target};
-use crate::yaml;
+use crate::format::diff;
+use crate::format::output;
+use crate::format::yaml;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 /// How a role writes: its manager, and whether it may take fields over.
 #[derive(Debug, Clone)]
@@ -263,7 +263,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
 /// whose containers are an atomic list) would replace fields the role does not own. Refused, naming
 /// the list and why.
 fn refuse_atomic(
-    schema: &crate::schema::KindSchema,
+    schema: &crate::model::schema::KindSchema,
     kind: &KindInfo,
     role: RoleName,
     plan: &WritePlan,
@@ -420,7 +420,7 @@ async fn plan_once(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let (decided, body) = build(profile, writer, live, doc)?;
-    let hpa_decided = crate::autoscaler::build(profile, writer, live, doc)?;
+    let hpa_decided = crate::core::hpa::build(profile, writer, live, doc)?;
     // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
     // only validates together with the change beside it); the apply after it then changes no value
     // and records the role's ownership. Without, the apply alone.
@@ -448,23 +448,23 @@ async fn plan_once(
     if let (Some((hpa_plan, hpa_body)), Some(hpa)) = (hpa_decided, &live.autoscaler) {
         autoscaler_unowned.clone_from(&hpa_plan.unowned);
         if !hpa_plan.changed.is_empty() || hpa_plan.releases {
-            let hpa_target = crate::autoscaler::target(live, hpa);
-            let hpa_units = crate::autoscaler::units(&hpa.object);
+            let hpa_target = crate::core::hpa::target(live, hpa);
+            let hpa_units = crate::core::hpa::units(&hpa.object);
             let hpa_removal = removal_patch(&hpa_plan, &hpa_units, &hpa.object);
             let hpa_result = match &hpa_removal {
                 Some(patch) => {
                     let mut result =
                         remove_fields(cluster, profile, writer, &hpa_target, patch, true, &hpa.object)
                             .await?;
-                    result["apiVersion"] = json!(crate::autoscaler::KIND.api_version);
-                    result["kind"] = json!(crate::autoscaler::KIND.kind);
+                    result["apiVersion"] = json!(crate::core::hpa::KIND.api_version);
+                    result["kind"] = json!(crate::core::hpa::KIND.kind);
                     result
                 }
                 None => {
                     send_once(cluster, profile, writer, &hpa_target, &hpa_body, true, &hpa.object).await?
                 }
             };
-            let outside = crate::autoscaler::outside_section;
+            let outside = crate::core::hpa::outside_section;
             let changed_outside = project::differing_paths(&outside(&hpa.object), &outside(&hpa_result));
             if !changed_outside.is_empty() {
                 return Err(Error::Api {
@@ -555,7 +555,7 @@ pub fn without_base(mut doc: Value) -> Value {
 /// Does `manager` own less in `after` than in `before`?
 fn releases_ownership(before: &Value, after: &Value, manager: &str) -> bool {
     let fields = |obj: &Value| {
-        crate::owners::managed_entries(obj)
+        crate::core::owners::managed_entries(obj)
             .into_iter()
             .find(|e| e.manager == manager)
             .map_or(Value::Object(Default::default()), |e| e.fields)
@@ -659,8 +659,8 @@ async fn send_once(
 
 /// A field the server names, as the role document names it (the autoscaler's fields too).
 fn field_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
-    if kind.kind == crate::autoscaler::KIND.kind {
-        return crate::autoscaler::label(server_field);
+    if kind.kind == crate::core::hpa::KIND.kind {
+        return crate::core::hpa::label(server_field);
     }
     project::document_label(profile, kind, server_field)
 }
@@ -674,7 +674,7 @@ fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, bo
     fn label(profile: &Profile, kind: &KindInfo, body: &Value, field: &str) -> String {
         let mut path = format!(".{}", field.trim_start_matches('.'));
         // Validation names containers by index, in the live object's order.
-        for list in crate::roles::CONTAINER_LISTS {
+        for list in crate::model::roles::CONTAINER_LISTS {
             let containers = format!(".{}[", kind.container_list_path(list).join("."));
             if let Some(at) = path.find(&containers) {
                 let start = at + containers.len();
@@ -790,7 +790,7 @@ async fn commit_once(
     // `commit` decides again from both objects as they are.
     if let Some(hpa) = plan.autoscaler.as_ref().filter(|a| a.needs_write()) {
         let hpa_target = Target {
-            kind: &crate::autoscaler::KIND,
+            kind: &crate::core::hpa::KIND,
             name: hpa.name.clone(),
             namespace: target.namespace.clone(),
         };
@@ -1039,7 +1039,7 @@ pub fn document_target<'p>(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::Document(format!("{source}: the {kind_name} document has no `name`")))?;
     let kind = profile.kind(kind_name)?;
-    crate::cluster::check_name(&kind.kind, name)?;
+    crate::cluster::client::check_name(&kind.kind, name)?;
     let namespace = match (doc["namespace"].as_str(), explicit_ns) {
         (Some(doc_ns), Some(flag)) if doc_ns != flag => {
             return Err(Error::Document(format!(
@@ -1047,7 +1047,7 @@ pub fn document_target<'p>(
             )));
         }
         (Some(doc_ns), _) => {
-            crate::cluster::check_namespace(doc_ns)?;
+            crate::cluster::client::check_namespace(doc_ns)?;
             doc_ns.to_string()
         }
         (None, _) => cluster.namespace.clone(),
@@ -1150,7 +1150,7 @@ pub async fn apply_files(
         } else if plan.needs_write() {
             commit(cluster, profile, &writer, target, plan).await?;
             let line = format!("{} configured\n", plan.label);
-            output::emit(&crate::rollout::after_write(cluster, target, write, line).await?)?;
+            output::emit(&crate::cluster::wait::after_write(cluster, target, write, line).await?)?;
         } else {
             output::emit(&format!("{} unchanged\n", plan.label))?;
         }
@@ -1233,7 +1233,7 @@ pub async fn write_live(
         return Ok(format!("{} unchanged\n", plan.label));
     }
     commit(cluster, profile, &writer, &live.target, &plan).await?;
-    crate::rollout::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
+    crate::cluster::wait::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
 }
 
 /// The objects a `set` or `scale` command names, then its values: leading words that are not
@@ -1349,7 +1349,7 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
 /// Each container of a dev document (app and init), by name, for changing its fields.
 fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Value)> {
     let map = doc.as_object_mut().into_iter().flat_map(|m| m.iter_mut());
-    map.filter(|(key, _)| crate::roles::CONTAINER_LISTS.contains(&key.as_str()))
+    map.filter(|(key, _)| crate::model::roles::CONTAINER_LISTS.contains(&key.as_str()))
         .filter_map(|(_, list)| list.as_object_mut())
         .flat_map(|containers| containers.iter_mut())
 }

@@ -17,11 +17,11 @@ use kube::core::GroupVersionKind;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{PolicyAction, PolicyArgs};
-use crate::cluster::{Action, Cluster};
-use crate::diff;
+use crate::cluster::client::{Action, Cluster};
 use crate::error::{Error, Result};
-use crate::output;
-use crate::roles::{KindInfo, Profile, RoleName};
+use crate::format::diff;
+use crate::format::output;
+use crate::model::roles::{KindInfo, Profile, RoleName};
 
 pub const FIELD_MANAGER: &str = "kubectl-oam-policy";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -53,12 +53,12 @@ pub struct Options {
 
 impl Options {
     pub fn from_args(args: &PolicyArgs, profile_configmap: &str) -> Result<Options> {
-        crate::cluster::check_name("ValidatingAdmissionPolicy", &args.name)?;
+        crate::cluster::client::check_name("ValidatingAdmissionPolicy", &args.name)?;
         let (namespace, name) = profile_configmap.split_once('/').ok_or_else(|| {
             Error::Usage(format!("--profile-configmap \"{profile_configmap}\" is not NAMESPACE/NAME"))
         })?;
-        crate::cluster::check_namespace(namespace)?;
-        crate::cluster::check_name("ConfigMap", name)?;
+        crate::cluster::client::check_namespace(namespace)?;
+        crate::cluster::client::check_name("ConfigMap", name)?;
         Ok(Options {
             name: args.name.clone(),
             action: args.action,
@@ -546,7 +546,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
             "reason": "Forbidden",
         }));
     }
-    let hpa_owners: Vec<&crate::roles::Role> = profile
+    let hpa_owners: Vec<&crate::model::roles::Role> = profile
         .roles
         .iter()
         .filter(|r| r.traits.iter().flat_map(|t| &t.fields).any(|f| f.autoscaled))
@@ -1106,7 +1106,7 @@ mod tests {
         assert_eq!(spec["validations"][1]["expression"], "!variables.hpa || variables.in_dev");
     }
 
-    const BUILTIN: &str = crate::roles::BUILTIN_PROFILE;
+    const BUILTIN: &str = crate::model::roles::BUILTIN_PROFILE;
 
     #[test]
     fn excluded_keys_are_left_to_tools_and_quotes_are_escaped() {

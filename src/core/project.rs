@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::autoscaler::AUTOSCALER_KEY;
-use crate::ownership::{self, BASE_KEY, Base};
-use crate::roles::{
+use crate::core::hpa::AUTOSCALER_KEY;
+use crate::core::ownership::{self, BASE_KEY, Base};
+use crate::model::roles::{
     CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
@@ -182,7 +182,7 @@ pub fn document(
     // The HPA that holds the replica count: its settings are the role's to edit.
     let autoscaler = opts.autoscaler.filter(|_| autoscaled_fields(role, kind).next().is_some());
     if let Some(hpa) = autoscaler {
-        doc.insert(AUTOSCALER_KEY.into(), crate::autoscaler::section(&hpa.object));
+        doc.insert(AUTOSCALER_KEY.into(), crate::core::hpa::section(&hpa.object));
     }
     let read_only = read_only_section(role, kind, obj, opts);
     if !read_only.is_empty() {
@@ -196,7 +196,7 @@ pub fn document(
     let shown = named_containers(&Value::Object(doc.clone()));
     let mut base = Base::of(&units, &shown, rv);
     if let Some(hpa) = autoscaler {
-        base = crate::autoscaler::with_base(base, &hpa.object);
+        base = crate::core::hpa::with_base(base, &hpa.object);
     }
     doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)
@@ -511,7 +511,7 @@ pub use crate::error::Problem as DocProblem;
 
 /// Problems with the line and column of the value they are about, and the value quoted as the
 /// user wrote it (`quote it: "1.10"`, not the number it was read as).
-pub fn locate(problems: Vec<DocProblem>, parsed: &crate::yaml::Parsed) -> Vec<DocProblem> {
+pub fn locate(problems: Vec<DocProblem>, parsed: &crate::format::yaml::Parsed) -> Vec<DocProblem> {
     problems
         .into_iter()
         .map(|mut p| {
@@ -533,8 +533,13 @@ pub fn locate(problems: Vec<DocProblem>, parsed: &crate::yaml::Parsed) -> Vec<Do
 /// Unquoted values that YAML 1.1 readers (kubectl, most tools) take for another type than this
 /// document does (`on`, `yes`, `2024-01-01`, `12:30:45` are text here, a boolean, a date or a number
 /// there): refused, so that a value never means two things.
-pub fn misread_values(parsed: &crate::yaml::Parsed) -> Vec<DocProblem> {
-    fn walk(parsed: &crate::yaml::Parsed, value: &Value, at: &mut Vec<String>, out: &mut Vec<DocProblem>) {
+pub fn misread_values(parsed: &crate::format::yaml::Parsed) -> Vec<DocProblem> {
+    fn walk(
+        parsed: &crate::format::yaml::Parsed,
+        value: &Value,
+        at: &mut Vec<String>,
+        out: &mut Vec<DocProblem>,
+    ) {
         match value {
             Value::Object(m) => {
                 for (k, v) in m {
@@ -794,7 +799,7 @@ fn check_document(
         }
         if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
             match autoscaled_fields(role, kind).next() {
-                Some(_) => problems.extend(crate::autoscaler::check_section(value)),
+                Some(_) => problems.extend(crate::core::hpa::check_section(value)),
                 None => problems.push(DocProblem::new(format!(
                     "{key}: {} has no autoscaler (no replica count for one to hold)",
                     kind.kind

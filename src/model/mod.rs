@@ -1,0 +1,3 @@
+//! The role model and what describes objects.
+pub mod roles;
+pub mod schema;
