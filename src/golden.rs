@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::commands::apply::{Live, Writer, build, without_base};
-use crate::commands::get::Target;
+use crate::core::hpa::Autoscaler;
 use crate::core::owners::field_owners;
-use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::project::{self, ViewOptions};
+use crate::core::write::{Live, Writer, build, without_base};
 use crate::format::output;
 use crate::model::roles::{Profile, RoleName};
+use crate::model::target::Target;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
@@ -47,7 +48,8 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
         for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
             let (_, body) = build(profile, &writer, &live, &doc).expect("a view applies back");
             out.push_str(&format!("# {role} apply body ({label})\n{}", output::yaml(&body).unwrap()));
-            let hpa = crate::core::hpa::build(profile, &writer, &live, &doc).expect("a view applies back");
+            let hpa =
+                crate::core::hpa_write::build(profile, &writer, &live, &doc).expect("a view applies back");
             if let Some((_, body)) = hpa {
                 out.push_str(&format!(
                     "# {role} autoscaler apply body ({label})\n{}",
@@ -106,7 +108,7 @@ fn owner_comments_match_the_golden_files() {
             let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
             let doc = project::document(&profile, role, kind, &obj, &view);
             let text =
-                crate::commands::get::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));
+                crate::core::owners::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));
             let back = crate::format::yaml::parse_one(&text, &crate::format::yaml::DOCUMENT_LIMITS)
                 .expect("commented YAML parses");
             assert_eq!(back.value, doc, "{name} {role}: the comments changed the document:\n{text}");

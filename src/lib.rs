@@ -19,7 +19,6 @@ use std::process::ExitCode;
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::{client as cluster_client, profiles};
 use commands::{adopt, apply, complete, edit, explain, get as view, list, policy};
-use core::hpa as autoscaler;
 use error::{Error, Result};
 use format::output;
 use model::roles::RoleName;
@@ -89,7 +88,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                     profiles::load_with_origin(&cluster, flags, args.refresh).await?
                 }
             };
-            print(view::roles(&profile, &origin.describe(&profile.source), args)?)
+            print(commands::roles::roles(&profile, &origin.describe(&profile.source), args)?)
         }
         Command::Policy(args) => policy_command(flags, args).await,
         Command::Explain(args) => {
@@ -106,7 +105,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             }
             let cluster = cluster_client::connect(flags).await?;
             let profile = profiles::load(&cluster, flags, false).await?;
-            let (text, outside) = view::owners(&cluster, &profile, args).await?;
+            let (text, outside) = commands::owners::owners(&cluster, &profile, args).await?;
             print(text)?;
             Ok(if args.check && outside { Outcome::Differences } else { Outcome::Done })
         }
@@ -231,10 +230,16 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                 Ok(Outcome::Done)
             }
         }
-        RoleCommand::Set(SetCommand::Image(args)) => print(apply::set_image(&cluster, &profile, args).await?),
-        RoleCommand::Set(SetCommand::Env(args)) => print(apply::set_env(&cluster, &profile, args).await?),
-        RoleCommand::Scale(args) => print(apply::scale(&cluster, &profile, args).await?),
-        RoleCommand::Autoscale(args) => print(autoscaler::autoscale(&cluster, &profile, args).await?),
+        RoleCommand::Set(SetCommand::Image(args)) => {
+            print(commands::set::set_image(&cluster, &profile, args).await?)
+        }
+        RoleCommand::Set(SetCommand::Env(args)) => {
+            print(commands::set::set_env(&cluster, &profile, args).await?)
+        }
+        RoleCommand::Scale(args) => print(commands::scale::scale(&cluster, &profile, args).await?),
+        RoleCommand::Autoscale(args) => {
+            print(commands::autoscale::autoscale(&cluster, &profile, args).await?)
+        }
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
     }
 }

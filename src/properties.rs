@@ -5,11 +5,11 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::commands::apply::{Live, Writer, build, without_base};
-use crate::commands::get::Target;
 use crate::core::ownership::units;
 use crate::core::project::{ViewOptions, decode_document, document, without_role_fields};
+use crate::core::write::{Live, Writer, build, without_base};
 use crate::model::roles::{Profile, RoleName};
+use crate::model::target::Target;
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![

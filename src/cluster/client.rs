@@ -9,6 +9,7 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use crate::cli::KubeFlags;
 use crate::cluster::transport::{Failure, LimitLayer, Limits};
 use crate::error::{Error, FieldConflict, Result};
+use crate::model::target::{Action, check_namespace};
 
 /// A connected cluster plus what error messages need to say about it.
 #[derive(Clone)]
@@ -188,39 +189,6 @@ fn parse_server(server: &str) -> Result<http::Uri> {
     with_scheme.parse().map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
 }
 
-/// A namespace is a DNS-1123 label; checked before it becomes part of a URL.
-pub fn check_namespace(namespace: &str) -> Result<()> {
-    let ok = !namespace.is_empty()
-        && namespace.len() <= 63
-        && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !namespace.starts_with('-')
-        && !namespace.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "\"{namespace}\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)"
-        )))
-    }
-}
-
-/// An object name is a DNS-1123 subdomain; checked before it becomes part of a URL.
-pub fn check_name(kind: &str, name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "\"{name}\" is not a valid {kind} name (lower-case letters, digits, '-' and '.', at most 253{})",
-            if name.len() > 253 { format!("; this one has {}", name.len()) } else { String::new() }
-        )))
-    }
-}
-
 /// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let bad = || {
@@ -273,20 +241,6 @@ fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
         .collect();
     base.join("oam").join(host)
-}
-
-/// What the user was doing, so that an API error can say it in their terms.
-pub struct Action<'a> {
-    /// e.g. "Deployment"
-    pub kind: &'a str,
-    pub name: &'a str,
-    pub namespace: &'a str,
-}
-
-impl Action<'_> {
-    pub fn object(&self) -> String {
-        format!("{}/{} in namespace \"{}\"", self.kind.to_lowercase(), self.name, self.namespace)
-    }
 }
 
 impl Cluster {
@@ -663,20 +617,6 @@ mod tests {
         }
         for bad in ["", "s", "10x", "ten"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn names_that_would_bend_a_url_are_refused() {
-        for good in ["web", "web-1", "a.b", "0x"] {
-            assert!(check_name("Deployment", good).is_ok(), "{good}");
-        }
-        for bad in ["", "Web", "dup?force=true", "web/status", "-x", "x-", "a b", "é"] {
-            assert!(check_name("Deployment", bad).is_err(), "{bad}");
-        }
-        assert!(check_namespace("team-a").is_ok());
-        for bad in ["", "a.b", "A", "x/y", &"a".repeat(64)] {
-            assert!(check_namespace(bad).is_err(), "{bad}");
         }
     }
 

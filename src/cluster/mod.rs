@@ -1,5 +1,7 @@
 //! Talking to the API server.
 pub mod client;
+pub mod fetch;
 pub mod profiles;
 pub mod transport;
 pub mod wait;
+pub mod write;

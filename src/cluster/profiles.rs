@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::KubeFlags;
-use crate::cluster::client::{Action, Cluster};
+use crate::cluster::client::Cluster;
 use crate::error::{Error, Result};
 use crate::model::roles::Profile;
 use crate::model::schema::KindSchema;
+use crate::model::target::{self, Action};
 
 pub const CONFIGMAP_KEY: &str = "profile.yaml";
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -110,8 +111,8 @@ pub async fn load_with_origin(
     let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
         Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", flags.profile_configmap))
     })?;
-    crate::cluster::client::check_namespace(namespace)?;
-    crate::cluster::client::check_name("ConfigMap", name)?;
+    target::check_namespace(namespace)?;
+    target::check_name("ConfigMap", name)?;
     let cache = cluster.cache_dir.join(format!("profile-{namespace}-{name}-{}.json", cluster.identity));
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let cached = (!refresh)

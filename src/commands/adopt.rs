@@ -10,13 +10,15 @@ use serde_json::{Value, json};
 
 use crate::cli::AdoptArgs;
 use crate::cluster::client::Cluster;
-use crate::commands::apply::read_live;
-use crate::commands::get::{Target, parse_target};
+use crate::cluster::fetch::read_live;
+use crate::cluster::write;
+use crate::core::hpa;
 use crate::core::ownership::{self, Unit};
-use crate::core::project;
+use crate::core::write::refuse_controlled;
 use crate::error::{Error, Result};
 use crate::format::output;
 use crate::model::roles::{Profile, RoleName};
+use crate::model::target::{Target, parse_target};
 
 /// The annotation client-side `kubectl apply` keeps; its next run reverts what it no longer finds.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -32,7 +34,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
     let mut attempt = 0;
     let (live, moved, dry_run) = loop {
         let live = read_live(cluster, profile, role, target.clone()).await?;
-        crate::commands::apply::refuse_controlled(profile, role, &live)?;
+        refuse_controlled(profile, role, &live)?;
         let object = format!("{} in namespace \"{}\"", live.target.display(), live.target.namespace);
         if attempt == 0 && live.object["metadata"]["annotations"].get(LAST_APPLIED).is_some() {
             eprintln!(
@@ -41,7 +43,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         }
         let units = ownership::units(profile, role, kind, &live.object);
         // The autoscaler's count stays with it.
-        let held = live.autoscaler.as_ref().and_then(|_| project::autoscaled_label(profile, role, kind));
+        let held = live.autoscaler.as_ref().and_then(|_| hpa::autoscaled_label(profile, role, kind));
         let adoptable: Vec<&Unit> =
             units.iter().filter(|u| held.as_deref() != Some(u.label.as_str())).collect();
         let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -95,7 +97,7 @@ async fn send(
     dry_run: bool,
     object: &str,
 ) -> Result<()> {
-    match crate::commands::apply::json_patch(cluster, target, manager, patch, dry_run).await {
+    match write::json_patch(cluster, target, manager, patch, dry_run).await {
         Ok(_) => Ok(()),
         // The resourceVersion test failed (a write came in between), or the object changed.
         Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {

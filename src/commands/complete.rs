@@ -9,9 +9,11 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
 use crate::cluster::client as cluster;
-use crate::commands::get as view;
+use crate::cluster::fetch;
 use crate::error::{Error, Result};
+use crate::model::object;
 use crate::model::roles::Profile;
+use crate::model::target::Target;
 
 /// Cobra's ShellCompDirectiveNoFileComp: do not fall back to file names.
 const NO_FILE_COMP: u8 = 4;
@@ -428,7 +430,7 @@ async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>
 
 async fn live_names(profile: &Profile, cluster: &cluster::Cluster, kind: &str) -> Result<Vec<String>> {
     let kind = profile.kind(kind)?;
-    names(cluster, view::workload_api(cluster, kind, Some(&cluster.namespace))).await
+    names(cluster, fetch::workload_api(cluster, kind, Some(&cluster.namespace))).await
 }
 
 async fn live_containers(
@@ -438,9 +440,9 @@ async fn live_containers(
     name: &str,
 ) -> Result<Vec<String>> {
     let kind = profile.kind(kind)?;
-    let target = view::Target { kind, name: name.to_string(), namespace: cluster.namespace.clone() };
-    let obj = view::fetch(cluster, &target).await?;
-    Ok(view::container_names(&obj, kind))
+    let target = Target { kind, name: name.to_string(), namespace: cluster.namespace.clone() };
+    let obj = fetch::fetch(cluster, &target).await?;
+    Ok(object::container_names(&obj, kind))
 }
 
 /// `key=` for each label key on the first page of objects of the kind (every workload kind if none).
@@ -455,7 +457,7 @@ async fn live_label_keys(
     };
     let mut keys: Vec<String> = Vec::new();
     for kind in kinds {
-        let api = view::workload_api(cluster, kind, Some(&cluster.namespace));
+        let api = fetch::workload_api(cluster, kind, Some(&cluster.namespace));
         let list = api
             .list_metadata(&kube::api::ListParams::default().limit(500))
             .await

@@ -19,14 +19,18 @@ use serde_json::Value;
 
 use crate::cli::EditArgs;
 use crate::cluster::client::Cluster;
-use crate::commands::apply::{self, Live, Plan, Writer};
-use crate::commands::get::{self as view, Target};
+use crate::cluster::write::{self, Plan};
+use crate::cluster::{fetch, wait};
+use crate::core::hpa;
 use crate::core::owners::field_owners;
 use crate::core::ownership::BASE_KEY;
+use crate::core::write::{Live, Writer, refuse_controlled, without_base};
 use crate::error::{Error, Result};
 use crate::format::output;
 use crate::format::yaml::Parsed;
+use crate::model::object;
 use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::target::{Target, parse_targets};
 
 /// An object in the editor, as it was shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -564,7 +568,7 @@ async fn targets<'p>(
         }
         out.extend(found.into_iter().map(target));
     } else {
-        out.extend(view::parse_targets(profile, &words)?.into_iter().map(target));
+        out.extend(parse_targets(profile, &words)?.into_iter().map(target));
     }
     if out.is_empty() {
         return Err(Error::Usage(format!(
@@ -594,7 +598,7 @@ async fn selected<'p>(
     };
     let (mut found, mut controlled) = (Vec::new(), 0);
     for kind in kinds {
-        let api = view::workload_api(cluster, kind, Some(&cluster.namespace));
+        let api = fetch::workload_api(cluster, kind, Some(&cluster.namespace));
         let mut params = kube::api::ListParams::default().labels(selector).limit(500);
         loop {
             let page = api.list_metadata(&params).await.map_err(|e| match e {
@@ -648,11 +652,11 @@ async fn open<'p>(
     container: Option<&str>,
     target: Target<'p>,
 ) -> Result<Editing<'p>> {
-    let live = apply::read_live(cluster, profile, role, target).await?;
-    apply::refuse_controlled(profile, role, &live)?;
+    let live = fetch::read_live(cluster, profile, role, target).await?;
+    refuse_controlled(profile, role, &live)?;
     let kind = live.target.kind;
     if let Some(only) = container {
-        let names = view::container_names(&live.object, kind);
+        let names = object::container_names(&live.object, kind);
         if !names.iter().any(|n| n == only) {
             return Err(Error::Usage(format!(
                 "{} in namespace \"{}\" has no container \"{only}\"; it has {}",
@@ -666,7 +670,7 @@ async fn open<'p>(
     // edited document, and into any file the edit is saved to, so that neither can revert a change
     // made while the editor was open.
     let doc = live.document(profile, role, container);
-    let text = output::yaml(&apply::without_base(doc.clone()))?;
+    let text = output::yaml(&without_base(doc.clone()))?;
     let owners = field_owners(profile, kind, &live.object, Some(role))
         .iter()
         .map(|o| {
@@ -675,10 +679,8 @@ async fn open<'p>(
         })
         .collect();
     let mut available = available_fields(profile, role, kind);
-    if live.autoscaler.is_some() && crate::core::hpa::has_section(profile, role, kind) {
-        available.extend(
-            crate::core::hpa::FIELDS.iter().map(|f| format!("{}.{f}", crate::core::hpa::AUTOSCALER_KEY)),
-        );
+    if live.autoscaler.is_some() && hpa::has_section(profile, role, kind) {
+        available.extend(hpa::FIELDS.iter().map(|f| format!("{}.{f}", hpa::AUTOSCALER_KEY)));
     }
     let read_only = profile
         .role(role)
@@ -924,7 +926,7 @@ impl<'p> Session<'_, 'p> {
             };
             // Read again: the editor may have been open for a while (a colleague's write, an HPA
             // created meanwhile); the base makes sure only what was edited is changed.
-            let fresh = match apply::read_live(cluster, profile, role, editing.live.target.clone()).await {
+            let fresh = match fetch::read_live(cluster, profile, role, editing.live.target.clone()).await {
                 Ok(fresh) => fresh,
                 Err(Error::NotFound { kind, name, namespace }) => {
                     let gone = Error::Api {
@@ -940,7 +942,7 @@ impl<'p> Session<'_, 'p> {
                     continue;
                 }
             };
-            match apply::plan(cluster, profile, &self.writer, &fresh, &doc).await {
+            match write::plan(cluster, profile, &self.writer, &fresh, &doc).await {
                 Ok(plan) => ready.push(Ready {
                     object,
                     text: matched.text,
@@ -955,7 +957,7 @@ impl<'p> Session<'_, 'p> {
                 {
                     // What taking over would do comes first, then the question.
                     let forcing = Writer { force: true, ..self.writer.clone() };
-                    let forced = match apply::plan(cluster, profile, &forcing, &fresh, &doc).await {
+                    let forced = match write::plan(cluster, profile, &forcing, &fresh, &doc).await {
                         Ok(plan) => plan,
                         Err(e) => {
                             failures.push(self.failure(object, &matched.text, e));
@@ -1063,15 +1065,14 @@ impl<'p> Session<'_, 'p> {
                     continue;
                 }
             };
-            match apply::commit(cluster, profile, &r.writer, target, &plan).await {
+            match write::commit(cluster, profile, &r.writer, target, &plan).await {
                 Ok(()) => {
                     applied += 1;
                     let edited = format!("{} edited\n", plan.label);
-                    let shown =
-                        match crate::cluster::wait::after_write(cluster, target, &args.write, edited).await {
-                            Ok(line) => output::emit(&line),
-                            Err(e) => Err(e),
-                        };
+                    let shown = match wait::after_write(cluster, target, &args.write, edited).await {
+                        Ok(line) => output::emit(&line),
+                        Err(e) => Err(e),
+                    };
                     // Applied: nothing to save, but the run still fails.
                     if let Err(error) = shown {
                         failures.push(Failure { object: plan.label.clone(), text: None, error });
@@ -1090,12 +1091,12 @@ impl<'p> Session<'_, 'p> {
     /// write is decided again if one appeared.
     async fn replan_if_autoscaled(&self, r: &Ready<'p>) -> Result<Plan> {
         let kind = r.fresh.target.kind;
-        if self.args.yes || crate::core::project::autoscaled_label(self.profile, self.role, kind).is_none() {
+        if self.args.yes || hpa::autoscaled_label(self.profile, self.role, kind).is_none() {
             return Ok(r.plan.clone());
         }
-        let again = apply::read_live(self.cluster, self.profile, self.role, r.fresh.target.clone()).await?;
+        let again = fetch::read_live(self.cluster, self.profile, self.role, r.fresh.target.clone()).await?;
         if again.autoscaler.is_some() && r.fresh.autoscaler.is_none() {
-            return apply::plan(self.cluster, self.profile, &r.writer, &again, &r.doc).await;
+            return write::plan(self.cluster, self.profile, &r.writer, &again, &r.doc).await;
         }
         Ok(r.plan.clone())
     }

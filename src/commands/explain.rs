@@ -6,15 +6,16 @@ use serde_json::Value;
 
 use crate::cli::ExplainArgs;
 use crate::cluster::client::Cluster;
-use crate::commands::get::{self as view, Target, parse_target};
-use crate::core::hpa as autoscaler;
+use crate::cluster::fetch;
+use crate::core::hpa::{self as autoscaler, Autoscaler};
 use crate::core::owners::field_owners;
-use crate::core::owners::{Step, managed_entries, owns};
-use crate::core::project::Autoscaler;
 use crate::error::{Error, Result};
+use crate::model::managed::{Step, managed_entries, owns};
+use crate::model::object;
 use crate::model::roles::{
     AUTOSCALER_KEY, CONTAINERS_KEY, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, Role, RoleName, Root,
 };
+use crate::model::target::{Target, parse_target};
 
 /// A role field found from `dev.containers.env` or `ops.scaler.replicas`.
 #[derive(Debug)]
@@ -226,8 +227,8 @@ async fn explain_autoscaler(
     text.push_str(&format!("KINDS:       {}\n", kinds.join(", ")));
     text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
-        let obj = view::fetch(cluster, &target).await?;
-        let hpas = view::list_autoscalers(cluster, Some(&target.namespace)).await?;
+        let obj = fetch::fetch(cluster, &target).await?;
+        let hpas = fetch::list_autoscalers(cluster, Some(&target.namespace)).await?;
         text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
         match Autoscaler::targeting(&hpas, target.kind, &obj) {
             None => text.push_str("    (no HorizontalPodAutoscaler targets it)\n"),
@@ -325,13 +326,12 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
     }
     text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
-        let obj = view::fetch(cluster, &target).await?;
+        let obj = fetch::fetch(cluster, &target).await?;
         if let Some(container) = found.container.as_ref().filter(|_| field.path.root == Root::Container) {
-            let names = view::container_names(&obj, kind);
-            let other_list =
-                crate::core::project::all_containers(&obj, kind).into_iter().find(|(list, c)| {
-                    crate::core::project::container_name(c) == container && *list != found.list
-                });
+            let names = object::container_names(&obj, kind);
+            let other_list = object::all_containers(&obj, kind)
+                .into_iter()
+                .find(|(list, c)| object::container_name(c) == container && *list != found.list);
             if let Some((list, _)) = other_list {
                 return Err(Error::Usage(format!(
                     "\"{container}\" of {} in namespace \"{}\" is in {list}: explain {}.{list}.{container}.{}",

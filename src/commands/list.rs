@@ -18,21 +18,24 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::client::Cluster;
+use crate::cluster::fetch;
 use crate::cluster::transport::request_line;
-use crate::commands::get as view;
-use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::hpa::Autoscaler;
+use crate::core::project::{self, ViewOptions};
 use crate::core::rows::{Layout, PartialObject, RowPlan, value_rows};
 use crate::error::{Error, Result};
 use crate::format::jsonpath::{Template, sort_order};
 use crate::format::output;
+use crate::model::object;
 use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::target::parse_target;
 
 /// The list `get` stands for when it names no object: `get`, `get deploy`.
 pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>> {
     if !args.more.is_empty() || args.target.name.is_some() {
         return Ok(None);
     }
-    let kind = match view::parse_target(profile, &args.target)? {
+    let kind = match parse_target(profile, &args.target)? {
         Some((_, Some(_))) => return Ok(None),
         Some((kind, None)) => Some(kind.kind.clone()),
         None => None,
@@ -174,7 +177,7 @@ pub async fn list_workloads(
             // Names need no autoscaler, unless they are sorted by documents that show it.
             RoleName::Ops if !matches!(mode, Mode::Names) || sorting => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-                view::list_autoscalers(cluster, namespace).await?
+                fetch::list_autoscalers(cluster, namespace).await?
             }
             _ => Vec::new(),
         };
@@ -217,7 +220,7 @@ async fn fetch_kind(
     tx: mpsc::UnboundedSender<Result<Page>>,
 ) {
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-    let api = view::workload_api(cluster, kind, namespace);
+    let api = fetch::workload_api(cluster, kind, namespace);
     let mut params = ListParams::default().limit(args.chunk_size);
     if let Some(sel) = &args.selector {
         params = params.labels(sel);
@@ -281,13 +284,13 @@ async fn fetch_page(
     }
     // The general way, also for a page the typed way refused: its errors name what is wrong.
     let (items, token) =
-        view::parse_page(&text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
+        fetch::parse_page(&text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
     let mut objects = Vec::with_capacity(items.len());
     let mut hidden = 0;
     for item in items {
-        let obj = view::checked_object(item, kind, None)
+        let obj = fetch::checked_object(item, kind, None)
             .map_err(|e| cluster.bad_answer(format!("a {list_kind} with an item that is {e}")))?;
-        if !all && project::controller(&obj).is_some() {
+        if !all && object::controller(&obj).is_some() {
             hidden += 1;
         } else {
             objects.push(obj);

@@ -1,9 +1,119 @@
 //! One file per verb.
+
+use serde_json::Value;
+
+use crate::cli::WriteFlags;
+use crate::cluster::client::Cluster;
+use crate::cluster::{fetch, wait, write};
+use crate::core::write::{Live, Writer};
+use crate::error::{Error, Result};
+use crate::format::output;
+use crate::model::roles::{Profile, RoleName};
+use crate::model::target::{Target, parse_targets};
+
 pub mod adopt;
 pub mod apply;
+pub mod autoscale;
 pub mod complete;
 pub mod edit;
 pub mod explain;
 pub mod get;
 pub mod list;
+pub mod owners;
 pub mod policy;
+pub mod roles;
+pub mod scale;
+pub mod set;
+
+/// Imperative writes share one path: read, change the role document, plan, apply.
+async fn write_change(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    flags: &WriteFlags,
+    target: Target<'_>,
+    what: &str,
+    change: impl FnOnce(&mut Value, &Value) -> Result<()>,
+) -> Result<String> {
+    let live = fetch::read_live(cluster, profile, role, target).await?;
+    write_live(cluster, profile, role, flags, live, what, change).await
+}
+
+/// `write_change` on an object already read.
+pub async fn write_live(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    flags: &WriteFlags,
+    live: Live<'_>,
+    what: &str,
+    change: impl FnOnce(&mut Value, &Value) -> Result<()>,
+) -> Result<String> {
+    let mut doc = live.document(profile, role, None);
+    change(&mut doc, &live.object)?;
+    let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?
+        .overwriting(flags.overwrite);
+    let plan = write::plan(cluster, profile, &writer, &live, &doc).await?;
+    plan.warn_kept();
+    if flags.dry_run() {
+        return Ok(plan.diff(output::use_colour()));
+    }
+    if !plan.needs_write() {
+        return Ok(format!("{} unchanged\n", plan.label));
+    }
+    write::commit(cluster, profile, &writer, &live.target, &plan).await?;
+    wait::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
+}
+
+/// The objects a `set` or `scale` command names, then its values: leading words that are not
+/// values name more objects (`set image deploy/a sts/b app=x`, `scale deploy a b`), as kubectl reads
+/// them.
+pub fn targets_then_values<'p, 'w>(
+    profile: &'p Profile,
+    cluster: &Cluster,
+    first: &str,
+    words: &'w [String],
+    is_value: impl Fn(&str) -> bool,
+) -> Result<(Vec<Target<'p>>, &'w [String])> {
+    let (objects, values) = words.split_at(words.iter().take_while(|w| !is_value(w)).count());
+    let named: Vec<String> = std::iter::once(first.to_string()).chain(objects.iter().cloned()).collect();
+    let targets: Vec<Target<'p>> = parse_targets(profile, &named)?
+        .into_iter()
+        .map(|(kind, name)| Target { kind, name, namespace: cluster.namespace.clone() })
+        .collect();
+    if targets.is_empty() {
+        return Err(Error::Usage(format!("\"{first}\" is not TYPE/NAME or TYPE NAME, e.g. deploy/web")));
+    }
+    Ok((targets, values))
+}
+
+/// Results of one command over several objects, as kubectl reports them: each success printed as it
+/// happens, each failure as one error line, and the command fails if any object failed.
+pub struct EachObject {
+    many: bool,
+    failed: Option<Error>,
+}
+
+impl EachObject {
+    pub fn new(objects: usize) -> EachObject {
+        EachObject { many: objects > 1, failed: None }
+    }
+
+    pub fn record(&mut self, result: Result<String>) -> Result<()> {
+        match result {
+            Ok(text) => output::emit(&text),
+            Err(err) if self.many => {
+                if let Some(earlier) = self.failed.replace(err) {
+                    eprintln!("error: {}", earlier.to_string().lines().collect::<Vec<_>>().join(" "));
+                }
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The last failure is returned, so it is printed last and sets the exit code.
+    pub fn finish(self) -> Result<String> {
+        self.failed.map_or(Ok(String::new()), Err)
+    }
+}

@@ -17,11 +17,12 @@ use kube::core::GroupVersionKind;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{PolicyAction, PolicyArgs};
-use crate::cluster::client::{Action, Cluster};
+use crate::cluster::client::Cluster;
 use crate::error::{Error, Result};
 use crate::format::diff;
 use crate::format::output;
 use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::target::{self, Action};
 
 pub const FIELD_MANAGER: &str = "kubectl-oam-policy";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -53,12 +54,12 @@ pub struct Options {
 
 impl Options {
     pub fn from_args(args: &PolicyArgs, profile_configmap: &str) -> Result<Options> {
-        crate::cluster::client::check_name("ValidatingAdmissionPolicy", &args.name)?;
+        target::check_name("ValidatingAdmissionPolicy", &args.name)?;
         let (namespace, name) = profile_configmap.split_once('/').ok_or_else(|| {
             Error::Usage(format!("--profile-configmap \"{profile_configmap}\" is not NAMESPACE/NAME"))
         })?;
-        crate::cluster::client::check_namespace(namespace)?;
-        crate::cluster::client::check_name("ConfigMap", name)?;
+        target::check_namespace(namespace)?;
+        target::check_name("ConfigMap", name)?;
         Ok(Options {
             name: args.name.clone(),
             action: args.action,

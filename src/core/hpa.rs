@@ -3,26 +3,17 @@
 //! When an HPA targets a workload, the ops document has an `autoscaler:` section: the HPA's
 //! minReplicas, maxReplicas, metrics and behavior. Ops edit it like any trait; the write goes to the
 //! HPA by server-side apply under the role's manager, decided by the same ownership rules as the
-//! workload's (only what changed plus what the manager already owns, three-way against the
-//! document's base, removals another manager holds refused), in the same dry-run, diff and
-//! confirmation. A document without the section does not speak for the HPA.
-//!
-//! `ops autoscale` creates an HPA when asked: the one object kubectl-oam ever creates.
+//! workload's (`hpa_write`). A document without the section does not speak for the HPA. Here: the
+//! section, its units and checks, and which HPA targets a workload.
 
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::AutoscaleArgs;
-use crate::cluster::client::Cluster;
-use crate::commands::apply::{self, Live, Writer};
-use crate::commands::get::{self as view, Target};
-use crate::core::owners::{Step, managed_entries, subtree};
-use crate::core::ownership::{self, Base, Current, Intent, Permissions, Units, WritePlan};
-use crate::core::project::{self, Autoscaler, DocProblem, ViewOptions, get_path};
-use crate::error::{Error, Result};
-use crate::format::output;
-use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::core::ownership::{self, Base, Units};
+use crate::error::Problem as DocProblem;
+use crate::model::object::get_path;
+use crate::model::roles::{Field, KindInfo, Profile, Role, RoleName};
 
 /// The document key of the section (and the scope of its units in a document's base).
 pub use crate::model::roles::AUTOSCALER_KEY;
@@ -69,7 +60,7 @@ pub fn with_base(base: Base, hpa: &Value) -> Base {
 
 /// Does the role have the autoscaler section for `kind` (it holds the field an HPA scales)?
 pub fn has_section(profile: &Profile, role: RoleName, kind: &KindInfo) -> bool {
-    project::autoscaled_label(profile, role, kind).is_some()
+    autoscaled_label(profile, role, kind).is_some()
 }
 
 /// Structural problems of a section: a mapping of the known fields.
@@ -91,7 +82,7 @@ pub fn check_section(value: &Value) -> Vec<DocProblem> {
 }
 
 /// The partial HPA a section describes.
-fn decode(section: &Map<String, Value>) -> Value {
+pub fn decode(section: &Map<String, Value>) -> Value {
     let spec: Map<String, Value> = section
         .iter()
         .filter(|(k, v)| FIELDS.contains(&k.as_str()) && !v.is_null())
@@ -105,91 +96,6 @@ pub fn label(server_field: &str) -> Option<String> {
     let rest = server_field.trim_start_matches('.').strip_prefix("spec.")?;
     let field = rest.split(['.', '[']).next()?;
     FIELDS.contains(&field).then(|| format!("{AUTOSCALER_KEY}.{rest}"))
-}
-
-/// The HPA a write goes to.
-pub fn target<'p>(live: &Live<'p>, hpa: &Autoscaler) -> Target<'p> {
-    Target { kind: &KIND, name: hpa.name.clone(), namespace: live.target.namespace.clone() }
-}
-
-/// The pure half of the HPA's write, as `apply::build` is the workload's: what the document's section
-/// asks of the live HPA, and the apply body. None when the document does not speak for the HPA (no
-/// section) or the role has none. Refusals are errors, before anything is sent.
-pub fn build(
-    profile: &Profile,
-    writer: &Writer,
-    live: &Live<'_>,
-    doc: &Value,
-) -> Result<Option<(WritePlan, Value)>> {
-    let Some(Value::Object(section)) = doc.get(AUTOSCALER_KEY) else { return Ok(None) };
-    if !has_section(profile, writer.role, live.target.kind) {
-        return Ok(None);
-    }
-    let base = match doc.get(ownership::BASE_KEY) {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            Base::from_value(value)
-                .map_err(|m| apply::problems_error(vec![DocProblem::new(m)]))?
-                .scoped(AUTOSCALER_KEY),
-        ),
-    };
-    let edited = units(&decode(section));
-    let Some(hpa) = &live.autoscaler else {
-        // No HPA (any more): a section that changes nothing relative to its base is only the
-        // picture of a deleted HPA; anything else would need one, and roles never create objects.
-        let unchanged = base.as_ref().is_some_and(|b| edited.iter().all(|u| b.has_same(u)));
-        if unchanged {
-            return Ok(None);
-        }
-        return Err(apply::problems_error(vec![DocProblem::at(
-            &[AUTOSCALER_KEY.to_string()],
-            format!(
-                "{AUTOSCALER_KEY}: no HorizontalPodAutoscaler targets {} in namespace \"{}\"; create one with `kubectl oam ops autoscale {} --min N --max M`, or remove the section",
-                live.target.display(),
-                live.target.namespace,
-                live.target.display()
-            ),
-        )]));
-    };
-    let live_units = units(&hpa.object);
-    let intent = Intent { edited: &edited, base: base.as_ref(), containers: &[] };
-    let current =
-        Current { object: &hpa.object, units: &live_units, manager: &writer.manager, autoscaled: None };
-    let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
-    let plan = ownership::plan(&intent, &current, allow);
-    let hpa_target = target(live, hpa);
-    let object = format!("{} in namespace \"{}\"", hpa_target.display(), hpa_target.namespace);
-    apply::refusals(&plan, object, writer, &live.target.display(), None)?;
-    let mut body = json!({
-        "apiVersion": KIND.api_version,
-        "kind": KIND.kind,
-        "metadata": {"name": hpa.name, "namespace": live.target.namespace},
-    });
-    // Never creates (uid), and decided from this version (resourceVersion), as the workload's.
-    for key in ["uid", "resourceVersion"] {
-        if let Some(v) = hpa.object["metadata"].get(key) {
-            body["metadata"][key] = v.clone();
-        }
-    }
-    ownership::insert_units(&mut body, &plan.send);
-    // An HPA that `ops autoscale` created is the role's from the start, its target included: keep
-    // sending what it owns outside the section, or the server would drop it.
-    if owns_target(&hpa.object, &writer.manager) {
-        body["spec"]["scaleTargetRef"] = hpa.object["spec"]["scaleTargetRef"].clone();
-    }
-    ownership::order_like(&mut body, &hpa.object);
-    Ok(Some((plan, body)))
-}
-
-/// Does `manager` own the HPA's scaleTargetRef (it created the HPA)?
-fn owns_target(hpa: &Value, manager: &str) -> bool {
-    let path = [Step::Field("spec".into()), Step::Field("scaleTargetRef".into())];
-    managed_entries(hpa).iter().any(|e| {
-        e.manager == manager
-            && e.operation == "Apply"
-            && e.subresource.is_empty()
-            && subtree(&e.fields, &path).is_some()
-    })
 }
 
 /// Everything of an HPA but the section's fields, status and bookkeeping: what an ops write to it
@@ -215,80 +121,8 @@ pub fn outside_section(hpa: &Value) -> Value {
     out
 }
 
-/// `kubectl oam ops autoscale TYPE/NAME --min N --max M [--cpu-percent P]`: updates the HPA that
-/// targets the workload (through the autoscaler section, as `ops edit` would), or creates one named
-/// after the workload.
-pub async fn autoscale(cluster: &Cluster, profile: &Profile, args: &AutoscaleArgs) -> Result<String> {
-    let name: Vec<String> = args.name.iter().cloned().collect();
-    let (target, _) = view::require_target(profile, cluster, &args.target, &name)?;
-    let role = RoleName::Ops;
-    if !has_section(profile, role, target.kind) {
-        return Err(Error::Usage(format!(
-            "{} in namespace \"{}\" cannot be autoscaled: a {} has no replica count; HorizontalPodAutoscalers scale {}",
-            target.display(),
-            target.namespace,
-            target.kind.kind,
-            scalable_kinds(profile).join(", ")
-        )));
-    }
-    let int32 = 0..=i64::from(i32::MAX);
-    for (flag, value, least) in
-        [("--min", args.min, 1), ("--max", Some(args.max), 1), ("--cpu-percent", args.cpu_percent, 1)]
-    {
-        if let Some(v) = value.filter(|v| *v < least || !int32.contains(v)) {
-            return Err(Error::Usage(format!("{flag} must be from {least} to {}, not {v}", i32::MAX)));
-        }
-    }
-    if let Some(min) = args.min.filter(|min| *min > args.max) {
-        return Err(Error::Usage(format!("--min {min} is more than --max {}", args.max)));
-    }
-    let (object, hpas) =
-        tokio::join!(view::fetch(cluster, &target), view::list_autoscalers(cluster, Some(&target.namespace)));
-    let (object, hpas) = (object?, hpas?);
-    let autoscaler = Autoscaler::targeting(&hpas, target.kind, &object);
-    let live = Live { target, object, autoscaler };
-    apply::refuse_controlled(profile, role, &live)?;
-    let (min, max, cpu) = (args.min, args.max, args.cpu_percent);
-    if live.autoscaler.is_some() {
-        return apply::write_live(
-            cluster,
-            profile,
-            role,
-            &args.write,
-            live,
-            "autoscaler updated",
-            |doc, _| {
-                let section = doc[AUTOSCALER_KEY]
-                    .as_object_mut()
-                    .ok_or_else(|| Error::Invalid("no autoscaler".into()))?;
-                if let Some(min) = min {
-                    section.insert("minReplicas".into(), json!(min));
-                }
-                section.insert("maxReplicas".into(), json!(max));
-                if let Some(percent) = cpu {
-                    let metrics = section.entry("metrics").or_insert_with(|| json!([]));
-                    set_cpu_target(metrics, percent);
-                }
-                Ok(())
-            },
-        )
-        .await;
-    }
-    create(cluster, profile, args, &live, &hpas).await
-}
-
-/// The kinds whose replica count an HPA may hold, for messages.
-fn scalable_kinds(profile: &Profile) -> Vec<String> {
-    profile
-        .kinds
-        .iter()
-        .filter(|k| has_section(profile, RoleName::Ops, k))
-        .map(|k| k.resource.clone())
-        .collect()
-}
-
 /// Sets the CPU utilization target in `metrics`, keeping every other metric.
-fn set_cpu_target(metrics: &mut Value, percent: i64) {
+pub fn set_cpu_target(metrics: &mut Value, percent: i64) {
     let target = json!({"type": "Utilization", "averageUtilization": percent});
     if !metrics.is_array() {
         *metrics = json!([]);
@@ -300,151 +134,88 @@ fn set_cpu_target(metrics: &mut Value, percent: i64) {
     }
 }
 
-async fn create(
-    cluster: &Cluster,
-    profile: &Profile,
-    args: &AutoscaleArgs,
-    live: &Live<'_>,
-    hpas: &[Value],
-) -> Result<String> {
-    let name = &live.target.name;
-    let namespace = &live.target.namespace;
-    let hpa_target = Target { kind: &KIND, name: name.clone(), namespace: namespace.clone() };
-    // Server-side apply would change an HPA of that name that scales something else: refuse instead.
-    if let Some(other) = hpas
-        .iter()
-        .find(|h| h["metadata"]["name"] == name.as_str() && h["metadata"]["namespace"] == namespace.as_str())
-    {
-        let scales = &other["spec"]["scaleTargetRef"];
-        return Err(Error::Usage(format!(
-            "{} in namespace \"{namespace}\" already exists and scales {}/{}; change or delete it first",
-            hpa_target.display(),
-            scales["kind"].as_str().unwrap_or("?").to_lowercase(),
-            scales["name"].as_str().unwrap_or("?"),
-        )));
+/// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoscaler {
+    pub name: String,
+    pub min_replicas: Option<i64>,
+    pub max_replicas: Option<i64>,
+    pub metrics: Option<Value>,
+    /// The HPA itself (autoscaling/v2 JSON, managedFields included): the ops role writes its
+    /// `autoscaler` section to it.
+    pub object: Value,
+}
+
+impl Autoscaler {
+    /// Finds the HPA (autoscaling/v2 JSON) among `hpas` whose scaleTargetRef names this workload.
+    pub fn targeting(hpas: &[Value], kind: &KindInfo, workload: &Value) -> Option<Autoscaler> {
+        let name = workload["metadata"]["name"].as_str().unwrap_or_default();
+        Autoscaler::targeting_name(hpas.iter(), kind, name, workload["metadata"]["namespace"].as_str())
     }
-    let mut spec = json!({
-        "scaleTargetRef": {"apiVersion": live.target.kind.api_version, "kind": live.target.kind.kind, "name": name},
-        "maxReplicas": args.max,
-    });
-    if let Some(min) = args.min {
-        spec["minReplicas"] = json!(min);
+
+    /// [`Autoscaler::targeting`] for the workload `name` in `namespace`.
+    pub fn targeting_name<'a>(
+        hpas: impl IntoIterator<Item = &'a Value>,
+        kind: &KindInfo,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Option<Autoscaler> {
+        // An HPA only scales workloads of its own namespace (lists with -A hold many namespaces).
+        let same_namespace = |hpa: &&Value| hpa["metadata"]["namespace"].as_str() == namespace;
+        hpas.into_iter().filter(same_namespace).find_map(|hpa| {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            let same_group = target["apiVersion"]
+                .as_str()
+                .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
+            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group)
+                .then(|| Autoscaler::of(hpa))
+        })
     }
-    if let Some(percent) = args.cpu_percent {
-        set_cpu_target(&mut spec["metrics"], percent);
+
+    pub fn of(hpa: &Value) -> Autoscaler {
+        Autoscaler {
+            name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            // minReplicas defaults to 1 on the server.
+            min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
+            max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
+            metrics: hpa["spec"].get("metrics").cloned(),
+            object: hpa.clone(),
+        }
     }
-    let body = json!({
-        "apiVersion": KIND.api_version, "kind": KIND.kind,
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    });
-    let writer =
-        Writer::new(profile, RoleName::Ops, args.write.field_manager.as_deref(), args.write.force_conflicts)?;
-    let created = apply::create(cluster, profile, &writer, &hpa_target, &body, true).await?;
-    if args.write.dry_run() {
-        let before = output::yaml(&apply::without_base(live.document(profile, RoleName::Ops, None)))?;
-        let after_hpa = Autoscaler::of(&created);
-        let view = ViewOptions { container: None, autoscaler: Some(&after_hpa) };
-        let after_doc = project::document(profile, RoleName::Ops, live.target.kind, &live.object, &view);
-        let after = output::yaml(&apply::without_base(after_doc))?;
-        return Ok(crate::format::diff::unified(
-            &before,
-            &after,
-            &live.target.display(),
-            output::use_colour(),
-        ));
+
+    /// `held`: each field the autoscaler holds, with its current value. Its settings are the
+    /// `autoscaler` section; this is the context: which HPA, and what it holds.
+    pub fn to_value(&self, held: &[(String, Option<&Value>)]) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(self.name));
+        let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
+        m.insert("holds".into(), json!(names));
+        let current: Map<String, Value> =
+            held.iter().filter_map(|(name, value)| value.map(|v| (name.clone(), v.clone()))).collect();
+        if !current.is_empty() {
+            m.insert("current".into(), Value::Object(current));
+        }
+        Value::Object(m)
     }
-    apply::create(cluster, profile, &writer, &hpa_target, &body, false)
-        .await
-        .map_err(|e| apply::check_on(cluster, e, &live.target, RoleName::Ops))?;
-    Ok(format!("{} created\n", hpa_target.display()))
+}
+
+/// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
+pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
+    autoscaled_fields(profile.role(role), kind).next().map(|(t, f)| format!("{t}.{}", f.name))
+}
+
+pub fn autoscaled_fields<'a>(
+    role: &'a Role,
+    kind: &'a KindInfo,
+) -> impl Iterator<Item = (&'a str, &'a Field)> + 'a {
+    role.object_traits(&kind.kind)
+        .flat_map(|(t, fields)| fields.into_iter().map(move |f| (t, f)))
+        .filter(|(_, f)| f.autoscaled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn workload() -> Value {
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-               "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "5", "uid": "u1"},
-               "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "image": "a"}]}}}})
-    }
-
-    /// An HPA made with `kubectl autoscale` (an Update manager owning all it set).
-    fn hpa(max: i64) -> Value {
-        json!({"metadata": {"name": "web", "namespace": "shop", "resourceVersion": "9", "uid": "h1",
-                            "managedFields": [{"manager": "kubectl-autoscale", "operation": "Update", "time": "2026-01-01T00:00:00Z",
-                                               "fieldsV1": {"f:spec": {"f:maxReplicas": {}, "f:minReplicas": {}, "f:metrics": {},
-                                                                       "f:behavior": {".": {}, "f:scaleDown": {".": {}, "f:stabilizationWindowSeconds": {}}},
-                                                                       "f:scaleTargetRef": {}}}}]},
-               "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                        "minReplicas": 2, "maxReplicas": max,
-                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}}})
-    }
-
-    fn live(hpa: Option<Value>) -> Live<'static> {
-        let kind: &'static KindInfo = Box::leak(Box::new(Profile::builtin().kind("deploy").unwrap().clone()));
-        Live {
-            target: Target { kind, name: "web".into(), namespace: "shop".into() },
-            object: workload(),
-            autoscaler: hpa.as_ref().map(Autoscaler::of),
-        }
-    }
-
-    #[test]
-    fn writes_to_the_autoscaler_follow_the_ownership_rules() {
-        let p = Profile::builtin();
-        let writer = Writer::new(&p, RoleName::Ops, None, false).unwrap();
-        let read = live(Some(hpa(5)));
-        let doc = read.document(&p, RoleName::Ops, None);
-        assert_eq!(doc[AUTOSCALER_KEY]["maxReplicas"], 5);
-        let plan_of = |live: &Live, doc: &Value| build(&p, &writer, live, doc);
-        // Unchanged: nothing changes, nothing is sent (ops owns nothing there yet).
-        let (plan, _) = plan_of(&read, &doc).unwrap().unwrap();
-        assert!(plan.changed.is_empty() && plan.send.is_empty(), "{plan:?}");
-        // A new maximum: only that field is sent, to the HPA, with its uid and resourceVersion.
-        let mut raised = doc.clone();
-        raised[AUTOSCALER_KEY]["maxReplicas"] = json!(8);
-        let (plan, body) = plan_of(&read, &raised).unwrap().unwrap();
-        assert_eq!(plan.changed, ["autoscaler.maxReplicas"]);
-        assert_eq!(
-            body,
-            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                   "metadata": {"name": "web", "namespace": "shop", "uid": "h1", "resourceVersion": "9"},
-                   "spec": {"maxReplicas": 8}})
-        );
-        // Someone changed the maximum since the document was read: refused, never reverted.
-        let now = live(Some(hpa(6)));
-        let err = plan_of(&now, &raised).unwrap_err().to_string();
-        assert!(err.contains("autoscaler.maxReplicas is now 6 (by kubectl-autoscale)"), "{err}");
-        // A field the document does not change keeps the newer value: no refusal.
-        let mut min_changed = doc.clone();
-        min_changed[AUTOSCALER_KEY]["minReplicas"] = json!(1);
-        let (plan, _) = plan_of(&now, &min_changed).unwrap().unwrap();
-        assert_eq!(plan.changed, ["autoscaler.minReplicas"]);
-        // Removing what kubectl-autoscale also holds: refused without --force-conflicts.
-        let mut no_behavior = doc.clone();
-        no_behavior[AUTOSCALER_KEY].as_object_mut().unwrap().remove("behavior");
-        let err = plan_of(&read, &no_behavior).unwrap_err().to_string();
-        assert!(
-            err.contains(
-                "autoscaler.behavior.scaleDown.stabilizationWindowSeconds (held by \"kubectl-autoscale\")"
-            ),
-            "{err}"
-        );
-        // A document without the section does not speak for the HPA.
-        let mut without = doc.clone();
-        without.as_object_mut().unwrap().remove(AUTOSCALER_KEY);
-        assert!(plan_of(&read, &without).unwrap().is_none());
-        // The HPA is gone: an unchanged section is only a picture of it; a changed one needs one.
-        let gone = live(None);
-        assert!(plan_of(&gone, &doc).unwrap().is_none());
-        let err = plan_of(&gone, &raised).unwrap_err().to_string();
-        assert!(err.contains("no HorizontalPodAutoscaler targets deployment.apps/web in namespace \"shop\"; create one with `kubectl oam ops autoscale deployment.apps/web --min N --max M`"), "{err}");
-        // The dev role never writes it.
-        let dev = Writer::new(&p, RoleName::Dev, None, false).unwrap();
-        assert!(build(&p, &dev, &read, &raised).unwrap().is_none());
-    }
 
     #[test]
     fn sections_units_and_labels() {
@@ -490,5 +261,26 @@ mod tests {
         assert_eq!(outside_section(&hpa), outside_section(&outside));
         outside["spec"]["scaleTargetRef"]["name"] = json!("other");
         assert_ne!(outside_section(&hpa), outside_section(&outside));
+    }
+
+    #[test]
+    fn hpa_lookup_matches_kind_name_and_group() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let hpas = vec![
+            json!({"metadata": {"name": "other", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": 3}}),
+            json!({"metadata": {"name": "elsewhere", "namespace": "b"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 2}}),
+            json!({"metadata": {"name": "web-hpa", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
+        ];
+        let workload = |name: &str| json!({"metadata": {"name": name, "namespace": "a"}});
+        let found = Autoscaler::targeting(&hpas, kind, &workload("web")).unwrap();
+        assert_eq!(
+            (found.name.as_str(), found.min_replicas, found.max_replicas),
+            ("web-hpa", Some(1), Some(9))
+        );
+        assert!(Autoscaler::targeting(&hpas, kind, &workload("db")).is_none());
+        assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), &workload("web")).is_none());
+        let in_b = json!({"metadata": {"name": "web", "namespace": "b"}});
+        assert_eq!(Autoscaler::targeting(&hpas, kind, &in_b).unwrap().name, "elsewhere");
     }
 }

@@ -1,86 +1,12 @@
-//! Who owns each role field, read from managedFields (FieldsV1: `f:` fields, `k:{…}` list-map keys,
-//! `v:` set values, `i:` indexes, `.` the item itself).
+//! Who owns each role field, read from managedFields, and the document with its owners as comments.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::core::project::{all_containers, container_name, get_path};
-use crate::model::roles::{Field, KindInfo, Profile, RoleName};
-
-/// One managedFields entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ManagedEntry {
-    pub manager: String,
-    pub operation: String,
-    pub time: String,
-    pub subresource: String,
-    pub fields: Value,
-}
-
-pub fn managed_entries(obj: &Value) -> Vec<ManagedEntry> {
-    obj["metadata"]["managedFields"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|e| ManagedEntry {
-                    manager: e["manager"].as_str().unwrap_or("(unnamed)").to_string(),
-                    operation: e["operation"].as_str().unwrap_or_default().to_string(),
-                    time: e["time"].as_str().unwrap_or_default().to_string(),
-                    subresource: e["subresource"].as_str().unwrap_or_default().to_string(),
-                    fields: e.get("fieldsV1").cloned().unwrap_or(Value::Null),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// One step of a path into a FieldsV1 tree.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    /// `f:name`
-    Field(String),
-    /// `k:{"name":"app"}`: the list item whose keys have these values
-    Key(Value),
-}
-
-/// Parses a FieldsV1 key; `None` for `.` and for keys this tool does not descend through.
-pub fn parse_key(key: &str) -> Option<Step> {
-    if let Some(name) = key.strip_prefix("f:") {
-        return Some(Step::Field(name.to_string()));
-    }
-    if let Some(json) = key.strip_prefix("k:") {
-        return serde_json::from_str(json).ok().map(Step::Key);
-    }
-    None
-}
-
-/// The subtree of `fields` at `path`, if the manager owns anything there.
-pub fn subtree<'a>(fields: &'a Value, path: &[Step]) -> Option<&'a Value> {
-    let mut node = fields;
-    for step in path {
-        let map = node.as_object()?;
-        node = map.iter().find(|(k, _)| parse_key(k).as_ref() == Some(step)).map(|(_, v)| v)?;
-    }
-    Some(node)
-}
-
-/// Does the manager own the field at `path` or anything below it, other than `exclude`d map keys?
-pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
-    match subtree(fields, path) {
-        None => false,
-        Some(node) if exclude.is_empty() => node.is_object(),
-        Some(node) => node.as_object().is_some_and(|m| {
-            m.is_empty()
-                || m.keys().any(|k| match parse_key(k) {
-                    Some(Step::Field(name)) => !exclude.contains(&name),
-                    Some(Step::Key(_)) => true,
-                    // "." only says the map exists; it is not a value anyone set.
-                    None => false,
-                })
-        }),
-    }
-}
+use crate::format::yaml;
+use crate::model::managed::{Step, managed_entries, owns};
+use crate::model::object::{all_containers, container_name, get_path};
+use crate::model::roles::{CONTAINER_LISTS, Field, KindInfo, Profile, RoleName};
 
 fn is_empty(value: &Value) -> bool {
     value.as_object().is_some_and(|m| m.is_empty()) || value.as_array().is_some_and(|a| a.is_empty())
@@ -178,6 +104,53 @@ pub fn field_owners(
     rows
 }
 
+/// The document as YAML with each field's owners as a comment at the end of its line (for a map or
+/// list, of its key's line): `image: nginx:1  # kubectl-oam-dev (Apply), helm (Update)`. Comments
+/// are ignored when the document is applied. Owned fields the document does not show follow at
+/// the end.
+pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
+    let mut comments = std::collections::BTreeMap::new();
+    let mut not_shown = String::new();
+    for row in owners {
+        let holders: Vec<String> = row
+            .managers
+            .iter()
+            .map(|h| {
+                let mut how = h.operation.clone();
+                if !h.subresource.is_empty() {
+                    how.push_str(&format!(" /{}", h.subresource));
+                }
+                if row.outside_role.contains(&h.manager) {
+                    how.push_str(&format!(", outside {}", row.role));
+                }
+                format!("{} ({how})", h.manager)
+            })
+            .collect();
+        let holders = holders.join(", ");
+        let path = document_path(&row.field);
+        if get_path(doc, &path).is_some() {
+            comments.insert(path, holders);
+        } else {
+            not_shown.push_str(&format!("#   {}: {holders}\n", row.field));
+        }
+    }
+    let mut text = String::from("# field managers (from managedFields) follow each field\n");
+    text.push_str(&yaml::to_string_with_comments(doc, &comments));
+    if !not_shown.is_empty() {
+        text.push_str("# owned fields not shown here:\n");
+        text.push_str(&not_shown);
+    }
+    text
+}
+
+/// The keys of an owners row's field in the role document: `containers.app.image` is
+/// containers → app → image (container names have no dots), `scaler.replicas` scaler → replicas.
+pub fn document_path(field: &str) -> Vec<String> {
+    let container_list =
+        CONTAINER_LISTS.iter().any(|list| field.strip_prefix(list).is_some_and(|rest| rest.starts_with('.')));
+    field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,18 +178,6 @@ mod tests {
             },
             "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "a:1", "env": [{"name": "A", "value": "1"}]}]}}}
         })
-    }
-
-    #[test]
-    fn keys_parse() {
-        assert_eq!(parse_key("f:image"), Some(Step::Field("image".into())));
-        assert_eq!(
-            parse_key("k:{\"containerPort\":80,\"protocol\":\"TCP\"}"),
-            Some(Step::Key(json!({"protocol": "TCP", "containerPort": 80})))
-        );
-        assert_eq!(parse_key("."), None);
-        assert_eq!(parse_key("v:\"x\""), None);
-        assert_eq!(parse_key("k:{broken"), None);
     }
 
     #[test]

@@ -21,8 +21,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::core::owners::{ManagedEntry, Step, managed_entries, parse_key, subtree};
-use crate::core::project::{all_containers, container_name, get_path};
+use crate::model::managed::{ManagedEntry, Step, managed_entries, parse_key, subtree};
+use crate::model::object::{all_containers, container_name, get_path};
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::schema::{KindSchema, ListType};
 

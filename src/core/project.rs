@@ -6,77 +6,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::core::hpa::AUTOSCALER_KEY;
+use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
+use crate::model::object::{container_list, container_name, controller, get_path, is_sidecar, set_path};
 use crate::model::roles::{
     CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
-
-/// The HorizontalPodAutoscaler that targets a workload, as far as the ops view needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Autoscaler {
-    pub name: String,
-    pub min_replicas: Option<i64>,
-    pub max_replicas: Option<i64>,
-    pub metrics: Option<Value>,
-    /// The HPA itself (autoscaling/v2 JSON, managedFields included): the ops role writes its
-    /// `autoscaler` section to it.
-    pub object: Value,
-}
-
-impl Autoscaler {
-    /// Finds the HPA (autoscaling/v2 JSON) among `hpas` whose scaleTargetRef names this workload.
-    pub fn targeting(hpas: &[Value], kind: &KindInfo, workload: &Value) -> Option<Autoscaler> {
-        let name = workload["metadata"]["name"].as_str().unwrap_or_default();
-        Autoscaler::targeting_name(hpas.iter(), kind, name, workload["metadata"]["namespace"].as_str())
-    }
-
-    /// [`Autoscaler::targeting`] for the workload `name` in `namespace`.
-    pub fn targeting_name<'a>(
-        hpas: impl IntoIterator<Item = &'a Value>,
-        kind: &KindInfo,
-        name: &str,
-        namespace: Option<&str>,
-    ) -> Option<Autoscaler> {
-        // An HPA only scales workloads of its own namespace (lists with -A hold many namespaces).
-        let same_namespace = |hpa: &&Value| hpa["metadata"]["namespace"].as_str() == namespace;
-        hpas.into_iter().filter(same_namespace).find_map(|hpa| {
-            let target = &hpa["spec"]["scaleTargetRef"];
-            let same_group = target["apiVersion"]
-                .as_str()
-                .is_none_or(|v| v.rsplit_once('/').map_or("", |(g, _)| g) == kind.group());
-            (target["kind"] == kind.kind.as_str() && target["name"] == name && same_group)
-                .then(|| Autoscaler::of(hpa))
-        })
-    }
-
-    pub fn of(hpa: &Value) -> Autoscaler {
-        Autoscaler {
-            name: hpa["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-            // minReplicas defaults to 1 on the server.
-            min_replicas: hpa["spec"]["minReplicas"].as_i64().or(Some(1)),
-            max_replicas: hpa["spec"]["maxReplicas"].as_i64(),
-            metrics: hpa["spec"].get("metrics").cloned(),
-            object: hpa.clone(),
-        }
-    }
-
-    /// `held`: each field the autoscaler holds, with its current value. Its settings are the
-    /// `autoscaler` section; this is the context: which HPA, and what it holds.
-    fn to_value(&self, held: &[(String, Option<&Value>)]) -> Value {
-        let mut m = Map::new();
-        m.insert("name".into(), json!(self.name));
-        let names: Vec<&String> = held.iter().map(|(name, _)| name).collect();
-        m.insert("holds".into(), json!(names));
-        let current: Map<String, Value> =
-            held.iter().filter_map(|(name, value)| value.map(|v| (name.clone(), v.clone()))).collect();
-        if !current.is_empty() {
-            m.insert("current".into(), Value::Object(current));
-        }
-        Value::Object(m)
-    }
-}
 
 /// What a view shows besides the object.
 #[derive(Debug, Default, Clone)]
@@ -84,47 +20,6 @@ pub struct ViewOptions<'a> {
     /// Only this container (dev).
     pub container: Option<&'a str>,
     pub autoscaler: Option<&'a Autoscaler>,
-}
-
-pub fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, seg| v.get(seg.as_str())).filter(|v| !v.is_null())
-}
-
-pub fn set_path(value: &mut Value, path: &[String], new: Value) {
-    let mut cur = value;
-    for seg in path {
-        if !cur.is_object() {
-            *cur = Value::Object(Map::new());
-        }
-        cur = cur.as_object_mut().expect("made an object above").entry(seg.clone()).or_insert(Value::Null);
-    }
-    *cur = new;
-}
-
-pub fn containers<'a>(obj: &'a Value, kind: &KindInfo) -> &'a [Value] {
-    container_list(obj, kind, CONTAINERS_KEY)
-}
-
-/// The containers of one of the pod spec's [`CONTAINER_LISTS`].
-pub fn container_list<'a>(obj: &'a Value, kind: &KindInfo, list: &str) -> &'a [Value] {
-    get_path(obj, &kind.container_list_path(list)).and_then(Value::as_array).map_or(&[], Vec::as_slice)
-}
-
-/// Every container of the pod template (app containers, then init containers), with its list.
-pub fn all_containers<'a>(obj: &'a Value, kind: &KindInfo) -> Vec<(&'static str, &'a Value)> {
-    CONTAINER_LISTS
-        .iter()
-        .flat_map(|list| container_list(obj, kind, list).iter().map(|c| (*list, c)))
-        .collect()
-}
-
-/// A native sidecar: an init container that keeps running beside the app (`restartPolicy: Always`).
-pub fn is_sidecar(container: &Value) -> bool {
-    container["restartPolicy"] == "Always"
-}
-
-pub fn container_name(container: &Value) -> &str {
-    container["name"].as_str().unwrap_or_default()
 }
 
 /// The role document of `obj`: identity, then traits in profile order, then read-only context.
@@ -182,7 +77,7 @@ pub fn document(
     // The HPA that holds the replica count: its settings are the role's to edit.
     let autoscaler = opts.autoscaler.filter(|_| autoscaled_fields(role, kind).next().is_some());
     if let Some(hpa) = autoscaler {
-        doc.insert(AUTOSCALER_KEY.into(), crate::core::hpa::section(&hpa.object));
+        doc.insert(AUTOSCALER_KEY.into(), hpa::section(&hpa.object));
     }
     let read_only = read_only_section(role, kind, obj, opts);
     if !read_only.is_empty() {
@@ -196,7 +91,7 @@ pub fn document(
     let shown = named_containers(&Value::Object(doc.clone()));
     let mut base = Base::of(&units, &shown, rv);
     if let Some(hpa) = autoscaler {
-        base = crate::core::hpa::with_base(base, &hpa.object);
+        base = hpa::with_base(base, &hpa.object);
     }
     doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)
@@ -252,30 +147,6 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
 pub const SIDECARS_KEY: &str = "sidecars";
 /// Under `readOnly`: the controller that manages the object (its controller ownerReference).
 pub const CONTROLLED_BY_KEY: &str = "controlledBy";
-
-/// The object's controller (the ownerReference with `controller: true`) as kubectl spells it,
-/// `deployment.apps/web`: a role's change to a controlled object would be undone by it.
-pub fn controller(obj: &Value) -> Option<String> {
-    let owner = obj["metadata"]["ownerReferences"].as_array()?.iter().find(|o| o["controller"] == true)?;
-    let kind = owner["kind"].as_str()?.to_lowercase();
-    let group = owner["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
-    let name = owner["name"].as_str()?;
-    Some(if group.is_empty() { format!("{kind}/{name}") } else { format!("{kind}.{group}/{name}") })
-}
-
-/// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
-pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
-    autoscaled_fields(profile.role(role), kind).next().map(|(t, f)| format!("{t}.{}", f.name))
-}
-
-fn autoscaled_fields<'a>(
-    role: &'a Role,
-    kind: &'a KindInfo,
-) -> impl Iterator<Item = (&'a str, &'a Field)> + 'a {
-    role.object_traits(&kind.kind)
-        .flat_map(|(t, fields)| fields.into_iter().map(move |f| (t, f)))
-        .filter(|(_, f)| f.autoscaled)
-}
 
 fn without_excluded(value: &Value, field: &Field) -> Value {
     match value {
@@ -799,7 +670,7 @@ fn check_document(
         }
         if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
             match autoscaled_fields(role, kind).next() {
-                Some(_) => problems.extend(crate::core::hpa::check_section(value)),
+                Some(_) => problems.extend(hpa::check_section(value)),
                 None => problems.push(DocProblem::new(format!(
                     "{key}: {} has no autoscaler (no replica count for one to hold)",
                     kind.kind
@@ -1467,26 +1338,5 @@ mod tests {
             ]
         );
         assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
-    }
-
-    #[test]
-    fn hpa_lookup_matches_kind_name_and_group() {
-        let p = Profile::builtin();
-        let kind = p.kind("deploy").unwrap();
-        let hpas = vec![
-            json!({"metadata": {"name": "other", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": 3}}),
-            json!({"metadata": {"name": "elsewhere", "namespace": "b"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 2}}),
-            json!({"metadata": {"name": "web-hpa", "namespace": "a"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}),
-        ];
-        let workload = |name: &str| json!({"metadata": {"name": name, "namespace": "a"}});
-        let found = Autoscaler::targeting(&hpas, kind, &workload("web")).unwrap();
-        assert_eq!(
-            (found.name.as_str(), found.min_replicas, found.max_replicas),
-            ("web-hpa", Some(1), Some(9))
-        );
-        assert!(Autoscaler::targeting(&hpas, kind, &workload("db")).is_none());
-        assert!(Autoscaler::targeting(&hpas, p.kind("sts").unwrap(), &workload("web")).is_none());
-        let in_b = json!({"metadata": {"name": "web", "namespace": "b"}});
-        assert_eq!(Autoscaler::targeting(&hpas, kind, &in_b).unwrap().name, "elsewhere");
     }
 }

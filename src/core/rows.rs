@@ -13,9 +13,11 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use crate::core::project::{self, Autoscaler, ViewOptions};
+use crate::core::hpa::Autoscaler;
+use crate::core::project::{self, ViewOptions};
 use crate::core::status::{self, Counts};
 use crate::format::output;
+use crate::model::object;
 use crate::model::roles::{
     CONTAINER_LISTS, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, READ_ONLY_KEY, RoleName, Root,
 };
@@ -171,7 +173,7 @@ pub fn value_rows(
         kind: &kind.kind,
         live: status::columns(&kind.kind, obj),
         age: status::age(obj, now),
-        controller: project::controller(obj),
+        controller: object::controller(obj),
     };
     match layout.role {
         RoleName::Dev => {
@@ -1097,7 +1099,7 @@ mod tests {
         fn typed_rows_equal_document_rows((kind, obj) in workload(), hpa in autoscaler()) {
             let profile = Profile::builtin();
             let kind = profile.kind(&kind).unwrap();
-            let obj = crate::commands::get::checked_object(obj, kind, None).unwrap();
+            let obj = crate::cluster::fetch::checked_object(obj, kind, None).unwrap();
             for layout in layouts() {
                 let (typed, whole) = both_ways(&profile, &layout, kind, &obj, hpa.as_ref());
                 prop_assert_eq!(typed, whole, "{:?}\n{}", layout, obj);

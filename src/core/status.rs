@@ -1,21 +1,15 @@
 //! Live status in views: kubectl's READY, UP-TO-DATE, AVAILABLE and AGE columns, and the read-only
-//! `status:` section of `get`. All of it is read from the object itself (no extra request), except
-//! the images that ready pods run, looked up only while a rollout is under way.
+//! `status:` section of `get`. All of it is read from the object itself (no extra request); the images that
+//! ready pods run are counted here from pods `get` reads.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::api::ListParams;
 use serde_json::{Map, Value, json};
 
-use crate::cluster::client::Cluster;
-use crate::cluster::wait::{self as rollout, State};
-use crate::commands::get::Target;
-use crate::core::project;
+use crate::core::rollout::{self, State};
+use crate::model::object;
 use crate::model::roles::{KindInfo, STATUS_KEY};
-
-/// Pods read at most to say which images ready pods run (one request).
-const POD_LIMIT: u32 = 200;
 
 /// What the live columns read of an object: its desired counts and its status counts. Lists decode
 /// it straight from the server's JSON (see `rows`); views take it from the object.
@@ -177,9 +171,9 @@ pub fn add_to(doc: &mut Value, kind: &str, obj: &Value) {
 /// Per container, how many ready pods run each image, when any of them runs one other than the
 /// spec's: what a rollout has reached. `pods` are the workload's pods.
 pub fn ready_pod_images(kind: &KindInfo, obj: &Value, pods: &[Value]) -> Map<String, Value> {
-    let spec: BTreeMap<&str, &str> = project::containers(obj, kind)
+    let spec: BTreeMap<&str, &str> = object::containers(obj, kind)
         .iter()
-        .map(|c| (project::container_name(c), c["image"].as_str().unwrap_or_default()))
+        .map(|c| (object::container_name(c), c["image"].as_str().unwrap_or_default()))
         .collect();
     let mut counts: BTreeMap<&str, BTreeMap<&str, u32>> = BTreeMap::new();
     for pod in pods
@@ -187,7 +181,7 @@ pub fn ready_pod_images(kind: &KindInfo, obj: &Value, pods: &[Value]) -> Map<Str
         .filter(|p| rollout::pod_problem(p).is_none() && p["metadata"].get("deletionTimestamp").is_none())
     {
         for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
-            let (name, image) = (project::container_name(c), c["image"].as_str().unwrap_or_default());
+            let (name, image) = (object::container_name(c), c["image"].as_str().unwrap_or_default());
             if spec.contains_key(name) {
                 *counts.entry(name).or_default().entry(image).or_default() += 1;
             }
@@ -198,40 +192,6 @@ pub fn ready_pod_images(kind: &KindInfo, obj: &Value, pods: &[Value]) -> Map<Str
         .filter(|(name, images)| images.keys().any(|image| spec.get(name) != Some(image)))
         .map(|(name, images)| (name.to_string(), json!(images)))
         .collect()
-}
-
-/// For `dev get` while a rollout is under way (not when it is complete, where every ready pod runs
-/// the spec's images): one list of the workload's pods, at most POD_LIMIT, to show what ready pods
-/// really run. Adds `status.readyPodImages` (of container `only`, if given); a failure only leaves
-/// it out.
-pub async fn add_ready_pod_images(
-    cluster: &Cluster,
-    target: &Target<'_>,
-    only: Option<&str>,
-    obj: &Value,
-    doc: &mut Value,
-) {
-    if matches!(rollout::judge(&target.kind.kind, obj), State::Done(_) | State::NothingToWait(_)) {
-        return;
-    }
-    let Some(labels) = obj["spec"]["selector"]["matchLabels"].as_object().filter(|l| !l.is_empty()) else {
-        return;
-    };
-    let selector: Vec<String> =
-        labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
-    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::namespaced(cluster.client.clone(), &target.namespace);
-    let Ok(list) = pods.list(&ListParams::default().labels(&selector.join(",")).limit(POD_LIMIT)).await
-    else {
-        return;
-    };
-    let pods: Vec<Value> = list.items.into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect();
-    let mut images = ready_pod_images(target.kind, obj, &pods);
-    images.retain(|name, _| only.is_none_or(|only| only == name));
-    if let (false, Some(status)) = (images.is_empty(), doc.get_mut(STATUS_KEY).and_then(Value::as_object_mut))
-    {
-        status.insert("readyPodImages".into(), Value::Object(images));
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::core::owners::Step;
+use crate::model::managed::Step;
 use crate::model::roles::{FieldPath, KindInfo, Root};
 
 /// A list item in a schema path.

@@ -1,0 +1,290 @@
+//! Reading from the API server: one object (with the HPA that targets it), pages of lists, the HPAs of
+//! a namespace; every answer checked for its shape before anything works on it.
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use serde_json::{Value, json};
+
+use crate::cluster::client::Cluster;
+use crate::cluster::transport::request_line;
+use crate::core::hpa::Autoscaler;
+use crate::core::write::Live;
+use crate::error::{Error, Result};
+use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::target::Target;
+
+/// Page size for the HPA list: large namespaces come in pages, never one huge response.
+const PAGE_SIZE: u32 = 500;
+
+pub fn api_resource(kind: &KindInfo) -> ApiResource {
+    ApiResource {
+        group: kind.group().to_string(),
+        version: kind.version().to_string(),
+        api_version: kind.api_version.clone(),
+        kind: kind.kind.clone(),
+        plural: kind.resource.clone(),
+    }
+}
+
+pub fn workload_api(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
+    let resource = api_resource(kind);
+    match namespace {
+        Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
+        None => Api::all_with(cluster.client.clone(), &resource),
+    }
+}
+
+/// One GET of the object, as JSON. No discovery: the kind table gives the URL.
+pub async fn fetch(cluster: &Cluster, target: &Target<'_>) -> Result<Value> {
+    let api = workload_api(cluster, target.kind, Some(&target.namespace));
+    let request = kube::core::Request::new(api.resource_url())
+        .get(&target.name, &Default::default())
+        .map_err(|e| Error::Invalid(format!("cannot build the request for {}: {e}", target.display())))?;
+    let line = request_line(&request);
+    // Straight into JSON: the views work on JSON, and a typed detour costs a second conversion.
+    let text = cluster.client.request_text(request).await.map_err(|e| cluster.error(e, &target.action()))?;
+    let obj = parse_answer(&text).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
+    checked_object(obj, target.kind, Some(&target.name))
+        .map_err(|e| cluster.bad_answer(format!("{line} with {e}")))
+}
+
+/// A server's answer as JSON; the error says what is wrong with it.
+fn parse_answer(text: &str) -> std::result::Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("malformed JSON ({e})"))
+}
+
+/// What a JSON value is, for messages: "a JSON array".
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "JSON null",
+        Value::Bool(_) => "a JSON boolean",
+        Value::Number(_) => "a JSON number",
+        Value::String(_) => "a JSON string",
+        Value::Array(_) => "a JSON array",
+        Value::Object(_) => "a JSON object",
+    }
+}
+
+/// The server's answer as an object of `kind` (named `name`), with apiVersion and kind set: list
+/// items come without them. Anything else (another kind, an array, no metadata) is an error saying
+/// what came instead, so that nothing downstream works on a value of the wrong shape.
+pub fn checked_object(
+    mut value: Value,
+    kind: &KindInfo,
+    name: Option<&str>,
+) -> std::result::Result<Value, String> {
+    let Some(map) = value.as_object_mut() else {
+        return Err(format!("{}, not a JSON object", json_type(&value)));
+    };
+    for (key, expected) in [("kind", &kind.kind), ("apiVersion", &kind.api_version)] {
+        match map.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(found)) if found == expected => {}
+            Some(Value::String(found)) => return Err(format!("{key} {found}, not {expected}")),
+            Some(other) => return Err(format!("{} as {key}, not {expected}", json_type(other))),
+        }
+    }
+    let found_name = match map.get("metadata") {
+        Some(Value::Object(meta)) => meta.get("name").and_then(Value::as_str),
+        Some(other) => return Err(format!("{} as metadata, not an object", json_type(other))),
+        None => return Err(format!("a {} without metadata", kind.kind)),
+    };
+    match (found_name, name) {
+        (None, _) => return Err(format!("a {} without metadata.name", kind.kind)),
+        (Some(found), Some(expected)) if found != expected => {
+            return Err(format!("{} \"{found}\", not \"{expected}\"", kind.kind));
+        }
+        _ => {}
+    }
+    map.insert("apiVersion".into(), json!(kind.api_version));
+    map.insert("kind".into(), json!(kind.kind));
+    Ok(value)
+}
+
+/// The object a server-side apply answered with. After a real (not dry-run) write, an answer of the
+/// wrong shape still means the server took the request: the write may have been applied.
+pub fn applied_object(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    role: RoleName,
+    dry_run: bool,
+    answer: DynamicObject,
+) -> Result<Value> {
+    let value = serde_json::to_value(answer).unwrap_or(Value::Null);
+    checked_object(value, target.kind, Some(&target.name)).map_err(|e| {
+        let what = format!("the apply of {} with {e}", target.display());
+        if dry_run {
+            cluster.bad_answer(what)
+        } else {
+            cluster.maybe_applied(
+                &target.action(),
+                role.as_str(),
+                format!("the server at {} answered {what}", cluster.server),
+            )
+        }
+    })
+}
+
+/// One page of a list (`list_kind`, e.g. DeploymentList): its items and the continue token.
+pub(crate) fn parse_page(
+    text: &str,
+    list_kind: &str,
+) -> std::result::Result<(Vec<Value>, Option<String>), String> {
+    let mut page = parse_answer(text)?;
+    let Some(map) = page.as_object_mut() else {
+        return Err(format!("{}, not a JSON object", json_type(&page)));
+    };
+    match map.get("kind") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(found)) if found == list_kind => {}
+        Some(Value::String(found)) => return Err(format!("kind {found}, not {list_kind}")),
+        Some(other) => return Err(format!("{} as kind, not {list_kind}", json_type(other))),
+    }
+    let token = map
+        .get("metadata")
+        .and_then(|m| m.get("continue"))
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    match map.remove("items") {
+        Some(Value::Array(items)) => Ok((items, token)),
+        None | Some(Value::Null) => Ok((Vec::new(), token)),
+        Some(other) => Err(format!("{} as items, not a list", json_type(&other))),
+    }
+}
+
+/// GETs one page of a list; kube errors are left to the caller (some statuses mean something).
+async fn get_page(
+    cluster: &Cluster,
+    url: &str,
+    params: &ListParams,
+    list_kind: &str,
+) -> std::result::Result<Result<(Vec<Value>, Option<String>)>, kube::Error> {
+    let request = match kube::core::Request::new(url).list(params) {
+        Ok(request) => request,
+        Err(e) => return Ok(Err(Error::Invalid(format!("cannot build the list request: {e}")))),
+    };
+    let line = request_line(&request);
+    let text = cluster.client.request_text(request).await?;
+    Ok(parse_page(&text, list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}"))))
+}
+
+/// The namespace's HPAs as JSON; a user who may not list them gets the view without autoscaler.
+pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Result<Vec<Value>> {
+    let api: Api<HorizontalPodAutoscaler> = match namespace {
+        Some(ns) => Api::namespaced(cluster.client.clone(), ns),
+        None => Api::all(cluster.client.clone()),
+    };
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(PAGE_SIZE);
+    loop {
+        match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
+            Ok(page) => {
+                let (items, token) = page?;
+                out.extend(items.into_iter().filter(Value::is_object));
+                match token {
+                    Some(token) => params = params.continue_token(&token),
+                    None => return Ok(out),
+                }
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                eprintln!(
+                    "warning: may not list horizontalpodautoscalers; the autoscaler trait is not shown"
+                );
+                return Ok(Vec::new());
+            }
+            Err(err) => return Err(cluster.transport_error(err)),
+        }
+    }
+}
+
+/// The object and, for roles with autoscaled fields, the HPA that targets it: both requests at once.
+pub async fn fetch_with_autoscaler(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: &Target<'_>,
+) -> Result<(Value, Option<Autoscaler>)> {
+    let wants_hpa = profile
+        .role(role)
+        .object_traits(&target.kind.kind)
+        .any(|(_, fields)| fields.iter().any(|f| f.autoscaled));
+    if !wants_hpa {
+        return Ok((fetch(cluster, target).await?, None));
+    }
+    let (obj, hpas) =
+        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace)));
+    let obj = obj?;
+    let hpa = Autoscaler::targeting(&hpas?, target.kind, &obj);
+    Ok((obj, hpa))
+}
+
+pub async fn read_live<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+) -> Result<Live<'p>> {
+    let (object, autoscaler) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
+    Ok(Live { target, object, autoscaler })
+}
+
+/// The pods `selector` (`k=v,…`) matches in `namespace`, at most `limit`, as JSON; None when they
+/// cannot be listed (callers only add what pods say, and leave it out then).
+pub async fn pods(cluster: &Cluster, namespace: &str, selector: &str, limit: u32) -> Option<Vec<Value>> {
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(cluster.client.clone(), namespace);
+    let list = pods.list(&ListParams::default().labels(selector).limit(limit)).await.ok()?;
+    Some(list.items.into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_of_the_wrong_shape_are_named() {
+        let p = Profile::builtin();
+        let deploy = p.kind("deploy").unwrap();
+        let ok = json!({"metadata": {"name": "web"}, "spec": {}});
+        let typed = checked_object(ok.clone(), deploy, Some("web")).unwrap();
+        assert_eq!(
+            (typed["kind"].as_str(), typed["apiVersion"].as_str()),
+            (Some("Deployment"), Some("apps/v1"))
+        );
+        for (value, name, expect) in [
+            (json!([ok.clone()]), Some("web"), "a JSON array, not a JSON object"),
+            (json!("web"), Some("web"), "a JSON string, not a JSON object"),
+            (json!(null), Some("web"), "JSON null, not a JSON object"),
+            (json!({"kind": "Pod", "metadata": {"name": "web"}}), Some("web"), "kind Pod, not Deployment"),
+            (
+                json!({"apiVersion": "v1", "metadata": {"name": "web"}}),
+                Some("web"),
+                "apiVersion v1, not apps/v1",
+            ),
+            (json!({"kind": 3, "metadata": {"name": "web"}}), Some("web"), "a JSON number as kind"),
+            (json!({"metadata": "web"}), Some("web"), "a JSON string as metadata"),
+            (json!({"spec": {}}), None, "a Deployment without metadata"),
+            (json!({"metadata": {}}), None, "without metadata.name"),
+            (json!({"metadata": {"name": "other"}}), Some("web"), "Deployment \"other\", not \"web\""),
+        ] {
+            let err = checked_object(value.clone(), deploy, name).unwrap_err();
+            assert!(err.contains(expect), "{value}: {err}");
+        }
+        let page = |text: &str| parse_page(text, "DeploymentList");
+        assert_eq!(
+            page(r#"{"kind": "DeploymentList", "items": [1], "metadata": {"continue": "t"}}"#).unwrap(),
+            (vec![json!(1)], Some("t".into()))
+        );
+        assert_eq!(page(r#"{"items": null, "metadata": {"continue": ""}}"#).unwrap(), (vec![], None));
+        for (text, expect) in [
+            ("[]", "a JSON array, not a JSON object"),
+            (r#"{"kind": "PodList", "items": []}"#, "kind PodList, not DeploymentList"),
+            (r#"{"items": {}}"#, "a JSON object as items"),
+            (r#"{"items": [1, 2"#, "malformed JSON"),
+        ] {
+            let err = page(text).unwrap_err();
+            assert!(err.contains(expect), "{text}: {err}");
+        }
+    }
+}

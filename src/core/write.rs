@@ -1,0 +1,356 @@
+//! The pure half of a role's write: what a document asks of the live object, decided by the ownership
+//! rules, and the server-side apply body that carries it; refusals are errors here, before anything
+//! is sent. The dry-run, the commit and their retries are `cluster::write`.
+
+use serde_json::{Value, json};
+
+use crate::core::hpa::{self, Autoscaler};
+use crate::core::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
+use crate::core::project::{self, DocProblem, ViewOptions};
+use crate::error::{Error, Result};
+use crate::model::managed::managed_entries;
+use crate::model::object;
+use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::schema::KindSchema;
+use crate::model::target::Target;
+
+/// How a role writes: its manager, and whether it may take fields over.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub role: RoleName,
+    pub manager: String,
+    pub force: bool,
+    /// Replace values someone changed after the document was read (the three-way check).
+    pub overwrite: bool,
+}
+
+impl Writer {
+    /// The role's manager, or `--field-manager`, which may not be another role's: writing as that
+    /// manager would release (and so delete) the other role's fields.
+    pub fn new(
+        profile: &Profile,
+        role: RoleName,
+        field_manager: Option<&str>,
+        force: bool,
+    ) -> Result<Writer> {
+        let manager = field_manager.map_or_else(|| profile.role(role).manager.clone(), str::to_string);
+        if let Some(other) = profile.roles.iter().find(|r| r.name != role && r.manager == manager) {
+            return Err(Error::Usage(format!(
+                "--field-manager \"{manager}\" is the {} role's manager; a {role} write under it would drop the {}'s fields; pick another name",
+                other.name, other.name
+            )));
+        }
+        if manager.is_empty() || manager.len() > 128 || manager.chars().any(|c| c.is_control()) {
+            return Err(Error::Usage(format!(
+                "--field-manager \"{manager}\" is not a usable name (1-128 printable characters)"
+            )));
+        }
+        Ok(Writer { role, manager, force, overwrite: false })
+    }
+
+    pub fn overwriting(mut self, overwrite: bool) -> Writer {
+        self.overwrite = overwrite;
+        self
+    }
+}
+
+/// The live object a document is about, with the HPA that targets it.
+#[derive(Clone)]
+pub struct Live<'p> {
+    pub target: Target<'p>,
+    pub object: Value,
+    pub autoscaler: Option<Autoscaler>,
+}
+
+impl Live<'_> {
+    pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
+        let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
+        project::document(profile, role, self.target.kind, &self.object, &view)
+    }
+
+    pub fn resource_version(&self) -> &str {
+        self.object["metadata"]["resourceVersion"].as_str().unwrap_or_default()
+    }
+
+    pub fn object_label(&self) -> String {
+        format!("{} in namespace \"{}\"", self.target.display(), self.target.namespace)
+    }
+}
+
+/// A controller (a Deployment for its ReplicaSets, a CronJob for its Jobs) undoes changes to what it
+/// controls: writes are refused, naming the controller, even with --force-conflicts.
+pub fn refuse_controlled(profile: &Profile, role: RoleName, live: &Live<'_>) -> Result<()> {
+    let Some(owner) = object::controller(&live.object) else { return Ok(()) };
+    let owner_kind = owner.split_once('/').map(|(k, _)| k).unwrap_or_default();
+    let hint = match profile.kind(owner_kind) {
+        Ok(_) => format!(" (`kubectl oam {role} edit {owner}`)"),
+        Err(_) => String::new(),
+    };
+    Err(Error::Controlled { object: live.object_label(), owner, hint })
+}
+
+/// Problems in a document, one line each.
+pub fn problems_error(problems: Vec<DocProblem>) -> Error {
+    Error::Problems(problems)
+}
+
+/// The pure half of a write: what `doc` asks of `live`, decided by the ownership rules, and the
+/// apply body that carries it. Refusals (stale values, held removals, the autoscaler's count) are
+/// errors here, before anything is sent.
+pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<(WritePlan, Value)> {
+    let kind = live.target.kind;
+    let base = match doc.get(BASE_KEY) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Base::from_value(value).map_err(|m| problems_error(vec![DocProblem::new(m)]))?),
+    };
+    let (fields, problems) = project::decode_document(profile, writer.role, kind, &live.object, doc);
+    if !problems.is_empty() {
+        return Err(problems_error(problems));
+    }
+    let edited = ownership::units(profile, writer.role, kind, &fields);
+    let live_units = ownership::units(profile, writer.role, kind, &live.object);
+    let containers = project::named_containers(doc);
+    let autoscaled = live.autoscaler.as_ref().and_then(|_| hpa::autoscaled_label(profile, writer.role, kind));
+    let intent = Intent { edited: &edited, base: base.as_ref(), containers: &containers };
+    let current = Current {
+        object: &live.object,
+        units: &live_units,
+        manager: &writer.manager,
+        autoscaled: autoscaled.as_deref(),
+    };
+    let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
+    let plan = ownership::plan(&intent, &current, allow);
+    refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    if let Some(schema) = &kind.schema {
+        refuse_atomic(schema, kind, writer.role, &plan)?;
+    }
+    let mut body = json!({
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {"name": live.target.name, "namespace": live.target.namespace},
+    });
+    // A uid precondition: the server refuses the apply if the object is gone (or was re-created)
+    // instead of creating it. Roles edit live objects; they never create them.
+    if let Some(uid) = live.object["metadata"].get("uid") {
+        body["metadata"]["uid"] = uid.clone();
+    }
+    // And a resourceVersion precondition: the body was decided from this version; if anyone writes
+    // in between, it is decided again from theirs (see `plan` and `commit`).
+    if let Some(rv) = live.object["metadata"].get("resourceVersion") {
+        body["metadata"]["resourceVersion"] = rv.clone();
+    }
+    ownership::insert_units(&mut body, &plan.send);
+    ownership::order_like(&mut body, &live.object);
+    Ok((plan, body))
+}
+
+/// Server-side apply replaces an atomic list or map whole: a role's write below one (a custom kind
+/// whose containers are an atomic list) would replace fields the role does not own. Refused, naming
+/// the list and why.
+fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &WritePlan) -> Result<()> {
+    let touched = plan.send.iter().chain(&plan.remove).chain(&plan.released);
+    let problems: Vec<DocProblem> = touched
+        .filter_map(|u| {
+            let (place, why) = schema.atomic_above(&u.path)?;
+            Some(DocProblem::new(format!(
+                "{}: {place} is replaced whole by server-side apply in the schema of {} ({}; {why}), so this {role} write would replace fields the {role} role does not own; nothing was applied. Change it with `kubectl edit`, or have the kind's schema make it granular (a list keyed by name: x-kubernetes-list-type: map)",
+                u.label, kind.kind, kind.api_version
+            )))
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems_error(problems)),
+    }
+}
+
+/// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
+/// (the workload, or its autoscaler), `target`: the workload as the role's commands name it.
+pub fn refusals(
+    plan: &WritePlan,
+    object: String,
+    writer: &Writer,
+    target: &str,
+    autoscaler: Option<&Autoscaler>,
+) -> Result<()> {
+    if !plan.duplicates.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
+            plan.duplicates.join(", ")
+        )));
+    }
+    if !plan.stale.is_empty() {
+        return Err(Error::Stale {
+            object,
+            role: writer.role.to_string(),
+            target: target.to_string(),
+            fields: plan
+                .stale
+                .iter()
+                .map(|s| {
+                    let now = s.now.as_ref().map_or_else(|| "removed".to_string(), |v| format!("now {v}"));
+                    let by = s.by.first().map(|m| format!(" (by {m})")).unwrap_or_default();
+                    format!("{} is {now}{by}", s.label)
+                })
+                .collect(),
+        });
+    }
+    if let (true, Some(hpa)) = (plan.autoscaler_conflict, autoscaler) {
+        return Err(Error::HeldByAutoscaler {
+            object,
+            hpa: hpa.name.clone(),
+            min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
+            max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
+            target: target.to_string(),
+        });
+    }
+    if !plan.held.is_empty() {
+        return Err(Error::RemovalHeld {
+            object,
+            fields: plan
+                .held
+                .iter()
+                .map(|h| {
+                    let holders: Vec<String> = h.holders.iter().map(|m| format!("\"{m}\"")).collect();
+                    format!("{} (held by {})", h.label, holders.join(", "))
+                })
+                .collect(),
+        });
+    }
+    Ok(())
+}
+
+/// The guarded JSON patch for forced removals (and the changes beside them), if the plan has any.
+pub fn removal_patch(decided: &WritePlan, live_units: &ownership::Units, object: &Value) -> Option<Value> {
+    (!decided.remove.is_empty()).then(|| {
+        let changing: Vec<ownership::Unit> = decided
+            .send
+            .iter()
+            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+            .cloned()
+            .collect();
+        let removing: Vec<ownership::Unit> =
+            decided.remove.iter().chain(&decided.released).cloned().collect();
+        ownership::write_patch(object, &removing, &changing)
+    })
+}
+
+/// A document as people read it: the base is bookkeeping for the tool.
+pub fn without_base(mut doc: Value) -> Value {
+    if let Some(map) = doc.as_object_mut() {
+        map.remove(BASE_KEY);
+    }
+    doc
+}
+
+/// What a role's write must leave exactly as it was: everything but the role's fields, status,
+/// bookkeeping and the keys only tools and controllers write.
+pub fn outside_role(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) -> Value {
+    spec_of(&project::without_tool_keys(
+        profile,
+        kind,
+        &project::without_role_fields(profile, role, kind, obj),
+    ))
+}
+
+/// Did anything a role's write depends on change between two versions of an object? Status,
+/// bookkeeping and the keys tools and controllers write do not count.
+pub fn same_for_the_write(profile: &Profile, role: RoleName, kind: &KindInfo, a: &Value, b: &Value) -> bool {
+    let outside = |obj: &Value| outside_role(profile, role, kind, obj);
+    ownership::same_units(
+        &ownership::units(profile, role, kind, a),
+        &ownership::units(profile, role, kind, b),
+    ) && outside(a) == outside(b)
+}
+
+/// Does `manager` own less in `after` than in `before`?
+pub fn releases_ownership(before: &Value, after: &Value, manager: &str) -> bool {
+    let fields = |obj: &Value| {
+        managed_entries(obj)
+            .into_iter()
+            .find(|e| e.manager == manager)
+            .map_or(Value::Object(Default::default()), |e| e.fields)
+    };
+    !covers(&fields(after), &fields(before))
+}
+
+/// Does the FieldsV1 set `a` contain every field of `b`?
+fn covers(a: &Value, b: &Value) -> bool {
+    match b.as_object() {
+        None => true,
+        Some(b) => b.iter().all(|(k, bv)| a.get(k).is_some_and(|av| covers(av, bv))),
+    }
+}
+
+/// Annotations the deployment controller writes on Deployments and their ReplicaSets as they roll
+/// out: bookkeeping like status, not someone's change.
+const CONTROLLER_ANNOTATIONS: [&str; 3] = [
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+];
+
+/// Everything but status and bookkeeping: what a change "since it was read" is about.
+pub fn spec_of(obj: &Value) -> Value {
+    let mut obj = comparable(obj);
+    if let Some(map) = obj.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(annotations) =
+        obj.get_mut("metadata").and_then(|m| m.get_mut("annotations")).and_then(Value::as_object_mut)
+    {
+        annotations.retain(|k, _| !CONTROLLER_ANNOTATIONS.contains(&k.as_str()));
+    }
+    obj
+}
+
+/// What is left of an object once bookkeeping that every write touches is removed.
+fn comparable(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+        meta.remove("generation");
+        meta.remove("managedFields");
+    }
+    obj
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn releasing_is_owning_less() {
+        let entry =
+            |fields: Value| json!({"metadata": {"managedFields": [{"manager": "m", "fieldsV1": fields}]}});
+        let both = entry(json!({"f:spec": {"f:replicas": {}, "f:paused": {}}}));
+        let one = entry(json!({"f:spec": {"f:replicas": {}}}));
+        assert!(releases_ownership(&both, &one, "m"));
+        assert!(!releases_ownership(&one, &both, "m"), "taking more is not releasing");
+        assert!(!releases_ownership(&one, &one, "m"));
+        assert!(releases_ownership(&one, &json!({}), "m"));
+        assert!(!releases_ownership(&json!({}), &one, "m"));
+    }
+
+    #[test]
+    fn bookkeeping_is_not_a_change() {
+        let a = json!({"metadata": {"resourceVersion": "1", "managedFields": [{"manager": "x", "time": "t1"}]}, "spec": {"replicas": 1}});
+        let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "x", "time": "t2"}]}, "spec": {"replicas": 1}});
+        assert_eq!(comparable(&a), comparable(&b));
+        // Ownership alone is not a value change (`Plan::releases` covers that).
+        let c = json!({"metadata": {"managedFields": [{"manager": "x"}, {"manager": "y"}]}, "spec": {"replicas": 1}});
+        assert_eq!(comparable(&a), comparable(&c));
+        let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
+        assert_ne!(comparable(&a), comparable(&d));
+    }
+
+    #[test]
+    fn the_deployment_controllers_annotations_are_not_a_change() {
+        let live = json!({"metadata": {"annotations": {"team": "a"}}, "spec": {"replicas": 1}});
+        let rolled = json!({"metadata": {"annotations": {"team": "a", "deployment.kubernetes.io/revision": "2"}}, "spec": {"replicas": 1}});
+        assert_eq!(spec_of(&live), spec_of(&rolled));
+        let relabelled = json!({"metadata": {"annotations": {"team": "b"}}, "spec": {"replicas": 1}});
+        assert_ne!(spec_of(&live), spec_of(&relabelled));
+    }
+}
