@@ -2,8 +2,11 @@
 //! untouched, so the plugin parses kubectl's global flags itself.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -330,9 +333,47 @@ pub struct WriteFlags {
     pub quiet: bool,
 }
 
+/// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
+pub fn parse_duration(text: &str) -> Result<Duration, Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m30s"
+        ))
+    };
+    let mut rest = text.trim();
+    if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let seconds: f64 = rest.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    }
+    // Go's form, as kubectl takes it: one or more NUMBER UNIT pairs, e.g. 1m30s, 1.5h, 250ms.
+    let mut seconds = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        seconds += value
+            * match unit {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 1e-3,
+                "us" | "µs" => 1e-6,
+                "ns" => 1e-9,
+                _ => return Err(bad()),
+            };
+        rest = next;
+    }
+    if text.trim().is_empty() {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
+}
+
 /// Refuses a bad `--timeout` while parsing, before anything is written.
 fn checked_timeout(text: &str) -> Result<String, String> {
-    match crate::cluster::client::parse_duration(text) {
+    match parse_duration(text) {
         Ok(_) => Ok(text.to_string()),
         Err(_) => Err("use a number of seconds or a duration such as 90s, 5m (0: no limit)".into()),
     }
@@ -573,4 +614,29 @@ pub struct CompletionArgs {
     /// With `kubectl`: write the shim into this directory (it must be on PATH)
     #[arg(long, value_name = "DIR")]
     pub install: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_kubectl() {
+        assert!(parse_duration("99999999999999999999").is_err(), "too long to be a duration");
+        for (text, millis) in [
+            ("10", 10_000),
+            ("10s", 10_000),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            ("0", 0),
+            ("1m30s", 90_000),
+            ("1.5h", 5_400_000),
+        ] {
+            assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
+        }
+        for bad in ["", "s", "10x", "ten"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

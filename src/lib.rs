@@ -17,7 +17,7 @@ mod properties;
 use std::process::ExitCode;
 
 use cli::{Cli, Command, RoleCommand, SetCommand};
-use cluster::{client as cluster_client, profiles};
+use cluster::profiles;
 use commands::{adopt, apply, complete, edit, explain, get as view, list, policy};
 use error::{Error, Result};
 use format::output;
@@ -84,8 +84,9 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                     (profiles::from_file(path)?, origin)
                 }
                 None => {
-                    let cluster = cluster_client::connect(flags).await?;
-                    profiles::load_with_origin(&cluster, flags, args.refresh).await?
+                    let cluster = commands::connect(flags).await?;
+                    profiles::load_with_origin(&cluster, &commands::profile_options(flags), args.refresh)
+                        .await?
                 }
             };
             print(commands::roles::roles(&profile, &origin.describe(&profile.source), args)?)
@@ -95,16 +96,16 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
                 return Err(across_namespaces(named));
             }
-            let cluster = cluster_client::connect(flags).await?;
-            let profile = profiles::load(&cluster, flags, false).await?;
+            let cluster = commands::connect(flags).await?;
+            let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
             print(explain::explain(&cluster, &profile, args).await?)
         }
         Command::Owners(args) => {
             if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
                 return Err(across_namespaces(named));
             }
-            let cluster = cluster_client::connect(flags).await?;
-            let profile = profiles::load(&cluster, flags, false).await?;
+            let cluster = commands::connect(flags).await?;
+            let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
             let (text, outside) = commands::owners::owners(&cluster, &profile, args).await?;
             print(text)?;
             Ok(if args.check && outside { Outcome::Differences } else { Outcome::Done })
@@ -154,10 +155,10 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
     let (profile, cluster) = match &flags.profile {
         Some(path) if !needs_cluster => (profiles::from_file(path)?, None),
         _ => {
-            let cluster = cluster_client::connect(flags).await?;
+            let cluster = commands::connect(flags).await?;
             let profile = match &flags.profile {
                 Some(path) => profiles::from_file(path)?,
-                None => profiles::load(&cluster, flags, true).await?,
+                None => profiles::load(&cluster, &commands::profile_options(flags), true).await?,
             };
             (profile, Some(cluster))
         }
@@ -208,8 +209,8 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
             return Err(across_namespaces(object));
         }
     }
-    let cluster = cluster_client::connect(flags).await?;
-    let profile = profiles::load(&cluster, flags, false).await?;
+    let cluster = commands::connect(flags).await?;
+    let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
     let explicit_ns = flags.namespace.as_deref();
     match command {
         RoleCommand::Get(args) => match list::list_of_get(&profile, args)? {

@@ -1,4 +1,4 @@
-//! The one place a client is built from kubectl's flags, and where API errors become user errors.
+//! The one place a client is built from kubectl's settings, and where API errors become user errors.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
-use crate::cli::KubeFlags;
 use crate::cluster::transport::{Failure, LimitLayer, Limits};
 use crate::error::{Error, FieldConflict, Result};
+use crate::format::canonical::fnv32;
 use crate::model::target::{Action, check_namespace};
 
 /// A connected cluster plus what error messages need to say about it.
@@ -27,26 +27,71 @@ pub struct Cluster {
     pub identity: String,
 }
 
-/// Builds the client the way kubectl does: --kubeconfig, else $KUBECONFIG (a merged list), else
-/// ~/.kube/config; then --context/--cluster/--user, then the overriding flags.
-pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
-    let config = load_config(flags).await?;
+/// kubectl's cluster flags (cli-runtime's `ConfigFlags`) as plain settings; `commands` makes them
+/// from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub as_user: Option<String>,
+    pub as_group: Vec<String>,
+    pub token: Option<String>,
+    pub server: Option<String>,
+    pub insecure_skip_tls_verify: bool,
+    pub cache_dir: Option<PathBuf>,
+    /// 6 or more: each request on stderr.
+    pub verbosity: u8,
+}
+
+/// The client's configuration, read and checked: what `connect` builds the client from.
+pub struct Configured {
+    config: Config,
+    server: String,
+    namespace: String,
+    all_namespaces: bool,
+    cache_dir: PathBuf,
+    log_requests: bool,
+}
+
+/// Reads the configuration the way kubectl does: --kubeconfig, else $KUBECONFIG (a merged list),
+/// else ~/.kube/config; then --context/--cluster/--user, then the overriding flags.
+pub async fn configure(options: &ClientOptions) -> Result<Configured> {
+    let config = load_config(options).await?;
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let namespace = flags.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+    let namespace = options.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
     check_namespace(&namespace)?;
-    let cache_dir = cache_dir(flags, &server);
-    let limits = Limits::new(flags.request_timeout.as_deref().map(parse_duration).transpose()?);
-    let builder = kube::client::ClientBuilder::try_from(config.clone())
-        .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?
-        .with_layer(&LimitLayer(limits));
-    let client = if flags.verbosity >= 6 {
-        builder.with_layer(&tower::layer::layer_fn(RequestLog::new)).build()
-    } else {
-        builder.build()
-    };
-    let credentials = serde_json::to_string(&config.auth_info).unwrap_or_default();
-    let identity = format!("{:08x}", crate::core::ownership::fnv32(&credentials));
-    Ok(Cluster { client, namespace, all_namespaces: flags.all_namespaces, server, cache_dir, identity })
+    let cache_dir = cache_dir(options, &server);
+    Ok(Configured {
+        config,
+        server,
+        namespace,
+        all_namespaces: options.all_namespaces,
+        cache_dir,
+        log_requests: options.verbosity >= 6,
+    })
+}
+
+impl Configured {
+    /// The client; `request_timeout` is each request's deadline (None: the default one).
+    pub fn connect(self, request_timeout: Option<Duration>) -> Result<Cluster> {
+        let Configured { config, server, namespace, all_namespaces, cache_dir, log_requests } = self;
+        let limits = Limits::new(request_timeout);
+        let builder = kube::client::ClientBuilder::try_from(config.clone())
+            .map_err(|e| Error::Kubeconfig(format!("cannot set up a client for {server}: {e}")))?
+            .with_layer(&LimitLayer(limits));
+        let client = if log_requests {
+            builder.with_layer(&tower::layer::layer_fn(RequestLog::new)).build()
+        } else {
+            builder.build()
+        };
+        let credentials = serde_json::to_string(&config.auth_info).unwrap_or_default();
+        let identity = format!("{:08x}", fnv32(&credentials));
+        Ok(Cluster { client, namespace, all_namespaces, server, cache_dir, identity })
+    }
 }
 
 /// `--context` naming a context the kubeconfig lacks: the ones it has, so the fix is one copy away.
@@ -64,23 +109,23 @@ fn unknown_context<'a>(context: &str, known: impl Iterator<Item = &'a str>) -> S
     }
 }
 
-async fn load_config(flags: &KubeFlags) -> Result<Config> {
-    let options = KubeConfigOptions {
-        context: flags.context.clone(),
-        cluster: flags.cluster.clone(),
-        user: flags.user.clone(),
+async fn load_config(options: &ClientOptions) -> Result<Config> {
+    let selected = KubeConfigOptions {
+        context: options.context.clone(),
+        cluster: options.cluster.clone(),
+        user: options.user.clone(),
     };
-    let kubeconfig = read_kubeconfig(flags)?;
+    let kubeconfig = read_kubeconfig(options)?;
     if let Some(kc) = &kubeconfig {
         // As kubectl: naming a user or cluster the kubeconfig lacks is an error, not anonymous access.
-        if let Some(user) = &flags.user {
+        if let Some(user) = &options.user {
             if !kc.auth_infos.iter().any(|a| &a.name == user) {
                 return Err(Error::Kubeconfig(format!(
                     "the kubeconfig has no user \"{user}\"; see `kubectl config view`"
                 )));
             }
         }
-        if let Some(context) = &flags.context {
+        if let Some(context) = &options.context {
             if !kc.contexts.iter().any(|c| &c.name == context) {
                 return Err(Error::Kubeconfig(unknown_context(
                     context,
@@ -88,7 +133,7 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
                 )));
             }
         }
-        if let Some(cluster) = &flags.cluster {
+        if let Some(cluster) = &options.cluster {
             if !kc.clusters.iter().any(|c| &c.name == cluster) {
                 return Err(Error::Kubeconfig(format!(
                     "the kubeconfig has no cluster \"{cluster}\"; see `kubectl config view`"
@@ -97,10 +142,10 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         }
     }
     let mut config = match kubeconfig {
-        Some(kc) => Config::from_custom_kubeconfig(kc, &options)
+        Some(kc) => Config::from_custom_kubeconfig(kc, &selected)
             .await
             .map_err(|e| Error::Kubeconfig(format!("kubeconfig: {e}")))?,
-        None => match &flags.server {
+        None => match &options.server {
             Some(server) => Config::new(parse_server(server)?),
             None => {
                 return Err(Error::Kubeconfig(
@@ -109,10 +154,10 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
             }
         },
     };
-    if let Some(server) = &flags.server {
+    if let Some(server) = &options.server {
         config.cluster_url = parse_server(server)?;
     }
-    if let Some(token) = &flags.token {
+    if let Some(token) = &options.token {
         // It goes into an HTTP header: a stray control character (a CRLF token file) would be
         // refused there much less clearly.
         if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
@@ -122,30 +167,30 @@ async fn load_config(flags: &KubeFlags) -> Result<Config> {
         }
         config.auth_info = kube::config::AuthInfo { token: Some(token.clone().into()), ..Default::default() };
     }
-    if flags.insecure_skip_tls_verify {
+    if options.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
-    if let Some(user) = &flags.as_user {
+    if let Some(user) = &options.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
-    if !flags.as_group.is_empty() && flags.as_user.is_none() {
+    if !options.as_group.is_empty() && options.as_user.is_none() {
         return Err(Error::Usage("--as-group needs --as USER, as in kubectl".into()));
     }
-    if !flags.as_group.is_empty() {
-        config.auth_info.impersonate_groups = Some(flags.as_group.clone());
+    if !options.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(options.as_group.clone());
     }
     // --request-timeout is a deadline for each whole request (transport.rs), not kube's idle timeouts.
     Ok(config)
 }
 
 /// The kubeconfig's context names (for completion), without contacting any server.
-pub fn context_names(flags: &KubeFlags) -> Result<Vec<String>> {
-    Ok(read_kubeconfig(flags)?
+pub fn context_names(options: &ClientOptions) -> Result<Vec<String>> {
+    Ok(read_kubeconfig(options)?
         .map(|kc| kc.contexts.into_iter().map(|c| c.name).collect())
         .unwrap_or_default())
 }
 
-fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
+fn read_kubeconfig(options: &ClientOptions) -> Result<Option<Kubeconfig>> {
     let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
         // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.
         let text = e.to_string();
@@ -158,7 +203,7 @@ fn read_kubeconfig(flags: &KubeFlags) -> Result<Option<Kubeconfig>> {
         }
         Error::Kubeconfig(format!("cannot read kubeconfig {}: {reason}", path.display()))
     };
-    if let Some(path) = &flags.kubeconfig {
+    if let Some(path) = &options.kubeconfig {
         return Kubeconfig::read_from(path).map(Some).map_err(|e| describe(path, e));
     }
     if let Some(paths) = std::env::var_os("KUBECONFIG") {
@@ -189,46 +234,8 @@ fn parse_server(server: &str) -> Result<http::Uri> {
     with_scheme.parse().map_err(|e| Error::Usage(format!("invalid --server \"{server}\": {e}")))
 }
 
-/// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let bad = || {
-        Error::Usage(format!(
-            "invalid --request-timeout \"{text}\": use a number of seconds or a duration such as 10s, 1m30s"
-        ))
-    };
-    let mut rest = text.trim();
-    if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        let seconds: f64 = rest.parse().map_err(|_| bad())?;
-        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
-    }
-    // Go's form, as kubectl takes it: one or more NUMBER UNIT pairs, e.g. 1m30s, 1.5h, 250ms.
-    let mut seconds = 0.0;
-    while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
-        let (number, after) = rest.split_at(number_end);
-        let unit_end = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_end);
-        let value: f64 = number.parse().map_err(|_| bad())?;
-        seconds += value
-            * match unit {
-                "h" => 3600.0,
-                "m" => 60.0,
-                "s" => 1.0,
-                "ms" => 1e-3,
-                "us" | "µs" => 1e-6,
-                "ns" => 1e-9,
-                _ => return Err(bad()),
-            };
-        rest = next;
-    }
-    if text.trim().is_empty() {
-        return Err(bad());
-    }
-    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
-}
-
-fn cache_dir(flags: &KubeFlags, server: &str) -> PathBuf {
-    let base = flags
+fn cache_dir(options: &ClientOptions, server: &str) -> PathBuf {
+    let base = options
         .cache_dir
         .clone()
         .or_else(|| std::env::var_os("KUBECACHEDIR").map(PathBuf::from))
@@ -599,26 +606,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn durations_as_kubectl() {
-        assert!(parse_duration("99999999999999999999").is_err(), "too long to be a duration");
-        for (text, millis) in [
-            ("10", 10_000),
-            ("10s", 10_000),
-            ("500ms", 500),
-            ("2m", 120_000),
-            ("1h", 3_600_000),
-            ("0", 0),
-            ("1m30s", 90_000),
-            ("1.5h", 5_400_000),
-        ] {
-            assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
-        }
-        for bad in ["", "s", "10x", "ten"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn conflicts_parse_manager_and_field() {

@@ -238,6 +238,111 @@ pub async fn pods(cluster: &Cluster, namespace: &str, selector: &str, limit: u32
     Some(list.items.into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect())
 }
 
+/// The names on the first page of `kind`'s objects in the namespace: enough to complete from.
+pub async fn object_names(cluster: &Cluster, kind: &KindInfo) -> Result<Vec<String>> {
+    names(cluster, workload_api(cluster, kind, Some(&cluster.namespace))).await
+}
+
+/// `key=` for each label key on the first page of objects of `kinds` in the namespace, sorted.
+pub async fn label_keys(cluster: &Cluster, kinds: &[&KindInfo]) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    for kind in kinds.iter().copied() {
+        let api = workload_api(cluster, kind, Some(&cluster.namespace));
+        let list = api
+            .list_metadata(&kube::api::ListParams::default().limit(500))
+            .await
+            .map_err(|e| cluster.transport_error(e))?;
+        // Objects a controller manages are hidden from lists, so their labels (pod-template-hash)
+        // would complete to selectors that match nothing the list shows.
+        let shown = list
+            .items
+            .into_iter()
+            .filter(|o| !o.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true)));
+        for labels in shown.filter_map(|o| o.metadata.labels) {
+            keys.extend(labels.into_keys().map(|k| format!("{k}=")));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// The names on the first page of the cluster's namespaces.
+pub async fn namespace_names(cluster: &Cluster) -> Result<Vec<String>> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client.clone());
+    names(cluster, api).await
+}
+
+/// The first page of names: enough to complete from, cheap to fetch.
+async fn names<K>(cluster: &Cluster, api: kube::Api<K>) -> Result<Vec<String>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let list = api
+        .list_metadata(&kube::api::ListParams::default().limit(500))
+        .await
+        .map_err(|e| cluster.transport_error(e))?;
+    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
+}
+
+/// The server's OpenAPI v3 document for the kind's group and version.
+pub async fn openapi(cluster: &Cluster, kind: &KindInfo) -> Result<Value> {
+    let url = match kind.group() {
+        "" => format!("/openapi/v3/api/{}", kind.version()),
+        group => format!("/openapi/v3/apis/{group}/{}", kind.version()),
+    };
+    let request = http::Request::get(&url)
+        .body(Vec::new())
+        .map_err(|e| Error::Invalid(format!("cannot build the request for {url}: {e}")))?;
+    let text = cluster.client.request_text(request).await.map_err(|e| cluster.transport_error(e))?;
+    serde_json::from_str(&text).map_err(|e| cluster.bad_answer(format!("GET {url} answered with {e}")))
+}
+
+/// The names of the workloads `selector` matches in the namespace (of `kind`, else of every kind),
+/// and how many were left out because a controller manages them (it would undo an edit).
+pub async fn selected<'p>(
+    cluster: &Cluster,
+    profile: &'p Profile,
+    kind: Option<&'p KindInfo>,
+    selector: &str,
+) -> Result<(Vec<(&'p KindInfo, String)>, usize)> {
+    let kinds: Vec<&KindInfo> = match kind {
+        Some(kind) => vec![kind],
+        None => profile.kinds.iter().collect(),
+    };
+    let (mut found, mut controlled) = (Vec::new(), 0);
+    for kind in kinds {
+        let api = workload_api(cluster, kind, Some(&cluster.namespace));
+        let mut params = kube::api::ListParams::default().labels(selector).limit(500);
+        loop {
+            let page = api.list_metadata(&params).await.map_err(|e| match e {
+                kube::Error::Api(status) if status.code == 400 => {
+                    Error::Usage(format!("-l \"{selector}\" is not a label selector: {}", status.message))
+                }
+                kube::Error::Api(status) if status.code == 404 => Error::Invalid(format!(
+                    "the server does not serve {} ({}); check the kinds of the role profile",
+                    kind.resource, kind.api_version
+                )),
+                other => cluster.transport_error(other),
+            })?;
+            for item in page.items {
+                let owned =
+                    item.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true));
+                match (owned, item.metadata.name) {
+                    (true, _) => controlled += 1,
+                    (false, Some(name)) => found.push((kind, name)),
+                    (false, None) => {}
+                }
+            }
+            match page.metadata.continue_.filter(|t| !t.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+    }
+    Ok((found, controlled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use kube::Api;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::KubeFlags;
 use crate::cluster::client::Cluster;
 use crate::error::{Error, Result};
 use crate::model::roles::Profile;
@@ -67,6 +66,16 @@ impl Origin {
     }
 }
 
+/// Where to look for the profile: `--profile FILE`, else the ConfigMap `--profile-configmap` names.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileOptions {
+    pub file: Option<std::path::PathBuf>,
+    /// NAMESPACE/NAME, as given.
+    pub configmap: String,
+    /// 1 or more: say when the built-in profile stands in for the cluster's.
+    pub verbosity: u8,
+}
+
 /// A profile from a file, without a cluster. Reads one byte past the size limit at most, so that
 /// a huge file is refused without being read whole.
 pub fn from_file(path: &Path) -> Result<Profile> {
@@ -91,8 +100,8 @@ pub fn from_file(path: &Path) -> Result<Profile> {
 /// The profile in effect: `--profile FILE`, else the ConfigMap named by `--profile-configmap`
 /// (cached), else the built-in one. `refresh` skips the cache (for `kubectl oam roles`). Custom
 /// kinds are checked against the server's schema.
-pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result<Profile> {
-    let (profile, _) = load_with_origin(cluster, flags, refresh).await?;
+pub async fn load(cluster: &Cluster, options: &ProfileOptions, refresh: bool) -> Result<Profile> {
+    let (profile, _) = load_with_origin(cluster, options, refresh).await?;
     with_schemas(cluster, profile, refresh).await
 }
 
@@ -101,15 +110,15 @@ pub async fn load(cluster: &Cluster, flags: &KubeFlags, refresh: bool) -> Result
 /// kinds are not yet checked against the server's schema here (`load` does that).
 pub async fn load_with_origin(
     cluster: &Cluster,
-    flags: &KubeFlags,
+    options: &ProfileOptions,
     refresh: bool,
 ) -> Result<(Profile, Origin)> {
-    if let Some(path) = &flags.profile {
+    if let Some(path) = &options.file {
         let origin = Origin { source: format!("file {}", path.display()), age: None, missing: None };
         return Ok((from_file(path)?, origin));
     }
-    let (namespace, name) = flags.profile_configmap.split_once('/').ok_or_else(|| {
-        Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", flags.profile_configmap))
+    let (namespace, name) = options.configmap.split_once('/').ok_or_else(|| {
+        Error::Usage(format!("--profile-configmap \"{}\" is not NAMESPACE/NAME", options.configmap))
     })?;
     target::check_namespace(namespace)?;
     target::check_name("ConfigMap", name)?;
@@ -144,7 +153,7 @@ pub async fn load_with_origin(
         Some(text) => Profile::parse(&text, &source)?,
         None => Profile::builtin(),
     };
-    if flags.verbosity >= 1 && origin.missing.is_some() {
+    if options.verbosity >= 1 && origin.missing.is_some() {
         eprintln!("role profile: {}", origin.describe(&profile.source));
     }
     Ok((profile, origin))

@@ -8,8 +8,7 @@ use futures_util::StreamExt;
 use kube::api::{WatchEvent, WatchParams};
 use serde_json::Value;
 
-use crate::cli::WriteFlags;
-use crate::cluster::client::{Cluster, parse_duration};
+use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
 use crate::core::rollout::{State, judge, pod_problem};
 use crate::error::{Error, Result};
@@ -24,31 +23,15 @@ pub struct WaitOptions {
     pub quiet: bool,
 }
 
-impl WaitOptions {
-    /// None when the write does not wait.
-    pub fn from_flags(flags: &WriteFlags) -> Result<Option<WaitOptions>> {
-        if !flags.wait {
-            return Ok(None);
-        }
-        let timeout = parse_duration(&flags.timeout).map_err(|_| {
-            Error::Usage(format!(
-                "invalid --timeout \"{}\": use a number of seconds or a duration such as 90s, 5m (0: no limit)",
-                flags.timeout
-            ))
-        })?;
-        Ok(Some(WaitOptions { timeout: (!timeout.is_zero()).then_some(timeout), quiet: flags.quiet }))
-    }
-}
-
 /// The one call after a successful write: with `--wait`, prints `line` at once and follows the
 /// rollout (the result is then empty); without, hands `line` back to be printed.
 pub async fn after_write(
     cluster: &Cluster,
     target: &Target<'_>,
-    flags: &WriteFlags,
+    wait: Option<WaitOptions>,
     line: String,
 ) -> Result<String> {
-    match WaitOptions::from_flags(flags)? {
+    match wait {
         None => Ok(line),
         Some(options) => {
             output::emit(&line)?;

@@ -586,6 +586,28 @@ pub async fn json_patch(
     cluster.client.request::<Value>(request).await
 }
 
+/// `adopt`'s JSON patch of managedFields as `manager`; a write in between (the resourceVersion test
+/// fails) is `Error::Changed` about `object`.
+pub async fn replace_managed_fields(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    role: RoleName,
+    manager: &str,
+    patch: &Value,
+    dry_run: bool,
+    object: &str,
+) -> Result<()> {
+    match json_patch(cluster, target, manager, patch, dry_run).await {
+        Ok(_) => Ok(()),
+        // The resourceVersion test failed (a write came in between), or the object changed.
+        Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {
+            Err(Error::Changed { object: object.to_string() })
+        }
+        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), role.as_str())),
+        Err(err) => Err(cluster.error(err, &target.action())),
+    }
+}
+
 /// Percent-encodes a query value (field manager names may hold any printable character).
 pub fn query_escape(text: &str) -> String {
     text.bytes()

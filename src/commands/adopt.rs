@@ -6,7 +6,7 @@
 //! patch guarded by a `test` of the resourceVersion, so a write in between makes it fail, never
 //! lose that write. Values do not change.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::AdoptArgs;
 use crate::cluster::client::Cluster;
@@ -24,7 +24,9 @@ use crate::model::target::{Target, parse_target};
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &AdoptArgs) -> Result<String> {
-    let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
+    let Some((kind, Some(name))) =
+        parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
+    else {
         return Err(Error::Usage(format!("adopt needs TYPE/NAME, e.g. kubectl oam {role} adopt deploy/web")));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
@@ -60,7 +62,9 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
             {"op": "replace", "path": "/metadata/managedFields", "value": managed_fields},
         ]);
         let dry_run = args.dry_run == "server";
-        match send(cluster, &live.target, role, manager, &patch, dry_run, &object).await {
+        match write::replace_managed_fields(cluster, &live.target, role, manager, &patch, dry_run, &object)
+            .await
+        {
             Err(Error::Changed { .. }) if attempt < 5 => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
@@ -86,24 +90,4 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         if dry_run { " (server dry run)" } else { "" }
     ));
     Ok(text)
-}
-
-async fn send(
-    cluster: &Cluster,
-    target: &Target<'_>,
-    role: RoleName,
-    manager: &str,
-    patch: &Value,
-    dry_run: bool,
-    object: &str,
-) -> Result<()> {
-    match write::json_patch(cluster, target, manager, patch, dry_run).await {
-        Ok(_) => Ok(()),
-        // The resourceVersion test failed (a write came in between), or the object changed.
-        Err(kube::Error::Api(status)) if status.code == 409 || status.code == 422 => {
-            Err(Error::Changed { object: object.to_string() })
-        }
-        Err(err) if !dry_run => Err(cluster.write_error(err, &target.action(), role.as_str())),
-        Err(err) => Err(cluster.error(err, &target.action())),
-    }
 }

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::cli::{ApplyArgs, DiffArgs};
 use crate::cluster::client::Cluster;
+use crate::cluster::fetch;
 use crate::cluster::write::{self, Plan};
-use crate::cluster::{fetch, wait};
+use crate::commands::after_write;
 use crate::core::project::{self, DocProblem};
 use crate::core::write::Writer;
 use crate::error::{Error, Result};
@@ -251,7 +252,7 @@ pub async fn apply_files(
         } else if plan.needs_write() {
             write::commit(cluster, profile, &writer, target, plan).await?;
             let line = format!("{} configured\n", plan.label);
-            output::emit(&wait::after_write(cluster, target, write, line).await?)?;
+            output::emit(&after_write(cluster, target, write, line).await?)?;
         } else {
             output::emit(&format!("{} unchanged\n", plan.label))?;
         }

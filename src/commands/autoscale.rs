@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cli::{AutoscaleArgs, TargetArgs};
+use crate::cli::AutoscaleArgs;
 use crate::cluster::client::Cluster;
 use crate::cluster::{fetch, write};
 use crate::commands::write_live;
@@ -149,8 +149,7 @@ pub fn require_target<'p, 'w>(
         (false, Some((name, rest))) => (Some(name.clone()), rest),
         _ => (None, words),
     };
-    let args = TargetArgs { target: Some(text.to_string()), name };
-    match parse_target(profile, &args)? {
+    match parse_target(profile, Some(text), name.as_deref())? {
         Some((kind, Some(name))) => Ok((Target { kind, name, namespace: cluster.namespace.clone() }, rest)),
         _ => Err(Error::Usage(format!("\"{text}\" is not TYPE/NAME or TYPE NAME, e.g. deploy/web"))),
     }

@@ -368,7 +368,7 @@ pub async fn answer(words: &[String]) -> String {
     let mut cluster = None;
     let profile = match uses_profile(words) {
         true => {
-            cluster = cluster::connect(&flags).await.ok();
+            cluster = super::connect(&flags).await.ok();
             profile_in_effect(&flags, cluster.as_ref()).await
         }
         false => Profile::builtin(),
@@ -376,17 +376,20 @@ pub async fn answer(words: &[String]) -> String {
     let want = want(&profile, words);
     let live = !matches!(want, Want::Words(_) | Want::Nothing | Want::Files | Want::Contexts);
     if live && cluster.is_none() {
-        cluster = cluster::connect(&flags).await.ok();
+        cluster = super::connect(&flags).await.ok();
     }
     let mut candidates: Vec<String> = match (want, cluster.as_ref()) {
         (Want::Words(list), _) => list,
         // No candidates and the default directive: the shell completes file names.
         (Want::Files, _) => return format!(":{FILE_COMP}\n"),
-        (Want::Contexts, _) => cluster::context_names(&flags).unwrap_or_default(),
+        (Want::Contexts, _) => cluster::context_names(&super::client_options(&flags)).unwrap_or_default(),
         (_, None) | (Want::Nothing, _) => Vec::new(),
-        (Want::Namespaces { prefix }, Some(c)) => {
-            live_namespaces(c).await.unwrap_or_default().into_iter().map(|n| format!("{prefix}{n}")).collect()
-        }
+        (Want::Namespaces { prefix }, Some(c)) => fetch::namespace_names(c)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| format!("{prefix}{n}"))
+            .collect(),
         (Want::Objects { kind, prefix }, Some(c)) => live_names(&profile, c, &kind)
             .await
             .unwrap_or_default()
@@ -421,7 +424,10 @@ async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>
     let loaded = match (&flags.profile, cluster) {
         (Some(path), _) => crate::cluster::profiles::from_file(path).ok(),
         (None, Some(cluster)) => {
-            crate::cluster::profiles::load_with_origin(cluster, flags, false).await.ok().map(|(p, _)| p)
+            crate::cluster::profiles::load_with_origin(cluster, &super::profile_options(flags), false)
+                .await
+                .ok()
+                .map(|(p, _)| p)
         }
         (None, None) => None,
     };
@@ -430,7 +436,7 @@ async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>
 
 async fn live_names(profile: &Profile, cluster: &cluster::Cluster, kind: &str) -> Result<Vec<String>> {
     let kind = profile.kind(kind)?;
-    names(cluster, fetch::workload_api(cluster, kind, Some(&cluster.namespace))).await
+    fetch::object_names(cluster, kind).await
 }
 
 async fn live_containers(
@@ -455,43 +461,7 @@ async fn live_label_keys(
         Some(kind) => vec![profile.kind(kind)?],
         None => profile.kinds.iter().collect(),
     };
-    let mut keys: Vec<String> = Vec::new();
-    for kind in kinds {
-        let api = fetch::workload_api(cluster, kind, Some(&cluster.namespace));
-        let list = api
-            .list_metadata(&kube::api::ListParams::default().limit(500))
-            .await
-            .map_err(|e| cluster.transport_error(e))?;
-        // Objects a controller manages are hidden from lists, so their labels (pod-template-hash)
-        // would complete to selectors that match nothing the list shows.
-        let shown = list
-            .items
-            .into_iter()
-            .filter(|o| !o.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true)));
-        for labels in shown.filter_map(|o| o.metadata.labels) {
-            keys.extend(labels.into_keys().map(|k| format!("{k}=")));
-        }
-    }
-    keys.sort();
-    keys.dedup();
-    Ok(keys)
-}
-
-async fn live_namespaces(cluster: &cluster::Cluster) -> Result<Vec<String>> {
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client.clone());
-    names(cluster, api).await
-}
-
-/// The first page of names: enough to complete from, cheap to fetch.
-async fn names<K>(cluster: &cluster::Cluster, api: kube::Api<K>) -> Result<Vec<String>>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let list = api
-        .list_metadata(&kube::api::ListParams::default().limit(500))
-        .await
-        .map_err(|e| cluster.transport_error(e))?;
-    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
+    fetch::label_keys(cluster, &kinds).await
 }
 
 #[cfg(test)]

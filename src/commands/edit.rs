@@ -19,8 +19,9 @@ use serde_json::Value;
 
 use crate::cli::EditArgs;
 use crate::cluster::client::Cluster;
+use crate::cluster::fetch;
 use crate::cluster::write::{self, Plan};
-use crate::cluster::{fetch, wait};
+use crate::commands::after_write;
 use crate::core::hpa;
 use crate::core::owners::field_owners;
 use crate::core::ownership::BASE_KEY;
@@ -554,7 +555,7 @@ async fn targets<'p>(
                 )));
             }
         };
-        let (found, controlled) = selected(cluster, profile, kind, selector).await?;
+        let (found, controlled) = fetch::selected(cluster, profile, kind, selector).await?;
         if found.is_empty() {
             let left_out = match controlled {
                 0 => String::new(),
@@ -582,51 +583,6 @@ async fn targets<'p>(
         }
     }
     Ok(unique)
-}
-
-/// The names of the workloads `selector` matches in the namespace (of `kind`, else of every kind),
-/// and how many were left out because a controller manages them (it would undo an edit).
-async fn selected<'p>(
-    cluster: &Cluster,
-    profile: &'p Profile,
-    kind: Option<&'p KindInfo>,
-    selector: &str,
-) -> Result<(Vec<(&'p KindInfo, String)>, usize)> {
-    let kinds: Vec<&KindInfo> = match kind {
-        Some(kind) => vec![kind],
-        None => profile.kinds.iter().collect(),
-    };
-    let (mut found, mut controlled) = (Vec::new(), 0);
-    for kind in kinds {
-        let api = fetch::workload_api(cluster, kind, Some(&cluster.namespace));
-        let mut params = kube::api::ListParams::default().labels(selector).limit(500);
-        loop {
-            let page = api.list_metadata(&params).await.map_err(|e| match e {
-                kube::Error::Api(status) if status.code == 400 => {
-                    Error::Usage(format!("-l \"{selector}\" is not a label selector: {}", status.message))
-                }
-                kube::Error::Api(status) if status.code == 404 => Error::Invalid(format!(
-                    "the server does not serve {} ({}); check the kinds of the role profile",
-                    kind.resource, kind.api_version
-                )),
-                other => cluster.transport_error(other),
-            })?;
-            for item in page.items {
-                let owned =
-                    item.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true));
-                match (owned, item.metadata.name) {
-                    (true, _) => controlled += 1,
-                    (false, Some(name)) => found.push((kind, name)),
-                    (false, None) => {}
-                }
-            }
-            match page.metadata.continue_.filter(|t| !t.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => break,
-            }
-        }
-    }
-    Ok((found, controlled))
 }
 
 /// One object in the editor.
@@ -1069,7 +1025,7 @@ impl<'p> Session<'_, 'p> {
                 Ok(()) => {
                     applied += 1;
                     let edited = format!("{} edited\n", plan.label);
-                    let shown = match wait::after_write(cluster, target, &args.write, edited).await {
+                    let shown = match after_write(cluster, target, &args.write, edited).await {
                         Ok(line) => output::emit(&line),
                         Err(e) => Err(e),
                     };

@@ -177,18 +177,6 @@ pub fn describe(openapi: &Value, kind: &KindInfo, path: &[String]) -> Option<Str
     description
 }
 
-async fn openapi(cluster: &Cluster, kind: &KindInfo) -> Result<Value> {
-    let url = match kind.group() {
-        "" => format!("/openapi/v3/api/{}", kind.version()),
-        group => format!("/openapi/v3/apis/{group}/{}", kind.version()),
-    };
-    let request = http::Request::get(&url)
-        .body(Vec::new())
-        .map_err(|e| Error::Invalid(format!("cannot build the request for {url}: {e}")))?;
-    let text = cluster.client.request_text(request).await.map_err(|e| cluster.transport_error(e))?;
-    serde_json::from_str(&text).map_err(|e| cluster.bad_answer(format!("GET {url} answered with {e}")))
-}
-
 /// `explain ops.autoscaler.FIELD [TYPE/NAME]`: the field of the HorizontalPodAutoscaler that targets
 /// the workload, and its owners on that HPA.
 async fn explain_autoscaler(
@@ -256,7 +244,7 @@ async fn explain_autoscaler(
 
 /// `DESCRIPTION:` and the server's words for the field at `path` of `kind`.
 async fn description_section(cluster: &Cluster, kind: &KindInfo, path: &[String]) -> Result<String> {
-    let description = describe(&openapi(cluster, kind).await?, kind, path);
+    let description = describe(&fetch::openapi(cluster, kind).await?, kind, path);
     let words = description.as_deref().unwrap_or("(the server's OpenAPI document has no description)");
     Ok(format!("DESCRIPTION:\n{}", indent(words)))
 }
@@ -266,7 +254,7 @@ fn indent(text: &str) -> String {
 }
 
 pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -> Result<String> {
-    let target = match parse_target(profile, &args.target)? {
+    let target = match parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())? {
         Some((kind, Some(name))) => Some(Target { kind, name, namespace: cluster.namespace.clone() }),
         Some((_, None)) => {
             return Err(Error::Usage(

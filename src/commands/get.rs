@@ -43,15 +43,14 @@ pub async fn get_several(
     print_views(profile, role, &views, args, &format, true)
 }
 
+/// The objects `get` names. A `get` that names none is a list: `lib.rs` sends it to `list` first.
 pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
     if !args.more.is_empty() || args.target.name.as_deref().is_some_and(|n| n.contains('/')) {
         return get_several(cluster, profile, role, args).await;
     }
-    // No name: the list `get` stands for (the same one `kubectl oam get` dispatches to).
-    if let Some(list) = crate::commands::list::list_of_get(profile, args)? {
-        return crate::commands::list::list_text(cluster, profile, role, &list).await;
-    }
-    let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
+    let Some((kind, Some(name))) =
+        parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
+    else {
         return Err(Error::Usage("give TYPE/NAME or TYPE NAME, e.g. deploy/web".into()));
     };
     // A bad template or sort key is refused before anything is read.

@@ -11,22 +11,19 @@ use std::io::Write;
 
 use futures_util::future::Either;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::ListParams;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
-use crate::cluster::transport::request_line;
+use crate::cluster::list::{self, ListQuery, Objects, Page};
 use crate::core::hpa::Autoscaler;
 use crate::core::project::{self, ViewOptions};
-use crate::core::rows::{Layout, PartialObject, RowPlan, value_rows};
+use crate::core::rows::{Layout, RowPlan, value_rows};
 use crate::error::{Error, Result};
 use crate::format::jsonpath::{Template, sort_order};
 use crate::format::output;
-use crate::model::object;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::target::parse_target;
 
@@ -35,7 +32,7 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
     if !args.more.is_empty() || args.target.name.is_some() {
         return Ok(None);
     }
-    let kind = match parse_target(profile, &args.target)? {
+    let kind = match parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())? {
         Some((_, Some(_))) => return Ok(None),
         Some((kind, None)) => Some(kind.kind.clone()),
         None => None,
@@ -60,18 +57,6 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
     }))
 }
 
-/// The list as text, for callers that print it whole.
-pub async fn list_text(
-    cluster: &Cluster,
-    profile: &Profile,
-    role: RoleName,
-    args: &ListArgs,
-) -> Result<String> {
-    let mut out = Vec::new();
-    list_workloads(cluster, profile, role, args, &mut out).await?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// The list, written to stdout as it arrives.
 pub async fn print_list(cluster: &Cluster, profile: &Profile, role: RoleName, args: &ListArgs) -> Result<()> {
     let stdout = std::io::stdout();
@@ -85,32 +70,6 @@ enum Mode {
     Names,
     Documents { json: bool },
     JsonPath(Template),
-}
-
-/// One page of one kind, as far as the output needs it; controlled objects are already left out
-/// unless `--all` asked for them.
-struct Page {
-    objects: Objects,
-    hidden: usize,
-    /// Of its kind's budget: the objects it holds.
-    spent: usize,
-}
-
-impl Objects {
-    fn len(&self) -> usize {
-        match self {
-            Objects::Partial(objects) => objects.len(),
-            Objects::Whole(objects) => objects.len(),
-        }
-    }
-}
-
-enum Objects {
-    /// The fields a row needs (tables and names of the built-in kinds).
-    Partial(Vec<PartialObject>),
-    /// Whole objects, checked: documents, sorting, custom kinds, and pages of a shape the typed
-    /// way did not expect.
-    Whole(Vec<Value>),
 }
 
 pub async fn list_workloads(
@@ -162,6 +121,7 @@ pub async fn list_workloads(
     // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
     // (most ReplicaSets and Jobs) cost nothing, so those kinds are read meanwhile.
     let budget = args.chunk_size as usize;
+    let query = ListQuery { chunk_size: args.chunk_size, selector: args.selector.clone(), all: args.all };
     let budgets: Vec<Semaphore> = kinds.iter().map(|_| Semaphore::new(budget)).collect();
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
@@ -169,7 +129,7 @@ pub async fn list_workloads(
         let (tx, rx) = mpsc::unbounded_channel();
         let plan = RowPlan::new(profile, role, kind).filter(|_| !sorting);
         let partial = plan.is_some() && matches!(mode, Mode::Table | Mode::Names);
-        senders.push(fetch_kind(cluster, kind, args, partial, budget, tx));
+        senders.push(list::fetch_kind(cluster, kind, &query, partial, budget, tx));
         receivers.push((*kind, plan, budget, rx));
     }
     let printing = async {
@@ -207,130 +167,6 @@ pub async fn list_workloads(
         Either::Left((_, printing)) => printing.await,
         Either::Right((printed, _)) => printed,
     }
-}
-
-/// Pages through one kind's list into `tx`; stops at the first error (sent on) or when the
-/// printer is gone.
-async fn fetch_kind(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    args: &ListArgs,
-    partial: bool,
-    budget: &Semaphore,
-    tx: mpsc::UnboundedSender<Result<Page>>,
-) {
-    let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-    let api = fetch::workload_api(cluster, kind, namespace);
-    let mut params = ListParams::default().limit(args.chunk_size);
-    if let Some(sel) = &args.selector {
-        params = params.labels(sel);
-    }
-    loop {
-        let (mut page, token) =
-            match fetch_page(cluster, kind, api.resource_url(), &params, partial, args.all).await {
-                Ok(answer) => answer,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
-        page.spent = page.objects.len().min(args.chunk_size as usize);
-        match budget.acquire_many(page.spent as u32).await {
-            Ok(permits) => permits.forget(),
-            Err(_) => return,
-        }
-        if tx.send(Ok(page)).is_err() {
-            return;
-        }
-        match token {
-            Some(token) => params = params.continue_token(&token),
-            None => return,
-        }
-    }
-}
-
-async fn fetch_page(
-    cluster: &Cluster,
-    kind: &KindInfo,
-    url: &str,
-    params: &ListParams,
-    partial: bool,
-    all: bool,
-) -> Result<(Page, Option<String>)> {
-    let request = kube::core::Request::new(url)
-        .list(params)
-        .map_err(|e| Error::Invalid(format!("cannot build the list request: {e}")))?;
-    let line = request_line(&request);
-    let text = match cluster.client.request_text(request).await {
-        Ok(text) => text,
-        Err(kube::Error::Api(status)) if status.code == 404 => {
-            return Err(Error::Invalid(format!(
-                "the server does not serve {} ({}); check the kinds of the role profile",
-                kind.resource, kind.api_version
-            )));
-        }
-        Err(e) => return Err(cluster.transport_error(e)),
-    };
-    let list_kind = format!("{}List", kind.kind);
-    if partial {
-        if let Some((mut objects, token)) = partial_page(&text, kind, &list_kind) {
-            let before = objects.len();
-            if !all {
-                objects.retain(|o| o.controller().is_none());
-            }
-            let hidden = before - objects.len();
-            return Ok((Page { objects: Objects::Partial(objects), hidden, spent: 0 }, token));
-        }
-    }
-    // The general way, also for a page the typed way refused: its errors name what is wrong.
-    let (items, token) =
-        fetch::parse_page(&text, &list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}")))?;
-    let mut objects = Vec::with_capacity(items.len());
-    let mut hidden = 0;
-    for item in items {
-        let obj = fetch::checked_object(item, kind, None)
-            .map_err(|e| cluster.bad_answer(format!("a {list_kind} with an item that is {e}")))?;
-        if !all && object::controller(&obj).is_some() {
-            hidden += 1;
-        } else {
-            objects.push(obj);
-        }
-    }
-    Ok((Page { objects: Objects::Whole(objects), hidden, spent: 0 }, token))
-}
-
-#[derive(Deserialize)]
-struct PartialPage {
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: ListMeta,
-    items: Option<Vec<PartialObject>>,
-}
-
-#[derive(Default, Deserialize)]
-struct ListMeta {
-    #[serde(rename = "continue")]
-    token: Option<String>,
-}
-
-/// A page's items as partial objects and its continue token, or None when the page is not what a
-/// server sends for `list_kind` (the general way then says what is wrong).
-fn partial_page(
-    text: &str,
-    kind: &KindInfo,
-    list_kind: &str,
-) -> Option<(Vec<PartialObject>, Option<String>)> {
-    let page: PartialPage = serde_json::from_str(text).ok()?;
-    if page.kind.as_deref().is_some_and(|k| k != list_kind) {
-        return None;
-    }
-    let items = page.items.unwrap_or_default();
-    let fits = |o: &PartialObject| {
-        o.metadata.name.is_some()
-            && o.kind.as_deref().is_none_or(|k| k == kind.kind)
-            && o.api_version.as_deref().is_none_or(|v| v == kind.api_version)
-    };
-    items.iter().all(fits).then_some((items, page.metadata.token.filter(|t| !t.is_empty())))
 }
 
 /// The HPAs by the namespace, kind and name they target, so that a row finds its own at once.
@@ -679,32 +515,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn read(text: &str) -> Option<(Vec<String>, Option<String>)> {
-        let deploy = Profile::builtin().kind("deploy").unwrap().clone();
-        partial_page(text, &deploy, "DeploymentList")
-            .map(|(items, token)| (items.iter().map(|o| o.name().to_string()).collect(), token))
-    }
-
-    #[test]
-    fn a_partial_page_refuses_what_a_server_does_not_send() {
-        let page = r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"continue":"t1"},
-                       "items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"},"spec":{}}]}"#;
-        assert_eq!(read(page), Some((vec!["a".into(), "b".into()], Some("t1".into()))));
-        let last = r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":""}}"#;
-        assert_eq!(read(last), Some((vec!["a".into()], None)));
-        // Each of these is read the general way, which names what is wrong.
-        for text in [
-            r#"{"kind":"PodList","items":[]}"#,
-            r#"{"items":[{"metadata":{}}]}"#,
-            r#"{"items":[{"kind":"StatefulSet","metadata":{"name":"a"}}]}"#,
-            r#"{"items":[{"metadata":{"name":"a"},"spec":{"replicas":"two"}}]}"#,
-            r#"{"items":[]} trailing"#,
-            r#"[]"#,
-        ] {
-            assert_eq!(read(text), None, "{text}");
-        }
-    }
 
     #[test]
     fn streamed_documents_are_the_array_and_stream_printed_whole() {

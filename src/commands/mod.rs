@@ -2,8 +2,10 @@
 
 use serde_json::Value;
 
-use crate::cli::WriteFlags;
-use crate::cluster::client::Cluster;
+use crate::cli::{KubeFlags, WriteFlags, parse_duration};
+use crate::cluster::client::{self, ClientOptions, Cluster};
+use crate::cluster::profiles::ProfileOptions;
+use crate::cluster::wait::WaitOptions;
 use crate::cluster::{fetch, wait, write};
 use crate::core::write::{Live, Writer};
 use crate::error::{Error, Result};
@@ -24,6 +26,66 @@ pub mod policy;
 pub mod roles;
 pub mod scale;
 pub mod set;
+
+/// The cluster flags as the plain settings `cluster::client` reads.
+pub fn client_options(flags: &KubeFlags) -> ClientOptions {
+    ClientOptions {
+        kubeconfig: flags.kubeconfig.clone(),
+        context: flags.context.clone(),
+        cluster: flags.cluster.clone(),
+        user: flags.user.clone(),
+        namespace: flags.namespace.clone(),
+        all_namespaces: flags.all_namespaces,
+        as_user: flags.as_user.clone(),
+        as_group: flags.as_group.clone(),
+        token: flags.token.clone(),
+        server: flags.server.clone(),
+        insecure_skip_tls_verify: flags.insecure_skip_tls_verify,
+        cache_dir: flags.cache_dir.clone(),
+        verbosity: flags.verbosity,
+    }
+}
+
+/// Connects as kubectl would with these flags. A bad `--request-timeout` is refused once the
+/// kubeconfig and namespace are known to be good, where the client is built.
+pub async fn connect(flags: &KubeFlags) -> Result<Cluster> {
+    let configured = client::configure(&client_options(flags)).await?;
+    configured.connect(flags.request_timeout.as_deref().map(parse_duration).transpose()?)
+}
+
+/// Where the profile comes from: `--profile`, `--profile-configmap`, and `-v`.
+pub fn profile_options(flags: &KubeFlags) -> ProfileOptions {
+    ProfileOptions {
+        file: flags.profile.clone(),
+        configmap: flags.profile_configmap.clone(),
+        verbosity: flags.verbosity,
+    }
+}
+
+/// What `--wait`, `--timeout` and `-q` ask for; None when the write does not wait.
+pub fn wait_options(flags: &WriteFlags) -> Result<Option<WaitOptions>> {
+    if !flags.wait {
+        return Ok(None);
+    }
+    let timeout = parse_duration(&flags.timeout).map_err(|_| {
+        Error::Usage(format!(
+            "invalid --timeout \"{}\": use a number of seconds or a duration such as 90s, 5m (0: no limit)",
+            flags.timeout
+        ))
+    })?;
+    Ok(Some(WaitOptions { timeout: (!timeout.is_zero()).then_some(timeout), quiet: flags.quiet }))
+}
+
+/// The one call after a successful write: with `--wait`, prints `line` at once and follows the
+/// rollout (the result is then empty); without, hands `line` back to be printed.
+pub async fn after_write(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    flags: &WriteFlags,
+    line: String,
+) -> Result<String> {
+    wait::after_write(cluster, target, wait_options(flags)?, line).await
+}
 
 /// Imperative writes share one path: read, change the role document, plan, apply.
 async fn write_change(
@@ -62,7 +124,7 @@ pub async fn write_live(
         return Ok(format!("{} unchanged\n", plan.label));
     }
     write::commit(cluster, profile, &writer, &live.target, &plan).await?;
-    wait::after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
+    after_write(cluster, &live.target, flags, format!("{} {what}\n", plan.label)).await
 }
 
 /// The objects a `set` or `scale` command names, then its values: leading words that are not

@@ -11,7 +11,9 @@ use crate::model::target::{Target, parse_target};
 
 /// The owners table (or JSON/YAML), and whether any role field is held outside its role.
 pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<(String, bool)> {
-    let Some((kind, Some(name))) = parse_target(profile, &args.target)? else {
+    let Some((kind, Some(name))) =
+        parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
+    else {
         return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };

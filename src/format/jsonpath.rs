@@ -116,7 +116,7 @@ pub fn parse_sort_key(text: &str) -> Result<Template, String> {
 }
 
 fn quantity(text: &str) -> Option<f64> {
-    crate::core::ownership::canonical_quantity(text)?.parse().ok()
+    crate::format::canonical::canonical_quantity(text)?.parse().ok()
 }
 
 /// `--sort-by`'s order of two objects' key values (each what [`Template::values`] found), as

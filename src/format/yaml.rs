@@ -49,9 +49,11 @@ pub struct Limits {
 pub const DOCUMENT_LIMITS: Limits =
     Limits { max_bytes: 8 << 20, max_depth: 100, max_documents: 1000, max_alias_nodes: 100_000 };
 
+/// The largest profile accepted (as text): many times the built-in one, and what a ConfigMap holds.
+pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
+
 /// Role profiles (read on every command): 1 MiB, otherwise as documents.
-pub const PROFILE_LIMITS: Limits =
-    Limits { max_bytes: crate::model::roles::MAX_PROFILE_BYTES, ..DOCUMENT_LIMITS };
+pub const PROFILE_LIMITS: Limits = Limits { max_bytes: MAX_PROFILE_BYTES, ..DOCUMENT_LIMITS };
 
 /// A problem in a YAML text: what is wrong and where (line 0 when no place applies, e.g. size).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,11 +9,10 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::format::yaml::{self, MAX_PROFILE_BYTES};
+use crate::model::schema::{ITEM, KindSchema, Shape, nearest};
 
 pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
-
-/// The largest profile accepted (as text): many times the built-in one, and what a ConfigMap holds.
-pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
 
 /// Top-level keys of a role document that are not traits.
 pub const IDENTITY_KEYS: [&str; 3] = ["kind", "name", "namespace"];
@@ -192,6 +191,70 @@ impl fmt::Display for FieldPath {
     }
 }
 
+/// The check of a profile path against a kind's schema lives with the paths it checks.
+impl KindSchema {
+    /// Checks a profile path of `kind`; the error names the missing step and the nearest valid name.
+    pub fn check(&self, kind: &KindInfo, path: &FieldPath) -> Result<(), String> {
+        let (mut at, start): (Vec<String>, &str) = match path.root {
+            Root::Object => (Vec::new(), ""),
+            Root::Template => (kind.template.clone(), "the pod template"),
+            Root::Pod => (kind.pod_spec_path(), "the pod spec"),
+            Root::Container => {
+                let mut p = kind.containers_path();
+                p.push(ITEM.into());
+                (p, "a container")
+            }
+        };
+        let what = format!("{} ({})", kind.kind, kind.api_version);
+        let start_len = at.len();
+        at.extend(path.segments.iter().cloned());
+        let nodes = self.walk(&at);
+        let Some(Some(_)) = nodes.get(start_len) else {
+            return Err(format!(
+                "{what} has no {} at {}: check kinds.{}.template",
+                if start.is_empty() { "field" } else { start },
+                at[..start_len].join("."),
+                kind.kind
+            ));
+        };
+        for (i, segment) in path.segments.iter().enumerate() {
+            let Some(Some(node)) = nodes.get(start_len + i) else { break };
+            let place = if i == 0 {
+                if start.is_empty() { what.clone() } else { format!("{start} of {what}") }
+            } else {
+                let root = path.to_string();
+                let root = &root[..root.len() - path.segments.join(".").len()];
+                format!("{root}{} of {what}", path.segments[..i].join("."))
+            };
+            match &node.shape {
+                Shape::Any => return Ok(()),
+                Shape::Map => {}
+                Shape::Struct(fields) if fields.iter().any(|f| f == segment) => {}
+                Shape::Struct(fields) => {
+                    return Err(match nearest(segment, fields) {
+                        Some(near) => format!(
+                            "\"{path}\" does not exist: {place} has no field \"{segment}\"; did you mean \"{near}\"?"
+                        ),
+                        None => format!("\"{path}\" does not exist: {place} has no field \"{segment}\""),
+                    });
+                }
+                Shape::List => {
+                    return Err(format!(
+                        "\"{path}\" does not exist: {place} is a list; a path cannot go into its items"
+                    ));
+                }
+                Shape::Scalar => {
+                    return Err(format!("\"{path}\" does not exist: {place} is a value with no fields"));
+                }
+            }
+        }
+        match nodes.last() {
+            Some(Some(_)) => Ok(()),
+            _ => Err(format!("\"{path}\" does not exist in {what}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Field {
     /// The key in the role document.
@@ -274,7 +337,7 @@ pub struct KindInfo {
     pub template: Vec<String>,
     /// The schema of a custom kind, from the server (built-in kinds use k8s-openapi's types and
     /// the known list keys): its list semantics and atomic maps.
-    pub schema: Option<std::sync::Arc<crate::model::schema::KindSchema>>,
+    pub schema: Option<std::sync::Arc<KindSchema>>,
 }
 
 impl KindInfo {
@@ -365,8 +428,8 @@ impl Profile {
                 MAX_PROFILE_BYTES / (1024 * 1024)
             )));
         }
-        let raw: RawProfile = crate::format::yaml::parse_one(text, &crate::format::yaml::PROFILE_LIMITS)
-            .and_then(|document| crate::format::yaml::deserialize(&document))
+        let raw: RawProfile = yaml::parse_one(text, &yaml::PROFILE_LIMITS)
+            .and_then(|document| yaml::deserialize(&document))
             .map_err(|e| bad(e.to_string()))?;
         if raw.kind != "RoleProfile" {
             return Err(bad(format!("kind is \"{}\", expected RoleProfile", raw.kind)));
@@ -516,8 +579,7 @@ impl Profile {
         // profile is checked by a test instead of on every run.
         if text != BUILTIN_PROFILE {
             for kind in &profile.kinds {
-                if let Some(schema) = crate::model::schema::KindSchema::builtin(&kind.api_version, &kind.kind)
-                {
+                if let Some(schema) = KindSchema::builtin(&kind.api_version, &kind.kind) {
                     profile.check_paths(kind, &schema).map_err(bad)?;
                 }
             }
@@ -527,11 +589,7 @@ impl Profile {
 
     /// Checks every path of the profile that applies to `kind` against its schema; the error names
     /// the profile key.
-    pub fn check_paths(
-        &self,
-        kind: &KindInfo,
-        schema: &crate::model::schema::KindSchema,
-    ) -> std::result::Result<(), String> {
+    pub fn check_paths(&self, kind: &KindInfo, schema: &KindSchema) -> std::result::Result<(), String> {
         for role in &self.roles {
             let traits = role
                 .traits

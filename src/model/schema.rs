@@ -15,10 +15,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 
 use crate::model::managed::Step;
-use crate::model::roles::{FieldPath, KindInfo, Root};
 
 /// A list item in a schema path.
-const ITEM: &str = "[]";
+pub const ITEM: &str = "[]";
 
 /// What is at a place in a kind's schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,67 +138,6 @@ impl KindSchema {
     /// How the list at `path` merges, if the schema says.
     pub fn list_type(&self, path: &[String]) -> Option<ListType> {
         self.node(path).and_then(|n| n.list)
-    }
-
-    /// Checks a profile path of `kind`; the error names the missing step and the nearest valid name.
-    pub fn check(&self, kind: &KindInfo, path: &FieldPath) -> Result<(), String> {
-        let (mut at, start): (Vec<String>, &str) = match path.root {
-            Root::Object => (Vec::new(), ""),
-            Root::Template => (kind.template.clone(), "the pod template"),
-            Root::Pod => (kind.pod_spec_path(), "the pod spec"),
-            Root::Container => {
-                let mut p = kind.containers_path();
-                p.push(ITEM.into());
-                (p, "a container")
-            }
-        };
-        let what = format!("{} ({})", kind.kind, kind.api_version);
-        let start_len = at.len();
-        at.extend(path.segments.iter().cloned());
-        let nodes = self.walk(&at);
-        let Some(Some(_)) = nodes.get(start_len) else {
-            return Err(format!(
-                "{what} has no {} at {}: check kinds.{}.template",
-                if start.is_empty() { "field" } else { start },
-                at[..start_len].join("."),
-                kind.kind
-            ));
-        };
-        for (i, segment) in path.segments.iter().enumerate() {
-            let Some(Some(node)) = nodes.get(start_len + i) else { break };
-            let place = if i == 0 {
-                if start.is_empty() { what.clone() } else { format!("{start} of {what}") }
-            } else {
-                let root = path.to_string();
-                let root = &root[..root.len() - path.segments.join(".").len()];
-                format!("{root}{} of {what}", path.segments[..i].join("."))
-            };
-            match &node.shape {
-                Shape::Any => return Ok(()),
-                Shape::Map => {}
-                Shape::Struct(fields) if fields.iter().any(|f| f == segment) => {}
-                Shape::Struct(fields) => {
-                    return Err(match nearest(segment, fields) {
-                        Some(near) => format!(
-                            "\"{path}\" does not exist: {place} has no field \"{segment}\"; did you mean \"{near}\"?"
-                        ),
-                        None => format!("\"{path}\" does not exist: {place} has no field \"{segment}\""),
-                    });
-                }
-                Shape::List => {
-                    return Err(format!(
-                        "\"{path}\" does not exist: {place} is a list; a path cannot go into its items"
-                    ));
-                }
-                Shape::Scalar => {
-                    return Err(format!("\"{path}\" does not exist: {place} is a value with no fields"));
-                }
-            }
-        }
-        match nodes.last() {
-            Some(Some(_)) => Ok(()),
-            _ => Err(format!("\"{path}\" does not exist in {what}")),
-        }
     }
 
     /// The place above `path` (a unit's, from the object root) that a write would send whole: an
@@ -595,7 +533,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::roles::Profile;
+    use crate::model::roles::{FieldPath, KindInfo, Profile};
 
     fn path(text: &str) -> Vec<String> {
         text.split('.').map(str::to_string).collect()

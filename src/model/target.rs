@@ -1,7 +1,6 @@
 //! The workloads a command names: `TYPE/NAME`, `TYPE NAME`, several of them, and the checks that keep
 //! a name from bending a URL.
 
-use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
 use crate::model::roles::{KindInfo, Profile};
 
@@ -24,25 +23,26 @@ impl Target<'_> {
     }
 }
 
-/// `TYPE/NAME`, `TYPE NAME`, or just `TYPE` (a list: the name is None).
+/// `TYPE/NAME`, `TYPE NAME`, or just `TYPE` (a list: the name is None), from the words as given:
+/// `target` is `TYPE[/NAME]`, `name` the word after it.
 pub fn parse_target<'p>(
     profile: &'p Profile,
-    args: &TargetArgs,
+    target: Option<&str>,
+    name: Option<&str>,
 ) -> Result<Option<(&'p KindInfo, Option<String>)>> {
-    let Some(first) = &args.target else {
+    let Some(first) = target else {
         return Ok(None);
     };
     let (kind, name) = match first.split_once('/') {
-        Some((kind, name)) => {
-            if args.name.is_some() {
+        Some((kind, object)) => {
+            if let Some(name) = name {
                 return Err(Error::Usage(format!(
-                    "give either TYPE/NAME or TYPE NAME, not both (\"{first}\" and \"{}\")",
-                    args.name.as_deref().unwrap_or_default()
+                    "give either TYPE/NAME or TYPE NAME, not both (\"{first}\" and \"{name}\")"
                 )));
             }
-            (kind, Some(name.to_string()))
+            (kind, Some(object.to_string()))
         }
-        None => (first.as_str(), args.name.clone()),
+        None => (first, name.map(str::to_string)),
     };
     if name.as_deref() == Some("") {
         return Err(Error::Usage(format!("\"{first}\" names no object; use TYPE/NAME, e.g. deploy/web")));
@@ -65,8 +65,7 @@ pub fn parse_targets<'p>(profile: &'p Profile, words: &[String]) -> Result<Vec<(
                     "\"{word}\" is not TYPE/NAME; after {first}, name every object as TYPE/NAME (or give TYPE NAME NAME…)"
                 )));
             }
-            let args = TargetArgs { target: Some(word.clone()), name: None };
-            if let Some((kind, Some(name))) = parse_target(profile, &args)? {
+            if let Some((kind, Some(name))) = parse_target(profile, Some(word), None)? {
                 out.push((kind, name));
             }
         }
@@ -79,8 +78,7 @@ pub fn parse_targets<'p>(profile: &'p Profile, words: &[String]) -> Result<Vec<(
                 "\"{name}\" follows the type \"{first}\", so it must be a NAME; give TYPE NAME NAME… or TYPE/NAME TYPE/NAME…"
             )));
         }
-        let args = TargetArgs { target: Some(first.clone()), name: Some(name.clone()) };
-        if let Some((kind, Some(name))) = parse_target(profile, &args)? {
+        if let Some((kind, Some(name))) = parse_target(profile, Some(first), Some(name))? {
             out.push((kind, name));
         }
     }
@@ -138,8 +136,11 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn args(target: Option<&str>, name: Option<&str>) -> TargetArgs {
-        TargetArgs { target: target.map(str::to_string), name: name.map(str::to_string) }
+    fn args(
+        target: Option<&'static str>,
+        name: Option<&'static str>,
+    ) -> (Option<&'static str>, Option<&'static str>) {
+        (target, name)
     }
 
     #[test]
@@ -152,13 +153,13 @@ mod tests {
             (args(None, None), None),
         ];
         for (a, expect) in cases {
-            let got = parse_target(&p, &a).unwrap().map(|(k, n)| (k.kind.clone(), n));
+            let got = parse_target(&p, a.0, a.1).unwrap().map(|(k, n)| (k.kind.clone(), n));
             let expect = expect.map(|(k, n)| (k.to_string(), n.map(str::to_string)));
             assert_eq!(got, expect, "{a:?}");
         }
-        assert!(matches!(parse_target(&p, &args(Some("pod/x"), None)), Err(Error::UnknownKind(_))));
-        assert!(matches!(parse_target(&p, &args(Some("deploy/"), None)), Err(Error::Usage(_))));
-        assert!(matches!(parse_target(&p, &args(Some("deploy/a"), Some("b"))), Err(Error::Usage(_))));
+        assert!(matches!(parse_target(&p, Some("pod/x"), None), Err(Error::UnknownKind(_))));
+        assert!(matches!(parse_target(&p, Some("deploy/"), None), Err(Error::Usage(_))));
+        assert!(matches!(parse_target(&p, Some("deploy/a"), Some("b")), Err(Error::Usage(_))));
     }
 
     #[test]
