@@ -149,7 +149,7 @@ fn across_namespaces(object: String) -> Error {
 
 /// `kubectl oam policy`: print the objects, or install them (`--apply`), or compare (`--check`).
 async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Result<Outcome> {
-    let opts = policy::Options::from_args(args, &flags.profile_configmap)?;
+    let opts = policy::options(args, &flags.profile_configmap)?;
     let needs_cluster = args.apply || args.check;
     // Printing with --profile FILE needs no cluster; anything else reads or writes one.
     let (profile, cluster) = match &flags.profile {
@@ -163,10 +163,10 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
             (profile, Some(cluster))
         }
     };
-    let profile = policy::with_groups(profile, &args.groups)?;
-    let objects = policy::objects(&profile, &opts)?;
+    let profile = core::policy::with_groups(profile, &args.groups)?;
+    let objects = core::policy::objects(&profile, &opts)?;
     match cluster.filter(|_| needs_cluster) {
-        None => print(policy::render(&objects, args.output == cli::PolicyFormat::Json)?),
+        None => print(core::policy::render(&objects, args.output == cli::PolicyFormat::Json)?),
         Some(cluster) if args.check => {
             let (differs, text) = policy::check(&cluster, &objects).await?;
             output::emit(&text)?;

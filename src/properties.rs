@@ -243,8 +243,8 @@ proptest! {
     fn parsing_any_text_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
         let _ = crate::format::yaml::parse_documents(&text, "fuzz");
-        let objects = [crate::commands::edit::Shown { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into(), label: "deployment.apps/web".into(), text: "kind: Deployment\nname: web\n".into() }];
-        let _ = crate::commands::edit::read_stream(&Profile::builtin(), &objects, &text);
+        let objects = [crate::core::edit::Shown { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into(), label: "deployment.apps/web".into(), text: "kind: Deployment\nname: web\n".into() }];
+        let _ = crate::core::edit::read_stream(&Profile::builtin(), &objects, &text);
         let _ = crate::commands::apply::parse_documents(&text, "fuzz");
     }
 

@@ -3,6 +3,7 @@
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
 
 use crate::cluster::client::Cluster;
@@ -11,7 +12,7 @@ use crate::core::hpa::Autoscaler;
 use crate::core::write::Live;
 use crate::error::{Error, Result};
 use crate::model::roles::{KindInfo, Profile, RoleName};
-use crate::model::target::Target;
+use crate::model::target::{Action, Target};
 
 /// Page size for the HPA list: large namespaces come in pages, never one huge response.
 const PAGE_SIZE: u32 = 500;
@@ -341,6 +342,40 @@ pub async fn selected<'p>(
         }
     }
     Ok((found, controlled))
+}
+
+/// The API of one of the objects `kubectl oam policy` installs (by its apiVersion and kind), and its name.
+pub(crate) fn object_api(cluster: &Cluster, object: &Value) -> (Api<DynamicObject>, String) {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let plural = match kind {
+        "ValidatingAdmissionPolicy" => "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicyBinding" => "validatingadmissionpolicybindings",
+        "RoleBinding" => "rolebindings",
+        _ => "roles",
+    };
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    match object["metadata"]["namespace"].as_str() {
+        Some(ns) => (Api::namespaced_with(cluster.client.clone(), ns, &resource), name),
+        None => (Api::all_with(cluster.client.clone(), &resource), name),
+    }
+}
+
+pub(crate) fn object_action<'a>(object: &'a Value, name: &'a str) -> Action<'a> {
+    Action {
+        kind: object["kind"].as_str().unwrap_or_default(),
+        name,
+        namespace: object["metadata"]["namespace"].as_str().unwrap_or("(cluster)"),
+    }
+}
+
+/// The live copy of one of the objects `kubectl oam policy` installs, if there is one.
+pub async fn object(cluster: &Cluster, object: &Value) -> Result<Option<Value>> {
+    let (api, name) = object_api(cluster, object);
+    let live = api.get_opt(&name).await.map_err(|e| cluster.error(e, &object_action(object, &name)))?;
+    Ok(live.map(|live| serde_json::to_value(live).unwrap_or(Value::Null)))
 }
 
 #[cfg(test)]

@@ -622,6 +622,30 @@ fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
     format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
 }
 
+/// Server-side apply of one of the objects `kubectl oam policy` installs, as `manager` (forced: taking
+/// fields over), or what the server would make of it; the server's answer.
+pub async fn apply_object(
+    cluster: &Cluster,
+    object: &Value,
+    manager: &str,
+    force: bool,
+    dry_run: bool,
+) -> Result<Value> {
+    let mut params = PatchParams::apply(manager);
+    if force {
+        params = params.force();
+    }
+    if dry_run {
+        params = params.dry_run();
+    }
+    let (api, name) = fetch::object_api(cluster, object);
+    let result = api
+        .patch(&name, &params, &Patch::Apply(object))
+        .await
+        .map_err(|e| cluster.error(e, &fetch::object_action(object, &name)))?;
+    Ok(serde_json::to_value(result).unwrap_or(Value::Null))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

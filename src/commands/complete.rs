@@ -252,7 +252,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             [kind, ..] => target(&[kind]),
         },
         ["dev" | "ops", "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
-        ["explain"] => Want::Words(crate::commands::explain::every_path(profile, None)),
+        ["explain"] => Want::Words(crate::core::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         ["dev", "set", "image" | "env", rest @ ..] => target(rest),
         // Only kinds with a replica count can be scaled or autoscaled.

@@ -1,8 +1,11 @@
 //! Pure decisions.
+pub mod edit;
+pub mod explain;
 pub mod hpa;
 pub mod hpa_write;
 pub mod owners;
 pub mod ownership;
+pub mod policy;
 pub mod project;
 pub mod rollout;
 pub mod rows;

@@ -1,7 +1,11 @@
 use serde_json::{Value, json};
 
+use super::base::{base64url, from_base64url};
+use super::units::path_key;
 use super::*;
+use crate::model::managed::Step;
 use crate::model::roles::Profile;
+use crate::model::roles::RoleName;
 
 /// A Deployment installed by helm 3 (an Update manager owning all it set), where the dev role
 /// has since set app's image.

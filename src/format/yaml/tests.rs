@@ -1,7 +1,9 @@
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
+use super::emit::quoted_key;
 use super::*;
 
 fn one(text: &str) -> Parsed {
@@ -784,4 +786,18 @@ quoted: 'yes'  # q
     // libyaml, which go-yaml (kubectl) is a port of, reads them as nothing too.
     assert_eq!(serde_yaml::from_str::<Value>(&text).unwrap(), value);
     assert_eq!(to_string_with_comments(&value, &BTreeMap::new()), to_string(&value));
+}
+
+#[test]
+fn a_list_of_role_documents_is_read_as_its_items_and_a_kubernetes_list_is_not() {
+    let text = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n  {\"kind\": \"Deployment\", \"name\": \"a\"},\n  {\"kind\": \"StatefulSet\", \"name\": \"b\"}\n]}\n";
+    let docs: Vec<Parsed> =
+        parse_documents(text, "t").unwrap().into_iter().flat_map(Parsed::into_items).collect();
+    let names: Vec<&str> = docs.iter().map(|d| d.value["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(docs[1].position(&["name"]), Some((3, 35)), "positions stay those of the file");
+    let manifests = "kind: List\nitems:\n- {kind: Deployment, metadata: {name: a}}\n";
+    let docs: Vec<Parsed> =
+        parse_documents(manifests, "t").unwrap().into_iter().flat_map(Parsed::into_items).collect();
+    assert_eq!(docs.len(), 1, "a List of manifests stays one document, to be explained");
 }

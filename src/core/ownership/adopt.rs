@@ -1,0 +1,121 @@
+//! Adopting: moving ownership of a role's fields to the role's manager.
+
+use serde_json::{Map, Value, json};
+
+use crate::core::ownership::units::Unit;
+use crate::format::canonical::canonical_json;
+use crate::model::managed::{Step, parse_key};
+
+/// A unit whose ownership moves, and from whom.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Moved {
+    pub field: String,
+    pub from: Vec<String>,
+}
+
+/// managedFields with every unit in `units` moved from other managers to `manager` (as an Apply
+/// entry, the way kubectl's client-side to server-side migration rewrites them). Entries for
+/// subresources (an autoscaler's /scale) are left alone. None if nothing moves.
+pub fn adopt(
+    object: &Value,
+    units: &[&Unit],
+    manager: &str,
+    api_version: &str,
+    now: &str,
+) -> Option<(Value, Vec<Moved>)> {
+    let mut entries: Vec<Value> = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    let mut moved = Vec::new();
+    let mut gained: Vec<(Vec<Step>, Value)> = Vec::new();
+    for unit in units {
+        let mut from = Vec::new();
+        let mut taken = Value::Object(Map::new());
+        for entry in entries.iter_mut() {
+            let mine = entry["manager"] == manager && entry["operation"] == "Apply";
+            let sub = entry.get("subresource").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            if mine || sub {
+                continue;
+            }
+            let Some(fields) = entry.get_mut("fieldsV1") else { continue };
+            if let Some(subtree) = take_subtree(fields, &unit.path) {
+                merge_fields(&mut taken, &subtree);
+                from.push(entry["manager"].as_str().unwrap_or("(unnamed)").to_string());
+            }
+        }
+        if !from.is_empty() {
+            moved.push(Moved { field: unit.label.clone(), from });
+            gained.push((unit.path.clone(), taken));
+        }
+    }
+    if moved.is_empty() {
+        return None;
+    }
+    entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|m| !m.is_empty()));
+    let position = entries.iter().position(|e| {
+        e["manager"] == manager
+            && e["operation"] == "Apply"
+            && e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
+    });
+    let at = match position {
+        Some(at) => at,
+        None => {
+            entries.push(json!({"manager": manager, "operation": "Apply", "apiVersion": api_version,
+                                "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
+            entries.len() - 1
+        }
+    };
+    entries[at]["time"] = json!(now);
+    for (path, subtree) in gained {
+        add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
+    }
+    Some((Value::Array(entries), moved))
+}
+
+/// Removes and returns the subtree at `path`; parents left empty go too.
+fn take_subtree(fields: &mut Value, path: &[Step]) -> Option<Value> {
+    let (first, rest) = path.split_first()?;
+    let map = fields.as_object_mut()?;
+    let key = map.keys().find(|k| parse_key(k).as_ref() == Some(first))?.clone();
+    if rest.is_empty() {
+        return map.shift_remove(&key);
+    }
+    let child = map.get_mut(&key)?;
+    let taken = take_subtree(child, rest)?;
+    // A node with only "." (or nothing) left says only that the parent exists: not a field anyone set.
+    if child.as_object().is_some_and(|m| m.keys().all(|k| k == ".")) {
+        map.shift_remove(&key);
+    }
+    Some(taken)
+}
+
+fn merge_fields(into: &mut Value, from: &Value) {
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in from {
+            merge_fields(into.entry(k.clone()).or_insert_with(|| json!({})), v);
+        }
+    }
+}
+
+fn add_subtree(fields: &mut Value, path: &[Step], subtree: Value) {
+    let mut node = fields;
+    for step in path {
+        if !node.is_object() {
+            *node = json!({});
+        }
+        let Some(map) = node.as_object_mut() else { return };
+        let key = match step {
+            Step::Field(f) => format!("f:{f}"),
+            Step::Key(k) => format!("k:{}", canonical_json(k)),
+        };
+        let child = map.entry(key).or_insert_with(|| json!({}));
+        if let Step::Key(k) = step {
+            // An item an apply names is owned with its keys, as the server records it.
+            let child_map = child.as_object_mut().expect("inserted as an object");
+            child_map.entry(".").or_insert_with(|| json!({}));
+            for name in k.as_object().into_iter().flat_map(|m| m.keys()) {
+                child_map.entry(format!("f:{name}")).or_insert_with(|| json!({}));
+            }
+        }
+        node = child;
+    }
+    merge_fields(node, &subtree);
+}

@@ -1,0 +1,441 @@
+use super::*;
+
+fn deployment() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"},
+                      "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "a"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "nodeSelector": {"disk": "ssd"},
+                    "serviceAccountName": "web",
+                    "containers": [
+                        {"name": "app", "image": "shop:1", "imagePullPolicy": "Always",
+                         "env": [{"name": "MODE", "value": "prod"},
+                                 {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                         "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                         "livenessProbe": {"httpGet": {"path": "/"}}},
+                        {"name": "proxy", "image": "envoy:1"}
+                    ]
+                }
+            }
+        }
+    })
+}
+
+fn setup() -> (Profile, Value) {
+    (Profile::builtin(), deployment())
+}
+
+#[test]
+fn dev_document_is_compact_and_role_only() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let mut doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+    doc.as_object_mut().unwrap().remove(BASE_KEY);
+    assert_eq!(
+        doc,
+        json!({
+            "kind": "Deployment", "name": "web", "namespace": "shop",
+            "containers": {
+                "app": {"image": "shop:1",
+                        "env": {"MODE": "prod", "PASSWORD": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+                        "ports": [{"containerPort": 8080, "name": "http"}]},
+                "proxy": {"image": "envoy:1"}
+            }
+        })
+    );
+}
+
+#[test]
+fn ops_document_hides_tool_annotations_and_shows_selector_read_only() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let mut doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    doc.as_object_mut().unwrap().remove(BASE_KEY);
+    assert_eq!(
+        doc,
+        json!({
+            "kind": "Deployment", "name": "web", "namespace": "shop",
+            "scaler": {"replicas": 3},
+            "rollout": {"strategy": {"type": "RollingUpdate"}},
+            "placement": {"nodeSelector": {"disk": "ssd"}},
+            "metadata": {"labels": {"app": "web"}, "annotations": {"team": "a"}},
+            "readOnly": {"selector": {"app": "web"}}
+        })
+    );
+}
+
+#[test]
+fn container_filter_and_autoscaler() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let hpa =
+        Autoscaler::of(&json!({"metadata": {"name": "web"}, "spec": {"minReplicas": 2, "maxReplicas": 5}}));
+    let dev =
+        document(&p, RoleName::Dev, kind, &obj, &ViewOptions { container: Some("proxy"), autoscaler: None });
+    assert_eq!(dev["containers"], json!({"proxy": {"image": "envoy:1"}}));
+    let ops =
+        document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
+    assert_eq!(
+        ops["readOnly"]["autoscaler"],
+        json!({"name": "web", "holds": ["scaler.replicas"], "current": {"scaler.replicas": 3}})
+    );
+    assert_eq!(ops["autoscaler"], json!({"minReplicas": 2, "maxReplicas": 5}), "its settings are editable");
+    assert!(dev.get("autoscaler").is_none());
+    // Metric targets are quantities; the rest of the section holds whole numbers.
+    let mut fractional = ops.clone();
+    fractional["autoscaler"]["metrics"] = json!([{"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": 0.5}}}]);
+    assert!(decode(&p, RoleName::Ops, &obj, &fractional).is_ok());
+    fractional["autoscaler"]["behavior"] =
+        json!({"scaleUp": {"policies": [{"type": "Pods", "value": 1.5, "periodSeconds": 60}]}});
+    assert_eq!(
+        messages(&decode(&p, RoleName::Ops, &obj, &fractional).unwrap_err()),
+        ["autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number (if it is text, quote it)"]
+    );
+    let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
+    assert!(document(&p, RoleName::Dev, kind, &obj, &with_hpa).get("autoscaler").is_none(), "never for dev");
+    let dev_doc = json!({"kind": "Deployment", "name": "web", "autoscaler": {"maxReplicas": 3}});
+    assert!(
+        messages(&decode(&p, RoleName::Dev, &obj, &dev_doc).unwrap_err())[0]
+            .starts_with("autoscaler: belongs to the ops role")
+    );
+    assert!(ops.get("scaler").is_none(), "a held count is not offered for editing");
+}
+
+fn decode(p: &Profile, role: RoleName, obj: &Value, doc: &Value) -> Result<Value, Vec<DocProblem>> {
+    let (fields, problems) = decode_document(p, role, p.kind("deploy").unwrap(), obj, doc);
+    if problems.is_empty() { Ok(fields) } else { Err(problems) }
+}
+
+fn messages(problems: &[DocProblem]) -> Vec<&str> {
+    problems.iter().map(|p| p.message.as_str()).collect()
+}
+
+#[test]
+fn unchanged_document_decodes_to_the_role_fields_only() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+    assert!(doc[BASE_KEY]["digest"].as_str().unwrap().starts_with("v1."), "documents carry their base");
+    assert_eq!(
+        decode(&p, RoleName::Dev, &obj, &doc).unwrap(),
+        json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": "shop:1",
+             "env": [{"name": "MODE", "value": "prod"},
+                     {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+             "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]},
+            {"name": "proxy", "image": "envoy:1"}
+        ]}}}})
+    );
+    let ops_doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    let ops = decode(&p, RoleName::Ops, &obj, &ops_doc).unwrap();
+    assert_eq!(ops["spec"]["replicas"], 3);
+    assert_eq!(ops["metadata"]["annotations"], json!({"team": "a"}));
+    assert!(ops["spec"]["template"]["spec"].get("containers").is_none(), "ops never sends containers");
+}
+
+#[test]
+fn a_filtered_document_speaks_only_for_its_containers() {
+    let (p, obj) = setup();
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"proxy": {"image": "envoy:2"}}});
+    let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+    assert_eq!(
+        fields["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "proxy", "image": "envoy:2"}])
+    );
+    assert_eq!(named_containers(&doc), ["proxy"]);
+}
+
+#[test]
+fn env_values_must_be_strings_and_duplicates_are_shown_as_they_are() {
+    let (p, mut obj) = setup();
+    let cases = [
+        (json!(1.1), "containers.app.env.V: env values are strings, and this is a number; quote it: \"1.1\""),
+        (json!(31), "this is a number; quote it: \"31\""),
+        (json!(true), "this is a boolean; quote it: \"true\""),
+        (Value::Null, "this is empty (null); quote it: \"\""),
+    ];
+    for (value, expect) in cases {
+        let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": value}}}});
+        let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+        assert!(problems[0].message.contains(expect), "{problems:?}");
+        assert_eq!(
+            problems[0].at.as_deref(),
+            Some(&["containers".to_string(), "app".into(), "env".into(), "V".into()][..])
+        );
+    }
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"V": "1.10"}}}});
+    let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+    assert_eq!(
+        fields["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "V", "value": "1.10"}])
+    );
+    // Duplicate names: the list form, both kept, in order, and it reads back.
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}, {"name": "A", "value": "2"}]);
+    let kind = p.kind("deploy").unwrap();
+    let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+    assert_eq!(
+        doc["containers"]["app"]["env"],
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}, {"name": "A", "value": "2"}])
+    );
+    let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+    assert_eq!(fields["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn problems_are_named_and_point_to_the_other_role() {
+    let (p, obj) = setup();
+    let cases = [
+        (json!({"kind": "Deployment", "name": "other"}), "name: cannot be changed"),
+        (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
+        (
+            json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}),
+            "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "bogus": 1}),
+            "bogus: unknown key; the dev role has containers",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "containers": {"app": {"livenessProbe": {}}}}),
+            "containers.app.livenessProbe: not a dev field",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": ["x"]}}}),
+            "containers.app.env[0]: expected {name: NAME",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "containers": {"app": {"ports": ["x"]}}}),
+            "containers.app.ports[0]",
+        ),
+    ];
+    for (doc, expect) in cases {
+        let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+        assert!(
+            messages(&problems).iter().any(|d| d.contains(expect)),
+            "{problems:?} should mention {expect}"
+        );
+    }
+    let ops_cases = [
+        (
+            json!({"kind": "Deployment", "name": "web", "containers": {}}),
+            "containers: belongs to the dev role",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "schedule": {"schedule": "* * * * *"}}),
+            "schedule: Deployment has no schedule trait",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}}}),
+            "set by tools and controllers",
+        ),
+    ];
+    for (doc, expect) in ops_cases {
+        let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
+        assert!(
+            messages(&problems).iter().any(|d| d.contains(expect)),
+            "{problems:?} should mention {expect}"
+        );
+    }
+}
+
+#[test]
+fn role_fields_are_removed_and_everything_else_kept() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let dev_less = without_role_fields(&p, RoleName::Dev, kind, &obj);
+    let app = &dev_less["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        app,
+        &json!({"name": "app", "imagePullPolicy": "Always", "livenessProbe": {"httpGet": {"path": "/"}}})
+    );
+    assert_eq!(dev_less["spec"]["replicas"], 3, "ops fields stay");
+    let ops_less = without_role_fields(&p, RoleName::Ops, kind, &obj);
+    assert!(ops_less["spec"].get("replicas").is_none());
+    assert!(ops_less["metadata"].get("annotations").is_none(), "tool-written keys are bookkeeping");
+    assert_eq!(ops_less["spec"]["template"]["spec"]["serviceAccountName"], "web");
+    let mut changed = ops_less.clone();
+    changed["spec"]["template"]["spec"]["serviceAccountName"] = json!("other");
+    changed["spec"]["paused"] = json!(true);
+    assert_eq!(
+        differing_paths(&ops_less, &changed),
+        ["spec.template.spec.serviceAccountName", "spec.paused"]
+    );
+}
+
+#[test]
+fn unknown_containers_and_numbers_that_would_change_are_problems() {
+    let (p, obj) = setup();
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"ap": {"image": "x"}}});
+    let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+    assert!(
+        problems[0].message.starts_with("containers.ap: no such container (it has app, proxy)"),
+        "{problems:?}"
+    );
+    for (replicas, expect) in [
+        (json!(4294967298u64), "scaler.replicas: 4294967298 is out of range (at most 2147483647)"),
+        (json!(1e10), "scaler.replicas: 10000000000.0 is not a whole number (if it is text, quote it)"),
+        (json!(2.5), "scaler.replicas: 2.5 is not a whole number (if it is text, quote it)"),
+    ] {
+        let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": replicas}});
+        let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
+        assert_eq!(messages(&problems), [expect]);
+    }
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"resources": {"requests": {"cpu": 0.5}}}}});
+    assert!(decode(&p, RoleName::Dev, &obj, &doc).is_ok(), "quantities may be fractional");
+}
+
+#[test]
+fn server_fields_are_named_as_documents_name_them() {
+    let p = Profile::builtin();
+    let deploy = p.kind("deploy").unwrap();
+    let cj = p.kind("cj").unwrap();
+    let cases = [
+        (deploy, ".spec.template.spec.containers[name=\"app\"].image", Some("containers.app.image")),
+        (
+            deploy,
+            ".spec.template.spec.containers[name=\"a.b\"].env[name=\"X\"].value",
+            Some("containers.a.b.env[name=\"X\"].value"),
+        ),
+        (deploy, ".spec.replicas", Some("scaler.replicas")),
+        (deploy, ".metadata.labels.app", Some("metadata.labels.app")),
+        (deploy, ".spec.template.spec.tolerations", Some("placement.tolerations")),
+        (
+            cj,
+            ".spec.jobTemplate.spec.template.spec.containers[name=\"job\"].args",
+            Some("containers.job.args"),
+        ),
+        (deploy, ".spec.template.spec.serviceAccountName", None),
+    ];
+    for (kind, field, label) in cases {
+        assert_eq!(document_label(&p, kind, field).as_deref(), label, "{field}");
+    }
+}
+
+#[test]
+fn init_containers_and_sidecars_are_in_the_dev_document() {
+    let (p, mut obj) = setup();
+    obj["spec"]["template"]["spec"]["initContainers"] = json!([
+        {"name": "migrate", "image": "shop:1", "args": ["migrate"], "imagePullPolicy": "Always"},
+        {"name": "log", "image": "fluent:1", "restartPolicy": "Always", "env": [{"name": "TO", "value": "x"}]}
+    ]);
+    let kind = p.kind("deploy").unwrap();
+    let doc = document(&p, RoleName::Dev, kind, &obj, &ViewOptions::default());
+    assert_eq!(
+        doc["initContainers"],
+        json!({"migrate": {"image": "shop:1", "args": ["migrate"]},
+               "log": {"image": "fluent:1", "env": {"TO": "x"}}})
+    );
+    assert_eq!(doc["readOnly"], json!({"sidecars": ["log"]}), "sidecars are recognisable");
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["kind", "name", "namespace", "containers", "initContainers", "readOnly", "base"]);
+    // It reads back to the same fields, keyed as the server merges them.
+    let fields = decode(&p, RoleName::Dev, &obj, &doc).unwrap();
+    assert_eq!(
+        fields["spec"]["template"]["spec"]["initContainers"],
+        json!([{"name": "migrate", "image": "shop:1", "args": ["migrate"]},
+               {"name": "log", "image": "fluent:1", "env": [{"name": "TO", "value": "x"}]}])
+    );
+    assert_eq!(named_containers(&doc), ["app", "proxy", "migrate", "log"]);
+    // -c finds an init container; the document then holds only it.
+    let only = ViewOptions { container: Some("log"), autoscaler: None };
+    let one = document(&p, RoleName::Dev, kind, &obj, &only);
+    assert_eq!(one.get("containers"), None);
+    assert_eq!(one["initContainers"], json!({"log": {"image": "fluent:1", "env": {"TO": "x"}}}));
+    assert_eq!(one["readOnly"]["sidecars"], json!(["log"]));
+    // Containers under the wrong key, or unknown ones, are named with the way out.
+    for (doc, expect) in [
+        (
+            json!({"kind": "Deployment", "name": "web", "containers": {"migrate": {"image": "x"}}}),
+            "containers.migrate: migrate is an init container; put it under initContainers",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "initContainers": {"app": {"image": "x"}}}),
+            "initContainers.app: app is an app container; put it under containers",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "initContainers": {"x": {"image": "x"}}}),
+            "initContainers.x: no such init container (it has migrate, log)",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"restartPolicy": "Never"}}}),
+            "initContainers.log.restartPolicy: not a dev field",
+        ),
+        (
+            json!({"kind": "Deployment", "name": "web", "initContainers": {"log": {"env": {"N": 1}}}}),
+            "initContainers.log.env.N: env values are strings",
+        ),
+    ] {
+        let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+        assert!(messages(&problems).iter().any(|m| m.starts_with(expect)), "{problems:?}");
+    }
+    let ops = json!({"kind": "Deployment", "name": "web", "initContainers": {}});
+    assert!(
+        messages(&decode(&p, RoleName::Ops, &obj, &ops).unwrap_err())[0]
+            .starts_with("initContainers: belongs to the dev role")
+    );
+    // Server paths and the role guard know init containers too.
+    assert_eq!(
+        document_label(&p, kind, ".spec.template.spec.initContainers[name=\"log\"].image").as_deref(),
+        Some("initContainers.log.image")
+    );
+    let dev_less = without_role_fields(&p, RoleName::Dev, kind, &obj);
+    assert_eq!(
+        dev_less["spec"]["template"]["spec"]["initContainers"],
+        json!([{"name": "migrate", "imagePullPolicy": "Always"}, {"name": "log", "restartPolicy": "Always"}])
+    );
+}
+
+#[test]
+fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
+    let p = Profile::builtin();
+    let kind = p.kind("job").unwrap();
+    let job = json!({"metadata": {"name": "once", "namespace": "a"},
+        "spec": {"parallelism": 2, "completions": 4, "completionMode": "NonIndexed", "backoffLimit": 6,
+                 "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100,
+                 "template": {"spec": {"containers": [{"name": "main", "image": "busybox"}]}}}});
+    let mut doc = document(&p, RoleName::Ops, kind, &job, &ViewOptions::default());
+    doc.as_object_mut().unwrap().remove(BASE_KEY);
+    assert_eq!(
+        doc,
+        json!({"kind": "Job", "name": "once", "namespace": "a",
+               "run": {"parallelism": 2, "backoffLimit": 6, "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 100},
+               "readOnly": {"completions": 4, "completionMode": "NonIndexed"}})
+    );
+    let (fields, problems) = decode_document(&p, RoleName::Ops, kind, &job, &doc);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(fields["spec"]["ttlSecondsAfterFinished"], 100);
+    let set_completions = json!({"kind": "Job", "name": "once", "run": {"completions": 5}});
+    let (_, problems) = decode_document(&p, RoleName::Ops, kind, &job, &set_completions);
+    assert_eq!(
+        problems[0].message,
+        "run.completions: read-only for Job (fixed when the Job is created: the API refuses changes (an Indexed Job's may change only together with parallelism)); it is shown under readOnly, remove it here"
+    );
+    let cj = p.kind("cj").unwrap();
+    let schedule: Vec<&str> = p
+        .role(RoleName::Ops)
+        .object_traits("CronJob")
+        .filter(|(t, _)| *t == "schedule")
+        .flat_map(|(_, fields)| fields.into_iter().map(|f| f.name.as_str()))
+        .collect();
+    assert_eq!(
+        schedule,
+        [
+            "schedule",
+            "timeZone",
+            "suspend",
+            "concurrencyPolicy",
+            "startingDeadlineSeconds",
+            "successfulJobsHistoryLimit",
+            "failedJobsHistoryLimit"
+        ]
+    );
+    assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
+}
