@@ -1,5 +1,8 @@
 //! Command line, shown as `kubectl oam …`. kubectl passes every flag after the plugin name through
 //! untouched, so the plugin parses kubectl's global flags itself.
+//!
+//! The bottom layer, beside `error`: clap definitions and the duration form its flags take. Only
+//! `commands/` and the crate root read them; the layers below take plain values.
 
 use std::path::PathBuf;
 use std::time::Duration;

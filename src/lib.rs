@@ -1,6 +1,18 @@
 //! kubectl-oam: Open Application Model roles on live Kubernetes workloads.
 //!
-//! `main.rs` parses and prints; this file dispatches commands to their modules.
+//! `main.rs` parses and prints; this file dispatches commands to their modules. The modules are in
+//! layers, each importing only from the layers below it (`layers_test.rs` keeps it so):
+//!
+//! - `error.rs` (errors as users read them) and `cli.rs` (the command line, clap only);
+//! - `format/`: text in and out (YAML, JSON, tables, diffs, JSONPath, canonical forms);
+//! - `model/`: the role model and what describes objects (roles, schemas, targets, paths,
+//!   managedFields);
+//! - `core/`: pure decisions (projection, ownership, the pure half of writes, status, rows,
+//!   rollout judgement, the policy), with no client, runtime or I/O;
+//! - `cluster/`: talking to the API server (client, transport, fetch, the write pipeline, the
+//!   watch for `--wait`, the profile lookup), from plain values, never the command line;
+//! - `commands/`: one file per verb, turning arguments into plain values, then calling `core`
+//!   and `cluster` and printing.
 
 pub mod cli;
 pub mod cluster;
@@ -10,6 +22,8 @@ pub mod error;
 pub mod format;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod layers_test;
 pub mod model;
 #[cfg(test)]
 mod properties;
@@ -18,7 +32,9 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::profiles;
-use commands::{adopt, apply, complete, edit, explain, get as view, list, policy};
+use commands::{
+    adopt, apply, autoscale, complete, edit, explain, get, list, owners, policy, roles, scale, set,
+};
 use error::{Error, Result};
 use format::output;
 use model::roles::RoleName;
@@ -89,7 +105,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
                         .await?
                 }
             };
-            print(commands::roles::roles(&profile, &origin.describe(&profile.source), args)?)
+            print(roles::roles(&profile, &origin.describe(&profile.source), args)?)
         }
         Command::Policy(args) => policy_command(flags, args).await,
         Command::Explain(args) => {
@@ -106,7 +122,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             }
             let cluster = commands::connect(flags).await?;
             let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
-            let (text, outside) = commands::owners::owners(&cluster, &profile, args).await?;
+            let (text, outside) = owners::owners(&cluster, &profile, args).await?;
             print(text)?;
             Ok(if args.check && outside { Outcome::Differences } else { Outcome::Done })
         }
@@ -215,7 +231,7 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     match command {
         RoleCommand::Get(args) => match list::list_of_get(&profile, args)? {
             Some(list) => list::print_list(&cluster, &profile, role, &list).await.map(|_| Outcome::Done),
-            None => print(view::get(&cluster, &profile, role, args).await?),
+            None => print(get::get(&cluster, &profile, role, args).await?),
         },
         RoleCommand::List(args) => {
             list::print_list(&cluster, &profile, role, args).await.map(|_| Outcome::Done)
@@ -231,16 +247,10 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                 Ok(Outcome::Done)
             }
         }
-        RoleCommand::Set(SetCommand::Image(args)) => {
-            print(commands::set::set_image(&cluster, &profile, args).await?)
-        }
-        RoleCommand::Set(SetCommand::Env(args)) => {
-            print(commands::set::set_env(&cluster, &profile, args).await?)
-        }
-        RoleCommand::Scale(args) => print(commands::scale::scale(&cluster, &profile, args).await?),
-        RoleCommand::Autoscale(args) => {
-            print(commands::autoscale::autoscale(&cluster, &profile, args).await?)
-        }
+        RoleCommand::Set(SetCommand::Image(args)) => print(set::set_image(&cluster, &profile, args).await?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(set::set_env(&cluster, &profile, args).await?),
+        RoleCommand::Scale(args) => print(scale::scale(&cluster, &profile, args).await?),
+        RoleCommand::Autoscale(args) => print(autoscale::autoscale(&cluster, &profile, args).await?),
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
     }
 }

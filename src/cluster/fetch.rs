@@ -220,6 +220,7 @@ pub async fn fetch_with_autoscaler(
     Ok((obj, hpa))
 }
 
+/// The live object `target` names, with the HPA that targets it: what a write is decided from.
 pub async fn read_live<'p>(
     cluster: &Cluster,
     profile: &Profile,
@@ -363,6 +364,7 @@ pub(crate) fn object_api(cluster: &Cluster, object: &Value) -> (Api<DynamicObjec
     }
 }
 
+/// One of those objects as API errors name it.
 pub(crate) fn object_action<'a>(object: &'a Value, name: &'a str) -> Action<'a> {
     Action {
         kind: object["kind"].as_str().unwrap_or_default(),

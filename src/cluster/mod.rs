@@ -1,4 +1,11 @@
-//! Talking to the API server.
+//! Talking to the API server: the client and its errors (`client`), request limits (`transport`),
+//! reads (`fetch`, and `list` for paged workload lists), the write pipeline (`write`: dry-run, commit,
+//! retries, removals, JSON patches), the watch behind `--wait` (`wait`), and the role profile
+//! lookup (`profiles`).
+//!
+//! Takes plain values (`ClientOptions`, `ProfileOptions`, `WaitOptions`), never the command line:
+//! imports `error`, `format`, `model` and `core`.
+
 pub mod client;
 pub mod fetch;
 pub mod list;

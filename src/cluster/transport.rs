@@ -7,7 +7,7 @@
 //! - a successful answer must be a **JSON object** (every Kubernetes API answer kubectl-oam asks for
 //!   is one); an array, a string, HTML or an empty body is refused here, naming the request.
 //!
-//! Failures carry the request ("GET /apis/apps/v1/…") so that `cluster.rs` can say which one failed.
+//! Failures carry the request ("GET /apis/apps/v1/…") so that `client.rs` can say which one failed.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,8 +8,9 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
-use crate::cluster::client as cluster;
+use crate::cluster::client::{self, Cluster};
 use crate::cluster::fetch;
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::model::object;
 use crate::model::roles::Profile;
@@ -368,7 +369,7 @@ pub async fn answer(words: &[String]) -> String {
     let mut cluster = None;
     let profile = match uses_profile(words) {
         true => {
-            cluster = super::connect(&flags).await.ok();
+            cluster = commands::connect(&flags).await.ok();
             profile_in_effect(&flags, cluster.as_ref()).await
         }
         false => Profile::builtin(),
@@ -376,13 +377,13 @@ pub async fn answer(words: &[String]) -> String {
     let want = want(&profile, words);
     let live = !matches!(want, Want::Words(_) | Want::Nothing | Want::Files | Want::Contexts);
     if live && cluster.is_none() {
-        cluster = super::connect(&flags).await.ok();
+        cluster = commands::connect(&flags).await.ok();
     }
     let mut candidates: Vec<String> = match (want, cluster.as_ref()) {
         (Want::Words(list), _) => list,
         // No candidates and the default directive: the shell completes file names.
         (Want::Files, _) => return format!(":{FILE_COMP}\n"),
-        (Want::Contexts, _) => cluster::context_names(&super::client_options(&flags)).unwrap_or_default(),
+        (Want::Contexts, _) => client::context_names(&commands::client_options(&flags)).unwrap_or_default(),
         (_, None) | (Want::Nothing, _) => Vec::new(),
         (Want::Namespaces { prefix }, Some(c)) => fetch::namespace_names(c)
             .await
@@ -420,11 +421,11 @@ pub async fn answer(words: &[String]) -> String {
 
 /// The profile commands would use: `--profile FILE`, else the cluster's (its cached copy: no
 /// request while the cache is fresh), else the built-in one. Completion never fails on it.
-async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>) -> Profile {
+async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&Cluster>) -> Profile {
     let loaded = match (&flags.profile, cluster) {
         (Some(path), _) => crate::cluster::profiles::from_file(path).ok(),
         (None, Some(cluster)) => {
-            crate::cluster::profiles::load_with_origin(cluster, &super::profile_options(flags), false)
+            crate::cluster::profiles::load_with_origin(cluster, &commands::profile_options(flags), false)
                 .await
                 .ok()
                 .map(|(p, _)| p)
@@ -434,14 +435,14 @@ async fn profile_in_effect(flags: &KubeFlags, cluster: Option<&cluster::Cluster>
     loaded.unwrap_or_else(Profile::builtin)
 }
 
-async fn live_names(profile: &Profile, cluster: &cluster::Cluster, kind: &str) -> Result<Vec<String>> {
+async fn live_names(profile: &Profile, cluster: &Cluster, kind: &str) -> Result<Vec<String>> {
     let kind = profile.kind(kind)?;
     fetch::object_names(cluster, kind).await
 }
 
 async fn live_containers(
     profile: &Profile,
-    cluster: &cluster::Cluster,
+    cluster: &Cluster,
     kind: &str,
     name: &str,
 ) -> Result<Vec<String>> {
@@ -452,11 +453,7 @@ async fn live_containers(
 }
 
 /// `key=` for each label key on the first page of objects of the kind (every workload kind if none).
-async fn live_label_keys(
-    profile: &Profile,
-    cluster: &cluster::Cluster,
-    kind: Option<&str>,
-) -> Result<Vec<String>> {
+async fn live_label_keys(profile: &Profile, cluster: &Cluster, kind: Option<&str>) -> Result<Vec<String>> {
     let kinds: Vec<&crate::model::roles::KindInfo> = match kind {
         Some(kind) => vec![profile.kind(kind)?],
         None => profile.kinds.iter().collect(),

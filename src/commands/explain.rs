@@ -6,7 +6,7 @@ use crate::cli::ExplainArgs;
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
 use crate::core::explain::{autoscaler_field, describe, find, object_path};
-use crate::core::hpa::{self as autoscaler, Autoscaler};
+use crate::core::hpa::{self, Autoscaler};
 use crate::core::owners::field_owners;
 use crate::error::{Error, Result};
 use crate::model::managed::{Step, managed_entries, owns};
@@ -26,7 +26,7 @@ async fn explain_autoscaler(
     let kinds: Vec<&str> = profile
         .kinds
         .iter()
-        .filter(|k| autoscaler::has_section(profile, RoleName::Ops, k))
+        .filter(|k| hpa::has_section(profile, RoleName::Ops, k))
         .map(|k| k.kind.as_str())
         .collect();
     if let Some(t) = target.as_ref().filter(|t| !kinds.contains(&t.kind.kind.as_str())) {
@@ -38,7 +38,7 @@ async fn explain_autoscaler(
             kinds.join(", ")
         )));
     }
-    let kind = &*autoscaler::KIND;
+    let kind = &*hpa::KIND;
     let path = vec!["spec".to_string(), field.to_string()];
     let mut text = format!("FIELD:       ops.{AUTOSCALER_KEY}.{field}\n");
     text.push_str(&format!("ROLE:        ops (field manager \"{}\"): {}\n", role.manager, role.description));

@@ -1,4 +1,11 @@
-//! Pure decisions.
+//! Pure decisions: the role document of an object and back (`project`), which units a write sends
+//! and owns (`ownership`), the pure half of a write (`write`, and `hpa_write` for the autoscaler),
+//! the autoscaler section (`hpa`), who owns what (`owners`), rollout judgement (`rollout`), status
+//! and table rows (`status`, `rows`), the editor's text (`edit`), `explain`'s paths, and the
+//! admission policy (`policy`).
+//!
+//! No client, no runtime, no I/O: imports `error`, `format` and `model` only.
+
 pub mod edit;
 pub mod explain;
 pub mod hpa;

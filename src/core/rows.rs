@@ -578,7 +578,7 @@ impl PartialObject {
         self.metadata.name.as_deref().unwrap_or_default()
     }
 
-    /// The controller, as [`project::controller`] spells it.
+    /// The controller, as [`object::controller`] spells it.
     pub fn controller(&self) -> Option<String> {
         let owner = self.metadata.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
         let kind = owner.kind.as_deref()?.to_lowercase();

@@ -1,7 +1,7 @@
 //! The role model as data: which workload kinds exist, and which fields each role owns.
 //!
 //! Views, writes, owners and completion all read a [`Profile`]; no other module knows which field
-//! belongs to which role. The built-in profile is `src/profile.yaml`.
+//! belongs to which role. The built-in profile is `src/model/profile.yaml`.
 
 use std::collections::BTreeMap;
 use std::fmt;
