@@ -7,9 +7,11 @@
 // upstream controllers roll Deployments out, run Jobs, scale for HPAs and delete namespaces. Pods
 // never run containers: kwok marks them Running and Ready once the scheduler has bound them.
 //
-// Usage: local-cluster -dir STATE_DIR [-port 16443] [-etcd-port 12379] [-kwok PATH] [-nodes 3]
+// Usage: local-cluster -dir STATE_DIR [-port 16443] [-etcd-port 12379] [-kwok PATH] [-nodes 3] [-name NAME]
 //
-// It writes STATE_DIR/kubeconfig (contexts admin, dev, ops) before the server starts serving,
+// It writes STATE_DIR/kubeconfig (contexts admin, dev, ops; NAME-admin, NAME-dev, NAME-ops with
+// -name, and so its cluster and users, so that the kubeconfigs of two clusters merge) before the
+// server starts serving,
 // STATE_DIR/parts (one line per part as it becomes ready) and STATE_DIR/ready once every part is.
 // If any part stops, the whole process exits.
 package main
@@ -49,19 +51,20 @@ func main() {
 	etcdPort := flag.Int("etcd-port", 12379, "embedded etcd client port on 127.0.0.1 (peer port is +1)")
 	kwokPath := flag.String("kwok", "", "kwok binary that simulates the nodes (none: no nodes, pods stay Pending)")
 	nodes := flag.Int("nodes", 3, "fake nodes to create for kwok")
+	name := flag.String("name", "", "prefix of the kubeconfig's context, cluster and user names (NAME-admin, …)")
 	flag.Parse()
 
 	// Upstream clients name themselves (User-Agent, and so the managedFields manager) after the
 	// program: make the API server's own writes read "kube-apiserver" as in a real cluster.
 	os.Args[0] = "kube-apiserver"
 
-	if err := run(*dir, *port, *etcdPort, *kwokPath, *nodes); err != nil && !errors.Is(err, errSignal) {
+	if err := run(*dir, *name, *port, *etcdPort, *kwokPath, *nodes); err != nil && !errors.Is(err, errSignal) {
 		fmt.Fprintf(os.Stderr, "local-cluster: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, port, etcdPort int, kwokPath string, nodes int) error {
+func run(dir, name string, port, etcdPort int, kwokPath string, nodes int) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -96,7 +99,7 @@ func run(dir string, port, etcdPort int, kwokPath string, nodes int) error {
 
 	server := fmt.Sprintf("https://127.0.0.1:%d", port)
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, server, filepath.Join(pki, "ca.crt")); err != nil {
+	if err := writeKubeconfig(kubeconfig, name, server, filepath.Join(pki, "ca.crt")); err != nil {
 		return err
 	}
 

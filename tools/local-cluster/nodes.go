@@ -40,6 +40,9 @@ func startKwok(binary, dir, kubeconfig string, stopped chan<- error) (*kwokProce
 		"--cidr=10.244.0.0/16",
 	)
 	cmd.Stdout, cmd.Stderr = log, log
+	// kwok reads ~/.kwok/kwok.yaml when it exists (it may set a node port to listen on) and keeps
+	// its work files there: give each cluster its own, so that two run side by side untouched.
+	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(dir, "kwok-work"))
 	// kwok must not outlive this process, however it ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

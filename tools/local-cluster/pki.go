@@ -131,23 +131,32 @@ func writeTokens(path string) error {
 	return os.WriteFile(path, []byte(out), 0o600)
 }
 
-func writeKubeconfig(path, server, caPath string) error {
+// writeKubeconfig: one cluster, a user and a context per identity. A non-empty name prefixes the
+// cluster, user and context names ("east-admin"), so several clusters' files merge in a KUBECONFIG list.
+func writeKubeconfig(path, name, server, caPath string) error {
 	ca, err := os.ReadFile(caPath)
 	if err != nil {
 		return err
 	}
-	out := "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n" +
+	prefixed := func(s string) string {
+		if name == "" {
+			return s
+		}
+		return name + "-" + s
+	}
+	cluster := prefixed("local")
+	out := "apiVersion: v1\nkind: Config\nclusters:\n- name: " + cluster + "\n  cluster:\n" +
 		"    server: " + server + "\n" +
 		"    certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca) + "\n" +
 		"users:\n"
 	for _, id := range identities {
-		out += "- name: " + id.user + "\n  user:\n    token: " + id.token + "\n"
+		out += "- name: " + prefixed(id.user) + "\n  user:\n    token: " + id.token + "\n"
 	}
 	out += "contexts:\n"
 	for _, id := range identities {
-		out += "- name: " + id.user + "\n  context:\n    cluster: local\n    user: " + id.user + "\n    namespace: default\n"
+		out += "- name: " + prefixed(id.user) + "\n  context:\n    cluster: " + cluster + "\n    user: " + prefixed(id.user) + "\n    namespace: default\n"
 	}
-	out += "current-context: admin\n"
+	out += "current-context: " + prefixed("admin") + "\n"
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(out), 0o600); err != nil {
 		return err
