@@ -32,7 +32,7 @@ const BOOKKEEPING: [&[&str]; 4] = [
 /// Client-side `kubectl apply` rewrites it on every apply, whatever it changes.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// `kubectl rollout restart` sets it on the pod template: both roles may restart (see README).
+/// `kubectl rollout restart` sets it on the pod template: both roles may restart (see docs/enforcing.md).
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 /// The pod spec's container lists, keyed by name; `container.*` fields hold in both.

@@ -146,7 +146,7 @@ fn raw_kubectl_is_held_to_each_role_on_a_deployment() {
         ),
     )
     .ok();
-    // A rollout restart changes no declared field: both roles may (README).
+    // A rollout restart changes no declared field: both roles may (docs/enforcing.md).
     dev(&["rollout", "restart", "deploy/web"]).ok();
     // ... and nothing else.
     let err = denied(dev(&["scale", "deploy/web", "--replicas", "5"]), &format!("spec.replicas {OPS_HINT}"));

@@ -1,5 +1,5 @@
 //! A hostile review of issue 8 (ownership a shared cluster can trust), on the real server. Each test
-//! is a bug found by attacking the implementation, written as the behaviour README's "Writes,
+//! is a bug found by attacking the implementation, written as the behaviour docs/ownership.md's "Writes,
 //! precisely" (and the issue) promise; each fails until the bug is fixed.
 
 use std::time::Duration;
@@ -267,7 +267,7 @@ fn review_a_rejected_forced_removal_of_an_object_named_test_is_not_called_a_race
 
 /// The other half: a colleague's write between the dry-run and the forced removal (here while
 /// `edit` asks for confirmation on a terminal) fails the patch's `test`; that is a race, to be
-/// decided again as README promises ("the other writer's change is kept, yours still lands"), but
+/// decided again as docs/ownership.md promises ("the other writer's change is kept, yours still lands"), but
 /// it ends the edit as "the server rejected the change …: the server rejected our request due to an
 /// error in our request".
 #[test]
