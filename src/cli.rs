@@ -138,6 +138,10 @@ pub enum RoleCommand {
     Autoscale(AutoscaleArgs),
     /// Move ownership of the role's fields from other field managers to the role's manager
     Adopt(AdoptArgs),
+    /// Give up the role's ownership of its fields (or the named ones), or hand it to another manager
+    Release(ReleaseArgs),
+    /// Print the reconciler configuration (Argo CD, Flux) that lets this role's live changes stick
+    Gitops(GitopsArgs),
 }
 
 /// `-o` as kubectl spells it: a format name, or `jsonpath=TEMPLATE`.
@@ -334,6 +338,10 @@ pub struct WriteFlags {
     /// No progress lines while waiting
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Write even fields the object's reconciler (Flux, Argo CD self-heal) puts back at its next
+    /// reconcile: a change meant to last only until then
+    #[arg(long)]
+    pub until_reconciled: bool,
 }
 
 /// kubectl's duration form: a bare number is seconds; else 500ms, 10s, 2m, 1h.
@@ -531,6 +539,39 @@ pub struct AdoptArgs {
     /// Output format: json (default a table)
     #[arg(short = 'o', long, value_parser = ["json"])]
     pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
+    pub target: String,
+    /// The NAME (after TYPE), then the role's fields to release as its documents name them
+    /// (`containers.app.image`, `replicas`, `containers.app.env`); none: every field of the role
+    #[arg(value_name = "FIELD")]
+    pub words: Vec<String>,
+    /// Hand the fields to this field manager (e.g. helm) instead of leaving them unowned
+    #[arg(long, value_name = "MANAGER")]
+    pub to: Option<String>,
+    /// "server": show who would get what, change nothing; "none": release
+    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    pub dry_run: String,
+    /// Output format: json (default a table)
+    #[arg(short = 'o', long, value_parser = ["json"])]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GitopsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The reconciler to configure (default: the one that reconciles the object)
+    #[arg(long = "for", value_name = "argocd|flux-helmrelease|flux-kustomization",
+          value_parser = ["argocd", "flux-helmrelease", "flux-kustomization"])]
+    pub reconciler: Option<String>,
+    /// Output format of the configuration
+    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    pub output: DocumentFormat,
 }
 
 #[derive(Debug, Args)]

@@ -36,8 +36,9 @@ pub enum Error {
     #[error("{message}; ask a cluster admin for access, or use another --context")]
     Forbidden { message: String },
 
-    #[error("{}", conflict_line(.object, .conflicts))]
-    Conflict { object: String, conflicts: Vec<FieldConflict> },
+    /// `hint`: more to say (e.g. how a take-over of helm's fields is handed back), or empty.
+    #[error("{}{hint}", conflict_line(.object, .conflicts))]
+    Conflict { object: String, conflicts: Vec<FieldConflict>, hint: String },
 
     #[error(
         "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `kubectl oam ops autoscale {target} --min N --max M` (or its autoscaler section in `kubectl oam ops edit {target}`), or pass --force-conflicts"
@@ -144,6 +145,10 @@ pub enum Error {
         if .fields.len() == 1 { "it" } else { "them" }
     )]
     RemovalHeld { object: String, fields: Vec<String> },
+    /// The object's reconciler (Flux, Argo CD…) would put the write back at once.
+    #[error("{0}")]
+    Reconciled(String),
+
     /// `--wait`: the write was applied, but its rollout stalled or did not finish in time.
     #[error("{0}")]
     Rollout(String),

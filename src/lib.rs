@@ -33,7 +33,8 @@ use std::process::ExitCode;
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::profiles;
 use commands::{
-    adopt, apply, autoscale, complete, edit, explain, get, list, owners, policy, roles, scale, set,
+    adopt, apply, autoscale, complete, edit, explain, get, gitops, list, owners, policy, release, roles,
+    scale, set,
 };
 use error::{Error, Result};
 use format::output;
@@ -152,6 +153,8 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         RoleCommand::Scale(args) => Some(with_name(&args.target, args.names.first())),
         RoleCommand::Autoscale(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::Adopt(args) => words(&args.target),
+        RoleCommand::Gitops(args) => words(&args.target),
+        RoleCommand::Release(args) => Some(with_name(&args.target, args.words.first())),
         _ => None,
     }
 }
@@ -252,5 +255,7 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         RoleCommand::Scale(args) => print(scale::scale(&cluster, &profile, args).await?),
         RoleCommand::Autoscale(args) => print(autoscale::autoscale(&cluster, &profile, args).await?),
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
+        RoleCommand::Release(args) => print(release::release(&cluster, &profile, role, args).await?),
+        RoleCommand::Gitops(args) => print(gitops::gitops(&cluster, &profile, role, args).await?),
     }
 }

@@ -273,7 +273,7 @@ impl Cluster {
                             ),
                         }
                     } else {
-                        Error::Conflict { object: action.object(), conflicts }
+                        Error::Conflict { object: action.object(), conflicts, hint: String::new() }
                     }
                 }
                 401 => self.unauthorized(),

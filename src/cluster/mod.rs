@@ -10,6 +10,7 @@ pub mod client;
 pub mod fetch;
 pub mod list;
 pub mod profiles;
+pub mod reconcile;
 pub mod transport;
 pub mod wait;
 pub mod write;

@@ -6,11 +6,12 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::cluster::client::{Cluster, conflicts_from_status};
-use crate::cluster::fetch;
+use crate::cluster::{fetch, reconcile};
 use crate::core::hpa::{self, Autoscaler};
 use crate::core::hpa_write;
 use crate::core::ownership;
 use crate::core::project::{self, ViewOptions};
+use crate::core::reconciler::{self, Verdict};
 use crate::core::write::{
     Live, Writer, build, outside_role, refuse_controlled, releases_ownership, removal_patch,
     same_for_the_write, spec_of, without_base,
@@ -50,6 +51,10 @@ pub struct Plan {
     /// The write to the workload's HorizontalPodAutoscaler (the ops `autoscaler` section), when the
     /// document changes it: committed with the workload's, after one confirmation.
     pub autoscaler: Option<AutoscalerWrite>,
+    /// The role fields this write changes, as documents name them.
+    pub changed: Vec<String>,
+    /// What the object's reconciler (Flux, Argo CD, helm…) will do to this write, when it matters.
+    pub reconciler: Option<(Verdict, String)>,
 }
 
 /// The autoscaler's part of a plan, accepted by the server in a dry-run.
@@ -86,8 +91,11 @@ impl Plan {
         self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
     }
 
-    /// Says which removals will not happen, and why.
+    /// Says which removals will not happen, and why, and what the object's reconciler will undo.
     pub fn warn_kept(&self) {
+        if let Some((_, message)) = &self.reconciler {
+            eprintln!("warning: {message}");
+        }
         for path in &self.unowned {
             eprintln!(
                 "warning: {path} stays: no field manager owns it (the server sets it by default); see `kubectl oam owners {}`",
@@ -122,6 +130,59 @@ fn params(writer: &Writer, dry_run: bool) -> PatchParams {
 /// changed since `live` was read (a race, not a conflict), it is read again and the write decided
 /// again: changes made by others in between are kept, never reported as conflicts.
 pub async fn plan(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    live: &Live<'_>,
+    doc: &Value,
+) -> Result<Plan> {
+    let mut plan = plan_racing(cluster, profile, writer, live, doc).await?;
+    plan.reconciler = reconciled(cluster, profile, writer, &plan).await?;
+    Ok(plan)
+}
+
+/// What the object's reconciler will do to the planned write: a refusal when it certainly puts the
+/// write back at once (unless `--until-reconciled`, or a dry-run), else the warning to print.
+async fn reconciled(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    plan: &Plan,
+) -> Result<Option<(Verdict, String)>> {
+    let Some(kind) = plan.basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else { return Ok(None) };
+    let forced = writer.force;
+    let Some(verdict) = reconcile::judge(
+        cluster,
+        profile,
+        writer.role,
+        kind,
+        &plan.basis,
+        &plan.changed,
+        &writer.manager,
+        forced,
+    )
+    .await
+    else {
+        return Ok(None);
+    };
+    let namespace = plan.basis["metadata"]["namespace"].as_str().unwrap_or_default();
+    let object = format!("{} in namespace \"{namespace}\"", plan.label);
+    let again = format!("kubectl oam {}", writer.role);
+    let named = format!("{} -n {namespace}", plan.label);
+    let ways = reconciler::ways_forward(&verdict, &again, &named);
+    let message = reconciler::message(&verdict, &object, &writer.manager, &ways);
+    if verdict.certain() && !writer.until_reconciled {
+        if !writer.dry_run {
+            return Err(Error::Reconciled(format!(
+                "{message}; nothing was applied (pass --until-reconciled to write it until then)"
+            )));
+        }
+        return Ok(Some((verdict, format!("{message}; without --until-reconciled the write is refused"))));
+    }
+    Ok(Some((verdict, message)))
+}
+
+async fn plan_racing(
     cluster: &Cluster,
     profile: &Profile,
     writer: &Writer,
@@ -285,6 +346,8 @@ async fn plan_once(
         unowned: decided.unowned.into_iter().chain(autoscaler_unowned).collect(),
         diff_name: diff_file_name(kind, &live.target),
         autoscaler: autoscaler_write,
+        changed: decided.changed.clone(),
+        reconciler: None,
     })
 }
 
@@ -319,16 +382,28 @@ async fn send_once(
         }
         // Name conflicting fields as the role document does.
         Err(kube::Error::Api(status)) if status.code == 409 && !conflicts_from_status(&status).is_empty() => {
-            let conflicts = conflicts_from_status(&status)
+            let conflicts: Vec<FieldConflict> = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
                     field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
                     manager: c.manager,
                 })
                 .collect();
+            // helm 4 applies its chart with server-side apply: fields taken from it make its next
+            // upgrade conflict, until they are handed back.
+            let hint = match conflicts.iter().any(|c| c.manager == "helm") {
+                true => format!(
+                    " (a take-over blocks helm's next upgrade on these fields until `kubectl oam {} release {} -n {} --to helm` hands them back)",
+                    writer.role,
+                    target.display(),
+                    target.namespace
+                ),
+                false => String::new(),
+            };
             Err(Error::Conflict {
                 object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
                 conflicts,
+                hint,
             })
         }
         // A malformed value (a quantity such as "lots", a string for a number) fails conversion

@@ -73,6 +73,26 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
             Ok(()) => break (live, moved, dry_run),
         }
     };
+    // The previous owners do not know: their next apply of these fields (a helm 4 upgrade, a GitOps
+    // sync) conflicts, and their removals leave the fields in place.
+    let mut previous: Vec<&str> = moved.iter().flat_map(|m| m.from.iter().map(String::as_str)).collect();
+    previous.sort_unstable();
+    previous.dedup();
+    previous.retain(|m| crate::core::owners::role_of_manager(profile, m).is_none());
+    if !previous.is_empty() {
+        eprintln!(
+            "warning: {} in namespace \"{}\": {} no longer own{} these fields: {} later upgrades or applies that change them conflict with {manager}, and {} removals leave them in place; `kubectl oam {role} release {} -n {} --to {}` hands them back",
+            live.target.display(),
+            live.target.namespace,
+            previous.join(", "),
+            if previous.len() == 1 { "s" } else { "" },
+            if previous.len() == 1 { "its" } else { "their" },
+            if previous.len() == 1 { "its" } else { "their" },
+            live.target.display(),
+            live.target.namespace,
+            previous[0],
+        );
+    }
     let rows: Vec<Vec<String>> =
         moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
     if args.output.as_deref() == Some("json") {

@@ -240,7 +240,8 @@ pub async fn apply_files(
 ) -> Result<String> {
     let write = &args.write;
     let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?
-        .overwriting(write.overwrite);
+        .overwriting(write.overwrite)
+        .reconciling(write.until_reconciled, write.dry_run());
     let (plans, _) =
         plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, false).await?;
     let colour = output::use_colour();
@@ -269,7 +270,8 @@ pub async fn diff_files(
     args: &DiffArgs,
 ) -> Result<bool> {
     let writer = Writer::new(profile, role, args.field_manager.as_deref(), args.force_conflicts)?
-        .overwriting(args.overwrite);
+        .overwriting(args.overwrite)
+        .reconciling(false, true);
     let (plans, conflict) =
         plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, true).await?;
     let plans: Vec<Plan> = plans.into_iter().map(|(_, plan)| plan).collect();

@@ -234,7 +234,8 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
         )));
     }
     let writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?
-        .overwriting(args.write.overwrite);
+        .overwriting(args.write.overwrite)
+        .reconciling(args.write.until_reconciled, args.write.dry_run());
     let mut objects = Vec::new();
     for target in targets {
         objects.push(open(cluster, profile, role, args.container.as_deref(), target).await?);

@@ -25,9 +25,11 @@ pub mod complete;
 pub mod edit;
 pub mod explain;
 pub mod get;
+pub mod gitops;
 pub mod list;
 pub mod owners;
 pub mod policy;
+pub mod release;
 pub mod roles;
 pub mod scale;
 pub mod set;
@@ -119,7 +121,8 @@ pub async fn write_live(
     let mut doc = live.document(profile, role, None);
     change(&mut doc, &live.object)?;
     let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?
-        .overwriting(flags.overwrite);
+        .overwriting(flags.overwrite)
+        .reconciling(flags.until_reconciled, flags.dry_run());
     let plan = write::plan(cluster, profile, &writer, &live, &doc).await?;
     plan.warn_kept();
     if flags.dry_run() {

@@ -56,5 +56,16 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
             ]);
         }
     }
-    Ok((output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table), outside))
+    let mut text = output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table);
+    if let Some(found) = crate::core::reconciler::detect(&obj) {
+        text.push_str(&format!(
+            "reconciled by {} ({}): what it applies ({}) is put back at its reconcile; for a role's changes to stick: `kubectl oam dev gitops {} -n {}` (or `ops gitops`)\n",
+            found.describe(),
+            found.evidence,
+            found.kind.managers().join(", "),
+            target.display(),
+            target.namespace
+        ));
+    }
+    Ok((text, outside))
 }

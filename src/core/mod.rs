@@ -14,6 +14,7 @@ pub mod owners;
 pub mod ownership;
 pub mod policy;
 pub mod project;
+pub mod reconciler;
 pub mod rollout;
 pub mod rows;
 pub mod status;

@@ -120,6 +120,10 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
     if let Some(owner) = controller(obj) {
         out.insert(CONTROLLED_BY_KEY.into(), json!(owner));
     }
+    // Who applies it from Git or a chart: a role's change to what it applies does not last.
+    if let Some(found) = crate::core::reconciler::detect(obj) {
+        out.insert(RECONCILED_BY_KEY.into(), json!(found.describe()));
+    }
     // Which init containers are native sidecars (they run beside the app, not before it): context
     // for whoever sets their image, never a field of the role.
     if role.container_fields().next().is_some() {
@@ -147,6 +151,8 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
 pub const SIDECARS_KEY: &str = "sidecars";
 /// Under `readOnly`: the controller that manages the object (its controller ownerReference).
 pub const CONTROLLED_BY_KEY: &str = "controlledBy";
+/// Under `readOnly`: the reconciler that applies it (Flux, Argo CD, helm, KubeVela).
+pub const RECONCILED_BY_KEY: &str = "reconciledBy";
 
 fn without_excluded(value: &Value, field: &Field) -> Value {
     match value {

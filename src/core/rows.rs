@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::hpa::Autoscaler;
 use crate::core::project::{self, ViewOptions};
+use crate::core::reconciler;
 use crate::core::status::{self, Counts};
 use crate::format::output;
 use crate::model::object;
@@ -48,6 +49,7 @@ impl Layout {
                 RoleName::Dev => ["command", "env"],
                 RoleName::Ops => ["labels", "autoscaler"],
             });
+            headers.push("reconciled by");
         }
         if self.with_controller {
             headers.push("controlled by");
@@ -64,6 +66,8 @@ struct Common<'a> {
     live: [String; 3],
     age: String,
     controller: Option<String>,
+    /// Flux, Argo CD, helm or KubeVela, as `reconciler::detect` names it (-o wide).
+    reconciler: Option<String>,
 }
 
 impl Common<'_> {
@@ -81,6 +85,7 @@ impl Common<'_> {
         row.push(self.age.clone());
         if layout.wide {
             row.extend(wide);
+            row.push(self.reconciler.clone().unwrap_or_else(|| "<none>".into()));
         }
         if layout.with_controller {
             row.push(self.controller.clone().unwrap_or_else(|| "<none>".into()));
@@ -174,6 +179,7 @@ pub fn value_rows(
         live: status::columns(&kind.kind, obj),
         age: status::age(obj, now),
         controller: object::controller(obj),
+        reconciler: layout.wide.then(|| reconciler::detect(obj)).flatten().map(|r| r.describe()),
     };
     match layout.role {
         RoleName::Dev => {
@@ -463,7 +469,20 @@ pub struct Metadata {
     pub namespace: Option<String>,
     creation_timestamp: Option<String>,
     labels: Option<Map<String, Value>>,
+    /// Only the annotations that name a reconciler: lists stay lean.
+    annotations: Option<ReconcilerAnnotations>,
     owner_references: Option<Vec<OwnerReference>>,
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+struct ReconcilerAnnotations {
+    #[serde(rename = "argocd.argoproj.io/tracking-id", skip_serializing_if = "Option::is_none")]
+    tracking_id: Option<String>,
+    #[serde(rename = "meta.helm.sh/release-name", skip_serializing_if = "Option::is_none")]
+    release_name: Option<String>,
+    #[serde(rename = "meta.helm.sh/release-namespace", skip_serializing_if = "Option::is_none")]
+    release_namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -587,6 +606,14 @@ impl PartialObject {
         Some(if group.is_empty() { format!("{kind}/{name}") } else { format!("{kind}.{group}/{name}") })
     }
 
+    /// The reconciler its labels and annotations name (lists do not read managedFields).
+    fn reconciler(&self) -> Option<String> {
+        let meta = &self.metadata;
+        let obj = json!({"metadata": {"namespace": meta.namespace, "labels": meta.labels,
+                                      "annotations": meta.annotations}});
+        reconciler::detect(&obj).map(|r| r.describe())
+    }
+
     fn pod_spec(&self, plan: &RowPlan) -> Option<&PodSpec> {
         let template = if plan.in_job_template {
             self.spec.job_template.as_ref()?.spec.as_ref()?.template.as_ref()
@@ -617,6 +644,7 @@ impl PartialObject {
             live: status::count_columns(&kind.kind, &counts),
             age: status::age_since(self.metadata.creation_timestamp.as_deref(), now),
             controller: self.controller(),
+            reconciler: layout.wide.then(|| self.reconciler()).flatten(),
         };
         let pod = self.pod_spec(plan);
         match layout.role {

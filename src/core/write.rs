@@ -22,6 +22,10 @@ pub struct Writer {
     pub force: bool,
     /// Replace values someone changed after the document was read (the three-way check).
     pub overwrite: bool,
+    /// Write even what the object's reconciler (Flux, Argo CD…) will put back at once.
+    pub until_reconciled: bool,
+    /// Only a server-side dry-run: a reconciler's objection is a warning, not a refusal.
+    pub dry_run: bool,
 }
 
 impl Writer {
@@ -45,11 +49,18 @@ impl Writer {
                 "--field-manager \"{manager}\" is not a usable name (1-128 printable characters)"
             )));
         }
-        Ok(Writer { role, manager, force, overwrite: false })
+        Ok(Writer { role, manager, force, overwrite: false, until_reconciled: false, dry_run: false })
     }
 
     pub fn overwriting(mut self, overwrite: bool) -> Writer {
         self.overwrite = overwrite;
+        self
+    }
+
+    /// `--until-reconciled`, and whether this is only a dry-run.
+    pub fn reconciling(mut self, until_reconciled: bool, dry_run: bool) -> Writer {
+        self.until_reconciled = until_reconciled;
+        self.dry_run = dry_run;
         self
     }
 }

@@ -11,6 +11,7 @@ mod multi_edit;
 mod neighbours;
 mod ownership;
 mod policy;
+mod reconcilers;
 mod review;
 mod server_errors;
 mod ssa;

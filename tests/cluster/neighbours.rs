@@ -49,7 +49,7 @@ spec:
     chart
 }
 
-fn helm(ns: &Ns, binary: &str, args: &[&str], values: &str) -> Run {
+pub(crate) fn helm(ns: &Ns, binary: &str, args: &[&str], values: &str) -> Run {
     let dir = std::env::temp_dir().join(format!("oam-helm-{}", ns.name));
     std::fs::create_dir_all(&dir).unwrap();
     let values_file = dir.join("values.yaml");
@@ -71,7 +71,7 @@ fn helm(ns: &Ns, binary: &str, args: &[&str], values: &str) -> Run {
     }
 }
 
-const FIRST: &str = "image: nginx:1.25\nreplicas: 2\nteam: a\nenv: {MODE: prod, EXTRA: '1'}\n";
+pub(crate) const FIRST: &str = "image: nginx:1.25\nreplicas: 2\nteam: a\nenv: {MODE: prod, EXTRA: '1'}\n";
 const NEXT: &str = "image: nginx:1.27\nreplicas: 2\nteam: b\nenv: {MODE: prod}\n";
 
 fn outside_role(ns: &Ns, field: &str) -> Value {

@@ -202,7 +202,7 @@ fn errors_a_text_can_fix_reopen_the_editor() {
         target: "t".into(),
         fields: vec![]
     }));
-    assert!(reopens(&Error::Conflict { object: "o".into(), conflicts: vec![] }));
+    assert!(reopens(&Error::Conflict { object: "o".into(), conflicts: vec![], hint: String::new() }));
     let gone = Error::NotFound { kind: "Deployment".into(), name: "web".into(), namespace: "shop".into() };
     assert!(!reopens(&gone), "deleted meanwhile: named, never re-created");
     assert!(!reopens(&Error::Forbidden { message: "no".into() }));

@@ -1,4 +1,4 @@
-//! Adopting: moving ownership of a role's fields to the role's manager.
+//! Adopting and releasing: moving ownership of a role's fields to the role's manager, and back.
 
 use serde_json::{Map, Value, json};
 
@@ -68,6 +68,92 @@ pub fn adopt(
         add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
     }
     Some((Value::Array(entries), moved))
+}
+
+/// managedFields with `manager`'s ownership of every unit in `units` given up: moved to `to` (its
+/// Apply entry, or its only entry, else a new Apply entry) or, with no `to`, dropped, so the values
+/// stay and nobody (or the managers that co-own them) holds them. The reverse of `adopt`. Entries
+/// for subresources are left alone. None if `manager` owns none of them.
+pub fn release(
+    object: &Value,
+    units: &[&Unit],
+    manager: &str,
+    to: Option<&str>,
+    api_version: &str,
+    now: &str,
+) -> Option<(Value, Vec<Moved>)> {
+    let mut entries: Vec<Value> = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    let mut moved = Vec::new();
+    let mut gained: Vec<(Vec<Step>, Value)> = Vec::new();
+    for unit in units {
+        let mut taken = Value::Object(Map::new());
+        let mut found = false;
+        for entry in entries.iter_mut() {
+            let sub = entry.get("subresource").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            if entry["manager"] != manager || sub {
+                continue;
+            }
+            let Some(fields) = entry.get_mut("fieldsV1") else { continue };
+            if let Some(subtree) = take_subtree(fields, &unit.path) {
+                merge_fields(&mut taken, &subtree);
+                found = true;
+            }
+        }
+        if found {
+            moved.push(Moved { field: unit.label.clone(), from: vec![manager.to_string()] });
+            gained.push((unit.path.clone(), taken));
+        }
+    }
+    if moved.is_empty() {
+        return None;
+    }
+    // List items it now holds only by their keys: their existence is no longer its to keep.
+    for entry in entries.iter_mut().filter(|e| e["manager"] == manager) {
+        if let Some(fields) = entry.get_mut("fieldsV1") {
+            prune_bare_items(fields);
+        }
+    }
+    entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|m| !m.is_empty()));
+    if let Some(to) = to {
+        let main = |e: &Value| e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty);
+        let at = entries
+            .iter()
+            .position(|e| e["manager"] == to && e["operation"] == "Apply" && main(e))
+            .or_else(|| entries.iter().position(|e| e["manager"] == to && main(e)));
+        let at = match at {
+            Some(at) => at,
+            None => {
+                entries.push(json!({"manager": to, "operation": "Apply", "apiVersion": api_version,
+                                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
+                entries.len() - 1
+            }
+        };
+        entries[at]["time"] = json!(now);
+        for (path, subtree) in gained {
+            add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
+        }
+    }
+    Some((Value::Array(entries), moved))
+}
+
+/// Removes list items (`k:{…}`) that hold nothing but their own keys, and fields whose subtree
+/// pruning left with nothing but `.`. (A leaf, `{}`, is a field owned: it stays.)
+fn prune_bare_items(fields: &mut Value) {
+    let Some(map) = fields.as_object_mut() else { return };
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for key in keys {
+        let (Some(step), Some(child)) = (parse_key(&key), map.get_mut(&key)) else { continue };
+        let had_children = child.as_object().is_some_and(|m| m.keys().any(|k| k != "."));
+        prune_bare_items(child);
+        let identity: Vec<String> = match &step {
+            Step::Key(k) => k.as_object().into_iter().flatten().map(|(n, _)| format!("f:{n}")).collect(),
+            Step::Field(_) => Vec::new(),
+        };
+        let bare = child.as_object().is_some_and(|m| m.keys().all(|k| k == "." || identity.contains(k)));
+        if had_children && bare {
+            map.shift_remove(&key);
+        }
+    }
 }
 
 /// Removes and returns the subtree at `path`; parents left empty go too.

@@ -114,6 +114,11 @@ fn pointer(obj: &Value, path: &[Step]) -> Option<(String, Vec<Value>)> {
     Some((at, tests))
 }
 
+/// The JSON pointer of `path` in `obj` (list items by their position there), if it is present.
+pub fn json_pointer(obj: &Value, path: &[Step]) -> Option<String> {
+    pointer(obj, path).map(|(at, _)| at)
+}
+
 /// A JSON patch that removes `remove` from `obj` and sets `set` (the units whose value changes), in
 /// one request: server-side apply cannot remove a field another manager also holds, and a removal
 /// often only validates together with the change that goes with it (`strategy.type: Recreate` and no

@@ -488,6 +488,49 @@ fn adopting_moves_ownership_to_the_role() {
     assert!(adopt(&after, &all, "kubectl-oam-dev", "apps/v1", "t").is_none());
 }
 
+#[test]
+fn releasing_hands_fields_back_or_drops_them_and_adopting_then_releasing_restores_helm() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let all: Vec<&Unit> = u.iter().collect();
+    let (adopted, _) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "t1").unwrap();
+    let mut mine = obj.clone();
+    mine["metadata"]["managedFields"] = adopted;
+    let entry = |fields: &Value, manager: &str| {
+        fields.as_array().unwrap().iter().find(|e| e["manager"] == manager).cloned()
+    };
+    // Back to helm: every dev field it had, and the one kubectl-oam-dev set alone too.
+    let (back, moved) = release(&mine, &all, "kubectl-oam-dev", Some("helm"), "apps/v1", "t2").unwrap();
+    assert_eq!(moved.len(), 6);
+    assert!(moved.iter().all(|m| m.from == ["kubectl-oam-dev"]));
+    assert!(entry(&back, "kubectl-oam-dev").is_none(), "nothing left, the entry goes");
+    let helm = entry(&back, "helm").unwrap();
+    let app = &helm["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+    assert_eq!(app["f:env"]["k:{\"name\":\"A\"}"], json!({".": {}, "f:name": {}, "f:value": {}}));
+    assert_eq!(helm["time"], "t2");
+    assert_eq!(
+        helm["operation"], obj["metadata"]["managedFields"][0]["operation"],
+        "helm's own entry is reused"
+    );
+    // Only the image, to nobody: the values stay, only the ownership goes.
+    let image: Vec<&Unit> = u.iter().filter(|u| u.label == "containers.app.image").collect();
+    let (dropped, moved) = release(&mine, &image, "kubectl-oam-dev", None, "apps/v1", "t3").unwrap();
+    assert_eq!(moved.len(), 1);
+    let dev = entry(&dropped, "kubectl-oam-dev").unwrap();
+    let app = &dev["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+    assert!(app.get("f:image").is_none() && app.get("f:env").is_some());
+    assert_eq!(
+        dropped.as_array().unwrap().len(),
+        mine["metadata"]["managedFields"].as_array().unwrap().len()
+    );
+    // A manager that owns none of them: None.
+    assert!(release(&obj, &all, "kubectl-oam-ops", Some("helm"), "apps/v1", "t").is_none());
+    // A new manager gets an Apply entry.
+    let (to_new, _) = release(&mine, &image, "kubectl-oam-dev", Some("flux"), "apps/v1", "t4").unwrap();
+    let flux = entry(&to_new, "flux").unwrap();
+    assert_eq!((flux["operation"].as_str(), flux["apiVersion"].as_str()), (Some("Apply"), Some("apps/v1")));
+}
+
 /// `live()` with an init container (`migrate`, whose env helm set) and a native sidecar (`log`).
 fn with_init_containers() -> Value {
     let mut obj = live();
