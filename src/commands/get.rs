@@ -9,7 +9,7 @@ use crate::cluster::fetch;
 use crate::core::owners::{document_path, field_owners, yaml_with_owners};
 use crate::core::project::{self, ViewOptions};
 use crate::core::rollout::{self, State};
-use crate::core::rows::table_rows;
+use crate::core::rows::{Layout, table_rows};
 use crate::core::status;
 use crate::core::write::{self, Live, Writer};
 use crate::error::{Error, Result};
@@ -177,7 +177,9 @@ fn print_views(
         }
         GetFormat::Name => Ok(views.iter().map(|v| format!("{}\n", v.live.target.display())).collect()),
         GetFormat::Wide => {
-            let headers = table_headers(role, true);
+            // The list's layout: `get -o wide` prints the same columns.
+            let headers =
+                Layout { role, wide: true, all_namespaces: false, with_controller: false }.headers();
             let container_column = headers.iter().position(|h| *h == "container");
             let mut rows = Vec::new();
             for view in views {
@@ -244,21 +246,6 @@ fn print_views(
 }
 
 /// The columns of the role's table (`list`), for one object's row: no NAMESPACE, no CONTROLLED BY.
-fn table_headers(role: RoleName, wide: bool) -> Vec<&'static str> {
-    let mut headers = vec!["name", "kind", "ready", "up-to-date", "available"];
-    headers.extend(match role {
-        RoleName::Dev => ["container", "image", "ports", "cpu", "memory", "age"].as_slice(),
-        RoleName::Ops => ["replicas", "strategy", "placement", "age"].as_slice(),
-    });
-    if wide {
-        headers.extend(match role {
-            RoleName::Dev => ["command", "env"],
-            RoleName::Ops => ["labels", "autoscaler"],
-        });
-    }
-    headers
-}
-
 /// Pods read at most to say which images ready pods run (one request).
 const POD_LIMIT: u32 = 200;
 
