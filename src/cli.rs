@@ -110,6 +110,9 @@ pub enum Command {
     Policy(PolicyArgs),
     /// What a role field is: its meaning (the server's OpenAPI), role, trait, path; its owners on TYPE/NAME
     Explain(ExplainArgs),
+    /// Which role's fields changed between two sets of manifests (files, directories, or Git
+    /// revisions): a per-role check for pull requests (exit 1 with --role when others changed)
+    Check(CheckArgs),
     /// Print the version
     Version,
     /// Shell completion scripts, or the shim for kubectl's own plugin completion
@@ -572,6 +575,28 @@ pub struct GitopsArgs {
     /// Output format of the configuration
     #[arg(short = 'o', long, value_enum, default_value = "yaml")]
     pub output: DocumentFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The manifests before: a file, a directory (read recursively) or "-" (stdin)
+    #[arg(value_name = "BASE", required_unless_present = "git")]
+    pub base: Option<PathBuf>,
+    /// The manifests after
+    #[arg(value_name = "HEAD", required_unless_present = "git")]
+    pub head: Option<PathBuf>,
+    /// Compare two revisions of the Git repository in the current directory: REV..REV
+    #[arg(long, value_name = "REV..REV", conflicts_with_all = ["base", "head"])]
+    pub git: Option<String>,
+    /// With --git: only these paths (after --)
+    #[arg(last = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Exit 1 when anything outside this role's fields changed, naming it (for a pull request check)
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Output format (default a report)
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<DocumentFormat>,
 }
 
 #[derive(Debug, Args)]

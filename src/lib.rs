@@ -33,8 +33,8 @@ use std::process::ExitCode;
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::profiles;
 use commands::{
-    adopt, apply, autoscale, complete, edit, explain, get, gitops, list, owners, policy, release, roles,
-    scale, set,
+    adopt, apply, autoscale, check, complete, edit, explain, get, gitops, list, owners, policy, release,
+    roles, scale, set,
 };
 use error::{Error, Result};
 use format::output;
@@ -109,6 +109,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             print(roles::roles(&profile, &origin.describe(&profile.source), args)?)
         }
         Command::Policy(args) => policy_command(flags, args).await,
+        Command::Check(args) => {
+            let (text, fails) = check::check(&check::profile(flags.profile.as_ref())?, args)?;
+            print(text)?;
+            Ok(if fails { Outcome::Differences } else { Outcome::Done })
+        }
         Command::Explain(args) => {
             if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
                 return Err(across_namespaces(named));

@@ -21,6 +21,7 @@ use crate::model::target::{Target, parse_targets};
 pub mod adopt;
 pub mod apply;
 pub mod autoscale;
+pub mod check;
 pub mod complete;
 pub mod edit;
 pub mod explain;

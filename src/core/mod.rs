@@ -6,6 +6,7 @@
 //!
 //! No client, no runtime, no I/O: imports `error`, `format` and `model` only.
 
+pub mod check;
 pub mod edit;
 pub mod explain;
 pub mod hpa;
