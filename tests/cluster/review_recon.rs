@@ -17,8 +17,16 @@ fn review_a_second_write_before_flux_reconciles_is_still_put_back_and_must_say_s
     let ns = Ns::new("rv-flux-again");
     kustomization(&ns, json!([]));
     flux_apply(&ns, &git_manifest(""), &[]).ok();
-    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.30", "--force-conflicts", "--until-reconciled"])
-        .ok();
+    ns.oam(&[
+        "dev",
+        "set",
+        "image",
+        "deploy/web",
+        "app=nginx:1.30",
+        "--force-conflicts",
+        "--until-reconciled",
+    ])
+    .ok();
     let again = ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.31"]);
     let said = again.code != 0 || again.stderr.contains("puts back containers.app.image");
     flux_apply(&ns, &git_manifest(""), &[]).ok();

@@ -243,7 +243,12 @@ fn gitops_configuration_per_reconciler() {
 }
 
 fn argo() -> Reconciler {
-    Reconciler { kind: Kind::ArgoCd, name: "shop".into(), namespace: "argocd".into(), evidence: String::new() }
+    Reconciler {
+        kind: Kind::ArgoCd,
+        name: "shop".into(),
+        namespace: "argocd".into(),
+        evidence: String::new(),
+    }
 }
 
 /// Review (recon): Argo CD v3's `automated.enabled: false` turns automated sync (and so self-heal)
