@@ -14,6 +14,7 @@ mod ownership;
 mod policy;
 mod reconcilers;
 mod review;
+mod review_recon;
 mod server_errors;
 mod ssa;
 mod ux;

@@ -17,7 +17,7 @@ use crate::neighbours::{FIRST, helm};
 use crate::writes::{container, env_value};
 
 /// The reconcilers' CRDs, installed once per test run (server-side apply: idempotent).
-fn crds() {
+pub(crate) fn crds() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let out = Command::new(repo().join("scripts/local-cluster")).arg("crds").output().expect("run crds");
@@ -64,7 +64,7 @@ fn flux_apply_binary() -> PathBuf {
 }
 
 /// One reconcile of kustomize-controller's apply step: the manifest as Git has it.
-fn flux_apply(ns: &Ns, manifest: &str, ignore: &[&str]) -> Run {
+pub(crate) fn flux_apply(ns: &Ns, manifest: &str, ignore: &[&str]) -> Run {
     let file = std::env::temp_dir().join(format!("oam-flux-{}.yaml", ns.name));
     std::fs::write(&file, manifest).unwrap();
     let mut cmd = Command::new(flux_apply_binary());
@@ -82,7 +82,7 @@ fn flux_apply(ns: &Ns, manifest: &str, ignore: &[&str]) -> Run {
 }
 
 /// The manifest in "Git": image nginx:1.25, 2 replicas, env MODE.
-fn git_manifest(annotations: &str) -> String {
+pub(crate) fn git_manifest(annotations: &str) -> String {
     format!(
         r#"apiVersion: apps/v1
 kind: Deployment
@@ -106,7 +106,7 @@ spec:
 
 /// A Kustomization object as Flux would have it (its controller does not run here: flux-apply is
 /// its apply step), reconciling every 10 minutes.
-fn kustomization(ns: &Ns, ignore: Value) {
+pub(crate) fn kustomization(ns: &Ns, ignore: Value) {
     let obj = json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": {"name": "apps", "namespace": ns.name},
@@ -120,7 +120,7 @@ fn kustomization(ns: &Ns, ignore: Value) {
     .ok();
 }
 
-fn managers(obj: &Value) -> Vec<String> {
+pub(crate) fn managers(obj: &Value) -> Vec<String> {
     obj["metadata"]["managedFields"]
         .as_array()
         .into_iter()
@@ -238,7 +238,7 @@ fn flux_leaves_ignored_paths_and_merge_objects_alone_as_kubectl_oam_says() {
 
 /// An object as Argo CD applies it with server-side apply (annotation tracking), and its
 /// Application with automated sync and self-heal.
-fn argo_app(ns: &Ns, spec_extra: Value) {
+pub(crate) fn argo_app(ns: &Ns, spec_extra: Value) {
     let mut spec = json!({
         "project": "default",
         "source": {"repoURL": "https://git.example/shop.git", "path": "apps", "targetRevision": "main"},
@@ -257,7 +257,7 @@ fn argo_app(ns: &Ns, spec_extra: Value) {
     .ok();
 }
 
-fn argo_sync(ns: &Ns) {
+pub(crate) fn argo_sync(ns: &Ns) {
     let tracking =
         format!("argocd.argoproj.io/tracking-id: '{}_shop:apps/Deployment:{}/web'", ns.name, ns.name);
     ns.kubectl_stdin(

@@ -652,3 +652,26 @@ fn init_containers_are_cut_and_merged_by_name_like_app_containers() {
                "containers": [{"name": "app", "image": "shop:1"}]})
     );
 }
+
+/// Review (recon): releasing some fields must not drop others. A port item applied with only its
+/// key fields (`containerPort`, defaulted `protocol`) is a field the role owns, not "an item held
+/// only by its keys" left over from the release.
+#[test]
+fn releasing_one_field_keeps_the_roles_other_fields_such_as_a_port_held_by_its_keys() {
+    let obj = live();
+    let u = dev_units(&obj);
+    let all: Vec<&Unit> = u.iter().collect();
+    let (adopted, _) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "t1").unwrap();
+    let mut mine = obj.clone();
+    mine["metadata"]["managedFields"] = adopted;
+    let image: Vec<&Unit> = u.iter().filter(|u| u.label == "containers.app.image").collect();
+    let (dropped, moved) = release(&mine, &image, "kubectl-oam-dev", None, "apps/v1", "t3").unwrap();
+    assert_eq!(moved.len(), 1, "only the image is reported");
+    let dev = dropped.as_array().unwrap().iter().find(|e| e["manager"] == "kubectl-oam-dev").unwrap();
+    let app = &dev["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+    assert_eq!(
+        app["f:ports"]["k:{\"containerPort\":80,\"protocol\":\"TCP\"}"],
+        json!({".": {}, "f:containerPort": {}, "f:protocol": {}}),
+        "the port was not named, yet its ownership went: {dev}"
+    );
+}

@@ -241,3 +241,66 @@ fn gitops_configuration_per_reconciler() {
     assert!(notes.iter().any(|n| n.contains("kustomize.toolkit.fluxcd.io/ssa: Merge")));
     assert!(notes.iter().any(|n| n.contains("position")));
 }
+
+fn argo() -> Reconciler {
+    Reconciler {
+        kind: Kind::ArgoCd,
+        name: "shop".into(),
+        namespace: "argocd".into(),
+        evidence: String::new(),
+    }
+}
+
+/// Review (recon): Argo CD v3's `automated.enabled: false` turns automated sync (and so self-heal)
+/// off while keeping its settings; the CRD installed by `scripts/local-cluster crds` has the field.
+#[test]
+fn argo_cd_automated_enabled_false_is_not_a_self_heal() {
+    let changes = [change("replicas", "/spec/replicas", true)];
+    let spec = json!({"syncPolicy": {"automated": {"enabled": false, "selfHeal": true}}});
+    let s = settings(Kind::ArgoCd, &json!({"spec": spec}), &SHOP);
+    assert!(!s.automated && !s.self_heal, "{s:?}");
+    assert!(!judge(&argo(), Known::Read(s), &changes, "kubectl-oam-ops", true, None).certain());
+}
+
+/// Review (recon): self-heal acts only on an OutOfSync application; a path in `ignoreDifferences`
+/// is not part of the diff, so a change there is not healed at once even without
+/// RespectIgnoreDifferences (that option only decides whether the next sync writes it back).
+#[test]
+fn argo_cd_ignore_differences_without_respect_is_put_back_at_the_next_sync_not_at_once() {
+    let changes = [change("replicas", "/spec/replicas", true)];
+    let spec = json!({"syncPolicy": {"automated": {"selfHeal": true}},
+                      "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]});
+    let v = judge(
+        &argo(),
+        Known::Read(settings(Kind::ArgoCd, &json!({"spec": spec}), &SHOP)),
+        &changes,
+        "kubectl-oam-ops",
+        true,
+        None,
+    );
+    assert!(!v.certain() && v.matters(), "{v:?}");
+}
+
+/// Review (recon): kustomize's selector fields are anchored regular expressions
+/// (fluxcd/pkg/ssa jsondiff.NewSelectorRegex), so `sh.p`, `shop|cart` and `s.*` select `shop`.
+#[test]
+fn flux_ignore_targets_are_regular_expressions() {
+    for name in ["sh.p", "shop|cart", "s.*", "(shop)"] {
+        let spec = json!({"ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment", "name": name}}]});
+        let s = settings(Kind::FluxKustomization, &json!({"spec": spec}), &SHOP);
+        assert_eq!(s.ignored_paths, ["/spec/replicas"], "target name {name:?} selects shop in Flux");
+    }
+    let spec = json!({"ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deploy.*"}}]});
+    let s = settings(Kind::FluxKustomization, &json!({"spec": spec}), &SHOP);
+    assert_eq!(s.ignored_paths, ["/spec/replicas"], "kind is a regular expression too");
+}
+
+/// Review (recon): with the Kustomization unreadable, its interval is unknown: the message must not
+/// print the placeholder "every interval".
+#[test]
+fn an_unread_kustomization_does_not_say_every_interval() {
+    let changes = [change("containers.app.image", "/spec/template/spec/containers/0/image", true)];
+    let v = judge(&flux(), Known::NotRead("forbidden".into()), &changes, "kubectl-oam-dev", true, None);
+    let text = message(&v, "deployment.apps/shop in namespace \"shop\"", "kubectl-oam-dev", &[]);
+    assert!(!text.contains("every interval"), "{text}");
+}
