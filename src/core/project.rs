@@ -10,7 +10,7 @@ use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
 use crate::model::object::{container_list, container_name, controller, get_path, is_sidecar, set_path};
 use crate::model::roles::{
-    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
+    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
@@ -63,7 +63,7 @@ pub fn document(
                 continue;
             }
             if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
-                let v = without_excluded(v, field);
+                let v = without_keys(v, &profile.other_keys(kind, field));
                 if !is_empty_value(&v) {
                     group.insert(field.name.clone(), encode(field, &v));
                 }
@@ -113,8 +113,21 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
     let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
-        if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
+        let Some(v) = get_path(obj, &field.path.in_object(kind)) else { continue };
+        if field.keys.is_empty() {
             out.insert(field.name.clone(), v.clone());
+            continue;
+        }
+        // Only the keys it reserves, when the map has any.
+        let reserved: Map<String, Value> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| field.reserves(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !reserved.is_empty() {
+            out.insert(field.name.clone(), Value::Object(reserved));
         }
     }
     if let Some(owner) = controller(obj) {
@@ -148,13 +161,10 @@ pub const SIDECARS_KEY: &str = "sidecars";
 /// Under `readOnly`: the controller that manages the object (its controller ownerReference).
 pub const CONTROLLED_BY_KEY: &str = "controlledBy";
 
-fn without_excluded(value: &Value, field: &Field) -> Value {
+fn without_keys(value: &Value, other: &OtherKeys) -> Value {
     match value {
-        Value::Object(m) if !field.exclude.is_empty() => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !field.exclude.contains(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+        Value::Object(m) if !other.is_empty() => Value::Object(
+            m.iter().filter(|(k, _)| !other.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
         other => other.clone(),
     }
@@ -528,6 +538,24 @@ pub fn decode_document(
                     ));
                 }
             }
+            // Keys no role may change (security settings): refused wherever they are written.
+            if let Value::Object(m) = &value {
+                let path = field.path.in_object(kind);
+                for k in m.keys() {
+                    if let Some(read_only) = profile.reserved_by(kind, &path, k) {
+                        problems.push(DocProblem::at(
+                            &path_of(&[trait_name, &field.name, k]),
+                            format!(
+                                "{trait_name}.{}.{k}: read-only for {}{}; it is shown under {READ_ONLY_KEY}.{}, remove it here",
+                                field.name,
+                                kind.kind,
+                                read_only.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                                read_only.name
+                            ),
+                        ));
+                    }
+                }
+            }
             set_path(&mut obj, &field.path.in_object(kind), value);
         }
     }
@@ -762,8 +790,20 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             };
             // The whole field goes, excluded keys too: those are written by tools, controllers and
             // the server (a DaemonSet's template generation), never by the role, so their changes
-            // are bookkeeping, and an absent map equals an empty one.
-            map.remove(last);
+            // are bookkeeping, and an absent map equals an empty one. Keys no role may change
+            // (security settings) stay: a role's write must leave them as they are.
+            let removed = map.remove(last);
+            let path_of_map = field.path.in_object(kind);
+            let reserved: Map<String, Value> = match removed {
+                Some(Value::Object(m)) => m
+                    .into_iter()
+                    .filter(|(k, _)| profile.reserved_by(kind, &path_of_map, k).is_some())
+                    .collect(),
+                _ => Map::new(),
+            };
+            if !reserved.is_empty() {
+                map.insert(last.clone(), Value::Object(reserved));
+            }
         }
     }
     for list in CONTAINER_LISTS {

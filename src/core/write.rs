@@ -140,6 +140,9 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
         body["metadata"]["resourceVersion"] = rv.clone();
     }
     ownership::insert_units(&mut body, &plan.send);
+    // Reserved keys (no role's) the manager holds stay as they are.
+    let held = ownership::reserved_held(profile, writer.role, kind, &live.object, &writer.manager);
+    ownership::insert_units(&mut body, &held);
     ownership::order_like(&mut body, &live.object);
     Ok((plan, body))
 }
@@ -343,6 +346,46 @@ mod tests {
         assert_eq!(comparable(&a), comparable(&c));
         let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
         assert_ne!(comparable(&a), comparable(&d));
+    }
+
+    #[test]
+    fn reserved_keys_the_role_holds_are_sent_as_they_are() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let apparmor = "container.apparmor.security.beta.kubernetes.io/app";
+        // kubectl-oam-ops applied the AppArmor annotation before it was reserved.
+        let obj = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u", "resourceVersion": "7",
+                "managedFields": [{"manager": "kubectl-oam-ops", "operation": "Apply", "apiVersion": "apps/v1",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {"f:metadata":
+                        {"f:annotations": {"f:note": {}, format!("f:{apparmor}"): {}}}}}}}]},
+            "spec": {"replicas": 2, "template": {"metadata": {"annotations": {"note": "x", apparmor: "unconfined"}},
+                "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}
+        });
+        let live = Live {
+            target: Target { kind, name: "web".into(), namespace: "shop".into() },
+            object: obj.clone(),
+            autoscaler: None,
+        };
+        let writer = Writer::new(&p, RoleName::Ops, None, false).unwrap();
+        let mut doc = live.document(&p, RoleName::Ops, None);
+        doc["scaler"]["replicas"] = json!(3);
+        let annotations = |body: &Value| body["spec"]["template"]["metadata"]["annotations"].clone();
+        // With its base and without (desired state: what the document leaves out is released).
+        for doc in [doc.clone(), without_base(doc)] {
+            let (plan, body) = build(&p, &writer, &live, &doc).unwrap();
+            assert_eq!(annotations(&body), json!({"note": "x", apparmor: "unconfined"}), "kept: {body}");
+            assert_eq!(plan.changed, ["scaler.replicas"]);
+            assert!(!plan.releases);
+        }
+        // Held by another manager only, it is not sent (server-side apply keeps it).
+        let mut other = obj.clone();
+        other["metadata"]["managedFields"][0]["manager"] = json!("helm");
+        let live = Live { object: other, ..live };
+        let doc = live.document(&p, RoleName::Ops, None);
+        let (_, body) = build(&p, &writer, &live, &doc).unwrap();
+        assert_eq!(body.get("spec"), None, "{body}");
     }
 
     #[test]

@@ -439,3 +439,81 @@ fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
     );
     assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
 }
+
+#[test]
+fn pod_security_annotations_are_read_only_and_no_roles() {
+    let (p, mut obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    obj["spec"]["template"]["metadata"]["annotations"] = json!({
+        "note": "x",
+        "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+        "seccomp.security.alpha.kubernetes.io/pod": "runtime/default",
+    });
+    // Shown under readOnly (the reason goes with the read-only field), never among podAnnotations.
+    let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    assert_eq!(doc["metadata"]["podAnnotations"], json!({"note": "x"}));
+    assert_eq!(
+        doc["readOnly"]["podSecurity"],
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+               "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"})
+    );
+    assert!(
+        document(&p, RoleName::Ops, kind, &deployment(), &ViewOptions::default())["readOnly"]
+            .get("podSecurity")
+            .is_none(),
+        "shown only when the pod has any"
+    );
+    // The document as shown applies back; adding or changing one is refused, naming key and reason.
+    assert!(decode(&p, RoleName::Ops, &obj, &doc).is_ok());
+    for key in [
+        "container.apparmor.security.beta.kubernetes.io/app",
+        "container.apparmor.security.beta.kubernetes.io/proxy",
+        "container.seccomp.security.alpha.kubernetes.io/app",
+        "seccomp.security.alpha.kubernetes.io/pod",
+    ] {
+        let mut edited = doc.clone();
+        edited["metadata"]["podAnnotations"][key] = json!("unconfined");
+        let problems = decode(&p, RoleName::Ops, &obj, &edited).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            [format!(
+                "metadata.podAnnotations.{key}: read-only for Deployment (pod security settings (AppArmor, seccomp), like the securityContext, belong to no role: ask a cluster admin); it is shown under readOnly.podSecurity, remove it here"
+            )]
+        );
+    }
+    // Neither role's units: no write sends, takes or releases them.
+    let units = ownership::units(&p, RoleName::Ops, kind, &obj);
+    let labels: Vec<&str> =
+        units.iter().map(|u| u.label.as_str()).filter(|l| l.contains("podAnnotations")).collect();
+    assert_eq!(labels, ["metadata.podAnnotations.note"]);
+    // What an ops write must leave as it is includes them (the write pipeline's guard).
+    let outside = without_role_fields(&p, RoleName::Ops, kind, &obj);
+    assert_eq!(
+        outside["spec"]["template"]["metadata"]["annotations"],
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+               "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"})
+    );
+    let mut changed = obj.clone();
+    changed["spec"]["template"]["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/app"] =
+        json!("runtime/default");
+    assert_ne!(without_role_fields(&p, RoleName::Ops, kind, &changed), outside);
+    changed["spec"]["template"]["metadata"]["annotations"] =
+        obj["spec"]["template"]["metadata"]["annotations"].clone();
+    changed["spec"]["template"]["metadata"]["annotations"]["note"] = json!("y");
+    assert_eq!(
+        without_role_fields(&p, RoleName::Ops, kind, &changed),
+        outside,
+        "podAnnotations are the role's"
+    );
+    // A CronJob's pod template too.
+    let cj = p.kind("cj").unwrap();
+    let job = json!({"metadata": {"name": "nightly", "namespace": "a"}, "spec": {"schedule": "@daily",
+        "jobTemplate": {"spec": {"template": {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/main": "unconfined"}},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}]}}}}}});
+    let doc = document(&p, RoleName::Ops, cj, &job, &ViewOptions::default());
+    assert!(doc["metadata"].get("podAnnotations").is_none(), "{doc}");
+    assert_eq!(
+        doc["readOnly"]["podSecurity"],
+        json!({"container.apparmor.security.beta.kubernetes.io/main": "unconfined"})
+    );
+}
