@@ -39,6 +39,9 @@ const DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.gener
 /// `kubectl rollout restart` sets it on the pod template: both roles may restart (see docs/enforcing.md).
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
+/// The label the deployment controller adds to the selector of each ReplicaSet it makes.
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
 /// The pod spec's container lists, keyed by name; `container.*` fields hold in both.
 const CONTAINER_LISTS: [&str; 2] = ["containers", "initContainers"];
 
@@ -558,6 +561,22 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
         "workload_update",
         "request.operation == 'UPDATE' && !variables.hpa && !variables.scale".into(),
     ));
+    // The controller of an object being updated (a Deployment of its ReplicaSets, a CronJob of its
+    // Jobs): it alone writes the object; a role's change would be undone by it, or run what the
+    // controller never had.
+    variables.push(variable(
+        "controller",
+        "variables.workload_update && has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences.filter(r, has(r.controller) && r.controller).map(r, r.kind + ' ' + r.name) : []".into(),
+    ));
+    // A /scale request carries no ownerReferences; a ReplicaSet a Deployment made has the
+    // Deployment's pod-template-hash in its selector.
+    variables.push(variable(
+        "scale_of_controlled",
+        format!(
+            "variables.scale && oldObject[?'status'].orValue({{}})[?'selector'].orValue('').contains({})",
+            quote(&format!("{POD_TEMPLATE_HASH}="))
+        ),
+    ));
     variables.push(variable(
         "replicas_changed",
         "oldObject[?'spec'].orValue({})[?'replicas'] != object[?'spec'].orValue({})[?'replicas']".into(),
@@ -647,6 +666,16 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     validations.push(json!({
         "expression": format!("!variables.hpa || {hpa_allowed}"),
         "messageExpression": format!("variables.who + ' may not ' + {verb} + ' horizontalpodautoscalers: ' + {}", quote(&hpa_hint)),
+        "reason": "Forbidden",
+    }));
+    validations.push(json!({
+        "expression": "variables.controller.size() == 0",
+        "messageExpression": "variables.who + ' may not change ' + request.resource.resource + ' ' + request.name + ': it is controlled by ' + variables.controller[0] + ', which alone writes it; change that instead'",
+        "reason": "Forbidden",
+    }));
+    validations.push(json!({
+        "expression": "!variables.scale_of_controlled",
+        "messageExpression": format!("variables.who + ' may not scale ' + request.resource.resource + ' ' + request.name + {}", quote(": a Deployment controls it (its selector has the pod-template-hash label), which alone scales it; scale the Deployment instead")),
         "reason": "Forbidden",
     }));
     validations.push(json!({

@@ -224,6 +224,32 @@ fn reserved_keys_are_no_roles_by_pattern() {
     assert!(!variable_of(&spec, "changes_deployment_other").contains("startsWith"));
 }
 
+#[test]
+fn writes_to_controlled_objects_are_denied() {
+    let spec = spec_of(&Profile::builtin(), &options());
+    assert_eq!(
+        variable_of(&spec, "controller"),
+        "variables.workload_update && has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences.filter(r, has(r.controller) && r.controller).map(r, r.kind + ' ' + r.name) : []"
+    );
+    assert!(variable_of(&spec, "scale_of_controlled").ends_with(".contains('pod-template-hash=')"));
+    let validations = spec["validations"].as_array().unwrap();
+    let expressions: Vec<&str> = validations.iter().map(|v| v["expression"].as_str().unwrap()).collect();
+    assert_eq!(
+        expressions[2..],
+        [
+            "variables.controller.size() == 0",
+            "!variables.scale_of_controlled",
+            "variables.denied.size() == 0"
+        ]
+    );
+    assert!(
+        validations[2]["messageExpression"]
+            .as_str()
+            .unwrap()
+            .contains("': it is controlled by ' + variables.controller[0] + ', which alone writes it")
+    );
+}
+
 fn spec_of_text(text: &str) -> Value {
     spec_of(&Profile::parse(text, "custom").unwrap(), &options())
 }
@@ -259,7 +285,7 @@ fn options_shape_the_binding_and_the_rules() {
     );
     let spec = &objs[0]["spec"];
     assert_eq!(spec["matchConstraints"]["resourceRules"][0]["operations"], json!(["UPDATE"]));
-    assert_eq!(spec["validations"].as_array().unwrap().len(), 2, "no create/delete rule");
+    assert_eq!(spec["validations"].as_array().unwrap().len(), 4, "no create/delete rule");
     assert_eq!(objs[2]["kind"], "Role");
     assert_eq!(objs[2]["metadata"]["name"], "shop-roles-profile-reader");
     assert_eq!(objs[2]["metadata"]["namespace"], "kube-public");
