@@ -59,18 +59,51 @@ fn run_editor(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn temp_path(stem: &str) -> PathBuf {
+/// A new file `name` holding `text`, that only this user may read (0600, as kubectl edit's), alone
+/// in a new directory of the temp directory that only this user may enter (0700): edits hold env
+/// values. The directory is made fresh (never one that already exists), so nobody can have put a
+/// link or a file there first.
+fn private_file(name: &str, text: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!("kubectl-oam-{stem}-{}-{nanos}.yaml", std::process::id()))
+    let mut attempt = 0u32;
+    let dir = loop {
+        let dir = std::env::temp_dir().join(format!("kubectl-oam-{}-{nanos}-{attempt}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => break dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(&path)?.write_all(text.as_bytes())?;
+    Ok(path)
 }
 
-/// Keeps the user's text safe, then returns the error that says where it is.
+/// Removes a file `private_file` made, and its directory.
+fn remove_private_file(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Keeps the user's text safe (a private file), then returns the error that says where it is.
 fn saved(role: RoleName, text: &str, err: Error) -> Error {
-    let path = temp_path("edit");
-    match std::fs::write(&path, text) {
-        Ok(()) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
-        Err(io) => Error::Io(format!("{err}; and your edit could not be saved to {}: {io}", path.display())),
+    match private_file("edit.yaml", text) {
+        Ok(path) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
+        Err(io) => Error::Io(format!(
+            "{err}; and your edit could not be saved to a file in {}: {io}",
+            std::env::temp_dir().display()
+        )),
     }
 }
 
@@ -319,20 +352,30 @@ impl<'p> Session<'_, 'p> {
         let mut failures: Vec<Failure> = Vec::new();
         let mut applied = 0;
         let mut said = String::new();
-        let path = temp_path("editing");
+        let mut buffer: Option<PathBuf> = None;
         loop {
             let notes: Vec<(&Target, &Notes)> =
                 pending.iter().map(|&i| (&self.objects[i].live.target, &self.objects[i].notes)).collect();
             let head = header(self.role, &self.writer.manager, &notes, &errors);
-            if let Err(e) = std::fs::write(&path, format!("{head}{body}")) {
-                failures.push(self.whole_failure(&pending, &body, e.into()));
-                break;
-            }
-            if let Err(e) = run_editor(&path) {
+            // The buffer is made private once; a reopening writes the same file again.
+            let text = format!("{head}{body}");
+            let written = match &buffer {
+                Some(file) => std::fs::write(file, &text).map(|()| file.clone()),
+                None => private_file("editing.yaml", &text),
+            };
+            let file = match written {
+                Ok(file) => file,
+                Err(e) => {
+                    failures.push(self.whole_failure(&pending, &body, e.into()));
+                    break;
+                }
+            };
+            let path = buffer.insert(file).as_path();
+            if let Err(e) = run_editor(path) {
                 // Keep what the editor left in the file; on the first opening an untouched file is
                 // nothing to save.
                 let left =
-                    std::fs::read(&path).map(|b| user_part(&String::from_utf8_lossy(&b))).unwrap_or_default();
+                    std::fs::read(path).map(|b| user_part(&String::from_utf8_lossy(&b))).unwrap_or_default();
                 let text = if significant(&left).is_empty() { body.clone() } else { left };
                 let mut failure = self.whole_failure(&pending, &text, e);
                 if errors.is_empty() && significant(&text) == significant(&body) {
@@ -343,7 +386,7 @@ impl<'p> Session<'_, 'p> {
                 break;
             }
             // Bytes that are not UTF-8 are kept (as U+FFFD) and reported, never taken for an empty file.
-            let bytes = std::fs::read(&path).unwrap_or_default();
+            let bytes = std::fs::read(path).unwrap_or_default();
             let edited = String::from_utf8_lossy(&bytes).into_owned();
             let previous = std::mem::replace(&mut body, user_part(&edited));
             // Saving the refused text again means giving up (as kubectl edit): every path that would
@@ -396,7 +439,9 @@ impl<'p> Session<'_, 'p> {
             pending = reopen.iter().map(|r| r.object).collect();
             body = join_documents(reopen.iter().map(|r| r.text.as_str()));
         }
-        let _ = std::fs::remove_file(&path);
+        if let Some(path) = &buffer {
+            remove_private_file(path);
+        }
         self.finish(failures, said)
     }
 
@@ -537,9 +582,8 @@ impl<'p> Session<'_, 'p> {
                 // Nothing was written; the edit is kept so it can be applied as it is.
                 let kept =
                     self.failure(r.object, &r.text, Error::Usage(String::new())).text.unwrap_or_default();
-                let path = temp_path("edit");
-                let said = match std::fs::write(&path, kept) {
-                    Ok(()) => format!(
+                let said = match private_file("edit.yaml", &kept) {
+                    Ok(path) => format!(
                         "{} edited (server dry run); your edit is kept in {}: apply it with `kubectl oam {role} apply -f {}`\n",
                         r.plan.label,
                         path.display(),
@@ -627,6 +671,25 @@ mod tests {
         let path = err.saved_edit().unwrap().to_path_buf();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind: Deployment\n");
         assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {}", path.display())));
-        std::fs::remove_file(path).unwrap();
+        remove_private_file(&path);
+        assert!(!path.parent().unwrap().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn edits_are_kept_where_only_their_user_may_read_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let err = saved(RoleName::Dev, "env: secret\n", Error::Usage("x".into()));
+        let path = err.saved_edit().unwrap().to_path_buf();
+        let dir = path.parent().unwrap().to_path_buf();
+        assert_eq!((mode(&path), mode(&dir)), (0o600, 0o700), "{}", path.display());
+        assert!(dir.starts_with(std::env::temp_dir()) && dir != std::env::temp_dir());
+        // Each file in a directory of its own, made fresh.
+        let other = private_file("editing.yaml", "x").unwrap();
+        assert_ne!(other.parent(), path.parent());
+        assert_eq!((mode(&other), mode(other.parent().unwrap())), (0o600, 0o700));
+        remove_private_file(&path);
+        remove_private_file(&other);
     }
 }

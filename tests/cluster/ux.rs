@@ -19,6 +19,41 @@ fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
 }
 
 #[test]
+fn edit_buffers_and_saved_edits_only_their_user_may_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = Ns::new("ux-edit-private");
+    ns.create(&web_deployment("web"));
+    // Records the modes of the buffer and its folder at each opening, then makes a refused change
+    // (reopened once, then given up and saved).
+    let editor = Editor::new(
+        &ns,
+        "stat -c '%a' \"$1\" \"$(dirname \"$1\")\" > $S/modes-$n\necho \"$1\" > $S/buffer\n\
+         sed -i '/^readOnly:/,$ s/app: web/app: other/' \"$1\"",
+    );
+    let run = ns.oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(editor.openings(), 2, "{run:?}");
+    for n in 1..=2 {
+        assert_eq!(
+            editor.file(&format!("modes-{n}")),
+            "600\n700\n",
+            "opening {n}: buffer 0600 in a 0700 folder"
+        );
+    }
+    let buffer = std::path::PathBuf::from(editor.file("buffer").trim());
+    assert!(
+        !buffer.exists() && !buffer.parent().unwrap().exists(),
+        "the buffer is removed: {}",
+        buffer.display()
+    );
+    let saved = saved_path(&run.stderr);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&saved), mode(saved.parent().unwrap())), (0o600, 0o700), "{}", saved.display());
+    assert!(std::fs::read_to_string(&saved).unwrap().contains("app: other"));
+    let _ = std::fs::remove_dir_all(saved.parent().unwrap());
+}
+
+#[test]
 fn diff_shows_what_a_take_over_would_do_before_the_conflict() {
     let ns = Ns::new("ux-diff-conflict");
     ns.create(&web_deployment("web"));

@@ -76,6 +76,11 @@ impl Editor {
         std::fs::read_to_string(self.state.join(format!("seen-{n}"))).unwrap_or_default()
     }
 
+    /// A file the script wrote into its state folder ($S).
+    pub(crate) fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.state.join(name)).unwrap_or_default()
+    }
+
     pub(crate) fn openings(&self) -> usize {
         std::fs::read_to_string(self.state.join("n")).map_or(0, |t| t.trim().parse().unwrap())
     }
