@@ -30,7 +30,7 @@ use crate::core::hpa;
 use crate::core::owners::field_owners;
 use crate::core::ownership::BASE_KEY;
 use crate::core::write::{Live, Writer, refuse_controlled, without_base};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, suggest};
 use crate::format::output;
 use crate::model::object;
 use crate::model::roles::{Profile, RoleName};
@@ -96,10 +96,16 @@ fn remove_private_file(path: &Path) {
     }
 }
 
-/// Keeps the user's text safe (a private file), then returns the error that says where it is.
-fn saved(role: RoleName, text: &str, err: Error) -> Error {
+/// Keeps the user's text safe (a private file), then returns the error that says where it is and
+/// how to go on (in `namespace`, the edited objects').
+fn saved(role: RoleName, namespace: &str, text: &str, err: Error) -> Error {
     match private_file("edit.yaml", text) {
-        Ok(path) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
+        Ok(path) => Error::EditSaved {
+            source: Box::new(err),
+            path,
+            role: role.to_string(),
+            namespace: namespace.into(),
+        },
         Err(io) => Error::Io(format!(
             "{err}; and your edit could not be saved to a file in {}: {io}",
             std::env::temp_dir().display()
@@ -130,7 +136,8 @@ async fn targets<'p>(
 ) -> Result<Vec<Target<'p>>> {
     if cluster.all_namespaces {
         return Err(Error::Usage(format!(
-            "edit works in one namespace; -A (--all-namespaces) is not supported: pass -n NAMESPACE, e.g. kubectl oam {role} edit -n shop deploy/web"
+            "edit works in one namespace; -A (--all-namespaces) is not supported: pass -n NAMESPACE, e.g. {}",
+            suggest(&format!("{role} edit deploy/web"), "shop")
         )));
     }
     let words: Vec<String> =
@@ -143,7 +150,8 @@ async fn targets<'p>(
             [kind] if !kind.contains('/') => Some(profile.kind(kind)?),
             _ => {
                 return Err(Error::Usage(format!(
-                    "give names or -l SELECTOR, not both, e.g. kubectl oam {role} edit deploy -l {selector}"
+                    "give names or -l SELECTOR, not both, e.g. {}",
+                    suggest(&format!("{role} edit deploy -l {selector}"), &cluster.namespace)
                 )));
             }
         };
@@ -165,7 +173,8 @@ async fn targets<'p>(
     }
     if out.is_empty() {
         return Err(Error::Usage(format!(
-            "edit needs TYPE/NAME (several: TYPE/NAME TYPE/NAME…, TYPE NAME NAME…, or [TYPE] -l SELECTOR), e.g. kubectl oam {role} edit deploy/web"
+            "edit needs TYPE/NAME (several: TYPE/NAME TYPE/NAME…, TYPE NAME NAME…, or [TYPE] -l SELECTOR), e.g. {}",
+            suggest(&format!("{role} edit deploy/web"), &cluster.namespace)
         )));
     }
     let mut unique: Vec<Target<'p>> = Vec::new();
@@ -263,7 +272,8 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             None => targets.iter().map(Target::display).collect::<Vec<_>>().join(" "),
         };
         return Err(Error::Usage(format!(
-            "no terminal to confirm the change on; re-run with --yes to apply without asking (or --dry-run=server), e.g. kubectl oam {role} edit {example} --yes"
+            "no terminal to confirm the change on; re-run with --yes to apply without asking (or --dry-run=server), e.g. {}",
+            suggest(&format!("{role} edit {example} --yes"), &cluster.namespace)
         )));
     }
     let writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?
@@ -459,7 +469,7 @@ impl<'p> Session<'_, 'p> {
         };
         Err(match text {
             None => error,
-            Some(text) => saved(self.role, &text, error),
+            Some(text) => saved(self.role, &self.cluster.namespace, &text, error),
         })
     }
 
@@ -584,10 +594,10 @@ impl<'p> Session<'_, 'p> {
                     self.failure(r.object, &r.text, Error::Usage(String::new())).text.unwrap_or_default();
                 let said = match private_file("edit.yaml", &kept) {
                     Ok(path) => format!(
-                        "{} edited (server dry run); your edit is kept in {}: apply it with `kubectl oam {role} apply -f {}`\n",
+                        "{} edited (server dry run); your edit is kept in {}: apply it with `{}`\n",
                         r.plan.label,
                         path.display(),
-                        path.display()
+                        suggest(&format!("{role} apply -f {}", path.display()), &cluster.namespace)
                     ),
                     Err(_) => format!("{} edited (server dry run)\n", r.plan.label),
                 };
@@ -667,10 +677,10 @@ mod tests {
 
     #[test]
     fn saved_edits_land_in_a_file_named_in_the_error() {
-        let err = saved(RoleName::Ops, "kind: Deployment\n", Error::Usage("x".into()));
+        let err = saved(RoleName::Ops, "shop", "kind: Deployment\n", Error::Usage("x".into()));
         let path = err.saved_edit().unwrap().to_path_buf();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind: Deployment\n");
-        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {}", path.display())));
+        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {} -n shop", path.display())));
         remove_private_file(&path);
         assert!(!path.parent().unwrap().exists());
     }
@@ -680,7 +690,7 @@ mod tests {
     fn edits_are_kept_where_only_their_user_may_read_them() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let err = saved(RoleName::Dev, "env: secret\n", Error::Usage("x".into()));
+        let err = saved(RoleName::Dev, "shop", "env: secret\n", Error::Usage("x".into()));
         let path = err.saved_edit().unwrap().to_path_buf();
         let dir = path.parent().unwrap().to_path_buf();
         assert_eq!((mode(&path), mode(&dir)), (0o600, 0o700), "{}", path.display());

@@ -83,10 +83,10 @@ pub fn header(role: RoleName, manager: &str, objects: &[(&Target, &Notes)], erro
                  # is reopened with the reasons.\n\
                  #\n\
                  # {} in namespace \"{}\", written by server-side apply as field manager \"{manager}\".\n\
-                 # The {other} role's fields are not shown: `kubectl oam {other} edit {}`.\n",
+                 # The {other} role's fields are not shown: `{}`.\n",
                 target.display(),
                 target.namespace,
-                target.display(),
+                crate::error::suggest(&format!("{other} edit {}", target.display()), &target.namespace),
             ));
             if !notes.available.is_empty() {
                 text.push_str(&format!(
@@ -110,7 +110,8 @@ pub fn header(role: RoleName, manager: &str, objects: &[(&Target, &Notes)], erro
                  # with only the objects that failed, and the reasons.\n\
                  #\n\
                  # In namespace \"{namespace}\", written by server-side apply as field manager \"{manager}\".\n\
-                 # The {other} role's fields are not shown: `kubectl oam {other} edit TYPE/NAME`.\n",
+                 # The {other} role's fields are not shown: `{}`.\n",
+                crate::error::suggest(&format!("{other} edit TYPE/NAME"), namespace),
             ));
             let mut kinds_said: Vec<&str> = Vec::new();
             for (target, notes) in objects {

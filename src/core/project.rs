@@ -680,7 +680,11 @@ fn check_document(
         }
         match profile.role_of_key(key) {
             Some(other) => problems.push(DocProblem::new(format!(
-                "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
+                "{key}: belongs to the {other} role; use `{}`",
+                crate::error::suggest(
+                    &format!("{other} edit {object}"),
+                    live["metadata"]["namespace"].as_str().unwrap_or_default()
+                )
             ))),
             None => problems.push(DocProblem::new(format!(
                 "{key}: unknown key; the {role_name} role has {}",

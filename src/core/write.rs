@@ -83,7 +83,9 @@ pub fn refuse_controlled(profile: &Profile, role: RoleName, live: &Live<'_>) -> 
     let Some(owner) = object::controller(&live.object) else { return Ok(()) };
     let owner_kind = owner.split_once('/').map(|(k, _)| k).unwrap_or_default();
     let hint = match profile.kind(owner_kind) {
-        Ok(_) => format!(" (`kubectl oam {role} edit {owner}`)"),
+        Ok(_) => {
+            format!(" (`{}`)", crate::error::suggest(&format!("{role} edit {owner}"), &live.target.namespace))
+        }
         Err(_) => String::new(),
     };
     Err(Error::Controlled { object: live.object_label(), owner, hint })
@@ -120,7 +122,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     };
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
-    refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    refusals(&plan, live.object_label(), writer, &live.target, live.autoscaler.as_ref())?;
     if let Some(schema) = &kind.schema {
         refuse_atomic(schema, kind, writer.role, &plan)?;
     }
@@ -165,12 +167,12 @@ fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &Wr
 }
 
 /// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
-/// (the workload, or its autoscaler), `target`: the workload as the role's commands name it.
+/// (the workload, or its autoscaler), `target`: the workload the role's commands name.
 pub fn refusals(
     plan: &WritePlan,
     object: String,
     writer: &Writer,
-    target: &str,
+    target: &Target<'_>,
     autoscaler: Option<&Autoscaler>,
 ) -> Result<()> {
     if !plan.duplicates.is_empty() {
@@ -183,7 +185,8 @@ pub fn refusals(
         return Err(Error::Stale {
             object,
             role: writer.role.to_string(),
-            target: target.to_string(),
+            target: target.display(),
+            namespace: target.namespace.clone(),
             fields: plan
                 .stale
                 .iter()
@@ -201,7 +204,8 @@ pub fn refusals(
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
-            target: target.to_string(),
+            target: target.display(),
+            namespace: target.namespace.clone(),
         });
     }
     if !plan.held.is_empty() {

@@ -162,7 +162,10 @@ fn apply_and_diff_take_several_files_directories_and_stdin() {
     let err = ns.oam_with(&["ops", "apply", "-f", "-"], &manifest, &[]).error();
     assert!(
         err.starts_with("error: stdin: this is a full Kubernetes manifest")
-            && err.contains("`kubectl oam ops get deployment.apps/web` prints the role document"),
+            && err.contains(&format!(
+                "`kubectl oam ops get deployment.apps/web -n {}` prints the role document",
+                ns.name
+            )),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

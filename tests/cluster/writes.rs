@@ -259,7 +259,7 @@ esac"#,
     assert!(first.starts_with("# Please edit the dev document below."), "{first}");
     assert!(
         first.contains("field manager \"kubectl-oam-dev\"")
-            && first.contains("`kubectl oam ops edit deployment.apps/web`"),
+            && first.contains(&format!("`kubectl oam ops edit deployment.apps/web -n {}`", ns.name)),
         "{first}"
     );
     assert!(
@@ -275,9 +275,10 @@ esac"#,
     );
     assert!(editor.seen(2).contains("name: ["), "the user's text is kept: {}", editor.seen(2));
     assert!(
-        editor
-            .seen(3)
-            .contains("# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"),
+        editor.seen(3).contains(&format!(
+            "# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web -n {}`",
+            ns.name
+        )),
         "{}",
         editor.seen(3)
     );
@@ -311,7 +312,14 @@ fn edit_cancels_refuses_without_a_terminal_and_keeps_the_text() {
         .error();
     assert!(err.contains("scaler.replicas (held by \"kubectl-client-side-apply\")"), "{err}");
     let saved = saved_path(&err);
-    assert!(err.ends_with(&format!("continue with `kubectl oam ops apply -f {}`", saved.display())), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "continue with `kubectl oam ops apply -f {} -n {}`",
+            saved.display(),
+            ns.name
+        )),
+        "{err}"
+    );
     let kept = std::fs::read_to_string(&saved).unwrap();
     assert!(kept.contains("replicas: 6") && !kept.starts_with('#'), "{kept}");
     assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 2, "nothing applied");
@@ -390,8 +398,8 @@ fn an_autoscaler_holds_replicas_unless_forced() {
     assert_eq!(
         err,
         format!(
-            "error: deployment.apps/web in namespace \"{}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its range instead with `kubectl oam ops autoscale deployment.apps/web --min N --max M` (or its autoscaler section in `kubectl oam ops edit deployment.apps/web`), or pass --force-conflicts",
-            ns.name
+            "error: deployment.apps/web in namespace \"{ns}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its range instead with `kubectl oam ops autoscale deployment.apps/web --min N --max M -n {ns}` (or its autoscaler section in `kubectl oam ops edit deployment.apps/web -n {ns}`), or pass --force-conflicts",
+            ns = ns.name
         )
     );
     // Other traits still apply; replicas stay with the autoscaler.

@@ -200,6 +200,7 @@ fn errors_a_text_can_fix_reopen_the_editor() {
         object: "o".into(),
         role: "dev".into(),
         target: "t".into(),
+        namespace: "shop".into(),
         fields: vec![]
     }));
     assert!(reopens(&Error::Conflict { object: "o".into(), conflicts: vec![] }));
@@ -246,7 +247,7 @@ fn header_lists_errors_owners_and_the_other_role() {
     assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
     assert!(text.contains("# * the server said: two lines\n"));
     assert!(text.contains("# Please edit the dev document below."));
-    assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
+    assert!(text.contains("`kubectl oam ops edit deployment.apps/web -n shop`"));
     assert!(text.contains("#   containers.app.image: helm\n"));
     assert!(text.contains("# Read-only: readOnly.selector: immutable\n"));
     assert!(text.lines().all(|l| l.starts_with('#')), "every header line is a comment");

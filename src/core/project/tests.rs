@@ -197,7 +197,7 @@ fn problems_are_named_and_point_to_the_other_role() {
         (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
         (
             json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}),
-            "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`",
+            "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web -n shop`",
         ),
         (
             json!({"kind": "Deployment", "name": "web", "bogus": 1}),
