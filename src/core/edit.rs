@@ -317,10 +317,7 @@ pub fn read_only_changed(
         (now.as_object().unwrap_or(&empty), then.and_then(Value::as_object).unwrap_or(&empty));
     let changed = now_map.keys().chain(then_map.keys()).find(|k| now_map.get(*k) != then_map.get(*k));
     Some(match changed {
-        Some(field) => format!(
-            "{key}.{field}: shown for context and never written{}; restore it or delete the {key} section",
-            reason(field).map(|r| format!(" ({r})")).unwrap_or_default()
-        ),
+        Some(field) => project::read_only_changed_message(field, reason(field).as_deref()),
         None => format!("{key}: shown for context and never written; restore it or delete the {key} section"),
     })
 }

@@ -659,9 +659,14 @@ fn check_document(
         if IDENTITY_KEYS.contains(&key.as_str()) {
             continue;
         }
-        // Context only, never sent: a saved document whose HPA or selector moved on still applies.
-        // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY || key == BASE_KEY || key == STATUS_KEY {
+        // Context only, never sent: a saved document whose HPA moved on, or whose live status is
+        // older, still applies. But a profile's read-only field differing from the live object asks
+        // for a change no role can make: refused, as the editor refuses it.
+        if key == READ_ONLY_KEY {
+            problems.extend(read_only_problems(role, kind, live, value));
+            continue;
+        }
+        if key == BASE_KEY || key == STATUS_KEY {
             continue;
         }
         if role.has_document_key(key) {
@@ -693,6 +698,35 @@ fn check_document(
         }
     }
     problems
+}
+
+/// The profile's read-only fields in a document's `readOnly` section that differ from the live
+/// object (which cannot move on: they are read-only because they do not change). The rest of the
+/// section (the autoscaler's count, the controller, sidecars) is context that may move on.
+fn read_only_problems(role: &Role, kind: &KindInfo, live: &Value, section: &Value) -> Vec<DocProblem> {
+    let Some(given) = section.as_object() else { return Vec::new() };
+    role.read_only
+        .iter()
+        .filter(|f| f.applies_to(&kind.kind))
+        .filter_map(|f| {
+            let value = given.get(&f.name)?;
+            let live_value = get_path(live, &f.path.in_object(kind));
+            (live_value != Some(value)).then(|| {
+                DocProblem::at(
+                    &[READ_ONLY_KEY.to_string(), f.name.clone()],
+                    read_only_changed_message(&f.name, f.reason.as_deref()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// What a changed read-only field is told, with the reason the profile gives.
+pub fn read_only_changed_message(field: &str, reason: Option<&str>) -> String {
+    format!(
+        "{READ_ONLY_KEY}.{field}: shown for context and never written{}; restore it or delete the {READ_ONLY_KEY} section",
+        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    )
 }
 
 fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {

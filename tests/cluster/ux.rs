@@ -19,6 +19,30 @@ fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
 }
 
 #[test]
+fn apply_refuses_a_changed_read_only_section_as_edit_does() {
+    let ns = Ns::new("ux-apply-read-only");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let (head, tail) = doc.split_at(doc.find("\nreadOnly:\n").unwrap());
+    let changed = format!("{head}{}", tail.replacen("app: web", "app: other", 1));
+    assert_ne!(changed, doc);
+    for verb in ["apply", "diff"] {
+        let err = ns.oam_with(&["ops", verb, "-f", "-"], &changed, &[]).error();
+        assert!(
+            err.starts_with(&format!("error: stdin: deployment.apps/web in namespace \"{}\": line ", ns.name))
+                && err.contains(": readOnly.selector: shown for context and never written (immutable: pods are matched by it; changing it needs a new workload); restore it or delete the readOnly section"),
+            "{verb}: {err}"
+        );
+    }
+    // As read, or without the section, it applies (unchanged).
+    let out = ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok().stdout;
+    assert_eq!(out, "deployment.apps/web unchanged\n");
+    let without = format!("{head}\n{}", &tail[tail.find("\nbase:").unwrap() + 1..]);
+    assert!(!without.contains("readOnly"), "{without}");
+    ns.oam_with(&["ops", "apply", "-f", "-"], &without, &[]).ok();
+}
+
+#[test]
 fn edit_buffers_and_saved_edits_only_their_user_may_read() {
     use std::os::unix::fs::PermissionsExt;
     let ns = Ns::new("ux-edit-private");

@@ -439,3 +439,29 @@ fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
     );
     assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
 }
+
+#[test]
+fn a_changed_read_only_field_is_refused_and_moved_on_context_is_not() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    assert_eq!(doc[READ_ONLY_KEY]["selector"], json!({"app": "web"}));
+    assert!(decode(&p, RoleName::Ops, &obj, &doc).is_ok(), "as read: fine");
+    let mut changed = doc.clone();
+    changed[READ_ONLY_KEY]["selector"]["app"] = json!("other");
+    let problems = decode(&p, RoleName::Ops, &obj, &changed).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "readOnly.selector: shown for context and never written (immutable: pods are matched by it; changing it needs a new workload); restore it or delete the readOnly section"
+        ]
+    );
+    assert_eq!(problems[0].at.as_deref(), Some(&["readOnly".to_string(), "selector".to_string()][..]));
+    // Deleting it, or context that moves on by itself (the autoscaler's count), is fine.
+    let mut deleted = doc.clone();
+    deleted.as_object_mut().unwrap().remove(READ_ONLY_KEY);
+    assert!(decode(&p, RoleName::Ops, &obj, &deleted).is_ok());
+    let mut moved_on = doc;
+    moved_on[READ_ONLY_KEY]["autoscaler"] = json!({"name": "web", "scaler.replicas": 7});
+    assert!(decode(&p, RoleName::Ops, &obj, &moved_on).is_ok());
+}
