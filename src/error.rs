@@ -40,19 +40,13 @@ pub enum Error {
     #[error("{}", conflict_line(.object, .conflicts))]
     Conflict { object: String, conflicts: Vec<FieldConflict> },
 
+    /// `target`: the workload (deployment.apps/web) in `namespace`.
     #[error(
-        "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `{}` (or its autoscaler section in `{}`), or pass --force-conflicts",
+        "{target} in namespace \"{namespace}\" is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `{}` (or its autoscaler section in `{}`), or pass --force-conflicts",
         suggest(&format!("ops autoscale {target} --min N --max M"), namespace),
         suggest(&format!("ops edit {target}"), namespace)
     )]
-    HeldByAutoscaler {
-        object: String,
-        hpa: String,
-        min: String,
-        max: String,
-        target: String,
-        namespace: String,
-    },
+    HeldByAutoscaler { hpa: String, min: String, max: String, target: String, namespace: String },
 
     /// The object is managed by a controller, which would undo a role's change.
     #[error("{object} is controlled by {owner}; change that instead{hint}")]
@@ -139,13 +133,17 @@ pub enum Error {
     /// The three-way check: fields the document changes were changed by someone else since it was
     /// read. Applying it would revert their change.
     #[error(
-        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`{}`) and redo your change, or pass --overwrite to replace {}",
+        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`{reread}`) and redo your change, or pass --overwrite to replace {}",
         if .fields.len() == 1 { "1 field was" } else { "fields were" },
         .fields.join(", "),
-        suggest(&format!("{role} get {target}"), namespace),
         if .fields.len() == 1 { "that value" } else { "those values" }
     )]
-    Stale { object: String, role: String, target: String, namespace: String, fields: Vec<String> },
+    Stale {
+        object: String,
+        /// The command that reads the document again (`suggest`).
+        reread: String,
+        fields: Vec<String>,
+    },
 
     /// Removals another field manager's ownership would keep in place.
     #[error(
@@ -279,6 +277,12 @@ fn shell_word(value: &str) -> String {
     }
 }
 
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::Io(err.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,11 +309,5 @@ mod tests {
             suggest("owners deployment.apps/web", "shop"),
             "kubectl oam owners deployment.apps/web -n shop"
         );
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(err: std::io::Error) -> Self {
-        Error::Io(err.to_string())
     }
 }

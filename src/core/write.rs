@@ -184,9 +184,10 @@ pub fn refusals(
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
             object,
-            role: writer.role.to_string(),
-            target: target.display(),
-            namespace: target.namespace.clone(),
+            reread: crate::error::suggest(
+                &format!("{} get {}", writer.role, target.display()),
+                &target.namespace,
+            ),
             fields: plan
                 .stale
                 .iter()
@@ -200,7 +201,6 @@ pub fn refusals(
     }
     if let (true, Some(hpa)) = (plan.autoscaler_conflict, autoscaler) {
         return Err(Error::HeldByAutoscaler {
-            object,
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),

@@ -198,9 +198,7 @@ fn errors_a_text_can_fix_reopen_the_editor() {
     assert!(reopens(&Error::Invalid("x".into())));
     assert!(reopens(&Error::Stale {
         object: "o".into(),
-        role: "dev".into(),
-        target: "t".into(),
-        namespace: "shop".into(),
+        reread: "kubectl oam dev get t -n shop".into(),
         fields: vec![]
     }));
     assert!(reopens(&Error::Conflict { object: "o".into(), conflicts: vec![] }));
