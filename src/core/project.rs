@@ -303,11 +303,57 @@ fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProbl
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        Codec::Plain => match text_problem(field, value, at) {
+        Codec::Plain => match text_problem(field, value, at).or_else(|| quantity_problem(field, value, at)) {
             Some(problem) => Err(problem),
             None => Ok(value.clone()),
         },
     }
+}
+
+/// Resource limits and requests are quantities: one the server cannot read is refused naming its
+/// field (the server's own message names none).
+fn quantity_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
+    if field.path.segments.last().map(String::as_str) != Some("resources") {
+        return None;
+    }
+    ["limits", "requests"].iter().find_map(|list| {
+        let amounts = value.get(*list)?.as_object()?;
+        amounts.iter().find_map(|(name, amount)| {
+            let ok = match amount {
+                Value::Number(_) => true,
+                Value::String(s) => is_quantity(s),
+                _ => false,
+            };
+            let here: Vec<String> = at.iter().cloned().chain([list.to_string(), name.clone()]).collect();
+            (!ok).then(|| {
+                DocProblem::at(
+                    &here,
+                    format!(
+                        "{}: {amount} is not a quantity; write a number with an optional unit, e.g. 250m, 0.5, 1Gi or 512M",
+                        here.join(".")
+                    ),
+                )
+            })
+        })
+    })
+}
+
+/// Kubernetes' quantity syntax, as resource.ParseQuantity reads it (surrounding blanks trimmed): an
+/// optionally signed decimal number, then a binary (Ki…Ei) or decimal (n, u, m, k, M…E) suffix or
+/// an exponent (e3, E-2).
+pub fn is_quantity(text: &str) -> bool {
+    let s = text.trim();
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let end = unsigned.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(unsigned.len());
+    let (number, suffix) = unsigned.split_at(end);
+    let exponent = suffix
+        .strip_prefix(['e', 'E'])
+        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    const SUFFIXES: [&str; 16] =
+        ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"];
+    // The number may be empty ("Gi", "-" read as 0), the text may not.
+    !s.is_empty() && number.matches('.').count() <= 1 && (SUFFIXES.contains(&suffix) || exponent)
 }
 
 /// Fields whose values are text, whole or per key/item. A number or boolean written there unquoted
@@ -432,8 +478,9 @@ pub fn misread_values(parsed: &crate::format::yaml::Parsed) -> Vec<DocProblem> {
             Value::String(s) => {
                 let path: Vec<&str> = at.iter().map(String::as_str).collect();
                 if let Some(kind) = parsed.yaml11_misreading(&path) {
+                    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                     out.push(DocProblem::at(at, format!(
-                        "{}: kubectl and other YAML 1.1 readers take `{s}` for a {kind}; quote it: \"{s}\"",
+                        "{}: kubectl and other YAML 1.1 readers take `{s}` for {article} {kind}; quote it: \"{s}\"",
                         at.join(".")
                     )));
                 }
@@ -573,7 +620,21 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
                     && at.iter().any(|k| k == "metrics")
                     && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
-            if n.is_f64() && !in_quantities {
+            // Written with an exponent or a decimal point (1e10, 3.0): whole, but not an integer as
+            // the field's type is read; too large a one is out of range, as `--replicas` says.
+            let whole = n.as_f64().filter(|v| n.is_f64() && v.fract() == 0.0 && !in_quantities);
+            if let Some(v) = whole {
+                let (fits, max) = match int64 {
+                    true => (v >= i64::MIN as f64 && v < i64::MAX as f64, i64::MAX.to_string()),
+                    false => (v >= f64::from(i32::MIN) && v <= f64::from(i32::MAX), i32::MAX.to_string()),
+                };
+                let shown = if v.abs() < 1e18 { format!("{v:.0}") } else { format!("{v:e}") };
+                let problem = match fits {
+                    true => format!("{}: {n} is not written as a whole number; write {shown}", label(at)),
+                    false => format!("{}: {shown} is out of range (at most {max})", label(at)),
+                };
+                vec![DocProblem::at(at, problem)]
+            } else if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(
                     at,
                     format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)),

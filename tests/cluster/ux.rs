@@ -204,6 +204,46 @@ fn errors_name_the_way_out() {
     let err = ns.oam(&["ops", "scale", "deploy/web", "--replica", "3"]).error();
     assert!(err.contains("a similar argument exists: '--replicas'"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    // An unknown subcommand points at the help of the command it was given to.
+    let err = ns.oam(&["frobnicate", "dev", "get"]).error();
+    assert!(err.ends_with("unrecognized subcommand 'frobnicate'; see `kubectl oam --help`"), "{err}");
+    let err = ns.oam(&["--context", "dev", "frobnicate"]).error();
+    assert!(err.ends_with("see `kubectl oam --help`"), "a flag's value is no subcommand: {err}");
+    let err = ns.oam(&["dev", "frobnicate"]).error();
+    assert!(err.ends_with("see `kubectl oam dev --help`"), "{err}");
+    // An image where CONTAINER=IMAGE belongs is told so, however the object was named.
+    for named in [&["deploy/web"][..], &["deploy", "web"]] {
+        let args: Vec<&str> =
+            ["dev", "set", "image"].iter().chain(named).chain(&["nginx:2"]).copied().collect();
+        let err = ns.oam(&args).error();
+        assert_eq!(
+            err,
+            format!(
+                "error: \"nginx:2\" is not CONTAINER=IMAGE (for deployment.apps/web in namespace \"{}\"); name the container: CONTAINER=nginx:2, or *=nginx:2 for every container",
+                ns.name
+            ),
+            "{args:?}"
+        );
+    }
+    // Values in a document: a quantity the server cannot read, named; a count too large, out of range.
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    assert!(doc.contains("cpu: 100m"), "{doc}");
+    let err = ns
+        .oam_with(&["dev", "apply", "-f", "-"], &doc.replace("cpu: 100m", "cpu: not-a-quantity"), &[])
+        .error();
+    assert!(
+        err.contains(": containers.app.resources.requests.cpu: \"not-a-quantity\" is not a quantity; write a number with an optional unit"),
+        "{err}"
+    );
+    let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let err =
+        ns.oam_with(&["ops", "apply", "-f", "-"], &ops.replace("replicas: 2", "replicas: 1e10"), &[]).error();
+    assert!(err.ends_with("scaler.replicas: 10000000000 is out of range (at most 2147483647)"), "{err}");
+    let err = ns
+        .oam_with(&["ops", "apply", "-f", "-"], &ops.replace("replicas: 2", "replicas: 12:30:45"), &[])
+        .error();
+    assert!(err.contains("take `12:30:45` for an integer"), "{err}");
     // A refusal names the object, its namespace and what can be scaled.
     ns.kubectl(&["create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *"]).ok();
     let err = ns.oam(&["ops", "scale", "cj", "nightly", "--replicas", "2"]).error();

@@ -184,6 +184,11 @@ fn documents_are_checked_before_planning() {
         ),
         ("kind: Deployment\nname: web\nstatus:\n  ready: 1/1\n", "status: shown for context"),
         ("kind: Deployment\nname: web\nmetadata:\n  labels:\n    on: yes\n", "metadata.labels.on"),
+        (
+            "kind: Deployment\nname: web\nscaler:\n  replicas: 12:30:45\n",
+            "line 4 column 13: scaler.replicas: kubectl and other YAML 1.1 readers take `12:30:45` for an integer;",
+        ),
+        ("kind: Deployment\nname: web\nmetadata:\n  labels:\n    a: off\n", "take `off` for a boolean;"),
     ];
     for (text, expected) in cases {
         let err = check(text).unwrap_err();
