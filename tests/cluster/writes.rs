@@ -241,11 +241,12 @@ fn edit_reopens_with_the_reasons_until_the_document_applies() {
         r#"case $n in
   1) cp "$1" $S/orig; printf 'kind: Deployment\nname: [\n' > "$1" ;;
   2) grep -v '^#' $S/orig > "$1"; printf 'scaler:\n  replicas: 5\n' >> "$1" ;;
-  3) grep -v '^#' $S/orig | sed 's/cpu: 100m/cpu: lots/' > "$1" ;;
+  3) grep -v '^#' $S/orig | sed "s/cpu: 100m/cpu: '-1'/" > "$1" ;;
   4) grep -v '^#' $S/orig | sed "s/      MODE: prod/      MODE: prod\n      EXTRA: 'yes'/" > "$1" ;;
 esac"#,
     );
-    // --force-conflicts: kubectl owns the cpu request, and the server must get to judge "lots".
+    // --force-conflicts: kubectl owns the cpu request, and the server must get to judge "-1" (a
+    // quantity, but not one a request may be).
     let run = ns
         .oam_with(
             &["dev", "edit", "deploy/web", "--yes", "--force-conflicts"],
@@ -730,7 +731,10 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
             "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: {V: 1.10}\n",
             "containers.app.env.V: env values are strings, and this is a number; quote it",
         ),
-        ("kind: Deployment\nname: web\nscaler: {replicas: 1e10}\n", "not a whole number"),
+        (
+            "kind: Deployment\nname: web\nscaler: {replicas: 1e10}\n",
+            "10000000000 is out of range (at most 2147483647)",
+        ),
         ("kind: Deployment\nname: 'web?force=true'\n", "is not a valid Deployment name"),
     ];
     for (doc, expect) in cases {
