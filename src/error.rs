@@ -201,13 +201,20 @@ pub fn names(text: &str, object: &str) -> bool {
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {
+    format!(
+        "{}; to take {} over, re-run with --force-conflicts",
+        conflict_fields(object, conflicts),
+        if conflicts.len() == 1 { "it" } else { "them" },
+    )
+}
+
+fn conflict_fields(object: &str, conflicts: &[FieldConflict]) -> String {
     let fields: Vec<String> =
         conflicts.iter().map(|c| format!("{} (held by \"{}\")", c.field, c.manager)).collect();
     format!(
-        "{object}: {} owned by another field manager: {}; to take {} over, re-run with --force-conflicts",
+        "{object}: {} owned by another field manager: {}",
         if conflicts.len() == 1 { "1 field is" } else { "fields are" },
         fields.join(", "),
-        if conflicts.len() == 1 { "it" } else { "them" },
     )
 }
 
@@ -222,6 +229,18 @@ impl Error {
         match self {
             Error::EditSaved { path, .. } => Some(path),
             _ => None,
+        }
+    }
+
+    /// What a refusal that taking over would overcome says, without its advice to re-run with
+    /// --force-conflicts: for right before the question that offers the take-over.
+    pub fn without_force_advice(&self) -> String {
+        match self {
+            Error::Conflict { object, conflicts } => conflict_fields(object, conflicts),
+            Error::HeldByAutoscaler { hpa, min, max, target, namespace } => format!(
+                "{target} in namespace \"{namespace}\" is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max})"
+            ),
+            other => other.to_string(),
         }
     }
 
@@ -308,6 +327,19 @@ mod tests {
         assert_eq!(
             suggest("owners deployment.apps/web", "shop"),
             "kubectl oam owners deployment.apps/web -n shop"
+        );
+    }
+
+    #[test]
+    fn before_the_take_over_question_a_conflict_drops_its_re_run_advice() {
+        let conflict = Error::Conflict {
+            object: "deployment.apps/web in namespace \"shop\"".into(),
+            conflicts: vec![FieldConflict { manager: "helm".into(), field: "containers.app.image".into() }],
+        };
+        assert!(conflict.to_string().ends_with("; to take it over, re-run with --force-conflicts"));
+        assert_eq!(
+            conflict.without_force_advice(),
+            "deployment.apps/web in namespace \"shop\": 1 field is owned by another field manager: containers.app.image (held by \"helm\")"
         );
     }
 }

@@ -24,7 +24,7 @@ use crate::cluster::write::{self, Plan};
 use crate::commands::after_write;
 use crate::core::edit::{
     Matched, Notes, Shown, Stream, available_fields, check_document, header, join_documents, listed, located,
-    read_stream, reasons, reopens, significant, user_part, with_base, with_bases,
+    located_at, read_stream, reasons, reopens, significant, split_stream, user_part, with_base, with_bases,
 };
 use crate::core::hpa;
 use crate::core::owners::field_owners;
@@ -32,9 +32,23 @@ use crate::core::ownership::BASE_KEY;
 use crate::core::write::{Live, Writer, refuse_controlled, without_base};
 use crate::error::{Error, Result, suggest};
 use crate::format::output;
+use crate::format::yaml::Parsed;
 use crate::model::object;
 use crate::model::roles::{Profile, RoleName};
 use crate::model::target::{Target, parse_targets};
+
+/// How often a text that cannot be applied reopens the editor before the edit ends (saved).
+const MAX_REOPENINGS: usize = 10;
+
+/// The error an edit given up on ends with: saved again unchanged, or reopened too often.
+fn given_up(same_again: bool, error: Error) -> Error {
+    match same_again {
+        true => error,
+        false => Error::Document(format!(
+            "{error}; the editor was reopened {MAX_REOPENINGS} times and the text still cannot be applied, so the edit ends here"
+        )),
+    }
+}
 
 /// KUBE_EDITOR, then EDITOR, then vi, as kubectl does.
 fn editor_command() -> String {
@@ -298,7 +312,10 @@ struct Failure {
 struct Reopen {
     object: usize,
     text: String,
+    /// Its problems not yet placed: their lines are counted in the text that shows them.
     error: Error,
+    /// The document as read from the text just saved.
+    parsed: Option<Box<Parsed>>,
 }
 
 /// A document the server accepted in a dry-run, waiting to be applied.
@@ -355,6 +372,13 @@ impl<'p> Session<'_, 'p> {
         }
     }
 
+    /// The comment block above the documents of `pending`, with `errors` (one line each).
+    fn head(&self, pending: &[usize], errors: &[String]) -> String {
+        let notes: Vec<(&Target, &Notes)> =
+            pending.iter().map(|&i| (&self.objects[i].live.target, &self.objects[i].notes)).collect();
+        header(self.role, &self.writer.manager, &notes, errors)
+    }
+
     async fn run(&self) -> Result<String> {
         let mut pending: Vec<usize> = (0..self.objects.len()).collect();
         let mut body = join_documents(self.objects.iter().map(|o| o.shown.text.as_str()));
@@ -363,12 +387,10 @@ impl<'p> Session<'_, 'p> {
         let mut applied = 0;
         let mut said = String::new();
         let mut buffer: Option<PathBuf> = None;
+        let mut reopenings = 0;
         loop {
-            let notes: Vec<(&Target, &Notes)> =
-                pending.iter().map(|&i| (&self.objects[i].live.target, &self.objects[i].notes)).collect();
-            let head = header(self.role, &self.writer.manager, &notes, &errors);
             // The buffer is made private once; a reopening writes the same file again.
-            let text = format!("{head}{body}");
+            let text = format!("{}{body}", self.head(&pending, &errors));
             let written = match &buffer {
                 Some(file) => std::fs::write(file, &text).map(|()| file.clone()),
                 None => private_file("editing.yaml", &text),
@@ -399,9 +421,12 @@ impl<'p> Session<'_, 'p> {
             let bytes = std::fs::read(path).unwrap_or_default();
             let edited = String::from_utf8_lossy(&bytes).into_owned();
             let previous = std::mem::replace(&mut body, user_part(&edited));
-            // Saving the refused text again means giving up (as kubectl edit): every path that would
-            // reopen the editor ends here instead, with the text saved.
-            let gave_up = !errors.is_empty() && significant(&previous) == significant(&body);
+            // Saving the refused text again means giving up (as kubectl edit), and so does a text that
+            // still fails after MAX_REOPENINGS reopenings (an editor that changes it on every
+            // opening, as scripts do, would reopen for ever): every path that would reopen the
+            // editor ends here instead, with the text saved.
+            let same_again = !errors.is_empty() && significant(&previous) == significant(&body);
+            let give_up = same_again || reopenings >= MAX_REOPENINGS;
             let shown: Vec<Shown> = pending.iter().map(|&i| self.objects[i].shown.clone()).collect();
             let problem = if std::str::from_utf8(&bytes).is_err() {
                 Err("the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again"
@@ -415,11 +440,25 @@ impl<'p> Session<'_, 'p> {
                     break;
                 }
                 Ok(Stream::Documents(documents)) => documents,
-                Err(problem) | Ok(Stream::Problem(problem)) => {
-                    if gave_up {
-                        failures.push(self.whole_failure(&pending, &body, Error::Document(problem)));
-                        break;
-                    }
+                Err(problem) | Ok(Stream::Problem(problem)) if give_up => {
+                    let error = given_up(same_again, Error::Document(problem));
+                    failures.push(self.whole_failure(&pending, &body, error));
+                    break;
+                }
+                Err(problem) => {
+                    reopenings += 1;
+                    errors = vec![problem];
+                    continue;
+                }
+                Ok(Stream::Problem(problem)) => {
+                    // Read again as the reopened editor will show it, its reason on top: the lines
+                    // it names are then that text's.
+                    let reopened = format!("{}{body}", self.head(&pending, &[String::new()]));
+                    let problem = match read_stream(self.profile, &shown, &reopened) {
+                        Stream::Problem(again) => again,
+                        _ => problem,
+                    };
+                    reopenings += 1;
                     errors = vec![problem];
                     continue;
                 }
@@ -441,13 +480,30 @@ impl<'p> Session<'_, 'p> {
             if reopen.is_empty() {
                 break;
             }
-            if gave_up {
-                failures.extend(reopen.into_iter().map(|r| self.failure(r.object, &r.text, r.error)));
+            if give_up {
+                failures.extend(reopen.into_iter().map(|r| {
+                    // Placed in the text just saved, which the user last saw.
+                    let error = match &r.parsed {
+                        Some(parsed) => located(r.error, parsed),
+                        None => r.error,
+                    };
+                    self.failure(r.object, &r.text, given_up(same_again, error))
+                }));
                 break;
             }
-            errors = reopen.iter().flat_map(|r| self.reason_lines(r.object, &r.error)).collect();
+            // The reasons go on top, one line each, so their number is known before the lines they
+            // name are counted in the reopened text.
             pending = reopen.iter().map(|r| r.object).collect();
             body = join_documents(reopen.iter().map(|r| r.text.as_str()));
+            let count = reopen.iter().map(|r| reasons(&r.error).len()).sum();
+            let head_lines = self.head(&pending, &vec![String::new(); count]).lines().count();
+            let starts = split_stream(&body).into_iter().map(|(start, _)| head_lines + start);
+            errors = reopen
+                .into_iter()
+                .zip(starts)
+                .flat_map(|(r, start)| self.reason_lines(r.object, &located_at(r.error, &r.text, start)))
+                .collect();
+            reopenings += 1;
         }
         if let Some(path) = &buffer {
             remove_private_file(path);
@@ -488,9 +544,8 @@ impl<'p> Session<'_, 'p> {
             let kind = editing.live.target.kind;
             let doc = match check_document(profile, role, kind, &editing.doc, &matched.parsed) {
                 Ok(doc) => doc,
-                Err(e) => {
-                    let error = located(e, &matched.parsed);
-                    reopen.push(Reopen { object, text: matched.text, error });
+                Err(error) => {
+                    reopen.push(Reopen { object, text: matched.text, error, parsed: Some(matched.parsed) });
                     continue;
                 }
             };
@@ -539,11 +594,12 @@ impl<'p> Session<'_, 'p> {
                         failures.push(self.failure(object, &matched.text, e));
                         continue;
                     }
-                    eprintln!("{e}");
                     if dry_run {
                         failures.push(self.failure(object, &matched.text, e));
                         continue;
                     }
+                    // What is held, and by whom; the question that follows offers the take-over.
+                    eprintln!("{}", e.without_force_advice());
                     let question = format!(
                         "Take these fields over and apply to {} as {} (server-side apply with force)?",
                         forced.label, forcing.manager
@@ -562,9 +618,8 @@ impl<'p> Session<'_, 'p> {
                         Err(ask_err) => failures.push(self.failure(object, &matched.text, ask_err)),
                     }
                 }
-                Err(e) if reopens(&e) => {
-                    let error = located(e, &matched.parsed);
-                    reopen.push(Reopen { object, text: matched.text, error });
+                Err(error) if reopens(&error) => {
+                    reopen.push(Reopen { object, text: matched.text, error, parsed: Some(matched.parsed) });
                 }
                 Err(e) => failures.push(self.failure(object, &matched.text, e)),
             }
@@ -648,7 +703,7 @@ impl<'p> Session<'_, 'p> {
                     }
                 }
                 Err(e) if reopens(&e) => {
-                    reopen.push(Reopen { object: r.object, text: r.text, error: e });
+                    reopen.push(Reopen { object: r.object, text: r.text, error: e, parsed: None });
                 }
                 Err(e) => failures.push(self.failure(r.object, &r.text, e)),
             }

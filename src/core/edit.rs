@@ -330,6 +330,16 @@ pub fn located(err: Error, parsed: &Parsed) -> Error {
     }
 }
 
+/// Problems placed at their line and column in `text`, a document that starts at line `start` of
+/// the file the user sees.
+pub fn located_at(err: Error, text: &str, start: usize) -> Error {
+    let padded = format!("{}{text}", "\n".repeat(start.saturating_sub(1)));
+    match yaml::parse_document(&padded, "the edited document") {
+        Ok(parsed) => located(err, &parsed),
+        Err(_) => err,
+    }
+}
+
 /// The lines the reopened editor shows for an error.
 pub fn reasons(err: &Error) -> Vec<String> {
     match err {

@@ -18,6 +18,65 @@ fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
     assert!(kept.contains("app: other"), "the text is saved: {kept}");
 }
 
+/// The line a reopened editor's reason names (`# * line N column M: …what…`), and that line of the
+/// text shown.
+fn named_line<'a>(shown: &'a str, what: &str) -> (usize, &'a str) {
+    let reason = shown
+        .lines()
+        .find(|l| l.starts_with("# * ") && l.contains(what))
+        .unwrap_or_else(|| panic!("{what}: {shown}"));
+    let number = reason.split("line ").nth(1).and_then(|r| r.split(' ').next()).unwrap();
+    let number: usize = number.parse().unwrap();
+    (number, shown.lines().nth(number - 1).unwrap_or_default())
+}
+
+#[test]
+fn a_reopened_editor_numbers_its_own_lines_and_reopens_at_most_ten_times() {
+    let ns = Ns::new("ux-edit-reopen-lines");
+    ns.create(&web_deployment("web"));
+    // 1: two bad values (two reasons on top of the next text); 2: they are fixed, and `name:` given
+    // twice (one reason); 3 and on: a different bad quantity every time, as a script does.
+    let editor = Editor::new(
+        &ns,
+        r#"case $n in
+  1) sed -i -e 's/cpu: 100m/cpu: lots1/' -e 's/      MODE: prod/      MODE: 1.10/' "$1" ;;
+  2) sed -i -e 's/cpu: lots1/cpu: 100m/' -e "s/      MODE: 1.10/      MODE: 'prod'/" -e 's/^name: web$/name: web\nname: web2/' "$1" ;;
+  *) sed -i -e '/^name: web2$/d' -e "s/cpu: [a-z0-9]*$/cpu: lots$n/" "$1" ;;
+esac"#,
+    );
+    let run = ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(editor.openings(), 11, "reopened ten times, then given up: {run:?}");
+    let second = editor.seen(2);
+    assert_eq!(named_line(&second, "resources.requests.cpu").1, "        cpu: lots1", "{second}");
+    assert_eq!(named_line(&second, "env.MODE").1, "      MODE: 1.10", "{second}");
+    let third = editor.seen(3);
+    let (at, line) = named_line(&third, "duplicate key");
+    assert_eq!(line, "name: web2", "{third}");
+    assert!(
+        third.contains(&format!("line {at} column 1: duplicate key \"name\" (first at line {}", at - 1)),
+        "{third}"
+    );
+    assert_eq!(third.lines().nth(at - 2), Some("name: web"), "{third}");
+    let last = editor.seen(11);
+    assert_eq!(named_line(&last, "resources.requests.cpu").1, "        cpu: lots10", "{last}");
+    let err = run.error();
+    assert!(
+        err.contains("containers.app.resources.requests.cpu: \"lots11\" is not a quantity")
+            && err.contains(
+                "the editor was reopened 10 times and the text still cannot be applied, so the edit ends here"
+            ),
+        "{err}"
+    );
+    let saved = saved_path(&err);
+    assert!(std::fs::read_to_string(&saved).unwrap().contains("cpu: lots11"));
+    assert_eq!(
+        crate::writes::container(&ns.get_json("deploy/web"), "app")["resources"]["requests"]["cpu"],
+        "100m"
+    );
+    let _ = std::fs::remove_dir_all(saved.parent().unwrap());
+}
+
 #[test]
 fn apply_refuses_a_changed_read_only_section_as_edit_does() {
     let ns = Ns::new("ux-apply-read-only");

@@ -508,6 +508,8 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     let diff =
         screen.find("\x1b[32m+    image: nginx:1.29").unwrap_or_else(|| panic!("coloured diff: {screen}"));
     assert!(diff < question, "the diff comes before the take-over question: {screen}");
+    // The question offers the take-over: no advice to re-run with --force-conflicts right before it.
+    assert!(!screen[..question].contains("--force-conflicts"), "{screen}");
     assert!(!screen.contains("Apply to deployment.apps/web"), "the take-over answer confirmed it: {screen}");
     assert!(screen.contains("deployment.apps/web edited"), "{screen}");
     let obj = ns.get_json("deploy/web");

@@ -295,3 +295,22 @@ fn several_failures_are_one_line_naming_each_object() {
     assert!(crate::error::names("x deployment.apps/web in y", "deployment.apps/web"));
     assert!(!crate::error::names("x deployment.apps/web2 in y", "deployment.apps/web"));
 }
+
+#[test]
+fn problems_are_placed_in_the_text_that_shows_them() {
+    let text = "kind: Deployment\nname: web\nscaler:\n  replicas: 1e10\n";
+    let problem = || {
+        Error::Problems(vec![crate::error::Problem::at(
+            &["scaler".to_string(), "replicas".to_string()],
+            "scaler.replicas: out of range".into(),
+        )])
+    };
+    assert_eq!(reasons(&located_at(problem(), text, 1)), ["line 4 column 13: scaler.replicas: out of range"]);
+    // Below a header of 9 lines, say.
+    assert_eq!(
+        reasons(&located_at(problem(), text, 10)),
+        ["line 13 column 13: scaler.replicas: out of range"]
+    );
+    let other = located_at(Error::Invalid("the server said no".into()), text, 10);
+    assert_eq!(reasons(&other), ["the server said no"]);
+}
