@@ -113,21 +113,8 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
     let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
-        let Some(v) = get_path(obj, &field.path.in_object(kind)) else { continue };
-        if field.keys.is_empty() {
-            out.insert(field.name.clone(), v.clone());
-            continue;
-        }
-        // Only the keys it reserves, when the map has any.
-        let reserved: Map<String, Value> = v
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| field.reserves(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !reserved.is_empty() {
-            out.insert(field.name.clone(), Value::Object(reserved));
+        if let Some(v) = read_only_value(field, kind, obj) {
+            out.insert(field.name.clone(), v);
         }
     }
     if let Some(owner) = controller(obj) {
@@ -313,11 +300,57 @@ fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProbl
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        Codec::Plain => match text_problem(field, value, at) {
+        Codec::Plain => match text_problem(field, value, at).or_else(|| quantity_problem(field, value, at)) {
             Some(problem) => Err(problem),
             None => Ok(value.clone()),
         },
     }
+}
+
+/// Resource limits and requests are quantities: one the server cannot read is refused naming its
+/// field (the server's own message names none).
+fn quantity_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
+    if field.path.segments.last().map(String::as_str) != Some("resources") {
+        return None;
+    }
+    ["limits", "requests"].iter().find_map(|list| {
+        let amounts = value.get(*list)?.as_object()?;
+        amounts.iter().find_map(|(name, amount)| {
+            let ok = match amount {
+                Value::Number(_) => true,
+                Value::String(s) => is_quantity(s),
+                _ => false,
+            };
+            let here: Vec<String> = at.iter().cloned().chain([list.to_string(), name.clone()]).collect();
+            (!ok).then(|| {
+                DocProblem::at(
+                    &here,
+                    format!(
+                        "{}: {amount} is not a quantity; write a number with an optional unit, e.g. 250m, 0.5, 1Gi or 512M",
+                        here.join(".")
+                    ),
+                )
+            })
+        })
+    })
+}
+
+/// Kubernetes' quantity syntax, as resource.ParseQuantity reads it (surrounding blanks trimmed): an
+/// optionally signed decimal number, then a binary (Ki…Ei) or decimal (n, u, m, k, M…E) suffix or
+/// an exponent (e3, E-2).
+pub fn is_quantity(text: &str) -> bool {
+    let s = text.trim();
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let end = unsigned.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(unsigned.len());
+    let (number, suffix) = unsigned.split_at(end);
+    let exponent = suffix
+        .strip_prefix(['e', 'E'])
+        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    const SUFFIXES: [&str; 16] =
+        ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"];
+    // The number may be empty ("Gi", "-" read as 0), the text may not.
+    !s.is_empty() && number.matches('.').count() <= 1 && (SUFFIXES.contains(&suffix) || exponent)
 }
 
 /// Fields whose values are text, whole or per key/item. A number or boolean written there unquoted
@@ -442,8 +475,9 @@ pub fn misread_values(parsed: &crate::format::yaml::Parsed) -> Vec<DocProblem> {
             Value::String(s) => {
                 let path: Vec<&str> = at.iter().map(String::as_str).collect();
                 if let Some(kind) = parsed.yaml11_misreading(&path) {
+                    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                     out.push(DocProblem::at(at, format!(
-                        "{}: kubectl and other YAML 1.1 readers take `{s}` for a {kind}; quote it: \"{s}\"",
+                        "{}: kubectl and other YAML 1.1 readers take `{s}` for {article} {kind}; quote it: \"{s}\"",
                         at.join(".")
                     )));
                 }
@@ -601,7 +635,21 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
                     && at.iter().any(|k| k == "metrics")
                     && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
-            if n.is_f64() && !in_quantities {
+            // Written with an exponent or a decimal point (1e10, 3.0): whole, but not an integer as
+            // the field's type is read; too large a one is out of range, as `--replicas` says.
+            let whole = n.as_f64().filter(|v| n.is_f64() && v.fract() == 0.0 && !in_quantities);
+            if let Some(v) = whole {
+                let (fits, max) = match int64 {
+                    true => (v >= i64::MIN as f64 && v < i64::MAX as f64, i64::MAX.to_string()),
+                    false => (v >= f64::from(i32::MIN) && v <= f64::from(i32::MAX), i32::MAX.to_string()),
+                };
+                let shown = if v.abs() < 1e18 { format!("{v:.0}") } else { format!("{v:e}") };
+                let problem = match fits {
+                    true => format!("{}: {n} is not written as a whole number; write {shown}", label(at)),
+                    false => format!("{}: {shown} is out of range (at most {max})", label(at)),
+                };
+                vec![DocProblem::at(at, problem)]
+            } else if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(
                     at,
                     format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)),
@@ -687,9 +735,14 @@ fn check_document(
         if IDENTITY_KEYS.contains(&key.as_str()) {
             continue;
         }
-        // Context only, never sent: a saved document whose HPA or selector moved on still applies.
-        // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY || key == BASE_KEY || key == STATUS_KEY {
+        // Context only, never sent: a saved document whose HPA moved on, or whose live status is
+        // older, still applies. But a profile's read-only field differing from the live object asks
+        // for a change no role can make: refused, as the editor refuses it.
+        if key == READ_ONLY_KEY {
+            problems.extend(read_only_problems(role, kind, live, value));
+            continue;
+        }
+        if key == BASE_KEY || key == STATUS_KEY {
             continue;
         }
         if role.has_document_key(key) {
@@ -708,7 +761,11 @@ fn check_document(
         }
         match profile.role_of_key(key) {
             Some(other) => problems.push(DocProblem::new(format!(
-                "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
+                "{key}: belongs to the {other} role; use `{}`",
+                crate::error::suggest(
+                    &format!("{other} edit {object}"),
+                    live["metadata"]["namespace"].as_str().unwrap_or_default()
+                )
             ))),
             None => problems.push(DocProblem::new(format!(
                 "{key}: unknown key; the {role_name} role has {}",
@@ -717,6 +774,51 @@ fn check_document(
         }
     }
     problems
+}
+
+/// A read-only field as the `readOnly` section shows it: the value, or of a map whose keys it
+/// reserves only those keys (absent when the map has none).
+fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value> {
+    let v = get_path(obj, &field.path.in_object(kind))?;
+    if field.keys.is_empty() {
+        return Some(v.clone());
+    }
+    let reserved: Map<String, Value> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| field.reserves(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!reserved.is_empty()).then_some(Value::Object(reserved))
+}
+
+/// The profile's read-only fields in a document's `readOnly` section that differ from the live
+/// object (which cannot move on: they are read-only because they do not change). The rest of the
+/// section (the autoscaler's count, the controller, sidecars) is context that may move on.
+fn read_only_problems(role: &Role, kind: &KindInfo, live: &Value, section: &Value) -> Vec<DocProblem> {
+    let Some(given) = section.as_object() else { return Vec::new() };
+    role.read_only
+        .iter()
+        .filter(|f| f.applies_to(&kind.kind))
+        .filter_map(|f| {
+            let value = given.get(&f.name)?;
+            (read_only_value(f, kind, live).as_ref() != Some(value)).then(|| {
+                DocProblem::at(
+                    &[READ_ONLY_KEY.to_string(), f.name.clone()],
+                    read_only_changed_message(&f.name, f.reason.as_deref()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// What a changed read-only field is told, with the reason the profile gives.
+pub fn read_only_changed_message(field: &str, reason: Option<&str>) -> String {
+    format!(
+        "{READ_ONLY_KEY}.{field}: shown for context and never written{}; restore it or delete the {READ_ONLY_KEY} section",
+        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    )
 }
 
 fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {

@@ -83,7 +83,9 @@ pub fn refuse_controlled(profile: &Profile, role: RoleName, live: &Live<'_>) -> 
     let Some(owner) = object::controller(&live.object) else { return Ok(()) };
     let owner_kind = owner.split_once('/').map(|(k, _)| k).unwrap_or_default();
     let hint = match profile.kind(owner_kind) {
-        Ok(_) => format!(" (`kubectl oam {role} edit {owner}`)"),
+        Ok(_) => {
+            format!(" (`{}`)", crate::error::suggest(&format!("{role} edit {owner}"), &live.target.namespace))
+        }
         Err(_) => String::new(),
     };
     Err(Error::Controlled { object: live.object_label(), owner, hint })
@@ -120,7 +122,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     };
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
-    refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    refusals(&plan, live.object_label(), writer, &live.target, live.autoscaler.as_ref())?;
     if let Some(schema) = &kind.schema {
         refuse_atomic(schema, kind, writer.role, &plan)?;
     }
@@ -168,12 +170,12 @@ fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &Wr
 }
 
 /// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
-/// (the workload, or its autoscaler), `target`: the workload as the role's commands name it.
+/// (the workload, or its autoscaler), `target`: the workload the role's commands name.
 pub fn refusals(
     plan: &WritePlan,
     object: String,
     writer: &Writer,
-    target: &str,
+    target: &Target<'_>,
     autoscaler: Option<&Autoscaler>,
 ) -> Result<()> {
     if !plan.duplicates.is_empty() {
@@ -185,8 +187,10 @@ pub fn refusals(
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
             object,
-            role: writer.role.to_string(),
-            target: target.to_string(),
+            reread: crate::error::suggest(
+                &format!("{} get {}", writer.role, target.display()),
+                &target.namespace,
+            ),
             fields: plan
                 .stale
                 .iter()
@@ -200,11 +204,11 @@ pub fn refusals(
     }
     if let (true, Some(hpa)) = (plan.autoscaler_conflict, autoscaler) {
         return Err(Error::HeldByAutoscaler {
-            object,
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
-            target: target.to_string(),
+            target: target.display(),
+            namespace: target.namespace.clone(),
         });
     }
     if !plan.held.is_empty() {
