@@ -1,6 +1,7 @@
 //! Errors a user sees: each renders as one line naming the object, the namespace and what to do.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// One field held by another field manager, as the server reported it in a 409.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +41,13 @@ pub enum Error {
     #[error("{}{hint}", conflict_line(.object, .conflicts))]
     Conflict { object: String, conflicts: Vec<FieldConflict>, hint: String },
 
+    /// `target`: the workload (deployment.apps/web) in `namespace`.
     #[error(
-        "{object} is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `kubectl oam ops autoscale {target} --min N --max M` (or its autoscaler section in `kubectl oam ops edit {target}`), or pass --force-conflicts"
+        "{target} in namespace \"{namespace}\" is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max}); change its range instead with `{}` (or its autoscaler section in `{}`), or pass --force-conflicts",
+        suggest(&format!("ops autoscale {target} --min N --max M"), namespace),
+        suggest(&format!("ops edit {target}"), namespace)
     )]
-    HeldByAutoscaler { object: String, hpa: String, min: String, max: String, target: String },
+    HeldByAutoscaler { hpa: String, min: String, max: String, target: String, namespace: String },
 
     /// The object is managed by a controller, which would undo a role's change.
     #[error("{object} is controlled by {owner}; change that instead{hint}")]
@@ -130,12 +134,17 @@ pub enum Error {
     /// The three-way check: fields the document changes were changed by someone else since it was
     /// read. Applying it would revert their change.
     #[error(
-        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`kubectl oam {role} get {target}`) and redo your change, or pass --overwrite to replace {}",
+        "{object}: {} changed since your document was read: {}; nothing was applied. Re-read it (`{reread}`) and redo your change, or pass --overwrite to replace {}",
         if .fields.len() == 1 { "1 field was" } else { "fields were" },
         .fields.join(", "),
         if .fields.len() == 1 { "that value" } else { "those values" }
     )]
-    Stale { object: String, role: String, target: String, fields: Vec<String> },
+    Stale {
+        object: String,
+        /// The command that reads the document again (`suggest`).
+        reread: String,
+        fields: Vec<String>,
+    },
 
     /// Removals another field manager's ownership would keep in place.
     #[error(
@@ -158,12 +167,18 @@ pub enum Error {
     NotApplied(Vec<(String, Error)>),
 
     /// Any error after the user edited something: their text was saved first.
-    #[error("{source}; your edit is saved in {path}: continue with `kubectl oam {role} apply -f {path}`", path = .path.display())]
+    #[error(
+        "{source}; your edit is saved in {path}: continue with `{}`",
+        suggest(&format!("{role} apply -f {}", .path.display()), namespace),
+        path = .path.display()
+    )]
     EditSaved {
         #[source]
         source: Box<Error>,
         path: PathBuf,
         role: String,
+        /// Where the edited objects are.
+        namespace: String,
     },
 }
 
@@ -191,13 +206,20 @@ pub fn names(text: &str, object: &str) -> bool {
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {
+    format!(
+        "{}; to take {} over, re-run with --force-conflicts",
+        conflict_fields(object, conflicts),
+        if conflicts.len() == 1 { "it" } else { "them" },
+    )
+}
+
+fn conflict_fields(object: &str, conflicts: &[FieldConflict]) -> String {
     let fields: Vec<String> =
         conflicts.iter().map(|c| format!("{} (held by \"{}\")", c.field, c.manager)).collect();
     format!(
-        "{object}: {} owned by another field manager: {}; to take {} over, re-run with --force-conflicts",
+        "{object}: {} owned by another field manager: {}",
         if conflicts.len() == 1 { "1 field is" } else { "fields are" },
         fields.join(", "),
-        if conflicts.len() == 1 { "it" } else { "them" },
     )
 }
 
@@ -215,6 +237,18 @@ impl Error {
         }
     }
 
+    /// What a refusal that taking over would overcome says, without its advice to re-run with
+    /// --force-conflicts: for right before the question that offers the take-over.
+    pub fn without_force_advice(&self) -> String {
+        match self {
+            Error::Conflict { object, conflicts } => conflict_fields(object, conflicts),
+            Error::HeldByAutoscaler { hpa, min, max, target, namespace } => format!(
+                "{target} in namespace \"{namespace}\" is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max})"
+            ),
+            other => other.to_string(),
+        }
+    }
+
     pub fn root(&self) -> &Error {
         match self {
             Error::EditSaved { source, .. } => source.root(),
@@ -225,8 +259,92 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The flags that chose the cluster (`--kubeconfig`, `--context`, `--cluster`, `--server`), as
+/// the user gave them; repeated in every suggested command. Set once, when the command line has been
+/// read; credentials (`--token`, `--user`, `--as`) are never repeated.
+static CLUSTER_FLAGS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+
+/// Remembers the flags that chose the cluster, for `suggest` (the first call wins).
+pub fn remember_cluster_flags(flags: Vec<(&'static str, String)>) {
+    let _ = CLUSTER_FLAGS.set(flags);
+}
+
+/// A command a message suggests, that acts on the same object when pasted: `kubectl oam WORDS`,
+/// then `-n NAMESPACE` and the flags that chose the cluster. The one place such commands are made.
+pub fn suggest(words: &str, namespace: &str) -> String {
+    suggest_in(words, Some(namespace))
+}
+
+/// `suggest` where the namespace may not be known (before the kubeconfig is read): `-n` only when
+/// known.
+pub fn suggest_in(words: &str, namespace: Option<&str>) -> String {
+    let flags = CLUSTER_FLAGS.get().map(Vec::as_slice).unwrap_or_default();
+    command_line(words, namespace, flags)
+}
+
+fn command_line(words: &str, namespace: Option<&str>, flags: &[(&str, String)]) -> String {
+    let mut line = format!("kubectl oam {words}");
+    let namespace = namespace.map(|ns| ("-n", ns.to_string()));
+    for (flag, value) in namespace.iter().chain(flags) {
+        line.push_str(&format!(" {flag} {}", shell_word(value)));
+    }
+    line
+}
+
+/// A value as one shell word: as it is when it needs no quoting, else in single quotes.
+fn shell_word(value: &str) -> String {
+    let plain =
+        !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    match plain {
+        true => value.to_string(),
+        false => format!("'{}'", value.replace('\'', "'\\''")),
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::Io(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_commands_repeat_the_namespace_and_the_flags_that_chose_the_cluster() {
+        assert_eq!(
+            command_line("dev edit deployment.apps/web --yes", Some("shop"), &[]),
+            "kubectl oam dev edit deployment.apps/web --yes -n shop"
+        );
+        let flags =
+            [("--kubeconfig", "/home/me/my clusters/prod.yaml".to_string()), ("--context", "prod".into())];
+        assert_eq!(
+            command_line("ops autoscale deployment.apps/shop --min N --max M", Some("shop"), &flags),
+            "kubectl oam ops autoscale deployment.apps/shop --min N --max M -n shop --kubeconfig '/home/me/my clusters/prod.yaml' --context prod"
+        );
+        assert_eq!(
+            command_line("ops scale TYPE/NAME", None, &flags[1..]),
+            "kubectl oam ops scale TYPE/NAME --context prod"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        // Without remembered flags (unit tests never set them): the namespace only.
+        assert_eq!(
+            suggest("owners deployment.apps/web", "shop"),
+            "kubectl oam owners deployment.apps/web -n shop"
+        );
+    }
+
+    #[test]
+    fn before_the_take_over_question_a_conflict_drops_its_re_run_advice() {
+        let conflict = Error::Conflict {
+            object: "deployment.apps/web in namespace \"shop\"".into(),
+            conflicts: vec![FieldConflict { manager: "helm".into(), field: "containers.app.image".into() }],
+        };
+        assert!(conflict.to_string().ends_with("; to take it over, re-run with --force-conflicts"));
+        assert_eq!(
+            conflict.without_force_advice(),
+            "deployment.apps/web in namespace \"shop\": 1 field is owned by another field manager: containers.app.image (held by \"helm\")"
+        );
     }
 }

@@ -87,6 +87,7 @@ fn print(text: String) -> Result<Outcome> {
 
 async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
+    error::remember_cluster_flags(chosen_by(flags));
     match &cli.command {
         Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
         Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
@@ -135,6 +136,24 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Dev(command) => role_command(flags, RoleName::Dev, command).await,
         Command::Ops(command) => role_command(flags, RoleName::Ops, command).await,
     }
+}
+
+/// The flags that chose the cluster and the role profile, as given: a suggested command repeats
+/// them (with -n), so that it acts on the same object, with the same roles.
+fn chosen_by(flags: &cli::KubeFlags) -> Vec<(&'static str, String)> {
+    let configmap =
+        (flags.profile_configmap != cli::DEFAULT_PROFILE_CONFIGMAP).then(|| flags.profile_configmap.clone());
+    [
+        ("--kubeconfig", flags.kubeconfig.as_ref().map(|p| p.display().to_string())),
+        ("--context", flags.context.clone()),
+        ("--cluster", flags.cluster.clone()),
+        ("--server", flags.server.clone()),
+        ("--profile", flags.profile.as_ref().map(|p| p.display().to_string())),
+        ("--profile-configmap", configmap),
+    ]
+    .into_iter()
+    .filter_map(|(flag, value)| Some((flag, value?)))
+    .collect()
 }
 
 /// `TYPE/NAME` or `TYPE NAME` as typed, if the arguments name an object (not just a TYPE).
@@ -201,7 +220,10 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
 }
 
 async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
-    // Refuse a command of the other role before anything talks to the cluster.
+    // Refuse a command of the other role before anything talks to the cluster (so before the
+    // context's namespace is known: -n only when given).
+    let object = named_object(command).unwrap_or_else(|| "TYPE/NAME".into());
+    let suggest = |words: String| error::suggest_in(&words, flags.namespace.as_deref());
     match (role, command) {
         (RoleName::Ops, RoleCommand::Set(_)) => {
             return Err(Error::Usage(
@@ -209,22 +231,23 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                     .into(),
             ));
         }
-        (RoleName::Dev, RoleCommand::Scale(_)) => {
-            return Err(Error::Usage(
-                "replicas belong to the ops role: use `kubectl oam ops scale TYPE/NAME --replicas N`".into(),
-            ));
+        (RoleName::Dev, RoleCommand::Scale(args)) => {
+            return Err(Error::Usage(format!(
+                "replicas belong to the ops role: use `{}`",
+                suggest(format!("ops scale {object} --replicas {}", args.replicas))
+            )));
         }
         (RoleName::Dev, RoleCommand::Autoscale(_)) => {
-            return Err(Error::Usage(
-                "the autoscaler belongs to the ops role: use `kubectl oam ops autoscale TYPE/NAME --min N --max M`"
-                    .into(),
-            ));
+            return Err(Error::Usage(format!(
+                "the autoscaler belongs to the ops role: use `{}`",
+                suggest(format!("ops autoscale {object} --min N --max M"))
+            )));
         }
         (RoleName::Ops, RoleCommand::Get(cli::GetArgs { container: Some(_), .. })) => {
-            return Err(Error::Usage(
-                "-c picks a container of the dev document; ops documents have no containers (use `kubectl oam dev get … -c NAME`)"
-                    .into(),
-            ));
+            return Err(Error::Usage(format!(
+                "-c picks a container of the dev document; ops documents have no containers (use `{}`)",
+                suggest(format!("dev get {object} -c NAME"))
+            )));
         }
         _ => {}
     }

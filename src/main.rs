@@ -56,18 +56,45 @@ fn usage_error(err: clap::Error, args: &[String]) -> ExitCode {
     }
 }
 
-/// The (sub)command a usage error is about, `kubectl oam dev scale`: the subcommand names among
-/// the words, in order.
+/// The (sub)command a usage error is about, `kubectl oam dev scale`: the subcommands the words name,
+/// in order, up to the first word that is neither a flag (nor a flag's value) nor a subcommand (an
+/// argument, or the unknown subcommand itself).
 fn command_of(args: &[String]) -> String {
-    let mut command = <kubectl_oam::cli::Cli as clap::CommandFactory>::command();
+    let root = <kubectl_oam::cli::Cli as clap::CommandFactory>::command();
+    let mut command = root.clone();
     let mut path = vec!["kubectl oam".to_string()];
-    for word in args.iter().skip(1) {
-        if let Some(sub) = command.find_subcommand(word) {
-            path.push(sub.get_name().to_string());
-            command = sub.clone();
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        if word.starts_with('-') {
+            // Its value is the next word, unless given with `=` or glued to a short flag (`-nshop`).
+            if takes_separate_value(&root, &command, word) {
+                words.next();
+            }
+            continue;
+        }
+        match command.find_subcommand(word) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                command = sub.clone();
+            }
+            None => break,
         }
     }
     path.join(" ")
+}
+
+/// Does the flag `word` (`--context`, `-n`) take the next word as its value? Global flags are
+/// defined on the root command.
+fn takes_separate_value(root: &clap::Command, command: &clap::Command, word: &str) -> bool {
+    let matches = |arg: &&clap::Arg| match word.strip_prefix("--") {
+        Some(long) => !long.contains('=') && arg.get_long() == Some(long),
+        None => word.len() == 2 && arg.get_short() == word.chars().nth(1),
+    };
+    let arg = command.get_arguments().find(matches).or_else(|| root.get_arguments().find(matches));
+    arg.is_some_and(|arg| arg.get_action().takes_values())
 }
 
 /// Errors are one line, even when a library's message spans several.

@@ -293,11 +293,9 @@ impl Cluster {
         Error::MaybeApplied {
             object: action.object(),
             cause,
-            check: format!(
-                "kubectl oam {role} get {}/{} -n {}",
-                action.kind.to_lowercase(),
-                action.name,
-                action.namespace
+            check: crate::error::suggest(
+                &format!("{role} get {}/{}", action.kind.to_lowercase(), action.name),
+                action.namespace,
             ),
         }
     }

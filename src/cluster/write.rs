@@ -98,8 +98,11 @@ impl Plan {
         }
         for path in &self.unowned {
             eprintln!(
-                "warning: {path} stays: no field manager owns it (the server sets it by default); see `kubectl oam owners {}`",
-                self.label
+                "warning: {path} stays: no field manager owns it (the server sets it by default); see `{}`",
+                crate::error::suggest(
+                    &format!("owners {}", self.label),
+                    self.body["metadata"]["namespace"].as_str().unwrap_or_default()
+                )
             );
         }
     }

@@ -27,7 +27,10 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
     let Some((kind, Some(name))) =
         parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
     else {
-        return Err(Error::Usage(format!("adopt needs TYPE/NAME, e.g. kubectl oam {role} adopt deploy/web")));
+        return Err(Error::Usage(format!(
+            "adopt needs TYPE/NAME, e.g. {}",
+            crate::error::suggest(&format!("{role} adopt deploy/web"), &cluster.namespace)
+        )));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let manager = &profile.role(role).manager;

@@ -12,7 +12,7 @@ use crate::cluster::write::{self, Plan};
 use crate::commands::after_write;
 use crate::core::project::{self, DocProblem};
 use crate::core::write::Writer;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, suggest};
 use crate::format::{diff, output, yaml};
 use crate::model::roles::{Profile, RoleName};
 use crate::model::target::{self, Target};
@@ -90,7 +90,8 @@ pub fn expand_sources(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>
 
 /// A whole Kubernetes manifest (apiVersion, metadata, spec) where a role document was expected: a
 /// common first try, which deserves the way to the role document rather than "has no `name`".
-pub fn full_manifest(profile: &Profile, role: RoleName, doc: &Value) -> Option<String> {
+/// `namespace`: where the command works (a manifest's own namespace wins).
+pub fn full_manifest(profile: &Profile, role: RoleName, namespace: &str, doc: &Value) -> Option<String> {
     // Role documents have a `metadata` trait too, but never its name, nor apiVersion, spec or items.
     let manifest = doc.get("name").is_none()
         && (doc.get("apiVersion").is_some()
@@ -105,14 +106,18 @@ pub fn full_manifest(profile: &Profile, role: RoleName, doc: &Value) -> Option<S
     let kind = doc["kind"].as_str().unwrap_or("TYPE");
     if doc.get("items").is_some() || kind.ends_with("List") {
         return Some(format!(
-            "this is a Kubernetes {kind} (as `kubectl get -o yaml` prints several objects), {not_role}; `kubectl oam {role} get TYPE/NAME…` prints role documents to change and apply"
+            "this is a Kubernetes {kind} (as `kubectl get -o yaml` prints several objects), {not_role}; `{}` prints role documents to change and apply",
+            suggest(&format!("{role} get TYPE/NAME…"), namespace)
         ));
     }
     let name = doc["metadata"]["name"].as_str().filter(|n| !n.is_empty()).unwrap_or("NAME");
     match profile.kind(kind) {
         Ok(workload) => Some(format!(
-            "this is a full Kubernetes manifest (apiVersion, metadata, spec), {not_role}; `kubectl oam {role} get {}/{name}` prints the role document to change and apply (a whole manifest goes to `kubectl apply --server-side`)",
-            workload.display_resource()
+            "this is a full Kubernetes manifest (apiVersion, metadata, spec), {not_role}; `{}` prints the role document to change and apply (a whole manifest goes to `kubectl apply --server-side`)",
+            suggest(
+                &format!("{role} get {}/{name}", workload.display_resource()),
+                doc["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty()).unwrap_or(namespace)
+            )
         )),
         Err(_) => Some(format!(
             "this is a {kind} manifest, {not_role}, and kubectl oam works on workloads only ({}); apply it with `kubectl apply --server-side`",
@@ -130,7 +135,7 @@ pub fn document_target<'p>(
     doc: &Value,
     source: &str,
 ) -> Result<Target<'p>> {
-    if let Some(problem) = full_manifest(profile, role, doc) {
+    if let Some(problem) = full_manifest(profile, role, explicit_ns.unwrap_or(&cluster.namespace), doc) {
         return Err(Error::Document(format!("{source}: {problem}")));
     }
     let kind_name = doc["kind"].as_str().ok_or_else(|| {
@@ -310,29 +315,38 @@ mod tests {
         let p = Profile::builtin();
         let manifest =
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}});
-        let said = full_manifest(&p, RoleName::Dev, &manifest).unwrap();
+        let said = full_manifest(&p, RoleName::Dev, "shop", &manifest).unwrap();
         assert!(
-            said.contains("`kubectl oam dev get deployment.apps/web` prints the role document"),
+            said.contains("`kubectl oam dev get deployment.apps/web -n shop` prints the role document"),
             "{said}"
         );
+        // The manifest's own namespace is where its object is.
+        let elsewhere = json!({"kind": "Deployment", "metadata": {"name": "web", "namespace": "prod"}});
+        let said = full_manifest(&p, RoleName::Dev, "shop", &elsewhere).unwrap();
+        assert!(said.contains("`kubectl oam dev get deployment.apps/web -n prod`"), "{said}");
         let nameless = json!({"kind": "StatefulSet", "spec": {"replicas": 1}});
         assert!(
-            full_manifest(&p, RoleName::Ops, &nameless)
+            full_manifest(&p, RoleName::Ops, "shop", &nameless)
                 .unwrap()
-                .contains("`kubectl oam ops get statefulset.apps/NAME`")
+                .contains("`kubectl oam ops get statefulset.apps/NAME -n shop`")
         );
         let role_doc = json!({"kind": "Deployment", "name": "web", "metadata": {"labels": {"a": "b"}}});
-        assert_eq!(full_manifest(&p, RoleName::Ops, &role_doc), None);
+        assert_eq!(full_manifest(&p, RoleName::Ops, "shop", &role_doc), None);
         assert_eq!(
-            full_manifest(&p, RoleName::Ops, &json!({"kind": "Deployment", "metadata": {"labels": {}}})),
+            full_manifest(
+                &p,
+                RoleName::Ops,
+                "shop",
+                &json!({"kind": "Deployment", "metadata": {"labels": {}}})
+            ),
             None
         );
         let configmap =
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}});
-        let said = full_manifest(&p, RoleName::Ops, &configmap).unwrap();
+        let said = full_manifest(&p, RoleName::Ops, "shop", &configmap).unwrap();
         assert!(said.starts_with("this is a ConfigMap manifest, not an ops role document, and kubectl oam works on workloads only (Deployment,"), "{said}");
         let list = json!({"apiVersion": "v1", "kind": "List", "items": []});
-        let said = full_manifest(&p, RoleName::Dev, &list).unwrap();
+        let said = full_manifest(&p, RoleName::Dev, "shop", &list).unwrap();
         assert!(said.starts_with("this is a Kubernetes List (as `kubectl get -o yaml` prints several objects), not a dev role document;"), "{said}");
     }
 

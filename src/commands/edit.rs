@@ -24,17 +24,31 @@ use crate::cluster::write::{self, Plan};
 use crate::commands::after_write;
 use crate::core::edit::{
     Matched, Notes, Shown, Stream, available_fields, check_document, header, join_documents, listed, located,
-    read_stream, reasons, reopens, significant, user_part, with_base, with_bases,
+    located_at, read_stream, reasons, reopens, significant, split_stream, user_part, with_base, with_bases,
 };
 use crate::core::hpa;
 use crate::core::owners::field_owners;
 use crate::core::ownership::BASE_KEY;
 use crate::core::write::{Live, Writer, refuse_controlled, without_base};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, suggest};
 use crate::format::output;
+use crate::format::yaml::Parsed;
 use crate::model::object;
 use crate::model::roles::{Profile, RoleName};
 use crate::model::target::{Target, parse_targets};
+
+/// How often a text that cannot be applied reopens the editor before the edit ends (saved).
+const MAX_REOPENINGS: usize = 10;
+
+/// The error an edit given up on ends with: saved again unchanged, or reopened too often.
+fn given_up(same_again: bool, error: Error) -> Error {
+    match same_again {
+        true => error,
+        false => Error::Document(format!(
+            "{error}; the editor was reopened {MAX_REOPENINGS} times and the text still cannot be applied, so the edit ends here"
+        )),
+    }
+}
 
 /// KUBE_EDITOR, then EDITOR, then vi, as kubectl does.
 fn editor_command() -> String {
@@ -59,18 +73,57 @@ fn run_editor(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn temp_path(stem: &str) -> PathBuf {
+/// A new file `name` holding `text`, that only this user may read (0600, as kubectl edit's), alone
+/// in a new directory of the temp directory that only this user may enter (0700): edits hold env
+/// values. The directory is made fresh (never one that already exists), so nobody can have put a
+/// link or a file there first.
+fn private_file(name: &str, text: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!("kubectl-oam-{stem}-{}-{nanos}.yaml", std::process::id()))
+    let mut attempt = 0u32;
+    let dir = loop {
+        let dir = std::env::temp_dir().join(format!("kubectl-oam-{}-{nanos}-{attempt}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => break dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(&path)?.write_all(text.as_bytes())?;
+    Ok(path)
 }
 
-/// Keeps the user's text safe, then returns the error that says where it is.
-fn saved(role: RoleName, text: &str, err: Error) -> Error {
-    let path = temp_path("edit");
-    match std::fs::write(&path, text) {
-        Ok(()) => Error::EditSaved { source: Box::new(err), path, role: role.to_string() },
-        Err(io) => Error::Io(format!("{err}; and your edit could not be saved to {}: {io}", path.display())),
+/// Removes a file `private_file` made, and its directory.
+fn remove_private_file(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Keeps the user's text safe (a private file), then returns the error that says where it is and
+/// how to go on (in `namespace`, the edited objects').
+fn saved(role: RoleName, namespace: &str, text: &str, err: Error) -> Error {
+    match private_file("edit.yaml", text) {
+        Ok(path) => Error::EditSaved {
+            source: Box::new(err),
+            path,
+            role: role.to_string(),
+            namespace: namespace.into(),
+        },
+        Err(io) => Error::Io(format!(
+            "{err}; and your edit could not be saved to a file in {}: {io}",
+            std::env::temp_dir().display()
+        )),
     }
 }
 
@@ -97,7 +150,8 @@ async fn targets<'p>(
 ) -> Result<Vec<Target<'p>>> {
     if cluster.all_namespaces {
         return Err(Error::Usage(format!(
-            "edit works in one namespace; -A (--all-namespaces) is not supported: pass -n NAMESPACE, e.g. kubectl oam {role} edit -n shop deploy/web"
+            "edit works in one namespace; -A (--all-namespaces) is not supported: pass -n NAMESPACE, e.g. {}",
+            suggest(&format!("{role} edit deploy/web"), "shop")
         )));
     }
     let words: Vec<String> =
@@ -110,7 +164,8 @@ async fn targets<'p>(
             [kind] if !kind.contains('/') => Some(profile.kind(kind)?),
             _ => {
                 return Err(Error::Usage(format!(
-                    "give names or -l SELECTOR, not both, e.g. kubectl oam {role} edit deploy -l {selector}"
+                    "give names or -l SELECTOR, not both, e.g. {}",
+                    suggest(&format!("{role} edit deploy -l {selector}"), &cluster.namespace)
                 )));
             }
         };
@@ -132,7 +187,8 @@ async fn targets<'p>(
     }
     if out.is_empty() {
         return Err(Error::Usage(format!(
-            "edit needs TYPE/NAME (several: TYPE/NAME TYPE/NAME…, TYPE NAME NAME…, or [TYPE] -l SELECTOR), e.g. kubectl oam {role} edit deploy/web"
+            "edit needs TYPE/NAME (several: TYPE/NAME TYPE/NAME…, TYPE NAME NAME…, or [TYPE] -l SELECTOR), e.g. {}",
+            suggest(&format!("{role} edit deploy/web"), &cluster.namespace)
         )));
     }
     let mut unique: Vec<Target<'p>> = Vec::new();
@@ -230,7 +286,8 @@ pub async fn edit(cluster: &Cluster, profile: &Profile, role: RoleName, args: &E
             None => targets.iter().map(Target::display).collect::<Vec<_>>().join(" "),
         };
         return Err(Error::Usage(format!(
-            "no terminal to confirm the change on; re-run with --yes to apply without asking (or --dry-run=server), e.g. kubectl oam {role} edit {example} --yes"
+            "no terminal to confirm the change on; re-run with --yes to apply without asking (or --dry-run=server), e.g. {}",
+            suggest(&format!("{role} edit {example} --yes"), &cluster.namespace)
         )));
     }
     let writer = Writer::new(profile, role, args.write.field_manager.as_deref(), args.write.force_conflicts)?
@@ -256,7 +313,10 @@ struct Failure {
 struct Reopen {
     object: usize,
     text: String,
+    /// Its problems not yet placed: their lines are counted in the text that shows them.
     error: Error,
+    /// The document as read from the text just saved.
+    parsed: Option<Box<Parsed>>,
 }
 
 /// A document the server accepted in a dry-run, waiting to be applied.
@@ -313,6 +373,13 @@ impl<'p> Session<'_, 'p> {
         }
     }
 
+    /// The comment block above the documents of `pending`, with `errors` (one line each).
+    fn head(&self, pending: &[usize], errors: &[String]) -> String {
+        let notes: Vec<(&Target, &Notes)> =
+            pending.iter().map(|&i| (&self.objects[i].live.target, &self.objects[i].notes)).collect();
+        header(self.role, &self.writer.manager, &notes, errors)
+    }
+
     async fn run(&self) -> Result<String> {
         let mut pending: Vec<usize> = (0..self.objects.len()).collect();
         let mut body = join_documents(self.objects.iter().map(|o| o.shown.text.as_str()));
@@ -320,20 +387,28 @@ impl<'p> Session<'_, 'p> {
         let mut failures: Vec<Failure> = Vec::new();
         let mut applied = 0;
         let mut said = String::new();
-        let path = temp_path("editing");
+        let mut buffer: Option<PathBuf> = None;
+        let mut reopenings = 0;
         loop {
-            let notes: Vec<(&Target, &Notes)> =
-                pending.iter().map(|&i| (&self.objects[i].live.target, &self.objects[i].notes)).collect();
-            let head = header(self.role, &self.writer.manager, &notes, &errors);
-            if let Err(e) = std::fs::write(&path, format!("{head}{body}")) {
-                failures.push(self.whole_failure(&pending, &body, e.into()));
-                break;
-            }
-            if let Err(e) = run_editor(&path) {
+            // The buffer is made private once; a reopening writes the same file again.
+            let text = format!("{}{body}", self.head(&pending, &errors));
+            let written = match &buffer {
+                Some(file) => std::fs::write(file, &text).map(|()| file.clone()),
+                None => private_file("editing.yaml", &text),
+            };
+            let file = match written {
+                Ok(file) => file,
+                Err(e) => {
+                    failures.push(self.whole_failure(&pending, &body, e.into()));
+                    break;
+                }
+            };
+            let path = buffer.insert(file).as_path();
+            if let Err(e) = run_editor(path) {
                 // Keep what the editor left in the file; on the first opening an untouched file is
                 // nothing to save.
                 let left =
-                    std::fs::read(&path).map(|b| user_part(&String::from_utf8_lossy(&b))).unwrap_or_default();
+                    std::fs::read(path).map(|b| user_part(&String::from_utf8_lossy(&b))).unwrap_or_default();
                 let text = if significant(&left).is_empty() { body.clone() } else { left };
                 let mut failure = self.whole_failure(&pending, &text, e);
                 if errors.is_empty() && significant(&text) == significant(&body) {
@@ -344,12 +419,15 @@ impl<'p> Session<'_, 'p> {
                 break;
             }
             // Bytes that are not UTF-8 are kept (as U+FFFD) and reported, never taken for an empty file.
-            let bytes = std::fs::read(&path).unwrap_or_default();
+            let bytes = std::fs::read(path).unwrap_or_default();
             let edited = String::from_utf8_lossy(&bytes).into_owned();
             let previous = std::mem::replace(&mut body, user_part(&edited));
-            // Saving the refused text again means giving up (as kubectl edit): every path that would
-            // reopen the editor ends here instead, with the text saved.
-            let gave_up = !errors.is_empty() && significant(&previous) == significant(&body);
+            // Saving the refused text again means giving up (as kubectl edit), and so does a text that
+            // still fails after MAX_REOPENINGS reopenings (an editor that changes it on every
+            // opening, as scripts do, would reopen for ever): every path that would reopen the
+            // editor ends here instead, with the text saved.
+            let same_again = !errors.is_empty() && significant(&previous) == significant(&body);
+            let give_up = same_again || reopenings >= MAX_REOPENINGS;
             let shown: Vec<Shown> = pending.iter().map(|&i| self.objects[i].shown.clone()).collect();
             let problem = if std::str::from_utf8(&bytes).is_err() {
                 Err("the file is not valid UTF-8; unreadable bytes are shown as \u{FFFD}: fix them and save again"
@@ -363,11 +441,25 @@ impl<'p> Session<'_, 'p> {
                     break;
                 }
                 Ok(Stream::Documents(documents)) => documents,
-                Err(problem) | Ok(Stream::Problem(problem)) => {
-                    if gave_up {
-                        failures.push(self.whole_failure(&pending, &body, Error::Document(problem)));
-                        break;
-                    }
+                Err(problem) | Ok(Stream::Problem(problem)) if give_up => {
+                    let error = given_up(same_again, Error::Document(problem));
+                    failures.push(self.whole_failure(&pending, &body, error));
+                    break;
+                }
+                Err(problem) => {
+                    reopenings += 1;
+                    errors = vec![problem];
+                    continue;
+                }
+                Ok(Stream::Problem(problem)) => {
+                    // Read again as the reopened editor will show it, its reason on top: the lines
+                    // it names are then that text's.
+                    let reopened = format!("{}{body}", self.head(&pending, &[String::new()]));
+                    let problem = match read_stream(self.profile, &shown, &reopened) {
+                        Stream::Problem(again) => again,
+                        _ => problem,
+                    };
+                    reopenings += 1;
                     errors = vec![problem];
                     continue;
                 }
@@ -389,15 +481,34 @@ impl<'p> Session<'_, 'p> {
             if reopen.is_empty() {
                 break;
             }
-            if gave_up {
-                failures.extend(reopen.into_iter().map(|r| self.failure(r.object, &r.text, r.error)));
+            if give_up {
+                failures.extend(reopen.into_iter().map(|r| {
+                    // Placed in the text just saved, which the user last saw.
+                    let error = match &r.parsed {
+                        Some(parsed) => located(r.error, parsed),
+                        None => r.error,
+                    };
+                    self.failure(r.object, &r.text, given_up(same_again, error))
+                }));
                 break;
             }
-            errors = reopen.iter().flat_map(|r| self.reason_lines(r.object, &r.error)).collect();
+            // The reasons go on top, one line each, so their number is known before the lines they
+            // name are counted in the reopened text.
             pending = reopen.iter().map(|r| r.object).collect();
             body = join_documents(reopen.iter().map(|r| r.text.as_str()));
+            let count = reopen.iter().map(|r| reasons(&r.error).len()).sum();
+            let head_lines = self.head(&pending, &vec![String::new(); count]).lines().count();
+            let starts = split_stream(&body).into_iter().map(|(start, _)| head_lines + start);
+            errors = reopen
+                .into_iter()
+                .zip(starts)
+                .flat_map(|(r, start)| self.reason_lines(r.object, &located_at(r.error, &r.text, start)))
+                .collect();
+            reopenings += 1;
         }
-        let _ = std::fs::remove_file(&path);
+        if let Some(path) = &buffer {
+            remove_private_file(path);
+        }
         self.finish(failures, said)
     }
 
@@ -415,7 +526,7 @@ impl<'p> Session<'_, 'p> {
         };
         Err(match text {
             None => error,
-            Some(text) => saved(self.role, &text, error),
+            Some(text) => saved(self.role, &self.cluster.namespace, &text, error),
         })
     }
 
@@ -434,9 +545,8 @@ impl<'p> Session<'_, 'p> {
             let kind = editing.live.target.kind;
             let doc = match check_document(profile, role, kind, &editing.doc, &matched.parsed) {
                 Ok(doc) => doc,
-                Err(e) => {
-                    let error = located(e, &matched.parsed);
-                    reopen.push(Reopen { object, text: matched.text, error });
+                Err(error) => {
+                    reopen.push(Reopen { object, text: matched.text, error, parsed: Some(matched.parsed) });
                     continue;
                 }
             };
@@ -485,11 +595,12 @@ impl<'p> Session<'_, 'p> {
                         failures.push(self.failure(object, &matched.text, e));
                         continue;
                     }
-                    eprintln!("{e}");
                     if dry_run {
                         failures.push(self.failure(object, &matched.text, e));
                         continue;
                     }
+                    // What is held, and by whom; the question that follows offers the take-over.
+                    eprintln!("{}", e.without_force_advice());
                     let question = format!(
                         "Take these fields over and apply to {} as {} (server-side apply with force)?",
                         forced.label, forcing.manager
@@ -508,9 +619,8 @@ impl<'p> Session<'_, 'p> {
                         Err(ask_err) => failures.push(self.failure(object, &matched.text, ask_err)),
                     }
                 }
-                Err(e) if reopens(&e) => {
-                    let error = located(e, &matched.parsed);
-                    reopen.push(Reopen { object, text: matched.text, error });
+                Err(error) if reopens(&error) => {
+                    reopen.push(Reopen { object, text: matched.text, error, parsed: Some(matched.parsed) });
                 }
                 Err(e) => failures.push(self.failure(object, &matched.text, e)),
             }
@@ -538,13 +648,12 @@ impl<'p> Session<'_, 'p> {
                 // Nothing was written; the edit is kept so it can be applied as it is.
                 let kept =
                     self.failure(r.object, &r.text, Error::Usage(String::new())).text.unwrap_or_default();
-                let path = temp_path("edit");
-                let said = match std::fs::write(&path, kept) {
-                    Ok(()) => format!(
-                        "{} edited (server dry run); your edit is kept in {}: apply it with `kubectl oam {role} apply -f {}`\n",
+                let said = match private_file("edit.yaml", &kept) {
+                    Ok(path) => format!(
+                        "{} edited (server dry run); your edit is kept in {}: apply it with `{}`\n",
                         r.plan.label,
                         path.display(),
-                        path.display()
+                        suggest(&format!("{role} apply -f {}", path.display()), &cluster.namespace)
                     ),
                     Err(_) => format!("{} edited (server dry run)\n", r.plan.label),
                 };
@@ -595,7 +704,7 @@ impl<'p> Session<'_, 'p> {
                     }
                 }
                 Err(e) if reopens(&e) => {
-                    reopen.push(Reopen { object: r.object, text: r.text, error: e });
+                    reopen.push(Reopen { object: r.object, text: r.text, error: e, parsed: None });
                 }
                 Err(e) => failures.push(self.failure(r.object, &r.text, e)),
             }
@@ -624,10 +733,29 @@ mod tests {
 
     #[test]
     fn saved_edits_land_in_a_file_named_in_the_error() {
-        let err = saved(RoleName::Ops, "kind: Deployment\n", Error::Usage("x".into()));
+        let err = saved(RoleName::Ops, "shop", "kind: Deployment\n", Error::Usage("x".into()));
         let path = err.saved_edit().unwrap().to_path_buf();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind: Deployment\n");
-        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {}", path.display())));
-        std::fs::remove_file(path).unwrap();
+        assert!(err.to_string().contains(&format!("kubectl oam ops apply -f {} -n shop", path.display())));
+        remove_private_file(&path);
+        assert!(!path.parent().unwrap().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn edits_are_kept_where_only_their_user_may_read_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let err = saved(RoleName::Dev, "shop", "env: secret\n", Error::Usage("x".into()));
+        let path = err.saved_edit().unwrap().to_path_buf();
+        let dir = path.parent().unwrap().to_path_buf();
+        assert_eq!((mode(&path), mode(&dir)), (0o600, 0o700), "{}", path.display());
+        assert!(dir.starts_with(std::env::temp_dir()) && dir != std::env::temp_dir());
+        // Each file in a directory of its own, made fresh.
+        let other = private_file("editing.yaml", "x").unwrap();
+        assert_ne!(other.parent(), path.parent());
+        assert_eq!((mode(&other), mode(other.parent().unwrap())), (0o600, 0o700));
+        remove_private_file(&path);
+        remove_private_file(&other);
     }
 }

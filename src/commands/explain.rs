@@ -61,7 +61,7 @@ async fn explain_autoscaler(
                 let steps = [Step::Field("spec".into()), Step::Field(field.into())];
                 let holders: Vec<String> = managed_entries(&hpa.object)
                     .into_iter()
-                    .filter(|e| owns(&e.fields, &steps, &[]))
+                    .filter(|e| owns(&e.fields, &steps, None))
                     .map(|e| format!("{} ({})", e.manager, e.operation))
                     .collect();
                 let holders = if holders.is_empty() {

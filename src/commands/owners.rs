@@ -14,7 +14,10 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     let Some((kind, Some(name))) =
         parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
     else {
-        return Err(Error::Usage("owners needs TYPE/NAME, e.g. kubectl oam owners deploy/web".into()));
+        return Err(Error::Usage(format!(
+            "owners needs TYPE/NAME, e.g. {}",
+            crate::error::suggest("owners deploy/web", &cluster.namespace)
+        )));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let obj = fetch::fetch(cluster, &target).await?;

@@ -9,11 +9,21 @@ use crate::commands::{EachObject, targets_then_values, write_change};
 use crate::core::project;
 use crate::error::{Error, Result};
 use crate::model::roles::{CONTAINER_LISTS, Profile, RoleName};
-use crate::model::target::Target;
+use crate::model::target::{Target, check_name};
+
+/// Can `word`, after the first object `first`, name another object? After TYPE/NAME only a
+/// TYPE/NAME can, after TYPE only a valid NAME: any other word (`nginx:2`) is a value, and is told
+/// what a value must look like.
+fn names_an_object(first: &str, word: &str) -> bool {
+    match first.contains('/') {
+        true => word.contains('/'),
+        false => check_name("object", word).is_ok(),
+    }
+}
 
 pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs) -> Result<String> {
-    let (targets, images) =
-        targets_then_values(profile, cluster, &args.target, &args.images, |w| w.contains('='))?;
+    let is_image = |w: &str| w.contains('=') || !names_an_object(&args.target, w);
+    let (targets, images) = targets_then_values(profile, cluster, &args.target, &args.images, is_image)?;
     let first = &targets[0];
     if images.is_empty() {
         return Err(Error::Usage(format!(
@@ -28,8 +38,14 @@ pub async fn set_image(cluster: &Cluster, profile: &Profile, args: &SetImageArgs
                 pairs.push((c.to_string(), image.to_string()))
             }
             _ => {
+                let example = match pair.contains('=') {
+                    true => String::new(),
+                    false => {
+                        format!("; name the container: CONTAINER={pair}, or *={pair} for every container")
+                    }
+                };
                 return Err(Error::Usage(format!(
-                    "\"{pair}\" is not CONTAINER=IMAGE (for {} in namespace \"{}\")",
+                    "\"{pair}\" is not CONTAINER=IMAGE (for {} in namespace \"{}\"){example}",
                     first.display(),
                     first.namespace
                 )));
@@ -78,7 +94,7 @@ fn document_containers_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &m
 
 pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) -> Result<String> {
     // A name never ends in `-` (DNS-1123), so `KEY-` is a removal, not an object.
-    let is_var = |w: &str| w.contains('=') || w.ends_with('-');
+    let is_var = |w: &str| w.contains('=') || w.ends_with('-') || !names_an_object(&args.target, w);
     let (targets, vars) = targets_then_values(profile, cluster, &args.target, &args.vars, is_var)?;
     let first = &targets[0];
     if vars.is_empty() {

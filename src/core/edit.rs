@@ -83,10 +83,10 @@ pub fn header(role: RoleName, manager: &str, objects: &[(&Target, &Notes)], erro
                  # is reopened with the reasons.\n\
                  #\n\
                  # {} in namespace \"{}\", written by server-side apply as field manager \"{manager}\".\n\
-                 # The {other} role's fields are not shown: `kubectl oam {other} edit {}`.\n",
+                 # The {other} role's fields are not shown: `{}`.\n",
                 target.display(),
                 target.namespace,
-                target.display(),
+                crate::error::suggest(&format!("{other} edit {}", target.display()), &target.namespace),
             ));
             if !notes.available.is_empty() {
                 text.push_str(&format!(
@@ -110,7 +110,8 @@ pub fn header(role: RoleName, manager: &str, objects: &[(&Target, &Notes)], erro
                  # with only the objects that failed, and the reasons.\n\
                  #\n\
                  # In namespace \"{namespace}\", written by server-side apply as field manager \"{manager}\".\n\
-                 # The {other} role's fields are not shown: `kubectl oam {other} edit TYPE/NAME`.\n",
+                 # The {other} role's fields are not shown: `{}`.\n",
+                crate::error::suggest(&format!("{other} edit TYPE/NAME"), namespace),
             ));
             let mut kinds_said: Vec<&str> = Vec::new();
             for (target, notes) in objects {
@@ -316,10 +317,7 @@ pub fn read_only_changed(
         (now.as_object().unwrap_or(&empty), then.and_then(Value::as_object).unwrap_or(&empty));
     let changed = now_map.keys().chain(then_map.keys()).find(|k| now_map.get(*k) != then_map.get(*k));
     Some(match changed {
-        Some(field) => format!(
-            "{key}.{field}: shown for context and never written{}; restore it or delete the {key} section",
-            reason(field).map(|r| format!(" ({r})")).unwrap_or_default()
-        ),
+        Some(field) => project::read_only_changed_message(field, reason(field).as_deref()),
         None => format!("{key}: shown for context and never written; restore it or delete the {key} section"),
     })
 }
@@ -329,6 +327,16 @@ pub fn located(err: Error, parsed: &Parsed) -> Error {
     match err {
         Error::Problems(list) => Error::Problems(project::locate(list, parsed)),
         other => other,
+    }
+}
+
+/// Problems placed at their line and column in `text`, a document that starts at line `start` of
+/// the file the user sees.
+pub fn located_at(err: Error, text: &str, start: usize) -> Error {
+    let padded = format!("{}{text}", "\n".repeat(start.saturating_sub(1)));
+    match yaml::parse_document(&padded, "the edited document") {
+        Ok(parsed) => located(err, &parsed),
+        Err(_) => err,
     }
 }
 

@@ -48,10 +48,13 @@ pub fn build(
         return Err(problems_error(vec![DocProblem::at(
             &[AUTOSCALER_KEY.to_string()],
             format!(
-                "{AUTOSCALER_KEY}: no HorizontalPodAutoscaler targets {} in namespace \"{}\"; create one with `kubectl oam ops autoscale {} --min N --max M`, or remove the section",
+                "{AUTOSCALER_KEY}: no HorizontalPodAutoscaler targets {} in namespace \"{}\"; create one with `{}`, or remove the section",
                 live.target.display(),
                 live.target.namespace,
-                live.target.display()
+                crate::error::suggest(
+                    &format!("ops autoscale {} --min N --max M", live.target.display()),
+                    &live.target.namespace
+                )
             ),
         )]));
     };
@@ -63,7 +66,7 @@ pub fn build(
     let plan = ownership::plan(&intent, &current, allow);
     let hpa_target = target(live, hpa);
     let object = format!("{} in namespace \"{}\"", hpa_target.display(), hpa_target.namespace);
-    refusals(&plan, object, writer, &live.target.display(), None)?;
+    refusals(&plan, object, writer, &live.target, None)?;
     let mut body = json!({
         "apiVersion": KIND.api_version,
         "kind": KIND.kind,
@@ -177,7 +180,7 @@ mod tests {
         let gone = live(None);
         assert!(plan_of(&gone, &doc).unwrap().is_none());
         let err = plan_of(&gone, &raised).unwrap_err().to_string();
-        assert!(err.contains("no HorizontalPodAutoscaler targets deployment.apps/web in namespace \"shop\"; create one with `kubectl oam ops autoscale deployment.apps/web --min N --max M`"), "{err}");
+        assert!(err.contains("no HorizontalPodAutoscaler targets deployment.apps/web in namespace \"shop\"; create one with `kubectl oam ops autoscale deployment.apps/web --min N --max M -n shop`"), "{err}");
         // The dev role never writes it.
         let dev = Writer::new(&p, RoleName::Dev, None, false).unwrap();
         assert!(build(&p, &dev, &read, &raised).unwrap().is_none());

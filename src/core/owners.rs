@@ -53,9 +53,13 @@ pub fn field_owners(
     let mut rows = Vec::new();
     for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
         let mut add = |label: String, path: Vec<Step>, field: &Field| {
+            // Keys that are not the role's (the tools', reserved ones) are no sign of its owners.
+            let keys = profile.other_keys(kind, field);
+            let not_the_roles = |k: &str| keys.contains(k);
+            let other: Option<&dyn Fn(&str) -> bool> = (!keys.is_empty()).then_some(&not_the_roles);
             let managers: Vec<Holder> = entries
                 .iter()
-                .filter(|e| owns(&e.fields, &path, &field.exclude))
+                .filter(|e| owns(&e.fields, &path, other))
                 .map(|e| Holder {
                     manager: e.manager.clone(),
                     role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),

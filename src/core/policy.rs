@@ -32,8 +32,15 @@ const BOOKKEEPING: [&[&str]; 4] = [
 /// Client-side `kubectl apply` rewrites it on every apply, whatever it changes.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// The server bumps a DaemonSet's template generation in the very request that changes its template
+/// (and keeps its own value whatever the request says): bookkeeping, like `metadata.generation`.
+const DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
 /// `kubectl rollout restart` sets it on the pod template: both roles may restart (see docs/enforcing.md).
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// The label the deployment controller adds to the selector of each ReplicaSet it makes.
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 
 /// The pod spec's container lists, keyed by name; `container.*` fields hold in both.
 const CONTAINER_LISTS: [&str; 2] = ["containers", "initContainers"];
@@ -89,16 +96,26 @@ enum Node {
     Leaf(Option<RoleName>),
     /// Never compared.
     Ignored,
-    /// Compared key by key: listed keys by their node, every other key belongs to `rest`.
-    /// `data` maps (labels, annotations) are shown as `map[key]`, structs as `struct.key`.
-    Map { children: BTreeMap<String, Node>, rest: Option<RoleName>, data: bool },
+    /// A map key tools and controllers write: setting or changing it is no role's. Its removal is
+    /// let through: a client-side `kubectl apply` whose last-applied annotation recorded it (after a
+    /// `kubectl edit` or `replace`) drops it, and its writer sets it again.
+    ToolWritten,
+    /// Compared key by key: listed keys by their node, keys that start with one of `prefixes` (and
+    /// are not listed) to its owner, every other key belongs to `rest`. `data` maps (labels,
+    /// annotations) are shown as `map[key]`, structs as `struct.key`.
+    Map {
+        children: BTreeMap<String, Node>,
+        prefixes: BTreeMap<String, Option<RoleName>>,
+        rest: Option<RoleName>,
+        data: bool,
+    },
     /// A list of maps keyed by `name` (containers).
     Keyed(Box<Node>),
 }
 
 impl Node {
     fn map() -> Node {
-        Node::Map { children: BTreeMap::new(), rest: None, data: false }
+        Node::Map { children: BTreeMap::new(), prefixes: BTreeMap::new(), rest: None, data: false }
     }
 
     /// The node at `path`, made a map (and its parents too) where needed. A role's whole field
@@ -107,7 +124,12 @@ impl Node {
         let mut node = self;
         for segment in path {
             if let Node::Leaf(role) = *node {
-                *node = Node::Map { children: BTreeMap::new(), rest: role, data: true };
+                *node = Node::Map {
+                    children: BTreeMap::new(),
+                    prefixes: BTreeMap::new(),
+                    rest: role,
+                    data: true,
+                };
             }
             node = match node {
                 Node::Map { children, .. } => children.entry(segment.clone()).or_insert_with(Node::map),
@@ -115,7 +137,8 @@ impl Node {
             };
         }
         if let Node::Leaf(role) = *node {
-            *node = Node::Map { children: BTreeMap::new(), rest: role, data: true };
+            *node =
+                Node::Map { children: BTreeMap::new(), prefixes: BTreeMap::new(), rest: role, data: true };
         }
         Some(node)
     }
@@ -147,6 +170,30 @@ impl Node {
         }
     }
 
+    /// A key tools and controllers write, inside a role's map.
+    fn tool_key(&mut self, map_path: &[String], key: &str) {
+        if let Some(Node::Map { children, data, .. }) = self.map_at(map_path) {
+            *data = true;
+            children.entry(key.to_string()).or_insert(Node::ToolWritten);
+        }
+    }
+
+    /// Map keys that are no role's inside a role's map: a key, or with a trailing `*` the keys that
+    /// start with the text before it (see `roles::key_matches`).
+    fn no_role_key(&mut self, map_path: &[String], pattern: &str) {
+        if let Some(Node::Map { children, prefixes, data, .. }) = self.map_at(map_path) {
+            *data = true;
+            match pattern.strip_suffix('*') {
+                Some(prefix) => {
+                    prefixes.insert(prefix.to_string(), None);
+                }
+                None => {
+                    children.entry(pattern.to_string()).or_insert(Node::Leaf(None));
+                }
+            }
+        }
+    }
+
     #[cfg(test)]
     fn map_at_path(&self, path: &[&str]) -> Option<&Node> {
         path.iter().try_fold(self, |node, segment| match node {
@@ -159,9 +206,12 @@ impl Node {
     fn concerns(&self, owner: Option<RoleName>) -> bool {
         match self {
             Node::Leaf(role) => *role == owner,
+            Node::ToolWritten => owner.is_none(),
             Node::Ignored => false,
-            Node::Map { children, rest, .. } => {
-                *rest == owner || children.values().any(|c| c.concerns(owner))
+            Node::Map { children, prefixes, rest, .. } => {
+                *rest == owner
+                    || children.values().any(|c| c.concerns(owner))
+                    || prefixes.values().any(|p| *p == owner)
             }
             Node::Keyed(item) => owner.is_none() || item.concerns(owner),
         }
@@ -172,10 +222,14 @@ impl Node {
         match (self, path.split_first()) {
             (Node::Ignored, _) => None,
             (Node::Leaf(role), _) => Some(*role),
+            (Node::ToolWritten, _) => Some(None),
             (Node::Map { rest, .. }, None) => Some(*rest),
-            (Node::Map { children, rest, .. }, Some((first, tail))) => match children.get(*first) {
+            (Node::Map { children, prefixes, rest, .. }, Some((first, tail))) => match children.get(*first) {
                 Some(child) => child.owner_of(tail),
-                None => Some(*rest),
+                None => match prefixes.iter().find(|(p, _)| first.starts_with(p.as_str())) {
+                    Some((_, owner)) => Some(*owner),
+                    None => Some(*rest),
+                },
             },
             (Node::Keyed(_), _) => Some(None),
         }
@@ -192,7 +246,7 @@ fn container_tree(profile: &Profile, kind: &KindInfo) -> Node {
         for field in role.container_fields().filter(|f| f.applies_to(&kind.kind)) {
             item.insert(&field.path.segments, Node::Leaf(Some(role.name)));
             for key in &field.exclude {
-                item.ignore_key(&field.path.segments, key);
+                item.tool_key(&field.path.segments, key);
             }
         }
     }
@@ -207,11 +261,19 @@ fn kind_tree(profile: &Profile, kind: &KindInfo) -> Node {
             for field in fields {
                 let path = field.path.in_object(kind);
                 root.insert(&path, Node::Leaf(Some(role.name)));
-                // Keys the profile leaves to tools, controllers and the server (a DaemonSet's template
-                // generation is bumped in the very request that changes the template).
+                // Keys the profile leaves to tools and controllers: no role's.
                 for key in &field.exclude {
-                    root.ignore_key(&path, key);
+                    root.tool_key(&path, key);
                 }
+            }
+        }
+    }
+    // Keys read-only fields reserve (security settings): no role's, even inside a role's map. (In
+    // a map that is no role's they already are.)
+    for (field, path) in profile.reserved_maps(kind) {
+        if matches!(root.owner_of(&path.iter().map(String::as_str).collect::<Vec<_>>()), Some(Some(_))) {
+            for pattern in &field.keys {
+                root.no_role_key(&path, pattern);
             }
         }
     }
@@ -224,6 +286,9 @@ fn kind_tree(profile: &Profile, kind: &KindInfo) -> Node {
         }
     }
     root.ignore_key(&strings(&["metadata", "annotations"]), LAST_APPLIED);
+    if kind.kind == "DaemonSet" && kind.group() == "apps" {
+        root.ignore_key(&strings(&["metadata", "annotations"]), DAEMONSET_TEMPLATE_GENERATION);
+    }
     let mut template_annotations = kind.template.clone();
     template_annotations.extend(strings(&["metadata", "annotations"]));
     root.ignore_key(&template_annotations, RESTARTED_AT);
@@ -337,11 +402,17 @@ impl Cel {
         depth: usize,
         out: &mut Vec<String>,
     ) {
-        let Node::Map { children, rest, data } = node else {
+        let Node::Map { children, prefixes, rest, data } = node else {
             return;
         };
+        let listed: Vec<&str> = children.keys().map(String::as_str).collect();
+        let keys_shown = shown.child_expr("k", *data);
         if *rest == owner {
-            out.push(key_changes(old, new, children.keys(), &shown.child_expr("k", *data)));
+            let other_prefixes: Vec<&str> = prefixes.keys().map(String::as_str).collect();
+            out.push(key_changes(old, new, &listed, &other_prefixes, None, &keys_shown));
+        }
+        for (prefix, _) in prefixes.iter().filter(|(_, o)| **o == owner) {
+            out.push(key_changes(old, new, &listed, &[], Some(prefix), &keys_shown));
         }
         for (key, child) in children {
             let child_shown = shown.child(key, *data);
@@ -350,7 +421,11 @@ impl Cel {
                 Node::Leaf(role) if *role == owner => {
                     out.push(format!("({old}[?{q}] != {new}[?{q}] ? [{}] : [])", child_shown.cel()))
                 }
-                Node::Ignored | Node::Leaf(_) => {}
+                Node::ToolWritten if owner.is_none() => out.push(format!(
+                    "({new}[?{q}].hasValue() && {old}[?{q}] != {new}[?{q}] ? [{}] : [])",
+                    child_shown.cel()
+                )),
+                Node::Ignored | Node::Leaf(_) | Node::ToolWritten => {}
                 Node::Map { .. } if !child.concerns(owner) => {}
                 Node::Map { data: child_data, .. } => {
                     let path = at.map(|p| [p, std::slice::from_ref(key)].concat());
@@ -392,12 +467,24 @@ impl Cel {
     }
 }
 
-/// Keys of two maps, other than `skip`, that were added, removed or changed, shown as `shown`
-/// (which uses the iteration variable `k`).
-fn key_changes<'a>(old: &str, new: &str, skip: impl Iterator<Item = &'a String>, shown: &Shown) -> String {
-    let skip: Vec<&str> = skip.map(String::as_str).collect();
-    let not_skipped =
-        if skip.is_empty() { String::new() } else { format!("!(k in {}) && ", quoted_list(skip)) };
+/// Keys of two maps that were added, removed or changed, shown as `shown` (which uses the iteration
+/// variable `k`): other than `skip` and the keys that start with one of `skip_prefixes`; with
+/// `only`, just the keys that start with it.
+fn key_changes(
+    old: &str,
+    new: &str,
+    skip: &[&str],
+    skip_prefixes: &[&str],
+    only: Option<&str>,
+    shown: &Shown,
+) -> String {
+    let mut conditions = Vec::new();
+    if !skip.is_empty() {
+        conditions.push(format!("!(k in {})", quoted_list(skip.iter().copied())));
+    }
+    conditions.extend(skip_prefixes.iter().map(|p| format!("!k.startsWith({})", quote(p))));
+    conditions.extend(only.map(|p| format!("k.startsWith({})", quote(p))));
+    let not_skipped: String = conditions.iter().map(|c| format!("{c} && ")).collect();
     let shown = shown.cel();
     format!(
         "{new}.map(k, {not_skipped}(!(k in {old}) || {old}[k] != {new}[k]), {shown}) + {old}.map(k, {not_skipped}!(k in {new}), {shown})"
@@ -473,6 +560,22 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     variables.push(variable(
         "workload_update",
         "request.operation == 'UPDATE' && !variables.hpa && !variables.scale".into(),
+    ));
+    // The controller of an object being updated (a Deployment of its ReplicaSets, a CronJob of its
+    // Jobs): it alone writes the object; a role's change would be undone by it, or run what the
+    // controller never had.
+    variables.push(variable(
+        "controller",
+        "variables.workload_update && has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences.filter(r, has(r.controller) && r.controller).map(r, r.kind + ' ' + r.name) : []".into(),
+    ));
+    // A /scale request carries no ownerReferences; a ReplicaSet a Deployment made has the
+    // Deployment's pod-template-hash in its selector.
+    variables.push(variable(
+        "scale_of_controlled",
+        format!(
+            "variables.scale && oldObject[?'status'].orValue({{}})[?'selector'].orValue('').contains({})",
+            quote(&format!("{POD_TEMPLATE_HASH}="))
+        ),
     ));
     variables.push(variable(
         "replicas_changed",
@@ -563,6 +666,16 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     validations.push(json!({
         "expression": format!("!variables.hpa || {hpa_allowed}"),
         "messageExpression": format!("variables.who + ' may not ' + {verb} + ' horizontalpodautoscalers: ' + {}", quote(&hpa_hint)),
+        "reason": "Forbidden",
+    }));
+    validations.push(json!({
+        "expression": "variables.controller.size() == 0",
+        "messageExpression": "variables.who + ' may not change ' + request.resource.resource + ' ' + request.name + ': it is controlled by ' + variables.controller[0] + ', which alone writes it; change that instead'",
+        "reason": "Forbidden",
+    }));
+    validations.push(json!({
+        "expression": "!variables.scale_of_controlled",
+        "messageExpression": format!("variables.who + ' may not scale ' + request.resource.resource + ' ' + request.name + {}", quote(": a Deployment controls it (its selector has the pod-template-hash label), which alone scales it; scale the Deployment instead")),
         "reason": "Forbidden",
     }));
     validations.push(json!({

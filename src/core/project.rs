@@ -10,7 +10,7 @@ use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
 use crate::model::object::{container_list, container_name, controller, get_path, is_sidecar, set_path};
 use crate::model::roles::{
-    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, Profile,
+    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
@@ -63,7 +63,7 @@ pub fn document(
                 continue;
             }
             if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
-                let v = without_excluded(v, field);
+                let v = without_keys(v, &profile.other_keys(kind, field));
                 if !is_empty_value(&v) {
                     group.insert(field.name.clone(), encode(field, &v));
                 }
@@ -113,8 +113,8 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
     let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
-        if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
-            out.insert(field.name.clone(), v.clone());
+        if let Some(v) = read_only_value(field, kind, obj) {
+            out.insert(field.name.clone(), v);
         }
     }
     if let Some(owner) = controller(obj) {
@@ -154,13 +154,10 @@ pub const CONTROLLED_BY_KEY: &str = "controlledBy";
 /// Under `readOnly`: the reconciler that applies it (Flux, Argo CD, helm, KubeVela).
 pub const RECONCILED_BY_KEY: &str = "reconciledBy";
 
-fn without_excluded(value: &Value, field: &Field) -> Value {
+fn without_keys(value: &Value, other: &OtherKeys) -> Value {
     match value {
-        Value::Object(m) if !field.exclude.is_empty() => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !field.exclude.contains(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+        Value::Object(m) if !other.is_empty() => Value::Object(
+            m.iter().filter(|(k, _)| !other.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
         other => other.clone(),
     }
@@ -309,11 +306,57 @@ fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProbl
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        Codec::Plain => match text_problem(field, value, at) {
+        Codec::Plain => match text_problem(field, value, at).or_else(|| quantity_problem(field, value, at)) {
             Some(problem) => Err(problem),
             None => Ok(value.clone()),
         },
     }
+}
+
+/// Resource limits and requests are quantities: one the server cannot read is refused naming its
+/// field (the server's own message names none).
+fn quantity_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
+    if field.path.segments.last().map(String::as_str) != Some("resources") {
+        return None;
+    }
+    ["limits", "requests"].iter().find_map(|list| {
+        let amounts = value.get(*list)?.as_object()?;
+        amounts.iter().find_map(|(name, amount)| {
+            let ok = match amount {
+                Value::Number(_) => true,
+                Value::String(s) => is_quantity(s),
+                _ => false,
+            };
+            let here: Vec<String> = at.iter().cloned().chain([list.to_string(), name.clone()]).collect();
+            (!ok).then(|| {
+                DocProblem::at(
+                    &here,
+                    format!(
+                        "{}: {amount} is not a quantity; write a number with an optional unit, e.g. 250m, 0.5, 1Gi or 512M",
+                        here.join(".")
+                    ),
+                )
+            })
+        })
+    })
+}
+
+/// Kubernetes' quantity syntax, as resource.ParseQuantity reads it (surrounding blanks trimmed): an
+/// optionally signed decimal number, then a binary (Ki…Ei) or decimal (n, u, m, k, M…E) suffix or
+/// an exponent (e3, E-2).
+pub fn is_quantity(text: &str) -> bool {
+    let s = text.trim();
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let end = unsigned.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(unsigned.len());
+    let (number, suffix) = unsigned.split_at(end);
+    let exponent = suffix
+        .strip_prefix(['e', 'E'])
+        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    const SUFFIXES: [&str; 16] =
+        ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"];
+    // The number may be empty ("Gi", "-" read as 0), the text may not.
+    !s.is_empty() && number.matches('.').count() <= 1 && (SUFFIXES.contains(&suffix) || exponent)
 }
 
 /// Fields whose values are text, whole or per key/item. A number or boolean written there unquoted
@@ -438,8 +481,9 @@ pub fn misread_values(parsed: &crate::format::yaml::Parsed) -> Vec<DocProblem> {
             Value::String(s) => {
                 let path: Vec<&str> = at.iter().map(String::as_str).collect();
                 if let Some(kind) = parsed.yaml11_misreading(&path) {
+                    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                     out.push(DocProblem::at(at, format!(
-                        "{}: kubectl and other YAML 1.1 readers take `{s}` for a {kind}; quote it: \"{s}\"",
+                        "{}: kubectl and other YAML 1.1 readers take `{s}` for {article} {kind}; quote it: \"{s}\"",
                         at.join(".")
                     )));
                 }
@@ -534,6 +578,24 @@ pub fn decode_document(
                     ));
                 }
             }
+            // Keys no role may change (security settings): refused wherever they are written.
+            if let Value::Object(m) = &value {
+                let path = field.path.in_object(kind);
+                for k in m.keys() {
+                    if let Some(read_only) = profile.reserved_by(kind, &path, k) {
+                        problems.push(DocProblem::at(
+                            &path_of(&[trait_name, &field.name, k]),
+                            format!(
+                                "{trait_name}.{}.{k}: read-only for {}{}; it is shown under {READ_ONLY_KEY}.{}, remove it here",
+                                field.name,
+                                kind.kind,
+                                read_only.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                                read_only.name
+                            ),
+                        ));
+                    }
+                }
+            }
             set_path(&mut obj, &field.path.in_object(kind), value);
         }
     }
@@ -579,7 +641,21 @@ fn number_problems(value: &Value, at: &mut Vec<String>) -> Vec<DocProblem> {
                     && at.iter().any(|k| k == "metrics")
                     && at.last().is_some_and(|k| k == "value" || k == "averageValue"));
             let int64 = at.last().is_some_and(|k| k == "tolerationSeconds");
-            if n.is_f64() && !in_quantities {
+            // Written with an exponent or a decimal point (1e10, 3.0): whole, but not an integer as
+            // the field's type is read; too large a one is out of range, as `--replicas` says.
+            let whole = n.as_f64().filter(|v| n.is_f64() && v.fract() == 0.0 && !in_quantities);
+            if let Some(v) = whole {
+                let (fits, max) = match int64 {
+                    true => (v >= i64::MIN as f64 && v < i64::MAX as f64, i64::MAX.to_string()),
+                    false => (v >= f64::from(i32::MIN) && v <= f64::from(i32::MAX), i32::MAX.to_string()),
+                };
+                let shown = if v.abs() < 1e18 { format!("{v:.0}") } else { format!("{v:e}") };
+                let problem = match fits {
+                    true => format!("{}: {n} is not written as a whole number; write {shown}", label(at)),
+                    false => format!("{}: {shown} is out of range (at most {max})", label(at)),
+                };
+                vec![DocProblem::at(at, problem)]
+            } else if n.is_f64() && !in_quantities {
                 vec![DocProblem::at(
                     at,
                     format!("{}: {n} is not a whole number (if it is text, quote it)", label(at)),
@@ -665,9 +741,14 @@ fn check_document(
         if IDENTITY_KEYS.contains(&key.as_str()) {
             continue;
         }
-        // Context only, never sent: a saved document whose HPA or selector moved on still applies.
-        // (The editor refuses changes to it, since there the user's intent is clear.)
-        if key == READ_ONLY_KEY || key == BASE_KEY || key == STATUS_KEY {
+        // Context only, never sent: a saved document whose HPA moved on, or whose live status is
+        // older, still applies. But a profile's read-only field differing from the live object asks
+        // for a change no role can make: refused, as the editor refuses it.
+        if key == READ_ONLY_KEY {
+            problems.extend(read_only_problems(role, kind, live, value));
+            continue;
+        }
+        if key == BASE_KEY || key == STATUS_KEY {
             continue;
         }
         if role.has_document_key(key) {
@@ -686,7 +767,11 @@ fn check_document(
         }
         match profile.role_of_key(key) {
             Some(other) => problems.push(DocProblem::new(format!(
-                "{key}: belongs to the {other} role; use `kubectl oam {other} edit {object}`"
+                "{key}: belongs to the {other} role; use `{}`",
+                crate::error::suggest(
+                    &format!("{other} edit {object}"),
+                    live["metadata"]["namespace"].as_str().unwrap_or_default()
+                )
             ))),
             None => problems.push(DocProblem::new(format!(
                 "{key}: unknown key; the {role_name} role has {}",
@@ -695,6 +780,51 @@ fn check_document(
         }
     }
     problems
+}
+
+/// A read-only field as the `readOnly` section shows it: the value, or of a map whose keys it
+/// reserves only those keys (absent when the map has none).
+fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value> {
+    let v = get_path(obj, &field.path.in_object(kind))?;
+    if field.keys.is_empty() {
+        return Some(v.clone());
+    }
+    let reserved: Map<String, Value> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| field.reserves(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!reserved.is_empty()).then_some(Value::Object(reserved))
+}
+
+/// The profile's read-only fields in a document's `readOnly` section that differ from the live
+/// object (which cannot move on: they are read-only because they do not change). The rest of the
+/// section (the autoscaler's count, the controller, sidecars) is context that may move on.
+fn read_only_problems(role: &Role, kind: &KindInfo, live: &Value, section: &Value) -> Vec<DocProblem> {
+    let Some(given) = section.as_object() else { return Vec::new() };
+    role.read_only
+        .iter()
+        .filter(|f| f.applies_to(&kind.kind))
+        .filter_map(|f| {
+            let value = given.get(&f.name)?;
+            (read_only_value(f, kind, live).as_ref() != Some(value)).then(|| {
+                DocProblem::at(
+                    &[READ_ONLY_KEY.to_string(), f.name.clone()],
+                    read_only_changed_message(&f.name, f.reason.as_deref()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// What a changed read-only field is told, with the reason the profile gives.
+pub fn read_only_changed_message(field: &str, reason: Option<&str>) -> String {
+    format!(
+        "{READ_ONLY_KEY}.{field}: shown for context and never written{}; restore it or delete the {READ_ONLY_KEY} section",
+        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    )
 }
 
 fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
@@ -768,8 +898,20 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             };
             // The whole field goes, excluded keys too: those are written by tools, controllers and
             // the server (a DaemonSet's template generation), never by the role, so their changes
-            // are bookkeeping, and an absent map equals an empty one.
-            map.remove(last);
+            // are bookkeeping, and an absent map equals an empty one. Keys no role may change
+            // (security settings) stay: a role's write must leave them as they are.
+            let removed = map.remove(last);
+            let path_of_map = field.path.in_object(kind);
+            let reserved: Map<String, Value> = match removed {
+                Some(Value::Object(m)) => m
+                    .into_iter()
+                    .filter(|(k, _)| profile.reserved_by(kind, &path_of_map, k).is_some())
+                    .collect(),
+                _ => Map::new(),
+            };
+            if !reserved.is_empty() {
+                map.insert(last.clone(), Value::Object(reserved));
+            }
         }
     }
     for list in CONTAINER_LISTS {

@@ -379,8 +379,10 @@ impl RowPlan {
                                 plan.placement.push(*which);
                             }
                             ("metadata", "labels") => {
+                                // Labels a read-only field reserves are shown there: read from the document.
                                 let usual = field.path.root == Root::Object
-                                    && field.path.segments.join(".") == "metadata.labels";
+                                    && field.path.segments.join(".") == "metadata.labels"
+                                    && profile.other_keys(kind, field).reserved.is_empty();
                                 plan.labels = Some(field.exclude.clone()).filter(|_| usual);
                                 plan.labels.as_ref()?;
                             }

@@ -94,7 +94,9 @@ pub fn refuse_controlled(profile: &Profile, role: RoleName, live: &Live<'_>) -> 
     let Some(owner) = object::controller(&live.object) else { return Ok(()) };
     let owner_kind = owner.split_once('/').map(|(k, _)| k).unwrap_or_default();
     let hint = match profile.kind(owner_kind) {
-        Ok(_) => format!(" (`kubectl oam {role} edit {owner}`)"),
+        Ok(_) => {
+            format!(" (`{}`)", crate::error::suggest(&format!("{role} edit {owner}"), &live.target.namespace))
+        }
         Err(_) => String::new(),
     };
     Err(Error::Controlled { object: live.object_label(), owner, hint })
@@ -131,7 +133,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     };
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
-    refusals(&plan, live.object_label(), writer, &live.target.display(), live.autoscaler.as_ref())?;
+    refusals(&plan, live.object_label(), writer, &live.target, live.autoscaler.as_ref())?;
     if let Some(schema) = &kind.schema {
         refuse_atomic(schema, kind, writer.role, &plan)?;
     }
@@ -151,6 +153,9 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
         body["metadata"]["resourceVersion"] = rv.clone();
     }
     ownership::insert_units(&mut body, &plan.send);
+    // Reserved keys (no role's) the manager holds stay as they are.
+    let held = ownership::reserved_held(profile, writer.role, kind, &live.object, &writer.manager);
+    ownership::insert_units(&mut body, &held);
     ownership::order_like(&mut body, &live.object);
     Ok((plan, body))
 }
@@ -176,12 +181,12 @@ fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &Wr
 }
 
 /// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
-/// (the workload, or its autoscaler), `target`: the workload as the role's commands name it.
+/// (the workload, or its autoscaler), `target`: the workload the role's commands name.
 pub fn refusals(
     plan: &WritePlan,
     object: String,
     writer: &Writer,
-    target: &str,
+    target: &Target<'_>,
     autoscaler: Option<&Autoscaler>,
 ) -> Result<()> {
     if !plan.duplicates.is_empty() {
@@ -193,8 +198,10 @@ pub fn refusals(
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
             object,
-            role: writer.role.to_string(),
-            target: target.to_string(),
+            reread: crate::error::suggest(
+                &format!("{} get {}", writer.role, target.display()),
+                &target.namespace,
+            ),
             fields: plan
                 .stale
                 .iter()
@@ -208,11 +215,11 @@ pub fn refusals(
     }
     if let (true, Some(hpa)) = (plan.autoscaler_conflict, autoscaler) {
         return Err(Error::HeldByAutoscaler {
-            object,
             hpa: hpa.name.clone(),
             min: hpa.min_replicas.map_or("?".into(), |v| v.to_string()),
             max: hpa.max_replicas.map_or("?".into(), |v| v.to_string()),
-            target: target.to_string(),
+            target: target.display(),
+            namespace: target.namespace.clone(),
         });
     }
     if !plan.held.is_empty() {
@@ -354,6 +361,46 @@ mod tests {
         assert_eq!(comparable(&a), comparable(&c));
         let d = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
         assert_ne!(comparable(&a), comparable(&d));
+    }
+
+    #[test]
+    fn reserved_keys_the_role_holds_are_sent_as_they_are() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let apparmor = "container.apparmor.security.beta.kubernetes.io/app";
+        // kubectl-oam-ops applied the AppArmor annotation before it was reserved.
+        let obj = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u", "resourceVersion": "7",
+                "managedFields": [{"manager": "kubectl-oam-ops", "operation": "Apply", "apiVersion": "apps/v1",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {"f:metadata":
+                        {"f:annotations": {"f:note": {}, format!("f:{apparmor}"): {}}}}}}}]},
+            "spec": {"replicas": 2, "template": {"metadata": {"annotations": {"note": "x", apparmor: "unconfined"}},
+                "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}
+        });
+        let live = Live {
+            target: Target { kind, name: "web".into(), namespace: "shop".into() },
+            object: obj.clone(),
+            autoscaler: None,
+        };
+        let writer = Writer::new(&p, RoleName::Ops, None, false).unwrap();
+        let mut doc = live.document(&p, RoleName::Ops, None);
+        doc["scaler"]["replicas"] = json!(3);
+        let annotations = |body: &Value| body["spec"]["template"]["metadata"]["annotations"].clone();
+        // With its base and without (desired state: what the document leaves out is released).
+        for doc in [doc.clone(), without_base(doc)] {
+            let (plan, body) = build(&p, &writer, &live, &doc).unwrap();
+            assert_eq!(annotations(&body), json!({"note": "x", apparmor: "unconfined"}), "kept: {body}");
+            assert_eq!(plan.changed, ["scaler.replicas"]);
+            assert!(!plan.releases);
+        }
+        // Held by another manager only, it is not sent (server-side apply keeps it).
+        let mut other = obj.clone();
+        other["metadata"]["managedFields"][0]["manager"] = json!("helm");
+        let live = Live { object: other, ..live };
+        let doc = live.document(&p, RoleName::Ops, None);
+        let (_, body) = build(&p, &writer, &live, &doc).unwrap();
+        assert_eq!(body.get("spec"), None, "{body}");
     }
 
     #[test]

@@ -61,15 +61,16 @@ pub fn subtree<'a>(fields: &'a Value, path: &[Step]) -> Option<&'a Value> {
     Some(node)
 }
 
-/// Does the manager own the field at `path` or anything below it, other than `exclude`d map keys?
-pub fn owns(fields: &Value, path: &[Step], exclude: &[String]) -> bool {
-    match subtree(fields, path) {
-        None => false,
-        Some(node) if exclude.is_empty() => node.is_object(),
-        Some(node) => node.as_object().is_some_and(|m| {
+/// Does the manager own the field at `path` or anything below it, other than the map keys `other`
+/// picks (those that are not the field's role's)?
+pub fn owns(fields: &Value, path: &[Step], other: Option<&dyn Fn(&str) -> bool>) -> bool {
+    match (subtree(fields, path), other) {
+        (None, _) => false,
+        (Some(node), None) => node.is_object(),
+        (Some(node), Some(other)) => node.as_object().is_some_and(|m| {
             m.is_empty()
                 || m.keys().any(|k| match parse_key(k) {
-                    Some(Step::Field(name)) => !exclude.contains(&name),
+                    Some(Step::Field(name)) => !other(&name),
                     Some(Step::Key(_)) => true,
                     // "." only says the map exists; it is not a value anyone set.
                     None => false,

@@ -268,11 +268,46 @@ pub struct Field {
     pub autoscaled: bool,
     /// Why a read-only field cannot be changed (shown where someone tries).
     pub reason: Option<String>,
+    /// Of a read-only field: only these keys of the map at its path (patterns, see [`key_matches`])
+    /// are shown, and they are no role's, even inside a role's field (security settings).
+    pub keys: Vec<String>,
 }
 
 impl Field {
     pub fn applies_to(&self, kind: &str) -> bool {
         self.kinds.as_ref().is_none_or(|k| k.iter().any(|k| k == kind))
+    }
+
+    /// Does this read-only field reserve `key` of its map (`keys:`)?
+    pub fn reserves(&self, key: &str) -> bool {
+        self.keys.iter().any(|pattern| key_matches(pattern, key))
+    }
+}
+
+/// A map key pattern of the profile: the key itself, or with a trailing `*` every key that starts
+/// with the text before it (`container.apparmor.security.beta.kubernetes.io/*`).
+pub fn key_matches(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => key.starts_with(prefix),
+        None => key == pattern,
+    }
+}
+
+/// The keys of a role's map field that are not the role's to show or write: those tools and
+/// controllers write (`exclude:`) and those read-only fields reserve (`keys:`).
+#[derive(Debug, Clone, Default)]
+pub struct OtherKeys<'a> {
+    pub exclude: &'a [String],
+    pub reserved: Vec<&'a Field>,
+}
+
+impl OtherKeys<'_> {
+    pub fn contains(&self, key: &str) -> bool {
+        self.exclude.iter().any(|k| k == key) || self.reserved.iter().any(|f| f.reserves(key))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exclude.is_empty() && self.reserved.is_empty()
     }
 }
 
@@ -418,6 +453,30 @@ impl Profile {
         self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
 
+    /// The read-only fields of `kind` that reserve keys (`keys:`), with the path of their map from the
+    /// object root: those keys are no role's, wherever they are.
+    pub fn reserved_maps(&self, kind: &KindInfo) -> Vec<(&Field, Vec<String>)> {
+        self.roles
+            .iter()
+            .flat_map(|r| &r.read_only)
+            .filter(|f| !f.keys.is_empty() && f.applies_to(&kind.kind))
+            .map(|f| (f, f.path.in_object(kind)))
+            .collect()
+    }
+
+    /// The read-only field that reserves `key` of the map at `path` (from the object root), if any.
+    pub fn reserved_by(&self, kind: &KindInfo, path: &[String], key: &str) -> Option<&Field> {
+        self.reserved_maps(kind).into_iter().find(|(f, at)| at == path && f.reserves(key)).map(|(f, _)| f)
+    }
+
+    /// The keys of `field` (a role's field of `kind`) that are not the role's.
+    pub fn other_keys<'a>(&'a self, kind: &KindInfo, field: &'a Field) -> OtherKeys<'a> {
+        let path = field.path.in_object(kind);
+        let reserved =
+            self.reserved_maps(kind).into_iter().filter(|(_, at)| *at == path).map(|(f, _)| f).collect();
+        OtherKeys { exclude: &field.exclude, reserved }
+    }
+
     /// Parses and checks a profile; errors name the source and the line/column or key.
     pub fn parse(text: &str, source: &str) -> Result<Profile> {
         let bad = |msg: String| Error::Invalid(format!("role profile {source}: {msg}"));
@@ -485,6 +544,25 @@ impl Profile {
                             "{key}.reason: only readOnly fields have a reason (why they cannot be changed)"
                         )));
                     }
+                    if owned && !f.keys.is_empty() {
+                        return Err(bad(format!(
+                            "{key}.keys: only readOnly fields reserve keys (no role may change them)"
+                        )));
+                    }
+                    let not_a_pattern = |k: &&String| {
+                        let text = k.strip_suffix('*').unwrap_or(k);
+                        text.trim().is_empty() || text.contains('*')
+                    };
+                    if !f.keys.is_empty() && path.root == Root::Container {
+                        return Err(bad(format!(
+                            "{key}.keys: reserves keys of a map of the object or its pod template, not of a container"
+                        )));
+                    }
+                    if let Some(bad_key) = f.keys.iter().find(not_a_pattern) {
+                        return Err(bad(format!(
+                            "{key}.keys: \"{bad_key}\" is not a key pattern: a map key, or its start followed by one `*`"
+                        )));
+                    }
                     out.push(Field {
                         name: field_name.clone(),
                         path,
@@ -492,6 +570,7 @@ impl Profile {
                         exclude: f.exclude.clone(),
                         autoscaled: f.autoscaled,
                         reason: f.reason.clone(),
+                        keys: f.keys.clone(),
                     });
                 }
                 Ok(out)
@@ -672,6 +751,8 @@ struct RawField {
     #[serde(default)]
     autoscaled: bool,
     reason: Option<String>,
+    #[serde(default)]
+    keys: Vec<String>,
 }
 
 /// A YAML mapping read in document order (the order fields are shown in).
@@ -923,6 +1004,81 @@ mod tests {
         let text = BUILTIN_PROFILE.replace("      run:\n", "      initContainers:\n");
         let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
         assert!(err.contains("\"initContainers\" is reserved"), "{err}");
+    }
+
+    #[test]
+    fn read_only_fields_may_reserve_map_keys_by_pattern() {
+        assert!(key_matches(
+            "container.apparmor.security.beta.kubernetes.io/*",
+            "container.apparmor.security.beta.kubernetes.io/app"
+        ));
+        assert!(!key_matches(
+            "container.apparmor.security.beta.kubernetes.io/*",
+            "container.apparmor.security.beta.kubernetes.io"
+        ));
+        assert!(key_matches(
+            "seccomp.security.alpha.kubernetes.io/pod",
+            "seccomp.security.alpha.kubernetes.io/pod"
+        ));
+        assert!(!key_matches(
+            "seccomp.security.alpha.kubernetes.io/pod",
+            "seccomp.security.alpha.kubernetes.io/pods"
+        ));
+        // The built-in profile reserves the pod security annotations, in every kind's pod template.
+        let p = Profile::builtin();
+        let ops = p.role(RoleName::Ops);
+        let security = ops.read_only.iter().find(|f| f.name == "podSecurity").unwrap();
+        assert!(security.reason.as_deref().unwrap().contains("belong to no role"));
+        for kind in &p.kinds {
+            let pod_annotations = ops
+                .object_traits(&kind.kind)
+                .flat_map(|(_, f)| f)
+                .find(|f| f.name == "podAnnotations")
+                .unwrap();
+            let other = p.other_keys(kind, pod_annotations);
+            for key in [
+                "container.apparmor.security.beta.kubernetes.io/app",
+                "seccomp.security.alpha.kubernetes.io/pod",
+                "container.seccomp.security.alpha.kubernetes.io/sidecar",
+            ] {
+                assert!(other.contains(key), "{}: {key}", kind.kind);
+                let mut path = kind.template.clone();
+                path.extend(["metadata".to_string(), "annotations".to_string()]);
+                assert_eq!(p.reserved_by(kind, &path, key).map(|f| f.name.as_str()), Some("podSecurity"));
+            }
+            assert!(!other.contains("prometheus.io/scrape"));
+            let labels =
+                ops.object_traits(&kind.kind).flat_map(|(_, f)| f).find(|f| f.name == "labels").unwrap();
+            assert!(p.other_keys(kind, labels).reserved.is_empty(), "only the map at its path");
+        }
+        // Keys are for read-only fields, as patterns of maps outside containers.
+        let with_keys = |field: &str| {
+            BUILTIN_PROFILE.replace(
+                "        - seccomp.security.alpha.kubernetes.io/pod\n",
+                &format!("        - {field}\n"),
+            )
+        };
+        for (text, expect) in [
+            (
+                BUILTIN_PROFILE.replace(
+                    "podAnnotations: {path: template.metadata.annotations}",
+                    "podAnnotations: {path: template.metadata.annotations, keys: [a]}",
+                ),
+                "roles.ops.traits.metadata.podAnnotations.keys: only readOnly fields reserve keys",
+            ),
+            (with_keys("a*b"), "roles.ops.readOnly.podSecurity.keys: \"a*b\" is not a key pattern"),
+            (with_keys("'*'"), "\"*\" is not a key pattern"),
+            (with_keys("a**"), "\"a**\" is not a key pattern"),
+            (
+                BUILTIN_PROFILE
+                    .replace("    readOnly:\n", "    readOnly:\n      x: {path: container.env, keys: [A]}\n"),
+                "roles.ops.readOnly.x.keys: reserves keys of a map of the object or its pod template, not of a container",
+            ),
+        ] {
+            let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        }
+        assert!(Profile::parse(&with_keys("team"), "p.yaml").is_ok());
     }
 
     #[test]

@@ -91,3 +91,56 @@ fn context_impersonation_token_and_server_flags() {
     assert!(err.contains("invalid --request-timeout \"soon\""), "{err}");
     assert!(ns.oam(&["--request-timeout", "5s", "dev", "get", "deploy/web"]).ok().stdout.contains("nginx"));
 }
+
+#[test]
+fn suggested_commands_carry_the_namespace_and_the_flags_that_chose_the_object() {
+    let ns = Ns::new("flags-suggested");
+    ns.create(&web_deployment("web"));
+    let kubeconfig = env().kubeconfig.display().to_string();
+    let given = ["--kubeconfig", kubeconfig.as_str(), "--context", "admin"];
+    let with = |args: &[&str]| -> Vec<String> { args.iter().chain(&given).map(|s| s.to_string()).collect() };
+    let chosen = format!("-n {} --kubeconfig {kubeconfig} --context admin", ns.name);
+    let oam = |args: &[&str]| ns.oam(&with(args).iter().map(String::as_str).collect::<Vec<_>>());
+
+    // No terminal to confirm on: the --yes form of the same edit.
+    let err = oam(&["dev", "edit", "deploy/web"]).error();
+    assert!(err.ends_with(&format!("e.g. kubectl oam dev edit deployment.apps/web --yes {chosen}")), "{err}");
+
+    // An autoscaler holds the count: the way to change its range.
+    ns.create(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  \
+         scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 6\n",
+    );
+    let err = oam(&["ops", "scale", "deploy/web", "--replicas", "9"]).error();
+    assert!(
+        err.contains(&format!("`kubectl oam ops autoscale deployment.apps/web --min N --max M {chosen}`"))
+            && err.contains(&format!("`kubectl oam ops edit deployment.apps/web {chosen}`")),
+        "{err}"
+    );
+
+    // A refused edit is saved; the command to go on with it, pasted as it is (elsewhere: no
+    // KUBECONFIG, another current namespace), applies it to the same object.
+    let editor = crate::writes::Editor::new(&ns, "sed -i 's/image: nginx:1.25/image: nginx:1.29/' \"$1\"");
+    let args = with(&["dev", "edit", "deploy/web", "--yes"]);
+    let run = ns.oam_with(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "",
+        &[("KUBE_EDITOR", &editor.command())],
+    );
+    let err = run.error();
+    let saved = crate::writes::saved_path(&err);
+    let suggested = format!("kubectl oam dev apply -f {} {chosen}", saved.display());
+    assert!(err.ends_with(&format!("continue with `{suggested}`")), "{err}");
+    let words: Vec<&str> = suggested.split(' ').skip(2).chain(["--force-conflicts"]).collect();
+    let pasted = std::process::Command::new(crate::harness::oam_binary())
+        .env_remove("KUBECONFIG")
+        .env("KUBECACHEDIR", std::env::temp_dir().join(format!("oam-suggested-cache-{}", ns.name)))
+        .current_dir(std::env::temp_dir())
+        .args(&words)
+        .output()
+        .unwrap();
+    assert!(pasted.status.success(), "{pasted:?}");
+    let obj = ns.get_json("deploy/web");
+    assert_eq!(crate::writes::container(&obj, "app")["image"], "nginx:1.29");
+    let _ = std::fs::remove_dir_all(saved.parent().unwrap());
+}

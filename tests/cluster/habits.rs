@@ -208,7 +208,9 @@ fn a_failing_editor_keeps_what_it_left_and_saves_nothing_when_nothing_was_edited
     );
     assert_eq!(run.code, 2, "{run:?}");
     let err = run.stderr.trim_end();
-    let saved = err.split("continue with `kubectl oam dev apply -f ").nth(1).unwrap().trim_end_matches('`');
+    let continued = format!(" -n {}`", ns.name);
+    let saved =
+        err.split("continue with `kubectl oam dev apply -f ").nth(1).unwrap().trim_end_matches(&continued);
     let text = std::fs::read_to_string(saved).unwrap();
     assert!(text.contains("image: nginx:1.29"), "the editor's changes are kept: {text}");
     assert_eq!(image(&ns, "web"), "nginx:1.25", "nothing was applied");
@@ -260,7 +262,8 @@ fn edit_with_a_server_dry_run_says_so_and_keeps_the_edit_to_apply() {
     let line = out.lines().last().unwrap_or_default();
     assert!(line.starts_with("deployment.apps/web edited (server dry run); your edit is kept in "), "{out}");
     assert_eq!(crate::writes::env_value(&ns.get_json("deploy/web"), "app", "EXTRA"), None, "nothing written");
-    let kept = line.split("apply -f ").nth(1).unwrap().trim_end_matches('`');
+    let continued = format!(" -n {}`", ns.name);
+    let kept = line.split("apply -f ").nth(1).unwrap().trim_end_matches(&continued);
     ns.oam(&["dev", "apply", "-f", kept]).ok();
     assert_eq!(crate::writes::env_value(&ns.get_json("deploy/web"), "app", "EXTRA").as_deref(), Some("x"));
     let _ = std::fs::remove_file(kept);

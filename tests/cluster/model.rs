@@ -279,7 +279,13 @@ fn the_autoscaler_is_an_ops_trait_written_by_the_same_rules() {
 
     // The scale refusal names the way to change the range.
     let err = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "9"]).error();
-    assert!(err.contains("`kubectl oam ops autoscale deployment.apps/web --min N --max M`"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`kubectl oam ops autoscale deployment.apps/web --min N --max M -n {}`",
+            ns.name
+        )),
+        "{err}"
+    );
     let updated =
         ns.oam(&["ops", "autoscale", "deploy/web", "--min", "3", "--max", "7", "--force-conflicts"]).ok();
     assert!(updated.stdout.contains("autoscaler updated"), "{updated:?}");
@@ -322,8 +328,10 @@ fn ops_autoscale_creates_an_autoscaler_only_when_asked() {
     let err = ns.oam_with(&["ops", "apply", "-f", "-"], &with_section.to_string(), &[]).error();
     assert!(
         err.contains("no HorizontalPodAutoscaler targets deployment.apps/web")
-            && err
-                .contains("create one with `kubectl oam ops autoscale deployment.apps/web --min N --max M`"),
+            && err.contains(&format!(
+                "create one with `kubectl oam ops autoscale deployment.apps/web --min N --max M -n {}`",
+                ns.name
+            )),
         "{err}"
     );
     // The dry run shows it and creates nothing.
@@ -423,7 +431,10 @@ fn controlled_objects_are_hidden_from_lists_and_refused_for_writes() {
         let err = ns.oam(&args).error();
         assert!(err.starts_with(&refusal), "{args:?}: {err}");
         if !args.contains(&"autoscale") {
-            assert!(err.contains(&format!("(`kubectl oam {role} edit deployment.apps/web`)")), "{err}");
+            assert!(
+                err.contains(&format!("(`kubectl oam {role} edit deployment.apps/web -n {}`)", ns.name)),
+                "{err}"
+            );
         }
     }
     let editor = Editor::new(&ns, "sed -i 's/shop:1/shop:3/' \"$1\"");

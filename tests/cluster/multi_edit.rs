@@ -107,7 +107,7 @@ esac"#,
             add_var_in("a", "EXTRA")
         ),
     );
-    // --force-conflicts: kubectl owns the images and requests; the server must judge "lots".
+    // --force-conflicts: kubectl owns the images and requests ("lots" is refused before the server).
     let run = ns.oam_with(
         &["dev", "edit", "deploy/a", "deploy/b", "deploy/c", "--yes", "--force-conflicts"],
         "",
@@ -123,7 +123,11 @@ esac"#,
         )),
         "{second}"
     );
-    assert!(second.contains("# * the server rejected the change to deployment.apps/c"), "{second}");
+    assert!(
+        second.contains("# * deployment.apps/c: line ")
+            && second.contains(": containers.app.resources.requests.cpu: \"lots\" is not a quantity"),
+        "{second}"
+    );
     assert!(
         second.contains("\nname: b\n") && second.contains("\nname: c\n") && !second.contains("\nname: a\n"),
         "only the failed documents reopen: {second}"

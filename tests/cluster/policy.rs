@@ -591,3 +591,183 @@ fn cel_stays_within_budget_for_20_containers_with_50_env_vars() {
     assert!(err.contains("spec.template.spec.initContainers[init4].workingDir"), "{err}");
     assert!(err.contains(DEV_HINT) && err.contains(NO_ROLE), "{err}");
 }
+
+/// Polls `ready` for up to two minutes: controllers act when they get to it.
+fn within_minutes(what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..240 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("{what} never happened");
+}
+
+const APPARMOR: &str = "container.apparmor.security.beta.kubernetes.io/app";
+const SECCOMP: &str = "seccomp.security.alpha.kubernetes.io/pod";
+const SECURITY_REASON: &str = "pod security settings (AppArmor, seccomp), like the securityContext, belong to no role: ask a cluster admin";
+
+/// A merge patch of one pod-template annotation (None: remove it).
+fn pod_annotation(key: &str, value: Option<&str>) -> String {
+    serde_json::json!({"spec": {"template": {"metadata": {"annotations": {key: value}}}}}).to_string()
+}
+
+#[test]
+fn pod_security_annotations_belong_to_no_role() {
+    let ns = Ns::new("policy-podsec");
+    // Created, not applied: a server-side apply below stands for an earlier write of kubectl-oam-ops,
+    // and kubectl moves a client-side apply's fields to the manager of its first server-side apply.
+    ns.kubectl_stdin(&["create", "-f", "-"], &web_deployment("web")).ok();
+    let _policy = install(&ns, &[]);
+    enforced(&ns, "deploy/web");
+    let dev = |args: &[&str]| as_user(&ns, "dev", args);
+    let ops = |args: &[&str]| as_user(&ns, "ops", args);
+    let no_role = |key: &str| format!("spec.template.metadata.annotations[{key}] {NO_ROLE}");
+
+    // Raw kubectl: neither role adds one (the securityContext is no role's either) ...
+    for key in [APPARMOR, "container.seccomp.security.alpha.kubernetes.io/proxy", SECCOMP] {
+        let patch = pod_annotation(key, Some("unconfined"));
+        let err = denied(ops(&["patch", "deploy/web", "-p", &patch]), &no_role(key));
+        assert!(err.contains("oam:operators may not change"), "{err}");
+        denied(dev(&["patch", "deploy/web", "-p", &patch]), &no_role(key));
+    }
+    // ... while the other pod annotations stay the operators'.
+    ops(&["patch", "deploy/web", "-p", &pod_annotation("note", Some("x"))]).ok();
+    // Set by an admin, no role changes or removes it.
+    ns.kubectl(&["patch", "deploy/web", "-p", &pod_annotation(APPARMOR, Some("runtime/default"))]).ok();
+    denied(
+        ops(&["patch", "deploy/web", "-p", &pod_annotation(APPARMOR, Some("unconfined"))]),
+        &no_role(APPARMOR),
+    );
+    denied(ops(&["patch", "deploy/web", "-p", &pod_annotation(APPARMOR, None)]), &no_role(APPARMOR));
+    let annotations = |ns: &Ns| get(ns, "deploy/web")["spec"]["template"]["metadata"]["annotations"].clone();
+    assert_eq!(annotations(&ns), serde_json::json!({"note": "x", APPARMOR: "runtime/default"}));
+
+    // kubectl-oam shows it read-only, apart from the pod annotations ...
+    let oam = |args: &[&str]| ns.oam(&[&["--context", "ops"], args].concat());
+    let doc = oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    assert!(doc.contains("  podAnnotations:\n    note: x\n"), "{doc}");
+    assert!(
+        doc.contains(&format!(
+            "readOnly:\n  selector:\n    app: web\n  podSecurity:\n    {APPARMOR}: runtime/default\n"
+        )),
+        "{doc}"
+    );
+    // ... refuses adding or changing one, naming the key and why ...
+    for (key, value) in [(APPARMOR, "unconfined"), (SECCOMP, "unconfined")] {
+        let edited = doc.replace("  podAnnotations:\n", &format!("  podAnnotations:\n    {key}: {value}\n"));
+        let err = ns.oam_with(&["--context", "ops", "ops", "apply", "-f", "-"], &edited, &[]).error();
+        assert!(
+            err.contains("deployment.apps/web")
+                && err.contains(&format!(
+                    "metadata.podAnnotations.{key}: read-only for Deployment ({SECURITY_REASON})"
+                )),
+            "{err}"
+        );
+    }
+    // ... and keeps it through the operators' own writes, even as desired state (no base).
+    // (Up to the base, which follows readOnly, and the live status after it.)
+    let desired = |doc: &str, from: &str, to: &str| {
+        format!("{}\n", doc.split("\nbase:\n").next().unwrap()).replace(from, to)
+    };
+    let edited = desired(&doc, "    note: x\n", "    note: two\n");
+    ns.oam_with(&["--context", "ops", "ops", "apply", "-f", "-", "--force-conflicts"], &edited, &[]).ok();
+    assert_eq!(annotations(&ns), serde_json::json!({"note": "two", APPARMOR: "runtime/default"}));
+
+    // Applied by kubectl-oam-ops before it was reserved: its writes keep it as it is, rather than
+    // release it (which would remove it).
+    let held = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    metadata:\n      annotations: {{note: two, {SECCOMP}: runtime/default}}\n"
+    );
+    ns.kubectl_stdin(
+        &["apply", "--server-side", "--field-manager", "kubectl-oam-ops", "--force-conflicts", "-f", "-"],
+        &held,
+    )
+    .ok();
+    let doc = oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let edited = desired(&doc, "    note: two\n", "    note: three\n");
+    ns.oam_with(&["--context", "ops", "ops", "apply", "-f", "-", "--force-conflicts"], &edited, &[]).ok();
+    assert_eq!(
+        annotations(&ns),
+        serde_json::json!({"note": "three", APPARMOR: "runtime/default", SECCOMP: "runtime/default"})
+    );
+}
+
+#[test]
+fn controlled_objects_and_tool_written_keys_belong_to_no_role() {
+    let ns = Ns::new("policy-controlled");
+    ns.create(&web_deployment("web"));
+    let _policy = install(&ns, &[]);
+    enforced(&ns, "deploy/web");
+    let dev = |args: &[&str]| as_user(&ns, "dev", args);
+    let ops = |args: &[&str]| as_user(&ns, "ops", args);
+    // The Deployment's ReplicaSets, as name, image and replica count.
+    let replica_sets = || -> Vec<(String, String, i64)> {
+        let list = get(&ns, "rs");
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rs| {
+                (
+                    rs["metadata"]["name"].as_str().unwrap().to_string(),
+                    rs["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_string(),
+                    rs["spec"]["replicas"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut first = Vec::new();
+    within_minutes("the Deployment's ReplicaSet", || {
+        first = replica_sets();
+        !first.is_empty()
+    });
+    let rs = format!("rs/{}", first[0].0);
+    let controlled = format!("may not change replicasets {}: it is controlled by Deployment web", first[0].0);
+
+    // Raw kubectl: a developer runs no image the Deployment never had ...
+    let err = denied(dev(&["set", "image", &rs, "app=evil:1"]), &controlled);
+    assert!(err.contains("oam:developers"), "{err}");
+    // ... an operator neither scales it (/scale carries no owner; the selector tells) nor changes it.
+    let err = denied(ops(&["scale", &rs, "--replicas", "5"]), "oam:operators may not scale replicasets");
+    assert!(err.contains("scale the Deployment instead"), "{err}");
+    denied(ops(&["patch", &rs, "-p", r#"{"spec":{"replicas":5}}"#]), &controlled);
+    denied(ops(&["label", &rs, "team=x"]), &controlled);
+    // kubectl-oam refuses the same, naming the controller.
+    let err = ns.oam(&["--context", "dev", "dev", "set", "image", &rs, "app=evil:1"]).error();
+    assert!(err.contains("is controlled by deployment.apps/web; change that instead"), "{err}");
+    let err = ns.oam(&["--context", "ops", "ops", "scale", &rs, "--replicas", "5"]).error();
+    assert!(err.contains("is controlled by deployment.apps/web"), "{err}");
+    assert_eq!(replica_sets()[0].1, "nginx:1.25");
+
+    // Keys tools and controllers write are no role's.
+    let revision = "metadata.annotations[deployment.kubernetes.io/revision]";
+    for user in ["ops", "dev"] {
+        let run = as_user(
+            &ns,
+            user,
+            &["annotate", "deploy/web", "deployment.kubernetes.io/revision=99", "--overwrite"],
+        );
+        denied(run, &format!("{revision} {NO_ROLE}"));
+    }
+    let doc = ns.oam(&["--context", "ops", "ops", "get", "deploy/web"]).ok().stdout;
+    assert!(!doc.contains("deployment.kubernetes.io/revision"), "{doc}");
+    let edited = doc
+        .replace("  labels:\n", "  annotations:\n    deployment.kubernetes.io/revision: '99'\n  labels:\n");
+    let err = ns.oam_with(&["--context", "ops", "ops", "apply", "-f", "-"], &edited, &[]).error();
+    assert!(
+        err.contains("deployment.kubernetes.io/revision: set by tools and controllers, not by a role"),
+        "{err}"
+    );
+
+    // The controller's own writes are untouched: it scales its ReplicaSets and rolls out.
+    ops(&["scale", "deploy/web", "--replicas", "3"]).ok();
+    within_minutes("the ReplicaSet scaled by its Deployment", || replica_sets()[0].2 == 3);
+    dev(&["set", "image", "deploy/web", "app=nginx:1.27"]).ok();
+    within_minutes("the rollout", || {
+        let all = replica_sets();
+        all.iter().any(|(_, image, n)| image == "nginx:1.27" && *n == 3)
+            && all.iter().all(|(_, image, n)| image == "nginx:1.27" || *n == 0)
+    });
+    assert_eq!(get(&ns, "deploy/web")["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+}

@@ -18,6 +18,124 @@ fn an_editor_saving_the_same_refused_text_again_ends_the_edit() {
     assert!(kept.contains("app: other"), "the text is saved: {kept}");
 }
 
+/// The line a reopened editor's reason names (`# * line N column M: …what…`), and that line of the
+/// text shown.
+fn named_line<'a>(shown: &'a str, what: &str) -> (usize, &'a str) {
+    let reason = shown
+        .lines()
+        .find(|l| l.starts_with("# * ") && l.contains(what))
+        .unwrap_or_else(|| panic!("{what}: {shown}"));
+    let number = reason.split("line ").nth(1).and_then(|r| r.split(' ').next()).unwrap();
+    let number: usize = number.parse().unwrap();
+    (number, shown.lines().nth(number - 1).unwrap_or_default())
+}
+
+#[test]
+fn a_reopened_editor_numbers_its_own_lines_and_reopens_at_most_ten_times() {
+    let ns = Ns::new("ux-edit-reopen-lines");
+    ns.create(&web_deployment("web"));
+    // 1: two bad values (two reasons on top of the next text); 2: they are fixed, and `name:` given
+    // twice (one reason); 3 and on: a different bad quantity every time, as a script does.
+    let editor = Editor::new(
+        &ns,
+        r#"case $n in
+  1) sed -i -e 's/cpu: 100m/cpu: lots1/' -e 's/      MODE: prod/      MODE: 1.10/' "$1" ;;
+  2) sed -i -e 's/cpu: lots1/cpu: 100m/' -e "s/      MODE: 1.10/      MODE: 'prod'/" -e 's/^name: web$/name: web\nname: web2/' "$1" ;;
+  *) sed -i -e '/^name: web2$/d' -e "s/cpu: [a-z0-9]*$/cpu: lots$n/" "$1" ;;
+esac"#,
+    );
+    let run = ns.oam_with(&["dev", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(editor.openings(), 11, "reopened ten times, then given up: {run:?}");
+    let second = editor.seen(2);
+    assert_eq!(named_line(&second, "resources.requests.cpu").1, "        cpu: lots1", "{second}");
+    assert_eq!(named_line(&second, "env.MODE").1, "      MODE: 1.10", "{second}");
+    let third = editor.seen(3);
+    let (at, line) = named_line(&third, "duplicate key");
+    assert_eq!(line, "name: web2", "{third}");
+    assert!(
+        third.contains(&format!("line {at} column 1: duplicate key \"name\" (first at line {}", at - 1)),
+        "{third}"
+    );
+    assert_eq!(third.lines().nth(at - 2), Some("name: web"), "{third}");
+    let last = editor.seen(11);
+    assert_eq!(named_line(&last, "resources.requests.cpu").1, "        cpu: lots10", "{last}");
+    let err = run.error();
+    assert!(
+        err.contains("containers.app.resources.requests.cpu: \"lots11\" is not a quantity")
+            && err.contains(
+                "the editor was reopened 10 times and the text still cannot be applied, so the edit ends here"
+            ),
+        "{err}"
+    );
+    let saved = saved_path(&err);
+    assert!(std::fs::read_to_string(&saved).unwrap().contains("cpu: lots11"));
+    assert_eq!(
+        crate::writes::container(&ns.get_json("deploy/web"), "app")["resources"]["requests"]["cpu"],
+        "100m"
+    );
+    let _ = std::fs::remove_dir_all(saved.parent().unwrap());
+}
+
+#[test]
+fn apply_refuses_a_changed_read_only_section_as_edit_does() {
+    let ns = Ns::new("ux-apply-read-only");
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let (head, tail) = doc.split_at(doc.find("\nreadOnly:\n").unwrap());
+    let changed = format!("{head}{}", tail.replacen("app: web", "app: other", 1));
+    assert_ne!(changed, doc);
+    for verb in ["apply", "diff"] {
+        let err = ns.oam_with(&["ops", verb, "-f", "-"], &changed, &[]).error();
+        assert!(
+            err.starts_with(&format!("error: stdin: deployment.apps/web in namespace \"{}\": line ", ns.name))
+                && err.contains(": readOnly.selector: shown for context and never written (immutable: pods are matched by it; changing it needs a new workload); restore it or delete the readOnly section"),
+            "{verb}: {err}"
+        );
+    }
+    // As read, or without the section, it applies (unchanged).
+    let out = ns.oam_with(&["ops", "apply", "-f", "-"], &doc, &[]).ok().stdout;
+    assert_eq!(out, "deployment.apps/web unchanged\n");
+    let without = format!("{head}\n{}", &tail[tail.find("\nbase:").unwrap() + 1..]);
+    assert!(!without.contains("readOnly"), "{without}");
+    ns.oam_with(&["ops", "apply", "-f", "-"], &without, &[]).ok();
+}
+
+#[test]
+fn edit_buffers_and_saved_edits_only_their_user_may_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = Ns::new("ux-edit-private");
+    ns.create(&web_deployment("web"));
+    // Records the modes of the buffer and its folder at each opening, then makes a refused change
+    // (reopened once, then given up and saved).
+    let editor = Editor::new(
+        &ns,
+        "stat -c '%a' \"$1\" \"$(dirname \"$1\")\" > $S/modes-$n\necho \"$1\" > $S/buffer\n\
+         sed -i '/^readOnly:/,$ s/app: web/app: other/' \"$1\"",
+    );
+    let run = ns.oam_with(&["ops", "edit", "deploy/web", "--yes"], "", &[("KUBE_EDITOR", &editor.command())]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(editor.openings(), 2, "{run:?}");
+    for n in 1..=2 {
+        assert_eq!(
+            editor.file(&format!("modes-{n}")),
+            "600\n700\n",
+            "opening {n}: buffer 0600 in a 0700 folder"
+        );
+    }
+    let buffer = std::path::PathBuf::from(editor.file("buffer").trim());
+    assert!(
+        !buffer.exists() && !buffer.parent().unwrap().exists(),
+        "the buffer is removed: {}",
+        buffer.display()
+    );
+    let saved = saved_path(&run.stderr);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&saved), mode(saved.parent().unwrap())), (0o600, 0o700), "{}", saved.display());
+    assert!(std::fs::read_to_string(&saved).unwrap().contains("app: other"));
+    let _ = std::fs::remove_dir_all(saved.parent().unwrap());
+}
+
 #[test]
 fn diff_shows_what_a_take_over_would_do_before_the_conflict() {
     let ns = Ns::new("ux-diff-conflict");
@@ -127,7 +245,10 @@ fn apply_and_diff_take_several_files_directories_and_stdin() {
     let err = ns.oam_with(&["ops", "apply", "-f", "-"], &manifest, &[]).error();
     assert!(
         err.starts_with("error: stdin: this is a full Kubernetes manifest")
-            && err.contains("`kubectl oam ops get deployment.apps/web` prints the role document"),
+            && err.contains(&format!(
+                "`kubectl oam ops get deployment.apps/web -n {}` prints the role document",
+                ns.name
+            )),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -142,6 +263,46 @@ fn errors_name_the_way_out() {
     let err = ns.oam(&["ops", "scale", "deploy/web", "--replica", "3"]).error();
     assert!(err.contains("a similar argument exists: '--replicas'"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    // An unknown subcommand points at the help of the command it was given to.
+    let err = ns.oam(&["frobnicate", "dev", "get"]).error();
+    assert!(err.ends_with("unrecognized subcommand 'frobnicate'; see `kubectl oam --help`"), "{err}");
+    let err = ns.oam(&["--context", "dev", "frobnicate"]).error();
+    assert!(err.ends_with("see `kubectl oam --help`"), "a flag's value is no subcommand: {err}");
+    let err = ns.oam(&["dev", "frobnicate"]).error();
+    assert!(err.ends_with("see `kubectl oam dev --help`"), "{err}");
+    // An image where CONTAINER=IMAGE belongs is told so, however the object was named.
+    for named in [&["deploy/web"][..], &["deploy", "web"]] {
+        let args: Vec<&str> =
+            ["dev", "set", "image"].iter().chain(named).chain(&["nginx:2"]).copied().collect();
+        let err = ns.oam(&args).error();
+        assert_eq!(
+            err,
+            format!(
+                "error: \"nginx:2\" is not CONTAINER=IMAGE (for deployment.apps/web in namespace \"{}\"); name the container: CONTAINER=nginx:2, or *=nginx:2 for every container",
+                ns.name
+            ),
+            "{args:?}"
+        );
+    }
+    // Values in a document: a quantity the server cannot read, named; a count too large, out of range.
+    ns.create(&web_deployment("web"));
+    let doc = ns.oam(&["dev", "get", "deploy/web"]).ok().stdout;
+    assert!(doc.contains("cpu: 100m"), "{doc}");
+    let err = ns
+        .oam_with(&["dev", "apply", "-f", "-"], &doc.replace("cpu: 100m", "cpu: not-a-quantity"), &[])
+        .error();
+    assert!(
+        err.contains(": containers.app.resources.requests.cpu: \"not-a-quantity\" is not a quantity; write a number with an optional unit"),
+        "{err}"
+    );
+    let ops = ns.oam(&["ops", "get", "deploy/web"]).ok().stdout;
+    let err =
+        ns.oam_with(&["ops", "apply", "-f", "-"], &ops.replace("replicas: 2", "replicas: 1e10"), &[]).error();
+    assert!(err.ends_with("scaler.replicas: 10000000000 is out of range (at most 2147483647)"), "{err}");
+    let err = ns
+        .oam_with(&["ops", "apply", "-f", "-"], &ops.replace("replicas: 2", "replicas: 12:30:45"), &[])
+        .error();
+    assert!(err.contains("take `12:30:45` for an integer"), "{err}");
     // A refusal names the object, its namespace and what can be scaled.
     ns.kubectl(&["create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *"]).ok();
     let err = ns.oam(&["ops", "scale", "cj", "nightly", "--replicas", "2"]).error();

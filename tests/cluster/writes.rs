@@ -76,6 +76,11 @@ impl Editor {
         std::fs::read_to_string(self.state.join(format!("seen-{n}"))).unwrap_or_default()
     }
 
+    /// A file the script wrote into its state folder ($S).
+    pub(crate) fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.state.join(name)).unwrap_or_default()
+    }
+
     pub(crate) fn openings(&self) -> usize {
         std::fs::read_to_string(self.state.join("n")).map_or(0, |t| t.trim().parse().unwrap())
     }
@@ -236,11 +241,12 @@ fn edit_reopens_with_the_reasons_until_the_document_applies() {
         r#"case $n in
   1) cp "$1" $S/orig; printf 'kind: Deployment\nname: [\n' > "$1" ;;
   2) grep -v '^#' $S/orig > "$1"; printf 'scaler:\n  replicas: 5\n' >> "$1" ;;
-  3) grep -v '^#' $S/orig | sed 's/cpu: 100m/cpu: lots/' > "$1" ;;
+  3) grep -v '^#' $S/orig | sed "s/cpu: 100m/cpu: '-1'/" > "$1" ;;
   4) grep -v '^#' $S/orig | sed "s/      MODE: prod/      MODE: prod\n      EXTRA: 'yes'/" > "$1" ;;
 esac"#,
     );
-    // --force-conflicts: kubectl owns the cpu request, and the server must get to judge "lots".
+    // --force-conflicts: kubectl owns the cpu request, and the server must get to judge "-1" (a
+    // quantity, but not one a request may be).
     let run = ns
         .oam_with(
             &["dev", "edit", "deploy/web", "--yes", "--force-conflicts"],
@@ -254,7 +260,7 @@ esac"#,
     assert!(first.starts_with("# Please edit the dev document below."), "{first}");
     assert!(
         first.contains("field manager \"kubectl-oam-dev\"")
-            && first.contains("`kubectl oam ops edit deployment.apps/web`"),
+            && first.contains(&format!("`kubectl oam ops edit deployment.apps/web -n {}`", ns.name)),
         "{first}"
     );
     assert!(
@@ -270,9 +276,10 @@ esac"#,
     );
     assert!(editor.seen(2).contains("name: ["), "the user's text is kept: {}", editor.seen(2));
     assert!(
-        editor
-            .seen(3)
-            .contains("# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`"),
+        editor.seen(3).contains(&format!(
+            "# * scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web -n {}`",
+            ns.name
+        )),
         "{}",
         editor.seen(3)
     );
@@ -306,7 +313,14 @@ fn edit_cancels_refuses_without_a_terminal_and_keeps_the_text() {
         .error();
     assert!(err.contains("scaler.replicas (held by \"kubectl-client-side-apply\")"), "{err}");
     let saved = saved_path(&err);
-    assert!(err.ends_with(&format!("continue with `kubectl oam ops apply -f {}`", saved.display())), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "continue with `kubectl oam ops apply -f {} -n {}`",
+            saved.display(),
+            ns.name
+        )),
+        "{err}"
+    );
     let kept = std::fs::read_to_string(&saved).unwrap();
     assert!(kept.contains("replicas: 6") && !kept.starts_with('#'), "{kept}");
     assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 2, "nothing applied");
@@ -385,8 +399,8 @@ fn an_autoscaler_holds_replicas_unless_forced() {
     assert_eq!(
         err,
         format!(
-            "error: deployment.apps/web in namespace \"{}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its range instead with `kubectl oam ops autoscale deployment.apps/web --min N --max M` (or its autoscaler section in `kubectl oam ops edit deployment.apps/web`), or pass --force-conflicts",
-            ns.name
+            "error: deployment.apps/web in namespace \"{ns}\" is scaled by HorizontalPodAutoscaler \"web-hpa\" (min 2, max 6); change its range instead with `kubectl oam ops autoscale deployment.apps/web --min N --max M -n {ns}` (or its autoscaler section in `kubectl oam ops edit deployment.apps/web -n {ns}`), or pass --force-conflicts",
+            ns = ns.name
         )
     );
     // Other traits still apply; replicas stay with the autoscaler.
@@ -494,6 +508,8 @@ fn on_a_terminal_edit_offers_the_take_over_and_asks_before_applying() {
     let diff =
         screen.find("\x1b[32m+    image: nginx:1.29").unwrap_or_else(|| panic!("coloured diff: {screen}"));
     assert!(diff < question, "the diff comes before the take-over question: {screen}");
+    // The question offers the take-over: no advice to re-run with --force-conflicts right before it.
+    assert!(!screen[..question].contains("--force-conflicts"), "{screen}");
     assert!(!screen.contains("Apply to deployment.apps/web"), "the take-over answer confirmed it: {screen}");
     assert!(screen.contains("deployment.apps/web edited"), "{screen}");
     let obj = ns.get_json("deploy/web");
@@ -717,7 +733,10 @@ fn documents_with_mistakes_name_the_file_the_object_and_the_field() {
             "kind: Deployment\nname: web\ncontainers:\n  app:\n    env: {V: 1.10}\n",
             "containers.app.env.V: env values are strings, and this is a number; quote it",
         ),
-        ("kind: Deployment\nname: web\nscaler: {replicas: 1e10}\n", "not a whole number"),
+        (
+            "kind: Deployment\nname: web\nscaler: {replicas: 1e10}\n",
+            "10000000000 is out of range (at most 2147483647)",
+        ),
         ("kind: Deployment\nname: 'web?force=true'\n", "is not a valid Deployment name"),
     ];
     for (doc, expect) in cases {

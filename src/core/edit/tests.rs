@@ -184,6 +184,11 @@ fn documents_are_checked_before_planning() {
         ),
         ("kind: Deployment\nname: web\nstatus:\n  ready: 1/1\n", "status: shown for context"),
         ("kind: Deployment\nname: web\nmetadata:\n  labels:\n    on: yes\n", "metadata.labels.on"),
+        (
+            "kind: Deployment\nname: web\nscaler:\n  replicas: 12:30:45\n",
+            "line 4 column 13: scaler.replicas: kubectl and other YAML 1.1 readers take `12:30:45` for an integer;",
+        ),
+        ("kind: Deployment\nname: web\nmetadata:\n  labels:\n    a: off\n", "take `off` for a boolean;"),
     ];
     for (text, expected) in cases {
         let err = check(text).unwrap_err();
@@ -198,8 +203,7 @@ fn errors_a_text_can_fix_reopen_the_editor() {
     assert!(reopens(&Error::Invalid("x".into())));
     assert!(reopens(&Error::Stale {
         object: "o".into(),
-        role: "dev".into(),
-        target: "t".into(),
+        reread: "kubectl oam dev get t -n shop".into(),
         fields: vec![]
     }));
     assert!(reopens(&Error::Conflict { object: "o".into(), conflicts: vec![], hint: String::new() }));
@@ -246,7 +250,7 @@ fn header_lists_errors_owners_and_the_other_role() {
     assert!(text.contains("# * containers.app.bogus: not a dev field\n"));
     assert!(text.contains("# * the server said: two lines\n"));
     assert!(text.contains("# Please edit the dev document below."));
-    assert!(text.contains("`kubectl oam ops edit deployment.apps/web`"));
+    assert!(text.contains("`kubectl oam ops edit deployment.apps/web -n shop`"));
     assert!(text.contains("#   containers.app.image: helm\n"));
     assert!(text.contains("# Read-only: readOnly.selector: immutable\n"));
     assert!(text.lines().all(|l| l.starts_with('#')), "every header line is a comment");
@@ -290,4 +294,23 @@ fn several_failures_are_one_line_naming_each_object() {
     assert_eq!(listed(&["a".into(), "b".into(), "c".into()]), "a, b and c");
     assert!(crate::error::names("x deployment.apps/web in y", "deployment.apps/web"));
     assert!(!crate::error::names("x deployment.apps/web2 in y", "deployment.apps/web"));
+}
+
+#[test]
+fn problems_are_placed_in_the_text_that_shows_them() {
+    let text = "kind: Deployment\nname: web\nscaler:\n  replicas: 1e10\n";
+    let problem = || {
+        Error::Problems(vec![crate::error::Problem::at(
+            &["scaler".to_string(), "replicas".to_string()],
+            "scaler.replicas: out of range".into(),
+        )])
+    };
+    assert_eq!(reasons(&located_at(problem(), text, 1)), ["line 4 column 13: scaler.replicas: out of range"]);
+    // Below a header of 9 lines, say.
+    assert_eq!(
+        reasons(&located_at(problem(), text, 10)),
+        ["line 13 column 13: scaler.replicas: out of range"]
+    );
+    let other = located_at(Error::Invalid("the server said no".into()), text, 10);
+    assert_eq!(reasons(&other), ["the server said no"]);
 }

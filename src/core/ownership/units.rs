@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::format::canonical::{canonical_json, canonical_quantity};
-use crate::model::managed::Step;
+use crate::model::managed::{Step, managed_entries, subtree};
 use crate::model::object::{all_containers, container_name, get_path};
-use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::roles::{KindInfo, OtherKeys, Profile, RoleName};
 use crate::model::schema::{KindSchema, ListType};
 
 /// Keyed lists (the API's `x-kubernetes-list-map-keys`) among role fields, by field name. Their items
@@ -98,7 +98,7 @@ fn fields(path: &[String]) -> Vec<Step> {
 }
 
 /// The units of a role's fields in `obj` (a live object, or the partial object a document decodes
-/// to). Keys the profile excludes (written by tools) are not units.
+/// to). Keys the profile excludes (written by tools) or reserves (no role's) are not units.
 pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) -> Units {
     let role = profile.role(role);
     let mut out = Units::default();
@@ -113,7 +113,7 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
                     let mut path = prefix.clone();
                     path.extend(fields(&field.path.segments));
                     let label = format!("{list}.{name}.{}", field.name);
-                    decompose(&mut out, path, label, v, &[], kind.schema.as_deref());
+                    decompose(&mut out, path, label, v, &OtherKeys::default(), kind.schema.as_deref());
                 }
             }
         }
@@ -123,7 +123,41 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
             let path = field.path.in_object(kind);
             if let Some(v) = get_path(obj, &path) {
                 let label = format!("{trait_name}.{}", field.name);
-                decompose(&mut out, fields(&path), label, v, &field.exclude, kind.schema.as_deref());
+                let other = profile.other_keys(kind, field);
+                decompose(&mut out, fields(&path), label, v, &other, kind.schema.as_deref());
+            }
+        }
+    }
+    out
+}
+
+/// The keys reserved inside a role's fields (no role's: security settings) that `manager` holds by
+/// apply in `obj`, at their live values. A write of the role sends them as they are: left out, they
+/// would be released, and the server would remove them.
+pub fn reserved_held(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    manager: &str,
+) -> Vec<Unit> {
+    let entries = managed_entries(obj);
+    let Some(own) =
+        entries.iter().find(|e| e.manager == manager && e.operation == "Apply" && e.subresource.is_empty())
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (trait_name, fs) in profile.role(role).object_traits(&kind.kind) {
+        for field in fs {
+            let path = field.path.in_object(kind);
+            let Some(Value::Object(map)) = get_path(obj, &path) else { continue };
+            for (k, v) in map.iter().filter(|(k, _)| profile.reserved_by(kind, &path, k).is_some()) {
+                let mut at = fields(&path);
+                at.push(Step::Field(k.clone()));
+                if subtree(&own.fields, &at).is_some() {
+                    out.push(leaf(at, format!("{trait_name}.{}.{k}", field.name), v));
+                }
             }
         }
     }
@@ -136,7 +170,7 @@ pub fn field_units(obj: &Value, fields: impl IntoIterator<Item = (String, Vec<St
     let mut out = Units::default();
     for (label, path) in fields {
         if let Some(v) = get_path(obj, &path) {
-            decompose(&mut out, self::fields(&path), label, v, &[], None);
+            decompose(&mut out, self::fields(&path), label, v, &OtherKeys::default(), None);
         }
     }
     out
@@ -170,7 +204,7 @@ fn decompose(
     path: Vec<Step>,
     label: String,
     value: &Value,
-    exclude: &[String],
+    other: &OtherKeys,
     schema: Option<&KindSchema>,
 ) {
     match value {
@@ -178,10 +212,10 @@ fn decompose(
         Value::Object(m) if m.is_empty() => {}
         Value::Array(a) if a.is_empty() => {}
         Value::Object(m) => {
-            for (k, v) in m.iter().filter(|(k, _)| !exclude.contains(k)) {
+            for (k, v) in m.iter().filter(|(k, _)| !other.contains(k)) {
                 let mut next = path.clone();
                 next.push(Step::Field(k.clone()));
-                decompose(out, next, format!("{label}.{k}"), v, &[], schema);
+                decompose(out, next, format!("{label}.{k}"), v, &OtherKeys::default(), schema);
             }
         }
         Value::Array(items) => {

@@ -68,15 +68,38 @@ fn each_part_of_a_workload_has_one_owner() {
         assert_eq!(deploy.owner_of(&s(path)), owner, "{path}");
     }
     // Dotted keys are single map keys.
-    for (map, key) in [
-        ("metadata.annotations", LAST_APPLIED),
-        ("metadata.annotations", "deployment.kubernetes.io/revision"),
-        ("spec.template.metadata.annotations", RESTARTED_AT),
-    ] {
+    let at = |map: &'static str, key: &'static str| {
         let mut path = s(map);
         path.push(key);
-        assert_eq!(deploy.owner_of(&path), None, "{map}[{key}] is bookkeeping");
+        path
+    };
+    for (map, key) in
+        [("metadata.annotations", LAST_APPLIED), ("spec.template.metadata.annotations", RESTARTED_AT)]
+    {
+        assert_eq!(deploy.owner_of(&at(map, key)), None, "{map}[{key}] is bookkeeping");
     }
+    // Keys tools and controllers write, and the security settings the profile reserves, are in the
+    // operators' maps but no role's.
+    for (map, key) in [
+        ("metadata.annotations", "deployment.kubernetes.io/revision"),
+        ("spec.template.metadata.annotations", "container.apparmor.security.beta.kubernetes.io/app"),
+        ("spec.template.metadata.annotations", "seccomp.security.alpha.kubernetes.io/pod"),
+        ("spec.template.metadata.annotations", "container.seccomp.security.alpha.kubernetes.io/app"),
+    ] {
+        assert_eq!(deploy.owner_of(&at(map, key)), Some(None), "{map}[{key}] is no role's");
+    }
+    assert_eq!(
+        deploy
+            .owner_of(&at("spec.template.metadata.annotations", "seccomp.security.alpha.kubernetes.io/podx")),
+        ops
+    );
+    assert_eq!(
+        deploy.owner_of(&at(
+            "spec.template.metadata.annotations",
+            "container.apparmor.security.beta.kubernetes.io"
+        )),
+        ops
+    );
     let Some(Node::Keyed(item)) = deploy.map_at_path(&s("spec.template.spec.initContainers")) else {
         panic!("init containers are matched by name like containers");
     };
@@ -91,6 +114,16 @@ fn each_part_of_a_workload_has_one_owner() {
     ));
     let ds = kind_tree(&p, p.kind("ds").unwrap());
     assert_eq!(ds.owner_of(&s("spec.replicas")), Some(None), "a DaemonSet has no replicas field");
+    // The server bumps it in the request that changes the template.
+    assert_eq!(ds.owner_of(&at("metadata.annotations", DAEMONSET_TEMPLATE_GENERATION)), None);
+    assert_eq!(deploy.owner_of(&at("metadata.annotations", DAEMONSET_TEMPLATE_GENERATION)), Some(None));
+    assert_eq!(
+        cj.owner_of(&at(
+            "spec.jobTemplate.spec.template.metadata.annotations",
+            "container.apparmor.security.beta.kubernetes.io/app"
+        )),
+        Some(None)
+    );
 }
 
 #[test]
@@ -135,14 +168,86 @@ fn scale_and_autoscalers_follow_the_owner_of_replicas() {
 const BUILTIN: &str = crate::model::roles::BUILTIN_PROFILE;
 
 #[test]
-fn excluded_keys_are_left_to_tools_and_quotes_are_escaped() {
+fn excluded_keys_are_no_roles_and_quotes_are_escaped() {
     let p = Profile::builtin();
     let spec = spec_of(&p, &options());
-    let ops = variable_of(&spec, "changes_daemonset_ops");
-    assert!(ops.contains("'deprecated.daemonset.template.generation'"), "{ops}");
+    // The operators' annotations skip them; setting one is no role's (removing one is let through:
+    // a client-side apply drops what its last-applied annotation recorded).
+    let ops = variable_of(&spec, "changes_deployment_ops");
+    assert!(ops.contains("!(k in ['deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration'])"), "{ops}");
+    let other = variable_of(&spec, "changes_deployment_other");
+    assert!(
+        other.contains("(variables.new_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'].hasValue() && variables.old_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'] != variables.new_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'] ? ['metadata.annotations[deployment.kubernetes.io/revision]'] : [])"),
+        "{other}"
+    );
+    assert!(!other.contains("[?'kubectl.kubernetes.io/last-applied-configuration']"), "bookkeeping: {other}");
+    // The DaemonSet's template generation is the server's, as bookkeeping.
+    let ds_other = variable_of(&spec, "changes_daemonset_other");
+    assert!(!ds_other.contains("[?'deprecated.daemonset.template.generation']"), "{ds_other}");
+    assert!(
+        variable_of(&spec, "changes_daemonset_ops").contains("'deprecated.daemonset.template.generation'")
+    );
     let text = BUILTIN.replace("- deprecated.daemonset.template.generation", "- \"it's.mine\"");
     let spec = spec_of_text(&text);
     assert!(variable_of(&spec, "changes_deployment_ops").contains("'it\\'s.mine'"));
+    assert!(variable_of(&spec, "changes_deployment_other").contains("[?'it\\'s.mine']"));
+}
+
+#[test]
+fn reserved_keys_are_no_roles_by_pattern() {
+    let spec = spec_of(&Profile::builtin(), &options());
+    let ops = variable_of(&spec, "changes_deployment_ops");
+    // The operators' pod annotations skip the reserved keys: by name, and by the patterns' prefixes.
+    assert!(ops.contains("'seccomp.security.alpha.kubernetes.io/pod'"), "{ops}");
+    assert!(
+        ops.contains("!k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !k.startsWith('container.seccomp.security.alpha.kubernetes.io/') && "),
+        "{ops}"
+    );
+    // ... and a change to one is no role's: compared by name, or every key with the prefix.
+    let other = variable_of(&spec, "changes_deployment_other");
+    assert!(
+        other.contains("(variables.old_spec_template_metadata[?'annotations'].orValue({})[?'seccomp.security.alpha.kubernetes.io/pod'] != "),
+        "{other}"
+    );
+    let apparmor = "variables.new_spec_template_metadata[?'annotations'].orValue({}).map(k, !(k in ['kubectl.kubernetes.io/restartedAt', 'seccomp.security.alpha.kubernetes.io/pod']) && k.startsWith('container.apparmor.security.beta.kubernetes.io/') && (!(k in variables.old_spec_template_metadata[?'annotations'].orValue({})) || ";
+    assert!(other.contains(apparmor), "{other}");
+    assert!(other.contains("'spec.template.metadata.annotations[' + k + ']'"), "{other}");
+    let cj = variable_of(&spec, "changes_cronjob_other");
+    assert!(cj.contains("k.startsWith('container.apparmor.security.beta.kubernetes.io/')"), "{cj}");
+    // A profile may reserve keys of a map that is no role's: nothing more to compare there.
+    let text = BUILTIN.replace(
+        "path: template.metadata.annotations\n        keys:",
+        "path: template.metadata.labels\n        keys:",
+    );
+    assert_ne!(text, BUILTIN);
+    let spec = spec_of_text(&text);
+    assert!(!variable_of(&spec, "changes_deployment_other").contains("startsWith"));
+}
+
+#[test]
+fn writes_to_controlled_objects_are_denied() {
+    let spec = spec_of(&Profile::builtin(), &options());
+    assert_eq!(
+        variable_of(&spec, "controller"),
+        "variables.workload_update && has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences.filter(r, has(r.controller) && r.controller).map(r, r.kind + ' ' + r.name) : []"
+    );
+    assert!(variable_of(&spec, "scale_of_controlled").ends_with(".contains('pod-template-hash=')"));
+    let validations = spec["validations"].as_array().unwrap();
+    let expressions: Vec<&str> = validations.iter().map(|v| v["expression"].as_str().unwrap()).collect();
+    assert_eq!(
+        expressions[2..],
+        [
+            "variables.controller.size() == 0",
+            "!variables.scale_of_controlled",
+            "variables.denied.size() == 0"
+        ]
+    );
+    assert!(
+        validations[2]["messageExpression"]
+            .as_str()
+            .unwrap()
+            .contains("': it is controlled by ' + variables.controller[0] + ', which alone writes it")
+    );
 }
 
 fn spec_of_text(text: &str) -> Value {
@@ -180,7 +285,7 @@ fn options_shape_the_binding_and_the_rules() {
     );
     let spec = &objs[0]["spec"];
     assert_eq!(spec["matchConstraints"]["resourceRules"][0]["operations"], json!(["UPDATE"]));
-    assert_eq!(spec["validations"].as_array().unwrap().len(), 2, "no create/delete rule");
+    assert_eq!(spec["validations"].as_array().unwrap().len(), 4, "no create/delete rule");
     assert_eq!(objs[2]["kind"], "Role");
     assert_eq!(objs[2]["metadata"]["name"], "shop-roles-profile-reader");
     assert_eq!(objs[2]["metadata"]["namespace"], "kube-public");

@@ -197,7 +197,7 @@ fn problems_are_named_and_point_to_the_other_role() {
         (json!({"kind": "StatefulSet", "name": "web"}), "kind: cannot be changed"),
         (
             json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 1}}),
-            "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web`",
+            "scaler: belongs to the ops role; use `kubectl oam ops edit deployment/web -n shop`",
         ),
         (
             json!({"kind": "Deployment", "name": "web", "bogus": 1}),
@@ -281,7 +281,9 @@ fn unknown_containers_and_numbers_that_would_change_are_problems() {
     );
     for (replicas, expect) in [
         (json!(4294967298u64), "scaler.replicas: 4294967298 is out of range (at most 2147483647)"),
-        (json!(1e10), "scaler.replicas: 10000000000.0 is not a whole number (if it is text, quote it)"),
+        (json!(1e10), "scaler.replicas: 10000000000 is out of range (at most 2147483647)"),
+        (json!(-1e300), "scaler.replicas: -1e300 is out of range (at most 2147483647)"),
+        (json!(3.0), "scaler.replicas: 3.0 is not written as a whole number; write 3"),
         (json!(2.5), "scaler.replicas: 2.5 is not a whole number (if it is text, quote it)"),
     ] {
         let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": replicas}});
@@ -290,6 +292,31 @@ fn unknown_containers_and_numbers_that_would_change_are_problems() {
     }
     let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"resources": {"requests": {"cpu": 0.5}}}}});
     assert!(decode(&p, RoleName::Dev, &obj, &doc).is_ok(), "quantities may be fractional");
+    // A quantity the server cannot read is named (the server's message names no field).
+    let resources = json!({"limits": {"memory": "1Gi", "cpu": "2"}, "requests": {"cpu": "not-a-quantity"}});
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"resources": resources}}});
+    let problems = decode(&p, RoleName::Dev, &obj, &doc).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "containers.app.resources.requests.cpu: \"not-a-quantity\" is not a quantity; write a number with an optional unit, e.g. 250m, 0.5, 1Gi or 512M"
+        ]
+    );
+    assert_eq!(problems[0].at.as_ref().unwrap().join("."), "containers.app.resources.requests.cpu");
+}
+
+#[test]
+fn quantities_are_read_as_the_api_server_reads_them() {
+    for ok in [
+        "1", "0", "100m", "0.5", ".5", "1.", "1.5Gi", "64Mi", "1e3", "1E-2", "2k", "+1", "-1", " 1 ", "5n",
+        "1Ei", "Gi", ".",
+    ] {
+        assert!(is_quantity(ok), "{ok}");
+    }
+    // As the API server (v1.36) reads them: "Gi", "." and "-" are 0; these fail.
+    for bad in ["", " ", "lots", "1.2.3", "1KiB", "1e", "1ee3", "1g", "1 Gi", "m1", "1e+", "+-1"] {
+        assert!(!is_quantity(bad), "{bad}");
+    }
 }
 
 #[test]
@@ -438,4 +465,108 @@ fn job_run_settings_are_ops_traits_and_immutable_ones_say_why() {
         ]
     );
     assert_eq!(document_label(&p, cj, ".spec.timeZone").as_deref(), Some("schedule.timeZone"));
+}
+
+#[test]
+fn pod_security_annotations_are_read_only_and_no_roles() {
+    let (p, mut obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    obj["spec"]["template"]["metadata"]["annotations"] = json!({
+        "note": "x",
+        "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+        "seccomp.security.alpha.kubernetes.io/pod": "runtime/default",
+    });
+    // Shown under readOnly (the reason goes with the read-only field), never among podAnnotations.
+    let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    assert_eq!(doc["metadata"]["podAnnotations"], json!({"note": "x"}));
+    assert_eq!(
+        doc["readOnly"]["podSecurity"],
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+               "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"})
+    );
+    assert!(
+        document(&p, RoleName::Ops, kind, &deployment(), &ViewOptions::default())["readOnly"]
+            .get("podSecurity")
+            .is_none(),
+        "shown only when the pod has any"
+    );
+    // The document as shown applies back; adding or changing one is refused, naming key and reason.
+    assert!(decode(&p, RoleName::Ops, &obj, &doc).is_ok());
+    for key in [
+        "container.apparmor.security.beta.kubernetes.io/app",
+        "container.apparmor.security.beta.kubernetes.io/proxy",
+        "container.seccomp.security.alpha.kubernetes.io/app",
+        "seccomp.security.alpha.kubernetes.io/pod",
+    ] {
+        let mut edited = doc.clone();
+        edited["metadata"]["podAnnotations"][key] = json!("unconfined");
+        let problems = decode(&p, RoleName::Ops, &obj, &edited).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            [format!(
+                "metadata.podAnnotations.{key}: read-only for Deployment (pod security settings (AppArmor, seccomp), like the securityContext, belong to no role: ask a cluster admin); it is shown under readOnly.podSecurity, remove it here"
+            )]
+        );
+    }
+    // Neither role's units: no write sends, takes or releases them.
+    let units = ownership::units(&p, RoleName::Ops, kind, &obj);
+    let labels: Vec<&str> =
+        units.iter().map(|u| u.label.as_str()).filter(|l| l.contains("podAnnotations")).collect();
+    assert_eq!(labels, ["metadata.podAnnotations.note"]);
+    // What an ops write must leave as it is includes them (the write pipeline's guard).
+    let outside = without_role_fields(&p, RoleName::Ops, kind, &obj);
+    assert_eq!(
+        outside["spec"]["template"]["metadata"]["annotations"],
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+               "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"})
+    );
+    let mut changed = obj.clone();
+    changed["spec"]["template"]["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/app"] =
+        json!("runtime/default");
+    assert_ne!(without_role_fields(&p, RoleName::Ops, kind, &changed), outside);
+    changed["spec"]["template"]["metadata"]["annotations"] =
+        obj["spec"]["template"]["metadata"]["annotations"].clone();
+    changed["spec"]["template"]["metadata"]["annotations"]["note"] = json!("y");
+    assert_eq!(
+        without_role_fields(&p, RoleName::Ops, kind, &changed),
+        outside,
+        "podAnnotations are the role's"
+    );
+    // A CronJob's pod template too.
+    let cj = p.kind("cj").unwrap();
+    let job = json!({"metadata": {"name": "nightly", "namespace": "a"}, "spec": {"schedule": "@daily",
+        "jobTemplate": {"spec": {"template": {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/main": "unconfined"}},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}]}}}}}});
+    let doc = document(&p, RoleName::Ops, cj, &job, &ViewOptions::default());
+    assert!(doc["metadata"].get("podAnnotations").is_none(), "{doc}");
+    assert_eq!(
+        doc["readOnly"]["podSecurity"],
+        json!({"container.apparmor.security.beta.kubernetes.io/main": "unconfined"})
+    );
+}
+
+#[test]
+fn a_changed_read_only_field_is_refused_and_moved_on_context_is_not() {
+    let (p, obj) = setup();
+    let kind = p.kind("deploy").unwrap();
+    let doc = document(&p, RoleName::Ops, kind, &obj, &ViewOptions::default());
+    assert_eq!(doc[READ_ONLY_KEY]["selector"], json!({"app": "web"}));
+    assert!(decode(&p, RoleName::Ops, &obj, &doc).is_ok(), "as read: fine");
+    let mut changed = doc.clone();
+    changed[READ_ONLY_KEY]["selector"]["app"] = json!("other");
+    let problems = decode(&p, RoleName::Ops, &obj, &changed).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "readOnly.selector: shown for context and never written (immutable: pods are matched by it; changing it needs a new workload); restore it or delete the readOnly section"
+        ]
+    );
+    assert_eq!(problems[0].at.as_deref(), Some(&["readOnly".to_string(), "selector".to_string()][..]));
+    // Deleting it, or context that moves on by itself (the autoscaler's count), is fine.
+    let mut deleted = doc.clone();
+    deleted.as_object_mut().unwrap().remove(READ_ONLY_KEY);
+    assert!(decode(&p, RoleName::Ops, &obj, &deleted).is_ok());
+    let mut moved_on = doc;
+    moved_on[READ_ONLY_KEY]["autoscaler"] = json!({"name": "web", "scaler.replicas": 7});
+    assert!(decode(&p, RoleName::Ops, &obj, &moved_on).is_ok());
 }
