@@ -241,7 +241,9 @@ impl Error {
     /// --force-conflicts: for right before the question that offers the take-over.
     pub fn without_force_advice(&self) -> String {
         match self {
-            Error::Conflict { object, conflicts } => conflict_fields(object, conflicts),
+            Error::Conflict { object, conflicts, hint } => {
+                format!("{}{hint}", conflict_fields(object, conflicts))
+            }
             Error::HeldByAutoscaler { hpa, min, max, target, namespace } => format!(
                 "{target} in namespace \"{namespace}\" is scaled by HorizontalPodAutoscaler \"{hpa}\" (min {min}, max {max})"
             ),
@@ -340,6 +342,7 @@ mod tests {
         let conflict = Error::Conflict {
             object: "deployment.apps/web in namespace \"shop\"".into(),
             conflicts: vec![FieldConflict { manager: "helm".into(), field: "containers.app.image".into() }],
+            hint: String::new(),
         };
         assert!(conflict.to_string().ends_with("; to take it over, re-run with --force-conflicts"));
         assert_eq!(

@@ -7,10 +7,10 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::Value;
 
 use crate::cluster::client::Cluster;
-use crate::core::ownership::{self, Unit};
+use crate::core::ownership::{self, Unit, Units};
 use crate::core::reconciler::{self, Change, Known, ObjectRef, Reconciler, Verdict};
 use crate::model::managed::managed_entries;
-use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::roles::KindInfo;
 
 /// Where Argo CD keeps Applications unless the tracking id names another namespace.
 const ARGO_NAMESPACE: &str = "argocd";
@@ -20,6 +20,12 @@ pub async fn settings(cluster: &Cluster, found: &Reconciler, object: &ObjectRef<
     let Some(resource) = found.kind.resource() else {
         return Known::NotRead(format!("a {} has no object to read", found.kind.title()));
     };
+    if found.name.is_empty() {
+        return Known::NotRead(format!(
+            "the object does not name its {} ({})",
+            resource.kind, found.evidence
+        ));
+    }
     let namespace = match (found.namespace.as_str(), found.kind) {
         ("", reconciler::Kind::ArgoCd) => ARGO_NAMESPACE,
         ("", _) => object.namespace,
@@ -49,15 +55,14 @@ pub async fn settings(cluster: &Cluster, found: &Reconciler, object: &ObjectRef<
     }
 }
 
-/// What the reconciler of `live` does to a write of the units labelled `changed` by `manager`; None
-/// when the object has no reconciler kubectl-oam knows, or when it leaves the write alone.
-#[allow(clippy::too_many_arguments)]
+/// What the reconciler of `live` (an object of `kind`, whose role units are `units`) does to a write
+/// of the units labelled `changed` by `manager`; None when the object has no reconciler
+/// kubectl-oam knows, or when it leaves the write alone.
 pub async fn judge(
     cluster: &Cluster,
-    profile: &Profile,
-    role: RoleName,
     kind: &KindInfo,
     live: &Value,
+    units: &Units,
     changed: &[String],
     manager: &str,
     forced: bool,
@@ -66,36 +71,32 @@ pub async fn judge(
     if changed.is_empty() {
         return None;
     }
-    let name = live["metadata"]["name"].as_str().unwrap_or_default();
-    let namespace = live["metadata"]["namespace"].as_str().unwrap_or_default();
-    let object = ObjectRef { api_version: &kind.api_version, kind: &kind.kind, name, namespace };
-    let changes = changes(profile, role, kind, live, changed, found.kind.managers());
+    let object = ObjectRef::of(&kind.api_version, &kind.kind, live);
+    let changes = changes(live, units, changed, found.kind.managers());
     let settings = settings(cluster, &found, &object).await;
-    let flux_ssa = live["metadata"]["annotations"].get(reconciler::FLUX_SSA).and_then(Value::as_str);
-    let verdict = reconciler::judge(&found, settings, &changes, manager, forced, flux_ssa);
+    let verdict =
+        reconciler::judge(&found, settings, &changes, manager, forced, &live["metadata"]["annotations"]);
     verdict.matters().then_some(verdict)
 }
 
-/// The changed units with their JSON pointers and whether the reconciler's managers hold them.
-fn changes(
-    profile: &Profile,
-    role: RoleName,
-    kind: &KindInfo,
-    live: &Value,
-    changed: &[String],
-    managers: &[&str],
-) -> Vec<Change> {
-    let units = ownership::units(profile, role, kind, live);
-    let entries: Vec<_> =
-        managed_entries(live).into_iter().filter(|e| managers.contains(&e.manager.as_str())).collect();
+/// The changed units with their JSON pointers and who holds them.
+fn changes(live: &Value, units: &Units, changed: &[String], managers: &[&str]) -> Vec<Change> {
+    let entries = managed_entries(live);
+    let theirs: Vec<_> = entries.iter().filter(|e| managers.contains(&e.manager.as_str())).cloned().collect();
+    let applied: Vec<_> = theirs.iter().filter(|e| e.operation == "Apply").cloned().collect();
+    let kubectl: Vec<_> = entries.iter().filter(|e| e.manager.starts_with("kubectl")).cloned().collect();
     changed
         .iter()
         .map(|label| {
             let unit: Option<&Unit> = units.iter().find(|u| &u.label == label);
-            let pointer = unit.and_then(|u| ownership::json_pointer(live, &u.path)).unwrap_or_default();
-            let reconciler_owns =
-                unit.is_some_and(|u| !ownership::holders(&entries, &u.path, None).is_empty());
-            Change { label: label.clone(), pointer, reconciler_owns }
+            let held = |by: &[_]| unit.is_some_and(|u| !ownership::holders(by, &u.path, None).is_empty());
+            Change {
+                label: label.clone(),
+                pointer: unit.and_then(|u| ownership::json_pointer(live, &u.path)).unwrap_or_default(),
+                reconciler_owns: held(&theirs),
+                reconciler_applies: held(&applied),
+                taken: held(&kubectl),
+            }
         })
         .collect()
 }

@@ -11,13 +11,14 @@ use crate::core::hpa::{self, Autoscaler};
 use crate::core::hpa_write;
 use crate::core::ownership;
 use crate::core::project::{self, ViewOptions};
-use crate::core::reconciler::{self, Verdict};
+use crate::core::reconciler;
 use crate::core::write::{
     Live, Writer, build, outside_role, refuse_controlled, releases_ownership, removal_patch,
     same_for_the_write, spec_of, without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
 use crate::format::{diff, output};
+use crate::model::managed::managed_entries;
 use crate::model::object;
 use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
 use crate::model::target::Target;
@@ -53,8 +54,9 @@ pub struct Plan {
     pub autoscaler: Option<AutoscalerWrite>,
     /// The role fields this write changes, as documents name them.
     pub changed: Vec<String>,
-    /// What the object's reconciler (Flux, Argo CD, helm…) will do to this write, when it matters.
-    pub reconciler: Option<(Verdict, String)>,
+    /// What the reconcilers of the object and of its autoscaler (Flux, Argo CD, helm…) will do to
+    /// this write, when it matters: warning lines.
+    pub reconciler: Vec<String>,
 }
 
 /// The autoscaler's part of a plan, accepted by the server in a dry-run.
@@ -68,6 +70,8 @@ pub struct AutoscalerWrite {
     pub basis: Value,
     pub changes_values: bool,
     pub releases: bool,
+    /// The autoscaler fields this write changes.
+    pub changed: Vec<String>,
 }
 
 impl AutoscalerWrite {
@@ -93,7 +97,7 @@ impl Plan {
 
     /// Says which removals will not happen, and why, and what the object's reconciler will undo.
     pub fn warn_kept(&self) {
-        if let Some((_, message)) = &self.reconciler {
+        for message in &self.reconciler {
             eprintln!("warning: {message}");
         }
         for path in &self.unowned {
@@ -144,45 +148,51 @@ pub async fn plan(
     Ok(plan)
 }
 
-/// What the object's reconciler will do to the planned write: a refusal when it certainly puts the
-/// write back at once (unless `--until-reconciled`, or a dry-run), else the warning to print.
+/// What the reconcilers of the object and of its autoscaler will do to the planned write: a
+/// refusal when one certainly puts the write back at once (unless `--until-reconciled`, or a
+/// dry-run), else the warnings to print.
 async fn reconciled(
     cluster: &Cluster,
     profile: &Profile,
     writer: &Writer,
     plan: &Plan,
-) -> Result<Option<(Verdict, String)>> {
-    let Some(kind) = plan.basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else { return Ok(None) };
-    let forced = writer.force;
-    let Some(verdict) = reconcile::judge(
-        cluster,
-        profile,
-        writer.role,
-        kind,
-        &plan.basis,
-        &plan.changed,
-        &writer.manager,
-        forced,
-    )
-    .await
-    else {
-        return Ok(None);
+) -> Result<Vec<String>> {
+    let Some(kind) = plan.basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else {
+        return Ok(Vec::new());
     };
-    let namespace = plan.basis["metadata"]["namespace"].as_str().unwrap_or_default();
-    let object = format!("{} in namespace \"{namespace}\"", plan.label);
-    let again = format!("kubectl oam {}", writer.role);
-    let named = format!("{} -n {namespace}", plan.label);
-    let ways = reconciler::ways_forward(&verdict, &again, &named);
-    let message = reconciler::message(&verdict, &object, &writer.manager, &ways);
-    if verdict.certain() && !writer.until_reconciled {
-        if !writer.dry_run {
-            return Err(Error::Reconciled(format!(
-                "{message}; nothing was applied (pass --until-reconciled to write it until then)"
-            )));
+    let namespace = plan.basis["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+    let units = ownership::units(profile, writer.role, kind, &plan.basis);
+    let workload =
+        reconcile::judge(cluster, kind, &plan.basis, &units, &plan.changed, &writer.manager, writer.force);
+    let autoscaler = async {
+        let hpa = plan.autoscaler.as_ref()?;
+        let units = hpa::units(&hpa.basis);
+        reconcile::judge(cluster, &hpa::KIND, &hpa.basis, &units, &hpa.changed, &writer.manager, writer.force)
+            .await
+    };
+    let (workload, autoscaler) = tokio::join!(workload, autoscaler);
+    let suggest = |words: &str| crate::error::suggest(words, &namespace);
+    let mut warnings = Vec::new();
+    for (verdict, object) in
+        [(workload, plan.label.clone()), (autoscaler, format!("{} (its autoscaler)", plan.label))]
+    {
+        let Some(verdict) = verdict else { continue };
+        let named = format!("{object} in namespace \"{namespace}\"");
+        let ways = reconciler::ways_forward(&verdict, writer.role.as_str(), &plan.label, &suggest);
+        let message = reconciler::message(&verdict, &named, &writer.manager, &ways);
+        match (verdict.certain(), writer.until_reconciled, writer.dry_run) {
+            (true, false, false) => {
+                return Err(Error::Reconciled(format!(
+                    "{message}; nothing was applied (pass --until-reconciled to write it until then)"
+                )));
+            }
+            (true, false, true) => {
+                warnings.push(format!("{message}; without --until-reconciled the write is refused"))
+            }
+            _ => warnings.push(message),
         }
-        return Ok(Some((verdict, format!("{message}; without --until-reconciled the write is refused"))));
     }
-    Ok(Some((verdict, message)))
+    Ok(warnings)
 }
 
 async fn plan_racing(
@@ -309,6 +319,7 @@ async fn plan_once(
                         && releases_ownership(&hpa.object, &hpa_result, &writer.manager)),
                 removal: hpa_removal,
                 basis: hpa.object.clone(),
+                changed: hpa_plan.changed.clone(),
             });
             after_autoscaler = Some(Autoscaler::of(&hpa_result));
         }
@@ -350,7 +361,7 @@ async fn plan_once(
         diff_name: diff_file_name(kind, &live.target),
         autoscaler: autoscaler_write,
         changed: decided.changed.clone(),
-        reconciler: None,
+        reconciler: Vec::new(),
     })
 }
 
@@ -393,13 +404,16 @@ async fn send_once(
                 })
                 .collect();
             // helm 4 applies its chart with server-side apply: fields taken from it make its next
-            // upgrade conflict, until they are handed back.
-            let hint = match conflicts.iter().any(|c| c.manager == "helm") {
+            // upgrade conflict, until they are handed back. (helm 3 updates: it never conflicts.)
+            let helm_applies =
+                managed_entries(basis).iter().any(|e| e.manager == "helm" && e.operation == "Apply");
+            let hint = match helm_applies && conflicts.iter().any(|c| c.manager == "helm") {
                 true => format!(
-                    " (a take-over blocks helm's next upgrade on these fields until `kubectl oam {} release {} -n {} --to helm` hands them back)",
-                    writer.role,
-                    target.display(),
-                    target.namespace
+                    " (a take-over blocks helm's next upgrade on these fields until `{}` hands them back)",
+                    crate::error::suggest(
+                        &format!("{} release {} --to helm", writer.role, target.display()),
+                        &target.namespace
+                    )
                 ),
                 false => String::new(),
             };

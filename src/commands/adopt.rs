@@ -76,25 +76,15 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
             Ok(()) => break (live, moved, dry_run),
         }
     };
-    // The previous owners do not know: their next apply of these fields (a helm 4 upgrade, a GitOps
-    // sync) conflicts, and their removals leave the fields in place.
-    let mut previous: Vec<&str> = moved.iter().flat_map(|m| m.from.iter().map(String::as_str)).collect();
-    previous.sort_unstable();
-    previous.dedup();
-    previous.retain(|m| crate::core::owners::role_of_manager(profile, m).is_none());
-    if !previous.is_empty() {
-        eprintln!(
-            "warning: {} in namespace \"{}\": {} no longer own{} these fields: {} later upgrades or applies that change them conflict with {manager}, and {} removals leave them in place; `kubectl oam {role} release {} -n {} --to {}` hands them back",
-            live.target.display(),
-            live.target.namespace,
-            previous.join(", "),
-            if previous.len() == 1 { "s" } else { "" },
-            if previous.len() == 1 { "its" } else { "their" },
-            if previous.len() == 1 { "its" } else { "their" },
-            live.target.display(),
-            live.target.namespace,
-            previous[0],
-        );
+    for line in previous_owners_warnings(
+        profile,
+        role,
+        &live.object,
+        &moved,
+        &live.target.display(),
+        &live.target.namespace,
+    ) {
+        eprintln!("warning: {line}");
     }
     let rows: Vec<Vec<String>> =
         moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
@@ -113,4 +103,39 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         if dry_run { " (server dry run)" } else { "" }
     ));
     Ok(text)
+}
+
+/// What the previous owners of adopted fields will do next. Update operations (kubectl edit, helm 3)
+/// force and remove by patch: nothing to say. A server-side applier that does not force (helm 4,
+/// `kubectl apply --server-side`) conflicts on its next change of them and its removals leave them
+/// in place, until they are handed back; a GitOps controller force-applies them back.
+fn previous_owners_warnings(
+    profile: &Profile,
+    role: RoleName,
+    live: &serde_json::Value,
+    moved: &[ownership::Moved],
+    target: &str,
+    namespace: &str,
+) -> Vec<String> {
+    let mut previous: Vec<&str> = moved.iter().flat_map(|m| m.from.iter().map(String::as_str)).collect();
+    previous.sort_unstable();
+    previous.dedup();
+    let entries = crate::model::managed::managed_entries(live);
+    let applies = |m: &str| {
+        entries.iter().any(|e| e.manager == m && e.operation == "Apply" && e.subresource.is_empty())
+    };
+    let forcing = |m: &str| crate::core::reconciler::FORCING_MANAGERS.contains(&m);
+    let object = format!("{target} in namespace \"{namespace}\"");
+    previous
+        .into_iter()
+        .filter(|m| crate::core::owners::role_of_manager(profile, m).is_none() && applies(m))
+        .map(|m| match forcing(m) {
+            true => format!("{object}: {m} force-applies: it takes the fields it applies back at its next reconcile"),
+            false => format!(
+                "{object}: {m}'s next server-side apply that changes these fields conflicts with {}, and its removals leave them in place; `{}` hands them back",
+                profile.role(role).manager,
+                crate::error::suggest(&format!("{role} release {target} --to {m}"), namespace)
+            ),
+        })
+        .collect()
 }

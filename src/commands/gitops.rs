@@ -28,6 +28,13 @@ pub async fn gitops(
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let live = fetch::fetch(cluster, &target).await?;
+    if let Some(owner) = crate::model::object::controller(&live) {
+        return Err(Error::Controlled {
+            object: format!("{} in namespace \"{}\"", target.display(), target.namespace),
+            owner,
+            hint: String::new(),
+        });
+    }
     let object_label = format!("{} in namespace \"{}\"", target.display(), target.namespace);
     let found = reconciler::detect(&live);
     let wanted = match (args.reconciler.as_deref().and_then(Kind::from_flag), &found) {
@@ -58,12 +65,7 @@ pub async fn gitops(
             "{object_label} has no {role} fields set: there is nothing for a reconciler to leave alone yet"
         )));
     }
-    let object = ObjectRef {
-        api_version: &kind.api_version,
-        kind: &kind.kind,
-        name: &target.name,
-        namespace: &target.namespace,
-    };
+    let object = ObjectRef::of(&kind.api_version, &kind.kind, &live);
     let settings = match found.as_ref().filter(|r| r.kind == wanted) {
         Some(r) => match reconcile::settings(cluster, r, &object).await {
             Known::Read(s) => Some(s),

@@ -61,14 +61,23 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     }
     let mut text = output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table);
     if let Some(found) = crate::core::reconciler::detect(&obj) {
-        text.push_str(&format!(
-            "reconciled by {} ({}): what it applies ({}) is put back at its reconcile; for a role's changes to stick: `kubectl oam dev gitops {} -n {}` (or `ops gitops`)\n",
-            found.describe(),
-            found.evidence,
-            found.kind.managers().join(", "),
-            target.display(),
-            target.namespace
-        ));
+        let (target, ns) = (target.display(), &target.namespace);
+        let advice = match found.kind.resource() {
+            Some(_) => format!(
+                "it puts back what it applies ({}) at its reconcile; for a role's changes to stick: `{}` (or ops)",
+                found.kind.managers().join(", "),
+                crate::error::suggest(&format!("dev gitops {target}"), ns)
+            ),
+            None if found.kind == crate::core::reconciler::Kind::Helm => format!(
+                "its next upgrade sets what the chart renders; after a take-over, `{}` (or ops) hands the fields back",
+                crate::error::suggest(&format!("dev release {target} --to helm"), ns)
+            ),
+            None => format!(
+                "it puts back what it applies ({}) at its reconcile",
+                found.kind.managers().join(", ")
+            ),
+        };
+        text.push_str(&format!("reconciled by {} ({}): {advice}\n", found.describe(), found.evidence));
     }
     Ok((text, outside))
 }

@@ -47,6 +47,12 @@ pub async fn release(
                 "--to {to} is the {role} role's own manager: nothing would move"
             )));
         }
+        // The other role would then own fields it never sends: its next apply would drop them.
+        if let Some(other) = crate::core::owners::role_of_manager(profile, to) {
+            return Err(Error::Usage(format!(
+                "--to {to} is the {other} role's manager: it would hold {role} fields it never writes, and its next apply would remove them; release to the manager that applies them (e.g. helm), or to nobody"
+            )));
+        }
         if to.is_empty() || to.len() > 128 || to.chars().any(|c| c.is_control()) {
             return Err(Error::Usage(format!("--to \"{to}\" is not a usable field manager name")));
         }

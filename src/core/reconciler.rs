@@ -6,6 +6,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// Managers of reconcilers that force their applies: they take fields back, never conflict.
+pub const FORCING_MANAGERS: [&str; 3] = ["kustomize-controller", "argocd-controller", "helm-controller"];
+
 /// The reconcilers kubectl-oam recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -107,9 +110,10 @@ pub struct Reconciler {
 impl Reconciler {
     /// `Flux Kustomization flux-system/apps`.
     pub fn describe(&self) -> String {
-        match self.namespace.as_str() {
-            "" => format!("{} {}", self.kind.title(), self.name),
-            ns => format!("{} {ns}/{}", self.kind.title(), self.name),
+        match (self.namespace.as_str(), self.name.as_str()) {
+            (_, "") => format!("{} (name unknown)", self.kind.title()),
+            ("", name) => format!("{} {name}", self.kind.title()),
+            (ns, name) => format!("{} {ns}/{name}", self.kind.title()),
         }
     }
 }
@@ -142,6 +146,16 @@ fn has_manager(obj: &Value, names: &[&str]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Could `name` name an object (a DNS subdomain: lowercase letters, digits, `-` and `.`)? A tracking
+/// id or label that does not is not looked up.
+fn object_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// The reconciler of `obj`, the most specific first: Flux and Argo CD drive helm charts too, so
 /// their marks win over helm's own labels.
 pub fn detect(obj: &Value) -> Option<Reconciler> {
@@ -153,11 +167,11 @@ pub fn detect(obj: &Value) -> Option<Reconciler> {
         evidence,
     };
     if let Some(name) = text(obj, "labels", FLUX_KS_NAME) {
-        let ns = text(obj, "labels", FLUX_KS_NAMESPACE).unwrap_or_default();
+        let ns = text(obj, "labels", FLUX_KS_NAMESPACE).unwrap_or(own_namespace);
         return Some(found(Kind::FluxKustomization, name, ns, format!("label {FLUX_KS_NAME}")));
     }
     if let Some(name) = text(obj, "labels", FLUX_HR_NAME) {
-        let ns = text(obj, "labels", FLUX_HR_NAMESPACE).unwrap_or_default();
+        let ns = text(obj, "labels", FLUX_HR_NAMESPACE).unwrap_or(own_namespace);
         return Some(found(Kind::FluxHelmRelease, name, ns, format!("label {FLUX_HR_NAME}")));
     }
     if let Some(id) = text(obj, "annotations", ARGO_TRACKING) {
@@ -165,15 +179,18 @@ pub fn detect(obj: &Value) -> Option<Reconciler> {
         // Argo CD's own namespace.
         let app = id.split(':').next().unwrap_or(id);
         let (ns, name) = app.split_once('_').unwrap_or(("", app));
+        let (ns, name) =
+            if object_name(name) && (ns.is_empty() || object_name(ns)) { (ns, name) } else { ("", "") };
         return Some(found(Kind::ArgoCd, name, ns, format!("annotation {ARGO_TRACKING}")));
     }
     if let Some(app) = text(obj, "labels", ARGO_INSTANCE) {
+        let app = if object_name(app) { app } else { "" };
         return Some(found(Kind::ArgoCd, app, "", format!("label {ARGO_INSTANCE}")));
     }
     if let Some(manager) = has_manager(obj, Kind::ArgoCd.managers()) {
         // Label tracking: `app.kubernetes.io/instance` names the Application (helm charts set the
         // same label, so it counts only with Argo CD's manager beside it).
-        let app = text(obj, "labels", INSTANCE).unwrap_or("(unnamed)");
+        let app = text(obj, "labels", INSTANCE).filter(|a| object_name(a)).unwrap_or_default();
         return Some(found(Kind::ArgoCd, app, "", format!("manager {manager}")));
     }
     if let Some(name) = text(obj, "labels", VELA_NAME) {
@@ -219,9 +236,24 @@ pub struct ObjectRef<'a> {
     pub kind: &'a str,
     pub name: &'a str,
     pub namespace: &'a str,
+    /// Its labels and annotations (maps, or null), for label and annotation selectors.
+    pub labels: &'a Value,
+    pub annotations: &'a Value,
 }
 
-impl ObjectRef<'_> {
+impl<'a> ObjectRef<'a> {
+    /// The object as `obj` names itself; `api_version`/`kind` from the profile's kind.
+    pub fn of(api_version: &'a str, kind: &'a str, obj: &'a Value) -> ObjectRef<'a> {
+        ObjectRef {
+            api_version,
+            kind,
+            name: obj["metadata"]["name"].as_str().unwrap_or_default(),
+            namespace: obj["metadata"]["namespace"].as_str().unwrap_or_default(),
+            labels: &obj["metadata"]["labels"],
+            annotations: &obj["metadata"]["annotations"],
+        }
+    }
+
     pub fn group(&self) -> &str {
         self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
     }
@@ -231,18 +263,75 @@ impl ObjectRef<'_> {
     }
 }
 
-/// Does a Flux/kustomize selector (`group`, `version`, `kind`, `name`, `namespace`; names are
-/// anchored regular expressions in kustomize, matched here literally or as `.*`) select `object`?
+/// Does a Flux/kustomize selector select `object`? `group`, `version`, `kind`, `name` and
+/// `namespace` are anchored regular expressions (as fluxcd/pkg/ssa reads them), `labelSelector` and
+/// `annotationSelector` Kubernetes label selectors. A pattern that does not parse selects nothing.
 fn selects(target: &Value, object: &ObjectRef) -> bool {
-    let field = |key: &str| target.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let matches = |key: &str, have: &str| field(key).is_none_or(|want| want == have || want == ".*");
-    target.get("labelSelector").is_none()
-        && target.get("annotationSelector").is_none()
-        && matches("group", object.group())
+    let matches =
+        |key: &str, have: &str| match target.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            None => true,
+            Some(pattern) => regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(have)),
+        };
+    let selector = |key: &str, map: &Value| {
+        target
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .is_none_or(|sel| label_selector(sel, map))
+    };
+    matches("group", object.group())
         && matches("version", object.version())
         && matches("kind", object.kind)
         && matches("name", object.name)
         && matches("namespace", object.namespace)
+        && selector("labelSelector", object.labels)
+        && selector("annotationSelector", object.annotations)
+}
+
+/// A Kubernetes label selector (`a=b,c!=d,e,!f,g in (h,i),j notin (k)`) against a map of labels.
+pub fn label_selector(selector: &str, labels: &Value) -> bool {
+    let value = |key: &str| labels.get(key).and_then(Value::as_str);
+    // Split on commas outside parentheses.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&selector[start..]);
+    terms.into_iter().map(str::trim).filter(|t| !t.is_empty()).all(|term| {
+        let set = |rest: &str| -> Vec<String> {
+            rest.trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .collect()
+        };
+        if let Some((key, rest)) = term.split_once(" notin ") {
+            return value(key.trim()).is_none_or(|v| !set(rest).iter().any(|x| x == v));
+        }
+        if let Some((key, rest)) = term.split_once(" in ") {
+            return value(key.trim()).is_some_and(|v| set(rest).iter().any(|x| x == v));
+        }
+        if let Some((key, want)) = term.split_once("!=") {
+            return value(key.trim()) != Some(want.trim());
+        }
+        if let Some((key, want)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            return value(key.trim()) == Some(want.trim());
+        }
+        match term.strip_prefix('!') {
+            Some(key) => value(key.trim()).is_none() && labels.get(key.trim()).is_none(),
+            None => labels.get(term).is_some(),
+        }
+    })
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -277,7 +366,9 @@ pub fn settings(kind: Kind, driver: &Value, object: &ObjectRef) -> Settings {
         }
         Kind::ArgoCd => {
             let sync = &spec["syncPolicy"];
-            out.automated = sync.get("automated").is_some_and(|a| !a.is_null());
+            // Argo CD v3: `automated.enabled: false` keeps the settings but turns automation off.
+            out.automated =
+                sync.get("automated").is_some_and(|a| !a.is_null() && a["enabled"] != Value::Bool(false));
             out.self_heal = out.automated && sync["automated"]["selfHeal"].as_bool().unwrap_or(false);
             out.respect_ignore =
                 strings(&sync["syncOptions"]).iter().any(|o| o == "RespectIgnoreDifferences=true");
@@ -313,8 +404,13 @@ pub struct Change {
     pub label: String,
     /// JSON pointer in the live object (`/spec/template/spec/containers/0/image`).
     pub pointer: String,
-    /// Was it owned by one of the reconciler's managers (or in its last-applied configuration)?
+    /// Held by one of the reconciler's managers: it applies this field (Git or the chart sets it).
     pub reconciler_owns: bool,
+    /// Held by the reconciler through server-side apply (helm 4), not an update (helm 3).
+    pub reconciler_applies: bool,
+    /// Held by a `kubectl*` manager (kubectl-oam's roles among them): perhaps taken from the
+    /// reconciler earlier (`--force-conflicts`, `adopt`), so Git may still set it.
+    pub taken: bool,
 }
 
 /// When a reconciler undoes a write.
@@ -322,21 +418,32 @@ pub struct Change {
 pub enum When {
     /// Automatically, at its next reconcile: the write does not last.
     Soon(String),
-    /// At a later event (the next upgrade or sync someone starts).
+    /// At a later event (the next upgrade or sync someone starts), or when it cannot be told.
     Later(String),
+}
+
+impl When {
+    fn text(&self) -> &str {
+        match self {
+            When::Soon(w) | When::Later(w) => w,
+        }
+    }
 }
 
 /// What the reconciler will do to a role's write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub reconciler: Reconciler,
-    /// Fields it will put back.
+    /// Fields it will put back (it applies them).
     pub reverted: Vec<String>,
+    /// Fields it puts back if Git sets them: held by a `kubectl*` manager now, perhaps taken from it.
+    pub maybe: Vec<String>,
     pub when: Option<When>,
-    /// Flux hands the fields of `kubectl*` managers to itself at every apply of the object: what
-    /// Git does not have is removed with that apply.
+    /// Flux takes the fields of `kubectl*` managers over at every apply of the object: what Git does
+    /// not have is removed with that apply.
     pub drops_ownership: bool,
-    /// A forced write over helm 4's fields makes its next `helm upgrade` fail on a conflict.
+    /// helm 4 applies its chart with server-side apply: fields taken from it with
+    /// `--force-conflicts` make its next `helm upgrade` fail on a conflict.
     pub blocks_upgrade: bool,
     pub settings: Known,
 }
@@ -350,26 +457,31 @@ impl Verdict {
 
     /// Anything worth saying before the write.
     pub fn matters(&self) -> bool {
-        !self.reverted.is_empty() || self.drops_ownership || self.blocks_upgrade
+        !self.reverted.is_empty() || !self.maybe.is_empty() || self.drops_ownership || self.blocks_upgrade
     }
 }
 
-fn interval_text(settings: &Known, default: &str) -> String {
+/// ` (every 10m)`, when the interval was read.
+fn every(settings: &Known) -> String {
     match settings {
-        Known::Read(s) => s.interval.clone().unwrap_or_else(|| default.to_string()),
-        Known::NotRead(_) => default.to_string(),
+        Known::Read(Settings { interval: Some(i), .. }) => format!(" (every {i})"),
+        _ => String::new(),
     }
 }
+
+/// Flux's per-object opt-outs: `kustomize.toolkit.fluxcd.io/ssa: Ignore|IfNotPresent` and
+/// `kustomize.toolkit.fluxcd.io/reconcile: disabled` leave the object alone.
+pub const FLUX_RECONCILE: &str = "kustomize.toolkit.fluxcd.io/reconcile";
 
 /// Decides what `reconciler` does to a write of `changes` by `manager` (`forced`: with
-/// --force-conflicts). `flux_ssa`: the object's `kustomize.toolkit.fluxcd.io/ssa` annotation.
+/// --force-conflicts). `annotations`: the object's, for Flux's per-object settings.
 pub fn judge(
     reconciler: &Reconciler,
     settings: Known,
     changes: &[Change],
     manager: &str,
     forced: bool,
-    flux_ssa: Option<&str>,
+    annotations: &Value,
 ) -> Verdict {
     let read = match &settings {
         Known::Read(s) => Some(s),
@@ -380,10 +492,13 @@ pub fn judge(
             s.ignored_paths.iter().any(|p| c.pointer == *p || c.pointer.starts_with(&format!("{p}/")))
         })
     };
-    let owned: Vec<&Change> = changes.iter().filter(|c| c.reconciler_owns).collect();
+    let labels = |pick: &dyn Fn(&Change) -> bool| -> Vec<String> {
+        changes.iter().filter(|c| pick(c)).map(|c| c.label.clone()).collect()
+    };
     let mut verdict = Verdict {
         reconciler: reconciler.clone(),
         reverted: Vec::new(),
+        maybe: Vec::new(),
         when: None,
         drops_ownership: false,
         blocks_upgrade: false,
@@ -392,36 +507,44 @@ pub fn judge(
     let suspended = read.is_some_and(|s| s.suspended);
     match reconciler.kind {
         Kind::FluxKustomization => {
-            let policy = flux_ssa.unwrap_or_default();
-            if policy.eq_ignore_ascii_case("ignore") || policy.eq_ignore_ascii_case("ifnotpresent") {
+            let annotation = |key: &str| {
+                annotations.get(key).and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase()
+            };
+            let policy = annotation(FLUX_SSA);
+            if policy == "ignore" || policy == "ifnotpresent" || annotation(FLUX_RECONCILE) == "disabled" {
                 return verdict;
             }
-            verdict.reverted = owned.iter().filter(|c| !ignored(c)).map(|c| c.label.clone()).collect();
-            verdict.drops_ownership = !changes.is_empty()
-                && manager.starts_with("kubectl")
-                && !policy.eq_ignore_ascii_case("merge");
-            verdict.when = Some(if suspended {
-                When::Later("when the Kustomization is resumed".into())
-            } else {
-                When::Soon(format!("at its next reconcile (every {})", interval_text(&settings, "interval")))
+            verdict.reverted = labels(&|c| c.reconciler_owns && !ignored(c));
+            verdict.maybe = labels(&|c| !c.reconciler_owns && c.taken && !ignored(c));
+            verdict.drops_ownership =
+                !changes.is_empty() && manager.starts_with("kubectl") && policy != "merge";
+            verdict.when = Some(match (read, suspended) {
+                (Some(_), true) => When::Later("when the Kustomization is resumed".into()),
+                (Some(_), false) => When::Soon(format!("at its next reconcile{}", every(&settings))),
+                (None, _) => When::Later(
+                    "at its next reconcile, if the Kustomization exists and is not suspended".into(),
+                ),
             });
         }
         Kind::FluxHelmRelease => {
-            verdict.reverted = owned.iter().map(|c| c.label.clone()).collect();
+            verdict.reverted = labels(&|c| c.reconciler_owns);
             let mode = read.and_then(|s| s.drift_mode.as_deref()).unwrap_or("disabled");
-            verdict.when = Some(match (suspended, read.is_some(), mode) {
-                (true, _, _) => When::Later("when the HelmRelease is resumed and upgrades".into()),
-                (false, true, "enabled") => {
+            verdict.when = Some(match (read.is_some(), suspended, mode) {
+                (false, _, _) => When::Later(
+                    "at the release's next upgrade, or at its next reconcile if drift detection is enabled"
+                        .into(),
+                ),
+                (true, true, _) => When::Later("when the HelmRelease is resumed and upgrades".into()),
+                (true, false, "enabled") => {
                     // Drift correction leaves ignored paths alone; an upgrade still sets them.
-                    let corrected: Vec<String> =
-                        owned.iter().filter(|c| !ignored(c)).map(|c| c.label.clone()).collect();
+                    let corrected = labels(&|c| c.reconciler_owns && !ignored(c));
                     if corrected.is_empty() {
                         When::Later("at the release's next upgrade".into())
                     } else {
                         verdict.reverted = corrected;
                         When::Soon(format!(
-                            "at its next reconcile (drift detection is enabled; every {})",
-                            interval_text(&settings, "interval")
+                            "at its next reconcile (drift detection is enabled){}",
+                            every(&settings)
                         ))
                     }
                 }
@@ -429,15 +552,20 @@ pub fn judge(
             });
         }
         Kind::ArgoCd => {
-            let left_alone = |c: &Change| {
-                read.is_some_and(|s| {
-                    s.respect_ignore && (s.ignored_managers.iter().any(|m| m == manager) || ignored(c))
-                })
+            // Ignored fields are not part of Argo CD's diff, so self-heal never fires for them; with
+            // RespectIgnoreDifferences a sync leaves them alone too.
+            let not_diffed = |c: &Change| {
+                read.is_some_and(|s| s.ignored_managers.iter().any(|m| m == manager) || ignored(c))
             };
-            verdict.reverted = owned.iter().filter(|c| !left_alone(c)).map(|c| c.label.clone()).collect();
+            let respected = read.is_some_and(|s| s.respect_ignore);
+            let healing = read.is_some_and(|s| s.automated && s.self_heal);
+            let put_back = |c: &Change| !(not_diffed(c) && respected);
+            verdict.reverted = labels(&|c| c.reconciler_owns && put_back(c));
+            verdict.maybe = labels(&|c| !c.reconciler_owns && c.taken && put_back(c));
+            let all_not_diffed = changes.iter().filter(|c| put_back(c)).all(not_diffed);
             verdict.when = Some(match read {
-                Some(s) if s.automated && s.self_heal => {
-                    When::Soon("at once: automated sync with self-heal is on".into())
+                Some(_) if healing && !all_not_diffed => {
+                    When::Soon("at once (automated sync with self-heal is on)".into())
                 }
                 Some(s) if s.automated => When::Later("at the next automated sync (a new commit)".into()),
                 Some(_) => When::Later("at the next sync".into()),
@@ -445,56 +573,71 @@ pub fn judge(
             });
         }
         Kind::Helm => {
-            verdict.reverted = owned.iter().map(|c| c.label.clone()).collect();
-            verdict.blocks_upgrade = forced && !verdict.reverted.is_empty();
+            // helm 4 applies: a forced take-over makes its next upgrade conflict. helm 3 updates
+            // (a three-way patch): its next upgrade puts the chart's values back.
+            verdict.blocks_upgrade =
+                forced && changes.iter().any(|c| c.reconciler_owns && c.reconciler_applies);
+            verdict.reverted = labels(&|c| c.reconciler_owns && !(forced && c.reconciler_applies));
             verdict.when = Some(When::Later("at the release's next `helm upgrade`".into()));
         }
         Kind::KubeVela => {
-            verdict.reverted = owned.iter().map(|c| c.label.clone()).collect();
+            verdict.reverted = labels(&|c| c.reconciler_owns);
             verdict.when = Some(When::Soon("at its next reconcile".into()));
         }
     }
     verdict
 }
 
-/// The ways forward, as commands the user can paste (`again`: the kubectl-oam command prefix with
-/// the user's flags, e.g. `kubectl oam dev`; `object`: `deploy/shop -n shop --context c`).
-pub fn ways_forward(verdict: &Verdict, again: &str, object: &str) -> Vec<String> {
+/// The ways forward, as commands the user can paste: `suggest(words)` makes a kubectl-oam command
+/// for the written object (its namespace and the user's cluster flags), `object` names it
+/// (`deployment.apps/shop`).
+pub fn ways_forward(
+    verdict: &Verdict,
+    role: &str,
+    object: &str,
+    suggest: &dyn Fn(&str) -> String,
+) -> Vec<String> {
     let r = &verdict.reconciler;
-    let ns = |flag: &str| match r.namespace.as_str() {
+    let ns = match r.namespace.as_str() {
         "" => String::new(),
-        n => format!(" {flag} {n}"),
+        n => format!(" -n {n}"),
     };
     let mut ways = Vec::new();
     match r.kind {
         Kind::FluxKustomization => {
             ways.push("change it in Git".to_string());
+            ways.push(format!("suspend the Kustomization (flux suspend kustomization {}{ns})", r.name));
             ways.push(format!(
-                "suspend the Kustomization (flux suspend kustomization {}{})",
-                r.name,
-                ns("-n")
+                "let Flux leave the role's fields alone: {}",
+                suggest(&format!("{role} gitops {object}"))
             ));
-            ways.push(format!("let Flux leave the role's fields alone: {again} gitops {object}"));
         }
         Kind::FluxHelmRelease => {
             ways.push("change the release's values in Git".to_string());
-            ways.push(format!("suspend the HelmRelease (flux suspend helmrelease {}{})", r.name, ns("-n")));
-            ways.push(format!("let drift detection leave the role's fields alone: {again} gitops {object}"));
+            ways.push(format!("suspend the HelmRelease (flux suspend helmrelease {}{ns})", r.name));
+            ways.push(format!(
+                "let drift detection leave the role's fields alone: {}",
+                suggest(&format!("{role} gitops {object}"))
+            ));
         }
         Kind::ArgoCd => {
             ways.push("change it in Git".to_string());
-            ways.push(format!("let Argo CD leave the role's fields alone: {again} gitops {object}"));
+            ways.push(format!(
+                "let Argo CD leave the role's fields alone: {}",
+                suggest(&format!("{role} gitops {object}"))
+            ));
         }
         Kind::Helm => {
             ways.push("change the chart's values".to_string());
             if verdict.blocks_upgrade {
                 ways.push(format!(
-                    "hand the fields back before the next upgrade: {again} release {object} --to helm"
+                    "hand the fields back before the next upgrade: {}",
+                    suggest(&format!("{role} release {object} --to helm"))
                 ));
             }
         }
         Kind::KubeVela => {
-            ways.push(format!("change the KubeVela Application {}{}", r.name, ns("-n")));
+            ways.push(format!("change the KubeVela Application {}{ns}", r.name));
         }
     }
     ways
@@ -507,22 +650,27 @@ pub fn message(verdict: &Verdict, object: &str, role_manager: &str, ways: &[Stri
     if let Known::NotRead(why) = &verdict.settings {
         text.push_str(&format!("; its settings were not read: {why}"));
     }
-    let when = match &verdict.when {
-        Some(When::Soon(w) | When::Later(w)) => w.as_str(),
-        None => "",
-    };
+    let when = verdict.when.as_ref().map_or("", When::text);
+    let mut said = Vec::new();
     if !verdict.reverted.is_empty() {
-        text.push_str(&format!(": it puts back {} {when}", verdict.reverted.join(", ")));
+        said.push(format!("it puts back {} {when}", verdict.reverted.join(", ")));
+    }
+    if !verdict.maybe.is_empty() {
+        let them = if verdict.maybe.len() == 1 { "it" } else { "them" };
+        said.push(format!("it puts back {} {when} if Git sets {them}", verdict.maybe.join(", ")));
     }
     if verdict.blocks_upgrade {
-        text.push_str(&format!(
-            "; taking helm's fields makes that upgrade fail on a conflict with {role_manager}"
+        said.push(format!(
+            "its next `helm upgrade` fails on a conflict with {role_manager} over the fields taken from helm"
         ));
     }
     if verdict.drops_ownership {
-        text.push_str(&format!(
-            "; at each apply Flux also takes {role_manager}'s fields over, removing those Git does not have (unless the object in Git carries {FLUX_SSA}: Merge)"
+        said.push(format!(
+            "at each apply Flux also takes {role_manager}'s fields over, removing those Git does not have (unless the object in Git carries {FLUX_SSA}: Merge)"
         ));
+    }
+    if !said.is_empty() {
+        text.push_str(&format!(": {}", said.join("; ")));
     }
     if !ways.is_empty() {
         text.push_str(&format!("; {}", ways.join("; ")));

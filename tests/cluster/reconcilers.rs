@@ -368,7 +368,7 @@ fn helm4_release_after_a_forced_take_over_lets_the_next_upgrade_land() {
     let err = ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.30"]).error();
     assert!(
         err.contains("\"helm\"")
-            && err.contains(&format!("kubectl oam dev release deployment.apps/web -n {} --to helm", ns.name)),
+            && err.contains(&format!("kubectl oam dev release deployment.apps/web --to helm -n {}", ns.name)),
         "{err}"
     );
     // Forced: written, with a warning that names the release and the way back.
@@ -404,7 +404,7 @@ fn release_of_named_fields_to_nobody_keeps_values_and_adopt_warns_of_the_next_up
     helm(&ns, "helm", &["install", "web"], FIRST).ok();
     let adopted = ns.oam(&["dev", "adopt", "deploy/web"]).ok();
     assert!(
-        adopted.stderr.contains("helm no longer owns") && adopted.stderr.contains("--to helm"),
+        adopted.stderr.contains("helm's next server-side apply") && adopted.stderr.contains("--to helm"),
         "{adopted:?}"
     );
     let err = ns.oam(&["dev", "release", "deploy/web", "containers.app.nope"]).error();

@@ -83,7 +83,10 @@ fn named_lists_differ_by_name_and_unchanged_objects_are_left_out() {
     let changes = compare(&p, &set(vec![a.clone()]), &set(vec![b]));
     assert_eq!(
         changes[0].changes[NO_ROLE],
-        json!(["spec.template.spec.containers[app].securityContext", "spec.template.spec.containers[sidecar]"])
+        json!([
+            "spec.template.spec.containers[app].securityContext",
+            "spec.template.spec.containers[sidecar]"
+        ])
     );
     assert_eq!(changes[0].changes["dev"], json!(["containers.sidecar"]));
     assert!(compare(&p, &set(vec![a.clone()]), &set(vec![a])).is_empty());

@@ -97,6 +97,9 @@ pub fn release(
             if let Some(subtree) = take_subtree(fields, &unit.path) {
                 merge_fields(&mut taken, &subtree);
                 found = true;
+                // A list item it now holds only by its keys, on this path: its existence is no
+                // longer the role's to keep.
+                prune_bare_items(fields, &unit.path);
             }
         }
         if found {
@@ -106,12 +109,6 @@ pub fn release(
     }
     if moved.is_empty() {
         return None;
-    }
-    // List items it now holds only by their keys: their existence is no longer its to keep.
-    for entry in entries.iter_mut().filter(|e| e["manager"] == manager) {
-        if let Some(fields) = entry.get_mut("fieldsV1") {
-            prune_bare_items(fields);
-        }
     }
     entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|m| !m.is_empty()));
     if let Some(to) = to {
@@ -136,23 +133,24 @@ pub fn release(
     Some((Value::Array(entries), moved))
 }
 
-/// Removes list items (`k:{…}`) that hold nothing but their own keys, and fields whose subtree
-/// pruning left with nothing but `.`. (A leaf, `{}`, is a field owned: it stays.)
-fn prune_bare_items(fields: &mut Value) {
+/// Along `path` (whose leaf was just taken), removes list items (`k:{…}`) left holding nothing but
+/// their own keys, and fields left with nothing but `.`. Only what the release emptied goes: an item
+/// the manager applied with only its keys (a port: containerPort and protocol) elsewhere stays.
+fn prune_bare_items(fields: &mut Value, path: &[Step]) {
+    let Some((first, rest)) = path.split_first() else { return };
     let Some(map) = fields.as_object_mut() else { return };
-    let keys: Vec<String> = map.keys().cloned().collect();
-    for key in keys {
-        let (Some(step), Some(child)) = (parse_key(&key), map.get_mut(&key)) else { continue };
-        let had_children = child.as_object().is_some_and(|m| m.keys().any(|k| k != "."));
-        prune_bare_items(child);
-        let identity: Vec<String> = match &step {
-            Step::Key(k) => k.as_object().into_iter().flatten().map(|(n, _)| format!("f:{n}")).collect(),
-            Step::Field(_) => Vec::new(),
-        };
-        let bare = child.as_object().is_some_and(|m| m.keys().all(|k| k == "." || identity.contains(k)));
-        if had_children && bare {
-            map.shift_remove(&key);
-        }
+    let Some(key) = map.keys().find(|k| parse_key(k).as_ref() == Some(first)).cloned() else { return };
+    let Some(child) = map.get_mut(&key) else { return };
+    prune_bare_items(child, rest);
+    let identity: Vec<String> = match first {
+        Step::Key(k) => k.as_object().into_iter().flatten().map(|(n, _)| format!("f:{n}")).collect(),
+        Step::Field(_) => Vec::new(),
+    };
+    if child
+        .as_object()
+        .is_some_and(|m| !rest.is_empty() && m.keys().all(|k| k == "." || identity.contains(k)))
+    {
+        map.shift_remove(&key);
     }
 }
 

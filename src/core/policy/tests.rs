@@ -174,7 +174,7 @@ fn excluded_keys_are_no_roles_and_quotes_are_escaped() {
     // The operators' annotations skip them; setting one is no role's (removing one is let through:
     // a client-side apply drops what its last-applied annotation recorded).
     let ops = variable_of(&spec, "changes_deployment_ops");
-    assert!(ops.contains("!(k in ['deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration'])"), "{ops}");
+    assert!(ops.contains("!(k in ['argocd.argoproj.io/tracking-id', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration'])"), "{ops}");
     let other = variable_of(&spec, "changes_deployment_other");
     assert!(
         other.contains("(variables.new_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'].hasValue() && variables.old_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'] != variables.new_metadata[?'annotations'].orValue({})[?'deployment.kubernetes.io/revision'] ? ['metadata.annotations[deployment.kubernetes.io/revision]'] : [])"),

@@ -9,8 +9,14 @@ fn object(labels: Value, annotations: Value, managers: &[&str]) -> Value {
                         "managedFields": managed}})
 }
 
-const SHOP: ObjectRef =
-    ObjectRef { api_version: "apps/v1", kind: "Deployment", name: "shop", namespace: "shop" };
+const SHOP: ObjectRef = ObjectRef {
+    api_version: "apps/v1",
+    kind: "Deployment",
+    name: "shop",
+    namespace: "shop",
+    labels: &Value::Null,
+    annotations: &Value::Null,
+};
 
 #[test]
 fn each_reconciler_is_recognised_by_its_marks() {
@@ -79,7 +85,13 @@ fn each_reconciler_is_recognised_by_its_marks() {
 }
 
 fn change(label: &str, pointer: &str, owned: bool) -> Change {
-    Change { label: label.into(), pointer: pointer.into(), reconciler_owns: owned }
+    Change {
+        label: label.into(),
+        pointer: pointer.into(),
+        reconciler_owns: owned,
+        reconciler_applies: owned,
+        taken: false,
+    }
 }
 
 fn flux() -> Reconciler {
@@ -98,31 +110,32 @@ fn flux_puts_back_what_it_applies_unless_ignored_or_suspended() {
         change("metadata.labels.team", "/metadata/labels/team", false),
     ];
     let read = |spec: Value| Known::Read(settings(Kind::FluxKustomization, &json!({"spec": spec}), &SHOP));
-    let v = judge(&flux(), read(json!({"interval": "10m"})), &changes, "kubectl-oam-dev", true, None);
+    let v = judge(&flux(), read(json!({"interval": "10m"})), &changes, "kubectl-oam-dev", true, &Value::Null);
     assert_eq!(v.reverted, ["containers.app.image"]);
     assert!(v.certain() && v.drops_ownership);
     assert_eq!(v.when, Some(When::Soon("at its next reconcile (every 10m)".into())));
 
     let ignoring = json!({"ignore": [{"paths": ["/spec/template/spec/containers/0/image"],
                                       "target": {"kind": "Deployment", "name": "shop"}}]});
-    let v = judge(&flux(), read(ignoring), &changes, "kubectl-oam-dev", true, None);
+    let v = judge(&flux(), read(ignoring), &changes, "kubectl-oam-dev", true, &Value::Null);
     assert!(v.reverted.is_empty() && !v.certain() && v.drops_ownership);
 
     // A rule for another object does not count.
     let other = json!({"ignore": [{"paths": ["/spec/template/spec/containers/0/image"],
                                    "target": {"kind": "Deployment", "name": "cart"}}]});
-    assert!(judge(&flux(), read(other), &changes, "kubectl-oam-dev", false, None).certain());
+    assert!(judge(&flux(), read(other), &changes, "kubectl-oam-dev", false, &Value::Null).certain());
 
-    let v = judge(&flux(), read(json!({"suspend": true})), &changes, "kubectl-oam-dev", true, None);
+    let v = judge(&flux(), read(json!({"suspend": true})), &changes, "kubectl-oam-dev", true, &Value::Null);
     assert!(!v.certain() && v.matters());
 
-    let v = judge(&flux(), read(json!({})), &changes, "kubectl-oam-dev", true, Some("Merge"));
+    let v = judge(&flux(), read(json!({})), &changes, "kubectl-oam-dev", true, &json!({FLUX_SSA: "Merge"}));
     assert!(v.certain() && !v.drops_ownership);
-    let v = judge(&flux(), read(json!({})), &changes, "kubectl-oam-dev", true, Some("Ignore"));
+    let v = judge(&flux(), read(json!({})), &changes, "kubectl-oam-dev", true, &json!({FLUX_SSA: "Ignore"}));
     assert!(!v.matters());
-    // Settings not read: still certain (Flux force-applies whatever its settings).
-    let v = judge(&flux(), Known::NotRead("forbidden".into()), &changes, "kubectl-oam-dev", true, None);
-    assert!(v.certain());
+    // Settings not read (gone, not readable, its CRD absent): a warning, not a refusal.
+    let v =
+        judge(&flux(), Known::NotRead("forbidden".into()), &changes, "kubectl-oam-dev", true, &Value::Null);
+    assert!(!v.certain() && v.matters());
 }
 
 #[test]
@@ -136,15 +149,15 @@ fn argo_cd_self_heal_decides_when_and_ignore_differences_by_manager_decides_what
     let changes = [change("replicas", "/spec/replicas", true)];
     let app = |spec: Value| Known::Read(settings(Kind::ArgoCd, &json!({"spec": spec}), &SHOP));
     let healing = json!({"syncPolicy": {"automated": {"selfHeal": true}}});
-    assert!(judge(&argo, app(healing), &changes, "kubectl-oam-ops", true, None).certain());
-    let manual = judge(&argo, app(json!({})), &changes, "kubectl-oam-ops", true, None);
+    assert!(judge(&argo, app(healing), &changes, "kubectl-oam-ops", true, &Value::Null).certain());
+    let manual = judge(&argo, app(json!({})), &changes, "kubectl-oam-ops", true, &Value::Null);
     assert!(!manual.certain() && manual.matters());
     let ignoring = json!({"syncPolicy": {"automated": {"selfHeal": true}, "syncOptions": ["RespectIgnoreDifferences=true"]},
                           "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "name": "shop",
                                                  "managedFieldsManagers": ["kubectl-oam-ops"]}]});
-    assert!(!judge(&argo, app(ignoring.clone()), &changes, "kubectl-oam-ops", true, None).matters());
+    assert!(!judge(&argo, app(ignoring.clone()), &changes, "kubectl-oam-ops", true, &Value::Null).matters());
     // Another role's manager is not covered.
-    assert!(judge(&argo, app(ignoring), &changes, "kubectl-oam-dev", true, None).certain());
+    assert!(judge(&argo, app(ignoring), &changes, "kubectl-oam-dev", true, &Value::Null).certain());
 }
 
 #[test]
@@ -158,12 +171,14 @@ fn helm_release_drift_detection_and_plain_helm() {
     let changes = [change("replicas", "/spec/replicas", true)];
     let read = |spec: Value| Known::Read(settings(Kind::FluxHelmRelease, &json!({"spec": spec}), &SHOP));
     assert!(
-        judge(&hr, read(json!({"driftDetection": {"mode": "enabled"}})), &changes, "m", true, None).certain()
+        judge(&hr, read(json!({"driftDetection": {"mode": "enabled"}})), &changes, "m", true, &Value::Null)
+            .certain()
     );
-    let warn = judge(&hr, read(json!({"driftDetection": {"mode": "warn"}})), &changes, "m", true, None);
+    let warn =
+        judge(&hr, read(json!({"driftDetection": {"mode": "warn"}})), &changes, "m", true, &Value::Null);
     assert!(!warn.certain() && warn.matters());
     let ignored = json!({"driftDetection": {"mode": "enabled", "ignore": [{"paths": ["/spec/replicas"]}]}});
-    assert!(!judge(&hr, read(ignored), &changes, "m", true, None).certain());
+    assert!(!judge(&hr, read(ignored), &changes, "m", true, &Value::Null).certain());
 
     let helm = Reconciler {
         kind: Kind::Helm,
@@ -171,12 +186,19 @@ fn helm_release_drift_detection_and_plain_helm() {
         namespace: "shop".into(),
         evidence: String::new(),
     };
-    let forced =
-        judge(&helm, Known::NotRead("helm has no object".into()), &changes, "kubectl-oam-ops", true, None);
+    let forced = judge(
+        &helm,
+        Known::NotRead("helm has no object".into()),
+        &changes,
+        "kubectl-oam-ops",
+        true,
+        &Value::Null,
+    );
     assert!(forced.blocks_upgrade && !forced.certain());
-    let ways = ways_forward(&forced, "kubectl oam ops", "deploy/shop -n shop");
+    let suggest = |words: &str| format!("kubectl oam {words} -n shop");
+    let ways = ways_forward(&forced, "ops", "deploy/shop", &suggest);
     assert!(
-        ways.iter().any(|w| w.contains("kubectl oam ops release deploy/shop -n shop --to helm")),
+        ways.iter().any(|w| w.contains("kubectl oam ops release deploy/shop --to helm -n shop")),
         "{ways:?}"
     );
     let plain = judge(
@@ -185,7 +207,7 @@ fn helm_release_drift_detection_and_plain_helm() {
         &[change("replicas", "/spec/replicas", false)],
         "m",
         false,
-        None,
+        &Value::Null,
     );
     assert!(!plain.matters());
 }
@@ -199,9 +221,10 @@ fn the_message_names_the_reconciler_its_object_when_and_the_ways_forward() {
         &changes,
         "kubectl-oam-dev",
         true,
-        None,
+        &Value::Null,
     );
-    let ways = ways_forward(&v, "kubectl oam dev", "deploy/shop -n shop");
+    let suggest = |words: &str| format!("kubectl oam {words} -n shop");
+    let ways = ways_forward(&v, "dev", "deploy/shop", &suggest);
     let text = message(&v, "deployment.apps/shop in namespace \"shop\"", "kubectl-oam-dev", &ways);
     for part in [
         "Flux Kustomization flux-system/apps",
@@ -259,7 +282,7 @@ fn argo_cd_automated_enabled_false_is_not_a_self_heal() {
     let spec = json!({"syncPolicy": {"automated": {"enabled": false, "selfHeal": true}}});
     let s = settings(Kind::ArgoCd, &json!({"spec": spec}), &SHOP);
     assert!(!s.automated && !s.self_heal, "{s:?}");
-    assert!(!judge(&argo(), Known::Read(s), &changes, "kubectl-oam-ops", true, None).certain());
+    assert!(!judge(&argo(), Known::Read(s), &changes, "kubectl-oam-ops", true, &Value::Null).certain());
 }
 
 /// Review (recon): self-heal acts only on an OutOfSync application; a path in `ignoreDifferences`
@@ -276,7 +299,7 @@ fn argo_cd_ignore_differences_without_respect_is_put_back_at_the_next_sync_not_a
         &changes,
         "kubectl-oam-ops",
         true,
-        None,
+        &Value::Null,
     );
     assert!(!v.certain() && v.matters(), "{v:?}");
 }
@@ -300,7 +323,8 @@ fn flux_ignore_targets_are_regular_expressions() {
 #[test]
 fn an_unread_kustomization_does_not_say_every_interval() {
     let changes = [change("containers.app.image", "/spec/template/spec/containers/0/image", true)];
-    let v = judge(&flux(), Known::NotRead("forbidden".into()), &changes, "kubectl-oam-dev", true, None);
+    let v =
+        judge(&flux(), Known::NotRead("forbidden".into()), &changes, "kubectl-oam-dev", true, &Value::Null);
     let text = message(&v, "deployment.apps/shop in namespace \"shop\"", "kubectl-oam-dev", &[]);
     assert!(!text.contains("every interval"), "{text}");
 }
