@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
 
@@ -15,7 +15,7 @@ use crate::error::Error;
 #[command(
     name = "kubectl oam",
     bin_name = "kubectl oam",
-    version,
+    version = VERSION,
     about = "Role-scoped views and edits of live workloads: developers see app fields, operators see traits",
     long_about = "kubectl oam splits a live workload by role, as the Open Application Model does.\n\
                   `kubectl oam dev` shows and edits only the developer's fields (per container: image, command/args, env, ports, resources);\n\
@@ -30,6 +30,52 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What `version` and `--version` print (after the program's name, `kubectl-oam`).
+pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+/// The name `--version` and `version` print; clap would name each subcommand otherwise
+/// (`kubectl oam-dev-get`).
+pub const PROGRAM: &str = "kubectl-oam";
+
+/// Subcommands each role's help leaves out: the other role's, which are refused with a pointer to
+/// the right command when typed anyway (so they still parse).
+pub const HIDDEN_PER_ROLE: [(&str, &[&str]); 2] = [("dev", &["scale", "autoscale"]), ("ops", &["set"])];
+
+/// The command line as it is parsed, helped and completed: `dev --help` lists only what a
+/// developer can do, `ops --help` only what an operator can, and every `--version` prints what
+/// `version` prints.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    for (role, hidden) in HIDDEN_PER_ROLE {
+        command = command.mut_subcommand(role, |mut sub| {
+            for name in hidden {
+                sub = sub.mut_subcommand(name, |c| c.hide(true));
+            }
+            sub
+        });
+    }
+    // `-c` picks a container of the dev document; ops documents have none.
+    command = command.mut_subcommand("ops", |ops| {
+        ["get", "edit"]
+            .iter()
+            .fold(ops, |ops, verb| ops.mut_subcommand(verb, |c| c.mut_arg("container", |a| a.hide(true))))
+    });
+    named_as_program(command)
+}
+
+fn named_as_program(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command.get_subcommands().map(|c| c.get_name().to_string()).collect();
+    let command = command.display_name(PROGRAM);
+    names.iter().fold(command, |command, name| command.mut_subcommand(name, named_as_program))
+}
+
+/// Parses the words as [`command`] defines them.
+pub fn parse_from(args: &[String]) -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&command))
 }
 
 /// Where a cluster publishes its role profile unless `--profile-configmap` says otherwise.
@@ -129,7 +175,7 @@ pub enum RoleCommand {
     Apply(ApplyArgs),
     /// Server-side dry-run diff of role documents (exit 0: none, 1: differences, >1: error)
     Diff(DiffArgs),
-    /// Update one field (dev: image, env)
+    /// Update container images or env vars
     #[command(subcommand)]
     Set(SetCommand),
     /// Set the replica count (ops)
@@ -622,6 +668,48 @@ pub struct CompletionArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// A (sub)command's help as `--help` prints it.
+    fn help(path: &[&str]) -> String {
+        let mut command = command();
+        command.build();
+        let sub = path.iter().fold(&mut command, |c, name| c.find_subcommand_mut(name).unwrap());
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn each_role_help_lists_only_what_the_role_can_do() {
+        let commands = |text: &str| -> Vec<String> {
+            let list = text.split("Commands:").nth(1).unwrap_or_default();
+            let list = list.split("\n\n").next().unwrap_or_default();
+            list.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+        };
+        assert_eq!(commands(&help(&["dev"])), ["get", "list", "edit", "apply", "diff", "set", "adopt"]);
+        assert_eq!(
+            commands(&help(&["ops"])),
+            ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]
+        );
+        assert!(help(&["dev", "get"]).contains("--container"));
+        assert!(!help(&["ops", "get"]).contains("--container"), "ops documents have no containers");
+        // The other role's commands still parse, for their refusal that names the right command.
+        assert!(parse_from(&words("kubectl-oam dev scale deploy/web --replicas 1")).is_ok());
+        assert!(parse_from(&words("kubectl-oam ops set image deploy/web app=x")).is_ok());
+    }
+
+    #[test]
+    fn every_version_flag_prints_what_version_prints() {
+        let expected = format!("{PROGRAM} {VERSION}\n");
+        assert_eq!(command().render_version(), expected);
+        for line in ["kubectl-oam --version", "kubectl-oam dev --version", "kubectl-oam ops get -V"] {
+            let err = parse_from(&words(line)).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion, "{line}");
+            assert_eq!(err.to_string(), expected, "{line}");
+        }
+    }
 
     #[test]
     fn durations_as_kubectl() {

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
@@ -12,7 +11,7 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some(kubectl_oam::COMPLETE_COMMAND) {
         return kubectl_oam::complete(&args[2..]);
     }
-    let cli = match kubectl_oam::cli::Cli::try_parse_from(&args) {
+    let cli = match kubectl_oam::cli::parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => return usage_error(err, &args),
     };
@@ -59,7 +58,7 @@ fn usage_error(err: clap::Error, args: &[String]) -> ExitCode {
 /// The (sub)command a usage error is about, `kubectl oam dev scale`: the subcommand names among
 /// the words, in order.
 fn command_of(args: &[String]) -> String {
-    let mut command = <kubectl_oam::cli::Cli as clap::CommandFactory>::command();
+    let mut command = kubectl_oam::cli::command();
     let mut path = vec!["kubectl oam".to_string()];
     for word in args.iter().skip(1) {
         if let Some(sub) = command.find_subcommand(word) {

@@ -5,9 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
+use crate::cli::{self, CompletionShell, DEFAULT_PROFILE_CONFIGMAP, KubeFlags};
 use crate::cluster::client::{self, Cluster};
 use crate::cluster::fetch;
 use crate::commands;
@@ -45,7 +43,7 @@ pub fn completion(shell: CompletionShell, install: Option<&Path>) -> Result<Stri
         CompletionShell::Powershell => clap_complete::Shell::PowerShell,
     };
     let mut out = Vec::new();
-    clap_complete::generate(generator, &mut Cli::command(), "kubectl-oam", &mut out);
+    clap_complete::generate(generator, &mut cli::command(), "kubectl-oam", &mut out);
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -101,7 +99,7 @@ pub enum Want {
 
 /// The subcommand the words name (`dev set image`), for its own flags and their values.
 fn subcommand(positional: &[&str]) -> clap::Command {
-    let mut command = Cli::command();
+    let mut command = cli::command();
     for word in positional {
         match command.find_subcommand(word) {
             Some(sub) => command = sub.clone(),
@@ -114,7 +112,7 @@ fn subcommand(positional: &[&str]) -> clap::Command {
 /// `--long` flags of the command and the global ones, each once.
 fn long_flags(command: &clap::Command) -> Vec<String> {
     let mut flags: Vec<String> = Vec::new();
-    for arg in command.get_arguments().chain(Cli::command().get_arguments()) {
+    for arg in command.get_arguments().chain(cli::command().get_arguments()) {
         if arg.is_hide_set() {
             continue;
         }
