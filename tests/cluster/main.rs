@@ -13,6 +13,7 @@ mod ownership;
 mod policy;
 mod review;
 mod server_errors;
+mod shells;
 mod ssa;
 mod ux;
 mod views;
