@@ -199,10 +199,12 @@ pub enum OutputFormat {
     Name,
     /// kubectl's JSONPath template, applied to the role document
     JsonPath(String),
+    /// kubectl's `HEADER:PATH,…` columns, each path read from the role document
+    CustomColumns(String),
 }
 
 impl OutputFormat {
-    const NAMES: [(&'static str, &'static str); 6] = [
+    const NAMES: [(&'static str, &'static str); 7] = [
         ("yaml", "The role document as YAML"),
         ("json", "The role document as JSON"),
         ("apply", "The exact server-side apply body the role would send"),
@@ -211,6 +213,10 @@ impl OutputFormat {
         (
             "jsonpath=",
             "A JSONPath template applied to the role document, e.g. jsonpath='{.containers.app.image}'",
+        ),
+        (
+            "custom-columns=",
+            "A table of HEADER:PATH columns of the role document, e.g. custom-columns=NAME:.name,IMAGE:.containers.app.image",
         ),
     ];
 }
@@ -242,10 +248,15 @@ impl clap::builder::TypedValueParser for OutputParser {
             "apply" => Some(OutputFormat::Apply),
             "wide" => Some(OutputFormat::Wide),
             "name" => Some(OutputFormat::Name),
-            other => other
-                .strip_prefix("jsonpath=")
-                .filter(|template| !template.is_empty())
-                .map(|template| OutputFormat::JsonPath(template.to_string())),
+            other => match other.split_once('=') {
+                Some(("jsonpath", template)) if !template.is_empty() => {
+                    Some(OutputFormat::JsonPath(template.to_string()))
+                }
+                Some(("custom-columns", spec)) if !spec.is_empty() => {
+                    Some(OutputFormat::CustomColumns(spec.to_string()))
+                }
+                _ => None,
+            },
         };
         format.ok_or_else(|| {
             let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
@@ -310,6 +321,18 @@ pub struct GetArgs {
     /// Label selector for lists
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Tables: a column with the value of each of these labels (repeatable, or comma-separated)
+    #[arg(short = 'L', long = "label-columns", value_name = "LABEL", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+    /// Tables: a last column with all labels
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Field selector for lists, e.g. metadata.name=web (the server says which fields it takes)
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
+    /// After the list (or the named objects), print each change as it happens, until interrupted
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Objects per list request (lists come in pages)
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
@@ -329,12 +352,25 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this type (deploy, sts, ds, rs, job, cj); default: all workload kinds
-    #[arg(value_name = "TYPE")]
+    /// Only these types (deploy, sts, ds, rs, job, cj; several as deploy,sts); default: all
+    /// workload kinds
+    #[arg(value_name = "TYPE[,TYPE…]")]
     pub kind: Option<String>,
     /// Label selector
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Tables: a column with the value of each of these labels (repeatable, or comma-separated)
+    #[arg(short = 'L', long = "label-columns", value_name = "LABEL", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+    /// Tables: a last column with all labels
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Field selector for lists, e.g. metadata.name=web (the server says which fields it takes)
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
+    /// After the list (or the named objects), print each change as it happens, until interrupted
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Output format
     #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,

@@ -5,6 +5,7 @@ mod flags;
 mod habits;
 mod harness;
 mod install;
+mod kubectl_ways;
 mod lists;
 mod model;
 mod multi_edit;
