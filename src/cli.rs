@@ -403,8 +403,9 @@ pub struct WriteFlags {
     /// Replace values someone changed after your document was read (otherwise refused)
     #[arg(long)]
     pub overwrite: bool,
-    /// "server": only show the server-side dry-run diff; "none": apply
-    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    /// "server": only show the server-side dry-run diff; "client": only show the diff computed
+    /// here, without asking the server; "none": apply
+    #[arg(long, value_name = "server|client|none", default_value = "none", value_parser = ["none", "server", "client"])]
     pub dry_run: String,
     /// After the write, wait until the workload has rolled out (as `kubectl rollout status`);
     /// exit 2 if it stalls or --timeout passes
@@ -465,8 +466,14 @@ fn checked_timeout(text: &str) -> Result<String, String> {
 }
 
 impl WriteFlags {
+    /// A dry run of either kind: nothing is written.
     pub fn dry_run(&self) -> bool {
-        self.dry_run == "server"
+        self.dry_run == "server" || self.client_dry_run()
+    }
+
+    /// `--dry-run=client`: the plan is made here, without the server's dry-run.
+    pub fn client_dry_run(&self) -> bool {
+        self.dry_run == "client"
     }
 }
 

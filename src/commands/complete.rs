@@ -306,14 +306,16 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
         return match flag {
             "-f" | "--filename" | "--kubeconfig" | "--profile" => Want::Files,
             "--context" => Want::Contexts,
-            "-o" | "--output" => {
+            // The values this subcommand takes (`adopt` has no client dry run).
+            "-o" | "--output" | "--dry-run" => {
+                let id = if flag == "--dry-run" { "dry_run" } else { "output" };
                 let command = subcommand(&positional);
-                let formats = command
+                let values = command
                     .get_arguments()
-                    .find(|a| a.get_id() == "output")
+                    .find(|a| a.get_id() == id)
                     .map(|a| a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect())
                     .unwrap_or_default();
-                Want::Words(formats)
+                Want::Words(values)
             }
             "-c" | "--container" => match object() {
                 Some((kind, name)) => Want::Containers { kind, name },
@@ -321,7 +323,6 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             },
             "-l" | "--selector" => Want::LabelKeys { kind: kind_named() },
             "--action" => Want::Words(["deny", "warn", "audit"].iter().map(|s| s.to_string()).collect()),
-            "--dry-run" => Want::Words(["none", "server"].iter().map(|s| s.to_string()).collect()),
             _ => Want::Nothing,
         };
     }

@@ -1,13 +1,13 @@
 //! More kubectl habits: comma lists of kinds, `-L`/`--show-labels`, `--field-selector`, sorting by
-//! creation time, `-o custom-columns`, kubectl's `.metadata` paths in templates, `-w`; help that
-//! lists only what a role can do, one version string.
+//! creation time, `-o custom-columns`, kubectl's `.metadata` paths in templates, `-w`,
+//! `--dry-run=client`; help that lists only what a role can do, one version string.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Ns, env, oam_binary, web_deployment};
+use crate::harness::{Ns, env, oam_binary, settled, web_deployment};
 
 const DATABASE: &str = r#"apiVersion: apps/v1
 kind: StatefulSet
@@ -251,6 +251,81 @@ fn watch_prints_each_change_after_the_list_as_kubectl_does() {
     // A new object shows up in the list's watch too.
     ns.create(DATABASE);
     list.until("the new object", |l| l.starts_with("db ") && l.contains("postgres:16"));
+}
+
+/// Every request a command made (`-v 6`), as METHOD PATH.
+fn requests(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("round_trippers] ").nth(1))
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn a_client_dry_run_plans_here_sends_nothing_and_says_so() {
+    let ns = Ns::new("ways-client-dry-run");
+    ns.create(&web_deployment("web"));
+    let before = settled(&ns.get_json("deploy/web"));
+    let label = "+++ deployment.apps/web (after apply, as worked out here: client dry run, not checked by the server)";
+    let only_reads = |run: &crate::harness::Run| {
+        let sent = requests(&run.stderr);
+        assert!(!sent.is_empty() && sent.iter().all(|r| r.starts_with("GET ")), "only reads: {sent:#?}");
+    };
+
+    let run =
+        ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27", "--dry-run=client", "-v", "6"]).ok();
+    assert!(run.stdout.contains(label) && run.stdout.contains("+    image: nginx:1.27"), "{run:?}");
+    only_reads(&run);
+    let run = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5", "--dry-run=client", "-v", "6"]).ok();
+    assert!(run.stdout.contains(label) && run.stdout.contains("+  replicas: 5"), "{run:?}");
+    only_reads(&run);
+
+    let doc =
+        ns.oam(&["dev", "get", "deploy/web"]).ok().stdout.replace("image: envoy:1.30", "image: envoy:1.31");
+    let file = std::env::temp_dir().join(format!("{}-doc.yaml", ns.name));
+    std::fs::write(&file, doc).unwrap();
+    let run = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap(), "--dry-run=client", "-v", "6"]).ok();
+    assert!(run.stdout.contains(label) && run.stdout.contains("+    image: envoy:1.31"), "{run:?}");
+    only_reads(&run);
+    let _ = std::fs::remove_file(&file);
+
+    let editor = crate::writes::Editor::new(&ns, "sed -i 's/MODE: prod/MODE: test/' \"$1\"");
+    let run = ns.oam_with(
+        &["dev", "edit", "deploy/web", "--dry-run=client", "-v", "6"],
+        "",
+        &[("KUBE_EDITOR", &editor.command())],
+    );
+    let run = run.ok();
+    assert!(run.stdout.contains(label) && run.stdout.contains("+      MODE: test"), "{run:?}");
+    assert!(
+        run.stdout.contains("deployment.apps/web edited (client dry run); your edit is kept in"),
+        "{run:?}"
+    );
+    only_reads(&run);
+    assert_eq!(settled(&ns.get_json("deploy/web")), before, "nothing was written");
+
+    // The server's dry-run stays as it was: asked of the server, labelled as before.
+    let run = ns
+        .oam(&[
+            "dev",
+            "set",
+            "image",
+            "deploy/web",
+            "app=nginx:1.27",
+            "--dry-run=server",
+            "--force-conflicts",
+            "-v",
+            "6",
+        ])
+        .ok();
+    assert!(run.stdout.contains("+++ deployment.apps/web (after apply)\n"), "{run:?}");
+    assert!(
+        requests(&run.stderr).iter().any(|r| r.starts_with("PATCH ") && r.contains("dryRun=All")),
+        "{run:?}"
+    );
+    let err = ns.oam(&["dev", "set", "image", "deploy/web", "app=x", "--dry-run=maybe"]).error();
+    assert!(err.contains("client"), "{err}");
 }
 
 #[test]
