@@ -328,11 +328,14 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     }
     let words = |list: &[&str]| Want::Words(list.iter().map(|s| s.to_string()).collect());
     let kinds = || {
+        // `deploy,s`: a comma list of kinds goes on (`list deploy,sts`, `get deploy,sts`).
+        let head = partial.rsplit_once(',').filter(|_| !partial.contains('/')).map(|(head, _)| head);
         Want::Words(
             profile
                 .kinds
                 .iter()
                 .flat_map(|k| k.names.first().cloned().or_else(|| Some(k.resource.clone())))
+                .map(|name| head.map_or_else(|| name.clone(), |head| format!("{head},{name}")))
                 .collect(),
         )
     };
@@ -820,5 +823,14 @@ mod tests {
             Want::Objects { kind: "Deployment".into(), prefix: "".into() }
         );
         assert_eq!(want(&p, &w(&["dev", "set", "image", "deploy/web", "app=ng"])), Want::Nothing);
+    }
+
+    #[test]
+    fn comma_lists_of_kinds_complete() {
+        let p = Profile::builtin();
+        let Want::Words(kinds) = want(&p, &w(&["dev", "list", "deploy,s"])) else { panic!() };
+        assert!(kinds.contains(&"deploy,sts".to_string()), "{kinds:?}");
+        let Want::Words(kinds) = want(&p, &w(&["ops", "get", "deploy,"])) else { panic!() };
+        assert!(kinds.contains(&"deploy,cj".to_string()), "{kinds:?}");
     }
 }
