@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
 
@@ -15,7 +15,7 @@ use crate::error::Error;
 #[command(
     name = "kubectl oam",
     bin_name = "kubectl oam",
-    version,
+    version = VERSION,
     about = "Role-scoped views and edits of live workloads: developers see app fields, operators see traits",
     long_about = "kubectl oam splits a live workload by role, as the Open Application Model does.\n\
                   `kubectl oam dev` shows and edits only the developer's fields (per container: image, command/args, env, ports, resources);\n\
@@ -30,6 +30,52 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What `version` and `--version` print (after the program's name, `kubectl-oam`).
+pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+/// The name `--version` and `version` print; clap would name each subcommand otherwise
+/// (`kubectl oam-dev-get`).
+pub const PROGRAM: &str = "kubectl-oam";
+
+/// Subcommands each role's help leaves out: the other role's, which are refused with a pointer to
+/// the right command when typed anyway (so they still parse).
+pub const HIDDEN_PER_ROLE: [(&str, &[&str]); 2] = [("dev", &["scale", "autoscale"]), ("ops", &["set"])];
+
+/// The command line as it is parsed, helped and completed: `dev --help` lists only what a
+/// developer can do, `ops --help` only what an operator can, and every `--version` prints what
+/// `version` prints.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    for (role, hidden) in HIDDEN_PER_ROLE {
+        command = command.mut_subcommand(role, |mut sub| {
+            for name in hidden {
+                sub = sub.mut_subcommand(name, |c| c.hide(true));
+            }
+            sub
+        });
+    }
+    // `-c` picks a container of the dev document; ops documents have none.
+    command = command.mut_subcommand("ops", |ops| {
+        ["get", "edit"]
+            .iter()
+            .fold(ops, |ops, verb| ops.mut_subcommand(verb, |c| c.mut_arg("container", |a| a.hide(true))))
+    });
+    named_as_program(command)
+}
+
+fn named_as_program(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command.get_subcommands().map(|c| c.get_name().to_string()).collect();
+    let command = command.display_name(PROGRAM);
+    names.iter().fold(command, |command, name| command.mut_subcommand(name, named_as_program))
+}
+
+/// Parses the words as [`command`] defines them.
+pub fn parse_from(args: &[String]) -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&command))
 }
 
 /// Where a cluster publishes its role profile unless `--profile-configmap` says otherwise.
@@ -132,7 +178,7 @@ pub enum RoleCommand {
     Apply(ApplyArgs),
     /// Server-side dry-run diff of role documents (exit 0: none, 1: differences, >1: error)
     Diff(DiffArgs),
-    /// Update one field (dev: image, env)
+    /// Update container images or env vars
     #[command(subcommand)]
     Set(SetCommand),
     /// Set the replica count (ops)
@@ -160,10 +206,12 @@ pub enum OutputFormat {
     Name,
     /// kubectl's JSONPath template, applied to the role document
     JsonPath(String),
+    /// kubectl's `HEADER:PATH,…` columns, each path read from the role document
+    CustomColumns(String),
 }
 
 impl OutputFormat {
-    const NAMES: [(&'static str, &'static str); 6] = [
+    const NAMES: [(&'static str, &'static str); 7] = [
         ("yaml", "The role document as YAML"),
         ("json", "The role document as JSON"),
         ("apply", "The exact server-side apply body the role would send"),
@@ -172,6 +220,10 @@ impl OutputFormat {
         (
             "jsonpath=",
             "A JSONPath template applied to the role document, e.g. jsonpath='{.containers.app.image}'",
+        ),
+        (
+            "custom-columns=",
+            "A table of HEADER:PATH columns of the role document, e.g. custom-columns=NAME:.name,IMAGE:.containers.app.image",
         ),
     ];
 }
@@ -203,10 +255,15 @@ impl clap::builder::TypedValueParser for OutputParser {
             "apply" => Some(OutputFormat::Apply),
             "wide" => Some(OutputFormat::Wide),
             "name" => Some(OutputFormat::Name),
-            other => other
-                .strip_prefix("jsonpath=")
-                .filter(|template| !template.is_empty())
-                .map(|template| OutputFormat::JsonPath(template.to_string())),
+            other => match other.split_once('=') {
+                Some(("jsonpath", template)) if !template.is_empty() => {
+                    Some(OutputFormat::JsonPath(template.to_string()))
+                }
+                Some(("custom-columns", spec)) if !spec.is_empty() => {
+                    Some(OutputFormat::CustomColumns(spec.to_string()))
+                }
+                _ => None,
+            },
         };
         format.ok_or_else(|| {
             let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
@@ -271,6 +328,18 @@ pub struct GetArgs {
     /// Label selector for lists
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Tables: a column with the value of each of these labels (repeatable, or comma-separated)
+    #[arg(short = 'L', long = "label-columns", value_name = "LABEL", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+    /// Tables: a last column with all labels
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Field selector for lists, e.g. metadata.name=web (the server says which fields it takes)
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
+    /// After the list (or the named objects), print each change as it happens, until interrupted
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Objects per list request (lists come in pages)
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
@@ -290,12 +359,25 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this type (deploy, sts, ds, rs, job, cj); default: all workload kinds
-    #[arg(value_name = "TYPE")]
+    /// Only these types (deploy, sts, ds, rs, job, cj; several as deploy,sts); default: all
+    /// workload kinds
+    #[arg(value_name = "TYPE[,TYPE…]")]
     pub kind: Option<String>,
     /// Label selector
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Tables: a column with the value of each of these labels (repeatable, or comma-separated)
+    #[arg(short = 'L', long = "label-columns", value_name = "LABEL", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+    /// Tables: a last column with all labels
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Field selector for lists, e.g. metadata.name=web (the server says which fields it takes)
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
+    /// After the list (or the named objects), print each change as it happens, until interrupted
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Output format
     #[arg(short = 'o', long, value_parser = OutputParser)]
     pub output: Option<OutputFormat>,
@@ -328,8 +410,9 @@ pub struct WriteFlags {
     /// Replace values someone changed after your document was read (otherwise refused)
     #[arg(long)]
     pub overwrite: bool,
-    /// "server": only show the server-side dry-run diff; "none": apply
-    #[arg(long, value_name = "server|none", default_value = "none", value_parser = ["none", "server"])]
+    /// "server": only show the server-side dry-run diff; "client": only show the diff computed
+    /// here, without asking the server; "none": apply
+    #[arg(long, value_name = "server|client|none", default_value = "none", value_parser = ["none", "server", "client"])]
     pub dry_run: String,
     /// After the write, wait until the workload has rolled out (as `kubectl rollout status`);
     /// exit 2 if it stalls or --timeout passes
@@ -394,8 +477,14 @@ fn checked_timeout(text: &str) -> Result<String, String> {
 }
 
 impl WriteFlags {
+    /// A dry run of either kind: nothing is written.
     pub fn dry_run(&self) -> bool {
-        self.dry_run == "server"
+        self.dry_run == "server" || self.client_dry_run()
+    }
+
+    /// `--dry-run=client`: the plan is made here, without the server's dry-run.
+    pub fn client_dry_run(&self) -> bool {
+        self.dry_run == "client"
     }
 }
 
@@ -688,6 +777,51 @@ pub struct CompletionArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// A (sub)command's help as `--help` prints it.
+    fn help(path: &[&str]) -> String {
+        let mut command = command();
+        command.build();
+        let sub = path.iter().fold(&mut command, |c, name| c.find_subcommand_mut(name).unwrap());
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn each_role_help_lists_only_what_the_role_can_do() {
+        let commands = |text: &str| -> Vec<String> {
+            let list = text.split("Commands:").nth(1).unwrap_or_default();
+            let list = list.split("\n\n").next().unwrap_or_default();
+            list.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+        };
+        assert_eq!(
+            commands(&help(&["dev"])),
+            ["get", "list", "edit", "apply", "diff", "set", "adopt", "release", "gitops"]
+        );
+        assert_eq!(
+            commands(&help(&["ops"])),
+            ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt", "release", "gitops"]
+        );
+        assert!(help(&["dev", "get"]).contains("--container"));
+        assert!(!help(&["ops", "get"]).contains("--container"), "ops documents have no containers");
+        // The other role's commands still parse, for their refusal that names the right command.
+        assert!(parse_from(&words("kubectl-oam dev scale deploy/web --replicas 1")).is_ok());
+        assert!(parse_from(&words("kubectl-oam ops set image deploy/web app=x")).is_ok());
+    }
+
+    #[test]
+    fn every_version_flag_prints_what_version_prints() {
+        let expected = format!("{PROGRAM} {VERSION}\n");
+        assert_eq!(command().render_version(), expected);
+        for line in ["kubectl-oam --version", "kubectl-oam dev --version", "kubectl-oam ops get -V"] {
+            let err = parse_from(&words(line)).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion, "{line}");
+            assert_eq!(err.to_string(), expected, "{line}");
+        }
+    }
 
     #[test]
     fn durations_as_kubectl() {

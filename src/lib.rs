@@ -89,7 +89,8 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
     error::remember_cluster_flags(chosen_by(flags));
     match &cli.command {
-        Command::Version => print(format!("kubectl-oam v{}\n", env!("CARGO_PKG_VERSION"))),
+        // Exactly what `--version` prints.
+        Command::Version => print(cli::command().render_version()),
         Command::Completion(args) => print(complete::completion(args.shell, args.install.as_deref())?),
         Command::Roles(args) => {
             let (profile, origin) = match &flags.profile {

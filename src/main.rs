@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
@@ -12,7 +11,7 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some(kubectl_oam::COMPLETE_COMMAND) {
         return kubectl_oam::complete(&args[2..]);
     }
-    let cli = match kubectl_oam::cli::Cli::try_parse_from(&args) {
+    let cli = match kubectl_oam::cli::parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => return usage_error(err, &args),
     };
@@ -60,7 +59,7 @@ fn usage_error(err: clap::Error, args: &[String]) -> ExitCode {
 /// in order, up to the first word that is neither a flag (nor a flag's value) nor a subcommand (an
 /// argument, or the unknown subcommand itself).
 fn command_of(args: &[String]) -> String {
-    let root = <kubectl_oam::cli::Cli as clap::CommandFactory>::command();
+    let root = kubectl_oam::cli::command();
     let mut command = root.clone();
     let mut path = vec!["kubectl oam".to_string()];
     let mut words = args.iter().skip(1);

@@ -13,7 +13,7 @@ use crate::core::ownership;
 use crate::core::project::{self, ViewOptions};
 use crate::core::reconciler;
 use crate::core::write::{
-    Live, Writer, build, outside_role, refuse_controlled, releases_ownership, removal_patch,
+    Live, Writer, build, locally_applied, outside_role, refuse_controlled, releases_ownership, removal_patch,
     same_for_the_write, spec_of, without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
@@ -57,6 +57,8 @@ pub struct Plan {
     /// What the reconcilers of the object and of its autoscaler (Flux, Argo CD, helm…) will do to
     /// this write, when it matters: warning lines.
     pub reconciler: Vec<String>,
+    /// Made here, without the server's dry-run (`--dry-run=client`); never committed.
+    pub client_side: bool,
 }
 
 /// The autoscaler's part of a plan, accepted by the server in a dry-run.
@@ -112,7 +114,11 @@ impl Plan {
     }
 
     pub fn diff(&self, colour: bool) -> String {
-        let text = diff::unified(&self.before, &self.after, &self.label, colour);
+        let after = match self.client_side {
+            true => diff::CLIENT_SIDE,
+            false => "after apply",
+        };
+        let text = diff::unified_as(&self.before, &self.after, &self.label, after, colour);
         if text.is_empty() && self.releases_only() {
             format!("{} : no field values change; only field ownership (managedFields) does\n", self.label)
         } else {
@@ -362,6 +368,77 @@ async fn plan_once(
         autoscaler: autoscaler_write,
         changed: decided.changed.clone(),
         reconciler: Vec::new(),
+        client_side: false,
+    })
+}
+
+/// [`plan`], or with `client_side` (`--dry-run=client`) [`plan_locally`].
+pub async fn plan_as(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    live: &Live<'_>,
+    doc: &Value,
+    client_side: bool,
+) -> Result<Plan> {
+    match client_side {
+        true => plan_locally(profile, writer, live, doc),
+        false => plan(cluster, profile, writer, live, doc).await,
+    }
+}
+
+/// `--dry-run=client`: the plan made from the live object alone, with no request. The write is
+/// decided by the same rules (the same refusals), and its result worked out here: what the
+/// server would add (defaults, admission, a conflict with another manager) is not in it.
+pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Plan> {
+    refuse_controlled(profile, writer.role, live)?;
+    let kind = live.target.kind;
+    let (decided, body) = build(profile, writer, live, doc)?;
+    let live_units = ownership::units(profile, writer.role, kind, &live.object);
+    let removal = removal_patch(&decided, &live_units, &live.object);
+    let result = locally_applied(&live.object, &decided);
+    let mut autoscaler_write = None;
+    let mut autoscaler_unowned = Vec::new();
+    let mut after_autoscaler = live.autoscaler.clone();
+    if let (Some((hpa_plan, hpa_body)), Some(hpa)) =
+        (hpa_write::build(profile, writer, live, doc)?, &live.autoscaler)
+    {
+        autoscaler_unowned.clone_from(&hpa_plan.unowned);
+        if !hpa_plan.changed.is_empty() || hpa_plan.releases {
+            let hpa_result = locally_applied(&hpa.object, &hpa_plan);
+            autoscaler_write = Some(AutoscalerWrite {
+                name: hpa.name.clone(),
+                body: hpa_body,
+                removal: removal_patch(&hpa_plan, &hpa::units(&hpa.object), &hpa.object),
+                basis: hpa.object.clone(),
+                changes_values: spec_of(&hpa.object) != spec_of(&hpa_result),
+                releases: hpa_plan.releases,
+                changed: hpa_plan.changed.clone(),
+            });
+            after_autoscaler = Some(Autoscaler::of(&hpa_result));
+        }
+    }
+    let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
+    let after_view = ViewOptions { container: None, autoscaler: after_autoscaler.as_ref() };
+    let after_doc = without_base(project::document(profile, writer.role, kind, &result, &after_view));
+    let after = output::yaml(&after_doc)?;
+    Ok(Plan {
+        label: live.target.display(),
+        body,
+        removal,
+        after_doc,
+        basis: live.object.clone(),
+        doc: doc.clone(),
+        before,
+        after,
+        changes_values: spec_of(&live.object) != spec_of(&result),
+        releases: decided.releases,
+        unowned: decided.unowned.into_iter().chain(autoscaler_unowned).collect(),
+        diff_name: diff_file_name(kind, &live.target),
+        autoscaler: autoscaler_write,
+        changed: decided.changed.clone(),
+        reconciler: Vec::new(),
+        client_side: true,
     })
 }
 

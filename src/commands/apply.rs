@@ -168,7 +168,9 @@ type Planned<'p> = (Vec<(Target<'p>, Plan)>, Option<Error>);
 /// Reads every document of the files and plans each against its live object; nothing is written, so a
 /// bad document anywhere stops the whole file before any change. With `show_conflicts` (diff), a
 /// conflict does not stop it: the document is planned as if forced, so that its diff can be shown
-/// before the conflict is reported.
+/// before the conflict is reported. With `client_side` (`--dry-run=client`) the plans are made here,
+/// without the server's dry-run.
+#[allow(clippy::too_many_arguments)]
 async fn plan_file<'p>(
     cluster: &Cluster,
     profile: &'p Profile,
@@ -177,6 +179,7 @@ async fn plan_file<'p>(
     paths: &[PathBuf],
     recursive: bool,
     show_conflicts: bool,
+    client_side: bool,
 ) -> Result<Planned<'p>> {
     let mut sources = Vec::new();
     for path in expand_sources(paths, recursive)? {
@@ -211,7 +214,7 @@ async fn plan_file<'p>(
             )));
         }
         let live = fetch::read_live(cluster, profile, writer.role, target).await?;
-        let plan = match write::plan(cluster, profile, writer, &live, doc).await {
+        let plan = match write::plan_as(cluster, profile, writer, &live, doc, client_side).await {
             Ok(plan) => plan,
             // Say which document of which file (and where in it), since a file may hold several.
             Err(Error::Problems(list)) => {
@@ -247,8 +250,17 @@ pub async fn apply_files(
     let writer = Writer::new(profile, role, write.field_manager.as_deref(), write.force_conflicts)?
         .overwriting(write.overwrite)
         .reconciling(write.until_reconciled, write.dry_run());
-    let (plans, _) =
-        plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, false).await?;
+    let (plans, _) = plan_file(
+        cluster,
+        profile,
+        &writer,
+        explicit_ns,
+        &args.filename,
+        args.recursive,
+        false,
+        write.client_dry_run(),
+    )
+    .await?;
     let colour = output::use_colour();
     // Each line as it happens, so that a failure halfway still shows what was already applied.
     for (target, plan) in &plans {
@@ -278,7 +290,8 @@ pub async fn diff_files(
         .overwriting(args.overwrite)
         .reconciling(false, true);
     let (plans, conflict) =
-        plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, true).await?;
+        plan_file(cluster, profile, &writer, explicit_ns, &args.filename, args.recursive, true, false)
+            .await?;
     let plans: Vec<Plan> = plans.into_iter().map(|(_, plan)| plan).collect();
     for plan in &plans {
         plan.warn_kept();

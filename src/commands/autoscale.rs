@@ -121,14 +121,28 @@ async fn create(
     });
     let writer =
         Writer::new(profile, RoleName::Ops, args.write.field_manager.as_deref(), args.write.force_conflicts)?;
-    let created = write::create(cluster, profile, &writer, &hpa_target, &body, true).await?;
+    // The server's dry-run of the creation, or (`--dry-run=client`) the body as it is.
+    let created = match args.write.client_dry_run() {
+        true => body.clone(),
+        false => write::create(cluster, profile, &writer, &hpa_target, &body, true).await?,
+    };
     if args.write.dry_run() {
         let before = output::yaml(&without_base(live.document(profile, RoleName::Ops, None)))?;
         let after_hpa = Autoscaler::of(&created);
         let view = ViewOptions { container: None, autoscaler: Some(&after_hpa) };
         let after_doc = project::document(profile, RoleName::Ops, live.target.kind, &live.object, &view);
         let after = output::yaml(&without_base(after_doc))?;
-        return Ok(diff::unified(&before, &after, &live.target.display(), output::use_colour()));
+        let after_what = match args.write.client_dry_run() {
+            true => diff::CLIENT_SIDE,
+            false => "after apply",
+        };
+        return Ok(diff::unified_as(
+            &before,
+            &after,
+            &live.target.display(),
+            after_what,
+            output::use_colour(),
+        ));
     }
     write::create(cluster, profile, &writer, &hpa_target, &body, false)
         .await

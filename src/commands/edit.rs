@@ -568,7 +568,8 @@ impl<'p> Session<'_, 'p> {
                     continue;
                 }
             };
-            match write::plan(cluster, profile, &self.writer, &fresh, &doc).await {
+            let local = args.write.client_dry_run();
+            match write::plan_as(cluster, profile, &self.writer, &fresh, &doc, local).await {
                 Ok(plan) => ready.push(Ready {
                     object,
                     text: matched.text,
@@ -583,7 +584,7 @@ impl<'p> Session<'_, 'p> {
                 {
                     // What taking over would do comes first, then the question.
                     let forcing = Writer { force: true, ..self.writer.clone() };
-                    let forced = match write::plan(cluster, profile, &forcing, &fresh, &doc).await {
+                    let forced = match write::plan_as(cluster, profile, &forcing, &fresh, &doc, local).await {
                         Ok(plan) => plan,
                         Err(e) => {
                             failures.push(self.failure(object, &matched.text, e));
@@ -648,14 +649,15 @@ impl<'p> Session<'_, 'p> {
                 // Nothing was written; the edit is kept so it can be applied as it is.
                 let kept =
                     self.failure(r.object, &r.text, Error::Usage(String::new())).text.unwrap_or_default();
+                let which = if r.plan.client_side { "client" } else { "server" };
                 let said = match private_file("edit.yaml", &kept) {
                     Ok(path) => format!(
-                        "{} edited (server dry run); your edit is kept in {}: apply it with `{}`\n",
+                        "{} edited ({which} dry run); your edit is kept in {}: apply it with `{}`\n",
                         r.plan.label,
                         path.display(),
                         suggest(&format!("{role} apply -f {}", path.display()), &cluster.namespace)
                     ),
-                    Err(_) => format!("{} edited (server dry run)\n", r.plan.label),
+                    Err(_) => format!("{} edited ({which} dry run)\n", r.plan.label),
                 };
                 if let Err(e) = output::emit(&said) {
                     failures.push(self.failure(r.object, &r.text, e));

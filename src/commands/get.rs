@@ -1,16 +1,22 @@
 //! `kubectl oam dev|ops get TYPE/NAME…`: role documents of named objects (a YAML stream, a JSON List,
-//! names, the table's rows, a JSONPath template, or the exact apply body).
+//! names, the table's rows, a JSONPath template, custom columns, or the exact apply body); with
+//! `-w`, each change of them after that, in the same format.
+
+use std::io::Write;
 
 use serde_json::{Value, json};
 
 use crate::cli::{GetArgs, OutputFormat};
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
+use crate::cluster::list::WatchQuery;
+use crate::commands::list::follow;
 use crate::core::owners::{document_path, field_owners, yaml_with_owners};
 use crate::core::project::{self, ViewOptions};
 use crate::core::rollout::{self, State};
-use crate::core::rows::{Layout, table_rows};
+use crate::core::rows::{LabelColumns, Layout, table_rows};
 use crate::core::status;
+use crate::core::view;
 use crate::core::write::{self, Live, Writer};
 use crate::error::{Error, Result};
 use crate::format::output;
@@ -30,7 +36,7 @@ pub async fn get_several(
     let words: Vec<String> =
         args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
     let targets = parse_targets(profile, &words)?;
-    let format = GetFormat::of(args)?;
+    let format = GetFormat::of(profile, role, args, true)?;
     let sort_key = sort_key(args)?;
     let mut views = Vec::new();
     for (kind, name) in targets {
@@ -38,9 +44,19 @@ pub async fn get_several(
         views.push(read_view(cluster, profile, role, target, args, &format).await?);
     }
     if let Some(key) = sort_key {
-        views.sort_by(|a, b| crate::format::jsonpath::sort_order(&key.values(&a.doc), &key.values(&b.doc)));
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let value = |v: &View<'_>| {
+            view::sort_value(&key, &view::for_templates(&v.doc, &v.live.object), &v.live.object, now)
+        };
+        views.sort_by(|a, b| {
+            crate::format::jsonpath::sort_order(
+                &value(a).iter().collect::<Vec<_>>(),
+                &value(b).iter().collect::<Vec<_>>(),
+            )
+        });
     }
-    print_views(profile, role, &views, args, &format, true)
+    let text = print_views(profile, role, &views, args, &format, true)?;
+    watch_views(cluster, profile, role, views, args, &format, text).await
 }
 
 /// The objects `get` names. A `get` that names none is a list: `lib.rs` sends it to `list` first.
@@ -54,11 +70,81 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
         return Err(Error::Usage("give TYPE/NAME or TYPE NAME, e.g. deploy/web".into()));
     };
     // A bad template or sort key is refused before anything is read.
-    let format = GetFormat::of(args)?;
+    let format = GetFormat::of(profile, role, args, false)?;
     sort_key(args)?;
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
     let view = read_view(cluster, profile, role, target, args, &format).await?;
-    print_views(profile, role, std::slice::from_ref(&view), args, &format, false)
+    let text = print_views(profile, role, std::slice::from_ref(&view), args, &format, false)?;
+    watch_views(cluster, profile, role, vec![view], args, &format, text).await
+}
+
+/// `-w`: prints what `get` printed, then each change of the named objects as it happens (a watch
+/// of each by name), in the same format, until interrupted.
+async fn watch_views(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    views: Vec<View<'_>>,
+    args: &GetArgs,
+    format: &GetFormat,
+    text: String,
+) -> Result<String> {
+    if !args.watch {
+        return Ok(text);
+    }
+    if matches!(format, GetFormat::Apply) {
+        return Err(Error::Usage(
+            "-w follows the document as it changes; it does not go with --raw or -o apply".into(),
+        ));
+    }
+    output::emit(&text)?;
+    let watches: Vec<(&crate::model::roles::KindInfo, WatchQuery)> = views
+        .iter()
+        .map(|v| {
+            // From now (the object's own version may be older than the server keeps): the watch
+            // starts with the object as it is, left out below when that is what was printed.
+            let name = Some(v.live.target.name.clone());
+            let query =
+                WatchQuery { selector: None, field_selector: None, name, all: true, from: String::new() };
+            (v.live.target.kind, query)
+        })
+        .collect();
+    let mut printed = !text.is_empty();
+    follow(cluster, &watches, |kind, obj| {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let Some(before) =
+            views.iter().find(|v| v.live.target.kind.kind == kind.kind && v.live.target.name == name)
+        else {
+            return Ok(true);
+        };
+        if obj["metadata"]["resourceVersion"].as_str() == Some(before.live.resource_version()) {
+            return Ok(true);
+        }
+        let live = Live {
+            target: before.live.target.clone(),
+            object: obj.clone(),
+            autoscaler: before.live.autoscaler.clone(),
+        };
+        let view = ViewOptions { container: args.container.as_deref(), autoscaler: live.autoscaler.as_ref() };
+        let mut doc = project::document(profile, role, kind, obj, &view);
+        status::add_to(&mut doc, &kind.kind, obj);
+        let changed = View { live, doc };
+        let mut text = print_views(profile, role, std::slice::from_ref(&changed), args, format, false)?;
+        match format {
+            // The header was printed with the first rows.
+            GetFormat::Wide | GetFormat::Columns(_) if !args.no_headers => {
+                text = text.split_once('\n').map(|(_, rows)| rows.to_string()).unwrap_or_default();
+            }
+            GetFormat::Yaml if printed => text.insert_str(0, "---\n"),
+            _ => {}
+        }
+        printed = true;
+        // A reader that went away (`| head`) ends the watch.
+        let mut out = std::io::stdout().lock();
+        Ok(out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_ok())
+    })
+    .await?;
+    Ok(String::new())
 }
 
 /// What `get TYPE/NAME…` prints.
@@ -71,10 +157,18 @@ enum GetFormat {
     /// The list's table, with its wide columns
     Wide,
     JsonPath(crate::format::jsonpath::Template),
+    /// `-o custom-columns`: a table of paths of the document
+    Columns(Vec<crate::format::jsonpath::columns::Column>),
 }
 
 impl GetFormat {
-    fn of(args: &GetArgs) -> Result<GetFormat> {
+    /// `several`: the objects were named as several (a template then reads their `List`).
+    fn of(profile: &Profile, role: RoleName, args: &GetArgs, several: bool) -> Result<GetFormat> {
+        if args.field_selector.is_some() {
+            return Err(Error::Usage(
+                "--field-selector picks objects from a list; give a TYPE without names, e.g. `get deploy --field-selector metadata.name=web`".into(),
+            ));
+        }
         if args.raw {
             return Ok(GetFormat::Apply);
         }
@@ -86,11 +180,21 @@ impl GetFormat {
             Some(OutputFormat::Wide) => GetFormat::Wide,
             Some(OutputFormat::JsonPath(text)) => {
                 let template = crate::format::jsonpath::parse(text).map_err(Error::Usage)?;
+                let list = several && !args.watch;
+                view::check_keys(&template, profile, role, list, "-o jsonpath").map_err(Error::Usage)?;
                 GetFormat::JsonPath(if args.allow_missing_template_keys {
                     template.allowing_missing()
                 } else {
                     template
                 })
+            }
+            Some(OutputFormat::CustomColumns(spec)) => {
+                let columns = crate::format::jsonpath::columns::custom_columns(spec).map_err(Error::Usage)?;
+                for column in &columns {
+                    view::check_keys(&column.path, profile, role, false, "-o custom-columns")
+                        .map_err(Error::Usage)?;
+                }
+                GetFormat::Columns(columns)
             }
         })
     }
@@ -134,7 +238,9 @@ async fn read_view<'p>(
     let mut doc = project::document(profile, role, kind, &obj, &view);
     status::add_to(&mut doc, &kind.kind, &obj);
     // The images of ready pods cost a request: only for the formats that print the document.
-    if role == RoleName::Dev && matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_)) {
+    let document =
+        matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
+    if role == RoleName::Dev && document {
         add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc).await;
     }
     Ok(View { live: Live { target, object: obj, autoscaler: hpa }, doc })
@@ -176,7 +282,23 @@ fn print_views(
             Ok(texts.join("---\n"))
         }
         GetFormat::Name => Ok(views.iter().map(|v| format!("{}\n", v.live.target.display())).collect()),
+        GetFormat::Columns(columns) => {
+            let headers: Vec<String> = columns.iter().map(|c| c.header.clone()).collect();
+            let rows = views
+                .iter()
+                .map(|view| {
+                    let shown = view::for_templates(&view.doc, &view.live.object);
+                    columns.iter().map(|c| c.cell(&shown)).collect()
+                })
+                .collect();
+            let table = output::table_as_headed(&headers, rows);
+            match table.split_once('\n') {
+                Some((_, rows)) if args.no_headers => Ok(rows.to_string()),
+                _ => Ok(table),
+            }
+        }
         GetFormat::Wide => {
+            let labels = LabelColumns { keys: args.label_columns.clone(), show_labels: args.show_labels };
             // The list's layout: `get -o wide` prints the same columns.
             let headers =
                 Layout { role, wide: true, all_namespaces: false, with_controller: false }.headers();
@@ -193,6 +315,7 @@ fn print_views(
                     true,
                     false,
                 );
+                let start = rows.len();
                 rows.extend(these.into_iter().filter(|row| match (&args.container, container_column) {
                     // Init containers are shown as `NAME (init)` or `NAME (sidecar)`.
                     (Some(only), Some(i)) => row.get(i).is_some_and(|cell| {
@@ -200,7 +323,12 @@ fn print_views(
                     }),
                     _ => true,
                 }));
+                let label_cells = labels.cells(live.object["metadata"]["labels"].as_object());
+                rows[start..].iter_mut().for_each(|row| row.extend(label_cells.iter().cloned()));
             }
+            let mut headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+            headers.extend(labels.headers());
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
             let table = output::table(&headers, rows);
             match table.split_once('\n') {
                 Some((_, rows)) if args.no_headers => Ok(rows.to_string()),
@@ -208,16 +336,18 @@ fn print_views(
             }
         }
         GetFormat::JsonPath(template) => {
+            let shown = |v: &View<'_>| view::for_templates(&v.doc, &v.live.object);
+            let one = |v: &View<'_>| {
+                template.render(&shown(v)).map_err(|e| {
+                    format!("{} in namespace \"{}\": {e}", v.live.target.display(), v.live.target.namespace)
+                })
+            };
             let text = match views {
-                [one] if !several => template.render(&one.doc).map_err(|e| {
-                    format!(
-                        "{} in namespace \"{}\": {e}",
-                        one.live.target.display(),
-                        one.live.target.namespace
-                    )
-                }),
+                // Watching, each document on its own, as kubectl prints each object it watches.
+                _ if args.watch => views.iter().map(one).collect(),
+                [view] if !several => one(view),
                 _ => template
-                    .render(&list(views.iter().map(|v| v.doc.clone()).collect()))
+                    .render(&list(views.iter().map(shown).collect()))
                     .map_err(|e| format!("the List of {} objects: {e}", views.len())),
             };
             text.map_err(Error::Usage)

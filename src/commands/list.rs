@@ -4,7 +4,8 @@
 //! Every kind is fetched at once, each in pages (`--chunk-size`); output follows in kind order and
 //! a table is printed page by page as it arrives, so memory stays flat however many objects there
 //! are. Tables and names of the built-in kinds read only the fields a row needs (see `rows`);
-//! documents, sorting and custom kinds read whole objects.
+//! documents, sorting and custom kinds read whole objects. With `-w`, each change of a listed kind
+//! follows the list as it happens, in the same format.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,11 +18,13 @@ use tokio::sync::{Semaphore, mpsc};
 use crate::cli::{GetArgs, ListArgs, OutputFormat};
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
-use crate::cluster::list::{self, ListQuery, Objects, Page};
+use crate::cluster::list::{self, ListQuery, Objects, Page, WatchQuery};
 use crate::core::hpa::Autoscaler;
 use crate::core::project::{self, ViewOptions};
-use crate::core::rows::{Layout, RowPlan, value_rows};
+use crate::core::rows::{LabelColumns, Layout, RowPlan, value_rows};
+use crate::core::view;
 use crate::error::{Error, Result};
+use crate::format::jsonpath::columns::Column;
 use crate::format::jsonpath::{Template, sort_order};
 use crate::format::output;
 use crate::model::roles::{KindInfo, Profile, RoleName};
@@ -32,10 +35,14 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
     if !args.more.is_empty() || args.target.name.is_some() {
         return Ok(None);
     }
-    let kind = match parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())? {
-        Some((_, Some(_))) => return Ok(None),
-        Some((kind, None)) => Some(kind.kind.clone()),
-        None => None,
+    let kind = match args.target.target.as_deref() {
+        // `get deploy,sts`: the kinds are read by the list.
+        Some(kinds) if kinds.contains(',') && !kinds.contains('/') => Some(kinds.to_string()),
+        target => match parse_target(profile, target, None)? {
+            Some((_, Some(_))) => return Ok(None),
+            Some((kind, None)) => Some(kind.kind.clone()),
+            None => None,
+        },
     };
     // Flags about one object's document have nothing to work on in a list.
     let one_object =
@@ -54,7 +61,29 @@ pub fn list_of_get(profile: &Profile, args: &GetArgs) -> Result<Option<ListArgs>
         no_headers: args.no_headers,
         allow_missing_template_keys: args.allow_missing_template_keys,
         sort_by: args.sort_by.clone(),
+        label_columns: args.label_columns.clone(),
+        show_labels: args.show_labels,
+        field_selector: args.field_selector.clone(),
+        watch: args.watch,
     }))
+}
+
+/// The kinds a list names: `deploy`, `deploy,sts` (each once, in the order given), or all.
+fn listed_kinds<'p>(profile: &'p Profile, kinds: Option<&str>) -> Result<Vec<&'p KindInfo>> {
+    let Some(kinds) = kinds else { return Ok(profile.kinds.iter().collect()) };
+    let mut out: Vec<&KindInfo> = Vec::new();
+    for name in kinds.split(',') {
+        if name.is_empty() {
+            return Err(Error::Usage(format!(
+                "\"{kinds}\" has an empty type; separate types with single commas, e.g. deploy,sts"
+            )));
+        }
+        let kind = profile.kind(name)?;
+        if !out.iter().any(|k| k.kind == kind.kind) {
+            out.push(kind);
+        }
+    }
+    Ok(out)
 }
 
 /// The list, written to stdout as it arrives.
@@ -70,6 +99,7 @@ enum Mode {
     Names,
     Documents { json: bool },
     JsonPath(Template),
+    Columns(Vec<Column>),
 }
 
 pub async fn list_workloads(
@@ -86,11 +116,22 @@ pub async fn list_workloads(
         Some(OutputFormat::Json) => Mode::Documents { json: true },
         Some(OutputFormat::JsonPath(text)) => {
             let template = crate::format::jsonpath::parse(text).map_err(Error::Usage)?;
+            // Watching, each document is printed on its own as it changes (as kubectl); else the
+            // template reads their `List`.
+            view::check_keys(&template, profile, role, !args.watch, "-o jsonpath").map_err(Error::Usage)?;
             Mode::JsonPath(if args.allow_missing_template_keys {
                 template.allowing_missing()
             } else {
                 template
             })
+        }
+        Some(OutputFormat::CustomColumns(spec)) => {
+            let columns = crate::format::jsonpath::columns::custom_columns(spec).map_err(Error::Usage)?;
+            for column in &columns {
+                view::check_keys(&column.path, profile, role, false, "-o custom-columns")
+                    .map_err(Error::Usage)?;
+            }
+            Mode::Columns(columns)
         }
         Some(OutputFormat::Apply) => {
             return Err(Error::Usage(
@@ -98,10 +139,7 @@ pub async fn list_workloads(
             ));
         }
     };
-    let kinds: Vec<&KindInfo> = match &args.kind {
-        Some(k) => vec![profile.kind(k)?],
-        None => profile.kinds.iter().collect(),
-    };
+    let kinds = listed_kinds(profile, args.kind.as_deref())?;
     let layout = Layout {
         role,
         wide: args.output == Some(OutputFormat::Wide),
@@ -121,7 +159,13 @@ pub async fn list_workloads(
     // until its turn, a page's worth at most (its budget), which keeps memory flat; hidden ones
     // (most ReplicaSets and Jobs) cost nothing, so those kinds are read meanwhile.
     let budget = args.chunk_size as usize;
-    let query = ListQuery { chunk_size: args.chunk_size, selector: args.selector.clone(), all: args.all };
+    let query = ListQuery {
+        chunk_size: args.chunk_size,
+        selector: args.selector.clone(),
+        field_selector: args.field_selector.clone(),
+        all: args.all,
+        version: args.watch,
+    };
     let budgets: Vec<Semaphore> = kinds.iter().map(|_| Semaphore::new(budget)).collect();
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
@@ -142,7 +186,9 @@ pub async fn list_workloads(
             _ => Vec::new(),
         };
         let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
+        let mut versions: Vec<String> = Vec::new();
         for (kind, plan, budget, mut rx) in receivers {
+            versions.push(String::new());
             while let Some(page) = rx.recv().await {
                 let page = match page {
                     Ok(page) => page,
@@ -151,6 +197,9 @@ pub async fn list_workloads(
                         return Err(e);
                     }
                 };
+                if let (Some(version), Some(last)) = (&page.version, versions.last_mut()) {
+                    last.clone_from(version);
+                }
                 let spent = page.spent;
                 if !printer.page(kind, plan.as_ref(), page, out)? {
                     return Ok(()); // the reader went away (`| head`)
@@ -158,7 +207,25 @@ pub async fn list_workloads(
                 budget.add_permits(spent);
             }
         }
-        printer.finish(cluster, out)
+        printer.finish(cluster, out)?;
+        if !args.watch {
+            return Ok(());
+        }
+        let watches: Vec<(&KindInfo, WatchQuery)> = kinds
+            .iter()
+            .zip(versions)
+            .map(|(kind, from)| {
+                let query = WatchQuery {
+                    selector: args.selector.clone(),
+                    field_selector: args.field_selector.clone(),
+                    name: None,
+                    all: args.all,
+                    from,
+                };
+                (*kind, query)
+            })
+            .collect();
+        follow(cluster, &watches, |kind, obj| printer.change(kind, obj, out)).await
     };
     // Printing ends first on an error or a closed pipe: the fetches still under way are dropped.
     let fetching = futures_util::future::join_all(senders);
@@ -215,6 +282,10 @@ struct Printer<'a> {
     documents: Vec<Value>,
     /// With `--sort-by`, everything waits for the last page: each object's key and what it prints.
     sorted: Vec<(Option<Value>, Shown)>,
+    /// `-L`, `--show-labels`.
+    labels: LabelColumns,
+    /// `-w`: documents and templates are printed one by one, each as it comes.
+    watching: bool,
 }
 
 /// What one object prints, kept for sorting.
@@ -233,7 +304,11 @@ impl<'a> Printer<'a> {
         args: &ListArgs,
         sort_key: Option<Template>,
     ) -> Self {
-        let headers = layout.headers().iter().map(|h| h.to_uppercase()).collect();
+        let labels = LabelColumns { keys: args.label_columns.clone(), show_labels: args.show_labels };
+        let headers = match &mode {
+            Mode::Columns(columns) => columns.iter().map(|c| c.header.clone()).collect(),
+            _ => layout.headers().iter().map(|h| h.to_uppercase()).chain(labels.headers()).collect(),
+        };
         Printer {
             profile,
             layout,
@@ -248,6 +323,8 @@ impl<'a> Printer<'a> {
             pending: Vec::new(),
             documents: Vec::new(),
             sorted: Vec::new(),
+            labels,
+            watching: args.watch,
         }
     }
 
@@ -269,15 +346,23 @@ impl<'a> Printer<'a> {
         match &self.mode {
             Mode::Table => {
                 let hpa = self.whole_hpa(kind, obj);
-                Shown::Rows(value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now))
+                let mut rows = value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now);
+                let labels = self.labels.cells(obj["metadata"]["labels"].as_object());
+                rows.iter_mut().for_each(|row| row.extend(labels.iter().cloned()));
+                Shown::Rows(rows)
+            }
+            Mode::Columns(columns) => {
+                let view = view::for_templates(&doc.unwrap_or_else(|| self.document(kind, obj)), obj);
+                Shown::Rows(vec![columns.iter().map(|c| c.cell(&view)).collect()])
+            }
+            Mode::JsonPath(_) => {
+                Shown::Document(view::for_templates(&doc.unwrap_or_else(|| self.document(kind, obj)), obj))
             }
             Mode::Names => {
                 let name = obj["metadata"]["name"].as_str().unwrap_or_default();
                 Shown::Name(format!("{}/{name}\n", kind.display_resource()))
             }
-            Mode::Documents { .. } | Mode::JsonPath(_) => {
-                Shown::Document(doc.unwrap_or_else(|| self.document(kind, obj)))
-            }
+            Mode::Documents { .. } => Shown::Document(doc.unwrap_or_else(|| self.document(kind, obj))),
         }
     }
 
@@ -299,7 +384,10 @@ impl<'a> Printer<'a> {
                         text.push_str(&format!("{}/{}\n", kind.display_resource(), obj.name()));
                     } else {
                         let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
-                        self.pending.extend(obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now));
+                        let labels = self.labels.cells(obj.labels());
+                        let mut rows = obj.rows(plan, &self.layout, kind, hpa.as_ref(), self.now);
+                        rows.iter_mut().for_each(|row| row.extend(labels.iter().cloned()));
+                        self.pending.extend(rows);
                     }
                 }
             }
@@ -310,7 +398,7 @@ impl<'a> Printer<'a> {
                     let shown = match &self.sort_key {
                         Some(key) => {
                             let doc = self.document(kind, obj);
-                            let value = key.values(&doc).first().map(|v| (*v).clone());
+                            let value = view::sort_value(key, &view::for_templates(&doc, obj), obj, self.now);
                             let shown = self.shown(kind, obj, Some(doc));
                             self.sorted.push((value, shown));
                             continue;
@@ -338,12 +426,28 @@ impl<'a> Printer<'a> {
                 String::new()
             }
             (Shown::Name(line), _) => line,
+            // Watching, each JSON document stands alone, as kubectl prints them.
+            (Shown::Document(doc), Mode::Documents { json: true }) if self.watching => output::json(&doc),
             (Shown::Document(doc), Mode::Documents { json }) => document_text(&doc, *json, first)?,
+            (Shown::Document(doc), Mode::JsonPath(template)) if self.watching => {
+                let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                template.render(&doc).map_err(|e| Error::Usage(format!("{name}: {e}")))?
+            }
             (Shown::Document(doc), _) => {
                 self.documents.push(doc);
                 String::new()
             }
         })
+    }
+
+    /// One change a watch saw (`-w`), printed at once: false when the reader went away.
+    fn change(&mut self, kind: &KindInfo, obj: &Value, out: &mut impl Write) -> Result<bool> {
+        self.now = Timestamp::now();
+        let shown = self.shown(kind, obj, None);
+        let mut text = self.print(shown)?;
+        text.push_str(&self.table.block(&self.pending));
+        self.pending.clear();
+        Ok(write(out, &text)? && out.flush().is_ok())
     }
 
     /// A fetch failed: what was read still prints (rows held for alignment, the end of a JSON
@@ -352,7 +456,8 @@ impl<'a> Printer<'a> {
     fn cut_short(&mut self, out: &mut impl Write) {
         let mut text = self.table.block(&self.pending);
         self.pending.clear();
-        if matches!(self.mode, Mode::Documents { json: true }) && self.shown > 0 && self.sort_key.is_none() {
+        let array = matches!(self.mode, Mode::Documents { json: true }) && !self.watching;
+        if array && self.shown > 0 && self.sort_key.is_none() {
             text.push_str("\n]\n");
         }
         if matches!(write(out, &text), Ok(true)) {
@@ -360,7 +465,7 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn finish(mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
+    fn finish(&mut self, cluster: &Cluster, out: &mut impl Write) -> Result<()> {
         let mut text = String::new();
         if self.sort_key.is_some() {
             let mut sorted = std::mem::take(&mut self.sorted);
@@ -381,6 +486,7 @@ impl<'a> Printer<'a> {
         }
         text.push_str(&self.table.block(&self.pending));
         match &self.mode {
+            Mode::Documents { json: true } | Mode::JsonPath(_) if self.watching => {}
             Mode::Documents { json: true } => text.push_str(if self.shown == 0 { "[]\n" } else { "\n]\n" }),
             Mode::JsonPath(template) => {
                 let count = self.documents.len();
@@ -394,7 +500,7 @@ impl<'a> Printer<'a> {
                     .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?;
                 text.push_str(&rendered);
             }
-            Mode::Table | Mode::Names if self.shown == 0 => {
+            Mode::Table | Mode::Names | Mode::Columns(_) if self.shown == 0 => {
                 let scope = if cluster.all_namespaces {
                     "any namespace".to_string()
                 } else {
@@ -413,6 +519,37 @@ impl<'a> Printer<'a> {
             out.flush().or_else(quiet_pipe)?;
         }
         Ok(())
+    }
+}
+
+/// Follows `watches` (`-w`): each change of any of the kinds goes to `print` as it comes, until
+/// the reader goes away (`print` says false), an error, or the user interrupts.
+pub async fn follow<'k>(
+    cluster: &Cluster,
+    watches: &[(&'k KindInfo, WatchQuery)],
+    mut print: impl FnMut(&'k KindInfo, &Value) -> Result<bool>,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let watchers: Vec<_> = watches
+        .iter()
+        .enumerate()
+        .map(|(index, (kind, query))| list::watch_kind(cluster, kind, index, query, tx.clone()))
+        .collect();
+    drop(tx);
+    let printing = async {
+        while let Some(change) = rx.recv().await {
+            let change = change?;
+            if !print(watches[change.index].0, &change.object)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    };
+    let watching = futures_util::future::join_all(watchers);
+    futures_util::pin_mut!(watching, printing);
+    match futures_util::future::select(watching, printing).await {
+        Either::Left((_, printing)) => printing.await,
+        Either::Right((printed, _)) => printed,
     }
 }
 
@@ -527,6 +664,19 @@ mod tests {
             docs.iter().enumerate().map(|(i, d)| document_text(d, false, i == 0).unwrap()).collect();
         let whole: Vec<String> = docs.iter().map(|d| output::yaml(d).unwrap()).collect();
         assert_eq!(yaml, whole.join("---\n"));
+    }
+
+    #[test]
+    fn comma_lists_of_kinds_as_kubectl_takes_them() {
+        let p = Profile::builtin();
+        let kinds = |text: Option<&str>| -> Result<Vec<String>> {
+            Ok(listed_kinds(&p, text)?.iter().map(|k| k.kind.clone()).collect())
+        };
+        assert_eq!(kinds(Some("deploy,sts")).unwrap(), ["Deployment", "StatefulSet"]);
+        assert_eq!(kinds(Some("sts,deployments,sts")).unwrap(), ["StatefulSet", "Deployment"]);
+        assert_eq!(kinds(None).unwrap().len(), p.kinds.len());
+        assert!(kinds(Some("deploy,")).is_err());
+        assert!(kinds(Some("deploy,pods")).is_err());
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub async fn write_live(
     let writer = Writer::new(profile, role, flags.field_manager.as_deref(), flags.force_conflicts)?
         .overwriting(flags.overwrite)
         .reconciling(flags.until_reconciled, flags.dry_run());
-    let plan = write::plan(cluster, profile, &writer, &live, &doc).await?;
+    let plan = write::plan_as(cluster, profile, &writer, &live, &doc, flags.client_dry_run()).await?;
     plan.warn_kept();
     if flags.dry_run() {
         return Ok(plan.diff(output::use_colour()));

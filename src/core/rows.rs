@@ -58,6 +58,36 @@ impl Layout {
     }
 }
 
+/// kubectl's `-L KEY…` and `--show-labels`: columns after all the others.
+#[derive(Debug, Clone, Default)]
+pub struct LabelColumns {
+    pub keys: Vec<String>,
+    pub show_labels: bool,
+}
+
+impl LabelColumns {
+    /// `-L app.kubernetes.io/name` is headed NAME: the key's last segment in upper case, as kubectl.
+    pub fn headers(&self) -> Vec<String> {
+        let keys = self.keys.iter().map(|k| k.rsplit('/').next().unwrap_or(k).to_uppercase());
+        keys.chain(self.show_labels.then(|| "LABELS".to_string())).collect()
+    }
+
+    /// A label's value (empty when the object lacks it); then all labels as `k=v,…`, sorted by key
+    /// (`<none>` without any).
+    pub fn cells(&self, labels: Option<&Map<String, Value>>) -> Vec<String> {
+        let value = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let mut cells: Vec<String> =
+            self.keys.iter().map(|k| labels.and_then(|l| l.get(k)).map(value).unwrap_or_default()).collect();
+        if self.show_labels {
+            let mut pairs: Vec<String> =
+                labels.into_iter().flatten().map(|(k, v)| format!("{k}={}", value(v))).collect();
+            pairs.sort();
+            cells.push(if pairs.is_empty() { "<none>".into() } else { pairs.join(",") });
+        }
+        cells
+    }
+}
+
 /// The cells every row of an object starts with or carries, whichever way it was read.
 struct Common<'a> {
     namespace: &'a str,
@@ -597,6 +627,10 @@ fn non_empty<T>(list: &Option<Vec<T>>) -> Option<&[T]> {
 impl PartialObject {
     pub fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    pub fn labels(&self) -> Option<&Map<String, Value>> {
+        self.metadata.labels.as_ref()
     }
 
     /// The controller, as [`object::controller`] spells it.

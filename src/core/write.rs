@@ -253,6 +253,16 @@ pub fn removal_patch(decided: &WritePlan, live_units: &ownership::Units, object:
     })
 }
 
+/// What a write would leave of `object`, worked out here instead of by the server's dry-run
+/// (`--dry-run=client`): the units the plan sends set, those it removes or releases gone. Server
+/// defaults, admission and other managers' claims on the same fields are not known here.
+pub fn locally_applied(object: &Value, plan: &WritePlan) -> Value {
+    let mut after = object.clone();
+    ownership::insert_units(&mut after, &plan.send);
+    let gone: Vec<ownership::Unit> = plan.remove.iter().chain(&plan.released).cloned().collect();
+    ownership::without_units(&after, &gone)
+}
+
 /// A document as people read it: the base is bookkeeping for the tool.
 pub fn without_base(mut doc: Value) -> Value {
     if let Some(map) = doc.as_object_mut() {

@@ -7,13 +7,21 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::error::{Error, Result};
 
+/// How a diff names its second document when it was worked out here (`--dry-run=client`).
+pub const CLIENT_SIDE: &str = "after apply, as worked out here: client dry run, not checked by the server";
+
 /// A unified diff of two documents; empty when they are equal.
 pub fn unified(before: &str, after: &str, label: &str, colour: bool) -> String {
+    unified_as(before, after, label, "after apply", colour)
+}
+
+/// [`unified`], the second document described as `after` (`after apply, client dry run …`).
+pub fn unified_as(before: &str, after: &str, label: &str, after_what: &str, colour: bool) -> String {
     if before == after {
         return String::new();
     }
     let diff = TextDiff::from_lines(before, after);
-    let mut out = format!("--- {label} (live)\n+++ {label} (after apply)\n");
+    let mut out = format!("--- {label} (live)\n+++ {label} ({after_what})\n");
     for group in diff.grouped_ops(3) {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old = first.old_range().start..last.old_range().end;

@@ -10,6 +10,8 @@
 
 use serde_json::{Number, Value};
 
+pub mod columns;
+
 /// A parsed template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -94,6 +96,12 @@ pub fn parse(text: &str) -> Result<Template, String> {
 /// A `--sort-by` key: one path, with or without braces and the leading dot, as kubectl takes it
 /// (`.metadata.name`, `{.metadata.name}`, `metadata.name`).
 pub fn parse_sort_key(text: &str) -> Result<Template, String> {
+    parse_relaxed(text, "--sort-by")
+}
+
+/// One path as kubectl's RelaxedJSONPathExpression takes it (`--sort-by`, a custom column);
+/// `what` names it in messages.
+fn parse_relaxed(text: &str, what: &str) -> Result<Template, String> {
     let trimmed = text.trim_start();
     let (inner, skipped) = match trimmed.trim_end().strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
         Some(inner) => (inner, text.len() - trimmed.len() + 1),
@@ -108,9 +116,9 @@ pub fn parse_sort_key(text: &str) -> Result<Template, String> {
         (format!(".{inner}"), column - 1)
     };
     let mut parser = Parser::new(&path_text, offset);
-    let path = parser.path().map_err(|e| e.message("--sort-by", text))?;
+    let path = parser.path().map_err(|e| e.message(what, text))?;
     if parser.pos != parser.chars.len() {
-        return Err(format!("--sort-by \"{text}\" is not one JSONPath expression; give one, e.g. .name"));
+        return Err(format!("{what} \"{text}\" is not one JSONPath expression; give one, e.g. .name"));
     }
     Ok(Template { source: text.to_string(), parts: vec![Part::Path(path)], allow_missing: false })
 }

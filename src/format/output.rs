@@ -39,11 +39,17 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// A kubectl-style table: no borders, upper-case headers, columns padded with spaces.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let headers: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+    table_as_headed(&headers, rows)
+}
+
+/// [`table`] with the headers as given (`-o custom-columns`, as kubectl prints them).
+pub fn table_as_headed(headers: &[String], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(headers.iter().map(|h| h.to_uppercase()));
+        .set_header(headers);
     for row in rows {
         table.add_row(row.iter().map(|c| one_line(c).into_owned()));
     }

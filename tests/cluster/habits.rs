@@ -178,7 +178,7 @@ fn completion_takes_flag_equals_value_scalable_kinds_and_selectors_with_several_
     assert_eq!(complete(&["dev", "get", "deploy/web", "-c=p"]), ["-c=proxy", ":4"]);
     assert_eq!(complete(&["ops", "scale", ""]), ["deploy", "sts", "rs", ":4"]);
     assert_eq!(complete(&["ops", "scale", "deploy", ""]), ["web", ":4"]);
-    assert_eq!(complete(&["dev", "list", "-l", "app=web,"]), ["app=web,app=", ":4"]);
+    assert_eq!(complete(&["dev", "list", "-l", "app=web,"]), ["app=web,app=", ":6"]);
 }
 
 #[test]

@@ -132,13 +132,17 @@ fn list_prints_names_no_headers_and_sorts_as_kubectl_does() {
         assert_eq!(got, expected, "{role} {ours} vs kubectl's {theirs}");
     }
     assert_eq!(
-        oam(&["dev", "list", "-o", "jsonpath={.items[0].nope}"]),
+        oam(&["dev", "list", "-o", "jsonpath={.items[0].initContainers}"]),
         "",
         "missing keys allowed, as kubectl"
     );
-    let strict = ["dev", "list", "-o", "jsonpath={.items[0].nope}", "--allow-missing-template-keys=false"];
+    let strict =
+        ["dev", "list", "-o", "jsonpath={.items[0].initContainers}", "--allow-missing-template-keys=false"];
     let err = ns.oam(&strict).error();
     assert!(err.contains("List of 4 objects"), "{err}");
+    // A key no role document has is named (kubectl's paths of the object are not the document's).
+    let err = ns.oam(&["dev", "list", "-o", "jsonpath={.items[0].nope}"]).error();
+    assert!(err.contains("no key \"nope\""), "{err}");
     let err = ns.oam(&["dev", "list", "-o", "apply"]).error();
     assert!(err.contains("name it"), "{err}");
 

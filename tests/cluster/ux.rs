@@ -383,7 +383,7 @@ fn completion_offers_containers_label_keys_contexts_and_files() {
     };
     assert_eq!(complete_in(&["dev", "set", "env", "deploy", "web", "-c", ""]), ["app", "proxy", ":4"]);
     assert_eq!(complete_in(&["dev", "get", "deploy/web", "-c", "p"]), ["proxy", ":4"]);
-    assert_eq!(complete_in(&["dev", "list", "-l", ""]), ["app=", ":4"]);
+    assert_eq!(complete_in(&["dev", "list", "-l", ""]), ["app=", ":6"]);
     assert_eq!(complete(&["--context", "o"]), ["ops", ":4"]);
     assert_eq!(complete(&["dev", "apply", "-f", ""]), [":0"], "the shell completes file names");
 }

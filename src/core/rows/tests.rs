@@ -342,3 +342,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn label_columns_as_kubectl_heads_and_fills_them() {
+    let columns =
+        LabelColumns { keys: vec!["app".into(), "app.kubernetes.io/name".into()], show_labels: true };
+    assert_eq!(columns.headers(), ["APP", "NAME", "LABELS"]);
+    let labels = json!({"tier": "front", "app": "web"});
+    assert_eq!(columns.cells(labels.as_object()), ["web", "", "app=web,tier=front"]);
+    assert_eq!(columns.cells(None), ["", "", "<none>"]);
+    assert!(LabelColumns::default().headers().is_empty());
+}
