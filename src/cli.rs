@@ -187,9 +187,9 @@ pub enum RoleCommand {
     Autoscale(AutoscaleArgs),
     /// Move ownership of the role's fields from other field managers to the role's manager
     Adopt(AdoptArgs),
-    /// Give up the role's ownership of its fields (or the named ones), or hand it to another manager
+    /// Give up the role's fields, or hand them to another manager (--to helm)
     Release(ReleaseArgs),
-    /// Print the reconciler configuration (Argo CD, Flux) that lets this role's live changes stick
+    /// Print the Argo CD or Flux setting that lets the role's live changes stick
     Gitops(GitopsArgs),
 }
 
