@@ -56,7 +56,7 @@ fn lists_take_comma_kinds_label_columns_and_field_selectors() {
     let web = out.lines().find(|l| l.starts_with("web ")).unwrap();
     assert!(web.ends_with("web          app=web"), "a missing label is an empty cell: {out}");
     let out = ns.oam(&["dev", "get", "deploy/web", "-o", "wide", "-L", "app"]).ok().stdout;
-    assert!(out.lines().next().unwrap().ends_with("ENV   APP"), "{out}");
+    assert!(out.lines().next().unwrap().ends_with("RECONCILED BY   APP"), "{out}");
 
     // --field-selector, as the server takes it (also for `get` without a name); its error names it.
     let out = ns.oam(&["dev", "list", "--field-selector", "metadata.name=db"]).ok().stdout;
@@ -336,8 +336,14 @@ fn help_lists_only_what_a_role_can_do_and_one_version_string() {
         let list = help.split("Commands:\n").nth(1).unwrap().split("\n\n").next().unwrap().to_string();
         list.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect()
     };
-    assert_eq!(commands("dev"), ["get", "list", "edit", "apply", "diff", "set", "adopt"]);
-    assert_eq!(commands("ops"), ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]);
+    assert_eq!(
+        commands("dev"),
+        ["get", "list", "edit", "apply", "diff", "set", "adopt", "release", "gitops"]
+    );
+    assert_eq!(
+        commands("ops"),
+        ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt", "release", "gitops"]
+    );
     // Typed anyway, the other role's command says which to use.
     let err = ns.oam(&["dev", "scale", "deploy/web", "--replicas", "2"]).error();
     assert!(err.contains("kubectl oam ops scale"), "{err}");
