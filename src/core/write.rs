@@ -253,14 +253,32 @@ pub fn outside_role(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Va
     ))
 }
 
-/// Did anything a role's write depends on change between two versions of an object? Status,
-/// bookkeeping and the keys tools and controllers write do not count.
-pub fn same_for_the_write(profile: &Profile, role: RoleName, kind: &KindInfo, a: &Value, b: &Value) -> bool {
-    let outside = |obj: &Value| outside_role(profile, role, kind, obj);
-    ownership::same_units(
-        &ownership::units(profile, role, kind, a),
-        &ownership::units(profile, role, kind, b),
-    ) && outside(a) == outside(b)
+/// Are two requests the same but for the version they were decided from (an apply body's
+/// `metadata.resourceVersion`, a guarded JSON patch's `test` of it)?
+pub fn same_request(a: &Value, b: &Value) -> bool {
+    fn without_version(request: &Value) -> Value {
+        let mut request = request.clone();
+        if let Some(ops) = request.as_array_mut() {
+            ops.retain(|op| op["path"] != "/metadata/resourceVersion");
+        } else if let Some(meta) = request.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
+        request
+    }
+    without_version(a) == without_version(b)
+}
+
+/// Does `manager` hold the same fields, by the same operations, in both versions of an object? A
+/// colleague writing as the same manager in between changes that (the times do not count).
+pub fn same_own_entries(a: &Value, b: &Value, manager: &str) -> bool {
+    let own = |obj: &Value| -> Vec<(String, String, Value)> {
+        managed_entries(obj)
+            .into_iter()
+            .filter(|e| e.manager == manager)
+            .map(|e| (e.operation, e.subresource, e.fields))
+            .collect()
+    };
+    own(a) == own(b)
 }
 
 /// Does `manager` own less in `after` than in `before`?

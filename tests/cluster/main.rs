@@ -1,5 +1,6 @@
 //! Tests against a real kube-apiserver (see harness.rs): one test binary, one control plane.
 
+mod churn;
 mod fake;
 mod flags;
 mod habits;
