@@ -179,6 +179,13 @@ pub fn refusals(
             plan.duplicates.join(", ")
         )));
     }
+    if !plan.duplicates_held.is_empty() {
+        let role = writer.role;
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the name appears more than once in the live object and only the {role} role's server-side apply holds it, so any {role} write would delete every copy; nothing was applied: run `kubectl oam {role} adopt {target}` to hold it by update instead (writes that leave it alone then keep it), or remove the duplicate first",
+            plan.duplicates_held.join(", ")
+        )));
+    }
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
             object,
