@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 pub struct FieldConflict {
     pub manager: String,
     pub field: String,
+    /// What that manager's hold is, when the manager's name does not say (an autoscaler's count).
+    pub note: Option<String>,
 }
 
 /// One thing wrong with a role document.
@@ -186,8 +188,13 @@ pub fn names(text: &str, object: &str) -> bool {
 }
 
 fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {
-    let fields: Vec<String> =
-        conflicts.iter().map(|c| format!("{} (held by \"{}\")", c.field, c.manager)).collect();
+    let fields: Vec<String> = conflicts
+        .iter()
+        .map(|c| match &c.note {
+            Some(note) => format!("{} (held by \"{}\": {note})", c.field, c.manager),
+            None => format!("{} (held by \"{}\")", c.field, c.manager),
+        })
+        .collect();
     format!(
         "{object}: {} owned by another field manager: {}; to take {} over, re-run with --force-conflicts",
         if conflicts.len() == 1 { "1 field is" } else { "fields are" },

@@ -13,8 +13,8 @@ use crate::core::ownership;
 use crate::core::ownership::WritePlan;
 use crate::core::project::{self, ViewOptions};
 use crate::core::write::{
-    Live, Writer, build, outside_role, refuse_controlled, releases_ownership, removal_patch,
-    same_own_entries, same_request, spec_of, without_base,
+    Live, Writer, autoscaler_override, build, outside_role, refuse_controlled, releases_ownership,
+    removal_patch, same_own_entries, same_request, spec_of, without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
 use crate::format::{diff, output};
@@ -42,6 +42,8 @@ pub struct Plan {
     pub releases: bool,
     /// Removals nothing can carry out: no field manager owns them (server defaults).
     pub unowned: Vec<String>,
+    /// What the autoscaler will do with the count the write forces on it.
+    pub autoscaler_override: Option<String>,
     /// File name for an external diff.
     pub diff_name: String,
     /// The write to the workload's HorizontalPodAutoscaler (the ops `autoscaler` section), when the
@@ -162,13 +164,16 @@ impl Plan {
         self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
     }
 
-    /// Says which removals will not happen, and why.
+    /// Says which removals will not happen, and which change will not stay, and why.
     pub fn warn_kept(&self) {
         for path in &self.unowned {
             eprintln!(
                 "warning: {path} stays: no field manager owns it (the server sets it by default); see `kubectl oam owners {}`",
                 self.label
             );
+        }
+        if let Some(text) = &self.autoscaler_override {
+            eprintln!("warning: {text}");
         }
     }
 
@@ -371,6 +376,12 @@ async fn plan_once(
         releases: decided.plan.releases
             || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
         unowned: decided.plan.unowned.iter().cloned().chain(autoscaler_unowned).collect(),
+        autoscaler_override: autoscaler_override(
+            &decided.plan,
+            hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
+            live.autoscaler.as_ref(),
+            &live.target.display(),
+        ),
         diff_name: diff_file_name(kind, &live.target),
         autoscaler: autoscaler_write,
         decided,
@@ -412,6 +423,7 @@ async fn send_once(
                 .into_iter()
                 .map(|c| FieldConflict {
                     field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    note: hpa::scaled_for_autoscaler(basis, &c.manager),
                     manager: c.manager,
                 })
                 .collect();

@@ -227,6 +227,35 @@ pub fn refusals(
     Ok(())
 }
 
+/// What the autoscaler will do with a count the write forces on it (`autoscaled`: the label of the
+/// field it holds; `target`: the workload as commands name it): a warning naming it and its range.
+pub fn autoscaler_override(
+    plan: &WritePlan,
+    autoscaled: Option<&str>,
+    autoscaler: Option<&Autoscaler>,
+    target: &str,
+) -> Option<String> {
+    let (label, hpa) = (autoscaled?, autoscaler?);
+    if !plan.autoscaler_overridden {
+        return None;
+    }
+    let count = plan.send.iter().find(|u| u.label == label)?.value.as_i64()?;
+    // An HPA without minReplicas keeps at least 1.
+    let (min, max) = (hpa.min_replicas.unwrap_or(1), hpa.max_replicas);
+    let range = format!("min {min}, max {}", max.map_or("?".into(), |m| m.to_string()));
+    let change = format!("change its range with `kubectl oam ops autoscale {target} --min N --max M`");
+    Some(match count < min || max.is_some_and(|m| count > m) {
+        true => format!(
+            "{label} {count} is outside the range of HorizontalPodAutoscaler \"{}\" ({range}), which scales {target}: it sets the count back within its range; {change}",
+            hpa.name
+        ),
+        false => format!(
+            "HorizontalPodAutoscaler \"{}\" ({range}) scales {target}: it sets {label} again from its metrics; {change}",
+            hpa.name
+        ),
+    })
+}
+
 /// The guarded JSON patch for forced removals (and the changes beside them), if the plan has any.
 pub fn removal_patch(decided: &WritePlan, live_units: &ownership::Units, object: &Value) -> Option<Value> {
     (!decided.remove.is_empty()).then(|| {
@@ -344,6 +373,34 @@ fn comparable(obj: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_forced_count_says_what_the_autoscaler_will_do() {
+        let p = Profile::builtin();
+        let units = |replicas: i64| {
+            ownership::units(
+                &p,
+                RoleName::Ops,
+                p.kind("deploy").unwrap(),
+                &json!({"spec": {"replicas": replicas}}),
+            )
+        };
+        let forced = |replicas: i64| WritePlan {
+            send: units(replicas).iter().cloned().collect(),
+            autoscaler_overridden: true,
+            ..WritePlan::default()
+        };
+        let hpa = Autoscaler::of(&json!({"metadata": {"name": "web"}, "spec": {"maxReplicas": 4}}));
+        let warn = |plan: &WritePlan| {
+            autoscaler_override(plan, Some("scaler.replicas"), Some(&hpa), "deployment.apps/web")
+        };
+        assert!(warn(&forced(0)).unwrap().starts_with(
+            "scaler.replicas 0 is outside the range of HorizontalPodAutoscaler \"web\" (min 1, max 4)"
+        ));
+        assert!(warn(&forced(4)).unwrap().contains("it sets scaler.replicas again from its metrics"));
+        assert!(warn(&forced(5)).unwrap().contains("it sets the count back within its range"));
+        assert_eq!(warn(&WritePlan { autoscaler_overridden: false, ..forced(5) }), None);
+    }
 
     #[test]
     fn releasing_is_owning_less() {

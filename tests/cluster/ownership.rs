@@ -325,6 +325,49 @@ fn adopt_beside_duplicate_env_names_keeps_later_writes_working() {
     assert_eq!(container(&obj, "app")["image"], "nginx:1.28");
 }
 
+/// Issue 17, point 7: a forced scale while an HPA holds the count says the HPA will set it back
+/// (naming it and its range); once the HPA is gone, the count it last set is still held by
+/// kube-controller-manager (through /scale), and the refusal says that was the autoscaler's.
+#[test]
+fn scaling_against_an_autoscaler_says_what_it_will_do() {
+    let ns = Ns::new("own-hpa-scale");
+    ns.create(&web_deployment("web"));
+    ns.oam(&["ops", "autoscale", "deploy/web", "--min", "2", "--max", "4"]).ok();
+    let past = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "9", "--force-conflicts"]).ok();
+    assert_eq!(past.stdout, "deployment.apps/web scaled\n");
+    assert!(
+        past.stderr.contains("warning: scaler.replicas 9 is outside the range of HorizontalPodAutoscaler \"web\" (min 2, max 4)")
+            && past.stderr.contains("it sets the count back within its range")
+            && past.stderr.contains("kubectl oam ops autoscale deployment.apps/web --min N --max M"),
+        "{past:?}"
+    );
+    let within = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    assert!(
+        within.stderr.contains("warning: HorizontalPodAutoscaler \"web\" (min 2, max 4) scales deployment.apps/web: it sets scaler.replicas again from its metrics"),
+        "{within:?}"
+    );
+    // The HPA controller scales through /scale as kube-controller-manager; then the HPA goes.
+    ns.kubectl(&[
+        "patch",
+        "deploy/web",
+        "--subresource=scale",
+        "--type=merge",
+        "--field-manager=kube-controller-manager",
+        "-p",
+        r#"{"spec":{"replicas":4}}"#,
+    ])
+    .ok();
+    ns.kubectl(&["delete", "hpa/web"]).ok();
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"]).error();
+    assert!(
+        err.contains("scaler.replicas (held by \"kube-controller-manager\": the count a HorizontalPodAutoscaler set through /scale; none holds it now)")
+            && err.contains("re-run with --force-conflicts"),
+        "{err}"
+    );
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5", "--force-conflicts"]).ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 5);
+}
+
 #[test]
 fn an_autoscaler_created_while_editing_is_caught() {
     let ns = Ns::new("own-hpa-edit");

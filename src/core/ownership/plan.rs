@@ -75,6 +75,8 @@ pub struct WritePlan {
     pub unowned: Vec<String>,
     /// A changed replica count while an autoscaler holds it.
     pub autoscaler_conflict: bool,
+    /// The same, forced: it is sent, and the autoscaler will set it again.
+    pub autoscaler_overridden: bool,
     /// Units the write touches whose key appears twice in the live object.
     pub duplicates: Vec<String>,
     /// Units whose key appears twice that only the manager's apply holds: a write cannot send them
@@ -168,7 +170,10 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         }
         match live.get(&u.key()) {
             Some(now) if now.same_value(u) => false,
-            _ if allow.force => true,
+            _ if allow.force => {
+                plan.autoscaler_overridden = true;
+                true
+            }
             _ => {
                 plan.autoscaler_conflict = true;
                 false
