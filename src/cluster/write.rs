@@ -119,7 +119,7 @@ impl Decided {
     /// address the same places, and the manager holds the same fields as then: a colleague's write
     /// under the same manager, or any change to what the write sends, is decided again in full.
     /// Everything else others changed stays theirs: server-side apply merges by field.
-    fn same_requests<'a>(&'a self, earlier: &'a Decided, manager: &str) -> bool {
+    fn same_requests(&self, earlier: &Decided, manager: &str) -> bool {
         let same_patch = |a: &Option<Value>, b: &Option<Value>| match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => same_request(a, b),
@@ -128,8 +128,7 @@ impl Decided {
         let workload = same_request(&self.body, &earlier.body)
             && same_patch(&self.removal, &earlier.removal)
             && same_own_entries(&self.basis, &earlier.basis, manager);
-        let written = |d: &'a Decided| d.autoscaler.as_ref().filter(|a| a.writes());
-        let autoscaler = match (written(self), written(earlier)) {
+        let autoscaler = match (self.autoscaler_write(), earlier.autoscaler_write()) {
             (None, None) => true,
             (Some(now), Some(then)) => {
                 now.name == then.name
@@ -140,6 +139,11 @@ impl Decided {
             _ => false,
         };
         workload && autoscaler
+    }
+
+    /// The autoscaler's part, when it changes anything there.
+    fn autoscaler_write(&self) -> Option<&DecidedAutoscaler> {
+        self.autoscaler.as_ref().filter(|a| a.writes())
     }
 }
 

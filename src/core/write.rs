@@ -68,10 +68,6 @@ impl Live<'_> {
         project::document(profile, role, self.target.kind, &self.object, &view)
     }
 
-    pub fn resource_version(&self) -> &str {
-        self.object["metadata"]["resourceVersion"].as_str().unwrap_or_default()
-    }
-
     pub fn object_label(&self) -> String {
         format!("{} in namespace \"{}\"", self.target.display(), self.target.namespace)
     }
