@@ -1,7 +1,7 @@
 //! Role writes while other writers keep changing the object: a pipeline, `kubectl set image`, another
 //! manager, at up to 20 changes a second. Rates are counted from outcomes, never timed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
@@ -13,14 +13,43 @@ use crate::writes::{container, env_value};
 /// What the other writers last wrote: (proxy image, pipeline's annotation, minReadySeconds, label).
 type Churned = (String, String, i64, String);
 
+/// How far the other writers got: changes made, and whether they stopped.
+#[derive(Default)]
+struct Progress {
+    made: AtomicUsize,
+    stopped: AtomicBool,
+}
+
+impl Progress {
+    /// Waits until the others changed the object since `seen` changes (or stopped); the count now.
+    fn next_after(&self, seen: usize) -> usize {
+        loop {
+            let made = self.made.load(Ordering::SeqCst);
+            if made > seen || self.stopped.load(Ordering::SeqCst) {
+                return made;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+/// Marks the others stopped when they end, however they end (a failed write panics).
+struct Stops<'a>(&'a Progress);
+
+impl Drop for Stops<'_> {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Changes the spec of deploy/web (never a field the role writers below set) at most 20 times a
-/// second, until `done` or `limit` changes; how many it made, and the values it left.
-fn churn(ns: &Ns, done: &AtomicBool, limit: usize) -> (usize, Churned) {
+/// second, until `done` or `limit` changes, counting them in `progress`; the values it left.
+fn churn(ns: &Ns, done: &AtomicBool, limit: usize, progress: &Progress) -> Churned {
+    let _stops = Stops(progress);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let api: Api<Deployment> = Api::namespaced(ns.client().await, &ns.name);
         let mut last: Churned = ("envoy:1.30".into(), String::new(), 0, String::new());
-        let mut made = 0;
         for i in 0..limit {
             if done.load(Ordering::SeqCst) {
                 break;
@@ -54,18 +83,20 @@ fn churn(ns: &Ns, done: &AtomicBool, limit: usize) -> (usize, Churned) {
                 }
             };
             result.unwrap_or_else(|e| panic!("churn write {i}: {e}"));
-            made += 1;
+            progress.made.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        (made, last)
+        last
     })
 }
 
-/// One writer's role writes in a row: the values of those that landed. A failure may only be an
-/// honest race.
-fn writes(count: usize, run: impl Fn(usize) -> Run) -> Vec<usize> {
-    let mut landed = Vec::new();
+/// One writer's role writes in a row, each after the others changed the object again (counted, not
+/// timed: however fast the writes, the object keeps changing under them): the values of those that
+/// landed. A failure may only be an honest race.
+fn writes(count: usize, progress: &Progress, run: impl Fn(usize) -> Run) -> Vec<usize> {
+    let (mut landed, mut seen) = (Vec::new(), 0);
     for i in 0..count {
+        seen = progress.next_after(seen);
         let out = run(i);
         if out.code == 0 {
             landed.push(i);
@@ -92,25 +123,27 @@ fn role_writes_land_while_others_keep_changing_the_object() {
     ns.oam(&["ops", "scale", "deploy/web", "--replicas", "1", "--force-conflicts"]).ok();
     ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "W=start"]).ok();
     let replicas = |i: usize| (i % 3 + 1).to_string();
-    let done = AtomicBool::new(false);
-    let (changes, churned, dev, colleague, ops) = std::thread::scope(|scope| {
-        let churner = scope.spawn(|| churn(&ns, &done, 5000));
+    let (done, progress) = (AtomicBool::new(false), Progress::default());
+    let (churned, dev, colleague, ops) = std::thread::scope(|scope| {
+        let churner = scope.spawn(|| churn(&ns, &done, 5000, &progress));
         let dev = scope.spawn(|| {
-            writes(WRITES, |i| ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", &format!("W={i}")]))
+            writes(WRITES, &progress, |i| {
+                ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", &format!("W={i}")])
+            })
         });
         let colleague = scope.spawn(|| {
-            writes(WRITES, |i| {
+            writes(WRITES, &progress, |i| {
                 ns.oam(&["dev", "set", "env", "deploy/web", "-c", "proxy", &format!("V{i}={i}")])
             })
         });
         let ops = scope.spawn(|| {
-            writes(WRITES, |i| ns.oam(&["ops", "scale", "deploy/web", "--replicas", &replicas(i)]))
+            writes(WRITES, &progress, |i| ns.oam(&["ops", "scale", "deploy/web", "--replicas", &replicas(i)]))
         });
         let (dev, colleague, ops) = (dev.join().unwrap(), colleague.join().unwrap(), ops.join().unwrap());
         done.store(true, Ordering::SeqCst);
-        let (changes, churned) = churner.join().unwrap();
-        (changes, churned, dev, colleague, ops)
+        (churner.join().unwrap(), dev, colleague, ops)
     });
+    let changes = progress.made.load(Ordering::SeqCst);
     eprintln!(
         "churn: {changes} changes by others; dev set env {}/{WRITES} and {}/{WRITES} (same manager), ops scale {}/{WRITES} landed",
         dev.len(),
@@ -144,6 +177,6 @@ fn role_writes_land_while_others_keep_changing_the_object() {
     assert_eq!(obj["spec"]["minReadySeconds"].as_i64().unwrap_or(0), churned.2);
     assert_eq!(obj["metadata"]["labels"]["churn"], Value::from(churned.3));
     let (landed, all) = (dev.len() + colleague.len() + ops.len(), 3 * WRITES);
-    assert!(changes >= all, "the others wrote at least as often as the roles: {changes}");
+    assert!(changes >= WRITES, "each role write came after another change by the others: {changes}");
     assert!(landed * 100 >= 95 * all, "at least 95% of role writes land: {landed} of {all}");
 }
