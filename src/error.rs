@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 pub struct FieldConflict {
     pub manager: String,
     pub field: String,
+    /// What that manager's hold is, when the manager's name does not say (an autoscaler's count).
+    pub note: Option<String>,
 }
 
 /// One thing wrong with a role document.
@@ -214,8 +216,13 @@ fn conflict_line(object: &str, conflicts: &[FieldConflict]) -> String {
 }
 
 fn conflict_fields(object: &str, conflicts: &[FieldConflict]) -> String {
-    let fields: Vec<String> =
-        conflicts.iter().map(|c| format!("{} (held by \"{}\")", c.field, c.manager)).collect();
+    let fields: Vec<String> = conflicts
+        .iter()
+        .map(|c| match &c.note {
+            Some(note) => format!("{} (held by \"{}\": {note})", c.field, c.manager),
+            None => format!("{} (held by \"{}\")", c.field, c.manager),
+        })
+        .collect();
     format!(
         "{object}: {} owned by another field manager: {}",
         if conflicts.len() == 1 { "1 field is" } else { "fields are" },
@@ -341,7 +348,11 @@ mod tests {
     fn before_the_take_over_question_a_conflict_drops_its_re_run_advice() {
         let conflict = Error::Conflict {
             object: "deployment.apps/web in namespace \"shop\"".into(),
-            conflicts: vec![FieldConflict { manager: "helm".into(), field: "containers.app.image".into() }],
+            conflicts: vec![FieldConflict {
+                manager: "helm".into(),
+                field: "containers.app.image".into(),
+                note: None,
+            }],
             hint: String::new(),
         };
         assert!(conflict.to_string().ends_with("; to take it over, re-run with --force-conflicts"));

@@ -537,6 +537,7 @@ pub fn conflicts_from_status(status: &kube::core::Status) -> Vec<FieldConflict> 
         .map(|c| FieldConflict {
             manager: c.message.split('"').nth(1).unwrap_or(c.message.as_str()).to_string(),
             field: c.field.clone(),
+            note: None,
         })
         .collect()
 }
@@ -615,7 +616,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             conflicts_from_status(&status),
-            vec![FieldConflict { manager: "helm".into(), field: ".spec.replicas".into() }]
+            vec![FieldConflict { manager: "helm".into(), field: ".spec.replicas".into(), note: None }]
         );
     }
 

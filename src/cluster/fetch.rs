@@ -199,6 +199,11 @@ pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Res
     }
 }
 
+/// Does the role have fields an autoscaler may hold on this kind (the ops role's replicas)?
+fn wants_autoscaler(profile: &Profile, role: RoleName, target: &Target<'_>) -> bool {
+    profile.role(role).object_traits(&target.kind.kind).any(|(_, fields)| fields.iter().any(|f| f.autoscaled))
+}
+
 /// The object and, for roles with autoscaled fields, the HPA that targets it: both requests at once.
 pub async fn fetch_with_autoscaler(
     cluster: &Cluster,
@@ -206,11 +211,7 @@ pub async fn fetch_with_autoscaler(
     role: RoleName,
     target: &Target<'_>,
 ) -> Result<(Value, Option<Autoscaler>)> {
-    let wants_hpa = profile
-        .role(role)
-        .object_traits(&target.kind.kind)
-        .any(|(_, fields)| fields.iter().any(|f| f.autoscaled));
-    if !wants_hpa {
+    if !wants_autoscaler(profile, role, target) {
         return Ok((fetch(cluster, target).await?, None));
     }
     let (obj, hpas) =
@@ -228,6 +229,24 @@ pub async fn read_live<'p>(
     target: Target<'p>,
 ) -> Result<Live<'p>> {
     let (object, autoscaler) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
+    Ok(Live { target, object, autoscaler })
+}
+
+/// `read_live` for a write: the HPAs first (a list can take a while), then the object, so that the
+/// version the write is decided from, and sent at, is as fresh as it can be (another writer's change
+/// in between fails the write's resourceVersion precondition).
+pub async fn read_for_write<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+) -> Result<Live<'p>> {
+    let hpas = match wants_autoscaler(profile, role, &target) {
+        true => Some(list_autoscalers(cluster, Some(&target.namespace)).await?),
+        false => None,
+    };
+    let object = fetch(cluster, &target).await?;
+    let autoscaler = hpas.and_then(|hpas| Autoscaler::targeting(&hpas, target.kind, &object));
     Ok(Live { target, object, autoscaler })
 }
 

@@ -10,11 +10,12 @@ use crate::cluster::{fetch, reconcile};
 use crate::core::hpa::{self, Autoscaler};
 use crate::core::hpa_write;
 use crate::core::ownership;
+use crate::core::ownership::WritePlan;
 use crate::core::project::{self, ViewOptions};
 use crate::core::reconciler;
 use crate::core::write::{
-    Live, Writer, build, locally_applied, outside_role, refuse_controlled, releases_ownership, removal_patch,
-    same_for_the_write, spec_of, without_base,
+    Live, Writer, autoscaler_override, build, locally_applied, outside_role, refuse_controlled,
+    releases_ownership, removal_patch, same_own_entries, same_request, spec_of, without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
 use crate::format::{diff, output};
@@ -27,14 +28,10 @@ use crate::model::target::Target;
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub label: String,
-    pub body: Value,
-    /// Removals another manager also holds, forced: a JSON patch (with the changes beside them) sent
-    /// before the apply.
-    pub removal: Option<Value>,
+    /// What the write sends, and the versions it was decided from.
+    pub decided: Decided,
     /// The role document as the dry-run left it.
     pub after_doc: Value,
-    /// The live object the plan was made from.
-    pub basis: Value,
     /// The document the plan was made for (decided again if the object changes before the write).
     pub doc: Value,
     /// The role document of the live object and of the dry-run result.
@@ -47,13 +44,13 @@ pub struct Plan {
     pub releases: bool,
     /// Removals nothing can carry out: no field manager owns them (server defaults).
     pub unowned: Vec<String>,
+    /// What the autoscaler will do with the count the write forces on it.
+    pub autoscaler_override: Option<String>,
     /// File name for an external diff.
     pub diff_name: String,
     /// The write to the workload's HorizontalPodAutoscaler (the ops `autoscaler` section), when the
     /// document changes it: committed with the workload's, after one confirmation.
     pub autoscaler: Option<AutoscalerWrite>,
-    /// The role fields this write changes, as documents name them.
-    pub changed: Vec<String>,
     /// What the reconcilers of the object and of its autoscaler (Flux, Argo CD, helm…) will do to
     /// this write, when it matters: warning lines.
     pub reconciler: Vec<String>,
@@ -61,19 +58,100 @@ pub struct Plan {
     pub client_side: bool,
 }
 
-/// The autoscaler's part of a plan, accepted by the server in a dry-run.
+/// The autoscaler's part of a plan, accepted by the server in a dry-run (what it sends is
+/// `Decided::autoscaler`).
 #[derive(Debug, Clone)]
 pub struct AutoscalerWrite {
-    pub name: String,
+    pub changes_values: bool,
+    pub releases: bool,
+}
+
+/// What a write sends, decided from one version of the object (and of its HPA) by the ownership
+/// rules, before the server is asked: pure, so deciding again after a race costs no request.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub plan: WritePlan,
+    /// The server-side apply body.
     pub body: Value,
-    /// Forced removals, as the workload's.
+    /// Removals another manager also holds, forced: a JSON patch (with the changes beside them) sent
+    /// before the apply.
+    pub removal: Option<Value>,
+    /// The live object it was decided from.
+    pub basis: Value,
+    /// The autoscaler's part, when the document speaks for the workload's HPA.
+    pub autoscaler: Option<DecidedAutoscaler>,
+}
+
+/// The autoscaler's part of a decision, as the workload's.
+#[derive(Debug, Clone)]
+pub struct DecidedAutoscaler {
+    pub name: String,
+    pub plan: WritePlan,
+    pub body: Value,
     pub removal: Option<Value>,
     /// The live HPA it was decided from.
     pub basis: Value,
-    pub changes_values: bool,
-    pub releases: bool,
-    /// The autoscaler fields this write changes.
-    pub changed: Vec<String>,
+}
+
+impl DecidedAutoscaler {
+    /// Does the document change anything on the HPA (a value, or what the role owns there)?
+    fn writes(&self) -> bool {
+        !self.plan.changed.is_empty() || self.plan.releases
+    }
+}
+
+/// Decides what `doc` sends to `live` (and to its HPA); refusals are errors.
+fn decide(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Decided> {
+    let (plan, body) = build(profile, writer, live, doc)?;
+    let live_units = ownership::units(profile, writer.role, live.target.kind, &live.object);
+    let removal = removal_patch(&plan, &live_units, &live.object);
+    let autoscaler = match (hpa_write::build(profile, writer, live, doc)?, &live.autoscaler) {
+        (Some((plan, body)), Some(hpa)) => Some(DecidedAutoscaler {
+            name: hpa.name.clone(),
+            removal: removal_patch(&plan, &hpa::units(&hpa.object), &hpa.object),
+            plan,
+            body,
+            basis: hpa.object.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Decided { plan, body, removal, basis: live.object.clone(), autoscaler })
+}
+
+impl Decided {
+    /// Does this decision (from a newer version) make the same requests as `earlier`, but for the
+    /// resourceVersions they carry? Then `earlier`, already accepted by the server's dry-run, may be
+    /// sent at the newer version without asking again (a rebase). It holds when every field the
+    /// write sends (set now, or re-asserted because the role owns it) has the same value, removals
+    /// address the same places, and the manager holds the same fields as then: a colleague's write
+    /// under the same manager, or any change to what the write sends, is decided again in full.
+    /// Everything else others changed stays theirs: server-side apply merges by field.
+    fn same_requests(&self, earlier: &Decided, manager: &str) -> bool {
+        let same_patch = |a: &Option<Value>, b: &Option<Value>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => same_request(a, b),
+            _ => false,
+        };
+        let workload = same_request(&self.body, &earlier.body)
+            && same_patch(&self.removal, &earlier.removal)
+            && same_own_entries(&self.basis, &earlier.basis, manager);
+        let autoscaler = match (self.autoscaler_write(), earlier.autoscaler_write()) {
+            (None, None) => true,
+            (Some(now), Some(then)) => {
+                now.name == then.name
+                    && same_request(&now.body, &then.body)
+                    && same_patch(&now.removal, &then.removal)
+                    && same_own_entries(&now.basis, &then.basis, manager)
+            }
+            _ => false,
+        };
+        workload && autoscaler
+    }
+
+    /// The autoscaler's part, when it changes anything there.
+    fn autoscaler_write(&self) -> Option<&DecidedAutoscaler> {
+        self.autoscaler.as_ref().filter(|a| a.writes())
+    }
 }
 
 impl AutoscalerWrite {
@@ -97,7 +175,8 @@ impl Plan {
         self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
     }
 
-    /// Says which removals will not happen, and why, and what the object's reconciler will undo.
+    /// Says which removals will not happen, which change will not stay (the autoscaler's count,
+    /// what the object's reconciler puts back), and why.
     pub fn warn_kept(&self) {
         for message in &self.reconciler {
             eprintln!("warning: {message}");
@@ -107,9 +186,12 @@ impl Plan {
                 "warning: {path} stays: no field manager owns it (the server sets it by default); see `{}`",
                 crate::error::suggest(
                     &format!("owners {}", self.label),
-                    self.body["metadata"]["namespace"].as_str().unwrap_or_default()
+                    self.decided.body["metadata"]["namespace"].as_str().unwrap_or_default()
                 )
             );
+        }
+        if let Some(text) = &self.autoscaler_override {
+            eprintln!("warning: {text}");
         }
     }
 
@@ -139,9 +221,10 @@ fn params(writer: &Writer, dry_run: bool) -> PatchParams {
     params
 }
 
-/// Decides the write for `doc` and asks the server what it would do (dry-run). When the object
-/// changed since `live` was read (a race, not a conflict), it is read again and the write decided
-/// again: changes made by others in between are kept, never reported as conflicts.
+/// Decides the write for `doc` and asks the server what it would do (dry-run), then what the
+/// object's reconciler will do to it. When the object changed since `live` was read (a race, not a
+/// conflict), it is read again and the write decided again: changes made by others in between are
+/// kept, never reported as conflicts.
 pub async fn plan(
     cluster: &Cluster,
     profile: &Profile,
@@ -163,18 +246,25 @@ async fn reconciled(
     writer: &Writer,
     plan: &Plan,
 ) -> Result<Vec<String>> {
-    let Some(kind) = plan.basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else {
-        return Ok(Vec::new());
-    };
-    let namespace = plan.basis["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-    let units = ownership::units(profile, writer.role, kind, &plan.basis);
-    let workload =
-        reconcile::judge(cluster, kind, &plan.basis, &units, &plan.changed, &writer.manager, writer.force);
+    let basis = &plan.decided.basis;
+    let Some(kind) = basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else { return Ok(Vec::new()) };
+    let namespace = basis["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+    let units = ownership::units(profile, writer.role, kind, basis);
+    let changed = &plan.decided.plan.changed;
+    let workload = reconcile::judge(cluster, kind, basis, &units, changed, &writer.manager, writer.force);
     let autoscaler = async {
-        let hpa = plan.autoscaler.as_ref()?;
+        let hpa = plan.decided.autoscaler_write()?;
         let units = hpa::units(&hpa.basis);
-        reconcile::judge(cluster, &hpa::KIND, &hpa.basis, &units, &hpa.changed, &writer.manager, writer.force)
-            .await
+        reconcile::judge(
+            cluster,
+            &hpa::KIND,
+            &hpa.basis,
+            &units,
+            &hpa.plan.changed,
+            &writer.manager,
+            writer.force,
+        )
+        .await
     };
     let (workload, autoscaler) = tokio::join!(workload, autoscaler);
     let suggest = |words: &str| crate::error::suggest(words, &namespace);
@@ -210,28 +300,23 @@ async fn plan_racing(
 ) -> Result<Plan> {
     refuse_controlled(profile, writer.role, live)?;
     let mut current = live.clone();
-    let (mut attempt, mut rebased) = (0, 0);
+    let mut race = Race::default();
     loop {
         match plan_once(cluster, profile, writer, &current, doc).await {
-            Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) if attempt < RACE_RETRIES => {
-                let again = fetch::read_live(cluster, profile, writer.role, current.target.clone()).await?;
-                if again.resource_version() == current.resource_version() {
+            Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) => {
+                // The pause comes before the read: the version the write is sent at is as fresh as
+                // it can be.
+                if !race.again().await {
                     return Err(e);
                 }
-                // Controllers write status and their annotations all the time: then only the
-                // version moved, and the same write is asked again at once.
-                if same_for_the_write(
-                    profile,
-                    writer.role,
-                    current.target.kind,
-                    &current.object,
-                    &again.object,
-                ) && rebased < REBASES
+                let again =
+                    fetch::read_for_write(cluster, profile, writer.role, current.target.clone()).await?;
+                // A conflict that the same write meets at the newer version stands.
+                if matches!(e, Error::Conflict { .. })
+                    && decide(profile, writer, &again, doc)?
+                        .same_requests(&decide(profile, writer, &current, doc)?, &writer.manager)
                 {
-                    rebased += 1;
-                } else {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
+                    return Err(e);
                 }
                 current = again;
             }
@@ -240,14 +325,42 @@ async fn plan_racing(
     }
 }
 
-/// How often a write is decided again when the object keeps changing under it.
-const RACE_RETRIES: u32 = 3;
+/// Retries of a write that other writers keep racing: bounded, the first ones at once, then after a
+/// growing, jittered pause.
+#[derive(Default)]
+struct Race {
+    attempts: u32,
+}
 
-/// How often a write is re-sent at a newer version when only status and bookkeeping changed.
-const REBASES: u32 = 10;
+/// How often a write is sent again (rebased or decided again) when the object keeps changing under
+/// it. Each try is a read and one request; controllers write status in bursts (a rollout), so the
+/// tries spread over a few seconds.
+const RACE_ATTEMPTS: u32 = 60;
 
+impl Race {
+    /// Waits before the next try; false when the tries are spent.
+    async fn again(&mut self) -> bool {
+        if self.attempts >= RACE_ATTEMPTS {
+            return false;
+        }
+        self.attempts += 1;
+        tokio::time::sleep(backoff(self.attempts)).await;
+        true
+    }
+}
+
+/// The pause before try `attempt` (from 1): none for the first three, then from 10 ms doubling to
+/// 200 ms, between half of that and all of it (at random, so that writers that collided once do not
+/// collide again in step).
 fn backoff(attempt: u32) -> std::time::Duration {
-    std::time::Duration::from_millis(100 << attempt.min(4))
+    use std::hash::{BuildHasher, Hasher};
+    if attempt <= 3 {
+        return std::time::Duration::ZERO;
+    }
+    let cap = (10u64 << (attempt - 4).min(5)).min(200);
+    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+    random.write_u32(attempt);
+    std::time::Duration::from_millis(cap / 2 + random.finish() % (cap / 2 + 1))
 }
 
 async fn plan_once(
@@ -258,15 +371,12 @@ async fn plan_once(
     doc: &Value,
 ) -> Result<Plan> {
     let kind = live.target.kind;
-    let (decided, body) = build(profile, writer, live, doc)?;
-    let hpa_decided = hpa_write::build(profile, writer, live, doc)?;
+    let decided = decide(profile, writer, live, doc)?;
     // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
     // only validates together with the change beside it); the apply after it then changes no value
     // and records the role's ownership. Without, the apply alone.
-    let live_units = ownership::units(profile, writer.role, kind, &live.object);
-    let removal = removal_patch(&decided, &live_units, &live.object);
-    let forced = removal.is_some();
-    let (applied, result) = match &removal {
+    let forced = decided.removal.is_some();
+    let (applied, result) = match &decided.removal {
         Some(patch) => {
             let mut result =
                 remove_fields(cluster, profile, writer, &live.target, patch, true, &live.object).await?;
@@ -276,7 +386,7 @@ async fn plan_once(
         }
         None => {
             let applied =
-                send_once(cluster, profile, writer, &live.target, &body, true, &live.object).await?;
+                send_once(cluster, profile, writer, &live.target, &decided.body, true, &live.object).await?;
             (applied.clone(), applied)
         }
     };
@@ -284,13 +394,11 @@ async fn plan_once(
     let mut autoscaler_write = None;
     let mut autoscaler_unowned = Vec::new();
     let mut after_autoscaler = live.autoscaler.clone();
-    if let (Some((hpa_plan, hpa_body)), Some(hpa)) = (hpa_decided, &live.autoscaler) {
-        autoscaler_unowned.clone_from(&hpa_plan.unowned);
-        if !hpa_plan.changed.is_empty() || hpa_plan.releases {
+    if let (Some(hpa_decided), Some(hpa)) = (&decided.autoscaler, &live.autoscaler) {
+        autoscaler_unowned.clone_from(&hpa_decided.plan.unowned);
+        if hpa_decided.writes() {
             let hpa_target = hpa_write::target(live, hpa);
-            let hpa_units = hpa::units(&hpa.object);
-            let hpa_removal = removal_patch(&hpa_plan, &hpa_units, &hpa.object);
-            let hpa_result = match &hpa_removal {
+            let hpa_result = match &hpa_decided.removal {
                 Some(patch) => {
                     let mut result =
                         remove_fields(cluster, profile, writer, &hpa_target, patch, true, &hpa.object)
@@ -300,7 +408,8 @@ async fn plan_once(
                     result
                 }
                 None => {
-                    send_once(cluster, profile, writer, &hpa_target, &hpa_body, true, &hpa.object).await?
+                    send_once(cluster, profile, writer, &hpa_target, &hpa_decided.body, true, &hpa.object)
+                        .await?
                 }
             };
             let outside = hpa::outside_section;
@@ -317,15 +426,10 @@ async fn plan_once(
                 });
             }
             autoscaler_write = Some(AutoscalerWrite {
-                name: hpa.name.clone(),
-                body: hpa_body,
                 changes_values: spec_of(&hpa.object) != spec_of(&hpa_result),
-                releases: hpa_plan.releases
-                    || (hpa_removal.is_none()
+                releases: hpa_decided.plan.releases
+                    || (hpa_decided.removal.is_none()
                         && releases_ownership(&hpa.object, &hpa_result, &writer.manager)),
-                removal: hpa_removal,
-                basis: hpa.object.clone(),
-                changed: hpa_plan.changed.clone(),
             });
             after_autoscaler = Some(Autoscaler::of(&hpa_result));
         }
@@ -353,20 +457,23 @@ async fn plan_once(
     }
     Ok(Plan {
         label: live.target.display(),
-        body,
-        removal,
         after_doc,
-        basis: live.object.clone(),
         doc: doc.clone(),
         before,
         after,
         changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: decided.releases
+        releases: decided.plan.releases
             || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
-        unowned: decided.unowned.into_iter().chain(autoscaler_unowned).collect(),
+        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler_unowned).collect(),
+        autoscaler_override: autoscaler_override(
+            &decided.plan,
+            hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
+            live.autoscaler.as_ref(),
+            &live.target.display(),
+        ),
         diff_name: diff_file_name(kind, &live.target),
         autoscaler: autoscaler_write,
-        changed: decided.changed.clone(),
+        decided,
         reconciler: Vec::new(),
         client_side: false,
     })
@@ -393,27 +500,18 @@ pub async fn plan_as(
 pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Plan> {
     refuse_controlled(profile, writer.role, live)?;
     let kind = live.target.kind;
-    let (decided, body) = build(profile, writer, live, doc)?;
-    let live_units = ownership::units(profile, writer.role, kind, &live.object);
-    let removal = removal_patch(&decided, &live_units, &live.object);
-    let result = locally_applied(&live.object, &decided);
+    let decided = decide(profile, writer, live, doc)?;
+    let result = locally_applied(&live.object, &decided.plan);
     let mut autoscaler_write = None;
     let mut autoscaler_unowned = Vec::new();
     let mut after_autoscaler = live.autoscaler.clone();
-    if let (Some((hpa_plan, hpa_body)), Some(hpa)) =
-        (hpa_write::build(profile, writer, live, doc)?, &live.autoscaler)
-    {
-        autoscaler_unowned.clone_from(&hpa_plan.unowned);
-        if !hpa_plan.changed.is_empty() || hpa_plan.releases {
-            let hpa_result = locally_applied(&hpa.object, &hpa_plan);
+    if let (Some(hpa_decided), Some(hpa)) = (&decided.autoscaler, &live.autoscaler) {
+        autoscaler_unowned.clone_from(&hpa_decided.plan.unowned);
+        if hpa_decided.writes() {
+            let hpa_result = locally_applied(&hpa.object, &hpa_decided.plan);
             autoscaler_write = Some(AutoscalerWrite {
-                name: hpa.name.clone(),
-                body: hpa_body,
-                removal: removal_patch(&hpa_plan, &hpa::units(&hpa.object), &hpa.object),
-                basis: hpa.object.clone(),
                 changes_values: spec_of(&hpa.object) != spec_of(&hpa_result),
-                releases: hpa_plan.releases,
-                changed: hpa_plan.changed.clone(),
+                releases: hpa_decided.plan.releases,
             });
             after_autoscaler = Some(Autoscaler::of(&hpa_result));
         }
@@ -424,19 +522,22 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
     let after = output::yaml(&after_doc)?;
     Ok(Plan {
         label: live.target.display(),
-        body,
-        removal,
         after_doc,
-        basis: live.object.clone(),
         doc: doc.clone(),
         before,
         after,
         changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: decided.releases,
-        unowned: decided.unowned.into_iter().chain(autoscaler_unowned).collect(),
+        releases: decided.plan.releases,
+        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler_unowned).collect(),
+        autoscaler_override: autoscaler_override(
+            &decided.plan,
+            hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
+            live.autoscaler.as_ref(),
+            &live.target.display(),
+        ),
         diff_name: diff_file_name(kind, &live.target),
         autoscaler: autoscaler_write,
-        changed: decided.changed.clone(),
+        decided,
         reconciler: Vec::new(),
         client_side: true,
     })
@@ -477,6 +578,7 @@ async fn send_once(
                 .into_iter()
                 .map(|c| FieldConflict {
                     field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    note: hpa::scaled_for_autoscaler(basis, &c.manager),
                     manager: c.manager,
                 })
                 .collect();
@@ -593,9 +695,10 @@ fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, bo
 }
 
 /// Applies a plan for real: the forced removals (if any), then the body the dry-run accepted. If the
-/// object changed since the plan was made, the write is decided again from the new version (bounded,
-/// with backoff), so a racing writer's change is kept and the user's change still lands, or is
-/// refused by the same rules as before.
+/// object changed since the plan was made, the same requests are sent at the new version when they
+/// still are the write decided from it (`Decided::same_requests`); else the write is decided again
+/// from the new version, with a new dry-run. Either way a racing writer's change is kept and the
+/// user's change still lands, or is refused by the same rules as before (bounded, with backoff).
 pub async fn commit(
     cluster: &Cluster,
     profile: &Profile,
@@ -604,32 +707,37 @@ pub async fn commit(
     plan: &Plan,
 ) -> Result<()> {
     let mut plan = plan.clone();
-    let (mut attempt, mut rebased) = (0, 0);
+    let mut race = Race::default();
     loop {
-        match commit_once(cluster, profile, writer, target, &plan).await {
-            Err(Error::Changed { .. } | Error::Conflict { .. }) if attempt < RACE_RETRIES => {
-                let live = fetch::read_live(cluster, profile, writer.role, target.clone()).await?;
-                // Only status or bookkeeping moved: the same write, at the new version.
-                if same_for_the_write(profile, writer.role, target.kind, &plan.basis, &live.object)
-                    && rebased < REBASES
-                {
-                    rebased += 1;
-                    let rv = live.object["metadata"]["resourceVersion"].clone();
-                    plan.body["metadata"]["resourceVersion"] = rv.clone();
-                    if let Some(test) = plan.removal.as_mut().and_then(|p| p.get_mut(0)) {
-                        test["value"] = rv;
-                    }
-                    plan.basis = live.object;
-                    continue;
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-                plan = self::plan(cluster, profile, writer, &live, &plan.doc).await?;
-                if !plan.needs_write() {
-                    return Ok(());
-                }
-            }
+        let mut err = match commit_once(cluster, profile, writer, target, &plan).await {
+            Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) => e,
             other => return other,
+        };
+        // Until there is a plan for the version now (a dry-run may race too). The pause comes
+        // before the read: the version the write is sent at is as fresh as it can be.
+        loop {
+            if !race.again().await {
+                return Err(err);
+            }
+            let live = fetch::read_for_write(cluster, profile, writer.role, target.clone()).await?;
+            let now = decide(profile, writer, &live, &plan.doc)?;
+            if now.same_requests(&plan.decided, &writer.manager) {
+                // A conflict that the same requests meet at the newer version stands.
+                if matches!(err, Error::Conflict { .. }) {
+                    return Err(err);
+                }
+                plan.decided = now;
+                break;
+            }
+            match plan_once(cluster, profile, writer, &live, &plan.doc).await {
+                Ok(fresh) if !fresh.needs_write() => return Ok(()),
+                Ok(fresh) => {
+                    plan = fresh;
+                    break;
+                }
+                Err(e @ (Error::Changed { .. } | Error::Conflict { .. })) => err = e,
+                Err(e) => return Err(e),
+            }
         }
     }
 }
@@ -641,17 +749,19 @@ async fn commit_once(
     target: &Target<'_>,
     plan: &Plan,
 ) -> Result<()> {
+    let decided = &plan.decided;
     if plan.workload_needs_write() {
-        let mut body = plan.body.clone();
-        if let Some(patch) = &plan.removal {
-            let after = remove_fields(cluster, profile, writer, target, patch, false, &plan.basis).await?;
+        let mut body = decided.body.clone();
+        if let Some(patch) = &decided.removal {
+            let after = remove_fields(cluster, profile, writer, target, patch, false, &decided.basis).await?;
             body["metadata"]["resourceVersion"] = after["metadata"]["resourceVersion"].clone();
         }
-        send_once(cluster, profile, writer, target, &body, false, &plan.basis).await?;
+        send_once(cluster, profile, writer, target, &body, false, &decided.basis).await?;
     }
     // Then the autoscaler: a failure here leaves the workload's part applied, and the retry in
     // `commit` decides again from both objects as they are.
-    if let Some(hpa) = plan.autoscaler.as_ref().filter(|a| a.needs_write()) {
+    let hpa_write = plan.autoscaler.as_ref().filter(|a| a.needs_write());
+    if let (Some(hpa), Some(_)) = (&decided.autoscaler, hpa_write) {
         let hpa_target =
             Target { kind: &hpa::KIND, name: hpa.name.clone(), namespace: target.namespace.clone() };
         let mut body = hpa.body.clone();
@@ -819,6 +929,121 @@ pub async fn apply_object(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// deploy/web at resourceVersion `rv`: the dev role's manager owns app's W and Y (by apply), the
+    /// creator everything it made (by update); `env` is app's env list.
+    fn web(rv: &str, env: Value, dev_env: &[&str]) -> Value {
+        let dev_keys: serde_json::Map<String, Value> = dev_env
+            .iter()
+            .map(|n| (format!("k:{{\"name\":\"{n}\"}}"), json!({".": {}, "f:name": {}, "f:value": {}})))
+            .collect();
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": rv, "generation": 3,
+                "managedFields": [
+                    {"manager": "creator", "operation": "Update", "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                        "k:{\"name\":\"app\"}": {".": {}, "f:name": {}, "f:image": {}, "f:env": {".": {}, "k:{\"name\":\"MODE\"}": {".": {}, "f:name": {}, "f:value": {}}}},
+                        "k:{\"name\":\"proxy\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}},
+                    {"manager": "kubectl-oam-dev", "operation": "Apply", "time": "2026-01-02T00:00:00Z", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                        "k:{\"name\":\"app\"}": {".": {}, "f:name": {}, "f:env": dev_keys}}}}}}}]},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                {"name": "app", "image": "nginx:1", "env": env},
+                {"name": "proxy", "image": "envoy:1"}]}}},
+            "status": {"observedGeneration": 3}
+        })
+    }
+
+    fn live_of(object: Value) -> Live<'static> {
+        let kind: &'static KindInfo = Box::leak(Box::new(Profile::builtin().kind("deploy").unwrap().clone()));
+        Live {
+            target: Target { kind, name: "web".into(), namespace: "shop".into() },
+            object,
+            autoscaler: None,
+        }
+    }
+
+    fn env3(w: &str, y: &str) -> Value {
+        json!([{"name": "MODE", "value": "prod"}, {"name": "W", "value": w}, {"name": "Y", "value": y}])
+    }
+
+    /// A dev write, decided from `basis` and again from `now`: the same requests?
+    fn same_write(basis: &Value, now: &Value, force: bool, change: impl Fn(&mut Value)) -> Result<bool> {
+        let p = Profile::builtin();
+        let writer = Writer::new(&p, RoleName::Dev, None, force).unwrap();
+        let read = live_of(basis.clone());
+        let mut doc = read.document(&p, RoleName::Dev, None);
+        change(&mut doc);
+        let then = decide(&p, &writer, &read, &doc)?;
+        Ok(decide(&p, &writer, &live_of(now.clone()), &doc)?.same_requests(&then, &writer.manager))
+    }
+
+    /// `dev set env W=2`.
+    fn rebases(basis: &Value, now: &Value) -> Result<bool> {
+        same_write(basis, now, false, |doc| doc["containers"]["app"]["env"]["W"] = json!("2"))
+    }
+
+    #[test]
+    fn a_raced_write_is_sent_again_when_only_others_fields_moved() {
+        let basis = web("10", env3("1", "a"), &["W", "Y"]);
+        // Status, another container's image (kubectl set image), the replica count and a new
+        // variable of the creator's: the same requests at the new version.
+        let mut now = basis.clone();
+        now["metadata"]["resourceVersion"] = json!("17");
+        now["status"]["observedGeneration"] = json!(4);
+        now["spec"]["template"]["spec"]["containers"][1]["image"] = json!("envoy:2");
+        now["spec"]["replicas"] = json!(5);
+        now["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "Z", "value": "z"}));
+        assert!(rebases(&basis, &now).unwrap());
+    }
+
+    #[test]
+    fn a_raced_write_is_decided_again_when_its_own_manager_moved() {
+        let basis = web("10", env3("1", "a"), &["W", "Y"]);
+        // A colleague under the same manager changed Y, which this write re-asserts: sending the old
+        // value again would revert theirs.
+        let changed = web("17", env3("1", "b"), &["W", "Y"]);
+        assert!(!rebases(&basis, &changed).unwrap());
+        // Or added X: the apply would release it (and the server delete it).
+        let mut added = web("17", env3("1", "a"), &["W", "Y", "X"]);
+        added["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "X", "value": "x"}));
+        assert!(!rebases(&basis, &added).unwrap());
+        // Someone changed W, the variable this write sets: refused as stale, never reverted.
+        let stale = web("17", env3("9", "a"), &["W", "Y"]);
+        let err = rebases(&basis, &stale).unwrap_err().to_string();
+        assert!(err.contains("containers.app.env.W is now \"9\""), "{err}");
+    }
+
+    #[test]
+    fn a_raced_forced_removal_is_decided_again_when_its_list_moved() {
+        // `dev set env MODE- --force-conflicts`: a JSON patch that removes the creator's MODE by its
+        // place in the list (guarded by a test of its name).
+        let remove_mode = |doc: &mut Value| {
+            doc["containers"]["app"]["env"].as_object_mut().unwrap().remove("MODE");
+        };
+        let basis = web("10", env3("1", "a"), &["W", "Y"]);
+        let mut appended = basis.clone();
+        appended["metadata"]["resourceVersion"] = json!("17");
+        appended["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "Z", "value": "z"}));
+        assert!(same_write(&basis, &appended, true, remove_mode).unwrap(), "MODE is where it was");
+        let mut inserted = basis.clone();
+        inserted["metadata"]["resourceVersion"] = json!("17");
+        inserted["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, json!({"name": "Z", "value": "z"}));
+        assert!(!same_write(&basis, &inserted, true, remove_mode).unwrap(), "MODE moved");
+    }
 
     #[test]
     fn rejections_are_short() {

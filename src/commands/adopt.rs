@@ -49,11 +49,15 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         let units = ownership::units(profile, role, kind, &live.object);
         // The autoscaler's count stays with it.
         let held = live.autoscaler.as_ref().and_then(|_| hpa::autoscaled_label(profile, role, kind));
-        let adoptable: Vec<&Unit> =
-            units.iter().filter(|u| held.as_deref() != Some(u.label.as_str())).collect();
+        // A name that appears twice goes to the manager's Update entry: server-side apply cannot
+        // address it, so in its Apply entry every later write (which cannot send it) would delete it.
+        let (twice, adoptable): (Vec<&Unit>, Vec<&Unit>) = units
+            .iter()
+            .filter(|u| held.as_deref() != Some(u.label.as_str()))
+            .partition(|u| units.is_duplicate(&u.key()));
         let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let Some((managed_fields, moved)) =
-            ownership::adopt(&live.object, &adoptable, manager, &kind.api_version, &now)
+            ownership::adopt(&live.object, &adoptable, &twice, manager, &kind.api_version, &now)
         else {
             return Ok(format!(
                 "{} : nothing to adopt; {manager} already owns every {role} field it can\n",
@@ -86,8 +90,19 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
     ) {
         eprintln!("warning: {line}");
     }
-    let rows: Vec<Vec<String>> =
-        moved.iter().map(|m| vec![m.field.clone(), m.from.join(", "), manager.clone()]).collect();
+    for m in moved.iter().filter(|m| m.by_update) {
+        eprintln!(
+            "warning: {}: the name appears more than once, which server-side apply cannot address: {manager} holds it by update (as `kubectl edit` would), so {role} writes that leave it alone keep every copy; change it with `kubectl edit`",
+            m.field
+        );
+    }
+    let rows: Vec<Vec<String>> = moved
+        .iter()
+        .map(|m| {
+            let to = if m.by_update { format!("{manager} (Update)") } else { manager.clone() };
+            vec![m.field.clone(), m.from.join(", "), to]
+        })
+        .collect();
     if args.output.as_deref() == Some("json") {
         return Ok(output::json(
             &json!({"object": live.target.display(), "namespace": live.target.namespace,

@@ -105,7 +105,7 @@ async fn write_change(
     what: &str,
     change: impl FnOnce(&mut Value, &Value) -> Result<()>,
 ) -> Result<String> {
-    let live = fetch::read_live(cluster, profile, role, target).await?;
+    let live = fetch::read_for_write(cluster, profile, role, target).await?;
     write_live(cluster, profile, role, flags, live, what, change).await
 }
 

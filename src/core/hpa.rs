@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::ownership::{self, Base, Units};
 use crate::error::Problem as DocProblem;
+use crate::model::managed::managed_entries;
 use crate::model::object::get_path;
 use crate::model::roles::{Field, KindInfo, Profile, Role, RoleName};
 
@@ -200,6 +201,15 @@ impl Autoscaler {
 }
 
 /// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
+/// Why `manager` holds the replica count of `workload`, when its name does not say: the HPA
+/// controller (kube-controller-manager) scales through the /scale subresource, and its ownership of
+/// the count outlives the HPA.
+pub fn scaled_for_autoscaler(workload: &Value, manager: &str) -> Option<String> {
+    let scaled = manager == "kube-controller-manager"
+        && managed_entries(workload).iter().any(|e| e.manager == manager && e.subresource == "scale");
+    scaled.then(|| "the count a HorizontalPodAutoscaler set through /scale; none holds it now".to_string())
+}
+
 pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
     autoscaled_fields(profile.role(role), kind).next().map(|(t, f)| format!("{t}.{}", f.name))
 }

@@ -74,13 +74,13 @@ pub struct Live<'p> {
 }
 
 impl Live<'_> {
+    pub fn resource_version(&self) -> &str {
+        self.object["metadata"]["resourceVersion"].as_str().unwrap_or_default()
+    }
+
     pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
         let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
         project::document(profile, role, self.target.kind, &self.object, &view)
-    }
-
-    pub fn resource_version(&self) -> &str {
-        self.object["metadata"]["resourceVersion"].as_str().unwrap_or_default()
     }
 
     pub fn object_label(&self) -> String {
@@ -195,6 +195,14 @@ pub fn refusals(
             plan.duplicates.join(", ")
         )));
     }
+    if !plan.duplicates_held.is_empty() {
+        let role = writer.role;
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the name appears more than once in the live object and only the {role} role's server-side apply holds it, so any {role} write would delete every copy; nothing was applied: run `{}` to hold it by update instead (writes that leave it alone then keep it), or remove the duplicate first",
+            plan.duplicates_held.join(", "),
+            crate::error::suggest(&format!("{role} adopt {}", target.display()), &target.namespace)
+        )));
+    }
     if !plan.stale.is_empty() {
         return Err(Error::Stale {
             object,
@@ -236,6 +244,35 @@ pub fn refusals(
         });
     }
     Ok(())
+}
+
+/// What the autoscaler will do with a count the write forces on it (`autoscaled`: the label of the
+/// field it holds; `target`: the workload as commands name it): a warning naming it and its range.
+pub fn autoscaler_override(
+    plan: &WritePlan,
+    autoscaled: Option<&str>,
+    autoscaler: Option<&Autoscaler>,
+    target: &str,
+) -> Option<String> {
+    let (label, hpa) = (autoscaled?, autoscaler?);
+    if !plan.autoscaler_overridden {
+        return None;
+    }
+    let count = plan.send.iter().find(|u| u.label == label)?.value.as_i64()?;
+    // An HPA without minReplicas keeps at least 1.
+    let (min, max) = (hpa.min_replicas.unwrap_or(1), hpa.max_replicas);
+    let range = format!("min {min}, max {}", max.map_or("?".into(), |m| m.to_string()));
+    let change = format!("change its range with `kubectl oam ops autoscale {target} --min N --max M`");
+    Some(match count < min || max.is_some_and(|m| count > m) {
+        true => format!(
+            "{label} {count} is outside the range of HorizontalPodAutoscaler \"{}\" ({range}), which scales {target}: it sets the count back within its range; {change}",
+            hpa.name
+        ),
+        false => format!(
+            "HorizontalPodAutoscaler \"{}\" ({range}) scales {target}: it sets {label} again from its metrics; {change}",
+            hpa.name
+        ),
+    })
 }
 
 /// The guarded JSON patch for forced removals (and the changes beside them), if the plan has any.
@@ -281,14 +318,32 @@ pub fn outside_role(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Va
     ))
 }
 
-/// Did anything a role's write depends on change between two versions of an object? Status,
-/// bookkeeping and the keys tools and controllers write do not count.
-pub fn same_for_the_write(profile: &Profile, role: RoleName, kind: &KindInfo, a: &Value, b: &Value) -> bool {
-    let outside = |obj: &Value| outside_role(profile, role, kind, obj);
-    ownership::same_units(
-        &ownership::units(profile, role, kind, a),
-        &ownership::units(profile, role, kind, b),
-    ) && outside(a) == outside(b)
+/// Are two requests the same but for the version they were decided from (an apply body's
+/// `metadata.resourceVersion`, a guarded JSON patch's `test` of it)?
+pub fn same_request(a: &Value, b: &Value) -> bool {
+    fn without_version(request: &Value) -> Value {
+        let mut request = request.clone();
+        if let Some(ops) = request.as_array_mut() {
+            ops.retain(|op| op["path"] != "/metadata/resourceVersion");
+        } else if let Some(meta) = request.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
+        request
+    }
+    without_version(a) == without_version(b)
+}
+
+/// Does `manager` hold the same fields, by the same operations, in both versions of an object? A
+/// colleague writing as the same manager in between changes that (the times do not count).
+pub fn same_own_entries(a: &Value, b: &Value, manager: &str) -> bool {
+    let own = |obj: &Value| -> Vec<(String, String, Value)> {
+        managed_entries(obj)
+            .into_iter()
+            .filter(|e| e.manager == manager)
+            .map(|e| (e.operation, e.subresource, e.fields))
+            .collect()
+    };
+    own(a) == own(b)
 }
 
 /// Does `manager` own less in `after` than in `before`?
@@ -347,6 +402,34 @@ fn comparable(obj: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_forced_count_says_what_the_autoscaler_will_do() {
+        let p = Profile::builtin();
+        let units = |replicas: i64| {
+            ownership::units(
+                &p,
+                RoleName::Ops,
+                p.kind("deploy").unwrap(),
+                &json!({"spec": {"replicas": replicas}}),
+            )
+        };
+        let forced = |replicas: i64| WritePlan {
+            send: units(replicas).iter().cloned().collect(),
+            autoscaler_overridden: true,
+            ..WritePlan::default()
+        };
+        let hpa = Autoscaler::of(&json!({"metadata": {"name": "web"}, "spec": {"maxReplicas": 4}}));
+        let warn = |plan: &WritePlan| {
+            autoscaler_override(plan, Some("scaler.replicas"), Some(&hpa), "deployment.apps/web")
+        };
+        assert!(warn(&forced(0)).unwrap().starts_with(
+            "scaler.replicas 0 is outside the range of HorizontalPodAutoscaler \"web\" (min 1, max 4)"
+        ));
+        assert!(warn(&forced(4)).unwrap().contains("it sets scaler.replicas again from its metrics"));
+        assert!(warn(&forced(5)).unwrap().contains("it sets the count back within its range"));
+        assert_eq!(warn(&WritePlan { autoscaler_overridden: false, ..forced(5) }), None);
+    }
 
     #[test]
     fn releasing_is_owning_less() {

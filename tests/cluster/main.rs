@@ -1,6 +1,7 @@
 //! Tests against a real kube-apiserver (see harness.rs): one test binary, one control plane.
 
 mod check;
+mod churn;
 mod fake;
 mod flags;
 mod habits;

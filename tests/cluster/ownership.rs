@@ -254,6 +254,120 @@ fn duplicate_env_names_are_shown_and_kept() {
     );
 }
 
+/// The app container's env as (name, value) pairs, in order.
+fn env_pairs(obj: &Value) -> Vec<(String, String)> {
+    container(obj, "app")["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].as_str().unwrap_or("-").to_string()))
+        .collect()
+}
+
+/// Issue 17, point 6: after `adopt`, a name that appears twice (which server-side apply cannot
+/// address) is held by the role's manager by update, not by its apply: writes that leave it alone
+/// go through and keep both copies; one that touches it is still refused. An object adopted before
+/// (the role's apply holding it, so that every write would delete both) is refused with the way out,
+/// and adopting again repairs it.
+#[test]
+fn adopt_beside_duplicate_env_names_keeps_later_writes_working() {
+    let ns = Ns::new("own-dup-adopt");
+    let manifest = web_deployment("web").replace(
+        "        - {name: MODE, value: prod}\n",
+        "        - {name: A, value: '1'}\n        - {name: B, value: $(A)}\n        - {name: A, value: '2'}\n",
+    );
+    ns.kubectl_stdin(&["create", "-f", "-"], &manifest).ok();
+    let adopted = ns.oam(&["dev", "adopt", "deploy/web"]).ok();
+    assert!(adopted.stderr.contains("containers.app.env.A: the name appears more than once"), "{adopted:?}");
+    ns.oam(&["ops", "adopt", "deploy/web"]).ok();
+    ns.oam(&["owners", "deploy/web", "--check"]).ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27"]).ok();
+    ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "NEW=1"]).ok();
+    let obj = ns.get_json("deploy/web");
+    let kept = [("A", "1"), ("B", "$(A)"), ("A", "2"), ("PASSWORD", "-"), ("NEW", "1")];
+    let pairs = env_pairs(&obj);
+    assert_eq!(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Vec<_>>(), kept);
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.27");
+    let err = ns.oam(&["dev", "set", "env", "deploy/web", "-c", "app", "A=3"]).error();
+    assert!(err.contains("containers.app.env.A: the name appears more than once"), "{err}");
+
+    // As an older adopt left it: the role's apply holds the name.
+    let mut entries = obj["metadata"]["managedFields"].clone();
+    let key = "k:{\"name\":\"A\"}";
+    for entry in entries.as_array_mut().unwrap() {
+        let role_apply = entry["manager"] == "kubectl-oam-dev" && entry["operation"] == "Apply";
+        let app =
+            &mut entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+        let Some(app) = app.as_object_mut() else { continue };
+        let env = app.entry("f:env").or_insert(json!({})).as_object_mut().unwrap();
+        match role_apply {
+            true => env.insert(key.into(), json!({})),
+            false => env.remove(key),
+        };
+        if env.is_empty() {
+            app.remove("f:env");
+        }
+    }
+    let patch = json!([{"op": "replace", "path": "/metadata/managedFields", "value": entries}]).to_string();
+    ns.kubectl(&["patch", "deploy/web", "--type=json", "-p", &patch]).ok();
+    assert_eq!(managers_of(&ns.get_json("deploy/web"), &app_path(&["f:env", key])), ["kubectl-oam-dev"]);
+    let err = ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.28"]).error();
+    assert!(
+        err.contains("containers.app.env.A: the name appears more than once")
+            && err.contains("kubectl oam dev adopt deployment.apps/web"),
+        "{err}"
+    );
+    ns.oam(&["dev", "adopt", "deploy/web"]).ok();
+    ns.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.28"]).ok();
+    let obj = ns.get_json("deploy/web");
+    let pairs = env_pairs(&obj);
+    assert_eq!(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Vec<_>>(), kept);
+    assert_eq!(container(&obj, "app")["image"], "nginx:1.28");
+}
+
+/// Issue 17, point 7: a forced scale while an HPA holds the count says the HPA will set it back
+/// (naming it and its range); once the HPA is gone, the count it last set is still held by
+/// kube-controller-manager (through /scale), and the refusal says that was the autoscaler's.
+#[test]
+fn scaling_against_an_autoscaler_says_what_it_will_do() {
+    let ns = Ns::new("own-hpa-scale");
+    ns.create(&web_deployment("web"));
+    ns.oam(&["ops", "autoscale", "deploy/web", "--min", "2", "--max", "4"]).ok();
+    let past = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "9", "--force-conflicts"]).ok();
+    assert_eq!(past.stdout, "deployment.apps/web scaled\n");
+    assert!(
+        past.stderr.contains("warning: scaler.replicas 9 is outside the range of HorizontalPodAutoscaler \"web\" (min 2, max 4)")
+            && past.stderr.contains("it sets the count back within its range")
+            && past.stderr.contains("kubectl oam ops autoscale deployment.apps/web --min N --max M"),
+        "{past:?}"
+    );
+    let within = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--force-conflicts"]).ok();
+    assert!(
+        within.stderr.contains("warning: HorizontalPodAutoscaler \"web\" (min 2, max 4) scales deployment.apps/web: it sets scaler.replicas again from its metrics"),
+        "{within:?}"
+    );
+    // The HPA controller scales through /scale as kube-controller-manager; then the HPA goes.
+    ns.kubectl(&[
+        "patch",
+        "deploy/web",
+        "--subresource=scale",
+        "--type=merge",
+        "--field-manager=kube-controller-manager",
+        "-p",
+        r#"{"spec":{"replicas":4}}"#,
+    ])
+    .ok();
+    ns.kubectl(&["delete", "hpa/web"]).ok();
+    let err = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5"]).error();
+    assert!(
+        err.contains("scaler.replicas (held by \"kube-controller-manager\": the count a HorizontalPodAutoscaler set through /scale; none holds it now)")
+            && err.contains("re-run with --force-conflicts"),
+        "{err}"
+    );
+    ns.oam(&["ops", "scale", "deploy/web", "--replicas", "5", "--force-conflicts"]).ok();
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 5);
+}
+
 #[test]
 fn an_autoscaler_created_while_editing_is_caught() {
     let ns = Ns::new("own-hpa-edit");

@@ -8,31 +8,39 @@ use crate::model::managed::{Step, parse_key};
 
 /// A unit whose ownership moves, and from whom.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Moved {
     pub field: String,
     pub from: Vec<String>,
+    /// Held by the manager's Update entry, not its Apply entry: a key that appears twice in the
+    /// list, which server-side apply cannot address (an apply that left it out would delete it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_update: bool,
 }
 
 /// managedFields with every unit in `units` moved from other managers to `manager` (as an Apply
-/// entry, the way kubectl's client-side to server-side migration rewrites them). Entries for
-/// subresources (an autoscaler's /scale) are left alone. None if nothing moves.
+/// entry, the way kubectl's client-side to server-side migration rewrites them), and every unit in
+/// `by_update` (keys that appear twice) to the manager's Update entry, from its Apply entry too.
+/// Entries for subresources (an autoscaler's /scale) are left alone. None if nothing moves.
 pub fn adopt(
     object: &Value,
     units: &[&Unit],
+    by_update: &[&Unit],
     manager: &str,
     api_version: &str,
     now: &str,
 ) -> Option<(Value, Vec<Moved>)> {
     let mut entries: Vec<Value> = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
     let mut moved = Vec::new();
-    let mut gained: Vec<(Vec<Step>, Value)> = Vec::new();
-    for unit in units {
+    let mut gained: [Vec<(Vec<Step>, Value)>; 2] = Default::default();
+    let each = units.iter().map(|u| (u, "Apply")).chain(by_update.iter().map(|u| (u, "Update")));
+    for (unit, operation) in each {
         let mut from = Vec::new();
         let mut taken = Value::Object(Map::new());
         for entry in entries.iter_mut() {
-            let mine = entry["manager"] == manager && entry["operation"] == "Apply";
+            let target = entry["manager"] == manager && entry["operation"] == operation;
             let sub = entry.get("subresource").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-            if mine || sub {
+            if target || sub {
                 continue;
             }
             let Some(fields) = entry.get_mut("fieldsV1") else { continue };
@@ -42,30 +50,36 @@ pub fn adopt(
             }
         }
         if !from.is_empty() {
-            moved.push(Moved { field: unit.label.clone(), from });
-            gained.push((unit.path.clone(), taken));
+            let by_update = operation == "Update";
+            moved.push(Moved { field: unit.label.clone(), from, by_update });
+            gained[usize::from(by_update)].push((unit.path.clone(), taken));
         }
     }
     if moved.is_empty() {
         return None;
     }
     entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|m| !m.is_empty()));
-    let position = entries.iter().position(|e| {
-        e["manager"] == manager
-            && e["operation"] == "Apply"
-            && e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
-    });
-    let at = match position {
-        Some(at) => at,
-        None => {
-            entries.push(json!({"manager": manager, "operation": "Apply", "apiVersion": api_version,
-                                "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
-            entries.len() - 1
+    for (operation, gained) in ["Apply", "Update"].into_iter().zip(gained) {
+        if gained.is_empty() {
+            continue;
         }
-    };
-    entries[at]["time"] = json!(now);
-    for (path, subtree) in gained {
-        add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
+        let position = entries.iter().position(|e| {
+            e["manager"] == manager
+                && e["operation"] == operation
+                && e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
+        });
+        let at = match position {
+            Some(at) => at,
+            None => {
+                entries.push(json!({"manager": manager, "operation": operation, "apiVersion": api_version,
+                                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
+                entries.len() - 1
+            }
+        };
+        entries[at]["time"] = json!(now);
+        for (path, subtree) in gained {
+            add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
+        }
     }
     Some((Value::Array(entries), moved))
 }
@@ -103,7 +117,11 @@ pub fn release(
             }
         }
         if found {
-            moved.push(Moved { field: unit.label.clone(), from: vec![manager.to_string()] });
+            moved.push(Moved {
+                field: unit.label.clone(),
+                from: vec![manager.to_string()],
+                by_update: false,
+            });
             gained.push((unit.path.clone(), taken));
         }
     }

@@ -75,8 +75,13 @@ pub struct WritePlan {
     pub unowned: Vec<String>,
     /// A changed replica count while an autoscaler holds it.
     pub autoscaler_conflict: bool,
+    /// The same, forced: it is sent, and the autoscaler will set it again.
+    pub autoscaler_overridden: bool,
     /// Units the write touches whose key appears twice in the live object.
     pub duplicates: Vec<String>,
+    /// Units whose key appears twice that only the manager's apply holds: a write cannot send them
+    /// (server-side apply cannot address one of them), and leaving them out would delete them.
+    pub duplicates_held: Vec<String>,
     /// Does the manager give up a unit it owns?
     pub releases: bool,
 }
@@ -165,7 +170,10 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         }
         match live.get(&u.key()) {
             Some(now) if now.same_value(u) => false,
-            _ if allow.force => true,
+            _ if allow.force => {
+                plan.autoscaler_overridden = true;
+                true
+            }
             _ => {
                 plan.autoscaler_conflict = true;
                 false
@@ -229,6 +237,19 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     for u in live.iter() {
         let key = u.key();
         if !set_keys.contains(&key) && !removed_keys.contains(&key) && owned(u) {
+            // A key that appears twice cannot be sent: left out, it stays if anyone else (the
+            // manager's own Update entry included) holds it.
+            if live.is_duplicate(&key) {
+                let kept = entries.iter().any(|e| {
+                    !(e.manager == current.manager && e.operation == "Apply" && e.subresource.is_empty())
+                        && subtree(&e.fields, &u.path).is_some()
+                });
+                match kept {
+                    true => plan.releases = true,
+                    false => plan.duplicates_held.push(u.label.clone()),
+                }
+                continue;
+            }
             plan.send.push(u.clone());
         }
     }

@@ -305,6 +305,29 @@ fn duplicate_keys_are_kept_unless_touched() {
     assert_eq!(plan.duplicates, ["containers.app.env.A"]);
 }
 
+/// A name that appears twice and that the manager's apply holds cannot be sent: left out of an
+/// unrelated write when someone else holds it too (it stays), refused when only that apply does
+/// (leaving it out would delete every copy).
+#[test]
+fn duplicate_keys_the_role_applied_are_left_out_or_refused() {
+    let mut dup = live();
+    container_mut(&mut dup, "app")["env"].as_array_mut().unwrap().push(json!({"name": "A", "value": "x"}));
+    let key = "k:{\"name\":\"A\"}";
+    let entries = &mut dup["metadata"]["managedFields"];
+    entries[1]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"]["f:env"] =
+        json!({key: {}});
+    let new_proxy = |o: &mut Value| container_mut(o, "proxy")["image"] = json!("envoy:2");
+    let plan = dev_plan(&dup, &dup, new_proxy, true, Permissions::default());
+    assert!(plan.duplicates.is_empty() && plan.duplicates_held.is_empty(), "{plan:?}");
+    assert_eq!(labels(&plan.send), ["containers.proxy.image", "containers.app.image"]);
+    assert!(plan.releases, "the role's apply lets go of it; helm keeps it");
+    let helm_env = &mut dup["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"app\"}"]["f:env"];
+    helm_env.as_object_mut().unwrap().remove(key);
+    let plan = dev_plan(&dup, &dup, new_proxy, true, Permissions::default());
+    assert_eq!(plan.duplicates_held, ["containers.app.env.A"]);
+}
+
 #[test]
 fn the_autoscalers_count_is_left_to_it() {
     let p = Profile::builtin();
@@ -463,9 +486,13 @@ fn adopting_moves_ownership_to_the_role() {
     let obj = live();
     let u = dev_units(&obj);
     let all: Vec<&Unit> = u.iter().collect();
-    let (fields, moved) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "2026-02-01T00:00:00Z").unwrap();
+    let (fields, moved) =
+        adopt(&obj, &all, &[], "kubectl-oam-dev", "apps/v1", "2026-02-01T00:00:00Z").unwrap();
     assert_eq!(moved.len(), 6);
-    assert_eq!(moved[1], Moved { field: "containers.app.env.A".into(), from: vec!["helm".into()] });
+    assert_eq!(
+        moved[1],
+        Moved { field: "containers.app.env.A".into(), from: vec!["helm".into()], by_update: false }
+    );
     let helm = fields.as_array().unwrap().iter().find(|e| e["manager"] == "helm").unwrap();
     assert_eq!(
         helm["fieldsV1"],
@@ -485,7 +512,54 @@ fn adopting_moves_ownership_to_the_role() {
     // Nothing left to move: None.
     let mut after = obj.clone();
     after["metadata"]["managedFields"] = fields;
-    assert!(adopt(&after, &all, "kubectl-oam-dev", "apps/v1", "t").is_none());
+    assert!(adopt(&after, &all, &[], "kubectl-oam-dev", "apps/v1", "t").is_none());
+}
+
+/// A key that appears twice goes to the manager's Update entry, from its Apply entry too (where an
+/// older adopt put it).
+#[test]
+fn adopting_a_duplicate_key_holds_it_by_update() {
+    let mut obj = live();
+    container_mut(&mut obj, "app")["env"].as_array_mut().unwrap().push(json!({"name": "A", "value": "x"}));
+    let u = dev_units(&obj);
+    let (twice, once): (Vec<&Unit>, Vec<&Unit>) = u.iter().partition(|u| u.label == "containers.app.env.A");
+    let (fields, moved) = adopt(&obj, &once, &twice, "kubectl-oam-dev", "apps/v1", "t").unwrap();
+    let a = moved.iter().find(|m| m.field == "containers.app.env.A").unwrap();
+    assert_eq!((a.from.as_slice(), a.by_update), (["helm".to_string()].as_slice(), true));
+    let env_of = |fields: &Value, operation: &str| {
+        fields.as_array().unwrap().iter().find(|e| e["manager"] == "kubectl-oam-dev" && e["operation"] == operation).map(
+            |e| e["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"]["f:env"].clone(),
+        )
+    };
+    let key = "k:{\"name\":\"A\"}";
+    assert!(env_of(&fields, "Update").unwrap().get(key).is_some());
+    assert!(env_of(&fields, "Apply").unwrap().get(key).is_none());
+    // Held by the role's apply: moved to its Update entry.
+    let mut older = obj.clone();
+    older["metadata"]["managedFields"] = fields.clone();
+    let apply = older["metadata"]["managedFields"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["operation"] == "Apply")
+        .unwrap();
+    apply["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"]["f:env"]
+        [key] = json!({});
+    older["metadata"]["managedFields"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["operation"] != "Update" || e["manager"] == "helm");
+    let (fields, moved) = adopt(&older, &once, &twice, "kubectl-oam-dev", "apps/v1", "t").unwrap();
+    assert_eq!(
+        moved,
+        [Moved {
+            field: "containers.app.env.A".into(),
+            from: vec!["kubectl-oam-dev".into()],
+            by_update: true
+        }]
+    );
+    assert!(env_of(&fields, "Update").unwrap().get(key).is_some());
+    assert!(env_of(&fields, "Apply").unwrap().get(key).is_none());
 }
 
 #[test]
@@ -493,7 +567,7 @@ fn releasing_hands_fields_back_or_drops_them_and_adopting_then_releasing_restore
     let obj = live();
     let u = dev_units(&obj);
     let all: Vec<&Unit> = u.iter().collect();
-    let (adopted, _) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "t1").unwrap();
+    let (adopted, _) = adopt(&obj, &all, &[], "kubectl-oam-dev", "apps/v1", "t1").unwrap();
     let mut mine = obj.clone();
     mine["metadata"]["managedFields"] = adopted;
     let entry = |fields: &Value, manager: &str| {
@@ -661,7 +735,7 @@ fn releasing_one_field_keeps_the_roles_other_fields_such_as_a_port_held_by_its_k
     let obj = live();
     let u = dev_units(&obj);
     let all: Vec<&Unit> = u.iter().collect();
-    let (adopted, _) = adopt(&obj, &all, "kubectl-oam-dev", "apps/v1", "t1").unwrap();
+    let (adopted, _) = adopt(&obj, &all, &[], "kubectl-oam-dev", "apps/v1", "t1").unwrap();
     let mut mine = obj.clone();
     mine["metadata"]["managedFields"] = adopted;
     let image: Vec<&Unit> = u.iter().filter(|u| u.label == "containers.app.image").collect();

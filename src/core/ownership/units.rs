@@ -78,11 +78,6 @@ impl Units {
     }
 }
 
-/// The same units with the same values (in any order)?
-pub fn same_units(a: &Units, b: &Units) -> bool {
-    a.items.len() == b.items.len() && a.iter().all(|u| b.get(&u.key()).is_some_and(|v| v.canon == u.canon))
-}
-
 pub(super) fn path_key(path: &[Step]) -> String {
     path.iter()
         .map(|s| match s {
