@@ -200,7 +200,6 @@ impl Autoscaler {
     }
 }
 
-/// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
 /// Why `manager` holds the replica count of `workload`, when its name does not say: the HPA
 /// controller (kube-controller-manager) scales through the /scale subresource, and its ownership of
 /// the count outlives the HPA.
@@ -210,6 +209,7 @@ pub fn scaled_for_autoscaler(workload: &Value, manager: &str) -> Option<String> 
     scaled.then(|| "the count a HorizontalPodAutoscaler set through /scale; none holds it now".to_string())
 }
 
+/// `trait.field` of the field an autoscaler holds (scaler.replicas), if the role has one for `kind`.
 pub fn autoscaled_label(profile: &Profile, role: RoleName, kind: &KindInfo) -> Option<String> {
     autoscaled_fields(profile.role(role), kind).next().map(|(t, f)| format!("{t}.{}", f.name))
 }
