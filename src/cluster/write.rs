@@ -434,10 +434,6 @@ async fn plan_once(
             after_autoscaler = Some(Autoscaler::of(&hpa_result));
         }
     }
-    let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: after_autoscaler.as_ref() };
-    let after_doc = without_base(project::document(profile, writer.role, kind, &result, &after_view));
-    let after = output::yaml(&after_doc)?;
     // The guard behind the role split: whatever the body or the field manager, a role's write may
     // not change anything outside the role's fields.
     // Status and keys that only tools, controllers and the server write (a DaemonSet's template
@@ -455,28 +451,11 @@ async fn plan_once(
             ),
         });
     }
-    Ok(Plan {
-        label: live.target.display(),
-        after_doc,
-        doc: doc.clone(),
-        before,
-        after,
-        changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: decided.plan.releases
-            || (!forced && releases_ownership(&live.object, &applied, &writer.manager)),
-        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler_unowned).collect(),
-        autoscaler_override: autoscaler_override(
-            &decided.plan,
-            hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
-            live.autoscaler.as_ref(),
-            &live.target.display(),
-        ),
-        diff_name: diff_file_name(kind, &live.target),
-        autoscaler: autoscaler_write,
-        decided,
-        reconciler: Vec::new(),
-        client_side: false,
-    })
+    let releases =
+        decided.plan.releases || (!forced && releases_ownership(&live.object, &applied, &writer.manager));
+    let autoscaler =
+        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    finished(profile, writer, live, doc, decided, &result, releases, autoscaler, false)
 }
 
 /// [`plan`], or with `client_side` (`--dry-run=client`) [`plan_locally`].
@@ -499,7 +478,6 @@ pub async fn plan_as(
 /// server would add (defaults, admission, a conflict with another manager) is not in it.
 pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Plan> {
     refuse_controlled(profile, writer.role, live)?;
-    let kind = live.target.kind;
     let decided = decide(profile, writer, live, doc)?;
     let result = locally_applied(&live.object, &decided.plan);
     let mut autoscaler_write = None;
@@ -516,9 +494,36 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
             after_autoscaler = Some(Autoscaler::of(&hpa_result));
         }
     }
+    let releases = decided.plan.releases;
+    let autoscaler =
+        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    finished(profile, writer, live, doc, decided, &result, releases, autoscaler, true)
+}
+
+/// The autoscaler's part of a plan: its write, the HPA after it, the removals it cannot make.
+struct Outcome {
+    write: Option<AutoscalerWrite>,
+    after: Option<Autoscaler>,
+    unowned: Vec<String>,
+}
+
+/// The plan of `decided`, whose result (by the server's dry-run, or worked out here) is `result`.
+#[allow(clippy::too_many_arguments)]
+fn finished(
+    profile: &Profile,
+    writer: &Writer,
+    live: &Live<'_>,
+    doc: &Value,
+    decided: Decided,
+    result: &Value,
+    releases: bool,
+    autoscaler: Outcome,
+    client_side: bool,
+) -> Result<Plan> {
+    let kind = live.target.kind;
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: after_autoscaler.as_ref() };
-    let after_doc = without_base(project::document(profile, writer.role, kind, &result, &after_view));
+    let after_view = ViewOptions { container: None, autoscaler: autoscaler.after.as_ref() };
+    let after_doc = without_base(project::document(profile, writer.role, kind, result, &after_view));
     let after = output::yaml(&after_doc)?;
     Ok(Plan {
         label: live.target.display(),
@@ -526,9 +531,9 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
         doc: doc.clone(),
         before,
         after,
-        changes_values: spec_of(&live.object) != spec_of(&result),
-        releases: decided.plan.releases,
-        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler_unowned).collect(),
+        changes_values: spec_of(&live.object) != spec_of(result),
+        releases,
+        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler.unowned).collect(),
         autoscaler_override: autoscaler_override(
             &decided.plan,
             hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
@@ -536,10 +541,10 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
             &live.target.display(),
         ),
         diff_name: diff_file_name(kind, &live.target),
-        autoscaler: autoscaler_write,
+        autoscaler: autoscaler.write,
         decided,
         reconciler: Vec::new(),
-        client_side: true,
+        client_side,
     })
 }
 

@@ -63,23 +63,10 @@ pub fn adopt(
         if gained.is_empty() {
             continue;
         }
-        let position = entries.iter().position(|e| {
-            e["manager"] == manager
-                && e["operation"] == operation
-                && e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
-        });
-        let at = match position {
-            Some(at) => at,
-            None => {
-                entries.push(json!({"manager": manager, "operation": operation, "apiVersion": api_version,
-                                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
-                entries.len() - 1
-            }
-        };
-        entries[at]["time"] = json!(now);
-        for (path, subtree) in gained {
-            add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
-        }
+        let position = entries
+            .iter()
+            .position(|e| e["manager"] == manager && e["operation"] == operation && main_entry(e));
+        give(&mut entries, position, manager, operation, api_version, now, gained);
     }
     Some((Value::Array(entries), moved))
 }
@@ -130,25 +117,39 @@ pub fn release(
     }
     entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|m| !m.is_empty()));
     if let Some(to) = to {
-        let main = |e: &Value| e.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty);
         let at = entries
             .iter()
-            .position(|e| e["manager"] == to && e["operation"] == "Apply" && main(e))
-            .or_else(|| entries.iter().position(|e| e["manager"] == to && main(e)));
-        let at = match at {
-            Some(at) => at,
-            None => {
-                entries.push(json!({"manager": to, "operation": "Apply", "apiVersion": api_version,
-                                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
-                entries.len() - 1
-            }
-        };
-        entries[at]["time"] = json!(now);
-        for (path, subtree) in gained {
-            add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
-        }
+            .position(|e| e["manager"] == to && e["operation"] == "Apply" && main_entry(e))
+            .or_else(|| entries.iter().position(|e| e["manager"] == to && main_entry(e)));
+        give(&mut entries, at, to, "Apply", api_version, now, gained);
     }
     Some((Value::Array(entries), moved))
+}
+
+/// An entry for the object itself, not a subresource (an autoscaler's /scale).
+fn main_entry(entry: &Value) -> bool {
+    entry.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
+}
+
+/// Adds the `gained` subtrees to the entry at `at`, or to a new entry of `manager` and `operation`.
+fn give(
+    entries: &mut Vec<Value>,
+    at: Option<usize>,
+    manager: &str,
+    operation: &str,
+    api_version: &str,
+    now: &str,
+    gained: Vec<(Vec<Step>, Value)>,
+) {
+    let at = at.unwrap_or_else(|| {
+        entries.push(json!({"manager": manager, "operation": operation, "apiVersion": api_version,
+                            "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}}));
+        entries.len() - 1
+    });
+    entries[at]["time"] = json!(now);
+    for (path, subtree) in gained {
+        add_subtree(&mut entries[at]["fieldsV1"], &path, subtree);
+    }
 }
 
 /// Along `path` (whose leaf was just taken), removes list items (`k:{…}`) left holding nothing but
