@@ -361,3 +361,17 @@ fn imports_are_read_as_rust_writes_them() {
         .collect();
     assert_eq!(circle(&edges).map(|c| c.len()), Some(4));
 }
+
+/// Files stay small enough to read whole: at most 1,000 lines of code (tests live in `tests.rs`
+/// files beside them).
+#[test]
+fn no_source_file_is_over_a_thousand_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let long: Vec<String> = sources()
+        .iter()
+        .map(|s| (s.file.clone(), std::fs::read_to_string(root.join(&s.file)).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > 1000)
+        .map(|(file, lines)| format!("src/{file}: {lines} lines"))
+        .collect();
+    assert!(long.is_empty(), "split these (move inline tests into a tests.rs file, or a part into a module): {long:?}");
+}

@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 
 use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
-use crate::model::object::{container_list, container_name, controller, get_path, is_sidecar, set_path};
+use crate::model::object::{
+    container_list, container_name, controller, get_path, get_path_mut, is_sidecar, set_path,
+};
 use crate::model::roles::{
     CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
@@ -943,84 +945,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
                 }
             }
         }
-    }
-    out
-}
-
-fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
-    path.iter().try_fold(value, |v, seg| v.get_mut(seg.as_str()))
-}
-
-/// Dotted paths where two values differ (the first few), for messages.
-pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
-    fn walk(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
-        if a == b || out.len() >= 5 {
-            return;
-        }
-        match (a, b) {
-            (Value::Object(x), Value::Object(y)) => {
-                for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                    let next = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
-                    walk(x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null), &next, out);
-                }
-            }
-            _ => out.push(at.to_string()),
-        }
-    }
-    let mut out = Vec::new();
-    walk(a, b, "", &mut out);
-    out
-}
-
-/// Names a field the server reports (`.spec.template.spec.containers[name="app"].image`) the way role
-/// documents do (`containers.app.image`); None for fields outside every role.
-pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
-    let segments = split_server_path(server_field);
-    let parent = kind.pod_spec_path();
-    for list in CONTAINER_LISTS {
-        if segments.len() > parent.len() + 1 && segments[..parent.len()] == *parent {
-            if let Some(name) = segments[parent.len()]
-                .strip_prefix(&format!("{list}[name=\""))
-                .and_then(|rest| rest.strip_suffix("\"]"))
-            {
-                return Some(format!("{list}.{name}.{}", segments[parent.len() + 1..].join(".")));
-            }
-        }
-    }
-    for role in &profile.roles {
-        for (trait_name, fields) in role.object_traits(&kind.kind) {
-            for field in fields {
-                let path = field.path.in_object(kind);
-                if segments.starts_with(&path) {
-                    let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
-                    let tail = if rest.is_empty() { String::new() } else { format!(".{}", rest.join(".")) };
-                    return Some(format!("{trait_name}.{}{tail}", field.name));
-                }
-            }
-        }
-    }
-    None
-}
-
-/// Splits `.a.b[name="x.y"].c` on dots outside brackets.
-fn split_server_path(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut depth = 0;
-    for ch in path.trim_start_matches('.').chars() {
-        match ch {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            '.' if depth == 0 => {
-                out.push(std::mem::take(&mut current));
-                continue;
-            }
-            _ => {}
-        }
-        current.push(ch);
-    }
-    if !current.is_empty() {
-        out.push(current);
     }
     out
 }

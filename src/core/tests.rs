@@ -7,6 +7,7 @@ use crate::core::owners::{field_owners, yaml_with_owners};
 use crate::core::project::{self, ViewOptions};
 use crate::core::write::{Live, Writer, build, without_base};
 use crate::core::{hpa_write, ownership, rows};
+use crate::model::object;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::target::Target;
 
@@ -58,7 +59,7 @@ fn derive_all(profile: &Profile, kind: &KindInfo, obj: &Value, hpas: &[Value]) {
         let writer = Writer::new(profile, role, None, true).unwrap();
         for doc in [doc.clone(), without_base(doc.clone())] {
             if let Ok((plan, body)) = build(profile, &writer, &live, &doc) {
-                let _ = project::differing_paths(obj, &body);
+                let _ = object::differing_paths(obj, &body);
                 let _ = ownership::write_patch(obj, &plan.send, &plan.send);
             }
             if let (Ok(Some((plan, _))), Some(hpa)) = (hpa_write::build(profile, &writer, &live, &doc), &hpa)

@@ -59,3 +59,29 @@ pub fn controller(obj: &Value) -> Option<String> {
 pub fn container_names(obj: &Value, kind: &KindInfo) -> Vec<String> {
     all_containers(obj, kind).iter().map(|(_, c)| container_name(c).to_string()).collect()
 }
+
+/// The value at `path`, to change it.
+pub fn get_path_mut<'a>(value: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    path.iter().try_fold(value, |v, seg| v.get_mut(seg.as_str()))
+}
+
+/// Dotted paths where two values differ (the first few), for messages.
+pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
+        if a == b || out.len() >= 5 {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                    let next = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                    walk(x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null), &next, out);
+                }
+            }
+            _ => out.push(at.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, "", &mut out);
+    out
+}

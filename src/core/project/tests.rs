@@ -1,4 +1,6 @@
 use super::*;
+use crate::model::object::differing_paths;
+use crate::model::roles::document_label;
 
 fn deployment() -> Value {
     json!({
