@@ -373,5 +373,8 @@ fn no_source_file_is_over_a_thousand_lines() {
         .filter(|(_, lines)| *lines > 1000)
         .map(|(file, lines)| format!("src/{file}: {lines} lines"))
         .collect();
-    assert!(long.is_empty(), "split these (move inline tests into a tests.rs file, or a part into a module): {long:?}");
+    assert!(
+        long.is_empty(),
+        "split these (move inline tests into a tests.rs file, or a part into a module): {long:?}"
+    );
 }
