@@ -12,8 +12,8 @@ use crate::core::hpa_write;
 use crate::core::ownership;
 use crate::core::project::{self, ViewOptions};
 use crate::core::write::{
-    Live, Writer, build, outside_role, refuse_controlled, releases_ownership, removal_patch,
-    same_for_the_write, spec_of, without_base,
+    Live, Writer, build, outside_role, refuse_controlled, refuse_too_large, releases_ownership,
+    removal_patch, same_for_the_write, spec_of, without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
 use crate::format::{diff, output};
@@ -185,6 +185,9 @@ async fn plan_once(
     // and records the role's ownership. Without, the apply alone.
     let live_units = ownership::units(profile, writer.role, kind, &live.object);
     let removal = removal_patch(&decided, &live_units, &live.object);
+    if let Some(patch) = &removal {
+        refuse_too_large(&live.target, patch)?;
+    }
     let forced = removal.is_some();
     let (applied, result) = match &removal {
         Some(patch) => {
