@@ -199,7 +199,7 @@ proptest! {
             prop_assert!(problems.is_empty(), "{problems:?}");
             let canon = |u: &crate::core::ownership::Units| {
                 let mut v: Vec<(String, String)> =
-                    u.iter().map(|x| (x.key(), crate::format::canonical::canonical_json(&x.value))).collect();
+                    u.iter().map(|x| (x.key().to_string(), crate::format::canonical::canonical_json(&x.value))).collect();
                 v.sort();
                 v
             };

@@ -251,12 +251,54 @@ pub async fn read_for_write<'p>(
 }
 
 /// The pods `selector` (`k=v,…`) matches in `namespace`, at most `limit`, as JSON; None when they
-/// cannot be listed (callers only add what pods say, and leave it out then).
-pub async fn pods(cluster: &Cluster, namespace: &str, selector: &str, limit: u32) -> Option<Vec<Value>> {
+/// cannot be listed (callers only add what pods say, and leave it out then). With `fresh_as` (the
+/// resourceVersion of the object they belong to), see [`list_fresh_as`].
+pub async fn pods(
+    cluster: &Cluster,
+    namespace: &str,
+    selector: &str,
+    limit: u32,
+    fresh_as: Option<&str>,
+) -> Option<Vec<Value>> {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(cluster.client.clone(), namespace);
-    let list = pods.list(&ListParams::default().labels(selector).limit(limit)).await.ok()?;
-    Some(list.items.into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect())
+    list_fresh_as(cluster, pods.resource_url(), selector, limit, fresh_as, "PodList").await
+}
+
+/// The ReplicaSets `selector` matches in `namespace` (a Deployment's: the current one and the old
+/// ones it keeps, ten by default), as JSON; see [`list_fresh_as`]. None when they cannot be listed.
+pub async fn replica_sets(
+    cluster: &Cluster,
+    namespace: &str,
+    selector: &str,
+    fresh_as: &str,
+) -> Option<Vec<Value>> {
+    let sets: kube::Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        kube::Api::namespaced(cluster.client.clone(), namespace);
+    list_fresh_as(cluster, sets.resource_url(), selector, PAGE_SIZE, Some(fresh_as), "ReplicaSetList").await
+}
+
+/// One page of a labelled list, straight into JSON. With `fresh_as`, a resourceVersion to be no
+/// older than (`resourceVersionMatch=NotOlderThan`): the API server answers from its watch cache,
+/// in memory, as fresh as the object read at that version, without a round trip to etcd (which a
+/// server before 1.31 makes for every list with a limit, reading the namespace's objects to find
+/// the few the selector matches).
+async fn list_fresh_as(
+    cluster: &Cluster,
+    url: &str,
+    selector: &str,
+    limit: u32,
+    fresh_as: Option<&str>,
+    list_kind: &str,
+) -> Option<Vec<Value>> {
+    let mut params = ListParams::default().labels(selector).limit(limit);
+    if let Some(version) = fresh_as.filter(|v| !v.is_empty()) {
+        params = params.at(version).matching(kube::api::VersionMatch::NotOlderThan);
+    }
+    match get_page(cluster, url, &params, list_kind).await {
+        Ok(Ok((items, _))) => Some(items),
+        _ => None,
+    }
 }
 
 /// The names on the first page of `kind`'s objects in the namespace: enough to complete from.

@@ -213,7 +213,7 @@ async fn stuck_pod(cluster: &Cluster, target: &Target<'_>) -> String {
     if selector.is_empty() {
         return String::new();
     }
-    let Some(values) = fetch::pods(cluster, &target.namespace, &selector.join(","), 100).await else {
+    let Some(values) = fetch::pods(cluster, &target.namespace, &selector.join(","), 100, None).await else {
         return String::new();
     };
     values.iter().find_map(pod_problem).map(|p| format!("; {p}")).unwrap_or_default()

@@ -15,7 +15,8 @@ use crate::core::project::{self, ViewOptions};
 use crate::core::reconciler;
 use crate::core::write::{
     Live, Writer, autoscaler_override, build, locally_applied, outside_role, refuse_controlled,
-    releases_ownership, removal_patch, same_own_entries, same_request, spec_of, without_base,
+    refuse_too_large, releases_ownership, removal_patch, same_own_entries, same_request, spec_of,
+    without_base,
 };
 use crate::error::{Error, FieldConflict, Result};
 use crate::format::{diff, output};
@@ -375,6 +376,9 @@ async fn plan_once(
     // With forced removals, everything that changes goes in one guarded JSON patch (a removal often
     // only validates together with the change beside it); the apply after it then changes no value
     // and records the role's ownership. Without, the apply alone.
+    if let Some(patch) = &decided.removal {
+        refuse_too_large(&live.target, patch)?;
+    }
     let forced = decided.removal.is_some();
     let (applied, result) = match &decided.removal {
         Some(patch) => {

@@ -54,7 +54,7 @@ pub async fn adopt(cluster: &Cluster, profile: &Profile, role: RoleName, args: &
         let (twice, adoptable): (Vec<&Unit>, Vec<&Unit>) = units
             .iter()
             .filter(|u| held.as_deref() != Some(u.label.as_str()))
-            .partition(|u| units.is_duplicate(&u.key()));
+            .partition(|u| units.is_duplicate(u.key()));
         let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let Some((managed_fields, moved)) =
             ownership::adopt(&live.object, &adoptable, &twice, manager, &kind.api_version, &now)

@@ -380,9 +380,12 @@ fn print_views(
 const POD_LIMIT: u32 = 200;
 
 /// For `dev get` while a rollout is under way (not when it is complete, where every ready pod runs
-/// the spec's images): one list of the workload's pods, at most POD_LIMIT, to show what ready pods
-/// really run. Adds `status.readyPodImages` (of container `only`, if given); a failure only leaves
-/// it out.
+/// the spec's images): one more request, to show what ready pods really run. A Deployment's
+/// ReplicaSets say it (how many ready pods each has, and its template's images): a short list,
+/// however many pods the Deployment or its namespace has. Other kinds list their pods, at most
+/// POD_LIMIT; a Job's pods run its template, which cannot change. Both are read from the API
+/// server's cache, as fresh as the object. Adds `status.readyPodImages` (of container `only`, if
+/// given); a failure only leaves it out.
 async fn add_ready_pod_images(
     cluster: &Cluster,
     target: &Target<'_>,
@@ -398,10 +401,24 @@ async fn add_ready_pod_images(
     };
     let selector: Vec<String> =
         labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
-    let Some(pods) = fetch::pods(cluster, &target.namespace, &selector.join(","), POD_LIMIT).await else {
-        return;
+    let (namespace, selector) = (&target.namespace, selector.join(","));
+    let version = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
+    let mut images = match target.kind.kind.as_str() {
+        "Job" | "CronJob" => return,
+        "Deployment" => {
+            let Some(sets) = fetch::replica_sets(cluster, namespace, &selector, version).await else {
+                return;
+            };
+            status::ready_replica_set_images(target.kind, obj, &sets)
+        }
+        _ => {
+            let Some(pods) = fetch::pods(cluster, namespace, &selector, POD_LIMIT, Some(version)).await
+            else {
+                return;
+            };
+            status::ready_pod_images(target.kind, obj, &pods)
+        }
     };
-    let mut images = status::ready_pod_images(target.kind, obj, &pods);
     images.retain(|name, _| only.is_none_or(|only| only == name));
     if let (false, Some(status)) = (images.is_empty(), doc.get_mut(STATUS_KEY).and_then(Value::as_object_mut))
     {

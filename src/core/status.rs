@@ -1,6 +1,6 @@
 //! Live status in views: kubectl's READY, UP-TO-DATE, AVAILABLE and AGE columns, and the read-only
 //! `status:` section of `get`. All of it is read from the object itself (no extra request); the images that
-//! ready pods run are counted here from pods `get` reads.
+//! ready pods run are counted here from the ReplicaSets or pods `get` reads.
 
 use std::collections::BTreeMap;
 
@@ -169,21 +169,56 @@ pub fn add_to(doc: &mut Value, kind: &str, obj: &Value) {
 }
 
 /// Per container, how many ready pods run each image, when any of them runs one other than the
-/// spec's: what a rollout has reached. `pods` are the workload's pods.
+/// spec's: what a rollout has reached. `pods` are the workload's pods (those another controller
+/// controls are left out).
 pub fn ready_pod_images(kind: &KindInfo, obj: &Value, pods: &[Value]) -> Map<String, Value> {
+    let ready = pods.iter().filter(|p| {
+        controlled_by(p, obj)
+            && rollout::pod_problem(p).is_none()
+            && p["metadata"].get("deletionTimestamp").is_none()
+    });
+    count_images(kind, obj, ready.map(|pod| (&pod["spec"]["containers"], 1)))
+}
+
+/// [`ready_pod_images`] of a Deployment, from its ReplicaSets instead of its pods: the ready pods
+/// of each ReplicaSet (`status.readyReplicas`) run its template's images. A list of a few
+/// ReplicaSets, however many pods the Deployment or its namespace has.
+pub fn ready_replica_set_images(kind: &KindInfo, obj: &Value, replica_sets: &[Value]) -> Map<String, Value> {
+    let running = replica_sets.iter().filter(|rs| controlled_by(rs, obj)).map(|rs| {
+        let ready = rs["status"]["readyReplicas"].as_u64().unwrap_or(0);
+        (&rs["spec"]["template"]["spec"]["containers"], u32::try_from(ready).unwrap_or(u32::MAX))
+    });
+    count_images(kind, obj, running)
+}
+
+/// Is `item` controlled by `obj` (its controller ownerReference has `obj`'s uid)? Anything is,
+/// for an object without a uid.
+fn controlled_by(item: &Value, obj: &Value) -> bool {
+    let Some(uid) = obj["metadata"]["uid"].as_str() else { return true };
+    item["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["controller"] == true && r["uid"] == uid)
+}
+
+/// Per container of the spec, the images `running` (containers, how many ready pods run them)
+/// count up, for the containers where any differs from the spec's.
+fn count_images<'a>(
+    kind: &KindInfo,
+    obj: &Value,
+    running: impl Iterator<Item = (&'a Value, u32)>,
+) -> Map<String, Value> {
     let spec: BTreeMap<&str, &str> = object::containers(obj, kind)
         .iter()
         .map(|c| (object::container_name(c), c["image"].as_str().unwrap_or_default()))
         .collect();
     let mut counts: BTreeMap<&str, BTreeMap<&str, u32>> = BTreeMap::new();
-    for pod in pods
-        .iter()
-        .filter(|p| rollout::pod_problem(p).is_none() && p["metadata"].get("deletionTimestamp").is_none())
-    {
-        for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
+    for (containers, ready) in running.filter(|(_, ready)| *ready > 0) {
+        for c in containers.as_array().into_iter().flatten() {
             let (name, image) = (object::container_name(c), c["image"].as_str().unwrap_or_default());
             if spec.contains_key(name) {
-                *counts.entry(name).or_default().entry(image).or_default() += 1;
+                *counts.entry(name).or_default().entry(image).or_default() += ready;
             }
         }
     }
@@ -284,5 +319,30 @@ mod tests {
             [pod("a", "a:1", true), pod("b", "a:1", true), pod("c", "a:2", true), pod("d", "a:2", false)];
         assert_eq!(Value::Object(ready_pod_images(kind, &obj, &pods)), json!({"app": {"a:1": 2, "a:2": 1}}));
         assert!(ready_pod_images(kind, &obj, &pods[2..]).is_empty(), "all ready pods run the spec");
+    }
+
+    #[test]
+    fn a_deployments_replica_sets_count_its_ready_pods_images() {
+        let profile = crate::model::roles::Profile::builtin();
+        let kind = profile.kind("deploy").unwrap();
+        let obj = json!({"metadata": {"uid": "d1"},
+                         "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:2"}, {"name": "proxy", "image": "p:1"}]}}}});
+        let rs = |owner: &str, image: &str, ready: Option<u32>| {
+            json!({"metadata": {"ownerReferences": [{"kind": "Deployment", "uid": owner, "controller": true}]},
+                   "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}, {"name": "proxy", "image": "p:1"}]}}},
+                   "status": {"readyReplicas": ready}})
+        };
+        let sets = [
+            rs("d1", "a:1", Some(3)),
+            rs("d1", "a:2", Some(1)),
+            rs("d1", "a:0", None),
+            rs("other", "a:1", Some(7)),
+        ];
+        assert_eq!(
+            Value::Object(ready_replica_set_images(kind, &obj, &sets)),
+            json!({"app": {"a:1": 3, "a:2": 1}}),
+            "old and new ReplicaSets with ready pods; not one without, nor another Deployment's"
+        );
+        assert!(ready_replica_set_images(kind, &obj, &sets[1..]).is_empty(), "all ready pods run the spec");
     }
 }

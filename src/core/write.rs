@@ -157,7 +157,48 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     let held = ownership::reserved_held(profile, writer.role, kind, &live.object, &writer.manager);
     ownership::insert_units(&mut body, &held);
     ownership::order_like(&mut body, &live.object);
+    refuse_too_large(&live.target, &body)?;
     Ok((plan, body))
+}
+
+/// The most kube-apiserver reads of a request's body: `MaxRequestBodyBytes` in k8s.io/apiserver's
+/// server config, 3 MiB, with no flag to change it (etcd takes 1.5 MiB per write, the request may
+/// be twice that as JSON). A larger body gets "413 Request Entity Too Large" once sent.
+pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+
+/// Refuses a body the API server would refuse for its size, before it is sent: as compact JSON,
+/// as kube sends it.
+pub fn refuse_too_large(target: &Target<'_>, body: &Value) -> Result<()> {
+    /// Counts what is written, keeps nothing.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut size = Count(0);
+    let _ = serde_json::to_writer(&mut size, body);
+    let size = size.0;
+    if size <= MAX_REQUEST_BYTES {
+        return Ok(());
+    }
+    let mib = |bytes: usize| format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
+    // Just over the limit, MiB round to the limit itself: then bytes say it.
+    let (size, limit) = match mib(size) == mib(MAX_REQUEST_BYTES) {
+        false => (format!("{} MiB", mib(size)), format!("{} MiB", MAX_REQUEST_BYTES >> 20)),
+        true => {
+            (format!("{size} bytes"), format!("{} MiB ({MAX_REQUEST_BYTES} bytes)", MAX_REQUEST_BYTES >> 20))
+        }
+    };
+    Err(Error::Document(format!(
+        "the document for {} in namespace \"{}\" is {size}; the API server accepts at most {limit} per request",
+        target.display(),
+        target.namespace,
+    )))
 }
 
 /// Server-side apply replaces an atomic list or map whole: a role's write below one (a custom kind
@@ -281,7 +322,7 @@ pub fn removal_patch(decided: &WritePlan, live_units: &ownership::Units, object:
         let changing: Vec<ownership::Unit> = decided
             .send
             .iter()
-            .filter(|u| live_units.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+            .filter(|u| live_units.get(u.key()).is_none_or(|now| !now.same_value(u)))
             .cloned()
             .collect();
         let removing: Vec<ownership::Unit> =
@@ -429,6 +470,39 @@ mod tests {
         assert!(warn(&forced(4)).unwrap().contains("it sets scaler.replicas again from its metrics"));
         assert!(warn(&forced(5)).unwrap().contains("it sets the count back within its range"));
         assert_eq!(warn(&WritePlan { autoscaler_overridden: false, ..forced(5) }), None);
+    }
+
+    #[test]
+    fn bodies_over_the_servers_request_limit_are_refused() {
+        let profile = Profile::builtin();
+        let kind = profile.kind("deploy").unwrap();
+        let live = Live {
+            target: Target { kind, name: "web".into(), namespace: "shop".into() },
+            object: json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                           "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "7"},
+                           "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}}}}),
+            autoscaler: None,
+        };
+        let writer = Writer::new(&profile, RoleName::Dev, None, false).unwrap();
+        let with_value = |bytes: usize| {
+            let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"env": {"BIG": "x".repeat(bytes)}}}});
+            build(&profile, &writer, &live, &doc).map(|(_, body)| serde_json::to_vec(&body).unwrap().len())
+        };
+        let under = with_value(MAX_REQUEST_BYTES - 1000).unwrap();
+        assert!(under <= MAX_REQUEST_BYTES, "{under}");
+        let at_limit = with_value(MAX_REQUEST_BYTES - 1000 + (MAX_REQUEST_BYTES - under)).unwrap();
+        assert_eq!(at_limit, MAX_REQUEST_BYTES, "the limit itself is accepted");
+        let just_over = with_value(MAX_REQUEST_BYTES - 1000 + (MAX_REQUEST_BYTES - under) + 1).unwrap_err();
+        assert_eq!(
+            just_over.to_string(),
+            "the document for deployment.apps/web in namespace \"shop\" is 3145729 bytes; the API server accepts at most 3 MiB (3145728 bytes) per request"
+        );
+        assert!(matches!(just_over, Error::Document(_)));
+        let far_over = with_value(8 << 20).unwrap_err().to_string();
+        assert!(
+            far_over.ends_with("\"shop\" is 8.0 MiB; the API server accepts at most 3 MiB per request"),
+            "{far_over}"
+        );
     }
 
     #[test]

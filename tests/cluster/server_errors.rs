@@ -140,3 +140,41 @@ fn rejected_values_name_their_field_as_the_document_does() {
     assert!(err.contains("containers.proxy.ports[0].containerPort: Invalid value: 99999"), "{err}");
     assert!(!err.contains("containers[1]"), "{err}");
 }
+
+/// A dev document of `vars` env vars of about 44 bytes each (165,000 make 7.5 MiB).
+fn many_env_vars(vars: usize) -> String {
+    let mut doc = String::from("kind: Deployment\nname: web\ncontainers:\n  app:\n    env:\n");
+    for i in 0..vars {
+        doc.push_str(&format!("      VAR_{i:07}: value-{i:07}-abcdefghij\n"));
+    }
+    doc
+}
+
+#[test]
+fn a_document_over_the_servers_request_limit_is_refused_before_it_is_sent() {
+    let ns = Ns::new("server-errors-too-large");
+    ns.create(&crate::harness::web_deployment("web"));
+    // 80,000 variables: 3.4 MiB of YAML, a 4.4 MiB apply body. Deciding it took minutes when each
+    // item was looked for in the list being built; the server would refuse it with a 413.
+    let doc = many_env_vars(80_000);
+    for verb in ["apply", "diff"] {
+        let run = ns.oam_with(&["dev", verb, "-f", "-", "-v", "6"], &doc, &[]);
+        let requests: Vec<&str> = run.stderr.lines().filter(|l| l.contains("round_trippers")).collect();
+        // Reads only (the object; the role profile, on a cold cache): nothing sent.
+        assert!(requests.iter().all(|r| r.contains("] GET /")), "{requests:?}");
+        assert!(requests.iter().any(|r| r.contains("/deployments/web ")), "{requests:?}");
+        let err: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            err,
+            [format!(
+                "error: the document for deployment.apps/web in namespace \"{}\" is 4.4 MiB; the API server accepts at most 3 MiB per request",
+                ns.name
+            )],
+            "{run:?}"
+        );
+        assert_eq!(run.code, 2);
+    }
+    // Nothing was written.
+    let env = &ns.get_json("deploy/web")["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env.as_array().map(Vec::len), Some(2), "{env}");
+}

@@ -250,14 +250,16 @@ fn lists_and_documents_show_live_status() {
     assert_eq!(run.stderr.lines().filter(|l| l.contains("round_trippers")).count(), 1, "{}", run.stderr);
 
     // Mid-rollout (the new pods cannot be scheduled), dev sees which images the ready pods still run:
-    // one more request, for the workload's pods.
+    // one more request, for the Deployment's ReplicaSets (not its pods: their number, and the
+    // namespace's, cost nothing), from the server's cache as fresh as the Deployment.
     let patch = r#"{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"},"containers":[{"name":"app","image":"nginx:1.26"}]}}}}"#;
     ns.kubectl(&["patch", "deploy/web", "-p", patch]).ok();
     ns.kubectl(&["wait", "deploy/web", "--for=jsonpath={.status.updatedReplicas}=1", "--timeout=60s"]).ok();
     let run = ns.oam(&["dev", "get", "deploy/web", "-v", "6"]).ok();
     let requests: Vec<&str> = run.stderr.lines().filter(|l| l.contains("round_trippers")).collect();
     assert_eq!(requests.len(), 2, "{requests:?}");
-    assert!(requests[1].contains("/pods?") && requests[1].contains("limit=200"), "{requests:?}");
+    assert!(requests[1].contains("/replicasets?"), "{requests:?}");
+    assert!(requests[1].contains("resourceVersionMatch=NotOlderThan"), "{requests:?}");
     let doc: serde_json::Value = serde_yaml::from_str(&run.stdout).unwrap();
     assert_eq!(doc["containers"]["app"]["image"], "nginx:1.26");
     assert_eq!(doc["status"]["rollout"], "progressing");
@@ -284,4 +286,46 @@ fn lists_and_documents_show_live_status() {
     let _ = (std::fs::remove_file(&script), std::fs::remove_file(&marker));
     assert_eq!(edit.code, 2, "{edit:?}");
     assert!(edit.stderr.contains("status: shown for context and never written"), "{edit:?}");
+}
+
+#[test]
+fn a_statefulset_mid_rollout_shows_what_its_ready_pods_run() {
+    let ns = Ns::new("workloads-sts-status");
+    ns.create(
+        r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "postgres:16"}]
+"#,
+    );
+    rolled_out(&ns, "sts/db");
+    // (The first command also reads the role profile; later ones find it cached.)
+    let run = ns.oam(&["dev", "get", "sts/db"]).ok();
+    assert!(!run.stdout.contains("readyPodImages"), "{}", run.stdout);
+    let run = ns.oam(&["dev", "get", "sts/db", "-v", "6"]).ok();
+    assert_eq!(run.stderr.lines().filter(|l| l.contains("round_trippers")).count(), 1, "{}", run.stderr);
+    // The highest ordinal is replaced first, and cannot be scheduled: db-0 still runs the old image.
+    let patch = r#"{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"},"containers":[{"name":"db","image":"postgres:17"}]}}}}"#;
+    ns.kubectl(&["patch", "sts/db", "-p", patch]).ok();
+    ns.kubectl(&["wait", "sts/db", "--for=jsonpath={.status.updatedReplicas}=1", "--timeout=60s"]).ok();
+    let run = ns.oam(&["dev", "get", "sts/db", "-v", "6"]).ok();
+    let requests: Vec<&str> = run.stderr.lines().filter(|l| l.contains("round_trippers")).collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].contains("/pods?") && requests[1].contains("limit=200"), "{requests:?}");
+    assert!(requests[1].contains("resourceVersionMatch=NotOlderThan"), "{requests:?}");
+    let doc: serde_json::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["status"]["rollout"], "progressing", "{}", run.stdout);
+    assert_eq!(
+        doc["status"]["readyPodImages"],
+        serde_json::json!({"db": {"postgres:16": 1}}),
+        "{}",
+        run.stdout
+    );
 }

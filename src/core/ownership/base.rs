@@ -27,7 +27,7 @@ impl Base {
     pub fn of(units: &Units, containers: &[String], resource_version: &str) -> Base {
         let digests = units
             .iter()
-            .map(|u| (fnv32(&u.key()), fnv32(&u.canon)))
+            .map(|u| (fnv32(u.key()), fnv32(&u.canon)))
             .chain(containers.iter().map(|c| (fnv32(&coverage_key(c)), 0)))
             .collect();
         Base { resource_version: resource_version.to_string(), digests, scope: None }
@@ -35,7 +35,7 @@ impl Base {
 
     /// Adds the units of another object the document shows, apart from the workload's.
     pub fn with_scoped(mut self, scope: &str, units: &Units) -> Base {
-        self.digests.extend(units.iter().map(|u| (fnv32(&scoped_key(scope, &u.key())), fnv32(&u.canon))));
+        self.digests.extend(units.iter().map(|u| (fnv32(&scoped_key(scope, u.key())), fnv32(&u.canon))));
         self
     }
 
@@ -88,7 +88,7 @@ impl Base {
 
     /// Did the document this base records show `unit` with this same value?
     pub fn has_same(&self, unit: &Unit) -> bool {
-        self.digest(&unit.key()) == Some(fnv32(&unit.canon))
+        self.digest(unit.key()) == Some(fnv32(&unit.canon))
     }
 
     pub(super) fn digest(&self, unit_key: &str) -> Option<u32> {

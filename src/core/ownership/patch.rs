@@ -1,42 +1,119 @@
 //! Units into JSON: apply bodies (keyed-list items in the live order) and guarded JSON patches.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde_json::{Map, Value, json};
 
 use crate::core::ownership::units::{Unit, item_key, list_map_keys};
+use crate::format::canonical::canonical_json;
 use crate::model::managed::Step;
 
 /// Puts each unit into `body` (a partial object), creating keyed-list items as needed.
 pub fn insert_units(body: &mut Value, units: &[Unit]) {
+    let mut places = Places::default();
     for unit in units {
         let mut node = &mut *body;
+        // The path so far, naming the lists in `places`.
+        let mut at = String::new();
         for (i, step) in unit.path.iter().enumerate() {
             let last = i + 1 == unit.path.len();
             node = match step {
                 Step::Field(f) => {
                     if !node.is_object() {
+                        places.forget(&at);
                         *node = Value::Object(Map::new());
                     }
                     let Some(map) = node.as_object_mut() else { return };
+                    at.push_str("\nf:");
+                    at.push_str(f);
                     map.entry(f.clone()).or_insert(Value::Null)
                 }
                 Step::Key(key) => {
                     if !node.is_array() {
+                        places.forget(&at);
                         *node = Value::Array(Vec::new());
                     }
                     let Some(items) = node.as_array_mut() else { return };
-                    let at = match items.iter().position(|item| matches_key(item, key)) {
-                        Some(at) => at,
-                        None => {
-                            items.push(key.clone());
-                            items.len() - 1
-                        }
-                    };
-                    &mut items[at]
+                    let index = places.item(&at, items, key);
+                    at.push_str("\nk:");
+                    at.push_str(&index.to_string());
+                    &mut items[index]
                 }
             };
             if last {
+                places.forget(&at);
                 *node = unit.value.clone();
             }
+        }
+    }
+}
+
+/// Where the items of each keyed list are, by the path of the list: read once per list, so that
+/// putting N items into a list costs N lookups, not N searches of the list (a document of 100,000
+/// env vars took minutes).
+#[derive(Default)]
+struct Places {
+    lists: BTreeMap<String, KeyIndex>,
+}
+
+/// The items of one list by their key's canonical text (the first item of each key, as
+/// `matches_key` finds it), for keys of these field names.
+struct KeyIndex {
+    names: Vec<String>,
+    at: HashMap<String, usize>,
+}
+
+impl KeyIndex {
+    fn of(items: &[Value], names: Vec<String>) -> KeyIndex {
+        let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut at = HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(key) = item_key(item, &keys) {
+                at.entry(canonical_json(&Value::Object(key))).or_insert(i);
+            }
+        }
+        KeyIndex { names, at }
+    }
+}
+
+impl Places {
+    /// The index in `items` (the list at `list`) of the item `key` names, appended if missing.
+    fn item(&mut self, list: &str, items: &mut Vec<Value>, key: &Value) -> usize {
+        let names: Vec<String> = key.as_object().map(|k| k.keys().cloned().collect()).unwrap_or_default();
+        if self.lists.get(list).is_none_or(|index| index.names != names) {
+            self.lists.insert(list.to_string(), KeyIndex::of(items, names));
+        }
+        let index = self.lists.get_mut(list).expect("just inserted");
+        // Keys come from `item_key`, never null; anything else is looked for as before.
+        let exact = key.as_object().is_some_and(|k| !k.values().any(Value::is_null));
+        let text = canonical_json(key);
+        let found = match exact {
+            true => index.at.get(&text).copied(),
+            false => items.iter().position(|item| matches_key(item, key)),
+        };
+        match found {
+            Some(at) => at,
+            None => {
+                items.push(key.clone());
+                index.at.entry(text).or_insert(items.len() - 1);
+                items.len() - 1
+            }
+        }
+    }
+
+    /// The node at `path` is replaced: what was known of the lists in it is no longer true.
+    fn forget(&mut self, path: &str) {
+        let below = format!("{path}\n");
+        let gone: Vec<String> = self
+            .lists
+            .range(path.to_string()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(path))
+            .filter(|k| k.as_str() == path || k.starts_with(&below))
+            .cloned()
+            .collect();
+        for k in gone {
+            self.lists.remove(&k);
         }
     }
 }
@@ -58,16 +135,25 @@ pub fn order_like(body: &mut Value, live: &Value) {
                 if keys.is_empty() {
                     continue;
                 }
-                let position = |item: &Value| {
-                    let key = item_key(item, keys).map(Value::Object);
-                    key.and_then(|k| live_items.iter().position(|l| matches_key(l, &k))).unwrap_or(usize::MAX)
-                };
-                items.sort_by_cached_key(position);
-                for item in items.iter_mut() {
-                    let at = position(item);
-                    if at != usize::MAX {
-                        order_like(item, &live_items[at]);
+                // Each live item's place by its key, once: not a search of the live list per item.
+                let mut live_at: HashMap<String, usize> = HashMap::with_capacity(live_items.len());
+                for (i, live_item) in live_items.iter().enumerate() {
+                    if let Some(key) = item_key(live_item, keys) {
+                        live_at.entry(canonical_json(&Value::Object(key))).or_insert(i);
                     }
+                }
+                let position = |item: &Value| {
+                    let key = item_key(item, keys).map(|k| canonical_json(&Value::Object(k)));
+                    key.and_then(|k| live_at.get(&k).copied()).unwrap_or(usize::MAX)
+                };
+                let mut placed: Vec<(usize, Value)> =
+                    items.drain(..).map(|item| (position(&item), item)).collect();
+                placed.sort_by_key(|(at, _)| *at);
+                for (at, mut item) in placed {
+                    if at != usize::MAX {
+                        order_like(&mut item, &live_items[at]);
+                    }
+                    items.push(item);
                 }
             }
             Value::Object(_) => order_like(value, live_value),
@@ -204,7 +290,10 @@ fn set_ops(obj: &Value, unit: &Unit) -> Vec<Value> {
                 let mut holder = json!({});
                 let mut rest = vec![Step::Field("x".into())];
                 rest.extend(unit.path[i..].iter().cloned());
-                insert_units(&mut holder, &[Unit { path: rest, ..unit.clone() }]);
+                insert_units(
+                    &mut holder,
+                    &[Unit::new(rest, unit.label.clone(), unit.value.clone(), unit.canon.clone())],
+                );
                 let (target, value) = match step {
                     Step::Field(f) => (format!("{at}/{}", escape(f)), holder["x"][f].take()),
                     Step::Key(_) => (format!("{at}/-"), holder["x"][0].take()),

@@ -114,13 +114,13 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     match intent.base {
         Some(base) => {
             for u in edited.iter() {
-                if base.digest(&u.key()) != Some(fnv32(&u.canon)) {
+                if base.digest(u.key()) != Some(fnv32(&u.canon)) {
                     set.push(u);
                 }
             }
             // A container left out of the document entirely is not spoken for: kept as it is.
             for u in live.iter() {
-                if edited.get(&u.key()).is_none() && base.digest(&u.key()).is_some() && in_scope(u) {
+                if edited.get(u.key()).is_none() && base.digest(u.key()).is_some() && in_scope(u) {
                     removed.push(u);
                 }
             }
@@ -130,9 +130,9 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
             let checked = |u: &&Unit| base.covers(u) && current.autoscaled != Some(u.label.as_str());
             for u in set.iter().copied().chain(removed.iter().copied()).filter(checked) {
                 let key = u.key();
-                let then = base.digest(&key);
-                let now = live.get(&key);
-                let wanted = edited.get(&key);
+                let then = base.digest(key);
+                let now = live.get(key);
+                let wanted = edited.get(key);
                 let moved_on = then != now.map(|n| fnv32(&n.canon));
                 let same_as_wanted = match (now, wanted) {
                     (Some(n), Some(w)) => n.same_value(w),
@@ -151,7 +151,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         None => {
             set.extend(edited.iter());
             for u in live.iter() {
-                if edited.get(&u.key()).is_none() && in_scope(u) && owned(u) {
+                if edited.get(u.key()).is_none() && in_scope(u) && owned(u) {
                     removed.push(u);
                 }
             }
@@ -168,7 +168,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         if !held_by_autoscaler(u) {
             return true;
         }
-        match live.get(&u.key()) {
+        match live.get(u.key()) {
             Some(now) if now.same_value(u) => false,
             _ if allow.force => {
                 plan.autoscaler_overridden = true;
@@ -182,11 +182,11 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     });
     removed.retain(|u| !held_by_autoscaler(u));
 
-    let set_keys: HashSet<String> = set.iter().map(|u| u.key()).collect();
-    let removed_keys: HashSet<String> = removed.iter().map(|u| u.key()).collect();
+    let set_keys: HashSet<&str> = set.iter().map(|u| u.key()).collect();
+    let removed_keys: HashSet<&str> = removed.iter().map(|u| u.key()).collect();
     plan.changed = set
         .iter()
-        .filter(|u| live.get(&u.key()).is_none_or(|now| !now.same_value(u)))
+        .filter(|u| live.get(u.key()).is_none_or(|now| !now.same_value(u)))
         .chain(removed.iter())
         .map(|u| u.label.clone())
         .collect();
@@ -197,7 +197,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     let mut parts: Vec<Unit> = Vec::new();
     for u in set.iter().filter(|u| matches!(u.path.last(), Some(Step::Key(_)))) {
         let (Some(now), Some(wanted)) =
-            (live.get(&u.key()).and_then(|n| n.value.as_object()), u.value.as_object())
+            (live.get(u.key()).and_then(|n| n.value.as_object()), u.value.as_object())
         else {
             continue;
         };
@@ -208,7 +208,8 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         }
     }
 
-    for u in removed.iter().copied().chain(parts.iter()) {
+    let removals = removed.iter().map(|u| (*u, false)).chain(parts.iter().map(|u| (u, true)));
+    for (u, is_part) in removals {
         let others = holders(&entries, &u.path, Some(current.manager));
         if others.is_empty() {
             if held_by_own_update(&u.path) {
@@ -217,7 +218,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
             } else if owned(u) {
                 plan.releases = true;
                 plan.released.push(u.clone());
-            } else if !parts.contains(u) {
+            } else if !is_part {
                 plan.unowned.push(u.label.clone());
             }
         } else if allow.force {
@@ -231,7 +232,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
     // Send what is set, then what the manager owns at its live value. A value equal to the live one
     // in meaning (`0.1` for `100m`) is sent as the server has it: the same text is no conflict.
     for u in &set {
-        let same = live.get(&u.key()).filter(|now| now.same_value(u));
+        let same = live.get(u.key()).filter(|now| now.same_value(u));
         plan.send.push(same.unwrap_or(u).clone());
     }
     for u in live.iter() {
@@ -239,7 +240,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         if !set_keys.contains(&key) && !removed_keys.contains(&key) && owned(u) {
             // A key that appears twice cannot be sent: left out, it stays if anyone else (the
             // manager's own Update entry included) holds it.
-            if live.is_duplicate(&key) {
+            if live.is_duplicate(key) {
                 let kept = entries.iter().any(|e| {
                     !(e.manager == current.manager && e.operation == "Apply" && e.subresource.is_empty())
                         && subtree(&e.fields, &u.path).is_some()
@@ -257,7 +258,7 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
         .send
         .iter()
         .chain(removed.iter().copied())
-        .filter(|u| live.is_duplicate(&u.key()) || edited.is_duplicate(&u.key()))
+        .filter(|u| live.is_duplicate(u.key()) || edited.is_duplicate(u.key()))
         .map(|u| u.label.clone())
         .collect();
     plan

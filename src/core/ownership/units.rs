@@ -33,11 +33,17 @@ pub struct Unit {
     pub value: Value,
     /// The value in a canonical form: equal meaning, equal text (`1000m` and `1` are one quantity).
     pub(super) canon: String,
+    /// `path_key(path)`, made once: plans look units up by it several times each.
+    pub(super) key: String,
 }
 
 impl Unit {
-    pub fn key(&self) -> String {
-        path_key(&self.path)
+    pub(super) fn new(path: Vec<Step>, label: String, value: Value, canon: String) -> Unit {
+        Unit { key: path_key(&path), path, label, value, canon }
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     pub fn same_value(&self, other: &Unit) -> bool {
@@ -68,7 +74,7 @@ impl Units {
     }
 
     fn push(&mut self, unit: Unit) {
-        let key = unit.key();
+        let key = unit.key().to_string();
         if self.index.contains_key(&key) {
             self.duplicates.insert(key);
             return;
@@ -227,7 +233,7 @@ fn decompose(
                         next.push(Step::Key(Value::Object(key)));
                         let value = canonical_item(item);
                         let canon = canonical_json(&value);
-                        out.push(Unit { path: next, label: item_label, value, canon });
+                        out.push(Unit::new(next, item_label, value, canon));
                     }
                 }
                 // Not a keyed list, or an item without its keys: the list is one unit.
@@ -243,7 +249,7 @@ pub(super) fn leaf(path: Vec<Step>, label: String, value: &Value) -> Unit {
         Some(q) => canonical_quantity(&q).unwrap_or(q),
         None => canonical_json(value),
     };
-    Unit { path, label, value: value.clone(), canon }
+    Unit::new(path, label, value.clone(), canon)
 }
 
 /// The text of a value under `resources.limits` / `resources.requests` (a quantity).
