@@ -95,6 +95,24 @@ impl Run {
         assert!(lines[0].starts_with("error: "), "errors start with `error:`: {:?}", self.stderr);
         lines[0].to_string()
     }
+
+    /// Exit code 2 and one `error:` line, the last, after any progress lines `--wait` printed about
+    /// `object` (`job.batch/broken: 0/1 succeeded, 1 running, 0 failed`): whether a rollout is seen
+    /// progressing before it fails depends on how busy the machine is, so such lines may come or not.
+    #[track_caller]
+    pub fn error_after_progress(self, object: &str) -> String {
+        assert_eq!(self.code, 2, "expected an error exit, got {self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.starts_with("warning:")).collect();
+        let Some((last, before)) = lines.split_last() else { panic!("no error line: {self:#?}") };
+        assert!(last.starts_with("error: "), "the error comes last: {:?}", self.stderr);
+        let progress = format!("{object}: ");
+        assert!(
+            before.iter().all(|l| l.starts_with(&progress)),
+            "only progress lines before it: {:?}",
+            self.stderr
+        );
+        last.to_string()
+    }
 }
 
 pub fn oam_binary() -> &'static str {

@@ -97,14 +97,7 @@ fn pinned_to_nowhere(ns: &Ns, progress_deadline: u32, wait_flags: &[&str]) -> St
     let run = ns.oam_with(&args, &doc, &[]);
     assert_eq!(run.stdout, "deployment.apps/web configured\n", "the write itself is done: {run:?}");
     // Progress lines come first; the error is the one line that ends it.
-    assert_eq!(run.code, 2, "{run:?}");
-    let last = run.stderr.lines().last().unwrap_or_default().to_string();
-    assert!(run.stderr.lines().filter(|l| l.starts_with("error:")).count() == 1, "{run:?}");
-    assert!(
-        run.stderr.lines().all(|l| l.starts_with("error:") || l.starts_with("deployment.apps/web: ")),
-        "{run:?}"
-    );
-    last
+    run.error_after_progress("deployment.apps/web")
 }
 
 #[test]
@@ -194,7 +187,7 @@ fn wait_on_jobs_ends_when_they_complete_or_fail_and_cronjobs_have_nothing_to_wai
         done.stderr.lines().last(),
         Some("job.batch/once rolled out: 1/1 succeeded, 0 running, 0 failed")
     );
-    let failed = label("job/broken").error();
+    let failed = label("job/broken").error_after_progress("job.batch/broken");
     assert!(
         failed.starts_with(&format!(
             "error: job.batch/broken in namespace \"{}\" stalled: the Job failed: ",
