@@ -189,12 +189,7 @@ impl GetFormat {
                 })
             }
             Some(OutputFormat::CustomColumns(spec)) => {
-                let columns = crate::format::jsonpath::columns::custom_columns(spec).map_err(Error::Usage)?;
-                for column in &columns {
-                    view::check_keys(&column.path, profile, role, false, "-o custom-columns")
-                        .map_err(Error::Usage)?;
-                }
-                GetFormat::Columns(columns)
+                GetFormat::Columns(view::checked_columns(spec, profile, role).map_err(Error::Usage)?)
             }
         })
     }

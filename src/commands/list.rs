@@ -126,12 +126,7 @@ pub async fn list_workloads(
             })
         }
         Some(OutputFormat::CustomColumns(spec)) => {
-            let columns = crate::format::jsonpath::columns::custom_columns(spec).map_err(Error::Usage)?;
-            for column in &columns {
-                view::check_keys(&column.path, profile, role, false, "-o custom-columns")
-                    .map_err(Error::Usage)?;
-            }
-            Mode::Columns(columns)
+            Mode::Columns(view::checked_columns(spec, profile, role).map_err(Error::Usage)?)
         }
         Some(OutputFormat::Apply) => {
             return Err(Error::Usage(

@@ -7,6 +7,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::format::jsonpath::Template;
+use crate::format::jsonpath::columns::{Column, custom_columns};
 use crate::model::roles::{AUTOSCALER_KEY, CONTAINER_LISTS, CONTEXT_KEYS, IDENTITY_KEYS, Profile, RoleName};
 
 /// Where kubectl's paths of an object's identity live.
@@ -87,6 +88,15 @@ pub fn check_keys(
             known.join(", ")
         )),
     }
+}
+
+/// `-o custom-columns=SPEC`: its columns, each path checked as [`check_keys`] does.
+pub fn checked_columns(spec: &str, profile: &Profile, role: RoleName) -> Result<Vec<Column>, String> {
+    let columns = custom_columns(spec)?;
+    for column in &columns {
+        check_keys(&column.path, profile, role, false, "-o custom-columns")?;
+    }
+    Ok(columns)
 }
 
 #[cfg(test)]
