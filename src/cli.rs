@@ -88,9 +88,13 @@ pub struct KubeFlags {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use; `get`, `list` and `owners` take several (a,b or repeated),
+    /// read at once, with a CONTEXT column
+    #[arg(long, global = true, value_name = "NAME", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub context: Vec<String>,
+    /// `get`, `list`, `owners`: every context of the kubeconfig, read at once
+    #[arg(long, global = true, conflicts_with = "context")]
+    pub all_contexts: bool,
     /// The kubeconfig cluster to use
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster: Option<String>,
@@ -176,8 +180,12 @@ pub enum RoleCommand {
     Edit(EditArgs),
     /// Server-side apply role documents from a file or stdin
     Apply(ApplyArgs),
-    /// Server-side dry-run diff of role documents (exit 0: none, 1: differences, >1: error)
+    /// Server-side dry-run diff of role documents, or of one object's role documents in two
+    /// clusters (--against-context) (exit 0: none, 1: differences, >1: error)
     Diff(DiffArgs),
+    /// Copy the role's fields of TYPE/NAME from one cluster to another (--from-context,
+    /// --to-context), as a role write there: the other role's fields stay as they are
+    Promote(PromoteArgs),
     /// Update container images or env vars
     #[command(subcommand)]
     Set(SetCommand),
@@ -357,7 +365,7 @@ pub struct GetArgs {
     pub allow_missing_template_keys: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Only these types (deploy, sts, ds, rs, job, cj; several as deploy,sts); default: all
     /// workload kinds
@@ -523,8 +531,20 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// With --against-context: the object, TYPE/NAME or TYPE NAME
+    #[arg(value_name = "TYPE[/NAME]", requires = "against_context", conflicts_with = "filename")]
+    pub target: Option<String>,
+    #[arg(value_name = "NAME", requires = "target")]
+    pub name: Option<String>,
+    /// Compare TYPE/NAME's role document in this context (`--context`, else the current one) with
+    /// its document in this other context
+    #[arg(long, value_name = "CONTEXT", requires = "target")]
+    pub against_context: Option<String>,
+    /// With --against-context: the object's namespace there (default: that context's namespace, or -n)
+    #[arg(long, value_name = "NAMESPACE", requires = "against_context")]
+    pub against_namespace: Option<String>,
     /// Role document(s): a file, a directory (its .yaml/.yml/.json files), "-" for stdin; repeatable
-    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required_unless_present = "against_context")]
     pub filename: Vec<PathBuf>,
     /// Read directories given with -f recursively
     #[arg(short = 'R', long)]
@@ -538,6 +558,29 @@ pub struct DiffArgs {
     /// Show the diff as if values changed since the document was read were replaced
     #[arg(long)]
     pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
+    pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// The context to copy from (its namespace: -n, else the context's)
+    #[arg(long, value_name = "CONTEXT", required = true)]
+    pub from_context: String,
+    /// The context to write to
+    #[arg(long, value_name = "CONTEXT", required = true)]
+    pub to_context: String,
+    /// The namespace to write to (default: -n, else the target context's namespace)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub to_namespace: Option<String>,
+    /// Apply without asking for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub write: WriteFlags,
 }
 
 #[derive(Debug, Subcommand)]

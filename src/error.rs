@@ -110,6 +110,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// One context of several failed (`--context a,b`); the others printed.
+    #[error("context \"{context}\": {message}")]
+    InContext { context: String, message: String },
+
     #[error("{0}")]
     Invalid(String),
 

@@ -33,8 +33,8 @@ use std::process::ExitCode;
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::profiles;
 use commands::{
-    adopt, apply, autoscale, check, complete, edit, explain, get, gitops, list, owners, policy, release,
-    roles, scale, set,
+    adopt, apply, autoscale, check, complete, edit, explain, fleet, get, gitops, list, owners, policy,
+    promote, release, roles, scale, set,
 };
 use error::{Error, Result};
 use format::output;
@@ -88,6 +88,21 @@ fn print(text: String) -> Result<Outcome> {
 async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
     error::remember_cluster_flags(chosen_by(flags));
+    // Several contexts (`--context a,b`, `--all-contexts`): views only, each context read at once.
+    let several = match (flags.all_contexts || flags.context.len() > 1, &cli.command) {
+        (false, _) => None,
+        (true, Command::Owners(_)) => fleet::contexts(flags)?,
+        (true, Command::Dev(RoleCommand::Get(_) | RoleCommand::List(_)))
+        | (true, Command::Ops(RoleCommand::Get(_) | RoleCommand::List(_))) => fleet::contexts(flags)?,
+        (true, _) => {
+            return Err(Error::Usage(
+                "several contexts (--context a,b, --all-contexts) are for get, list and owners; other commands work on one cluster (promote and diff --against-context name their two)".into(),
+            ));
+        }
+    };
+    if let Some(contexts) = &several {
+        return fleet_command(flags, contexts, &cli.command).await;
+    }
     match &cli.command {
         // Exactly what `--version` prints.
         Command::Version => print(cli::command().render_version()),
@@ -146,7 +161,7 @@ fn chosen_by(flags: &cli::KubeFlags) -> Vec<(&'static str, String)> {
         (flags.profile_configmap != cli::DEFAULT_PROFILE_CONFIGMAP).then(|| flags.profile_configmap.clone());
     [
         ("--kubeconfig", flags.kubeconfig.as_ref().map(|p| p.display().to_string())),
-        ("--context", flags.context.clone()),
+        ("--context", (!flags.context.is_empty()).then(|| flags.context.join(","))),
         ("--cluster", flags.cluster.clone()),
         ("--server", flags.server.clone()),
         ("--profile", flags.profile.as_ref().map(|p| p.display().to_string())),
@@ -155,6 +170,40 @@ fn chosen_by(flags: &cli::KubeFlags) -> Vec<(&'static str, String)> {
     .into_iter()
     .filter_map(|(flag, value)| Some((flag, value?)))
     .collect()
+}
+
+/// `get`, `list`, `owners` of several contexts (`commands::fleet`).
+async fn fleet_command(flags: &cli::KubeFlags, contexts: &[String], command: &Command) -> Result<Outcome> {
+    let (role, command) = match command {
+        Command::Owners(args) => {
+            if let Some(named) = named_target(&args.target).filter(|_| flags.all_namespaces) {
+                return Err(across_namespaces(named));
+            }
+            let outside = fleet::owners(flags, contexts, args).await?;
+            return Ok(if args.check && outside { Outcome::Differences } else { Outcome::Done });
+        }
+        Command::Dev(command) => (RoleName::Dev, command),
+        Command::Ops(command) => (RoleName::Ops, command),
+        _ => return Err(Error::Usage("several contexts are for get, list and owners".into())),
+    };
+    if flags.all_namespaces {
+        if let Some(object) = named_object(command) {
+            return Err(across_namespaces(object));
+        }
+    }
+    match command {
+        RoleCommand::Get(args) => {
+            // The kinds a list names are checked with the built-in profile; each context then
+            // reads with its own.
+            match list::list_of_get(&model::roles::Profile::builtin(), args)? {
+                Some(list) => fleet::list(flags, contexts, role, &list).await?,
+                None => fleet::get(flags, contexts, role, args).await?,
+            }
+        }
+        RoleCommand::List(args) => fleet::list(flags, contexts, role, args).await?,
+        _ => return Err(Error::Usage("several contexts are for get, list and owners".into())),
+    }
+    Ok(Outcome::Done)
 }
 
 /// `TYPE/NAME` or `TYPE NAME` as typed, if the arguments name an object (not just a TYPE).
@@ -180,6 +229,7 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         RoleCommand::Adopt(args) => words(&args.target),
         RoleCommand::Gitops(args) => words(&args.target),
         RoleCommand::Release(args) => Some(with_name(&args.target, args.words.first())),
+        RoleCommand::Promote(args) => Some(with_name(&args.target, args.name.as_ref())),
         _ => None,
     }
 }
@@ -257,6 +307,15 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
             return Err(across_namespaces(object));
         }
     }
+    // Two clusters, each connected by the command itself.
+    match command {
+        RoleCommand::Promote(args) => return print(promote::promote(flags, role, args).await?),
+        RoleCommand::Diff(args) if args.against_context.is_some() => {
+            let differs = promote::diff_against(flags, role, args).await?;
+            return Ok(if differs { Outcome::Differences } else { Outcome::Done });
+        }
+        _ => {}
+    }
     let cluster = commands::connect(flags).await?;
     let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
     let explicit_ns = flags.namespace.as_deref();
@@ -286,5 +345,7 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
         RoleCommand::Release(args) => print(release::release(&cluster, &profile, role, args).await?),
         RoleCommand::Gitops(args) => print(gitops::gitops(&cluster, &profile, role, args).await?),
+        // Connected on its own, above.
+        RoleCommand::Promote(args) => print(promote::promote(flags, role, args).await?),
     }
 }

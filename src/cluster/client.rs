@@ -190,6 +190,11 @@ pub fn context_names(options: &ClientOptions) -> Result<Vec<String>> {
         .unwrap_or_default())
 }
 
+/// The context the kubeconfig chooses when `--context` is not given, without contacting any server.
+pub fn current_context(options: &ClientOptions) -> Result<Option<String>> {
+    Ok(read_kubeconfig(options)?.and_then(|kc| kc.current_context).filter(|c| !c.is_empty()))
+}
+
 fn read_kubeconfig(options: &ClientOptions) -> Result<Option<Kubeconfig>> {
     let describe = |path: &std::path::Path, e: kube::config::KubeconfigError| {
         // The YAML parser adds a multi-line excerpt after " --> "; the first part says it all.

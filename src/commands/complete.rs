@@ -449,7 +449,7 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
         let mut value = || inline.clone().or_else(|| iter.next().cloned());
         match name {
             "-n" | "--namespace" => flags.namespace = value(),
-            "--context" => flags.context = value(),
+            "--context" => flags.context = value().into_iter().collect(),
             "--kubeconfig" => flags.kubeconfig = value().map(Into::into),
             "--cluster" => flags.cluster = value(),
             "--user" => flags.user = value(),
@@ -752,7 +752,7 @@ mod tests {
     #[test]
     fn flags_are_read_from_the_words() {
         let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
-        assert_eq!(f.context.as_deref(), Some("dev"));
+        assert_eq!(f.context, ["dev"]);
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
         assert!(!f.insecure_skip_tls_verify);

@@ -127,12 +127,12 @@ fn saved(role: RoleName, namespace: &str, text: &str, err: Error) -> Error {
     }
 }
 
-fn interactive() -> bool {
+pub(crate) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// A y/n question answered with Enter, so that the Enter never spills over into the next prompt.
-fn ask(prompt: &str) -> Result<bool> {
+pub(crate) fn ask(prompt: &str) -> Result<bool> {
     dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(false)

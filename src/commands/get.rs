@@ -420,3 +420,22 @@ async fn add_ready_pod_images(
         status.insert("readyPodImages".into(), Value::Object(images));
     }
 }
+
+/// The role documents `get TYPE/NAME…` names, status included, for a view of several contexts
+/// (`commands::fleet`): each object's name as `get -o name` prints it, and its document.
+pub async fn documents(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &GetArgs,
+) -> Result<Vec<(String, Value)>> {
+    let words: Vec<String> =
+        args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
+    let mut docs = Vec::new();
+    for (kind, name) in parse_targets(profile, &words)? {
+        let target = Target { kind, name, namespace: cluster.namespace.clone() };
+        let view = read_view(cluster, profile, role, target, args, &GetFormat::Yaml).await?;
+        docs.push((view.live.target.display(), view.doc));
+    }
+    Ok(docs)
+}

@@ -109,6 +109,31 @@ pub async fn list_workloads(
     args: &ListArgs,
     out: &mut impl Write,
 ) -> Result<()> {
+    list_in(cluster, profile, role, args, None, out).await.map(|_| ())
+}
+
+/// One context's part of a list of several (`--context a,b`): table rows are kept, with the
+/// context as their first cell, for one table of all contexts; names, documents (which carry a
+/// `context` key) are written to `out`. Returns the table's headers (CONTEXT first) and rows.
+pub async fn list_part(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+    context: &str,
+    out: &mut impl Write,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    list_in(cluster, profile, role, args, Some(context), out).await
+}
+
+async fn list_in(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    args: &ListArgs,
+    context: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let mode = match &args.output {
         None | Some(OutputFormat::Wide) => Mode::Table,
         Some(OutputFormat::Name) => Mode::Names,
@@ -181,6 +206,7 @@ pub async fn list_workloads(
             _ => Vec::new(),
         };
         let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
+        printer.context = context.map(str::to_string);
         let mut versions: Vec<String> = Vec::new();
         for (kind, plan, budget, mut rx) in receivers {
             versions.push(String::new());
@@ -197,14 +223,14 @@ pub async fn list_workloads(
                 }
                 let spent = page.spent;
                 if !printer.page(kind, plan.as_ref(), page, out)? {
-                    return Ok(()); // the reader went away (`| head`)
+                    return Ok(printer.collected()); // the reader went away (`| head`)
                 }
                 budget.add_permits(spent);
             }
         }
         printer.finish(cluster, out)?;
-        if !args.watch {
-            return Ok(());
+        if !args.watch || context.is_some() {
+            return Ok(printer.collected());
         }
         let watches: Vec<(&KindInfo, WatchQuery)> = kinds
             .iter()
@@ -220,7 +246,8 @@ pub async fn list_workloads(
                 (*kind, query)
             })
             .collect();
-        follow(cluster, &watches, |kind, obj| printer.change(kind, obj, out)).await
+        follow(cluster, &watches, |kind, obj| printer.change(kind, obj, out)).await?;
+        Ok(printer.collected())
     };
     // Printing ends first on an error or a closed pipe: the fetches still under way are dropped.
     let fetching = futures_util::future::join_all(senders);
@@ -281,6 +308,10 @@ struct Printer<'a> {
     labels: LabelColumns,
     /// `-w`: documents and templates are printed one by one, each as it comes.
     watching: bool,
+    /// One context's part of a list of several: its name heads each row and document.
+    context: Option<String>,
+    /// That part's rows, for the one table of every context.
+    rows: Vec<Vec<String>>,
 }
 
 /// What one object prints, kept for sorting.
@@ -320,7 +351,32 @@ impl<'a> Printer<'a> {
             sorted: Vec::new(),
             labels,
             watching: args.watch,
+            context: None,
+            rows: Vec::new(),
         }
+    }
+
+    /// The rows held so far: a block of the table, or with a context, kept for the table of all.
+    fn block(&mut self) -> String {
+        let pending = std::mem::take(&mut self.pending);
+        match &self.context {
+            Some(context) => {
+                self.rows.extend(pending.into_iter().map(|row| {
+                    let mut cells = vec![context.clone()];
+                    cells.extend(row);
+                    cells
+                }));
+                String::new()
+            }
+            None => self.table.block(&pending),
+        }
+    }
+
+    /// A context's part: the headers (CONTEXT first) and its rows.
+    fn collected(&mut self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut headers = vec!["CONTEXT".to_string()];
+        headers.extend(self.table.headers.iter().cloned());
+        (headers, std::mem::take(&mut self.rows))
     }
 
     fn whole_hpa(&self, kind: &KindInfo, obj: &Value) -> Option<Autoscaler> {
@@ -333,7 +389,15 @@ impl<'a> Printer<'a> {
         let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
         let mut doc = project::document(self.profile, self.layout.role, kind, obj, &view);
         crate::core::status::add_to(&mut doc, &kind.kind, obj);
-        doc
+        match &self.context {
+            Some(context) => crate::core::fleet::with_context(doc, context),
+            None => doc,
+        }
+    }
+
+    /// `-o name` of several contexts: each name after its context and a space.
+    fn context_prefix(&self) -> String {
+        self.context.as_ref().map(|c| format!("{c} ")).unwrap_or_default()
     }
 
     /// What `obj` prints in this mode.
@@ -355,7 +419,7 @@ impl<'a> Printer<'a> {
             }
             Mode::Names => {
                 let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-                Shown::Name(format!("{}/{name}\n", kind.display_resource()))
+                Shown::Name(format!("{}{}/{name}\n", self.context_prefix(), kind.display_resource()))
             }
             Mode::Documents { .. } => Shown::Document(doc.unwrap_or_else(|| self.document(kind, obj))),
         }
@@ -376,6 +440,7 @@ impl<'a> Printer<'a> {
                 self.shown += objects.len();
                 for obj in &objects {
                     if matches!(self.mode, Mode::Names) {
+                        text.push_str(&self.context_prefix());
                         text.push_str(&format!("{}/{}\n", kind.display_resource(), obj.name()));
                     } else {
                         let hpa = self.hpas.find(kind, obj.name(), obj.metadata.namespace.as_deref());
@@ -405,8 +470,7 @@ impl<'a> Printer<'a> {
             }
         }
         if self.pending.len() >= self.chunk_size {
-            text.push_str(&self.table.block(&self.pending));
-            self.pending.clear();
+            text.push_str(&self.block());
         }
         write(out, &text)
     }
@@ -440,8 +504,7 @@ impl<'a> Printer<'a> {
         self.now = Timestamp::now();
         let shown = self.shown(kind, obj, None);
         let mut text = self.print(shown)?;
-        text.push_str(&self.table.block(&self.pending));
-        self.pending.clear();
+        text.push_str(&self.block());
         Ok(write(out, &text)? && out.flush().is_ok())
     }
 
@@ -449,8 +512,7 @@ impl<'a> Printer<'a> {
     /// array), so that the output before the error does not depend on the page size; sorted and
     /// JSONPath output needs the whole list and prints nothing.
     fn cut_short(&mut self, out: &mut impl Write) {
-        let mut text = self.table.block(&self.pending);
-        self.pending.clear();
+        let mut text = self.block();
         let array = matches!(self.mode, Mode::Documents { json: true }) && !self.watching;
         if array && self.shown > 0 && self.sort_key.is_none() {
             text.push_str("\n]\n");
@@ -479,7 +541,7 @@ impl<'a> Printer<'a> {
                 text.push_str(&self.print(shown)?);
             }
         }
-        text.push_str(&self.table.block(&self.pending));
+        text.push_str(&self.block());
         match &self.mode {
             Mode::Documents { json: true } | Mode::JsonPath(_) if self.watching => {}
             Mode::Documents { json: true } => text.push_str(if self.shown == 0 { "[]\n" } else { "\n]\n" }),
@@ -495,7 +557,8 @@ impl<'a> Printer<'a> {
                     .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?;
                 text.push_str(&rendered);
             }
-            Mode::Table | Mode::Names | Mode::Columns(_) if self.shown == 0 => {
+            // Several contexts: said once, for all of them.
+            Mode::Table | Mode::Names | Mode::Columns(_) if self.shown == 0 && self.context.is_none() => {
                 let scope = if cluster.all_namespaces {
                     "any namespace".to_string()
                 } else {

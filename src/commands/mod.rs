@@ -25,11 +25,13 @@ pub mod check;
 pub mod complete;
 pub mod edit;
 pub mod explain;
+pub mod fleet;
 pub mod get;
 pub mod gitops;
 pub mod list;
 pub mod owners;
 pub mod policy;
+pub mod promote;
 pub mod release;
 pub mod roles;
 pub mod scale;
@@ -39,7 +41,7 @@ pub mod set;
 pub fn client_options(flags: &KubeFlags) -> ClientOptions {
     ClientOptions {
         kubeconfig: flags.kubeconfig.clone(),
-        context: flags.context.clone(),
+        context: flags.context.first().cloned(),
         cluster: flags.cluster.clone(),
         user: flags.user.clone(),
         namespace: flags.namespace.clone(),

@@ -3,7 +3,7 @@
 use crate::cli::{DocumentFormat, OwnersArgs};
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
-use crate::core::owners::field_owners;
+use crate::core::owners::{FieldOwners, field_owners};
 use crate::error::{Error, Result};
 use crate::format::output;
 use crate::model::roles::Profile;
@@ -11,18 +11,7 @@ use crate::model::target::{Target, parse_target};
 
 /// The owners table (or JSON/YAML), and whether any role field is held outside its role.
 pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> Result<(String, bool)> {
-    let Some((kind, Some(name))) =
-        parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
-    else {
-        return Err(Error::Usage(format!(
-            "owners needs TYPE/NAME, e.g. {}",
-            crate::error::suggest("owners deploy/web", &cluster.namespace)
-        )));
-    };
-    let target = Target { kind, name, namespace: cluster.namespace.clone() };
-    let obj = fetch::fetch(cluster, &target).await?;
-    let rows = field_owners(profile, kind, &obj, None);
-    let outside = rows.iter().any(|r| !r.outside_role.is_empty());
+    let (target, obj, rows, outside) = read(cluster, profile, args).await?;
     match args.output {
         Some(DocumentFormat::Json) => {
             return Ok((output::json(&serde_json::to_value(&rows).unwrap_or_default()), outside));
@@ -32,8 +21,36 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
         }
         _ => {}
     }
+    let mut text = output::table(&HEADERS, table_rows(&rows));
+    if let Some(found) = crate::core::reconciler::detect(&obj) {
+        let (target, ns) = (target.display(), &target.namespace);
+        let advice = match found.kind.resource() {
+            Some(_) => format!(
+                "it puts back what it applies ({}) at its reconcile; for a role's changes to stick: `{}` (or ops)",
+                found.kind.managers().join(", "),
+                crate::error::suggest(&format!("dev gitops {target}"), ns)
+            ),
+            None if found.kind == crate::core::reconciler::Kind::Helm => format!(
+                "its next upgrade sets what the chart renders; after a take-over, `{}` (or ops) hands the fields back",
+                crate::error::suggest(&format!("dev release {target} --to helm"), ns)
+            ),
+            None => format!(
+                "it puts back what it applies ({}) at its reconcile",
+                found.kind.managers().join(", ")
+            ),
+        };
+        text.push_str(&format!("reconciled by {} ({}): {advice}\n", found.describe(), found.evidence));
+    }
+    Ok((text, outside))
+}
+
+/// The table's columns.
+pub const HEADERS: [&str; 7] = ["field", "role", "manager", "as", "operation", "time", "note"];
+
+/// The owners table's rows: one per field and manager.
+pub fn table_rows(rows: &[FieldOwners]) -> Vec<Vec<String>> {
     let mut table = Vec::new();
-    for row in &rows {
+    for row in rows {
         for (i, h) in row.managers.iter().enumerate() {
             let note = if row.outside_role.contains(&h.manager) {
                 match &h.role {
@@ -59,25 +76,27 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
             ]);
         }
     }
-    let mut text = output::table(&["field", "role", "manager", "as", "operation", "time", "note"], table);
-    if let Some(found) = crate::core::reconciler::detect(&obj) {
-        let (target, ns) = (target.display(), &target.namespace);
-        let advice = match found.kind.resource() {
-            Some(_) => format!(
-                "it puts back what it applies ({}) at its reconcile; for a role's changes to stick: `{}` (or ops)",
-                found.kind.managers().join(", "),
-                crate::error::suggest(&format!("dev gitops {target}"), ns)
-            ),
-            None if found.kind == crate::core::reconciler::Kind::Helm => format!(
-                "its next upgrade sets what the chart renders; after a take-over, `{}` (or ops) hands the fields back",
-                crate::error::suggest(&format!("dev release {target} --to helm"), ns)
-            ),
-            None => format!(
-                "it puts back what it applies ({}) at its reconcile",
-                found.kind.managers().join(", ")
-            ),
-        };
-        text.push_str(&format!("reconciled by {} ({}): {advice}\n", found.describe(), found.evidence));
-    }
-    Ok((text, outside))
+    table
+}
+
+/// The object's owners: its target, the object, the rows, and whether any field is held outside
+/// its role.
+pub async fn read<'p>(
+    cluster: &Cluster,
+    profile: &'p Profile,
+    args: &OwnersArgs,
+) -> Result<(Target<'p>, serde_json::Value, Vec<FieldOwners>, bool)> {
+    let Some((kind, Some(name))) =
+        parse_target(profile, args.target.target.as_deref(), args.target.name.as_deref())?
+    else {
+        return Err(Error::Usage(format!(
+            "owners needs TYPE/NAME, e.g. {}",
+            crate::error::suggest("owners deploy/web", &cluster.namespace)
+        )));
+    };
+    let target = Target { kind, name, namespace: cluster.namespace.clone() };
+    let obj = fetch::fetch(cluster, &target).await?;
+    let rows = field_owners(profile, kind, &obj, None);
+    let outside = rows.iter().any(|r| !r.outside_role.is_empty());
+    Ok((target, obj, rows, outside))
 }

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod edit;
 pub mod explain;
+pub mod fleet;
 pub mod hpa;
 pub mod hpa_write;
 pub mod owners;

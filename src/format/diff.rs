@@ -17,11 +17,23 @@ pub fn unified(before: &str, after: &str, label: &str, colour: bool) -> String {
 
 /// [`unified`], the second document described as `after` (`after apply, client dry run …`).
 pub fn unified_as(before: &str, after: &str, label: &str, after_what: &str, colour: bool) -> String {
+    unified_between(before, after, &format!("{label} (live)"), &format!("{label} ({after_what})"), colour)
+}
+
+/// A unified diff of two documents with a file label each (`--- web (context east)`); empty when
+/// they are equal.
+pub fn unified_between(
+    before: &str,
+    after: &str,
+    before_label: &str,
+    after_label: &str,
+    colour: bool,
+) -> String {
     if before == after {
         return String::new();
     }
     let diff = TextDiff::from_lines(before, after);
-    let mut out = format!("--- {label} (live)\n+++ {label} ({after_what})\n");
+    let mut out = format!("--- {before_label}\n+++ {after_label}\n");
     for group in diff.grouped_ops(3) {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old = first.old_range().start..last.old_range().end;

@@ -1,0 +1,303 @@
+//! Views of several clusters at once: `get`, `list` and `owners` with `--context a,b` (or repeated
+//! `--context`) or `--all-contexts`. Each context is read at the same time as the others, as one
+//! command of its own would read it (its namespace unless -n, its role profile, the same requests),
+//! so the wall time is the slowest cluster's, not the sum. The parts are then printed as one: one
+//! table with a CONTEXT column, documents with a `context` key. A context that fails is one error
+//! line naming it, after what the others printed; the command then exits 2.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::cli::{DocumentFormat, GetArgs, KubeFlags, ListArgs, OutputFormat, OwnersArgs};
+use crate::cluster::client::{self, Cluster};
+use crate::cluster::profiles;
+use crate::commands::{self, get, list, owners};
+use crate::core::fleet::with_context;
+use crate::error::{Error, Result};
+use crate::format::jsonpath::Template;
+use crate::format::output;
+use crate::model::roles::{Profile, RoleName};
+
+/// The contexts a view reads: None for one (the usual single-context path, unchanged); the names
+/// given with `--context a,b` (each once, in order), or every context of the kubeconfig.
+pub fn contexts(flags: &KubeFlags) -> Result<Option<Vec<String>>> {
+    if flags.all_contexts {
+        let names = client::context_names(&commands::client_options(flags))?;
+        if names.is_empty() {
+            return Err(Error::Kubeconfig(
+                "--all-contexts: the kubeconfig has no contexts; see `kubectl config get-contexts`".into(),
+            ));
+        }
+        return Ok(Some(names));
+    }
+    if flags.context.iter().any(|c| c.is_empty()) {
+        return Err(Error::Usage(
+            "--context has an empty name; separate contexts with single commas, e.g. --context east,west"
+                .into(),
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for name in &flags.context {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    Ok((names.len() > 1).then_some(names))
+}
+
+/// The flags of one context of several.
+fn for_context(flags: &KubeFlags, context: &str) -> KubeFlags {
+    KubeFlags { context: vec![context.to_string()], all_contexts: false, ..flags.clone() }
+}
+
+/// Connects to one context and reads its role profile.
+async fn open(flags: &KubeFlags, context: &str) -> Result<(Cluster, Profile)> {
+    let flags = for_context(flags, context);
+    let cluster = commands::connect(&flags).await?;
+    let profile = profiles::load(&cluster, &commands::profile_options(&flags), false).await?;
+    Ok((cluster, profile))
+}
+
+/// The failures, each one line naming its context; the last is returned, so that it is printed
+/// last and sets the exit code (2).
+fn failures(failed: Vec<(String, Error)>) -> Result<()> {
+    let mut errors: Vec<Error> = failed
+        .into_iter()
+        .map(|(context, err)| Error::InContext {
+            context,
+            message: err.to_string().lines().collect::<Vec<_>>().join(" "),
+        })
+        .collect();
+    let Some(last) = errors.pop() else { return Ok(()) };
+    for err in errors {
+        eprintln!("error: {err}");
+    }
+    Err(last)
+}
+
+/// Parts that worked, in context order, and the failures.
+fn split<T>(contexts: &[String], results: Vec<Result<T>>) -> (Vec<(String, T)>, Vec<(String, Error)>) {
+    let mut parts = Vec::new();
+    let mut failed = Vec::new();
+    for (context, result) in contexts.iter().zip(results) {
+        match result {
+            Ok(part) => parts.push((context.clone(), part)),
+            Err(err) => failed.push((context.clone(), err)),
+        }
+    }
+    (parts, failed)
+}
+
+/// A template given with `-o jsonpath` (checked before anything is read).
+fn template(output: &Option<OutputFormat>, allow_missing: bool) -> Result<Option<Template>> {
+    let Some(OutputFormat::JsonPath(text)) = output else { return Ok(None) };
+    let template = crate::format::jsonpath::parse(text).map_err(Error::Usage)?;
+    Ok(Some(if allow_missing { template.allowing_missing() } else { template }))
+}
+
+fn one_cluster(what: &str) -> Error {
+    Error::Usage(format!("{what} works on one cluster; give one --context (not several or --all-contexts)"))
+}
+
+/// One context's part of a list.
+struct ListPart {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    text: String,
+}
+
+async fn list_one(flags: &KubeFlags, context: &str, role: RoleName, args: &ListArgs) -> Result<ListPart> {
+    let (cluster, profile) = open(flags, context).await?;
+    let mut out = Vec::new();
+    let (headers, rows) = list::list_part(&cluster, &profile, role, args, context, &mut out).await?;
+    Ok(ListPart { headers, rows, text: String::from_utf8_lossy(&out).into_owned() })
+}
+
+/// `list` (and `get` without a name) of several contexts.
+pub async fn list(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &ListArgs) -> Result<()> {
+    if args.watch {
+        return Err(one_cluster("-w"));
+    }
+    let template = template(&args.output, args.allow_missing_template_keys)?;
+    // A template reads the List of every context's documents: each part gives its documents.
+    let mut part_args = args.clone();
+    if template.is_some() {
+        part_args.output = Some(OutputFormat::Json);
+    }
+    let results = join_all(contexts.iter().map(|c| list_one(flags, c, role, &part_args))).await;
+    let (parts, failed) = split(contexts, results);
+    let text = match &args.output {
+        None | Some(OutputFormat::Wide) | Some(OutputFormat::CustomColumns(_)) => {
+            let headers = parts.first().map(|(_, p)| p.headers.clone()).unwrap_or_default();
+            let rows: Vec<Vec<String>> = parts.iter().flat_map(|(_, p)| p.rows.iter().cloned()).collect();
+            if rows.is_empty() {
+                if !parts.is_empty() {
+                    let names: Vec<&str> = parts.iter().map(|(c, _)| c.as_str()).collect();
+                    eprintln!("No workloads found in contexts {}.", names.join(", "));
+                }
+                String::new()
+            } else {
+                let table = output::table_as_headed(&headers, rows);
+                match table.split_once('\n') {
+                    Some((_, rows)) if args.no_headers => rows.to_string(),
+                    _ => table,
+                }
+            }
+        }
+        Some(OutputFormat::Yaml) => {
+            let texts: Vec<&str> =
+                parts.iter().map(|(_, p)| p.text.as_str()).filter(|t| !t.is_empty()).collect();
+            texts.join("---\n")
+        }
+        Some(OutputFormat::Json) | Some(OutputFormat::JsonPath(_)) => {
+            let mut items = Vec::new();
+            for (context, part) in &parts {
+                match serde_json::from_str::<Value>(&part.text) {
+                    Ok(Value::Array(docs)) => items.extend(docs),
+                    _ => {
+                        return Err(Error::Io(format!(
+                            "context \"{context}\": the list printed no JSON array"
+                        )));
+                    }
+                }
+            }
+            match &template {
+                Some(template) => {
+                    let count = items.len();
+                    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+                    template
+                        .render(&list)
+                        .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?
+                }
+                None => output::json(&Value::Array(items)),
+            }
+        }
+        Some(OutputFormat::Name) => parts.iter().map(|(_, p)| p.text.as_str()).collect(),
+        Some(OutputFormat::Apply) => {
+            return Err(Error::Usage(
+                "-o apply prints the apply body of one object; name it, e.g. deploy/web".into(),
+            ));
+        }
+    };
+    output::emit(&text)?;
+    failures(failed)
+}
+
+async fn get_one(
+    flags: &KubeFlags,
+    context: &str,
+    role: RoleName,
+    args: &GetArgs,
+) -> Result<Vec<(String, Value)>> {
+    let (cluster, profile) = open(flags, context).await?;
+    get::documents(&cluster, &profile, role, args).await
+}
+
+/// `get TYPE/NAME…` of several contexts: the documents (each with its `context`) as a YAML stream,
+/// a JSON `List`, names after their context, or a template over the `List`.
+pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &GetArgs) -> Result<()> {
+    if args.watch {
+        return Err(one_cluster("-w"));
+    }
+    if args.show_owners {
+        return Err(Error::Usage(
+            "--show-owners works on one cluster; for several, `kubectl oam owners TYPE/NAME --context a,b`"
+                .into(),
+        ));
+    }
+    let template = template(&args.output, args.allow_missing_template_keys)?;
+    match (&args.output, args.raw) {
+        (_, true) | (Some(OutputFormat::Apply), _) => return Err(one_cluster("--raw (-o apply)")),
+        (Some(OutputFormat::Wide), _) | (Some(OutputFormat::CustomColumns(_)), _) => {
+            return Err(Error::Usage(format!(
+                "tables of several contexts come from `list`: `{}`",
+                crate::error::suggest_in(
+                    &format!("{role} list --context {} -o wide", contexts.join(",")),
+                    flags.namespace.as_deref()
+                )
+            )));
+        }
+        _ => {}
+    }
+    let results = join_all(contexts.iter().map(|c| get_one(flags, c, role, args))).await;
+    let (parts, failed) = split(contexts, results);
+    let docs: Vec<Value> = parts
+        .iter()
+        .flat_map(|(context, docs)| docs.iter().map(move |(_, doc)| with_context(doc.clone(), context)))
+        .collect();
+    let text = match (&args.output, &template) {
+        (_, Some(template)) => {
+            let count = docs.len();
+            template
+                .render(&json!({"apiVersion": "v1", "kind": "List", "items": docs}))
+                .map_err(|e| Error::Usage(format!("the List of {count} objects: {e}")))?
+        }
+        (Some(OutputFormat::Json), _) => {
+            output::json(&json!({"apiVersion": "v1", "kind": "List", "items": docs}))
+        }
+        (Some(OutputFormat::Name), _) => parts
+            .iter()
+            .flat_map(|(context, docs)| docs.iter().map(move |(name, _)| format!("{context} {name}\n")))
+            .collect(),
+        _ => {
+            let mut texts = Vec::new();
+            for doc in &docs {
+                texts.push(output::yaml(doc)?);
+            }
+            texts.join("---\n")
+        }
+    };
+    output::emit(&text)?;
+    failures(failed)
+}
+
+async fn owners_one(
+    flags: &KubeFlags,
+    context: &str,
+    args: &OwnersArgs,
+) -> Result<(Vec<crate::core::owners::FieldOwners>, bool)> {
+    let (cluster, profile) = open(flags, context).await?;
+    let (_, _, rows, outside) = owners::read(&cluster, &profile, args).await?;
+    Ok((rows, outside))
+}
+
+/// `owners TYPE/NAME` of several contexts: one table with a CONTEXT column, or each row with its
+/// `context`. The bool: some field is held outside its role in some context (`--check`).
+pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -> Result<bool> {
+    let results = join_all(contexts.iter().map(|c| owners_one(flags, c, args))).await;
+    let (parts, failed) = split(contexts, results);
+    let outside = parts.iter().any(|(_, (_, outside))| *outside);
+    let text = match args.output {
+        Some(format) => {
+            let rows: Vec<Value> = parts
+                .iter()
+                .flat_map(|(context, (rows, _))| {
+                    rows.iter()
+                        .map(move |row| with_context(serde_json::to_value(row).unwrap_or_default(), context))
+                })
+                .collect();
+            match format {
+                DocumentFormat::Json => output::json(&Value::Array(rows)),
+                DocumentFormat::Yaml => output::yaml(&Value::Array(rows))?,
+            }
+        }
+        None => {
+            let mut headers = vec!["CONTEXT".to_string()];
+            headers.extend(owners::HEADERS.iter().map(|h| h.to_uppercase()));
+            let rows: Vec<Vec<String>> = parts
+                .iter()
+                .flat_map(|(context, (rows, _))| {
+                    owners::table_rows(rows).into_iter().map(move |row| {
+                        let mut cells = vec![context.clone()];
+                        cells.extend(row);
+                        cells
+                    })
+                })
+                .collect();
+            if parts.is_empty() { String::new() } else { output::table_as_headed(&headers, rows) }
+        }
+    };
+    output::emit(&text)?;
+    failures(failed)?;
+    Ok(outside)
+}
