@@ -63,6 +63,59 @@ pub fn env() -> &'static Env {
     })
 }
 
+/// A second control plane, "west" (contexts west-admin, west-dev, west-ops), for the tests of
+/// several clusters: started once per test process as the main one is (reused when it runs), with
+/// no kwok (`OAM_CLUSTER_NODES=0`: pods stay Pending; these tests read and write workloads, they
+/// run no pods). Its ports are `OAM_TEST_WEST_PORT` (16543) and `OAM_TEST_WEST_ETCD_PORT` (12579),
+/// its folder `OAM_TEST_WEST_DIR` (default: the script's, .local-cluster/clusters/west);
+/// `OAM_TEST_WEST_KUBECONFIG=FILE` uses an existing cluster with those contexts instead.
+pub fn west_kubeconfig() -> &'static Path {
+    static WEST: OnceLock<PathBuf> = OnceLock::new();
+    WEST.get_or_init(|| {
+        if let Ok(kubeconfig) = std::env::var("OAM_TEST_WEST_KUBECONFIG") {
+            return kubeconfig.into();
+        }
+        let mut cmd = Command::new(repo().join("scripts/local-cluster"));
+        cmd.arg("up")
+            .env("OAM_CLUSTER_NAME", "west")
+            .env("OAM_CLUSTER_PORT", std::env::var("OAM_TEST_WEST_PORT").unwrap_or_else(|_| "16543".into()))
+            .env("OAM_ETCD_PORT", std::env::var("OAM_TEST_WEST_ETCD_PORT").unwrap_or_else(|_| "12579".into()))
+            .env("OAM_CLUSTER_NODES", "0")
+            .env_remove("OAM_CLUSTER_DIR");
+        if let Ok(dir) = std::env::var("OAM_TEST_WEST_DIR") {
+            cmd.env("OAM_CLUSTER_DIR", dir);
+        }
+        let up = cmd.stderr(Stdio::inherit()).output().expect("run scripts/local-cluster up (west)");
+        assert!(up.status.success(), "scripts/local-cluster up (west) failed (see its error above)");
+        let stdout = String::from_utf8_lossy(&up.stdout);
+        stdout.lines().last().expect("up prints the kubeconfig path last").trim().into()
+    })
+}
+
+/// A kubeconfig whose one context, "dead", points at a closed port (nothing listens on port 1).
+pub fn dead_kubeconfig() -> &'static Path {
+    static DEAD: OnceLock<PathBuf> = OnceLock::new();
+    DEAD.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("oam-test-dead-{}.kubeconfig", std::process::id()));
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}\n\
+             users:\n- name: dead\n  user: {token: none}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: dead}\n",
+        )
+        .expect("write the dead context's kubeconfig");
+        path
+    })
+}
+
+/// KUBECONFIG holding the main cluster (contexts admin, dev, ops), west (west-admin, …) and dead.
+pub fn fleet_kubeconfig() -> String {
+    [env().kubeconfig.as_path(), west_kubeconfig(), dead_kubeconfig()]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// What a command did.
 #[derive(Debug)]
 pub struct Run {

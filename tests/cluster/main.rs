@@ -1,9 +1,11 @@
-//! Tests against a real kube-apiserver (see harness.rs): one test binary, one control plane.
+//! Tests against a real kube-apiserver (see harness.rs): one test binary, one control plane (and a
+//! second one, west, for the tests of several clusters in fleet.rs).
 
 mod check;
 mod churn;
 mod fake;
 mod flags;
+mod fleet;
 mod habits;
 mod harness;
 mod install;

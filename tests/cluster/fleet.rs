@@ -1,0 +1,285 @@
+//! Several clusters at once, on two real control planes (the main one, contexts admin/dev/ops, and
+//! west, contexts west-admin/…; see harness.rs) and a dead context (a closed port): views of
+//! several contexts, `diff --against-context`, and `promote` from one cluster to the other.
+
+use std::process::Command;
+
+use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of};
+
+/// A namespace of the same name in both clusters (dev and ops bound to `edit` in each), deleted
+/// from both at the end.
+struct Fleet {
+    ns: Ns,
+    kubeconfig: String,
+}
+
+impl Fleet {
+    fn new(test: &str) -> Fleet {
+        let ns = Ns::new(test);
+        let fleet = Fleet { kubeconfig: fleet_kubeconfig(), ns };
+        fleet
+            .kubectl_stdin(
+                "west-admin",
+                &["apply", "-f", "-"],
+                &format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n\
+                     apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: oam-roles, namespace: {ns}}}\n\
+                     roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}}\n\
+                     subjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:developers'}}\n\
+                     - {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oam:operators'}}\n",
+                    ns = fleet.ns.name
+                ),
+            )
+            .ok();
+        fleet
+    }
+
+    /// Real kubectl in one context, in the test's namespace.
+    fn kubectl(&self, context: &str, args: &[&str]) -> Run {
+        self.kubectl_stdin(context, args, "")
+    }
+
+    fn kubectl_stdin(&self, context: &str, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = Command::new(env().kubectl_path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(["--context", context, "-n", &self.ns.name])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run kubectl");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// kubectl-oam with the merged KUBECONFIG (main, west, dead), in the test's namespace.
+    fn oam(&self, args: &[&str]) -> Run {
+        self.ns.oam_with(args, "", &[("KUBECONFIG", &self.kubeconfig)])
+    }
+
+    /// The object as JSON in one context, with its managedFields.
+    fn json(&self, context: &str, what: &str) -> serde_json::Value {
+        let run = self.kubectl(context, &["get", what, "-o", "json", "--show-managed-fields"]).ok();
+        serde_json::from_str(&run.stdout).expect("kubectl prints JSON")
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if std::env::var_os("OAM_TEST_KEEP_NAMESPACES").is_none() {
+            let _ = self.kubectl("west-admin", &["delete", "namespace", &self.ns.name, "--wait=false"]);
+        }
+    }
+}
+
+/// A one-container Deployment (pods need not run: west has no nodes).
+fn web(image: &str, replicas: u32, containers: &[&str]) -> String {
+    let containers: String =
+        containers.iter().map(|c| format!("      - {{name: {c}, image: '{image}'}}\n")).collect();
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, labels: {{app: web}}}}\nspec:\n  replicas: {replicas}\n  \
+         selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      \
+         containers:\n{containers}"
+    )
+}
+
+/// The cells of a table's data rows, split on runs of spaces (these cells hold none).
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table.lines().skip(1).map(|l| l.split_whitespace().map(String::from).collect()).collect()
+}
+
+#[test]
+fn views_of_two_clusters_and_a_dead_context() {
+    let f = Fleet::new("fleet-views");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 2, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.27", 1, &["app"])).ok();
+
+    // One context: the table as before, no CONTEXT column.
+    let one = f.oam(&["dev", "list", "--context", "admin"]).ok();
+    assert!(one.stdout.starts_with("NAME "), "{}", one.stdout);
+
+    // Two live clusters and a dead one: the live ones print, the dead one is one error line
+    // naming it, and the command exits 2.
+    let run = f.oam(&["dev", "list", "--context", "admin,dead", "--context", "west-admin"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.starts_with("CONTEXT "), "{}", run.stdout);
+    let table = rows(&run.stdout);
+    let images: Vec<(&str, &str)> = table.iter().map(|r| (r[0].as_str(), r[7].as_str())).collect();
+    assert_eq!(images, [("admin", "nginx:1.25"), ("west-admin", "nginx:1.27")], "{}", run.stdout);
+    let errors: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].starts_with("error: context \"dead\": cannot reach the cluster at https://127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+
+    // Documents carry their context; ops sees each cluster's own replicas.
+    let run = f.oam(&["ops", "list", "--context", "admin,west-admin", "-o", "json"]).ok();
+    let docs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let seen: Vec<(String, i64)> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["context"].as_str().unwrap().to_string(), d["scaler"]["replicas"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(seen, [("admin".to_string(), 2), ("west-admin".to_string(), 1)]);
+
+    // `get TYPE/NAME`: a List of the object in each context; a template reads its `context`.
+    let run = f.oam(&["dev", "get", "deploy/web", "--context", "admin,west-admin", "-o", "json"]).ok();
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"][1]["context"], "west-admin");
+    assert_eq!(list["items"][1]["containers"]["app"]["image"], "nginx:1.27");
+    let run = f.oam(&[
+        "dev",
+        "get",
+        "deploy/web",
+        "--context",
+        "admin,west-admin",
+        "-o",
+        "jsonpath={range .items[*]}{.context}={.containers.app.image} {end}",
+    ]);
+    assert_eq!(run.ok().stdout, "admin=nginx:1.25 west-admin=nginx:1.27 ");
+
+    // Owners: one table with a CONTEXT column, rows of both clusters.
+    let run = f.oam(&["owners", "deploy/web", "--context", "admin,west-admin"]).ok();
+    let contexts: Vec<String> = rows(&run.stdout).into_iter().map(|r| r[0].clone()).collect();
+    assert!(contexts.contains(&"admin".into()) && contexts.contains(&"west-admin".into()), "{}", run.stdout);
+    assert!(run.stdout.starts_with("CONTEXT "), "{}", run.stdout);
+
+    // Only views take several contexts.
+    let said =
+        f.oam(&["dev", "set", "image", "deploy/web", "app=x", "--context", "admin,west-admin"]).error();
+    assert!(
+        said.contains("several contexts (--context a,b, --all-contexts) are for get, list and owners"),
+        "{said}"
+    );
+}
+
+#[test]
+fn diff_against_another_cluster_compares_one_role() {
+    let f = Fleet::new("fleet-diff");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 3, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+
+    // Same image, other replicas: equal for dev, a diff for ops.
+    let run =
+        f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]).ok();
+    assert_eq!(run.stdout, "");
+    let run = f.oam(&["ops", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let ns = &f.ns.name;
+    assert!(
+        run.stdout.starts_with(&format!(
+            "--- deployment.apps/web (context admin, namespace {ns})\n+++ deployment.apps/web (context west-admin, namespace {ns})\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n-  replicas: 3\n+  replicas: 1\n"), "{}", run.stdout);
+
+    // Another image in west: dev differs too.
+    f.kubectl("west-admin", &["set", "image", "deploy/web", "app=nginx:1.27"]).ok();
+    let run = f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stdout.contains("\n-    image: nginx:1.25\n+    image: nginx:1.27\n"), "{}", run.stdout);
+
+    // An object missing on one side: one error line naming the context, object and namespace.
+    f.kubectl("west-admin", &["delete", "deploy/web"]).ok();
+    let said = f
+        .oam(&["dev", "diff", "deploy/web", "--against-context", "west-admin", "--context", "admin"])
+        .error();
+    assert!(said.starts_with("error: context \"west-admin\": "), "{said}");
+    assert!(said.contains("web") && said.contains(ns.as_str()), "{said}");
+}
+
+#[test]
+fn promote_copies_the_developers_fields_and_leaves_the_operators() {
+    let f = Fleet::new("fleet-promote");
+    // Production (main cluster): 3 replicas set by ops; staging (west): a new image and env.
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 2, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.oam(&["ops", "adopt", "deploy/web", "--context", "admin"]).ok();
+    f.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "--context", "admin"]).ok();
+    f.oam(&["dev", "adopt", "deploy/web", "--context", "west-admin"]).ok();
+    f.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.27", "--context", "west-admin"]).ok();
+    f.oam(&["dev", "set", "env", "deploy/web", "MODE=canary", "--context", "west-admin"]).ok();
+    let before = f.json("admin", "deploy/web");
+
+    // The image in production is still kubectl's: the conflict is named, nothing is written.
+    let promote = ["dev", "promote", "deploy/web", "--from-context", "west-admin", "--to-context", "admin"];
+    let said = f.oam(&[&promote[..], &["--yes"]].concat()).error();
+    assert!(said.contains("containers.app.image") && said.contains("kubectl-client-side-apply"), "{said}");
+    assert_eq!(
+        f.json("admin", "deploy/web")["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+
+    // No terminal and no --yes: refused, with the command to run.
+    let said = f.oam(&[&promote[..], &["--force-conflicts"]].concat()).error();
+    assert!(said.contains("--yes"), "{said}");
+
+    // The dry run shows the change; then the write.
+    let run = f.oam(&[&promote[..], &["--force-conflicts", "--dry-run=server"]].concat()).ok();
+    assert!(run.stdout.contains("-    image: nginx:1.25\n+    image: nginx:1.27\n"), "{}", run.stdout);
+    let run = f.oam(&[&promote[..], &["--force-conflicts", "--yes"]].concat()).ok();
+    assert_eq!(run.stdout, "deployment.apps/web promoted from context \"west-admin\" to \"admin\"\n");
+
+    let after = f.json("admin", "deploy/web");
+    let app = &after["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(app["image"], "nginx:1.27");
+    assert_eq!(app["env"], serde_json::json!([{"name": "MODE", "value": "canary"}]));
+    // The operator's fields in production are as they were, and still the operator's.
+    assert_eq!(after["spec"]["replicas"], 3);
+    assert_eq!(after["spec"]["strategy"], before["spec"]["strategy"]);
+    assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"]);
+    assert_eq!(managers_of(&after, &["f:spec", "f:replicas"]), ["kubectl-oam-ops"]);
+    let image = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}", "f:image"];
+    assert_eq!(managers_of(&after, &image), ["kubectl-oam-dev"]);
+    // West is untouched by the promotion: still one replica.
+    assert_eq!(f.json("west-admin", "deploy/web")["spec"]["replicas"], 1);
+
+    // Now equal for dev; a second promotion changes nothing.
+    f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]).ok();
+    let run = f.oam(&[&promote[..], &["--yes"]].concat()).ok();
+    assert_eq!(run.stdout, "deployment.apps/web unchanged in context \"admin\"\n");
+}
+
+#[test]
+fn promote_refuses_other_containers() {
+    let f = Fleet::new("fleet-refuse");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.27", 1, &["app", "proxy"])).ok();
+    let before = f.json("admin", "deploy/web");
+    let said = f
+        .oam(&[
+            "dev",
+            "promote",
+            "deploy/web",
+            "--from-context",
+            "west-admin",
+            "--to-context",
+            "admin",
+            "--yes",
+        ])
+        .error();
+    let ns = &f.ns.name;
+    assert!(
+        said.starts_with(&format!(
+            "error: deployment.apps/web in namespace \"{ns}\" of context \"admin\" is not the same workload as in namespace \"{ns}\" of context \"west-admin\": containers only in the source: proxy;"
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        f.json("admin", "deploy/web")["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+}
