@@ -842,11 +842,23 @@ mod tests {
         };
         assert_eq!(
             commands(&help(&["dev"])),
-            ["get", "list", "edit", "apply", "diff", "set", "adopt", "release", "gitops"]
+            ["get", "list", "edit", "apply", "diff", "promote", "set", "adopt", "release", "gitops"]
         );
         assert_eq!(
             commands(&help(&["ops"])),
-            ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt", "release", "gitops"]
+            [
+                "get",
+                "list",
+                "edit",
+                "apply",
+                "diff",
+                "promote",
+                "scale",
+                "autoscale",
+                "adopt",
+                "release",
+                "gitops"
+            ]
         );
         assert!(help(&["dev", "get"]).contains("--container"));
         assert!(!help(&["ops", "get"]).contains("--container"), "ops documents have no containers");

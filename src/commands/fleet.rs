@@ -75,8 +75,11 @@ fn failures(failed: Vec<(String, Error)>) -> Result<()> {
     Err(last)
 }
 
+/// Each context's part, or its failure, by context name.
+type Parts<T> = (Vec<(String, T)>, Vec<(String, Error)>);
+
 /// Parts that worked, in context order, and the failures.
-fn split<T>(contexts: &[String], results: Vec<Result<T>>) -> (Vec<(String, T)>, Vec<(String, Error)>) {
+fn split<T>(contexts: &[String], results: Vec<Result<T>>) -> Parts<T> {
     let mut parts = Vec::new();
     let mut failed = Vec::new();
     for (context, result) in contexts.iter().zip(results) {
@@ -300,4 +303,38 @@ pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -
     output::emit(&text)?;
     failures(failed)?;
     Ok(outside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(line: &str) -> std::result::Result<KubeFlags, clap::Error> {
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        crate::cli::parse_from(&words).map(|cli| cli.kube)
+    }
+
+    #[test]
+    fn contexts_come_comma_separated_or_repeated_each_once() {
+        let several = |line: &str| contexts(&flags(line).unwrap()).unwrap();
+        assert_eq!(
+            several("kubectl-oam dev list --context east,west --context north"),
+            Some(vec!["east".to_string(), "west".into(), "north".into()])
+        );
+        assert_eq!(several("kubectl-oam dev list --context east"), None, "one context: the usual path");
+        assert_eq!(several("kubectl-oam dev list"), None);
+        assert_eq!(several("kubectl-oam dev list --context east,east"), None, "named twice is one");
+        let err = contexts(&flags("kubectl-oam dev list --context east,").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("--context has an empty name"), "{err}");
+        assert!(flags("kubectl-oam dev list --context east --all-contexts").is_err());
+    }
+
+    #[test]
+    fn one_context_keeps_the_single_cluster_options() {
+        let options =
+            commands::client_options(&flags("kubectl-oam dev get deploy/web --context east").unwrap());
+        assert_eq!(options.context.as_deref(), Some("east"));
+        let one = for_context(&flags("kubectl-oam owners deploy/web --context a,b -n shop").unwrap(), "b");
+        assert_eq!((one.context, one.namespace.as_deref()), (vec!["b".to_string()], Some("shop")));
+    }
 }
