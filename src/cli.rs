@@ -180,11 +180,9 @@ pub enum RoleCommand {
     Edit(EditArgs),
     /// Server-side apply role documents from a file or stdin
     Apply(ApplyArgs),
-    /// Server-side dry-run diff of role documents, or of one object's role documents in two
-    /// clusters (--against-context) (exit 0: none, 1: differences, >1: error)
+    /// Server-side dry-run diff of role documents (exit 0: none, 1: differences, >1: error)
     Diff(DiffArgs),
-    /// Copy the role's fields of TYPE/NAME from one cluster to another (--from-context,
-    /// --to-context), as a role write there: the other role's fields stay as they are
+    /// Copy the role's fields of TYPE/NAME from one cluster (context) to another
     Promote(PromoteArgs),
     /// Update container images or env vars
     #[command(subcommand)]
