@@ -305,7 +305,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     if let Some(flag) = done.last().map(String::as_str).filter(|f| TAKES_VALUE.contains(f)) {
         return match flag {
             "-f" | "--filename" | "--kubeconfig" | "--profile" => Want::Files,
-            "--context" => Want::Contexts,
+            "--context" | "--from-context" | "--to-context" | "--against-context" => Want::Contexts,
             // The values this subcommand takes (`adopt` has no client dry run).
             "-o" | "--output" | "--dry-run" => {
                 let id = if flag == "--dry-run" { "dry_run" } else { "output" };
@@ -361,12 +361,12 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     };
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"]),
-        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "set", "adopt"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt"]),
+        ["dev"] => words(&["get", "list", "edit", "apply", "diff", "promote", "set", "adopt"]),
+        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "promote", "scale", "autoscale", "adopt"]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["dev" | "ops", "get" | "edit", rest @ ..] => several(rest),
-        ["dev" | "ops", "adopt", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["dev" | "ops", "adopt" | "promote" | "diff", rest @ ..] | ["owners", rest @ ..] => target(rest),
         ["explain"] => Want::Words(crate::core::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         // After the object, `CONTAINER=IMAGE`: its containers (another TYPE/NAME still completes).
@@ -397,6 +397,11 @@ const TAKES_VALUE: &[&str] = &[
     "-n",
     "--namespace",
     "--context",
+    "--from-context",
+    "--to-context",
+    "--against-context",
+    "--to-namespace",
+    "--against-namespace",
     "--kubeconfig",
     "--cluster",
     "--user",
@@ -612,7 +617,12 @@ mod tests {
         assert_eq!(want(&p, &w(&["policy", "--name", ""])), Want::Nothing);
         assert_eq!(
             want(&p, &w(&["dev", ""])),
-            words(&["get", "list", "edit", "apply", "diff", "set", "adopt"])
+            words(&["get", "list", "edit", "apply", "diff", "promote", "set", "adopt"])
+        );
+        assert_eq!(want(&p, &w(&["dev", "promote", "deploy", "web", "--to-context", ""])), Want::Contexts);
+        assert_eq!(
+            want(&p, &w(&["ops", "promote", "deploy/w"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
         );
         assert_eq!(want(&p, &w(&["dev", "set", "i"])), words(&["image", "env"]));
         assert_eq!(want(&p, &w(&["ops", "get", ""])), words(&["deploy", "sts", "ds", "rs", "job", "cj"]));

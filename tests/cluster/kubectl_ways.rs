@@ -338,11 +338,23 @@ fn help_lists_only_what_a_role_can_do_and_one_version_string() {
     };
     assert_eq!(
         commands("dev"),
-        ["get", "list", "edit", "apply", "diff", "set", "adopt", "release", "gitops"]
+        ["get", "list", "edit", "apply", "diff", "promote", "set", "adopt", "release", "gitops"]
     );
     assert_eq!(
         commands("ops"),
-        ["get", "list", "edit", "apply", "diff", "scale", "autoscale", "adopt", "release", "gitops"]
+        [
+            "get",
+            "list",
+            "edit",
+            "apply",
+            "diff",
+            "promote",
+            "scale",
+            "autoscale",
+            "adopt",
+            "release",
+            "gitops"
+        ]
     );
     // Typed anyway, the other role's command says which to use.
     let err = ns.oam(&["dev", "scale", "deploy/web", "--replicas", "2"]).error();
