@@ -87,9 +87,17 @@ fn print(text: String) -> Result<Outcome> {
 
 async fn dispatch(cli: Cli) -> Result<Outcome> {
     let flags = &cli.kube;
-    error::remember_cluster_flags(chosen_by(flags));
+    // A promotion writes to --to-context: the commands its messages suggest act there.
+    let promoting = match &cli.command {
+        Command::Dev(RoleCommand::Promote(args)) | Command::Ops(RoleCommand::Promote(args)) => {
+            Some(cli::KubeFlags { context: vec![args.to_context.clone()], ..flags.clone() })
+        }
+        _ => None,
+    };
+    error::remember_cluster_flags(chosen_by(promoting.as_ref().unwrap_or(flags)));
     // Several contexts (`--context a,b`, `--all-contexts`): views only, each context read at once.
-    let several = match (flags.all_contexts || flags.context.len() > 1, &cli.command) {
+    let named = flags.context.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let several = match (flags.all_contexts || named > 1, &cli.command) {
         (false, _) => None,
         (true, Command::Owners(_)) => fleet::contexts(flags)?,
         (true, Command::Dev(RoleCommand::Get(_) | RoleCommand::List(_)))

@@ -162,11 +162,11 @@ pub async fn promote(flags: &KubeFlags, role: RoleName, args: &PromoteArgs) -> R
                 source.target.namespace,
                 suggest(
                     &format!(
-                        "dev diff {} --context {from} --against-context {to} --against-namespace {}",
+                        "dev diff {} --against-context {from} --against-namespace {}",
                         source.target.display(),
-                        target.target.namespace
+                        source.target.namespace
                     ),
-                    &source.target.namespace
+                    &target.target.namespace
                 )
             )));
         }
