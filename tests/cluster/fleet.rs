@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of};
+use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of, settled};
 
 /// A namespace of the same name in both clusters (dev and ops bound to `edit` in each), deleted
 /// from both at the end.
@@ -155,6 +155,15 @@ fn views_of_two_clusters_and_a_dead_context() {
     assert!(contexts.contains(&"admin".into()) && contexts.contains(&"west-admin".into()), "{}", run.stdout);
     assert!(run.stdout.starts_with("CONTEXT "), "{}", run.stdout);
 
+    // Every context of the kubeconfig: both clusters as admin, dev and ops (bound to `edit` in the
+    // test's namespace), and the dead one.
+    let run = f.oam(&["dev", "list", "--all-contexts"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    let contexts: Vec<String> = rows(&run.stdout).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(contexts, ["admin", "dev", "ops", "west-admin", "west-dev", "west-ops"], "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: context \"dead\": "), "{}", run.stderr);
+
     // Only views take several contexts.
     let said =
         f.oam(&["dev", "set", "image", "deploy/web", "app=x", "--context", "admin,west-admin"]).error();
@@ -218,10 +227,7 @@ fn promote_copies_the_developers_fields_and_leaves_the_operators() {
     let promote = ["dev", "promote", "deploy/web", "--from-context", "west-admin", "--to-context", "admin"];
     let said = f.oam(&[&promote[..], &["--yes"]].concat()).error();
     assert!(said.contains("containers.app.image") && said.contains("kubectl-client-side-apply"), "{said}");
-    assert_eq!(
-        f.json("admin", "deploy/web")["metadata"]["resourceVersion"],
-        before["metadata"]["resourceVersion"]
-    );
+    assert_eq!(settled(&f.json("admin", "deploy/web")), settled(&before), "nothing was written");
 
     // No terminal and no --yes: refused, with the command to run.
     let said = f.oam(&[&promote[..], &["--force-conflicts"]].concat()).error();
@@ -278,8 +284,57 @@ fn promote_refuses_other_containers() {
         )),
         "{said}"
     );
-    assert_eq!(
-        f.json("admin", "deploy/web")["metadata"]["resourceVersion"],
-        before["metadata"]["resourceVersion"]
+    assert_eq!(settled(&f.json("admin", "deploy/web")), settled(&before), "nothing was written");
+    // The diff it suggests compares the two from the target's side.
+    assert!(
+        said.contains(&format!(
+            "`kubectl oam dev diff deployment.apps/web --against-context west-admin --against-namespace {ns} -n {ns} --context admin`"
+        )),
+        "{said}"
     );
+}
+
+#[test]
+fn ops_promote_into_another_namespace_leaves_the_developers_fields() {
+    let f = Fleet::new("fleet-ops");
+    // The target: another namespace of the main cluster, where a developer set the image.
+    let prod = Ns::new("fleet-ops-prod");
+    prod.create(&web("nginx:1.25", 2, &["app"]));
+    prod.oam(&["dev", "set", "image", "deploy/web", "app=nginx:1.30", "--force-conflicts"]).ok();
+    // The source: west, where ops runs 4 replicas with a label of its own.
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.oam(&["ops", "scale", "deploy/web", "--replicas", "4", "--force-conflicts", "--context", "west-admin"])
+        .ok();
+    f.kubectl("west-admin", &["label", "deploy/web", "tier=gold"]).ok();
+
+    let run = f.oam(&[
+        "ops",
+        "promote",
+        "deploy/web",
+        "--from-context",
+        "west-admin",
+        "--to-context",
+        "admin",
+        "--to-namespace",
+        &prod.name,
+        "--force-conflicts",
+        "--yes",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let after = prod.get_json("deploy/web");
+    assert_eq!(after["spec"]["replicas"], 4);
+    assert_eq!(after["metadata"]["labels"]["tier"], "gold");
+    // The developer's image and its owner are as they were.
+    assert_eq!(after["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.30");
+    let image = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"app\"}", "f:image"];
+    assert_eq!(managers_of(&after, &image), ["kubectl-oam-dev"]);
+    assert_eq!(managers_of(&after, &["f:spec", "f:replicas"]), ["kubectl-oam-ops"]);
+    // Equal now for ops, still different for dev.
+    let diff = ["diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"];
+    let against = ["--against-namespace", &f.ns.name];
+    let envs = [("KUBECONFIG", f.kubeconfig.as_str())];
+    let ops = prod.oam_with(&[&["ops"][..], &diff, &against].concat(), "", &envs);
+    assert_eq!((ops.code, ops.stdout.as_str()), (0, ""), "{ops:#?}");
+    let dev = prod.oam_with(&[&["dev"][..], &diff, &against].concat(), "", &envs);
+    assert_eq!(dev.code, 1, "{dev:#?}");
 }
