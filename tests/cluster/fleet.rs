@@ -338,3 +338,33 @@ fn ops_promote_into_another_namespace_leaves_the_developers_fields() {
     let dev = prod.oam_with(&[&["dev"][..], &diff, &against].concat(), "", &envs);
     assert_eq!(dev.code, 1, "{dev:#?}");
 }
+
+#[test]
+fn promote_asks_on_a_terminal() {
+    let f = Fleet::new("fleet-ask");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.27", 1, &["app"])).ok();
+    let promote = "dev promote deploy/web --from-context west-admin --to-context admin --force-conflicts";
+    let envs = [("KUBECONFIG", f.kubeconfig.as_str())];
+    // The diff, then the question; "n" leaves the target alone.
+    let (ok, screen) = f.ns.oam_answering(promote, &envs, false, "n");
+    assert!(ok, "{screen}");
+    assert!(screen.contains("+    image: nginx:1.27"), "{screen}");
+    assert!(screen.contains("in context \"admin\"?"), "{screen}");
+    assert!(screen.contains("Nothing was changed."), "{screen}");
+    assert_eq!(
+        f.json("admin", "deploy/web")["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.25"
+    );
+    // "y" writes.
+    let (ok, screen) = f.ns.oam_answering(promote, &envs, false, "y");
+    assert!(ok, "{screen}");
+    assert!(
+        screen.contains("deployment.apps/web promoted from context \"west-admin\" to \"admin\""),
+        "{screen}"
+    );
+    assert_eq!(
+        f.json("admin", "deploy/web")["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+}
