@@ -319,8 +319,13 @@ fn ops_promote_into_another_namespace_leaves_the_developers_fields() {
         &prod.name,
         "--force-conflicts",
         "--yes",
+        "--wait",
+        "--timeout",
+        "2m",
     ]);
     assert_eq!(run.code, 0, "{run:#?}");
+    // --wait follows the rollout in the target cluster (kwok's nodes run the pods there).
+    assert!(run.stderr.contains("deployment.apps/web rolled out: 4/4 updated"), "{run:#?}");
     let after = prod.get_json("deploy/web");
     assert_eq!(after["spec"]["replicas"], 4);
     assert_eq!(after["metadata"]["labels"]["tier"], "gold");
