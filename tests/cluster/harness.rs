@@ -96,13 +96,16 @@ pub fn west_kubeconfig() -> &'static Path {
 pub fn dead_kubeconfig() -> &'static Path {
     static DEAD: OnceLock<PathBuf> = OnceLock::new();
     DEAD.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("oam-test-dead-{}.kubeconfig", std::process::id()));
+        // One file for every run (the same text each time), written whole and renamed into place.
+        let path = std::env::temp_dir().join("oam-test-dead.kubeconfig");
+        let partial = std::env::temp_dir().join(format!("oam-test-dead.kubeconfig.{}", std::process::id()));
         std::fs::write(
-            &path,
+            &partial,
             "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}\n\
              users:\n- name: dead\n  user: {token: none}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: dead}\n",
         )
         .expect("write the dead context's kubeconfig");
+        std::fs::rename(&partial, &path).expect("move the dead context's kubeconfig into place");
         path
     })
 }
