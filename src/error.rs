@@ -1,5 +1,6 @@
 //! Errors a user sees: each renders as one line naming the object, the namespace and what to do.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -292,7 +293,41 @@ pub fn suggest(words: &str, namespace: &str) -> String {
 /// known.
 pub fn suggest_in(words: &str, namespace: Option<&str>) -> String {
     let flags = CLUSTER_FLAGS.get().map(Vec::as_slice).unwrap_or_default();
-    command_line(words, namespace, flags)
+    match CONTEXT.with(|c| c.borrow().clone()) {
+        Some(context) => command_line(words, namespace, &in_context(flags, &context)),
+        None => command_line(words, namespace, flags),
+    }
+}
+
+thread_local! {
+    /// The one context of several that the code running now reads (`--context a,b`): suggested
+    /// commands name it, not all of them. Set only around a poll ([`in_one_context`]).
+    static CONTEXT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (one poll of one context's part of a command of several contexts) with suggested
+/// commands naming `context` as their `--context`.
+pub fn in_one_context<R>(context: &str, f: impl FnOnce() -> R) -> R {
+    let before = CONTEXT.with(|c| c.replace(Some(context.to_string())));
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            CONTEXT.with(|c| *c.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(before);
+    f()
+}
+
+/// The flags that chose the cluster, with `--context` naming one context (in its place, else after
+/// `--kubeconfig`).
+fn in_context(flags: &[(&'static str, String)], context: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> =
+        flags.iter().filter(|(f, _)| *f != "--context").cloned().collect();
+    let at = out.iter().position(|(f, _)| *f == "--kubeconfig").map_or(0, |i| i + 1);
+    out.insert(at, ("--context", context.to_string()));
+    out
 }
 
 fn command_line(words: &str, namespace: Option<&str>, flags: &[(&str, String)]) -> String {
@@ -341,6 +376,24 @@ mod tests {
             "kubectl oam ops scale TYPE/NAME --context prod"
         );
         assert_eq!(shell_word("it's"), "'it'\\''s'");
+        // One context of several: that one, wherever the flags named several or none.
+        let several = [("--kubeconfig", "/k".to_string()), ("--context", "east,west".into())];
+        assert_eq!(
+            command_line("dev get deploy/web", Some("shop"), &in_context(&several, "west")),
+            "kubectl oam dev get deploy/web -n shop --kubeconfig /k --context west"
+        );
+        assert_eq!(
+            command_line(
+                "dev get deploy/web",
+                None,
+                &in_context(&[("--server", "https://x".into())], "east")
+            ),
+            "kubectl oam dev get deploy/web --context east --server https://x"
+        );
+        assert_eq!(
+            in_one_context("west", || suggest("owners deployment.apps/web", "shop")),
+            "kubectl oam owners deployment.apps/web -n shop --context west"
+        );
         // Without remembered flags (unit tests never set them): the namespace only.
         assert_eq!(
             suggest("owners deployment.apps/web", "shop"),

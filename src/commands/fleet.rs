@@ -45,6 +45,15 @@ pub fn contexts(flags: &KubeFlags) -> Result<Option<Vec<String>>> {
     Ok((names.len() > 1).then_some(names))
 }
 
+/// `part` (one context's part of a command of several contexts), its suggested commands naming
+/// that context alone: each poll runs with it (`error::in_one_context`), as the parts of all
+/// contexts are polled in turn on one task.
+pub fn in_context<F: Future>(context: &str, part: F) -> impl Future<Output = F::Output> {
+    let mut part = Box::pin(part);
+    let context = context.to_string();
+    std::future::poll_fn(move |cx| crate::error::in_one_context(&context, || part.as_mut().poll(cx)))
+}
+
 /// The flags of one context of several.
 fn for_context(flags: &KubeFlags, context: &str) -> KubeFlags {
     KubeFlags { context: vec![context.to_string()], all_contexts: false, ..flags.clone() }
@@ -127,7 +136,8 @@ pub async fn list(flags: &KubeFlags, contexts: &[String], role: RoleName, args: 
     if template.is_some() {
         part_args.output = Some(OutputFormat::Json);
     }
-    let results = join_all(contexts.iter().map(|c| list_one(flags, c, role, &part_args))).await;
+    let results =
+        join_all(contexts.iter().map(|c| in_context(c, list_one(flags, c, role, &part_args)))).await;
     let (parts, failed) = split(contexts, results);
     let text = match &args.output {
         None | Some(OutputFormat::Wide) | Some(OutputFormat::CustomColumns(_)) => {
@@ -222,7 +232,7 @@ pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &
         }
         _ => {}
     }
-    let results = join_all(contexts.iter().map(|c| get_one(flags, c, role, args))).await;
+    let results = join_all(contexts.iter().map(|c| in_context(c, get_one(flags, c, role, args)))).await;
     let (parts, failed) = split(contexts, results);
     let docs: Vec<Value> = parts
         .iter()
@@ -267,7 +277,7 @@ async fn owners_one(
 /// `owners TYPE/NAME` of several contexts: one table with a CONTEXT column, or each row with its
 /// `context`. The bool: some field is held outside its role in some context (`--check`).
 pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -> Result<bool> {
-    let results = join_all(contexts.iter().map(|c| owners_one(flags, c, args))).await;
+    let results = join_all(contexts.iter().map(|c| in_context(c, owners_one(flags, c, args)))).await;
     let (parts, failed) = split(contexts, results);
     let outside = parts.iter().any(|(_, (_, outside))| *outside);
     let text = match args.output {
@@ -327,6 +337,28 @@ mod tests {
         let err = contexts(&flags("kubectl-oam dev list --context east,").unwrap()).unwrap_err();
         assert!(err.to_string().contains("--context has an empty name"), "{err}");
         assert!(flags("kubectl-oam dev list --context east --all-contexts").is_err());
+    }
+
+    #[test]
+    fn suggested_commands_name_the_one_context_that_failed() {
+        let part = |context: &'static str| {
+            in_context(context, async move {
+                tokio::task::yield_now().await;
+                crate::error::suggest("dev get deploy/web", "shop")
+            })
+        };
+        let said = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(join_all([part("east"), part("west")]));
+        assert_eq!(
+            said,
+            [
+                "kubectl oam dev get deploy/web -n shop --context east",
+                "kubectl oam dev get deploy/web -n shop --context west"
+            ]
+        );
+        assert_eq!(crate::error::suggest("x", "shop"), "kubectl oam x -n shop", "outside a part: as given");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cli::{DiffArgs, KubeFlags, PromoteArgs};
 use crate::cluster::client::{self, Cluster};
 use crate::cluster::{fetch, profiles, write};
 use crate::commands::edit::{ask, interactive};
+use crate::commands::fleet::in_context;
 use crate::commands::{self, after_write};
 use crate::core::fleet;
 use crate::core::write::{Live, Writer};
@@ -73,16 +74,12 @@ async fn read<'p>(
     for_write: bool,
     command: &str,
 ) -> Result<Live<'p>> {
-    let in_context = |err: Error| Error::InContext {
-        context: context.to_string(),
-        message: err.to_string().lines().collect::<Vec<_>>().join(" "),
-    };
     let target = target(profile, cluster, words, command)?;
     let live = match for_write {
         true => fetch::read_for_write(cluster, profile, role, target).await,
         false => fetch::read_live(cluster, profile, role, target).await,
     };
-    live.map_err(in_context)
+    live.map_err(|err| named(context, err))
 }
 
 /// `ROLE diff TYPE/NAME --against-context C`: Ok(true) when the role's fields differ.
@@ -94,15 +91,15 @@ pub async fn diff_against(flags: &KubeFlags, role: RoleName, args: &DiffArgs) ->
     let (here_name, there_name) = (context_name(flags, here), against.to_string());
     let (a, b) = futures_util::future::join(
         open(flags, here, None),
-        open(flags, Some(against), args.against_namespace.as_deref()),
+        in_context(against, open(flags, Some(against), args.against_namespace.as_deref())),
     )
     .await;
     let ((a_cluster, a_profile), (b_cluster, b_profile)) =
-        (a.map_err(|e| in_context(&here_name, e))?, b.map_err(|e| in_context(&there_name, e))?);
+        (a.map_err(|e| named(&here_name, e))?, b.map_err(|e| named(&there_name, e))?);
     let words = (words, args.name.as_deref());
     let (a_live, b_live) = futures_util::future::join(
         read(&a_cluster, &a_profile, role, words, &here_name, false, "diff"),
-        read(&b_cluster, &b_profile, role, words, &there_name, false, "diff"),
+        in_context(against, read(&b_cluster, &b_profile, role, words, &there_name, false, "diff")),
     )
     .await;
     let (a_live, b_live) = (a_live?, b_live?);
@@ -123,7 +120,7 @@ pub async fn diff_against(flags: &KubeFlags, role: RoleName, args: &DiffArgs) ->
     Ok(!shown.is_empty())
 }
 
-fn in_context(context: &str, err: Error) -> Error {
+fn named(context: &str, err: Error) -> Error {
     Error::InContext {
         context: context.to_string(),
         message: err.to_string().lines().collect::<Vec<_>>().join(" "),
@@ -135,14 +132,14 @@ pub async fn promote(flags: &KubeFlags, role: RoleName, args: &PromoteArgs) -> R
     let (from, to) = (args.from_context.as_str(), args.to_context.as_str());
     let write_flags = &args.write;
     let (a, b) = futures_util::future::join(
-        open(flags, Some(from), None),
+        in_context(from, open(flags, Some(from), None)),
         open(flags, Some(to), args.to_namespace.as_deref()),
     )
     .await;
     let ((a_cluster, a_profile), (b_cluster, b_profile)) =
-        (a.map_err(|e| in_context(from, e))?, b.map_err(|e| in_context(to, e))?);
+        (a.map_err(|e| named(from, e))?, b.map_err(|e| named(to, e))?);
     let words = (args.target.as_str(), args.name.as_deref());
-    let source = read(&a_cluster, &a_profile, role, words, from, false, "promote").await?;
+    let source = in_context(from, read(&a_cluster, &a_profile, role, words, from, false, "promote")).await?;
     let target = read(&b_cluster, &b_profile, role, words, to, true, "promote").await?;
     if same_object(&a_cluster, &b_cluster, &source, &target) {
         return Err(Error::Usage(format!(
@@ -179,7 +176,7 @@ pub async fn promote(flags: &KubeFlags, role: RoleName, args: &PromoteArgs) -> R
             .reconciling(write_flags.until_reconciled, write_flags.dry_run());
     let plan = write::plan_as(&b_cluster, &b_profile, &writer, &target, &doc, write_flags.client_dry_run())
         .await
-        .map_err(|e| in_context(to, e))?;
+        .map_err(|e| named(to, e))?;
     plan.warn_kept();
     let colour = output::use_colour();
     if write_flags.dry_run() {
@@ -211,9 +208,7 @@ pub async fn promote(flags: &KubeFlags, role: RoleName, args: &PromoteArgs) -> R
             return Ok("Nothing was changed.\n".into());
         }
     }
-    write::commit(&b_cluster, &b_profile, &writer, &target.target, &plan)
-        .await
-        .map_err(|e| in_context(to, e))?;
+    write::commit(&b_cluster, &b_profile, &writer, &target.target, &plan).await.map_err(|e| named(to, e))?;
     let line = format!("{} promoted from context \"{from}\" to \"{to}\"\n", plan.label);
     after_write(&b_cluster, &target.target, write_flags, line).await
 }
