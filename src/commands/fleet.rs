@@ -12,7 +12,8 @@ use crate::cli::{DocumentFormat, GetArgs, KubeFlags, ListArgs, OutputFormat, Own
 use crate::cluster::client::{self, Cluster};
 use crate::cluster::profiles;
 use crate::commands::{self, get, list, owners};
-use crate::core::fleet::with_context;
+use crate::core::fleet::{CONTEXT_KEY, with_context};
+use crate::core::view;
 use crate::error::{Error, Result};
 use crate::format::jsonpath::Template;
 use crate::format::output;
@@ -116,13 +117,39 @@ struct ListPart {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
     text: String,
+    /// Why this context's role profile refuses the template, if it does.
+    refused: Option<String>,
 }
 
-async fn list_one(flags: &KubeFlags, context: &str, role: RoleName, args: &ListArgs) -> Result<ListPart> {
+async fn list_one(
+    flags: &KubeFlags,
+    context: &str,
+    role: RoleName,
+    args: &ListArgs,
+    template: Option<&Template>,
+) -> Result<ListPart> {
     let (cluster, profile) = open(flags, context).await?;
+    let refused = refused(template, &profile, role);
     let mut out = Vec::new();
     let (headers, rows) = list::list_part(&cluster, &profile, role, args, context, &mut out).await?;
-    Ok(ListPart { headers, rows, text: String::from_utf8_lossy(&out).into_owned() })
+    Ok(ListPart { headers, rows, text: String::from_utf8_lossy(&out).into_owned(), refused })
+}
+
+/// Why `profile` refuses a template over the `List` of several contexts' documents: a key no
+/// document of the role has (nor `context`), which would print nothing (see `view::check_keys`).
+fn refused(template: Option<&Template>, profile: &Profile, role: RoleName) -> Option<String> {
+    let template = template?;
+    view::check_keys_with(template, profile, role, true, "-o jsonpath", &[CONTEXT_KEY]).err()
+}
+
+/// A template every context's profile refuses is an error (one line, nothing printed); a key
+/// that some context's profile has may be missing in the others'.
+fn refused_by_all<'a>(mut refusals: impl Iterator<Item = &'a Option<String>>) -> Result<()> {
+    let first = refusals.next();
+    match first {
+        Some(Some(why)) if refusals.all(Option::is_some) => Err(Error::Usage(why.clone())),
+        _ => Ok(()),
+    }
 }
 
 /// `list` (and `get` without a name) of several contexts.
@@ -136,9 +163,12 @@ pub async fn list(flags: &KubeFlags, contexts: &[String], role: RoleName, args: 
     if template.is_some() {
         part_args.output = Some(OutputFormat::Json);
     }
-    let results =
-        join_all(contexts.iter().map(|c| in_context(c, list_one(flags, c, role, &part_args)))).await;
+    let results = join_all(
+        contexts.iter().map(|c| in_context(c, list_one(flags, c, role, &part_args, template.as_ref()))),
+    )
+    .await;
     let (parts, failed) = split(contexts, results);
+    refused_by_all(parts.iter().map(|(_, p)| &p.refused))?;
     let text = match &args.output {
         None | Some(OutputFormat::Wide) | Some(OutputFormat::CustomColumns(_)) => {
             let headers = parts.first().map(|(_, p)| p.headers.clone()).unwrap_or_default();
@@ -196,14 +226,19 @@ pub async fn list(flags: &KubeFlags, contexts: &[String], role: RoleName, args: 
     failures(failed)
 }
 
+/// One context's documents, and why its profile refuses the template, if it does.
+type GetPart = (Vec<(String, Value)>, Option<String>);
+
 async fn get_one(
     flags: &KubeFlags,
     context: &str,
     role: RoleName,
     args: &GetArgs,
-) -> Result<Vec<(String, Value)>> {
+    template: Option<&Template>,
+) -> Result<GetPart> {
     let (cluster, profile) = open(flags, context).await?;
-    get::documents(&cluster, &profile, role, args).await
+    let refused = refused(template, &profile, role);
+    Ok((get::documents(&cluster, &profile, role, args).await?, refused))
 }
 
 /// `get TYPE/NAME…` of several contexts: the documents (each with its `context`) as a YAML stream,
@@ -232,11 +267,14 @@ pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &
         }
         _ => {}
     }
-    let results = join_all(contexts.iter().map(|c| in_context(c, get_one(flags, c, role, args)))).await;
+    let results =
+        join_all(contexts.iter().map(|c| in_context(c, get_one(flags, c, role, args, template.as_ref()))))
+            .await;
     let (parts, failed) = split(contexts, results);
+    refused_by_all(parts.iter().map(|(_, (_, refused))| refused))?;
     let docs: Vec<Value> = parts
         .iter()
-        .flat_map(|(context, docs)| docs.iter().map(move |(_, doc)| with_context(doc.clone(), context)))
+        .flat_map(|(context, (docs, _))| docs.iter().map(move |(_, doc)| with_context(doc.clone(), context)))
         .collect();
     let text = match (&args.output, &template) {
         (_, Some(template)) => {
@@ -250,7 +288,7 @@ pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &
         }
         (Some(OutputFormat::Name), _) => parts
             .iter()
-            .flat_map(|(context, docs)| docs.iter().map(move |(name, _)| format!("{context} {name}\n")))
+            .flat_map(|(context, (docs, _))| docs.iter().map(move |(name, _)| format!("{context} {name}\n")))
             .collect(),
         _ => {
             let mut texts = Vec::new();
@@ -359,6 +397,22 @@ mod tests {
             ]
         );
         assert_eq!(crate::error::suggest("x", "shop"), "kubectl oam x -n shop", "outside a part: as given");
+    }
+
+    #[test]
+    fn a_template_key_no_context_has_is_an_error() {
+        let profile = Profile::builtin();
+        let parse = |text: &str| crate::format::jsonpath::parse(text).unwrap();
+        let typo = parse("{range .items[*]}{.context} {.containrs.app.image}{end}");
+        let why = refused(Some(&typo), &profile, RoleName::Dev).unwrap();
+        assert!(why.contains("has no key \"containrs\""), "{why}");
+        let good = parse("{range .items[*]}{.context} {.containers.app.image}{end}");
+        assert_eq!(refused(Some(&good), &profile, RoleName::Dev), None, "context is a key of several");
+        assert_eq!(refused(None, &profile, RoleName::Dev), None);
+        let err = refused_by_all([Some(why.clone()), Some(why.clone())].iter()).unwrap_err();
+        assert_eq!(err.to_string(), why);
+        assert!(refused_by_all([Some(why.clone()), None].iter()).is_ok(), "a key of one profile");
+        assert!(refused_by_all(std::iter::empty()).is_ok(), "no context answered: their errors say why");
     }
 
     #[test]

@@ -80,7 +80,24 @@ pub fn check_keys(
     list: bool,
     what: &str,
 ) -> Result<(), String> {
-    let known = document_keys(profile, role);
+    check_keys_with(template, profile, role, list, what, &[])
+}
+
+/// [`check_keys`], the documents having `extra` keys too (`context`, in views of several contexts).
+pub fn check_keys_with(
+    template: &Template,
+    profile: &Profile,
+    role: RoleName,
+    list: bool,
+    what: &str,
+    extra: &[&str],
+) -> Result<(), String> {
+    let mut known = document_keys(profile, role);
+    for key in extra {
+        if !known.iter().any(|k| k == key) {
+            known.insert(0, key.to_string());
+        }
+    }
     match template.document_keys(list).into_iter().find(|(key, _)| !known.contains(key)) {
         None => Ok(()),
         Some((key, path)) => Err(format!(
