@@ -302,14 +302,24 @@ pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &
     failures(failed)
 }
 
-async fn owners_one(
-    flags: &KubeFlags,
-    context: &str,
-    args: &OwnersArgs,
-) -> Result<(Vec<crate::core::owners::FieldOwners>, bool)> {
+/// One context's owners: the rows, whether a field is held outside its role, and the line saying
+/// which reconciler manages the object there (its suggested commands name that context).
+type OwnersPart = (Vec<crate::core::owners::FieldOwners>, bool, Option<String>);
+
+async fn owners_one(flags: &KubeFlags, context: &str, args: &OwnersArgs) -> Result<OwnersPart> {
     let (cluster, profile) = open(flags, context).await?;
-    let (_, _, rows, outside) = owners::read(&cluster, &profile, args).await?;
-    Ok((rows, outside))
+    let (target, obj, rows, outside) = owners::read(&cluster, &profile, args).await?;
+    Ok((rows, outside, owners::reconciled(&target, &obj)))
+}
+
+/// The reconciler lines under the owners table of several contexts, each after its context.
+fn reconciled_lines(parts: &[(String, OwnersPart)]) -> String {
+    parts
+        .iter()
+        .filter_map(|(context, (_, _, note))| {
+            note.as_ref().map(|note| format!("context \"{context}\": {note}\n"))
+        })
+        .collect()
 }
 
 /// `owners TYPE/NAME` of several contexts: one table with a CONTEXT column, or each row with its
@@ -317,12 +327,12 @@ async fn owners_one(
 pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -> Result<bool> {
     let results = join_all(contexts.iter().map(|c| in_context(c, owners_one(flags, c, args)))).await;
     let (parts, failed) = split(contexts, results);
-    let outside = parts.iter().any(|(_, (_, outside))| *outside);
+    let outside = parts.iter().any(|(_, (_, outside, _))| *outside);
     let text = match args.output {
         Some(format) => {
             let rows: Vec<Value> = parts
                 .iter()
-                .flat_map(|(context, (rows, _))| {
+                .flat_map(|(context, (rows, _, _))| {
                     rows.iter()
                         .map(move |row| with_context(serde_json::to_value(row).unwrap_or_default(), context))
                 })
@@ -337,7 +347,7 @@ pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -
             headers.extend(owners::HEADERS.iter().map(|h| h.to_uppercase()));
             let rows: Vec<Vec<String>> = parts
                 .iter()
-                .flat_map(|(context, (rows, _))| {
+                .flat_map(|(context, (rows, _, _))| {
                     owners::table_rows(rows).into_iter().map(move |row| {
                         let mut cells = vec![context.clone()];
                         cells.extend(row);
@@ -345,7 +355,10 @@ pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -
                     })
                 })
                 .collect();
-            if parts.is_empty() { String::new() } else { output::table_as_headed(&headers, rows) }
+            match parts.is_empty() {
+                true => String::new(),
+                false => output::table_as_headed(&headers, rows) + &reconciled_lines(&parts),
+            }
         }
     };
     output::emit(&text)?;
@@ -413,6 +426,19 @@ mod tests {
         assert_eq!(err.to_string(), why);
         assert!(refused_by_all([Some(why.clone()), None].iter()).is_ok(), "a key of one profile");
         assert!(refused_by_all(std::iter::empty()).is_ok(), "no context answered: their errors say why");
+    }
+
+    #[test]
+    fn the_reconciler_line_names_its_context() {
+        let part = |context: &str, note: Option<&str>| {
+            (context.to_string(), (vec![], false, note.map(String::from)))
+        };
+        let parts =
+            [part("east", None), part("west", Some("reconciled by Flux Kustomization apps/web (label x)"))];
+        assert_eq!(
+            reconciled_lines(&parts),
+            "context \"west\": reconciled by Flux Kustomization apps/web (label x)\n"
+        );
     }
 
     #[test]

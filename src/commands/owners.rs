@@ -22,26 +22,30 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
         _ => {}
     }
     let mut text = output::table(&HEADERS, table_rows(&rows));
-    if let Some(found) = crate::core::reconciler::detect(&obj) {
-        let (target, ns) = (target.display(), &target.namespace);
-        let advice = match found.kind.resource() {
-            Some(_) => format!(
-                "it puts back what it applies ({}) at its reconcile; for a role's changes to stick: `{}` (or ops)",
-                found.kind.managers().join(", "),
-                crate::error::suggest(&format!("dev gitops {target}"), ns)
-            ),
-            None if found.kind == crate::core::reconciler::Kind::Helm => format!(
-                "its next upgrade sets what the chart renders; after a take-over, `{}` (or ops) hands the fields back",
-                crate::error::suggest(&format!("dev release {target} --to helm"), ns)
-            ),
-            None => format!(
-                "it puts back what it applies ({}) at its reconcile",
-                found.kind.managers().join(", ")
-            ),
-        };
-        text.push_str(&format!("reconciled by {} ({}): {advice}\n", found.describe(), found.evidence));
-    }
+    text.push_str(&reconciled(&target, &obj).map(|note| note + "\n").unwrap_or_default());
     Ok((text, outside))
+}
+
+/// The line under the table when a reconciler (Argo CD, Flux, helm, …) manages the object: who,
+/// on what evidence, and what it means for a role's changes.
+pub fn reconciled(target: &Target<'_>, obj: &serde_json::Value) -> Option<String> {
+    let found = crate::core::reconciler::detect(obj)?;
+    let (target, ns) = (target.display(), &target.namespace);
+    let advice = match found.kind.resource() {
+        Some(_) => format!(
+            "it puts back what it applies ({}) at its reconcile; for a role's changes to stick: `{}` (or ops)",
+            found.kind.managers().join(", "),
+            crate::error::suggest(&format!("dev gitops {target}"), ns)
+        ),
+        None if found.kind == crate::core::reconciler::Kind::Helm => format!(
+            "its next upgrade sets what the chart renders; after a take-over, `{}` (or ops) hands the fields back",
+            crate::error::suggest(&format!("dev release {target} --to helm"), ns)
+        ),
+        None => {
+            format!("it puts back what it applies ({}) at its reconcile", found.kind.managers().join(", "))
+        }
+    };
+    Some(format!("reconciled by {} ({}): {advice}", found.describe(), found.evidence))
 }
 
 /// The table's columns.
