@@ -168,6 +168,21 @@ pub async fn promote(flags: &KubeFlags, role: RoleName, args: &PromoteArgs) -> R
             )));
         }
     }
+    // The source's autoscaler goes to the target's HPA; roles never create one.
+    if let (Some(hpa), None) = (&source.autoscaler, &target.autoscaler) {
+        if crate::core::hpa::has_section(&b_profile, role, target.target.kind) {
+            return Err(Error::Usage(format!(
+                "{} in namespace \"{}\" of context \"{to}\" has no HorizontalPodAutoscaler, and in context \"{from}\" {} scales it; roles never create objects: create it with `{}`, then promote again",
+                target.target.display(),
+                target.target.namespace,
+                hpa.name,
+                suggest(
+                    &format!("ops autoscale {} {}", target.target.display(), fleet::autoscale_flags(hpa)),
+                    &target.target.namespace
+                )
+            )));
+        }
+    }
     let doc: Value =
         fleet::promoted(&source.document(&a_profile, role, None), &target.document(&b_profile, role, None));
     let writer =

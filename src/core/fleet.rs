@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::core::hpa::Autoscaler;
 use crate::core::ownership::BASE_KEY;
 use crate::model::object;
 use crate::model::roles::{CONTAINER_LISTS, CONTEXT_KEYS, KindInfo, READ_ONLY_KEY};
@@ -90,6 +91,34 @@ pub fn promoted(source_doc: &Value, target_doc: &Value) -> Value {
     Value::Object(out)
 }
 
+/// The `ops autoscale` flags that create an HPA like `source` (the source cluster's): `--min N
+/// --max M`, and `--cpu-percent P` when it scales on CPU utilization. A promotion that carries an
+/// autoscaler to a workload without one suggests them (roles never create objects).
+pub fn autoscale_flags(source: &Autoscaler) -> String {
+    let mut flags = String::new();
+    if let Some(min) = source.min_replicas {
+        flags.push_str(&format!("--min {min} "));
+    }
+    flags.push_str(&match source.max_replicas {
+        Some(max) => format!("--max {max}"),
+        None => "--max M".to_string(),
+    });
+    let cpu = source.metrics.as_ref().and_then(Value::as_array).and_then(|metrics| {
+        metrics.iter().find_map(|m| {
+            let resource = &m["resource"];
+            (m["type"] == "Resource"
+                && resource["name"] == "cpu"
+                && resource["target"]["type"] == "Utilization")
+                .then(|| resource["target"]["averageUtilization"].as_i64())
+                .flatten()
+        })
+    });
+    if let Some(percent) = cpu {
+        flags.push_str(&format!(" --cpu-percent {percent}"));
+    }
+    flags
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -128,6 +157,21 @@ mod tests {
         assert_eq!(doc["containers"]["app"]["env"]["A"], "1");
         assert_eq!(doc["base"], "T");
         assert_eq!(doc["readOnly"]["x"], 2);
+    }
+
+    #[test]
+    fn the_source_autoscaler_as_autoscale_flags() {
+        let hpa = |min: Option<i64>, metrics: Option<Value>| Autoscaler {
+            name: "web".into(),
+            min_replicas: min,
+            max_replicas: Some(5),
+            metrics,
+            object: Value::Null,
+        };
+        let cpu = json!([{"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 60}}},
+                         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]);
+        assert_eq!(autoscale_flags(&hpa(Some(2), Some(cpu))), "--min 2 --max 5 --cpu-percent 70");
+        assert_eq!(autoscale_flags(&hpa(None, None)), "--max 5");
     }
 
     #[test]

@@ -373,3 +373,94 @@ fn promote_asks_on_a_terminal() {
         "nginx:1.27"
     );
 }
+
+#[test]
+fn ops_promote_carries_the_autoscaler_to_the_targets_hpa() {
+    let f = Fleet::new("fleet-hpa");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 2, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    let autoscale = ["ops", "autoscale", "deploy/web", "--min", "2", "--max", "5", "--cpu-percent", "70"];
+    f.oam(&[&autoscale[..], &["--force-conflicts", "--context", "west-admin"]].concat()).ok();
+    let promote = ["ops", "promote", "deploy/web", "--from-context", "west-admin", "--to-context", "admin"];
+
+    // No HPA in the target: roles never create one; the command that does, with the source's values.
+    let before = f.json("admin", "deploy/web");
+    let said = f.oam(&[&promote[..], &["--yes", "--force-conflicts"]].concat()).error();
+    let ns = &f.ns.name;
+    assert!(
+        said.contains(&format!(
+            "has no HorizontalPodAutoscaler, and in context \"west-admin\" web scales it; roles never create objects: create it with `kubectl oam ops autoscale deployment.apps/web --min 2 --max 5 --cpu-percent 70 -n {ns} --context admin`"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("remove the section"), "{said}");
+    assert_eq!(settled(&f.json("admin", "deploy/web")), settled(&before), "nothing was written");
+
+    // An HPA someone else made (kubectl autoscale): its fields are a named conflict.
+    f.kubectl("admin", &["autoscale", "deploy/web", "--min", "1", "--max", "3", "--cpu-percent", "50"]).ok();
+    let said = f.oam(&[&promote[..], &["--yes"]].concat()).error();
+    assert!(
+        said.starts_with("error: context \"admin\": horizontalpodautoscaler.autoscaling/web")
+            && said.contains("autoscaler.maxReplicas (held by \"kubectl-autoscale\")"),
+        "{said}"
+    );
+    // The dry run shows the autoscaler's change; taking the fields over writes the source's.
+    let dry = f.oam(&[&promote[..], &["--force-conflicts", "--dry-run=server"]].concat()).ok();
+    assert!(
+        dry.stdout.contains("\n-  maxReplicas: 3\n") && dry.stdout.contains("\n+  maxReplicas: 5\n"),
+        "{}",
+        dry.stdout
+    );
+    f.oam(&[&promote[..], &["--force-conflicts", "--yes"]].concat()).ok();
+    let hpa = f.json("admin", "hpa/web");
+    assert_eq!(
+        (hpa["spec"]["minReplicas"].as_i64(), hpa["spec"]["maxReplicas"].as_i64()),
+        (Some(2), Some(5))
+    );
+    assert_eq!(f.json("west-admin", "hpa/web")["spec"]["maxReplicas"], 5, "the source is as it was");
+}
+
+#[test]
+fn promote_into_a_flux_reconciled_object_is_refused_and_owners_says_where() {
+    crate::reconcilers::crds();
+    let f = Fleet::new("fleet-flux");
+    // The target (main cluster) is Flux's: Git sets nginx:1.25.
+    crate::reconcilers::kustomization(&f.ns, serde_json::json!([]));
+    crate::reconcilers::flux_apply(&f.ns, &crate::reconcilers::git_manifest(""), &[]).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.30", 1, &["app"])).ok();
+    let before = f.json("admin", "deploy/web");
+    let said = f
+        .oam(&[
+            "dev",
+            "promote",
+            "deploy/web",
+            "--from-context",
+            "west-admin",
+            "--to-context",
+            "admin",
+            "--force-conflicts",
+            "--yes",
+        ])
+        .error();
+    let ns = &f.ns.name;
+    for part in [
+        &format!("Flux Kustomization {ns}/apps") as &str,
+        "containers.app.image",
+        "nothing was applied",
+        &format!("kubectl oam dev gitops deployment.apps/web -n {ns} --context admin"),
+    ] {
+        assert!(said.contains(part), "{part:?} missing from {said}");
+    }
+    assert_eq!(settled(&f.json("admin", "deploy/web")), settled(&before), "nothing was written");
+
+    // Owners of both: the reconciler line names its context, and its command that one alone.
+    let run = f.oam(&["owners", "deploy/web", "--context", "west-admin,admin"]).ok();
+    assert!(
+        run.stdout.contains(&format!(
+            "\ncontext \"admin\": reconciled by Flux Kustomization {ns}/apps (label kustomize.toolkit.fluxcd.io/name): "
+        )) && run.stdout.contains(&format!("`kubectl oam dev gitops deployment.apps/web -n {ns} --context admin`")),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("context \"west-admin\": reconciled"), "{}", run.stdout);
+}
