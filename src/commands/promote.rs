@@ -103,6 +103,14 @@ pub async fn diff_against(flags: &KubeFlags, role: RoleName, args: &DiffArgs) ->
     )
     .await;
     let (a_live, b_live) = (a_live?, b_live?);
+    if same_object(&a_cluster, &b_cluster, &a_live, &b_live) {
+        return Err(Error::Usage(format!(
+            "context \"{here_name}\" and --against-context \"{there_name}\" name the same object ({} in namespace \"{}\" on {}), equal to itself; compare another cluster (--context, --against-context) or namespace (--against-namespace)",
+            a_live.target.display(),
+            a_live.target.namespace,
+            a_cluster.server
+        )));
+    }
     let text = |live: &Live<'_>, profile: &Profile| -> Result<String> {
         output::yaml(&fleet::comparable(&live.document(profile, role, None)))
     };

@@ -195,6 +195,16 @@ fn diff_against_another_cluster_compares_one_role() {
     );
     assert!(run.stdout.contains("\n-  replicas: 3\n+  replicas: 1\n"), "{}", run.stdout);
 
+    // The same object on both sides (the current context is admin): not "equal", an error.
+    let run = f.oam(&["dev", "diff", "deploy/web", "--against-context", "admin"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .starts_with("error: context \"admin\" and --against-context \"admin\" name the same object"),
+        "{}",
+        run.stderr
+    );
+
     // Another image in west: dev differs too.
     f.kubectl("west-admin", &["set", "image", "deploy/web", "app=nginx:1.27"]).ok();
     let run = f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
