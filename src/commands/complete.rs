@@ -454,7 +454,10 @@ fn flags_from_words(words: &[String]) -> KubeFlags {
         let mut value = || inline.clone().or_else(|| iter.next().cloned());
         match name {
             "-n" | "--namespace" => flags.namespace = value(),
-            "--context" => flags.context = value().into_iter().collect(),
+            // Several (a,b): objects complete from the first.
+            "--context" => {
+                flags.context = value().iter().flat_map(|v| v.split(',')).map(String::from).take(1).collect()
+            }
             "--kubeconfig" => flags.kubeconfig = value().map(Into::into),
             "--cluster" => flags.cluster = value(),
             "--user" => flags.user = value(),
@@ -763,6 +766,8 @@ mod tests {
     fn flags_are_read_from_the_words() {
         let f = flags_from_words(&w(&["--context", "dev", "-n=shop", "--kubeconfig", "/k", "dev", "get"]));
         assert_eq!(f.context, ["dev"]);
+        let several = flags_from_words(&w(&["dev", "get", "--context", "east,west", "deploy/"]));
+        assert_eq!(several.context, ["east"], "several contexts: objects of the first");
         assert_eq!(f.namespace.as_deref(), Some("shop"));
         assert_eq!(f.kubeconfig.as_deref(), Some(Path::new("/k")));
         assert!(!f.insecure_skip_tls_verify);
