@@ -474,3 +474,49 @@ fn promote_into_a_flux_reconciled_object_is_refused_and_owners_says_where() {
     );
     assert!(!run.stdout.contains("context \"west-admin\": reconciled"), "{}", run.stdout);
 }
+
+#[test]
+fn promote_confirmed_after_the_target_changed_never_reverts_the_change() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let f = Fleet::new("fleet-race");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.27", 1, &["app"])).ok();
+    let mut child = f.ns.oam_on_terminal(
+        "dev promote deploy/web --from-context west-admin --to-context admin --force-conflicts",
+        &[("KUBECONFIG", f.kubeconfig.as_str())],
+        false,
+    );
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    // The diff (1.25 → 1.27) and the question are on the screen; then a colleague sets the image.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !screen.lock().unwrap().contains("in context \"admin\"?") {
+        assert!(std::time::Instant::now() < deadline, "no question: {}", screen.lock().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    f.kubectl("admin", &["set", "image", "deploy/web", "app=nginx:1.26"]).ok();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"y\n").unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(!status.success(), "{screen}");
+    assert!(screen.contains("containers.app.image is now \"nginx:1.26\""), "{screen}");
+    assert!(screen.contains("nothing was applied"), "{screen}");
+    let image = &f.json("admin", "deploy/web")["spec"]["template"]["spec"]["containers"][0]["image"];
+    assert_eq!(image, "nginx:1.26", "the colleague's image stands");
+}
