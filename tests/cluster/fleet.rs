@@ -520,3 +520,31 @@ fn promote_confirmed_after_the_target_changed_never_reverts_the_change() {
     let image = &f.json("admin", "deploy/web")["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(image, "nginx:1.26", "the colleague's image stands");
 }
+
+#[test]
+fn promote_copies_a_secret_reference_never_its_value() {
+    let f = Fleet::new("fleet-secret");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl("west-admin", &["create", "secret", "generic", "db", "--from-literal=password=hunter2-value"])
+        .ok();
+    f.kubectl("west-admin", &["set", "env", "deploy/web", "--from=secret/db"]).ok();
+    let promote = ["dev", "promote", "deploy/web", "--from-context", "west-admin", "--to-context", "admin"];
+    let dry = f.oam(&[&promote[..], &["--dry-run=server"]].concat()).ok();
+    assert!(
+        dry.stdout.contains("+        secretKeyRef:\n+          name: db\n+          key: password\n"),
+        "{}",
+        dry.stdout
+    );
+    let diff = f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
+    assert_eq!(diff.code, 1, "{diff:#?}");
+    let run = f.oam(&[&promote[..], &["--yes"]].concat()).ok();
+    for shown in [&dry.stdout, &dry.stderr, &diff.stdout, &run.stdout, &run.stderr] {
+        assert!(!shown.contains("hunter2"), "a secret value was printed: {shown}");
+    }
+    let env = &f.json("admin", "deploy/web")["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(
+        env,
+        &serde_json::json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}])
+    );
+}
