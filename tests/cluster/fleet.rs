@@ -148,6 +148,15 @@ fn views_of_two_clusters_and_a_dead_context() {
         "jsonpath={range .items[*]}{.context}={.containers.app.image} {end}",
     ]);
     assert_eq!(run.ok().stdout, "admin=nginx:1.25 west-admin=nginx:1.27 ");
+    // A key no document has is an error, as with one context, not empty output.
+    for verb in [&["get", "deploy/web"][..], &["list"][..]] {
+        let args =
+            [&["dev"][..], verb, &["--context", "admin,west-admin", "-o", "jsonpath={.items[*].imgae}"]]
+                .concat();
+        let run = f.oam(&args);
+        assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:#?}");
+        assert!(run.stderr.contains("a dev role document has no key \"imgae\""), "{}", run.stderr);
+    }
 
     // Owners: one table with a CONTEXT column, rows of both clusters.
     let run = f.oam(&["owners", "deploy/web", "--context", "admin,west-admin"]).ok();
