@@ -70,7 +70,13 @@ async fn open(flags: &KubeFlags, context: &str) -> Result<(Cluster, Profile)> {
 
 /// The failures, each one line naming its context; the last is returned, so that it is printed
 /// last and sets the exit code (2).
-fn failures(failed: Vec<(String, Error)>) -> Result<()> {
+///
+/// When every context failed with the same usage error (a column, sort key or flag that no
+/// context's profile takes), that is one line, as for one context: it is not about a context.
+fn failures(failed: Vec<(String, Error)>, any_part: bool) -> Result<()> {
+    if let Some(common) = same_usage_error(&failed).filter(|_| !any_part) {
+        return Err(common);
+    }
     let mut errors: Vec<Error> = failed
         .into_iter()
         .map(|(context, err)| Error::InContext {
@@ -83,6 +89,14 @@ fn failures(failed: Vec<(String, Error)>) -> Result<()> {
         eprintln!("error: {err}");
     }
     Err(last)
+}
+
+/// The usage error every one of several failures is, if they are all the same one.
+fn same_usage_error(failed: &[(String, Error)]) -> Option<Error> {
+    let (first, rest) = failed.split_first()?;
+    let Error::Usage(text) = &first.1 else { return None };
+    let same = |err: &Error| matches!(err, Error::Usage(t) if t == text);
+    (!rest.is_empty() && rest.iter().all(|(_, err)| same(err))).then(|| Error::Usage(text.clone()))
 }
 
 /// Each context's part, or its failure, by context name.
@@ -223,7 +237,7 @@ pub async fn list(flags: &KubeFlags, contexts: &[String], role: RoleName, args: 
         }
     };
     output::emit(&text)?;
-    failures(failed)
+    failures(failed, !parts.is_empty())
 }
 
 /// One context's documents, and why its profile refuses the template, if it does.
@@ -299,7 +313,7 @@ pub async fn get(flags: &KubeFlags, contexts: &[String], role: RoleName, args: &
         }
     };
     output::emit(&text)?;
-    failures(failed)
+    failures(failed, !parts.is_empty())
 }
 
 /// One context's owners: the rows, whether a field is held outside its role, and the line saying
@@ -362,7 +376,7 @@ pub async fn owners(flags: &KubeFlags, contexts: &[String], args: &OwnersArgs) -
         }
     };
     output::emit(&text)?;
-    failures(failed)?;
+    failures(failed, !parts.is_empty())?;
     Ok(outside)
 }
 
@@ -439,6 +453,23 @@ mod tests {
             reconciled_lines(&parts),
             "context \"west\": reconciled by Flux Kustomization apps/web (label x)\n"
         );
+    }
+
+    #[test]
+    fn one_usage_error_of_every_context_is_one_line() {
+        let usage = |text: &str| Error::Usage(text.into());
+        let both =
+            vec![("east".to_string(), usage("--sort-by: x")), ("west".to_string(), usage("--sort-by: x"))];
+        assert_eq!(failures(both, false).unwrap_err().to_string(), "--sort-by: x");
+        let both =
+            vec![("east".to_string(), usage("--sort-by: x")), ("west".to_string(), usage("--sort-by: x"))];
+        assert!(matches!(failures(both, true), Err(Error::InContext { .. })), "another context printed");
+        let other = vec![
+            ("east".to_string(), usage("--sort-by: x")),
+            ("west".to_string(), Error::Io("unreachable".into())),
+        ];
+        assert_eq!(failures(other, false).unwrap_err().to_string(), "context \"west\": unreachable");
+        assert!(failures(vec![], false).is_ok());
     }
 
     #[test]
