@@ -90,7 +90,8 @@ pub struct KubeFlags {
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use; `get`, `list` and `owners` take several (a,b or repeated),
     /// read at once, with a CONTEXT column
-    #[arg(long, global = true, value_name = "NAME", value_delimiter = ',', action = clap::ArgAction::Append)]
+    /// (As given: a value may name several, a,b; see `commands::fleet::contexts`.)
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
     pub context: Vec<String>,
     /// `get`, `list`, `owners`: every context of the kubeconfig, read at once
     #[arg(long, global = true, conflicts_with = "context")]

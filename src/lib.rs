@@ -96,18 +96,21 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
     };
     error::remember_cluster_flags(chosen_by(promoting.as_ref().unwrap_or(flags)));
     // Several contexts (`--context a,b`, `--all-contexts`): views only, each context read at once.
-    let named = flags.context.iter().collect::<std::collections::BTreeSet<_>>().len();
-    let several = match (flags.all_contexts || named > 1, &cli.command) {
-        (false, _) => None,
-        (true, Command::Owners(_)) => fleet::contexts(flags)?,
-        (true, Command::Dev(RoleCommand::Get(_) | RoleCommand::List(_)))
-        | (true, Command::Ops(RoleCommand::Get(_) | RoleCommand::List(_))) => fleet::contexts(flags)?,
-        (true, _) => {
-            return Err(Error::Usage(
-                "several contexts (--context a,b, --all-contexts) are for get, list and owners; other commands work on one cluster (promote and diff --against-context name their two)".into(),
-            ));
-        }
+    let several = match fleet::may_name_several(flags) {
+        true => fleet::contexts(flags)?,
+        false => None,
     };
+    let view = matches!(
+        &cli.command,
+        Command::Owners(_)
+            | Command::Dev(RoleCommand::Get(_) | RoleCommand::List(_))
+            | Command::Ops(RoleCommand::Get(_) | RoleCommand::List(_))
+    );
+    if several.is_some() && !view {
+        return Err(Error::Usage(
+            "several contexts (--context a,b, --all-contexts) are for get, list and owners; other commands work on one cluster (promote and diff --against-context name their two)".into(),
+        ));
+    }
     if let Some(contexts) = &several {
         return fleet_command(flags, contexts, &cli.command).await;
     }

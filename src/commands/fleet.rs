@@ -31,19 +31,40 @@ pub fn contexts(flags: &KubeFlags) -> Result<Option<Vec<String>>> {
         }
         return Ok(Some(names));
     }
-    if flags.context.iter().any(|c| c.is_empty()) {
-        return Err(Error::Usage(
-            "--context has an empty name; separate contexts with single commas, e.g. --context east,west"
-                .into(),
-        ));
+    if !may_name_several(flags) {
+        return Ok(None);
     }
+    // A value with a comma is several names, unless the kubeconfig has a context of that very name
+    // (kubectl allows one): the kubeconfig is read only then, never on the one-context path.
+    let known = match flags.context.iter().any(|c| c.contains(',')) {
+        true => client::context_names(&commands::client_options(flags)).unwrap_or_default(),
+        false => Vec::new(),
+    };
     let mut names: Vec<String> = Vec::new();
-    for name in &flags.context {
-        if !names.contains(name) {
-            names.push(name.clone());
+    for value in &flags.context {
+        let split: Vec<&str> = match known.contains(value) {
+            true => vec![value.as_str()],
+            false => value.split(',').collect(),
+        };
+        if split.iter().any(|c| c.is_empty()) {
+            return Err(Error::Usage(
+                "--context has an empty name; separate contexts with single commas, e.g. --context east,west"
+                    .into(),
+            ));
+        }
+        for name in split {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
         }
     }
     Ok((names.len() > 1).then_some(names))
+}
+
+/// Whether the flags may name several contexts (`--all-contexts`, `--context` more than once or
+/// with a comma); without reading the kubeconfig.
+pub fn may_name_several(flags: &KubeFlags) -> bool {
+    flags.all_contexts || flags.context.len() > 1 || flags.context.iter().any(|c| c.contains(','))
 }
 
 /// `part` (one context's part of a command of several contexts), its suggested commands naming
@@ -470,6 +491,26 @@ mod tests {
         ];
         assert_eq!(failures(other, false).unwrap_err().to_string(), "context \"west\": unreachable");
         assert!(failures(vec![], false).is_ok());
+    }
+
+    #[test]
+    fn a_context_named_with_a_comma_is_one_context() {
+        let kubeconfig = std::env::temp_dir().join(format!("oam-comma-{}.kubeconfig", std::process::id()));
+        std::fs::write(
+            &kubeconfig,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+             users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: 'prod,eu'\n  context: {cluster: c, user: u}\n",
+        )
+        .unwrap();
+        let line = |rest: &str| {
+            format!("kubectl-oam dev edit deploy/web --kubeconfig {} {rest}", kubeconfig.display())
+        };
+        let one = flags(&line("--context prod,eu")).unwrap();
+        assert_eq!(contexts(&one).unwrap(), None, "the one context of that name, as kubectl reads it");
+        assert_eq!(commands::client_options(&one).context.as_deref(), Some("prod,eu"));
+        let two = flags(&line("--context prod,us")).unwrap();
+        assert_eq!(contexts(&two).unwrap(), Some(vec!["prod".to_string(), "us".into()]));
+        std::fs::remove_file(&kubeconfig).ok();
     }
 
     #[test]
