@@ -557,3 +557,47 @@ fn promote_copies_a_secret_reference_never_its_value() {
         &serde_json::json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}])
     );
 }
+
+#[test]
+fn a_context_that_never_answers_fails_at_its_deadline_and_the_others_print() {
+    let f = Fleet::new("fleet-hang");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    // A server that accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let hang = std::env::temp_dir().join(format!("{}-hang.kubeconfig", f.ns.name));
+    std::fs::write(
+        &hang,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: hang\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\n\
+             users:\n- name: hang\n  user: {{token: none}}\ncontexts:\n- name: hang\n  context: {{cluster: hang, user: hang}}\n"
+        ),
+    )
+    .unwrap();
+    let kubeconfig = format!("{}:{}", f.kubeconfig, hang.display());
+    let started = std::time::Instant::now();
+    let run = f.ns.oam_with(
+        &["dev", "list", "--context", "hang,admin", "--request-timeout", "2s"],
+        "",
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    let took = started.elapsed();
+    std::fs::remove_file(&hang).ok();
+    assert_eq!(run.code, 2, "{run:#?}");
+    let contexts: Vec<String> = rows(&run.stdout).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(contexts, ["admin"], "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: context \"hang\": ")
+            && run.stderr.contains("within 2s (--request-timeout)"),
+        "{}",
+        run.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(25), "not the 30s default: it took {took:?}");
+}
