@@ -601,3 +601,26 @@ fn a_context_that_never_answers_fails_at_its_deadline_and_the_others_print() {
     );
     assert!(took < std::time::Duration::from_secs(25), "not the 30s default: it took {took:?}");
 }
+
+#[test]
+fn a_context_name_in_two_kubeconfig_files_is_the_first_files_and_read_once() {
+    let f = Fleet::new("fleet-dup");
+    f.kubectl_stdin("admin", &["apply", "-f", "-"], &web("nginx:1.25", 1, &["app"])).ok();
+    f.kubectl_stdin("west-admin", &["apply", "-f", "-"], &web("nginx:1.27", 1, &["app"])).ok();
+    // West's file, its admin context renamed "admin": kubectl takes the first file's.
+    let west = std::fs::read_to_string(crate::harness::west_kubeconfig()).unwrap();
+    let dup = std::env::temp_dir().join(format!("{}-dup.kubeconfig", f.ns.name));
+    std::fs::write(&dup, west.replace("- name: west-admin\n  context:", "- name: admin\n  context:"))
+        .unwrap();
+    let kubeconfig = format!("{}:{}", env().kubeconfig.display(), dup.display());
+    let envs = [("KUBECONFIG", kubeconfig.as_str())];
+    let run = f.ns.oam_with(&["dev", "list", "--all-contexts"], "", &envs);
+    let one = f.ns.oam_with(&["dev", "list", "--context", "admin"], "", &envs).ok();
+    std::fs::remove_file(&dup).ok();
+    let seen: Vec<(String, String)> =
+        rows(&run.stdout).into_iter().map(|r| (r[0].clone(), r[7].clone())).collect();
+    assert!(seen.contains(&("admin".into(), "nginx:1.25".into())), "{run:#?}");
+    assert_eq!(seen.iter().filter(|(c, _)| c == "admin").count(), 1, "{run:#?}");
+    assert!(seen.contains(&("west-dev".into(), "nginx:1.27".into())), "{run:#?}");
+    assert!(one.stdout.contains("nginx:1.25"), "{}", one.stdout);
+}
