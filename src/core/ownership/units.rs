@@ -17,6 +17,8 @@ const LIST_MAP_KEYS: &[(&str, &[&str])] = &[
     ("ports", &["containerPort", "protocol"]),
     ("topologySpreadConstraints", &["topologyKey", "whenUnsatisfiable"]),
     ("claims", &["name"]),
+    ("volumeMounts", &["mountPath"]),
+    ("volumes", &["name"]),
 ];
 
 pub(super) fn list_map_keys(field: &str) -> Option<&'static [&'static str]> {

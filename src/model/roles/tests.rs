@@ -6,7 +6,7 @@ fn builtin_profile_parses_with_both_roles() {
     assert_eq!(p.role(RoleName::Dev).manager, "kubectl-oam-dev");
     assert_eq!(p.role(RoleName::Ops).manager, "kubectl-oam-ops");
     let dev: Vec<&str> = p.role(RoleName::Dev).container_fields().map(|f| f.name.as_str()).collect();
-    assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources"]);
+    assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources", "volumeMounts"]);
 }
 
 #[test]
