@@ -12,7 +12,7 @@ use crate::model::object::{
     container_list, container_name, controller, get_path, get_path_mut, is_sidecar, set_path,
 };
 use crate::model::roles::{
-    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
+    CLAIM_TEMPLATES_PATH, CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
@@ -787,6 +787,9 @@ fn check_document(
 /// A read-only field as the `readOnly` section shows it: the value, or of a map whose keys it
 /// reserves only those keys (absent when the map has none).
 fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value> {
+    if field.path.root == Root::ClaimTemplate {
+        return claim_template_values(field, obj);
+    }
     let v = get_path(obj, &field.path.in_object(kind))?;
     if field.keys.is_empty() {
         return Some(v.clone());
@@ -799,6 +802,22 @@ fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value>
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (!reserved.is_empty()).then_some(Value::Object(reserved))
+}
+
+/// A `claimTemplate.` field of each of a StatefulSet's volumeClaimTemplates, keyed by the template's
+/// name (`{data: 5Gi}`); absent when no template has it.
+fn claim_template_values(field: &Field, obj: &Value) -> Option<Value> {
+    let path: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
+    let values: Map<String, Value> = get_path(obj, &path)?
+        .as_array()?
+        .iter()
+        .filter_map(|template| {
+            let name = template.get("metadata")?.get("name")?.as_str()?;
+            let v = get_path(template, &field.path.segments).filter(|v| !is_empty_value(v))?;
+            Some((name.to_string(), v.clone()))
+        })
+        .collect();
+    (!values.is_empty()).then_some(Value::Object(values))
 }
 
 /// The profile's read-only fields in a document's `readOnly` section that differ from the live

@@ -80,7 +80,13 @@ pub enum Root {
     Template,
     /// The object itself.
     Object,
+    /// Each entry of a StatefulSet's spec.volumeClaimTemplates, keyed by its metadata.name. Read-only:
+    /// the API refuses changes to the templates after creation.
+    ClaimTemplate,
 }
+
+/// Where the claim templates of a StatefulSet are, from the object root.
+pub const CLAIM_TEMPLATES_PATH: [&str; 2] = ["spec", "volumeClaimTemplates"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPath {
@@ -98,6 +104,7 @@ impl FieldPath {
             "container" => Root::Container,
             "pod" => Root::Pod,
             "template" => Root::Template,
+            "claimTemplate" => Root::ClaimTemplate,
             _ => Root::Object,
         };
         if root != Root::Object {
@@ -115,6 +122,8 @@ impl FieldPath {
             Root::Object => Vec::new(),
             Root::Template => kind.template.clone(),
             Root::Pod | Root::Container => kind.pod_spec_path(),
+            // Not a single place: each template's field (see `claim_template_values`).
+            Root::ClaimTemplate => CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec(),
         };
         if self.root == Root::Container {
             path.push("containers".into());
@@ -148,6 +157,9 @@ impl FieldPath {
                 refuse("the container's name (its identity: containers are merged by name)")
             }
             Root::Container | Root::Pod => Ok(()),
+            Root::ClaimTemplate => refuse(
+                "in a StatefulSet's volumeClaimTemplates, which the API refuses to change after creation (show it under readOnly)",
+            ),
             Root::Template | Root::Object => {
                 let top = segments[0];
                 match top {
@@ -186,6 +198,7 @@ impl fmt::Display for FieldPath {
             Root::Pod => "pod.",
             Root::Template => "template.",
             Root::Object => "",
+            Root::ClaimTemplate => "claimTemplate.",
         };
         write!(f, "{root}{}", self.segments.join("."))
     }
@@ -203,6 +216,11 @@ impl KindSchema {
                 let mut p = kind.containers_path();
                 p.push(ITEM.into());
                 (p, "a container")
+            }
+            Root::ClaimTemplate => {
+                let mut p: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
+                p.push(ITEM.into());
+                (p, "a claim template")
             }
         };
         let what = format!("{} ({})", kind.kind, kind.api_version);

@@ -267,7 +267,7 @@ fn read_only_fields_may_reserve_map_keys_by_pattern() {
         (
             BUILTIN_PROFILE
                 .replace("    readOnly:\n", "    readOnly:\n      x: {path: container.env, keys: [A]}\n"),
-            "roles.ops.readOnly.x.keys: reserves keys of a map of the object or its pod template, not of a container",
+            "readOnly.x.keys: reserves keys of a map of the object or its pod template, not of a container",
         ),
     ] {
         let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
@@ -320,4 +320,29 @@ fn role_groups_default_and_must_differ() {
     assert!(err.contains("share the group \"oam:developers\""), "{err}");
     let empty = BUILTIN_PROFILE.replace("group: oam:operators", "group: ''");
     assert!(Profile::parse(&empty, "x").unwrap_err().to_string().contains("roles.ops.group is empty"));
+}
+
+#[test]
+fn claim_templates_are_read_only_per_template_and_checked_against_the_schema() {
+    let p = Profile::builtin();
+    let sts = p.kind("sts").unwrap();
+    let dev = p.role(RoleName::Dev);
+    let size = dev.read_only_field("StatefulSet", "templateSize").expect("dev sees the claim size");
+    assert_eq!(size.path.root, Root::ClaimTemplate);
+    assert_eq!(size.path.to_string(), "claimTemplate.spec.resources.requests.storage");
+    assert!(size.reason.as_deref().unwrap().contains("cannot be changed"));
+    assert!(dev.read_only_field("Deployment", "templateSize").is_none(), "StatefulSets only");
+    assert!(p.role(RoleName::Ops).read_only_field("StatefulSet", "claimTemplateClass").is_some());
+    let schema = KindSchema::builtin(&sts.api_version, &sts.kind).unwrap();
+    assert_eq!(p.check_paths(sts, &schema), Ok(()));
+    let typo = FieldPath::parse("claimTemplate.spec.storageClass").unwrap();
+    let err = schema.check(sts, &typo).unwrap_err();
+    assert!(err.contains("did you mean \"storageClassName\""), "{err}");
+    // A role may not own them: the API refuses any change to the templates.
+    let owned = BUILTIN_PROFILE.replace(
+        "        priorityClassName: {path: pod.priorityClassName}\n",
+        "        priorityClassName: {path: pod.priorityClassName}\n        class: {path: claimTemplate.spec.storageClassName, kinds: [StatefulSet]}\n",
+    );
+    let err = Profile::parse(&owned, "p.yaml").unwrap_err().to_string();
+    assert!(err.contains("roles.ops.traits.placement.class.path") && err.contains("refuses to change"), "{err}");
 }
