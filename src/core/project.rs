@@ -12,7 +12,7 @@ use crate::model::object::{
     container_list, container_name, controller, get_path, get_path_mut, is_sidecar, set_path,
 };
 use crate::model::roles::{
-    CLAIM_TEMPLATES_PATH, CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
+    CONTAINER_LISTS, CONTAINERS_KEY, Field, IDENTITY_KEYS, INIT_CONTAINERS_KEY, KindInfo, OtherKeys, Profile,
     READ_ONLY_KEY, Role, RoleName, Root, STATUS_KEY,
 };
 
@@ -65,7 +65,7 @@ pub fn document(
                 continue;
             }
             if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
-                let v = without_keys(v, &profile.other_keys(kind, field));
+                let v = field.own_items(&without_keys(v, &profile.other_keys(kind, field)));
                 if !is_empty_value(&v) {
                     group.insert(field.name.clone(), encode(field, &v));
                 }
@@ -165,7 +165,7 @@ fn without_keys(value: &Value, other: &OtherKeys) -> Value {
     }
 }
 
-fn is_empty_value(v: &Value) -> bool {
+pub(super) fn is_empty_value(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Object(m) => m.is_empty(),
@@ -580,6 +580,10 @@ pub fn decode_document(
                     ));
                 }
             }
+            if let (Value::Array(items), Some(filter)) = (&value, &field.items) {
+                problems
+                    .extend(items::other_items(profile, role_name, kind, trait_name, field, filter, items));
+            }
             // Keys no role may change (security settings): refused wherever they are written.
             if let Value::Object(m) = &value {
                 let path = field.path.in_object(kind);
@@ -788,7 +792,7 @@ fn check_document(
 /// reserves only those keys (absent when the map has none).
 fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value> {
     if field.path.root == Root::ClaimTemplate {
-        return claim_template_values(field, obj);
+        return items::claim_template_values(field, obj);
     }
     let v = get_path(obj, &field.path.in_object(kind))?;
     if field.keys.is_empty() {
@@ -802,22 +806,6 @@ fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value>
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (!reserved.is_empty()).then_some(Value::Object(reserved))
-}
-
-/// A `claimTemplate.` field of each of a StatefulSet's volumeClaimTemplates, keyed by the template's
-/// name (`{data: 5Gi}`); absent when no template has it.
-fn claim_template_values(field: &Field, obj: &Value) -> Option<Value> {
-    let path: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
-    let values: Map<String, Value> = get_path(obj, &path)?
-        .as_array()?
-        .iter()
-        .filter_map(|template| {
-            let name = template.get("metadata")?.get("name")?.as_str()?;
-            let v = get_path(template, &field.path.segments).filter(|v| !is_empty_value(v))?;
-            Some((name.to_string(), v.clone()))
-        })
-        .collect();
-    (!values.is_empty()).then_some(Value::Object(values))
 }
 
 /// The profile's read-only fields in a document's `readOnly` section that differ from the live
@@ -917,6 +905,16 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             let Some(Value::Object(map)) = get_path_mut(&mut out, parent) else {
                 continue;
             };
+            // Of a list a field takes some items of, only those go: the others are another role's.
+            if let Some(filter) = &field.items {
+                if let Some(Value::Array(items)) = map.get_mut(last) {
+                    items.retain(|item| !filter.keeps(item));
+                    if items.is_empty() {
+                        map.remove(last);
+                    }
+                }
+                continue;
+            }
             // The whole field goes, excluded keys too: those are written by tools, controllers and
             // the server (a DaemonSet's template generation), never by the role, so their changes
             // are bookkeeping, and an absent map equals an empty one. Keys no role may change
@@ -968,5 +966,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
     out
 }
 
+mod items;
 #[cfg(test)]
 mod tests;

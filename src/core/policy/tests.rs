@@ -360,3 +360,20 @@ fn an_installed_object_compares_by_what_was_generated() {
     live["spec"]["matchResources"]["objectSelector"] = json!({"matchLabels": {"skip": "me"}});
     assert_ne!(comparable(&live, &generated), sorted(&generated), "an added selector is a difference");
 }
+
+#[test]
+fn pod_volumes_are_split_by_whether_they_are_claims() {
+    let p = Profile::builtin();
+    let spec = spec_of(&p, &options());
+    let dev = variable_of(&spec, "changes_deployment_dev");
+    let ops = variable_of(&spec, "changes_deployment_ops");
+    let volumes = "variables.new_spec_template_spec[?'volumes'].orValue([]).filter(v0, ";
+    assert!(dev.contains(&format!("{volumes}v0[?'persistentVolumeClaim'].hasValue() && ")), "{dev}");
+    assert!(ops.contains(&format!("{volumes}!v0[?'persistentVolumeClaim'].hasValue() && ")), "{ops}");
+    assert!(ops.contains("'spec.template.spec.volumes[' + v0.name + ']'"), "{ops}");
+    // Every item is one role's: nothing of the list is left to "no role".
+    let other = variable_of(&spec, "changes_deployment_other");
+    assert!(!other.contains("v0[?'persistentVolumeClaim']"), "{other}");
+    let deploy = kind_tree(&p, p.kind("deploy").unwrap());
+    assert!(matches!(deploy.map_at_path(&s("spec.template.spec.volumes")), Some(Node::Split(_))));
+}

@@ -39,9 +39,9 @@ fn paths_resolve_per_kind() {
     assert_eq!(image.path.in_object(cj).join("."), "spec.jobTemplate.spec.template.spec.containers.image");
     let ops = p.role(RoleName::Ops);
     let traits: Vec<&str> = ops.object_traits("CronJob").map(|(t, _)| t).collect();
-    assert_eq!(traits, ["placement", "metadata", "schedule"], "a trait a kind lacks is absent");
+    assert_eq!(traits, ["placement", "storage", "metadata", "schedule"], "a trait a kind lacks is absent");
     let traits: Vec<&str> = ops.object_traits("Deployment").map(|(t, _)| t).collect();
-    assert_eq!(traits, ["scaler", "rollout", "placement", "metadata"]);
+    assert_eq!(traits, ["scaler", "rollout", "placement", "storage", "metadata"]);
     let pod = ops.object_traits("Deployment").find(|(t, _)| *t == "metadata").unwrap().1[2];
     assert_eq!(pod.path.in_object(deploy).join("."), "spec.template.metadata.annotations");
 }
@@ -344,5 +344,64 @@ fn claim_templates_are_read_only_per_template_and_checked_against_the_schema() {
         "        priorityClassName: {path: pod.priorityClassName}\n        class: {path: claimTemplate.spec.storageClassName, kinds: [StatefulSet]}\n",
     );
     let err = Profile::parse(&owned, "p.yaml").unwrap_err().to_string();
-    assert!(err.contains("roles.ops.traits.placement.class.path") && err.contains("refuses to change"), "{err}");
+    assert!(
+        err.contains("roles.ops.traits.placement.class.path") && err.contains("refuses to change"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_roles_may_split_a_keyed_list_by_what_its_items_have() {
+    let p = Profile::builtin();
+    let field = |role: RoleName, t: &str| {
+        p.role(role)
+            .traits
+            .iter()
+            .find(|x| x.name == t)
+            .unwrap()
+            .fields
+            .iter()
+            .find(|f| f.name == "volumes")
+            .unwrap()
+    };
+    let (claims, storage) = (field(RoleName::Dev, "claims"), field(RoleName::Ops, "storage"));
+    let pvc = serde_json::json!({"name": "data", "persistentVolumeClaim": {"claimName": "data"}});
+    let config = serde_json::json!({"name": "config", "configMap": {"name": "c"}});
+    assert!(claims.keeps_item(&pvc) && !claims.keeps_item(&config));
+    assert!(storage.keeps_item(&config) && !storage.keeps_item(&pvc));
+    let both = serde_json::json!([pvc, config]);
+    assert_eq!(storage.own_items(&both), serde_json::json!([config]));
+    // Only complementary filters may share a path; a filter is where: or unless:, of one field.
+    for (from, to, expect) in [
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, where: {has: persistentVolumeClaim}}",
+            "ops.storage.volumes overlaps dev.claims.volumes",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes}",
+            "overlaps",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, where: {has: a}, unless: {has: b}}",
+            "has both where: and unless:",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, unless: {has: a.b}}",
+            "names one field",
+        ),
+        (
+            "volumeMounts: {path: container.volumeMounts}",
+            "volumeMounts: {path: container.volumeMounts, where: {has: subPath}}",
+            "only a role's field of a list outside the containers",
+        ),
+    ] {
+        let text = BUILTIN_PROFILE.replace(from, to);
+        assert_ne!(text, BUILTIN_PROFILE, "{from}");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains(expect), "{err} should mention {expect}");
+    }
 }

@@ -1,0 +1,245 @@
+//! Storage split by role on the real server: the developer's volume mounts and claim volumes, the
+//! operator's other volume sources, a StatefulSet's claim templates shown read-only, and the
+//! admission policy holding raw kubectl to the same split.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Ns, managers_of};
+use crate::policy::{as_user, denied, enforced, install};
+
+const FILES: &str = r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: uploads}
+spec:
+  accessModes: [ReadWriteMany]
+  resources: {requests: {storage: 5Gi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: files}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: files}}
+  template:
+    metadata: {labels: {app: files}}
+    spec:
+      containers:
+      - name: app
+        image: ghcr.io/example/files:1.0
+        volumeMounts:
+        - {name: uploads, mountPath: /srv/uploads}
+        - {name: config, mountPath: /etc/files, readOnly: true}
+      volumes:
+      - name: uploads
+        persistentVolumeClaim: {claimName: uploads}
+      - name: config
+        configMap: {name: files-config}
+"#;
+
+const PG: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: pg}
+spec:
+  serviceName: pg
+  replicas: 1
+  selector: {matchLabels: {app: pg}}
+  template:
+    metadata: {labels: {app: pg}}
+    spec:
+      containers:
+      - name: pg
+        image: postgres:16
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data, subPath: pgdata}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      storageClassName: standard
+      resources: {requests: {storage: 5Gi}}
+"#;
+
+fn doc(ns: &Ns, role: &str, what: &str) -> Value {
+    let text = ns.oam(&[role, "get", what]).ok().stdout;
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{role} get is YAML ({e}): {text}"))
+}
+
+fn apply(ns: &Ns, role: &str, doc: &Value) -> crate::harness::Run {
+    ns.oam_with(&[role, "apply", "-f", "-"], &serde_yaml::to_string(doc).unwrap(), &[])
+}
+
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array().into_iter().flatten().filter_map(|v| v["name"].as_str()).collect()
+}
+
+const VOLUMES: [&str; 5] = ["f:spec", "f:template", "f:spec", "f:volumes", ""];
+
+fn volume_path(name: &str) -> Vec<String> {
+    let mut path: Vec<String> = VOLUMES[..4].iter().map(|s| s.to_string()).collect();
+    path.push(format!("k:{{\"name\":\"{name}\"}}"));
+    path
+}
+
+fn owners(obj: &Value, path: &[String]) -> Vec<String> {
+    managers_of(obj, &path.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_alone() {
+    let ns = Ns::new("storage-deploy");
+    ns.create(FILES);
+    let mut dev = doc(&ns, "dev", "deploy/files");
+    let mounts = &dev["containers"]["app"]["volumeMounts"];
+    assert_eq!(mounts.as_array().map(Vec::len), Some(2), "{dev:#}");
+    assert_eq!(names(&dev["claims"]["volumes"]), ["uploads"], "{dev:#}");
+    let mut ops = doc(&ns, "ops", "deploy/files");
+    assert_eq!(names(&ops["storage"]["volumes"]), ["config"], "{ops:#}");
+    assert!(ops.get("claims").is_none() && dev.get("storage").is_none());
+
+    // The developer mounts a second path of the claim; the operator adds a secret volume.
+    dev["containers"]["app"]["volumeMounts"].as_array_mut().unwrap().push(
+        json!({"name": "uploads", "mountPath": "/srv/archive", "subPath": "archive", "readOnly": true}),
+    );
+    apply(&ns, "dev", &dev).ok();
+    ops["storage"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "tls", "secret": {"secretName": "files-tls"}}));
+    apply(&ns, "ops", &ops).ok();
+
+    let obj = ns.get_json("deploy/files");
+    let spec = &obj["spec"]["template"]["spec"];
+    assert_eq!(names(&spec["volumes"]), ["uploads", "config", "tls"], "neither write removed the other's");
+    let mounts: Vec<&str> = spec["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    assert_eq!(mounts, ["/srv/uploads", "/etc/files", "/srv/archive"]);
+    assert_eq!(owners(&obj, &volume_path("tls")), ["kubectl-oam-ops"]);
+    let archive: Vec<String> = [
+        "f:spec",
+        "f:template",
+        "f:spec",
+        "f:containers",
+        "k:{\"name\":\"app\"}",
+        "f:volumeMounts",
+        "k:{\"mountPath\":\"/srv/archive\"}",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(owners(&obj, &archive), ["kubectl-oam-dev"]);
+    // Each role's write leaves the other's items to their managers.
+    assert!(!owners(&obj, &volume_path("uploads")).contains(&"kubectl-oam-ops".to_string()));
+    assert!(!owners(&obj, &volume_path("tls")).contains(&"kubectl-oam-dev".to_string()));
+
+    // A second ops write (the secret's name) keeps the developer's claim volume and mounts.
+    let mut ops = doc(&ns, "ops", "deploy/files");
+    assert_eq!(names(&ops["storage"]["volumes"]), ["config", "tls"]);
+    ops["storage"]["volumes"][1]["secret"]["secretName"] = json!("files-tls-2");
+    apply(&ns, "ops", &ops).ok();
+    let obj = ns.get_json("deploy/files");
+    assert_eq!(names(&obj["spec"]["template"]["spec"]["volumes"]), ["uploads", "config", "tls"]);
+    assert_eq!(obj["spec"]["template"]["spec"]["volumes"][2]["secret"]["secretName"], "files-tls-2");
+
+    // A role's document may not carry the other role's kind of volume.
+    let mut ops = doc(&ns, "ops", "deploy/files");
+    ops["storage"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "more", "persistentVolumeClaim": {"claimName": "more"}}));
+    let err = apply(&ns, "ops", &ops).error();
+    assert!(
+        err.contains("storage.volumes[2] (more)") && err.contains("the dev role's (claims.volumes)"),
+        "{err}"
+    );
+    let mut dev = doc(&ns, "dev", "deploy/files");
+    dev["claims"]["volumes"].as_array_mut().unwrap().push(json!({"name": "scratch", "emptyDir": {}}));
+    let err = apply(&ns, "dev", &dev).error();
+    assert!(
+        err.contains("claims.volumes[1] (scratch)") && err.contains("the ops role's (storage.volumes)"),
+        "{err}"
+    );
+    assert_eq!(
+        names(&ns.get_json("deploy/files")["spec"]["template"]["spec"]["volumes"]),
+        ["uploads", "config", "tls"]
+    );
+
+    // Owners name each volume under its role.
+    let table = ns.oam(&["owners", "deploy/files"]).ok().stdout;
+    assert!(table.contains("claims.volumes.uploads") && table.contains("storage.volumes.tls"), "{table}");
+}
+
+#[test]
+fn a_statefulsets_claim_templates_are_shown_read_only_and_its_mounts_are_dev() {
+    let ns = Ns::new("storage-sts");
+    ns.create(PG);
+    let mut dev = doc(&ns, "dev", "sts/pg");
+    assert_eq!(dev["readOnly"]["templateSize"], json!({"data": "5Gi"}), "{dev:#}");
+    assert_eq!(dev["readOnly"]["templateAccessModes"], json!({"data": ["ReadWriteOnce"]}));
+    let ops = doc(&ns, "ops", "sts/pg");
+    assert_eq!(ops["readOnly"]["claimTemplateClass"], json!({"data": "standard"}), "{ops:#}");
+    assert!(
+        dev["readOnly"].get("claimTemplateClass").is_none() && ops["readOnly"].get("templateSize").is_none()
+    );
+
+    // The size cannot change on a StatefulSet: refused with the reason, nothing written.
+    let before = ns.get_json("sts/pg");
+    let mut bigger = dev.clone();
+    bigger["readOnly"]["templateSize"]["data"] = json!("10Gi");
+    let err = apply(&ns, "dev", &bigger).error();
+    assert!(
+        err.contains("readOnly.templateSize") && err.contains("cannot be changed once it exists"),
+        "{err}"
+    );
+    assert_eq!(ns.get_json("sts/pg")["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+
+    // The mounts are the developer's to change.
+    // (kubectl created it: taking its value over is a conflict, explained, then forced.)
+    dev["containers"]["pg"]["volumeMounts"][0]["subPath"] = json!("pgdata16");
+    let text = serde_yaml::to_string(&dev).unwrap();
+    let err = ns.oam_with(&["dev", "apply", "-f", "-"], &text, &[]).error();
+    assert!(err.contains("volumeMounts[mountPath=\"/var/lib/postgresql/data\"].subPath"), "{err}");
+    ns.oam_with(&["dev", "apply", "-f", "-", "--force-conflicts"], &text, &[]).ok();
+    let obj = ns.get_json("sts/pg");
+    assert_eq!(obj["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["subPath"], "pgdata16");
+    let mount: Vec<&str> = vec![
+        "f:spec",
+        "f:template",
+        "f:spec",
+        "f:containers",
+        "k:{\"name\":\"pg\"}",
+        "f:volumeMounts",
+        "k:{\"mountPath\":\"/var/lib/postgresql/data\"}",
+        "f:subPath",
+    ];
+    assert_eq!(managers_of(&obj, &mount), ["kubectl-oam-dev"]);
+}
+
+#[test]
+fn the_policy_holds_raw_kubectl_to_the_storage_split() {
+    let ns = Ns::new("storage-policy");
+    ns.create(FILES);
+    let _policy = install(&ns, &[]);
+    enforced(&ns, "deploy/files");
+    let patch = |user: &str, body: Value| {
+        as_user(&ns, user, &["patch", "deploy/files", "--dry-run=server", "-p", &body.to_string()])
+    };
+    let volume = |v: Value| json!({"spec": {"template": {"spec": {"volumes": [v]}}}});
+    let claim = volume(json!({"name": "more", "persistentVolumeClaim": {"claimName": "more"}}));
+    let config = volume(json!({"name": "extra", "configMap": {"name": "extra"}}));
+    let mount = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "volumeMounts": [{"name": "uploads", "mountPath": "/data"}]}]}}}});
+
+    patch("dev", claim.clone()).ok();
+    patch("dev", mount.clone()).ok();
+    denied(patch("dev", config.clone()), "spec.template.spec.volumes[extra]");
+    patch("ops", config).ok();
+    denied(patch("ops", claim), "spec.template.spec.volumes[more]");
+    denied(patch("ops", mount), "spec.template.spec.containers[app].volumeMounts");
+    // Turning the operator's config volume into a claim touches both roles' items.
+    let swap = json!({"spec": {"template": {"spec": {"volumes": [
+        {"name": "config", "configMap": null, "persistentVolumeClaim": {"claimName": "uploads"}}]}}}});
+    denied(patch("dev", swap.clone()), "spec.template.spec.volumes[config]");
+    denied(patch("ops", swap), "spec.template.spec.volumes[config]");
+}
