@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, managers_of};
+use crate::harness::{Ns, managers_of, settled};
 use crate::policy::{as_user, denied, enforced, install};
 
 const FILES: &str = r#"apiVersion: v1
@@ -192,7 +192,7 @@ fn a_statefulsets_claim_templates_are_shown_read_only_and_its_mounts_are_dev() {
         err.contains("readOnly.templateSize") && err.contains("cannot be changed once it exists"),
         "{err}"
     );
-    assert_eq!(ns.get_json("sts/pg")["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    assert_eq!(settled(&ns.get_json("sts/pg")), settled(&before), "nothing written");
 
     // The mounts are the developer's to change.
     // (kubectl created it: taking its value over is a conflict, explained, then forced.)
