@@ -1,0 +1,188 @@
+//! The objects around a workload that `ops expose` and `ops disruption-budget` create: a Service
+//! and a PodDisruptionBudget that select the workload's pods, as `kubectl expose` and `kubectl create
+//! pdb` build them. Pure: the body of each, and how an existing one relates to the workload.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::object::{all_containers, get_path};
+use crate::model::roles::KindInfo;
+
+pub static SERVICE: LazyLock<KindInfo> = LazyLock::new(|| KindInfo {
+    kind: "Service".into(),
+    api_version: "v1".into(),
+    resource: "services".into(),
+    names: vec!["svc".into()],
+    template: Vec::new(),
+    schema: None,
+});
+
+pub static PDB: LazyLock<KindInfo> = LazyLock::new(|| KindInfo {
+    kind: "PodDisruptionBudget".into(),
+    api_version: "policy/v1".into(),
+    resource: "poddisruptionbudgets".into(),
+    names: vec!["pdb".into()],
+    template: Vec::new(),
+    schema: None,
+});
+
+/// The Service types `--type` takes (ExternalName selects no pods).
+pub const SERVICE_TYPES: [&str; 3] = ["ClusterIP", "NodePort", "LoadBalancer"];
+
+/// What `ops expose` was asked for.
+#[derive(Debug, Clone)]
+pub struct ExposeOptions<'a> {
+    pub name: &'a str,
+    pub port: i64,
+    /// A container port's number or name; default: the port.
+    pub target_port: Option<&'a str>,
+    pub service_type: Option<&'a str>,
+    pub protocol: &'a str,
+}
+
+/// The labels that select the workload's pods: its `spec.selector.matchLabels` (the selector
+/// `kubectl expose` copies). `object` names the workload for errors.
+pub fn pod_selector(workload: &Value, object: &str) -> Result<Map<String, Value>> {
+    let selector = workload.get("spec").and_then(|s| s.get("selector"));
+    let labels = selector.and_then(|s| s.get("matchLabels")).and_then(Value::as_object);
+    let expressions = selector.and_then(|s| s.get("matchExpressions")).and_then(Value::as_array);
+    match (labels, expressions) {
+        (_, Some(e)) if !e.is_empty() => Err(Error::Usage(format!(
+            "{object} selects its pods with matchExpressions, which a Service selector cannot hold; write the Service by hand"
+        ))),
+        (Some(labels), _) if !labels.is_empty() => Ok(labels.clone()),
+        _ => Err(Error::Usage(format!(
+            "{object} has no spec.selector.matchLabels to select its pods by; expose a Deployment, StatefulSet, DaemonSet or ReplicaSet"
+        ))),
+    }
+}
+
+/// A port number as the API takes it (1-65535); `flag` names it in the error.
+fn port_number(value: i64, flag: &str) -> Result<i64> {
+    if (1..=65535).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::Usage(format!("{flag} must be a port number from 1 to 65535, not {value}")))
+    }
+}
+
+/// The Service `ops expose` applies: selector = the workload's pod labels, one port. A named target
+/// port must be a port name of one of the workload's containers (else the Service would route
+/// nowhere).
+pub fn service_body(
+    workload: &Value,
+    kind: &KindInfo,
+    namespace: &str,
+    object: &str,
+    opts: &ExposeOptions,
+) -> Result<Value> {
+    let selector = pod_selector(workload, object)?;
+    let port = port_number(opts.port, "--port")?;
+    let target_port = match opts.target_port {
+        None => json!(port),
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) => json!(port_number(n, "--target-port")?),
+            Err(_) => {
+                let names: Vec<String> = all_containers(workload, kind)
+                    .into_iter()
+                    .flat_map(|(_, c)| c["ports"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|p| p["name"].as_str().map(str::to_string))
+                    .collect();
+                if !names.iter().any(|n| n == text) {
+                    let has = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                    return Err(Error::Usage(format!(
+                        "--target-port {text}: no container of {object} has a port named \"{text}\" (named ports: {has})"
+                    )));
+                }
+                json!(text)
+            }
+        },
+    };
+    if let Some(t) = opts.service_type.filter(|t| !SERVICE_TYPES.contains(t)) {
+        return Err(Error::Usage(format!("--type {t}: use one of {}", SERVICE_TYPES.join(", "))));
+    }
+    let mut spec = json!({
+        "selector": selector,
+        "ports": [{"port": port, "targetPort": target_port, "protocol": opts.protocol}],
+    });
+    if let Some(t) = opts.service_type {
+        spec["type"] = json!(t);
+    }
+    Ok(json!({
+        "apiVersion": SERVICE.api_version, "kind": SERVICE.kind,
+        "metadata": {"name": opts.name, "namespace": namespace},
+        "spec": spec,
+    }))
+}
+
+/// `N` or `N%` as the API takes minAvailable / maxUnavailable (an int or a percent string).
+pub fn int_or_percent(text: &str, flag: &str) -> Result<Value> {
+    let bad =
+        || Error::Usage(format!("{flag} \"{text}\": use a count such as 2 or a percentage such as 50%"));
+    match text.strip_suffix('%') {
+        Some(n) => match n.parse::<u32>() {
+            Ok(p) if p <= 100 => Ok(json!(text)),
+            _ => Err(bad()),
+        },
+        None => {
+            text.parse::<u32>().ok().filter(|n| i32::try_from(*n).is_ok()).map(|n| json!(n)).ok_or_else(bad)
+        }
+    }
+}
+
+/// The PodDisruptionBudget `ops disruption-budget` applies: selector = the workload's pod labels,
+/// and exactly one of minAvailable / maxUnavailable.
+pub fn pdb_body(
+    workload: &Value,
+    namespace: &str,
+    name: &str,
+    object: &str,
+    min_available: Option<&str>,
+    max_unavailable: Option<&str>,
+) -> Result<Value> {
+    let selector = pod_selector(workload, object)?;
+    let mut spec = json!({"selector": {"matchLabels": selector}});
+    match (min_available, max_unavailable) {
+        (Some(n), None) => spec["minAvailable"] = int_or_percent(n, "--min-available")?,
+        (None, Some(n)) => spec["maxUnavailable"] = int_or_percent(n, "--max-unavailable")?,
+        _ => return Err(Error::Usage("give one of --min-available N and --max-unavailable N".into())),
+    }
+    Ok(json!({
+        "apiVersion": PDB.api_version, "kind": PDB.kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }))
+}
+
+/// Does an existing Service or PDB select exactly these pods? One that selects others is another
+/// application's: never changed or deleted by a command aimed at this workload.
+pub fn selects(existing: &Value, selector: &Map<String, Value>) -> bool {
+    let service = get_path(existing, &["spec".into(), "selector".into()]);
+    let labels = match existing["kind"].as_str() {
+        Some("PodDisruptionBudget") => service.and_then(|s| s.get("matchLabels")),
+        _ => service,
+    };
+    labels.and_then(Value::as_object) == Some(selector)
+}
+
+/// An object as a diff shows it: what a person set (no status, no server bookkeeping).
+pub fn shown(obj: &Value) -> Value {
+    let mut out = json!({"apiVersion": obj["apiVersion"], "kind": obj["kind"]});
+    let meta = &obj["metadata"];
+    let mut m = Map::new();
+    for key in ["name", "namespace", "labels", "annotations"] {
+        if let Some(v) = meta.get(key).filter(|v| !v.is_null()) {
+            m.insert(key.into(), v.clone());
+        }
+    }
+    out["metadata"] = Value::Object(m);
+    if let Some(spec) = obj.get("spec") {
+        out["spec"] = spec.clone();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

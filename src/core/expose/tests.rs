@@ -1,0 +1,108 @@
+use serde_json::json;
+
+use super::*;
+use crate::model::roles::Profile;
+
+fn web() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web", "tier": "front"}}, "spec": {"containers": [
+                {"name": "app", "image": "nginx", "ports": [{"name": "http", "containerPort": 8080}]},
+                {"name": "proxy", "image": "envoy", "ports": [{"name": "admin", "containerPort": 9901}]}
+            ]}}
+        }
+    })
+}
+
+fn opts<'a>(target_port: Option<&'a str>, service_type: Option<&'a str>) -> ExposeOptions<'a> {
+    ExposeOptions { name: "web", port: 80, target_port, service_type, protocol: "TCP" }
+}
+
+#[test]
+fn a_service_selects_the_workloads_pods_and_names_its_target_port() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let body =
+        service_body(&web(), kind, "shop", "deployment.apps/web", &opts(Some("http"), Some("NodePort")))
+            .unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"app": "web"}, "type": "NodePort",
+                     "ports": [{"port": 80, "targetPort": "http", "protocol": "TCP"}]}
+        })
+    );
+    // Without --target-port the port itself; a number is a number.
+    let plain = service_body(&web(), kind, "shop", "x", &opts(None, None)).unwrap();
+    assert_eq!(plain["spec"]["ports"][0]["targetPort"], 80);
+    assert!(plain["spec"].get("type").is_none(), "the server's default, ClusterIP");
+    let numbered = service_body(&web(), kind, "shop", "x", &opts(Some("8080"), None)).unwrap();
+    assert_eq!(numbered["spec"]["ports"][0]["targetPort"], 8080);
+    assert!(selects(&body, &pod_selector(&web(), "x").unwrap()));
+    assert!(!selects(&body, json!({"app": "other"}).as_object().unwrap()));
+}
+
+#[test]
+fn bad_ports_types_and_selectors_are_refused_naming_what_to_do() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let err = |o: &ExposeOptions| {
+        service_body(&web(), kind, "shop", "deployment.apps/web", o).unwrap_err().to_string()
+    };
+    assert!(err(&opts(Some("grpc"), None)).contains(
+        "no container of deployment.apps/web has a port named \"grpc\" (named ports: http, admin)"
+    ));
+    assert!(err(&opts(Some("70000"), None)).contains("--target-port must be a port number from 1 to 65535"));
+    assert!(
+        err(&opts(None, Some("ExternalName")))
+            .contains("--type ExternalName: use one of ClusterIP, NodePort, LoadBalancer")
+    );
+    assert!(err(&ExposeOptions { port: 0, ..opts(None, None) }).contains("--port must be a port number"));
+    let mut no_labels = web();
+    no_labels["spec"]["selector"] = json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]});
+    let e = service_body(&no_labels, kind, "shop", "deployment.apps/web", &opts(None, None))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("matchExpressions"), "{e}");
+    let cron = json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {}});
+    let e = pdb_body(&cron, "shop", "c", "cronjob.batch/c", Some("1"), None).unwrap_err().to_string();
+    assert!(e.contains("has no spec.selector.matchLabels"), "{e}");
+}
+
+#[test]
+fn a_disruption_budget_takes_a_count_or_a_percentage() {
+    let body = pdb_body(&web(), "shop", "web", "x", Some("50%"), None).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "minAvailable": "50%"}
+        })
+    );
+    assert_eq!(pdb_body(&web(), "shop", "web", "x", None, Some("1")).unwrap()["spec"]["maxUnavailable"], 1);
+    for (min, max, expect) in [
+        (Some("two"), None, "--min-available \"two\": use a count such as 2 or a percentage such as 50%"),
+        (None, Some("150%"), "--max-unavailable \"150%\""),
+        (None, Some("-1"), "--max-unavailable \"-1\""),
+        (Some("1"), Some("1"), "give one of --min-available N and --max-unavailable N"),
+        (None, None, "give one of"),
+    ] {
+        let err = pdb_body(&web(), "shop", "web", "x", min, max).unwrap_err().to_string();
+        assert!(err.contains(expect), "{err} should mention {expect}");
+    }
+    assert!(selects(&body, &pod_selector(&web(), "x").unwrap()));
+    let live = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "uid": "u", "resourceVersion": "3", "managedFields": []},
+        "spec": {"minAvailable": 1}, "status": {"currentHealthy": 2}});
+    assert_eq!(
+        shown(&live),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web"}, "spec": {"minAvailable": 1}})
+    );
+}
