@@ -936,3 +936,12 @@ pub async fn apply_object(
 
 #[cfg(test)]
 mod tests;
+
+/// Deletes an object kubectl-oam created around a workload (`ops expose --delete`), or with
+/// `dry_run` asks the server whether it would.
+pub async fn delete_object(cluster: &Cluster, target: &Target<'_>, dry_run: bool) -> Result<()> {
+    let api = fetch::workload_api(cluster, target.kind, Some(&target.namespace));
+    let params = kube::api::DeleteParams { dry_run, ..Default::default() };
+    api.delete(&target.name, &params).await.map_err(|e| cluster.error(e, &target.action()))?;
+    Ok(())
+}

@@ -243,3 +243,121 @@ fn the_policy_holds_raw_kubectl_to_the_storage_split() {
     denied(patch("dev", swap.clone()), "spec.template.spec.volumes[config]");
     denied(patch("ops", swap), "spec.template.spec.volumes[config]");
 }
+
+const WEB: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        ports: [{name: http, containerPort: 8080}]
+"#;
+
+#[test]
+fn ops_expose_and_disruption_budget_create_and_delete_their_objects_as_the_ops_manager() {
+    let ns = Ns::new("storage-expose");
+    ns.create(WEB);
+    // A dry run shows the Service to be and writes nothing.
+    let plan = ns
+        .oam(&["ops", "expose", "deploy/web", "--port", "80", "--target-port", "http", "--dry-run=server"])
+        .ok();
+    assert!(
+        plan.stdout.contains("+++ service/web (after apply)")
+            && plan.stdout.contains("+    targetPort: http"),
+        "{}",
+        plan.stdout
+    );
+    assert!(ns.kubectl(&["get", "svc", "web"]).code != 0, "a dry run creates nothing");
+    // Without a terminal, --yes is required, and the hint is the whole command.
+    let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--target-port", "http"]).error();
+    assert!(
+        err.contains("re-run with --yes")
+            && err.contains("ops expose deployment.apps/web --port 80 --target-port http --yes"),
+        "{err}"
+    );
+    let out = ns
+        .oam(&[
+            "ops",
+            "expose",
+            "deploy/web",
+            "--port",
+            "80",
+            "--target-port",
+            "http",
+            "--type",
+            "NodePort",
+            "--yes",
+        ])
+        .ok()
+        .stdout;
+    assert!(out.ends_with("service/web created\n"), "{out}");
+    let svc = ns.get_json("svc/web");
+    assert_eq!(svc["spec"]["selector"], json!({"app": "web"}), "the workload's matchLabels");
+    assert_eq!(svc["spec"]["type"], "NodePort");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+    assert_eq!(managers_of(&svc, &["f:spec", "f:selector"]), ["kubectl-oam-ops"]);
+    let again = ns.oam(&[
+        "ops",
+        "expose",
+        "deploy/web",
+        "--port",
+        "80",
+        "--target-port",
+        "http",
+        "--type",
+        "NodePort",
+        "--yes",
+    ]);
+    assert_eq!(again.ok().stdout, "service/web unchanged\n");
+    // A Service of that name that selects other pods is never taken over.
+    ns.kubectl(&["create", "service", "clusterip", "other", "--tcp=80"]).ok();
+    let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--name", "other", "--yes"]).error();
+    assert!(
+        err.contains("service/other in namespace") && err.contains("selects other pods (app=other)"),
+        "{err}"
+    );
+    let err =
+        ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--target-port", "grpc", "--yes"]).error();
+    assert!(
+        err.contains("no container of deployment.apps/web") && err.contains("(named ports: http)"),
+        "{err}"
+    );
+    // Developers are pointed to the operator's command.
+    let err = ns.oam(&["dev", "expose", "deploy/web", "--port", "80"]).error();
+    assert!(err.contains("use `kubectl oam ops expose deploy/web --port N"), "{err}");
+
+    let out =
+        ns.oam(&["ops", "disruption-budget", "deploy/web", "--min-available", "50%", "--yes"]).ok().stdout;
+    assert!(out.ends_with("poddisruptionbudget.policy/web created\n"), "{out}");
+    let pdb = ns.get_json("pdb/web");
+    assert_eq!(pdb["spec"]["minAvailable"], "50%");
+    assert_eq!(pdb["spec"]["selector"], json!({"matchLabels": {"app": "web"}}));
+    assert_eq!(managers_of(&pdb, &["f:spec", "f:minAvailable"]), ["kubectl-oam-ops"]);
+    // Switching to maxUnavailable releases minAvailable: the server removes it.
+    let out =
+        ns.oam(&["ops", "disruption-budget", "deploy/web", "--max-unavailable", "1", "--yes"]).ok().stdout;
+    assert!(out.contains("-  minAvailable: 50%") && out.contains("+  maxUnavailable: 1"), "{out}");
+    let pdb = ns.get_json("pdb/web");
+    assert_eq!((pdb["spec"].get("minAvailable"), &pdb["spec"]["maxUnavailable"]), (None, &json!(1)));
+
+    // Deleting shows the object removed, and deletes only what it would have created.
+    let plan = ns.oam(&["ops", "expose", "deploy/web", "--delete", "--dry-run=server"]).ok().stdout;
+    assert!(plan.contains("+++ service/web (after delete)") && plan.contains("-  name: web"), "{plan}");
+    assert_eq!(ns.kubectl(&["get", "svc", "web"]).code, 0, "a dry run deletes nothing");
+    ns.oam(&["ops", "expose", "deploy/web", "--delete", "--yes"]).ok();
+    ns.oam(&["ops", "disruption-budget", "deploy/web", "--delete", "--yes"]).ok();
+    assert_ne!(ns.kubectl(&["get", "svc", "web"]).code, 0);
+    assert_ne!(ns.kubectl(&["get", "pdb", "web"]).code, 0);
+    let err = ns.oam(&["ops", "expose", "deploy/web", "--delete", "--yes"]).error();
+    assert!(err.contains("does not exist: nothing to delete"), "{err}");
+    let err = ns.oam(&["ops", "expose", "deploy/web", "--name", "other", "--delete", "--yes"]).error();
+    assert!(err.contains("selects other pods"), "{err}");
+    assert_eq!(ns.kubectl(&["get", "svc", "other"]).code, 0, "another application's Service stays");
+}
