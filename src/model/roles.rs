@@ -925,7 +925,8 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
     }
     for role in &profile.roles {
         for (trait_name, fields) in role.object_traits(&kind.kind) {
-            for field in fields {
+            // A list two roles split: which role an item is depends on the item, not the path.
+            for field in fields.into_iter().filter(|f| f.items.is_none()) {
                 let path = field.path.in_object(kind);
                 if segments.starts_with(&path) {
                     let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
