@@ -802,8 +802,9 @@ pub fn check_on(cluster: &Cluster, err: Error, workload: &Target<'_>, role: Role
     }
 }
 
-/// Creates an object by server-side apply (`ops autoscale`'s HPA, the only object kubectl-oam
-/// creates), or asks the server what it would create.
+/// Creates (or updates) an object by server-side apply (`ops autoscale`'s HPA, `ops expose`'s
+/// Service, `ops disruption-budget`'s PDB: the objects kubectl-oam creates when asked), or asks the
+/// server what it would create.
 pub async fn create(
     cluster: &Cluster,
     profile: &Profile,
