@@ -230,6 +230,12 @@ pub fn refusals(
     target: &Target<'_>,
     autoscaler: Option<&Autoscaler>,
 ) -> Result<()> {
+    if !plan.repeated.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the document has more than one item with this key (server-side apply merges a list's items by it, so one would be lost); nothing was applied: keep one, or give the other its own key",
+            plan.repeated.join(", ")
+        )));
+    }
     if !plan.duplicates.is_empty() {
         return Err(Error::Invalid(format!(
             "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
