@@ -11,7 +11,9 @@ use crate::cli::{CreateFlags, ExposeArgs};
 use crate::cluster::client::Cluster;
 use crate::cluster::{fetch, write};
 use crate::commands::autoscale::require_target;
-use crate::core::expose::{ExposeOptions, SERVICE, pod_selector, selects, service_body, shown};
+use crate::core::expose::{
+    ExposeOptions, SERVICE, other_managers, pod_selector, selects, service_body, shown,
+};
 use crate::core::write::Writer;
 use crate::error::{Error, Result, suggest};
 use crate::format::{diff, output};
@@ -93,6 +95,16 @@ pub(crate) async fn write_around(
             selector_text(found)
         )));
     }
+    let writer = Writer::new(profile, RoleName::Ops, flags.field_manager.as_deref(), flags.force_conflicts)?;
+    if let (None, Some(found)) = (&around.body, &existing) {
+        let others = other_managers(found, &writer.manager);
+        if !others.is_empty() {
+            return Err(Error::Usage(format!(
+                "{object} is also managed by {}: kubectl oam deletes only what it wrote alone; nothing was deleted: delete it with the tool that manages it",
+                others.join(", ")
+            )));
+        }
+    }
     let before = match &existing {
         Some(found) => output::yaml(&shown(found))?,
         None => String::new(),
@@ -104,7 +116,6 @@ pub(crate) async fn write_around(
         (false, true) => "after apply",
         (false, false) => "after delete",
     };
-    let writer = Writer::new(profile, RoleName::Ops, flags.field_manager.as_deref(), flags.force_conflicts)?;
     let (after, done) = match &around.body {
         None => {
             if existing.is_none() {

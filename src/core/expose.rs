@@ -167,6 +167,25 @@ pub fn selects(existing: &Value, selector: &Map<String, Value>) -> bool {
     labels.and_then(Value::as_object) == Some(selector)
 }
 
+/// The field managers other than `manager` that wrote an existing Service or PDB (its status aside:
+/// controllers report there). `--delete` removes only an object `manager` wrote alone: one that
+/// helm, kubectl or another tool also manages is theirs to delete.
+pub fn other_managers(existing: &Value, manager: &str) -> Vec<String> {
+    let entries = existing["metadata"]["managedFields"].as_array().into_iter().flatten();
+    let mut out: Vec<String> = Vec::new();
+    for e in entries
+        .filter(|e| e["manager"].as_str() != Some(manager))
+        .filter(|e| e["subresource"].as_str().is_none_or(|s| s.is_empty()))
+        .filter(|e| e["fieldsV1"].as_object().is_some_and(|f| f.keys().any(|k| k != "f:status")))
+    {
+        let name = e["manager"].as_str().unwrap_or("(unnamed)").to_string();
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// An object as a diff shows it: what a person set (no status, no server bookkeeping).
 pub fn shown(obj: &Value) -> Value {
     let mut out = json!({"apiVersion": obj["apiVersion"], "kind": obj["kind"]});

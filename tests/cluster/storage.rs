@@ -361,3 +361,26 @@ fn ops_expose_and_disruption_budget_create_and_delete_their_objects_as_the_ops_m
     assert!(err.contains("selects other pods"), "{err}");
     assert_eq!(ns.kubectl(&["get", "svc", "other"]).code, 0, "another application's Service stays");
 }
+
+#[test]
+fn ops_expose_never_deletes_a_service_another_tool_manages() {
+    let ns = Ns::new("storage-expose-theirs");
+    ns.create(WEB);
+    // A Service of the workload's pods that kubectl wrote (as helm would): the same selector.
+    ns.create(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: http}]\n",
+    );
+    for dry_run in ["--dry-run=server", "--yes"] {
+        let err = ns.oam(&["ops", "expose", "deploy/web", "--delete", dry_run]).error();
+        assert!(
+            err.contains("service/web in namespace")
+                && err.contains("is also managed by kubectl")
+                && err.contains("nothing was deleted"),
+            "{err}"
+        );
+    }
+    assert_eq!(ns.kubectl(&["get", "svc", "web"]).code, 0, "their Service stays");
+    // Changing it is a conflict named by its holder, never forced silently.
+    let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--type", "NodePort", "--yes"]).error();
+    assert!(err.contains(".spec.type") && err.contains("held by \"kubectl"), "{err}");
+}

@@ -106,3 +106,30 @@ fn a_disruption_budget_takes_a_count_or_a_percentage() {
         "metadata": {"name": "web"}, "spec": {"minAvailable": 1}})
     );
 }
+
+#[test]
+fn only_an_object_the_ops_manager_wrote_alone_is_deleted() {
+    let entry = |manager: &str, subresource: Option<&str>, fields: Value| {
+        let mut e =
+            json!({"manager": manager, "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": fields});
+        if let Some(s) = subresource {
+            e["subresource"] = json!(s);
+        }
+        e
+    };
+    let spec = json!({"f:spec": {"f:selector": {}}});
+    let status = json!({"f:status": {"f:currentHealthy": {}}});
+    let with = |entries: Vec<Value>| json!({"metadata": {"name": "web", "managedFields": entries}});
+    let ours = with(vec![
+        entry("kubectl-oam-ops", None, spec.clone()),
+        entry("kube-controller-manager", Some("status"), status.clone()),
+        entry("some-controller", None, status),
+    ]);
+    assert!(other_managers(&ours, "kubectl-oam-ops").is_empty(), "status writers do not count");
+    let theirs = with(vec![
+        entry("kubectl-client-side-apply", None, spec.clone()),
+        entry("kubectl-oam-ops", None, spec.clone()),
+        entry("helm", None, json!({"f:metadata": {"f:labels": {}}})),
+    ]);
+    assert_eq!(other_managers(&theirs, "kubectl-oam-ops"), ["kubectl-client-side-apply", "helm"]);
+}
