@@ -242,6 +242,46 @@ fn the_policy_holds_raw_kubectl_to_the_storage_split() {
         {"name": "config", "configMap": null, "persistentVolumeClaim": {"claimName": "uploads"}}]}}}});
     denied(patch("dev", swap.clone()), "spec.template.spec.volumes[config]");
     denied(patch("ops", swap), "spec.template.spec.volumes[config]");
+    // A changed item is named once (not as removed and as added).
+    let changed = volume(json!({"name": "config", "configMap": {"name": "other"}}));
+    let err = denied(patch("dev", changed), "may not change spec.template.spec.volumes[config] (ops role");
+    assert_eq!(err.matches("volumes[config]").count(), 1, "{err}");
+}
+
+#[test]
+fn the_policy_judges_a_workload_with_hundreds_of_volumes_within_its_cost_budget() {
+    let ns = Ns::new("storage-policy-many");
+    let volumes: Vec<Value> = (0..150)
+        .map(|i| json!({"name": format!("c{i}"), "configMap": {"name": format!("c{i}")}}))
+        .chain((0..150).map(
+            |i| json!({"name": format!("p{i}"), "persistentVolumeClaim": {"claimName": format!("p{i}")}}),
+        ))
+        .collect();
+    let mounts: Vec<Value> = volumes
+        .iter()
+        .map(|v| json!({"name": v["name"], "mountPath": format!("/m/{}", v["name"].as_str().unwrap())}))
+        .collect();
+    let many = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "many"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "many"}},
+        "template": {"metadata": {"labels": {"app": "many"}}, "spec": {"containers": [
+            {"name": "app", "image": "nginx", "volumeMounts": mounts}], "volumes": volumes}}}});
+    ns.create(&many.to_string());
+    let _policy = install(&ns, &[]);
+    enforced(&ns, "deploy/many");
+    let patch = |user: &str, body: Value| {
+        as_user(&ns, user, &["patch", "deploy/many", "--dry-run=server", "-p", &body.to_string()])
+    };
+    let volume = |v: Value| json!({"spec": {"template": {"spec": {"volumes": [v]}}}});
+    let start = std::time::Instant::now();
+    as_user(&ns, "dev", &["set", "image", "deploy/many", "app=nginx:2", "--dry-run=server"]).ok();
+    patch("ops", volume(json!({"name": "c7", "configMap": {"name": "x"}}))).ok();
+    patch("dev", volume(json!({"name": "p7", "persistentVolumeClaim": {"claimName": "x"}}))).ok();
+    denied(patch("dev", volume(json!({"name": "c7", "configMap": {"name": "x"}}))), "volumes[c7]");
+    denied(
+        patch("ops", volume(json!({"name": "p7", "persistentVolumeClaim": {"claimName": "x"}}))),
+        "volumes[p7]",
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(30), "{:?}", start.elapsed());
 }
 
 const WEB: &str = r#"apiVersion: apps/v1

@@ -33,13 +33,15 @@ impl Split {
         let (ol, nl) = (format!("{old}[?{q}].orValue([])"), format!("{new}[?{q}].orValue([])"));
         let (v, o) = (format!("v{depth}"), format!("o{depth}"));
         let item_shown = shown.text("[").expr(&format!("{v}.name")).text("]").cel();
-        let has = format!("{v}[?{}].hasValue()", quote(&self.has));
-        [(self.with, has.clone()), (self.without, format!("!{has}"))]
+        let has = |item: &str| format!("{item}[?{}].hasValue()", quote(&self.has));
+        [(self.with, has(&v), has(&o)), (self.without, format!("!{}", has(&v)), format!("!{}", has(&o)))]
             .into_iter()
-            .filter(|(role, _)| *role == owner)
-            .map(|(_, theirs)| {
+            .filter(|(role, _, _)| *role == owner)
+            .map(|(_, theirs, theirs_o)| {
+                // Added or changed items, then removed ones: an old item whose name the new list
+                // still has among this role's items was changed, and is named once already.
                 format!(
-                    "{nl}.filter({v}, {theirs} && !{ol}.exists({o}, {o} == {v})).map({v}, {item_shown}) + {ol}.filter({v}, {theirs} && !{nl}.exists({o}, {o} == {v})).map({v}, {item_shown})"
+                    "{nl}.filter({v}, {theirs} && !{ol}.exists({o}, {o} == {v})).map({v}, {item_shown}) + {ol}.filter({v}, {theirs} && !{nl}.exists({o}, {o} == {v} || ({o}.name == {v}.name && {theirs_o}))).map({v}, {item_shown})"
                 )
             })
             .collect()
