@@ -34,16 +34,7 @@ pub(super) fn other_items(
     filter: &ItemFilter,
     items: &[Value],
 ) -> Vec<DocProblem> {
-    let path = field.path.in_object(kind);
-    let owner = profile.roles.iter().filter(|r| r.name != role_name).find_map(|r| {
-        r.object_traits(&kind.kind).find_map(|(t, fs)| {
-            fs.into_iter()
-                .find(|f| {
-                    f.path.in_object(kind) == path && f.items.as_ref().is_some_and(|o| o.complements(filter))
-                })
-                .map(|f| format!("the {} role's ({}.{})", r.name, t, f.name))
-        })
-    });
+    let owner = others_owner(profile, role_name, kind, field, filter);
     let what = if filter.present { "without" } else { "with" };
     items
         .iter()
@@ -62,6 +53,64 @@ pub(super) fn other_items(
                     owner.clone().unwrap_or_else(|| "no role's".to_string())
                 ),
             )
+        })
+        .collect()
+}
+
+/// Whose the items `filter` leaves are: `the dev role's (claims.volumes)`, if a role's.
+fn others_owner(
+    profile: &Profile,
+    role_name: RoleName,
+    kind: &KindInfo,
+    field: &Field,
+    filter: &ItemFilter,
+) -> Option<String> {
+    let path = field.path.in_object(kind);
+    profile.roles.iter().filter(|r| r.name != role_name).find_map(|r| {
+        r.object_traits(&kind.kind).find_map(|(t, fs)| {
+            fs.into_iter()
+                .find(|f| {
+                    f.path.in_object(kind) == path && f.items.as_ref().is_some_and(|o| o.complements(filter))
+                })
+                .map(|f| format!("the {} role's ({}.{})", r.name, t, f.name))
+        })
+    })
+}
+
+/// Items of the document that take the name of a live item of the other role's kind (a claim named
+/// like the operator's configMap volume): the two applies would merge into one item with two
+/// sources, which the API refuses. Named, with what to do.
+pub(super) fn names_of_others(
+    profile: &Profile,
+    role_name: RoleName,
+    live: &Value,
+    kind: &KindInfo,
+    trait_name: &str,
+    field: &Field,
+    filter: &ItemFilter,
+    items: &[Value],
+) -> Vec<DocProblem> {
+    let owner = others_owner(profile, role_name, kind, field, filter).unwrap_or_else(|| "no role's".into());
+    let live_items = get_path(live, &field.path.in_object(kind)).and_then(Value::as_array);
+    let theirs: Vec<&str> = live_items
+        .into_iter()
+        .flatten()
+        .filter(|item| !filter.keeps(item))
+        .filter_map(|item| item.get("name").and_then(Value::as_str))
+        .collect();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| filter.keeps(item))
+        .filter_map(|(i, item)| {
+            let name = item.get("name").and_then(Value::as_str).filter(|n| theirs.contains(n))?;
+            Some(DocProblem::at(
+                &[trait_name.to_string(), field.name.clone(), i.to_string()],
+                format!(
+                    "{trait_name}.{}[{i}] ({name}): the object's item \"{name}\" is {owner}; give this one another name",
+                    field.name
+                ),
+            ))
         })
         .collect()
 }

@@ -649,3 +649,38 @@ fn a_statefulsets_claim_templates_are_shown_per_template_and_never_changed() {
     let (_, problems) = decode_document(&p, RoleName::Dev, kind, &obj, &changed);
     assert!(messages(&problems)[0].starts_with("readOnly.templateSize: shown for context and never written (a StatefulSet's volumeClaimTemplates cannot be changed once it exists"), "{problems:?}");
 }
+
+#[test]
+fn a_volume_named_like_the_other_roles_volume_is_refused() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut obj = deployment();
+    obj["spec"]["template"]["spec"]["volumes"] = json!([
+        {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+        {"name": "config", "configMap": {"name": "web"}},
+    ]);
+    let view = ViewOptions::default();
+    let mut dev = document(&p, RoleName::Dev, kind, &obj, &view);
+    dev["claims"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "config", "persistentVolumeClaim": {"claimName": "c"}}));
+    let problems = decode(&p, RoleName::Dev, &obj, &dev).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "claims.volumes[1] (config): the object's item \"config\" is the ops role's (storage.volumes); give this one another name"
+        ]
+    );
+    let mut ops = document(&p, RoleName::Ops, kind, &obj, &view);
+    ops["storage"]["volumes"].as_array_mut().unwrap().push(json!({"name": "data", "emptyDir": {}}));
+    let problems = decode(&p, RoleName::Ops, &obj, &ops).unwrap_err();
+    assert!(
+        messages(&problems)[0].starts_with(
+            "storage.volumes[1] (data): the object's item \"data\" is the dev role's (claims.volumes)"
+        ),
+        "{problems:?}"
+    );
+    // Its own items, renamed or not, are fine.
+    assert!(decode(&p, RoleName::Ops, &obj, &document(&p, RoleName::Ops, kind, &obj, &view)).is_ok());
+}
