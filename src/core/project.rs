@@ -970,5 +970,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
 }
 
 mod items;
+pub(crate) use items::claim_template_values;
 #[cfg(test)]
 mod tests;

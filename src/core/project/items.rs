@@ -9,7 +9,7 @@ use crate::model::roles::{CLAIM_TEMPLATES_PATH, Field, ItemFilter, KindInfo, Pro
 
 /// A `claimTemplate.` field of each of a StatefulSet's volumeClaimTemplates, keyed by the template's
 /// name (`{data: 5Gi}`); absent when no template has it.
-pub(super) fn claim_template_values(field: &Field, obj: &Value) -> Option<Value> {
+pub(crate) fn claim_template_values(field: &Field, obj: &Value) -> Option<Value> {
     let path: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
     let values: Map<String, Value> = get_path(obj, &path)?
         .as_array()?
