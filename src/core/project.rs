@@ -583,9 +583,8 @@ pub fn decode_document(
             if let (Value::Array(items), Some(filter)) = (&value, &field.items) {
                 problems
                     .extend(items::other_items(profile, role_name, kind, trait_name, field, filter, items));
-                problems.extend(items::names_of_others(
-                    profile, role_name, live, kind, trait_name, field, filter, items,
-                ));
+                problems
+                    .extend(items::names_of_others(profile, role_name, live, kind, trait_name, field, items));
             }
             // Keys no role may change (security settings): refused wherever they are written.
             if let Value::Object(m) = &value {

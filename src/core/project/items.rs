@@ -87,9 +87,9 @@ pub(super) fn names_of_others(
     kind: &KindInfo,
     trait_name: &str,
     field: &Field,
-    filter: &ItemFilter,
     items: &[Value],
 ) -> Vec<DocProblem> {
+    let Some(filter) = &field.items else { return Vec::new() };
     let owner = others_owner(profile, role_name, kind, field, filter).unwrap_or_else(|| "no role's".into());
     let live_items = get_path(live, &field.path.in_object(kind)).and_then(Value::as_array);
     let theirs: Vec<&str> = live_items
