@@ -670,10 +670,10 @@ pub struct DisruptionBudgetArgs {
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
     /// Pods that must stay available during voluntary disruptions: N or N%
-    #[arg(long, value_name = "N|N%", conflicts_with = "max_unavailable")]
+    #[arg(long, value_name = "N|N%", conflicts_with = "max_unavailable", allow_hyphen_values = true)]
     pub min_available: Option<String>,
     /// Pods that may be unavailable during voluntary disruptions: N or N%
-    #[arg(long, value_name = "N|N%")]
+    #[arg(long, value_name = "N|N%", allow_hyphen_values = true)]
     pub max_unavailable: Option<String>,
     /// The PodDisruptionBudget's name (default: the workload's)
     #[arg(long = "name", value_name = "PDB")]

@@ -7,8 +7,8 @@ use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
 use crate::commands::autoscale::require_target;
 use crate::commands::expose::{Around, write_around};
-use crate::core::expose::{PDB, pdb_body, pod_selector};
-use crate::error::Result;
+use crate::core::expose::{PDB, covers, pdb_body, pod_labels, pod_selector};
+use crate::error::{Error, Result, suggest};
 use crate::model::roles::Profile;
 
 pub async fn disruption_budget(
@@ -32,6 +32,24 @@ pub async fn disruption_budget(
             args.max_unavailable.as_deref(),
         )?),
     };
+    // The eviction API refuses to evict a pod that two budgets cover: one budget per workload.
+    if !args.create.delete {
+        let pods = pod_labels(&object, workload.kind);
+        let others = fetch::list_objects(cluster, &PDB, &workload.namespace).await?;
+        if let Some(other) = others
+            .iter()
+            .find(|o| o["metadata"]["name"].as_str() != Some(pdb_name.as_str()) && covers(o, &pods))
+        {
+            let name = other["metadata"]["name"].as_str().unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "poddisruptionbudget.policy/{name} already covers the pods of {what} (the eviction API refuses pods that two budgets cover); change that one instead, e.g. `{}`",
+                suggest(
+                    &format!("ops disruption-budget {} --name {name} --min-available N", workload.display()),
+                    &workload.namespace
+                )
+            )));
+        }
+    }
     let around = Around { kind: &PDB, name: pdb_name, body, selector: pod_selector(&object, &what)? };
     let mut command = format!("ops disruption-budget {}", workload.display());
     for (flag, value) in [

@@ -167,6 +167,38 @@ pub fn selects(existing: &Value, selector: &Map<String, Value>) -> bool {
     labels.and_then(Value::as_object) == Some(selector)
 }
 
+/// Does a PodDisruptionBudget cover pods with these labels? (policy/v1: an empty selector covers
+/// every pod of the namespace; matchExpressions are judged as the API does for In, NotIn, Exists
+/// and DoesNotExist.)
+pub fn covers(pdb: &Value, pod_labels: &Map<String, Value>) -> bool {
+    let selector = &pdb["spec"]["selector"];
+    if selector.is_null() {
+        return false;
+    }
+    let labels = selector["matchLabels"].as_object().into_iter().flatten();
+    let by_labels = labels.clone().all(|(k, v)| pod_labels.get(k) == Some(v));
+    let expressions = selector["matchExpressions"].as_array().into_iter().flatten();
+    by_labels
+        && expressions.into_iter().all(|e| {
+            let value = e["key"].as_str().and_then(|k| pod_labels.get(k));
+            let values: Vec<&Value> = e["values"].as_array().into_iter().flatten().collect();
+            match e["operator"].as_str() {
+                Some("In") => value.is_some_and(|v| values.contains(&v)),
+                Some("NotIn") => value.is_none_or(|v| !values.contains(&v)),
+                Some("Exists") => value.is_some(),
+                Some("DoesNotExist") => value.is_none(),
+                _ => false,
+            }
+        })
+}
+
+/// The pod template's labels of a workload.
+pub fn pod_labels(workload: &Value, kind: &KindInfo) -> Map<String, Value> {
+    let mut path = kind.template.clone();
+    path.extend(["metadata".to_string(), "labels".to_string()]);
+    get_path(workload, &path).and_then(Value::as_object).cloned().unwrap_or_default()
+}
+
 /// The field managers other than `manager` that wrote an existing Service or PDB (its status aside:
 /// controllers report there). `--delete` removes only an object `manager` wrote alone: one that
 /// helm, kubectl or another tool also manages is theirs to delete.

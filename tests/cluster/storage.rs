@@ -424,3 +424,24 @@ fn ops_expose_never_deletes_a_service_another_tool_manages() {
     let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--type", "NodePort", "--yes"]).error();
     assert!(err.contains(".spec.type") && err.contains("held by \"kubectl"), "{err}");
 }
+
+#[test]
+fn ops_disruption_budget_refuses_a_second_budget_for_the_same_pods() {
+    let ns = Ns::new("storage-pdb-second");
+    ns.create(WEB);
+    ns.create(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: front}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {tier: front}}\n",
+    );
+    let err = ns.oam(&["ops", "disruption-budget", "deploy/web", "--max-unavailable", "1", "--yes"]).error();
+    assert!(
+        err.contains("poddisruptionbudget.policy/front already covers the pods of deployment.apps/web")
+            && err.contains("--name front"),
+        "{err}"
+    );
+    assert_ne!(ns.kubectl(&["get", "pdb", "web"]).code, 0, "nothing created");
+    // Negative and odd values reach the command's own check, not a flag parser's.
+    let err = ns
+        .oam(&["ops", "disruption-budget", "deploy/web", "--name", "front", "--max-unavailable", "-1"])
+        .error();
+    assert!(err.contains("--max-unavailable \"-1\": use a count such as 2"), "{err}");
+}

@@ -133,3 +133,23 @@ fn only_an_object_the_ops_manager_wrote_alone_is_deleted() {
     ]);
     assert_eq!(other_managers(&theirs, "kubectl-oam-ops"), ["kubectl-client-side-apply", "helm"]);
 }
+
+#[test]
+fn a_budget_covers_the_pods_its_selector_selects() {
+    let p = Profile::builtin();
+    let pods = pod_labels(&web(), p.kind("deploy").unwrap());
+    assert_eq!(Value::Object(pods.clone()), json!({"app": "web", "tier": "front"}));
+    let pdb = |selector: Value| json!({"kind": "PodDisruptionBudget", "spec": {"selector": selector}});
+    assert!(covers(&pdb(json!({"matchLabels": {"app": "web"}})), &pods));
+    assert!(covers(&pdb(json!({"matchLabels": {"tier": "front"}})), &pods), "another subset of its labels");
+    assert!(covers(&pdb(json!({})), &pods), "an empty selector covers every pod");
+    assert!(!covers(&pdb(json!({"matchLabels": {"app": "api"}})), &pods));
+    let expr = |op: &str, values: Value| {
+        pdb(json!({"matchExpressions": [{"key": "app", "operator": op, "values": values}]}))
+    };
+    assert!(covers(&expr("In", json!(["web", "api"])), &pods));
+    assert!(!covers(&expr("NotIn", json!(["web"])), &pods));
+    assert!(covers(&expr("Exists", json!([])), &pods));
+    assert!(!covers(&expr("DoesNotExist", json!([])), &pods));
+    assert!(!covers(&json!({"kind": "PodDisruptionBudget", "spec": {}}), &pods), "no selector: no pods");
+}
