@@ -168,6 +168,11 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
     // Owners name each volume under its role.
     let table = ns.oam(&["owners", "deploy/files"]).ok().stdout;
     assert!(table.contains("claims.volumes.uploads") && table.contains("storage.volumes.tls"), "{table}");
+    let text = ns.oam(&["explain", "ops.storage.volumes", "deploy/files"]).ok().stdout;
+    assert!(
+        text.contains("ITEMS:       only the list's items unless: {has: persistentVolumeClaim}"),
+        "{text}"
+    );
 }
 
 #[test]
