@@ -168,6 +168,18 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
     // Owners name each volume under its role.
     let table = ns.oam(&["owners", "deploy/files"]).ok().stdout;
     assert!(table.contains("claims.volumes.uploads") && table.contains("storage.volumes.tls"), "{table}");
+    // Removing a volume a container still mounts is refused naming the mount (not the server's
+    // error about a container the operator does not see).
+    let mut ops = doc(&ns, "ops", "deploy/files");
+    ops["storage"]["volumes"].as_array_mut().unwrap().retain(|v| v["name"] != "config");
+    let text = serde_yaml::to_string(&ops).unwrap();
+    let err = ns.oam_with(&["ops", "apply", "-f", "-", "--force-conflicts"], &text, &[]).error();
+    assert!(
+        err.contains(
+            "removes volume \"config\", which containers.app.volumeMounts at /etc/files still mounts"
+        ),
+        "{err}"
+    );
     let text = ns.oam(&["explain", "ops.storage.volumes", "deploy/files"]).ok().stdout;
     assert!(
         text.contains("ITEMS:       only the list's items unless: {has: persistentVolumeClaim}"),
