@@ -228,7 +228,17 @@ fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &Wr
 fn refuse_mounted(kind: &KindInfo, live: &Value, plan: &WritePlan, object: &str) -> Result<()> {
     let volumes: Vec<Step> =
         kind.pod_spec_path().into_iter().chain(["volumes".to_string()]).map(Step::Field).collect();
-    for u in plan.remove.iter().chain(&plan.released) {
+    let removed = || plan.remove.iter().chain(&plan.released);
+    // A mount the same write removes (the developer's mount and claim together) goes too.
+    let going = |list: &str, container: &str, mount: &Value| {
+        let mut path: Vec<Step> = kind.pod_spec_path().into_iter().map(Step::Field).collect();
+        path.push(Step::Field(list.to_string()));
+        path.push(Step::Key(json!({"name": container})));
+        path.push(Step::Field("volumeMounts".into()));
+        path.push(Step::Key(json!({"mountPath": mount["mountPath"]})));
+        removed().any(|u| path.starts_with(&u.path))
+    };
+    for u in removed() {
         let name = match u.path.split_last() {
             Some((Step::Key(key), parent)) if parent == volumes.as_slice() => key["name"].as_str(),
             _ => None,
@@ -240,7 +250,7 @@ fn refuse_mounted(kind: &KindInfo, live: &Value, plan: &WritePlan, object: &str)
                 let container = object::container_name(c).to_string();
                 let mounts = c["volumeMounts"].as_array().into_iter().flatten();
                 mounts
-                    .filter(|m| m["name"].as_str() == Some(name))
+                    .filter(|m| m["name"].as_str() == Some(name) && !going(list, &container, m))
                     .map(|m| {
                         format!(
                             "{list}.{container}.volumeMounts at {}",
@@ -252,7 +262,7 @@ fn refuse_mounted(kind: &KindInfo, live: &Value, plan: &WritePlan, object: &str)
             .collect();
         if !mounts.is_empty() {
             return Err(Error::Invalid(format!(
-                "{object}: {}: removes volume \"{name}\", which {} still mounts; nothing was applied: the mount goes first (the dev role's volumeMounts), or keep the volume",
+                "{object}: {}: removes volume \"{name}\", which {} still mounts; nothing was applied: remove the mount as well (volumeMounts are the dev role's), or keep the volume",
                 u.label,
                 mounts.join(", ")
             )));
@@ -510,6 +520,19 @@ mod tests {
         );
         let plan = WritePlan { remove: vec![unit("spare")], ..WritePlan::default() };
         assert!(refuse_mounted(kind, &live, &plan, "x").is_ok(), "an unmounted volume may go");
+        // The developer's mount and claim removed in one write.
+        let mut live = live.clone();
+        live["spec"]["template"]["spec"]["volumes"][0] =
+            json!({"name": "config", "persistentVolumeClaim": {"claimName": "c"}});
+        let dev = ownership::units(&p, RoleName::Dev, kind, &live);
+        let both: Vec<_> = dev
+            .iter()
+            .filter(|u| u.label.contains("config") || u.label.contains("volumeMounts"))
+            .cloned()
+            .collect();
+        assert_eq!(both.len(), 2, "{both:?}");
+        let plan = WritePlan { released: both, ..WritePlan::default() };
+        assert!(refuse_mounted(kind, &live, &plan, "x").is_ok(), "the mount goes with its volume");
     }
 
     #[test]
