@@ -212,7 +212,9 @@ pub fn compare(
                     // A StatefulSet's claim templates are read-only on the server (changing them
                     // means recreating it), but whose need each field is holds in manifests too.
                     let templates: Map<String, Value> = claim_template_fields(profile, role.name, &kind.kind)
-                        .filter_map(|f| Some((f.name.clone(), project::claim_template_values(f, obj)?)))
+                        .filter_map(|f| {
+                            Some((f.name.clone(), project::items::claim_template_values(f, obj)?))
+                        })
                         .collect();
                     if !templates.is_empty() {
                         doc[READ_ONLY_KEY] = Value::Object(templates);

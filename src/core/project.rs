@@ -968,7 +968,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
     out
 }
 
-mod items;
-pub(crate) use items::claim_template_values;
+pub(crate) mod items;
 #[cfg(test)]
 mod tests;

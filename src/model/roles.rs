@@ -962,5 +962,7 @@ fn split_server_path(path: &str) -> Vec<String> {
     out
 }
 
+pub mod split;
+
 #[cfg(test)]
 mod tests;

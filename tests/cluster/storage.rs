@@ -133,6 +133,12 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
     assert!(!owners(&obj, &volume_path("uploads")).contains(&"kubectl-oam-ops".to_string()));
     assert!(!owners(&obj, &volume_path("tls")).contains(&"kubectl-oam-dev".to_string()));
 
+    // Changing kubectl's config volume is a conflict named as the operator's document names it.
+    let mut ops = doc(&ns, "ops", "deploy/files");
+    ops["storage"]["volumes"][0]["configMap"]["name"] = json!("files-config-2");
+    let err = apply(&ns, "ops", &ops).error();
+    assert!(err.contains("storage.volumes.config.configMap.name (held by \"kubectl"), "{err}");
+
     // A second ops write (the secret's name) keeps the developer's claim volume and mounts.
     let mut ops = doc(&ns, "ops", "deploy/files");
     assert_eq!(names(&ops["storage"]["volumes"]), ["config", "tls"]);

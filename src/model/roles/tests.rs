@@ -1,3 +1,4 @@
+use super::split::split_item_label;
 use super::*;
 
 #[test]
@@ -404,4 +405,21 @@ fn two_roles_may_split_a_keyed_list_by_what_its_items_have() {
         let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
         assert!(err.contains(expect), "{err} should mention {expect}");
     }
+}
+
+#[test]
+fn a_split_lists_item_is_named_by_the_role_whose_item_it_is() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let body = serde_json::json!({"spec": {"template": {"spec": {"volumes": [
+        {"name": "config", "configMap": {"name": "c"}},
+        {"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]}}}});
+    let label = |field: &str| split_item_label(&p, kind, field, &body);
+    assert_eq!(
+        label(".spec.template.spec.volumes[name=\"config\"].configMap.name").as_deref(),
+        Some("storage.volumes.config.configMap.name")
+    );
+    assert_eq!(label(".spec.template.spec.volumes[name=\"data\"]").as_deref(), Some("claims.volumes.data"));
+    assert_eq!(label(".spec.template.spec.volumes[name=\"gone\"].secret").as_deref(), None);
+    assert_eq!(label(".spec.replicas").as_deref(), None);
 }

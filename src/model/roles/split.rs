@@ -1,0 +1,41 @@
+//! Naming an item of a list two roles split (`where:`/`unless:`, pod volumes) the way the role
+//! whose item it is names it: which role that is depends on the item, not on its path.
+
+use super::{KindInfo, Profile, split_server_path};
+
+/// Names a field of an item of a list two roles split (`.spec.template.spec.volumes[name="config"]
+/// .configMap.name`) as the role whose item it is in `object` (the body sent, or the live object)
+/// names it: `storage.volumes.config.configMap.name`. None when no such item is found.
+pub fn split_item_label(
+    profile: &Profile,
+    kind: &KindInfo,
+    server_field: &str,
+    object: &serde_json::Value,
+) -> Option<String> {
+    let segments = split_server_path(server_field);
+    for role in &profile.roles {
+        for (trait_name, fields) in role.object_traits(&kind.kind) {
+            for field in fields.into_iter().filter(|f| f.items.is_some()) {
+                let path = field.path.in_object(kind);
+                let Some((last, parent)) = path.split_last() else { continue };
+                if segments.len() < path.len() || segments[..parent.len()] != *parent {
+                    continue;
+                }
+                let Some(name) = segments[parent.len()]
+                    .strip_prefix(&format!("{last}[name=\""))
+                    .and_then(|rest| rest.strip_suffix("\"]"))
+                else {
+                    continue;
+                };
+                let items =
+                    path.iter().try_fold(object, |v, k| v.get(k)).and_then(serde_json::Value::as_array);
+                let item = items.into_iter().flatten().find(|i| i["name"].as_str() == Some(name));
+                if item.is_some_and(|i| field.keeps_item(i)) {
+                    let tail: String = segments[path.len()..].iter().map(|s| format!(".{s}")).collect();
+                    return Some(format!("{trait_name}.{}.{name}{tail}", field.name));
+                }
+            }
+        }
+    }
+    None
+}
