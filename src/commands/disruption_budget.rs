@@ -6,7 +6,7 @@ use crate::cli::DisruptionBudgetArgs;
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
 use crate::commands::autoscale::require_target;
-use crate::commands::expose::{Around, write_around};
+use crate::commands::expose::{Around, flags_text, write_around};
 use crate::core::expose::{PDB, covers, pdb_body, pod_labels, pod_selector};
 use crate::error::{Error, Result, suggest};
 use crate::model::roles::Profile;
@@ -61,8 +61,6 @@ pub async fn disruption_budget(
             command.push_str(&format!(" {flag} {value}"));
         }
     }
-    if args.create.delete {
-        command.push_str(" --delete");
-    }
+    command.push_str(&flags_text(&args.create));
     write_around(cluster, profile, &around, &args.create, &command).await
 }

@@ -49,15 +49,29 @@ pub async fn expose(cluster: &Cluster, profile: &Profile, args: &ExposeArgs) -> 
         ("--target-port", args.target_port.clone()),
         ("--type", args.service_type.clone()),
         ("--name", args.object_name.clone()),
+        ("--protocol", Some(args.protocol.clone()).filter(|p| p != "TCP")),
     ] {
         if let Some(value) = value {
             command.push_str(&format!(" {flag} {value}"));
         }
     }
-    if args.create.delete {
-        command.push_str(" --delete");
-    }
+    command.push_str(&flags_text(&args.create));
     write_around(cluster, profile, &around, &args.create, &command).await
+}
+
+/// The write flags as typed, for the hint to re-run the command (`--yes` is added by the hint).
+pub(crate) fn flags_text(flags: &CreateFlags) -> String {
+    let mut text = String::new();
+    if let Some(manager) = &flags.field_manager {
+        text.push_str(&format!(" --field-manager {manager}"));
+    }
+    if flags.force_conflicts {
+        text.push_str(" --force-conflicts");
+    }
+    if flags.delete {
+        text.push_str(" --delete");
+    }
+    text
 }
 
 /// An object around a workload that a command creates, updates or deletes.

@@ -443,6 +443,22 @@ fn ops_expose_never_deletes_a_service_another_tool_manages() {
         );
     }
     assert_eq!(ns.kubectl(&["get", "svc", "web"]).code, 0, "their Service stays");
+    // The hint to re-run without a terminal is the whole command, flags and all.
+    let err = ns
+        .oam(&[
+            "ops",
+            "expose",
+            "deploy/web",
+            "--port",
+            "53",
+            "--protocol",
+            "UDP",
+            "--name",
+            "dns",
+            "--force-conflicts",
+        ])
+        .error();
+    assert!(err.contains("--port 53 --name dns --protocol UDP --force-conflicts --yes"), "{err}");
     // Changing it is a conflict named by its holder, never forced silently.
     let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--type", "NodePort", "--yes"]).error();
     assert!(err.contains(".spec.type") && err.contains("held by \"kubectl"), "{err}");
