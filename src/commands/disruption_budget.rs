@@ -7,7 +7,7 @@ use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
 use crate::commands::autoscale::require_target;
 use crate::commands::expose::{Around, flags_text, write_around};
-use crate::core::expose::{PDB, covers, pdb_body, pod_labels, pod_selector};
+use crate::core::expose::{PDB, covers, pdb_body, pod_labels, workload_selector};
 use crate::error::{Error, Result, suggest};
 use crate::model::roles::Profile;
 
@@ -50,7 +50,7 @@ pub async fn disruption_budget(
             )));
         }
     }
-    let around = Around { kind: &PDB, name: pdb_name, body, selector: pod_selector(&object, &what)? };
+    let around = Around { kind: &PDB, name: pdb_name, body, selector: workload_selector(&object, &what)? };
     let mut command = format!("ops disruption-budget {}", workload.display());
     for (flag, value) in [
         ("--min-available", &args.min_available),

@@ -5,7 +5,7 @@
 
 use std::io::IsTerminal;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::cli::{CreateFlags, ExposeArgs};
 use crate::cluster::client::Cluster;
@@ -42,7 +42,8 @@ pub async fn expose(cluster: &Cluster, profile: &Profile, args: &ExposeArgs) -> 
         )?),
         _ => None,
     };
-    let around = Around { kind: &SERVICE, name: service_name, body, selector: pod_selector(&object, &what)? };
+    let selector = Value::Object(pod_selector(&object, &what)?);
+    let around = Around { kind: &SERVICE, name: service_name, body, selector };
     let mut command = format!("ops expose {}", workload.display());
     for (flag, value) in [
         ("--port", args.port.map(|p| p.to_string())),
@@ -81,7 +82,7 @@ pub(crate) struct Around<'a> {
     /// What to apply; None: delete.
     pub body: Option<Value>,
     /// The workload's pod labels: an existing object of that name must select them.
-    pub selector: Map<String, Value>,
+    pub selector: Value,
 }
 
 /// Diff (the server's dry-run, or `--dry-run=client` the body as it is), confirmation (or `--yes`),

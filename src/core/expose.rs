@@ -117,6 +117,28 @@ pub fn service_body(
     }))
 }
 
+/// The label selector a PodDisruptionBudget copies from the workload: its whole `spec.selector`
+/// (matchLabels and matchExpressions; a budget's selector holds both, unlike a Service's).
+pub fn workload_selector(workload: &Value, object: &str) -> Result<Value> {
+    let selector = workload.get("spec").and_then(|s| s.get("selector")).and_then(Value::as_object);
+    let mut out = Map::new();
+    for key in ["matchLabels", "matchExpressions"] {
+        if let Some(v) = selector.and_then(|s| s.get(key)).filter(|v| !is_empty(v)) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "{object} has no spec.selector to select its pods by; give a Deployment, StatefulSet, DaemonSet or ReplicaSet"
+        )));
+    }
+    Ok(Value::Object(out))
+}
+
+fn is_empty(v: &Value) -> bool {
+    v.is_null() || v.as_object().is_some_and(Map::is_empty) || v.as_array().is_some_and(Vec::is_empty)
+}
+
 /// `N` or `N%` as the API takes minAvailable / maxUnavailable (an int or a percent string).
 pub fn int_or_percent(text: &str, flag: &str) -> Result<Value> {
     let bad =
@@ -142,8 +164,7 @@ pub fn pdb_body(
     min_available: Option<&str>,
     max_unavailable: Option<&str>,
 ) -> Result<Value> {
-    let selector = pod_selector(workload, object)?;
-    let mut spec = json!({"selector": {"matchLabels": selector}});
+    let mut spec = json!({"selector": workload_selector(workload, object)?});
     match (min_available, max_unavailable) {
         (Some(n), None) => spec["minAvailable"] = int_or_percent(n, "--min-available")?,
         (None, Some(n)) => spec["maxUnavailable"] = int_or_percent(n, "--max-unavailable")?,
@@ -156,15 +177,11 @@ pub fn pdb_body(
     }))
 }
 
-/// Does an existing Service or PDB select exactly these pods? One that selects others is another
-/// application's: never changed or deleted by a command aimed at this workload.
-pub fn selects(existing: &Value, selector: &Map<String, Value>) -> bool {
-    let service = get_path(existing, &["spec".into(), "selector".into()]);
-    let labels = match existing["kind"].as_str() {
-        Some("PodDisruptionBudget") => service.and_then(|s| s.get("matchLabels")),
-        _ => service,
-    };
-    labels.and_then(Value::as_object) == Some(selector)
+/// Does an existing Service or PDB select exactly these pods (`selector`: what this command would
+/// write there)? One that selects others is another application's: never changed or deleted by a
+/// command aimed at this workload.
+pub fn selects(existing: &Value, selector: &Value) -> bool {
+    get_path(existing, &["spec".into(), "selector".into()]) == Some(selector)
 }
 
 /// Does a PodDisruptionBudget cover pods with these labels? (policy/v1: an empty selector covers

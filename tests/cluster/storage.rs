@@ -483,4 +483,18 @@ fn ops_disruption_budget_refuses_a_second_budget_for_the_same_pods() {
         .oam(&["ops", "disruption-budget", "deploy/web", "--name", "front", "--max-unavailable", "-1"])
         .error();
     assert!(err.contains("--max-unavailable \"-1\": use a count such as 2"), "{err}");
+    // A workload that selects by matchExpressions: a budget copies its whole selector (a Service
+    // cannot hold one, so expose refuses).
+    ns.create(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: expr}\nspec:\n  replicas: 1\n  selector:\n    matchExpressions: [{key: app, operator: In, values: [expr]}]\n  template:\n    metadata: {labels: {app: expr}}\n    spec:\n      containers: [{name: app, image: nginx}]\n",
+    );
+    ns.oam(&["ops", "disruption-budget", "deploy/expr", "--min-available", "1", "--yes"]).ok();
+    let pdb = ns.get_json("pdb/expr");
+    assert_eq!(
+        pdb["spec"]["selector"],
+        json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["expr"]}]})
+    );
+    ns.oam(&["ops", "disruption-budget", "deploy/expr", "--delete", "--yes"]).ok();
+    let err = ns.oam(&["ops", "expose", "deploy/expr", "--port", "80", "--yes"]).error();
+    assert!(err.contains("matchExpressions, which a Service selector cannot hold"), "{err}");
 }

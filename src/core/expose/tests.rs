@@ -43,8 +43,8 @@ fn a_service_selects_the_workloads_pods_and_names_its_target_port() {
     assert!(plain["spec"].get("type").is_none(), "the server's default, ClusterIP");
     let numbered = service_body(&web(), kind, "shop", "x", &opts(Some("8080"), None)).unwrap();
     assert_eq!(numbered["spec"]["ports"][0]["targetPort"], 8080);
-    assert!(selects(&body, &pod_selector(&web(), "x").unwrap()));
-    assert!(!selects(&body, json!({"app": "other"}).as_object().unwrap()));
+    assert!(selects(&body, &Value::Object(pod_selector(&web(), "x").unwrap())));
+    assert!(!selects(&body, &json!({"app": "other"})));
 }
 
 #[test]
@@ -71,7 +71,11 @@ fn bad_ports_types_and_selectors_are_refused_naming_what_to_do() {
     assert!(e.contains("matchExpressions"), "{e}");
     let cron = json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {}});
     let e = pdb_body(&cron, "shop", "c", "cronjob.batch/c", Some("1"), None).unwrap_err().to_string();
-    assert!(e.contains("has no spec.selector.matchLabels"), "{e}");
+    assert!(e.contains("has no spec.selector"), "{e}");
+    // A budget's selector holds matchExpressions: it copies the workload's whole selector.
+    let pdb = pdb_body(&no_labels, "shop", "web", "x", Some("1"), None).unwrap();
+    assert_eq!(pdb["spec"]["selector"], no_labels["spec"]["selector"]);
+    assert!(selects(&pdb, &workload_selector(&no_labels, "x").unwrap()));
 }
 
 #[test]
@@ -96,7 +100,7 @@ fn a_disruption_budget_takes_a_count_or_a_percentage() {
         let err = pdb_body(&web(), "shop", "web", "x", min, max).unwrap_err().to_string();
         assert!(err.contains(expect), "{err} should mention {expect}");
     }
-    assert!(selects(&body, &pod_selector(&web(), "x").unwrap()));
+    assert!(selects(&body, &workload_selector(&web(), "x").unwrap()));
     let live = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
         "metadata": {"name": "web", "uid": "u", "resourceVersion": "3", "managedFields": []},
         "spec": {"minAvailable": 1}, "status": {"currentHealthy": 2}});
