@@ -580,6 +580,12 @@ pub fn decode_document(
                     ));
                 }
             }
+            if field.items.is_some() && !value.is_array() {
+                problems.push(DocProblem::at(
+                    &path_of(&[trait_name, &field.name]),
+                    format!("{trait_name}.{}: expected a list (of items keyed by name)", field.name),
+                ));
+            }
             if let (Value::Array(items), Some(filter)) = (&value, &field.items) {
                 problems
                     .extend(items::other_items(profile, role_name, kind, trait_name, field, filter, items));

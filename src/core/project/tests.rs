@@ -618,6 +618,13 @@ fn pod_volumes_are_split_between_the_roles_by_whether_they_are_claims() {
             "storage.volumes[1] (more): an item with persistentVolumeClaim is the dev role's (claims.volumes); remove it here"
         ]
     );
+    // Not a list at all: said so (not judged item by item, nor as removals).
+    let mut odd = ops.clone();
+    odd["storage"]["volumes"] = json!("abc");
+    assert_eq!(
+        messages(&decode(&p, RoleName::Ops, &obj, &odd).unwrap_err()),
+        ["storage.volumes: expected a list (of items keyed by name)"]
+    );
     // A conflict on a volume is named by the server's path: which role it is depends on the item.
     let label = document_label(&p, kind, ".spec.template.spec.volumes[name=\"config\"].configMap.name");
     assert_eq!(label, None);
