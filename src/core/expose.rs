@@ -225,7 +225,7 @@ pub fn other_managers(existing: &Value, manager: &str) -> Vec<String> {
     for e in entries
         .filter(|e| e["manager"].as_str() != Some(manager))
         .filter(|e| e["subresource"].as_str().is_none_or(|s| s.is_empty()))
-        .filter(|e| e["fieldsV1"].as_object().is_some_and(|f| f.keys().any(|k| k != "f:status")))
+        .filter(|e| e["fieldsV1"].as_object().is_some_and(wrote_more_than_bookkeeping))
     {
         let name = e["manager"].as_str().unwrap_or("(unnamed)").to_string();
         if !out.contains(&name) {
@@ -233,6 +233,16 @@ pub fn other_managers(existing: &Value, manager: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Did a manager write more than controllers' bookkeeping: the status, and finalizers (the service
+/// controller's load-balancer cleanup finalizer on a LoadBalancer Service)?
+fn wrote_more_than_bookkeeping(fields: &Map<String, Value>) -> bool {
+    fields.iter().any(|(k, v)| match k.as_str() {
+        "f:status" => false,
+        "f:metadata" => v.as_object().is_some_and(|m| m.keys().any(|k| k != "f:finalizers")),
+        _ => true,
+    })
 }
 
 /// An object as a diff shows it: what a person set (no status, no server bookkeeping).

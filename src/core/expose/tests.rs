@@ -128,6 +128,11 @@ fn only_an_object_the_ops_manager_wrote_alone_is_deleted() {
         entry("kubectl-oam-ops", None, spec.clone()),
         entry("kube-controller-manager", Some("status"), status.clone()),
         entry("some-controller", None, status),
+        entry(
+            "kube-controller-manager",
+            None,
+            json!({"f:metadata": {"f:finalizers": {".": {}, "v:\"service.kubernetes.io/load-balancer-cleanup\"": {}}}}),
+        ),
     ]);
     assert!(other_managers(&ours, "kubectl-oam-ops").is_empty(), "status writers do not count");
     let theirs = with(vec![
