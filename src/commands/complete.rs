@@ -323,6 +323,10 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             },
             "-l" | "--selector" => Want::LabelKeys { kind: kind_named() },
             "--action" => Want::Words(["deny", "warn", "audit"].iter().map(|s| s.to_string()).collect()),
+            "--type" => {
+                Want::Words(crate::core::expose::SERVICE_TYPES.iter().map(|s| s.to_string()).collect())
+            }
+            "--protocol" => Want::Words(["TCP", "UDP", "SCTP"].iter().map(|s| s.to_string()).collect()),
             _ => Want::Nothing,
         };
     }
@@ -445,6 +449,12 @@ const TAKES_VALUE: &[&str] = &[
     "--min",
     "--max",
     "--cpu-percent",
+    "--port",
+    "--target-port",
+    "--type",
+    "--protocol",
+    "--min-available",
+    "--max-unavailable",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
@@ -693,6 +703,19 @@ mod tests {
         );
         assert!(apply.contains(&"--context".to_string()), "global flags too");
         assert!(!apply.contains(&"--replicas".to_string()), "not another command's");
+        // expose's flags take values: the value is not the object, and --type offers the types.
+        assert_eq!(
+            want(&p, &w(&["ops", "expose", "--port", "80", "deploy/"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
+        );
+        assert_eq!(
+            want(&p, &w(&["ops", "expose", "deploy/web", "--type", ""])),
+            Want::Words(w(&["ClusterIP", "NodePort", "LoadBalancer"]))
+        );
+        assert_eq!(
+            want(&p, &w(&["ops", "disruption-budget", "deploy/web", "--min-available", ""])),
+            Want::Nothing
+        );
     }
 
     #[test]
