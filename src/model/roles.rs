@@ -766,6 +766,10 @@ impl Profile {
                 schema
                     .check(kind, &field.path)
                     .map_err(|m| format!("roles.{}.{at}.{}.path: {m}", role.name, field.name))?;
+                if let Some(filter) = &field.items {
+                    split::check_keyed(kind, schema, field, filter)
+                        .map_err(|m| format!("roles.{}.{at}.{}: {m}", role.name, field.name))?;
+                }
             }
         }
         Ok(())

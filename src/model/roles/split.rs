@@ -1,7 +1,8 @@
 //! Naming an item of a list two roles split (`where:`/`unless:`, pod volumes) the way the role
 //! whose item it is names it: which role that is depends on the item, not on its path.
 
-use super::{KindInfo, Profile, split_server_path};
+use super::{Field, ItemFilter, KindInfo, Profile, split_server_path};
+use crate::model::schema::{KindSchema, ListType, Shape};
 
 /// Names a field of an item of a list two roles split (`.spec.template.spec.volumes[name="config"]
 /// .configMap.name`) as the role whose item it is in `object` (the body sent, or the live object)
@@ -38,4 +39,26 @@ pub fn split_item_label(
         }
     }
     None
+}
+
+/// A field that takes some items of a list (`where:`/`unless:`) needs a list whose items are merged
+/// by `name` (each role applies its own items, owned per key): not a map, a scalar, or a list the
+/// schema says is atomic or keyed otherwise.
+pub(super) fn check_keyed(
+    kind: &KindInfo,
+    schema: &KindSchema,
+    field: &Field,
+    filter: &ItemFilter,
+) -> Result<(), String> {
+    let Some(node) = schema.node(&field.path.in_object(kind)) else { return Ok(()) };
+    let word = if filter.present { "where" } else { "unless" };
+    match (&node.shape, &node.list) {
+        (Shape::List, None) => Ok(()),
+        (Shape::List, Some(ListType::Map(keys))) if keys.iter().map(String::as_str).eq(["name"]) => Ok(()),
+        (Shape::List, _) => Err(format!(
+            "{word}: takes items of a list merged by name; {} in {} is not (each role could not apply its own items)",
+            field.path, kind.kind
+        )),
+        _ => Err(format!("{word}: takes items of a list; {} in {} is not a list", field.path, kind.kind)),
+    }
 }

@@ -423,3 +423,23 @@ fn a_split_lists_item_is_named_by_the_role_whose_item_it_is() {
     assert_eq!(label(".spec.template.spec.volumes[name=\"gone\"].secret").as_deref(), None);
     assert_eq!(label(".spec.replicas").as_deref(), None);
 }
+
+#[test]
+fn only_a_list_may_be_split_by_its_items() {
+    let text = BUILTIN_PROFILE.replace(
+        "        priorityClassName: {path: pod.priorityClassName}\n",
+        "        priorityClassName: {path: pod.priorityClassName}\n        odd: {path: pod.hostname, unless: {has: x}}\n",
+    );
+    let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "placement.odd: unless: takes items of a list; pod.hostname in Deployment is not a list"
+        ),
+        "{err}"
+    );
+    let deploy = Profile::builtin().kind("deploy").unwrap().clone();
+    let schema = KindSchema::builtin(&deploy.api_version, &deploy.kind).unwrap();
+    let deploy = &deploy;
+    let builtin = Profile::builtin();
+    assert_eq!(builtin.check_paths(deploy, &schema), Ok(()));
+}
