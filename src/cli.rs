@@ -41,7 +41,8 @@ pub const PROGRAM: &str = "kubectl-oam";
 
 /// Subcommands each role's help leaves out: the other role's, which are refused with a pointer to
 /// the right command when typed anyway (so they still parse).
-pub const HIDDEN_PER_ROLE: [(&str, &[&str]); 2] = [("dev", &["scale", "autoscale"]), ("ops", &["set"])];
+pub const HIDDEN_PER_ROLE: [(&str, &[&str]); 2] =
+    [("dev", &["scale", "autoscale", "expose", "disruption-budget"]), ("ops", &["set"])];
 
 /// The command line as it is parsed, helped and completed: `dev --help` lists only what a
 /// developer can do, `ops --help` only what an operator can, and every `--version` prints what
@@ -192,6 +193,10 @@ pub enum RoleCommand {
     Scale(ScaleArgs),
     /// Create or update the HorizontalPodAutoscaler of a workload (ops)
     Autoscale(AutoscaleArgs),
+    /// Create or update a Service for the workload's pods, as `kubectl expose` (ops)
+    Expose(ExposeArgs),
+    /// Create or update a PodDisruptionBudget for the workload's pods (ops)
+    DisruptionBudget(DisruptionBudgetArgs),
     /// Move ownership of the role's fields from other field managers to the role's manager
     Adopt(AdoptArgs),
     /// Give up the role's fields, or hand them to another manager (--to helm)
@@ -651,6 +656,74 @@ pub struct AutoscaleArgs {
     pub write: WriteFlags,
 }
 
+/// The flags of a command that creates an object around the workload (`expose`,
+/// `disruption-budget`).
+#[derive(Debug, Clone, Args)]
+pub struct CreateFlags {
+    /// Take over fields another field manager owns in an existing object (server-side apply force)
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Field manager name (default: kubectl-oam-ops)
+    #[arg(long, value_name = "NAME")]
+    pub field_manager: Option<String>,
+    /// "server": only show the server-side dry-run diff; "client": only the diff worked out here;
+    /// "none": write
+    #[arg(long, value_name = "server|client|none", default_value = "none", value_parser = ["none", "server", "client"])]
+    pub dry_run: String,
+    /// Write without asking for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Delete the object instead (it must select this workload's pods), after showing the diff
+    #[arg(long)]
+    pub delete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExposeArgs {
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
+    pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// The Service's port
+    #[arg(long, required_unless_present = "delete", allow_negative_numbers = true)]
+    pub port: Option<i64>,
+    /// Where the traffic goes: a container port's number or name (default: --port)
+    #[arg(long, value_name = "NAME|N")]
+    pub target_port: Option<String>,
+    /// ClusterIP (the default), NodePort or LoadBalancer
+    #[arg(long = "type", value_name = "TYPE")]
+    pub service_type: Option<String>,
+    /// The port's protocol
+    #[arg(long, default_value = "TCP", value_parser = ["TCP", "UDP", "SCTP"])]
+    pub protocol: String,
+    /// The Service's name (default: the workload's)
+    #[arg(long = "name", value_name = "SVC")]
+    pub object_name: Option<String>,
+    #[command(flatten)]
+    pub create: CreateFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DisruptionBudgetArgs {
+    /// TYPE/NAME, or TYPE followed by NAME
+    #[arg(value_name = "TYPE[/NAME]")]
+    pub target: String,
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Pods that must stay available during voluntary disruptions: N or N%
+    #[arg(long, value_name = "N|N%", conflicts_with = "max_unavailable", allow_hyphen_values = true)]
+    pub min_available: Option<String>,
+    /// Pods that may be unavailable during voluntary disruptions: N or N%
+    #[arg(long, value_name = "N|N%", allow_hyphen_values = true)]
+    pub max_unavailable: Option<String>,
+    /// The PodDisruptionBudget's name (default: the workload's)
+    #[arg(long = "name", value_name = "PDB")]
+    pub object_name: Option<String>,
+    #[command(flatten)]
+    pub create: CreateFlags,
+}
+
 #[derive(Debug, Args)]
 pub struct OwnersArgs {
     #[command(flatten)]
@@ -837,7 +910,12 @@ mod tests {
         let commands = |text: &str| -> Vec<String> {
             let list = text.split("Commands:").nth(1).unwrap_or_default();
             let list = list.split("\n\n").next().unwrap_or_default();
-            list.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+            // A description that wraps continues on a line indented past the names.
+            list.lines()
+                .filter(|l| !l.starts_with("   "))
+                .filter_map(|l| l.split_whitespace().next())
+                .map(String::from)
+                .collect()
         };
         assert_eq!(
             commands(&help(&["dev"])),
@@ -854,6 +932,8 @@ mod tests {
                 "promote",
                 "scale",
                 "autoscale",
+                "expose",
+                "disruption-budget",
                 "adopt",
                 "release",
                 "gitops"
@@ -864,6 +944,18 @@ mod tests {
         // The other role's commands still parse, for their refusal that names the right command.
         assert!(parse_from(&words("kubectl-oam dev scale deploy/web --replicas 1")).is_ok());
         assert!(parse_from(&words("kubectl-oam ops set image deploy/web app=x")).is_ok());
+        assert!(parse_from(&words("kubectl-oam dev expose deploy/web --port 80")).is_ok());
+        assert!(
+            parse_from(&words("kubectl-oam ops expose deploy/web --delete")).is_ok(),
+            "no --port to delete"
+        );
+        assert!(parse_from(&words("kubectl-oam ops expose deploy/web")).is_err(), "--port is required");
+        assert!(
+            parse_from(&words(
+                "kubectl-oam ops disruption-budget deploy/web --min-available 1 --max-unavailable 1"
+            ))
+            .is_err()
+        );
     }
 
     #[test]

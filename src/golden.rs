@@ -70,8 +70,20 @@ fn projections_match_the_golden_files() {
     let mut failures = Vec::new();
     // sidecars: init containers and a native sidecar, with an HPA that has a behavior; rs-owned: a
     // ReplicaSet its Deployment controls; job-indexed, cj-zoned: every run and schedule setting.
-    for name in ["deploy", "sts", "ds", "rs", "job", "cj", "sidecars", "rs-owned", "job-indexed", "cj-zoned"]
-    {
+    for name in [
+        "deploy",
+        "sts",
+        "ds",
+        "rs",
+        "job",
+        "cj",
+        "sidecars",
+        "rs-owned",
+        "job-indexed",
+        "cj-zoned",
+        "sts-storage",
+        "deploy-pvc",
+    ] {
         let actual = render(&profile, &fixture(name), &hpas);
         let golden = root().join("golden").join(format!("{name}.yaml"));
         if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -33,8 +33,8 @@ use std::process::ExitCode;
 use cli::{Cli, Command, RoleCommand, SetCommand};
 use cluster::profiles;
 use commands::{
-    adopt, apply, autoscale, check, complete, edit, explain, fleet, get, gitops, list, owners, policy,
-    promote, release, roles, scale, set,
+    adopt, apply, autoscale, check, complete, disruption_budget, edit, explain, expose, fleet, get, gitops,
+    list, owners, policy, promote, release, roles, scale, set,
 };
 use error::{Error, Result};
 use format::output;
@@ -237,6 +237,8 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         RoleCommand::Set(SetCommand::Env(args)) => Some(with_name(&args.target, args.vars.first())),
         RoleCommand::Scale(args) => Some(with_name(&args.target, args.names.first())),
         RoleCommand::Autoscale(args) => Some(with_name(&args.target, args.name.as_ref())),
+        RoleCommand::Expose(args) => Some(with_name(&args.target, args.name.as_ref())),
+        RoleCommand::DisruptionBudget(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::Adopt(args) => words(&args.target),
         RoleCommand::Gitops(args) => words(&args.target),
         RoleCommand::Release(args) => Some(with_name(&args.target, args.words.first())),
@@ -305,6 +307,18 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
                 suggest(format!("ops autoscale {object} --min N --max M"))
             )));
         }
+        (RoleName::Dev, RoleCommand::Expose(_)) => {
+            return Err(Error::Usage(format!(
+                "Services are the ops role's (the expose trait): use `{}`",
+                suggest(format!("ops expose {object} --port N"))
+            )));
+        }
+        (RoleName::Dev, RoleCommand::DisruptionBudget(_)) => {
+            return Err(Error::Usage(format!(
+                "disruption budgets are the ops role's: use `{}`",
+                suggest(format!("ops disruption-budget {object} --min-available N"))
+            )));
+        }
         (RoleName::Ops, RoleCommand::Get(cli::GetArgs { container: Some(_), .. })) => {
             return Err(Error::Usage(format!(
                 "-c picks a container of the dev document; ops documents have no containers (use `{}`)",
@@ -353,6 +367,10 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         RoleCommand::Set(SetCommand::Env(args)) => print(set::set_env(&cluster, &profile, args).await?),
         RoleCommand::Scale(args) => print(scale::scale(&cluster, &profile, args).await?),
         RoleCommand::Autoscale(args) => print(autoscale::autoscale(&cluster, &profile, args).await?),
+        RoleCommand::Expose(args) => print(expose::expose(&cluster, &profile, args).await?),
+        RoleCommand::DisruptionBudget(args) => {
+            print(disruption_budget::disruption_budget(&cluster, &profile, args).await?)
+        }
         RoleCommand::Adopt(args) => print(adopt::adopt(&cluster, &profile, role, args).await?),
         RoleCommand::Release(args) => print(release::release(&cluster, &profile, role, args).await?),
         RoleCommand::Gitops(args) => print(gitops::gitops(&cluster, &profile, role, args).await?),

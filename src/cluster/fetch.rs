@@ -170,6 +170,26 @@ async fn get_page(
     Ok(parse_page(&text, list_kind).map_err(|e| cluster.bad_answer(format!("{line} with {e}"))))
 }
 
+/// Every object of `kind` in `namespace` as JSON (page by page): the PodDisruptionBudgets that
+/// `ops disruption-budget` checks a new one against.
+pub async fn list_objects(cluster: &Cluster, kind: &KindInfo, namespace: &str) -> Result<Vec<Value>> {
+    let api = workload_api(cluster, kind, Some(namespace));
+    let list_kind = format!("{}List", kind.kind);
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(PAGE_SIZE);
+    loop {
+        let page = get_page(cluster, api.resource_url(), &params, &list_kind)
+            .await
+            .map_err(|e| cluster.transport_error(e))?;
+        let (items, token) = page?;
+        out.extend(items.into_iter().filter(Value::is_object));
+        match token {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// The namespace's HPAs as JSON; a user who may not list them gets the view without autoscaler.
 pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Result<Vec<Value>> {
     let api: Api<HorizontalPodAutoscaler> = match namespace {

@@ -586,7 +586,7 @@ async fn send_once(
             let conflicts: Vec<FieldConflict> = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    field: field_label(profile, target.kind, &c.field, body).unwrap_or(c.field),
                     note: hpa::scaled_for_autoscaler(basis, &c.manager),
                     manager: c.manager,
                 })
@@ -633,11 +633,12 @@ async fn send_once(
 }
 
 /// A field the server names, as the role document names it (the autoscaler's fields too).
-fn field_label(profile: &Profile, kind: &KindInfo, server_field: &str) -> Option<String> {
+fn field_label(profile: &Profile, kind: &KindInfo, server_field: &str, body: &Value) -> Option<String> {
     if kind.kind == hpa::KIND.kind {
         return hpa::label(server_field);
     }
     crate::model::roles::document_label(profile, kind, server_field)
+        .or_else(|| crate::model::roles::split::split_item_label(profile, kind, server_field, body))
 }
 
 /// The server's reasons, one per field, without the multi-kilobyte dumps of whole objects that some
@@ -661,7 +662,7 @@ fn rejection(status: &kube::core::Status, profile: &Profile, kind: &KindInfo, bo
                 }
             }
         }
-        field_label(profile, kind, &path).unwrap_or_else(|| field.to_string())
+        field_label(profile, kind, &path, body).unwrap_or_else(|| field.to_string())
     }
     /// "failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.replicas:
     /// expected numeric (int or float), got string": the field and the reason, if it has that shape.
@@ -802,8 +803,9 @@ pub fn check_on(cluster: &Cluster, err: Error, workload: &Target<'_>, role: Role
     }
 }
 
-/// Creates an object by server-side apply (`ops autoscale`'s HPA, the only object kubectl-oam
-/// creates), or asks the server what it would create.
+/// Creates (or updates) an object by server-side apply (`ops autoscale`'s HPA, `ops expose`'s
+/// Service, `ops disruption-budget`'s PDB: the objects kubectl-oam creates when asked), or asks the
+/// server what it would create.
 pub async fn create(
     cluster: &Cluster,
     profile: &Profile,
@@ -936,3 +938,12 @@ pub async fn apply_object(
 
 #[cfg(test)]
 mod tests;
+
+/// Deletes an object kubectl-oam created around a workload (`ops expose --delete`), or with
+/// `dry_run` asks the server whether it would.
+pub async fn delete_object(cluster: &Cluster, target: &Target<'_>, dry_run: bool) -> Result<()> {
+    let api = fetch::workload_api(cluster, target.kind, Some(&target.namespace));
+    let params = kube::api::DeleteParams { dry_run, ..Default::default() };
+    api.delete(&target.name, &params).await.map_err(|e| cluster.error(e, &target.action()))?;
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! `kubectl oam ops autoscale TYPE/NAME --min N --max M [--cpu-percent P]`: updates the HPA that
 //! targets the workload (through the autoscaler section, as `ops edit` would), or creates one named
-//! after the workload: the one object kubectl-oam ever creates.
+//! after the workload (kubectl-oam creates objects only when asked: this, `expose`, `disruption-budget`).
 
 use serde_json::{Value, json};
 

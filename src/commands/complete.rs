@@ -323,6 +323,10 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
             },
             "-l" | "--selector" => Want::LabelKeys { kind: kind_named() },
             "--action" => Want::Words(["deny", "warn", "audit"].iter().map(|s| s.to_string()).collect()),
+            "--type" => {
+                Want::Words(crate::core::expose::SERVICE_TYPES.iter().map(|s| s.to_string()).collect())
+            }
+            "--protocol" => Want::Words(["TCP", "UDP", "SCTP"].iter().map(|s| s.to_string()).collect()),
             _ => Want::Nothing,
         };
     }
@@ -362,11 +366,24 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     match positional.as_slice() {
         [] => words(&["dev", "ops", "owners", "explain", "roles", "policy", "version", "completion"]),
         ["dev"] => words(&["get", "list", "edit", "apply", "diff", "promote", "set", "adopt"]),
-        ["ops"] => words(&["get", "list", "edit", "apply", "diff", "promote", "scale", "autoscale", "adopt"]),
+        ["ops"] => words(&[
+            "get",
+            "list",
+            "edit",
+            "apply",
+            "diff",
+            "promote",
+            "scale",
+            "autoscale",
+            "expose",
+            "disruption-budget",
+            "adopt",
+        ]),
         ["dev", "set"] => words(&["image", "env"]),
         ["completion"] => words(&["bash", "zsh", "fish", "powershell", "kubectl"]),
         ["dev" | "ops", "get" | "edit", rest @ ..] => several(rest),
         ["dev" | "ops", "adopt" | "promote" | "diff", rest @ ..] | ["owners", rest @ ..] => target(rest),
+        ["ops", "expose" | "disruption-budget", rest @ ..] => target(rest),
         ["explain"] => Want::Words(crate::core::explain::every_path(profile, None)),
         ["explain", _, rest @ ..] => target(rest),
         // After the object, `CONTAINER=IMAGE`: its containers (another TYPE/NAME still completes).
@@ -438,6 +455,12 @@ const TAKES_VALUE: &[&str] = &[
     "--min",
     "--max",
     "--cpu-percent",
+    "--port",
+    "--target-port",
+    "--type",
+    "--protocol",
+    "--min-available",
+    "--max-unavailable",
 ];
 
 /// kubectl's flags among the words, so completion talks to the same cluster and namespace.
@@ -694,6 +717,19 @@ mod tests {
         );
         assert!(apply.contains(&"--context".to_string()), "global flags too");
         assert!(!apply.contains(&"--replicas".to_string()), "not another command's");
+        // expose's flags take values: the value is not the object, and --type offers the types.
+        assert_eq!(
+            want(&p, &w(&["ops", "expose", "--port", "80", "deploy/"])),
+            Want::Objects { kind: "Deployment".into(), prefix: "deploy/".into() }
+        );
+        assert_eq!(
+            want(&p, &w(&["ops", "expose", "deploy/web", "--type", ""])),
+            Want::Words(w(&["ClusterIP", "NodePort", "LoadBalancer"]))
+        );
+        assert_eq!(
+            want(&p, &w(&["ops", "disruption-budget", "deploy/web", "--min-available", ""])),
+            Want::Nothing
+        );
     }
 
     #[test]

@@ -146,6 +146,12 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
         "KINDS:       {}\n",
         field.kinds.as_ref().map_or_else(|| "every workload kind".to_string(), |k| k.join(", "))
     ));
+    if let Some(items) = &field.items {
+        text.push_str(&format!(
+            "ITEMS:       only the list's items {} (the others are another role's)\n",
+            items.describe()
+        ));
+    }
     if field.autoscaled {
         text.push_str("AUTOSCALED:  held by a HorizontalPodAutoscaler when one targets the workload\n");
     }

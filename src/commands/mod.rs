@@ -1,5 +1,5 @@
 //! One file per verb: get, list, owners, roles, apply (and `diff -f`), set, scale, edit, adopt,
-//! autoscale, explain, policy, complete. Each turns its arguments into plain values, calls `core`
+//! autoscale, expose, disruption-budget, explain, policy, complete. Each turns its arguments into plain values, calls `core`
 //! and `cluster`, and prints; shared here: the connection and profile from the cluster flags, and
 //! the path of imperative writes (read, change the document, plan, apply, wait).
 //!
@@ -23,8 +23,10 @@ pub mod apply;
 pub mod autoscale;
 pub mod check;
 pub mod complete;
+pub mod disruption_budget;
 pub mod edit;
 pub mod explain;
+pub mod expose;
 pub mod fleet;
 pub mod get;
 pub mod gitops;

@@ -30,6 +30,8 @@ pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String
                     f.kinds.as_ref().map_or("all".into(), |k| k.join(",")),
                     if f.autoscaled {
                         "held by an HPA that targets the workload".into()
+                    } else if let Some(items) = &f.items {
+                        format!("only the items {items}", items = items.describe())
                     } else {
                         String::new()
                     },

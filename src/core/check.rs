@@ -8,7 +8,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::core::project::{self, ViewOptions, without_role_fields};
-use crate::model::roles::{CONTEXT_KEYS, IDENTITY_KEYS, Profile};
+use crate::model::object::get_path_mut;
+use crate::model::roles::{
+    CLAIM_TEMPLATES_PATH, CONTEXT_KEYS, Field, IDENTITY_KEYS, Profile, READ_ONLY_KEY, RoleName, Root,
+};
 
 /// Changes outside every role's fields are listed under this name.
 pub const NO_ROLE: &str = "none";
@@ -116,6 +119,17 @@ fn outside_roles(profile: &Profile, obj: &Value) -> Value {
             rest = without_role_fields(profile, role.name, kind, &rest);
         }
     }
+    if let Some(kind) = obj["kind"].as_str() {
+        let path: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
+        let fields: Vec<&Field> =
+            profile.roles.iter().flat_map(|r| claim_template_fields(profile, r.name, kind)).collect();
+        let templates = get_path_mut(&mut rest, &path).and_then(Value::as_array_mut);
+        for template in templates.into_iter().flatten() {
+            for field in &fields {
+                remove_path(template, &field.path.segments);
+            }
+        }
+    }
     if let Some(map) = rest.as_object_mut() {
         map.remove("status");
     }
@@ -125,6 +139,32 @@ fn outside_roles(profile: &Profile, obj: &Value) -> Value {
         }
     }
     rest
+}
+
+/// A role's `claimTemplate.` fields (read-only) of `kind`.
+fn claim_template_fields<'a>(
+    profile: &'a Profile,
+    role: RoleName,
+    kind: &'a str,
+) -> impl Iterator<Item = &'a Field> {
+    let fields = &profile.role(role).read_only;
+    fields.iter().filter(move |f| f.path.root == Root::ClaimTemplate && f.applies_to(kind))
+}
+
+/// Removes the value at `path` (and the maps it leaves empty).
+fn remove_path(value: &mut Value, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    let Some(map) = value.as_object_mut() else { return };
+    if rest.is_empty() {
+        map.remove(first);
+        return;
+    }
+    if let Some(child) = map.get_mut(first) {
+        remove_path(child, rest);
+        if child.as_object().is_some_and(Map::is_empty) {
+            map.remove(first);
+        }
+    }
 }
 
 /// A role document's fields, without identity and context (readOnly, base, status).
@@ -167,7 +207,20 @@ pub fn compare(
         if let Some(kind) = profile.kind(&key.1).ok().filter(|_| status == Status::Changed) {
             let view = ViewOptions { container: None, autoscaler: None };
             for role in &profile.roles {
-                let doc = |obj: &Value| role_fields(project::document(profile, role.name, kind, obj, &view));
+                let doc = |obj: &Value| {
+                    let mut doc = role_fields(project::document(profile, role.name, kind, obj, &view));
+                    // A StatefulSet's claim templates are read-only on the server (changing them
+                    // means recreating it), but whose need each field is holds in manifests too.
+                    let templates: Map<String, Value> = claim_template_fields(profile, role.name, &kind.kind)
+                        .filter_map(|f| {
+                            Some((f.name.clone(), project::items::claim_template_values(f, obj)?))
+                        })
+                        .collect();
+                    if !templates.is_empty() {
+                        doc[READ_ONLY_KEY] = Value::Object(templates);
+                    }
+                    doc
+                };
                 let mut paths = Vec::new();
                 differences(&doc(&a), &doc(&b), "", &mut paths);
                 if !paths.is_empty() {

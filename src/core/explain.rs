@@ -122,6 +122,12 @@ pub fn object_path(kind: &KindInfo, field: &Field, list: &str) -> Vec<String> {
         Root::Pod => kind.pod_spec_path(),
         Root::Template => kind.template.clone(),
         Root::Object => Vec::new(),
+        Root::ClaimTemplate => {
+            let mut p = field.path.in_object(kind);
+            p.truncate(crate::model::roles::CLAIM_TEMPLATES_PATH.len());
+            p.push("[]".into());
+            p
+        }
     };
     path.extend(field.path.segments.iter().cloned());
     path

@@ -2,13 +2,15 @@
 //! and owns (`ownership`), the pure half of a write (`write`, and `hpa_write` for the autoscaler),
 //! the autoscaler section (`hpa`), who owns what (`owners`), rollout judgement (`rollout`), status
 //! and table rows (`status`, `rows`), what templates read (`view`), the editor's text (`edit`),
-//! `explain`'s paths, and the admission policy (`policy`).
+//! `explain`'s paths, the admission policy (`policy`), and the Service and PodDisruptionBudget that
+//! `ops expose` and `ops disruption-budget` create around a workload (`expose`).
 //!
 //! No client, no runtime, no I/O: imports `error`, `format` and `model` only.
 
 pub mod check;
 pub mod edit;
 pub mod explain;
+pub mod expose;
 pub mod fleet;
 pub mod hpa;
 pub mod hpa_write;

@@ -100,12 +100,33 @@ pub fn field_owners(
                 if get_path(obj, &field.path.in_object(kind)).is_none_or(is_empty) {
                     continue;
                 }
+                // A field of some items of a keyed list (pod volumes: claims or not): each item.
+                if field.items.is_some() {
+                    for name in own_item_names(obj, kind, field) {
+                        let mut path: Vec<Step> =
+                            field.path.in_object(kind).into_iter().map(Step::Field).collect();
+                        path.push(Step::Key(serde_json::json!({"name": name})));
+                        add(format!("{trait_name}.{}.{name}", field.name), path, field);
+                    }
+                    continue;
+                }
                 let path = field.path.in_object(kind).into_iter().map(Step::Field).collect();
                 add(format!("{trait_name}.{}", field.name), path, field);
             }
         }
     }
     rows
+}
+
+/// The names of the items of `field`'s list that are its own (`where:`/`unless:`).
+fn own_item_names(obj: &Value, kind: &KindInfo, field: &Field) -> Vec<String> {
+    let list = get_path(obj, &field.path.in_object(kind)).map(|v| field.own_items(v));
+    list.as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 /// The document as YAML with each field's owners as a comment at the end of its line (for a map or

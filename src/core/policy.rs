@@ -111,6 +111,8 @@ enum Node {
     },
     /// A list of maps keyed by `name` (containers).
     Keyed(Box<Node>),
+    /// A list of maps keyed by `name` whose items are split between roles (see `split`).
+    Split(split::Split),
 }
 
 impl Node {
@@ -214,6 +216,7 @@ impl Node {
                     || prefixes.values().any(|p| *p == owner)
             }
             Node::Keyed(item) => owner.is_none() || item.concerns(owner),
+            Node::Split(split) => split.concerns(owner),
         }
     }
 
@@ -231,7 +234,7 @@ impl Node {
                     None => Some(*rest),
                 },
             },
-            (Node::Keyed(_), _) => Some(None),
+            (Node::Keyed(_) | Node::Split(_), _) => Some(None),
         }
     }
 }
@@ -260,6 +263,10 @@ fn kind_tree(profile: &Profile, kind: &KindInfo) -> Node {
         for (_, fields) in role.object_traits(&kind.kind) {
             for field in fields {
                 let path = field.path.in_object(kind);
+                if let Some(filter) = &field.items {
+                    split::insert(&mut root, &path, filter, role.name);
+                    continue;
+                }
                 root.insert(&path, Node::Leaf(Some(role.name)));
                 // Keys the profile leaves to tools and controllers: no role's.
                 for key in &field.exclude {
@@ -437,6 +444,7 @@ impl Cel {
                     let path = path.filter(|_| !*child_data);
                     self.changes(child, path.as_deref(), &child_shown, &o, &n, owner, depth, out);
                 }
+                Node::Split(split) => out.extend(split.changes(old, new, key, &child_shown, owner, depth)),
                 Node::Keyed(item) => {
                     let (ol, nl) = (format!("{old}[?{q}].orValue([])"), format!("{new}[?{q}].orValue([])"));
                     let (c, d, s) = if depth == 0 {
@@ -965,5 +973,6 @@ pub fn label(object: &Value) -> String {
     format!("{}.{group}/{name}", kind.to_lowercase())
 }
 
+mod split;
 #[cfg(test)]
 mod tests;

@@ -65,7 +65,7 @@ pub fn document(
                 continue;
             }
             if let Some(v) = get_path(obj, &field.path.in_object(kind)) {
-                let v = without_keys(v, &profile.other_keys(kind, field));
+                let v = field.own_items(&without_keys(v, &profile.other_keys(kind, field)));
                 if !is_empty_value(&v) {
                     group.insert(field.name.clone(), encode(field, &v));
                 }
@@ -165,7 +165,7 @@ fn without_keys(value: &Value, other: &OtherKeys) -> Value {
     }
 }
 
-fn is_empty_value(v: &Value) -> bool {
+pub(super) fn is_empty_value(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Object(m) => m.is_empty(),
@@ -580,6 +580,18 @@ pub fn decode_document(
                     ));
                 }
             }
+            if field.items.is_some() && !value.is_array() {
+                problems.push(DocProblem::at(
+                    &path_of(&[trait_name, &field.name]),
+                    format!("{trait_name}.{}: expected a list (of items keyed by name)", field.name),
+                ));
+            }
+            if let (Value::Array(items), Some(filter)) = (&value, &field.items) {
+                problems
+                    .extend(items::other_items(profile, role_name, kind, trait_name, field, filter, items));
+                problems
+                    .extend(items::names_of_others(profile, role_name, live, kind, trait_name, field, items));
+            }
             // Keys no role may change (security settings): refused wherever they are written.
             if let Value::Object(m) = &value {
                 let path = field.path.in_object(kind);
@@ -787,6 +799,9 @@ fn check_document(
 /// A read-only field as the `readOnly` section shows it: the value, or of a map whose keys it
 /// reserves only those keys (absent when the map has none).
 fn read_only_value(field: &Field, kind: &KindInfo, obj: &Value) -> Option<Value> {
+    if field.path.root == Root::ClaimTemplate {
+        return items::claim_template_values(field, obj);
+    }
     let v = get_path(obj, &field.path.in_object(kind))?;
     if field.keys.is_empty() {
         return Some(v.clone());
@@ -898,6 +913,16 @@ pub fn without_role_fields(profile: &Profile, role: RoleName, kind: &KindInfo, o
             let Some(Value::Object(map)) = get_path_mut(&mut out, parent) else {
                 continue;
             };
+            // Of a list a field takes some items of, only those go: the others are another role's.
+            if let Some(filter) = &field.items {
+                if let Some(Value::Array(items)) = map.get_mut(last) {
+                    items.retain(|item| !filter.keeps(item));
+                    if items.is_empty() {
+                        map.remove(last);
+                    }
+                }
+                continue;
+            }
             // The whole field goes, excluded keys too: those are written by tools, controllers and
             // the server (a DaemonSet's template generation), never by the role, so their changes
             // are bookkeeping, and an absent map equals an empty one. Keys no role may change
@@ -949,5 +974,6 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
     out
 }
 
+pub(crate) mod items;
 #[cfg(test)]
 mod tests;

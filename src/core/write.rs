@@ -8,7 +8,7 @@ use crate::core::hpa::{self, Autoscaler};
 use crate::core::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
 use crate::core::project::{self, DocProblem, ViewOptions};
 use crate::error::{Error, Result};
-use crate::model::managed::managed_entries;
+use crate::model::managed::{Step, managed_entries};
 use crate::model::object;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::schema::KindSchema;
@@ -134,6 +134,7 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
     let plan = ownership::plan(&intent, &current, allow);
     refusals(&plan, live.object_label(), writer, &live.target, live.autoscaler.as_ref())?;
+    refuse_mounted(kind, &live.object, &plan, &live.object_label())?;
     if let Some(schema) = &kind.schema {
         refuse_atomic(schema, kind, writer.role, &plan)?;
     }
@@ -221,6 +222,55 @@ fn refuse_atomic(schema: &KindSchema, kind: &KindInfo, role: RoleName, plan: &Wr
     }
 }
 
+/// A pod volume the write removes while a container still mounts it: the API would refuse the pod
+/// template (a mount of no volume), naming a container the writing role may not even see (the
+/// operator's config volume, the developer's mount). Refused here, naming the mount.
+fn refuse_mounted(kind: &KindInfo, live: &Value, plan: &WritePlan, object: &str) -> Result<()> {
+    let volumes: Vec<Step> =
+        kind.pod_spec_path().into_iter().chain(["volumes".to_string()]).map(Step::Field).collect();
+    let removed = || plan.remove.iter().chain(&plan.released);
+    // A mount the same write removes (the developer's mount and claim together) goes too.
+    let going = |list: &str, container: &str, mount: &Value| {
+        let mut path: Vec<Step> = kind.pod_spec_path().into_iter().map(Step::Field).collect();
+        path.push(Step::Field(list.to_string()));
+        path.push(Step::Key(json!({"name": container})));
+        path.push(Step::Field("volumeMounts".into()));
+        path.push(Step::Key(json!({"mountPath": mount["mountPath"]})));
+        removed().any(|u| path.starts_with(&u.path))
+    };
+    for u in removed() {
+        let name = match u.path.split_last() {
+            Some((Step::Key(key), parent)) if parent == volumes.as_slice() => key["name"].as_str(),
+            _ => None,
+        };
+        let Some(name) = name else { continue };
+        let mounts: Vec<String> = object::all_containers(live, kind)
+            .into_iter()
+            .flat_map(|(list, c)| {
+                let container = object::container_name(c).to_string();
+                let mounts = c["volumeMounts"].as_array().into_iter().flatten();
+                mounts
+                    .filter(|m| m["name"].as_str() == Some(name) && !going(list, &container, m))
+                    .map(|m| {
+                        format!(
+                            "{list}.{container}.volumeMounts at {}",
+                            m["mountPath"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if !mounts.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{object}: {}: removes volume \"{name}\", which {} still mounts; nothing was applied: remove the mount as well (volumeMounts are the dev role's), or keep the volume",
+                u.label,
+                mounts.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What the ownership rules refuse in `plan`, as the error a user sees. `object`: the object written
 /// (the workload, or its autoscaler), `target`: the workload the role's commands name.
 pub fn refusals(
@@ -230,6 +280,12 @@ pub fn refusals(
     target: &Target<'_>,
     autoscaler: Option<&Autoscaler>,
 ) -> Result<()> {
+    if !plan.repeated.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{object}: {}: the document has more than one item with this key (server-side apply merges a list's items by it, so one would be lost); nothing was applied: keep one, or give the other its own key",
+            plan.repeated.join(", ")
+        )));
+    }
     if !plan.duplicates.is_empty() {
         return Err(Error::Invalid(format!(
             "{object}: {}: the name appears more than once in the live object (the API allows it; server-side apply cannot address one of them); nothing was applied: change it with `kubectl edit`, or remove the duplicate first",
@@ -443,6 +499,41 @@ fn comparable(obj: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn removing_a_volume_a_container_still_mounts_is_refused_naming_the_mount() {
+        let p = Profile::builtin();
+        let kind = p.kind("deploy").unwrap();
+        let live = json!({"spec": {"template": {"spec": {
+            "containers": [{"name": "app", "volumeMounts": [{"name": "config", "mountPath": "/etc/web"}]}],
+            "volumes": [{"name": "config", "configMap": {"name": "web"}}, {"name": "spare", "emptyDir": {}}]}}}});
+        let unit = |name: &str| {
+            let units = ownership::units(&p, RoleName::Ops, kind, &live);
+            units.iter().find(|u| u.label.contains(name)).cloned().unwrap()
+        };
+        let plan = WritePlan { released: vec![unit("config")], ..WritePlan::default() };
+        let err =
+            refuse_mounted(kind, &live, &plan, "deployment.apps/web in namespace \"shop\"").unwrap_err();
+        assert!(
+            err.to_string().contains("removes volume \"config\", which containers.app.volumeMounts at /etc/web still mounts; nothing was applied"),
+            "{err}"
+        );
+        let plan = WritePlan { remove: vec![unit("spare")], ..WritePlan::default() };
+        assert!(refuse_mounted(kind, &live, &plan, "x").is_ok(), "an unmounted volume may go");
+        // The developer's mount and claim removed in one write.
+        let mut live = live.clone();
+        live["spec"]["template"]["spec"]["volumes"][0] =
+            json!({"name": "config", "persistentVolumeClaim": {"claimName": "c"}});
+        let dev = ownership::units(&p, RoleName::Dev, kind, &live);
+        let both: Vec<_> = dev
+            .iter()
+            .filter(|u| u.label.contains("config") || u.label.contains("volumeMounts"))
+            .cloned()
+            .collect();
+        assert_eq!(both.len(), 2, "{both:?}");
+        let plan = WritePlan { released: both, ..WritePlan::default() };
+        assert!(refuse_mounted(kind, &live, &plan, "x").is_ok(), "the mount goes with its volume");
+    }
 
     #[test]
     fn a_forced_count_says_what_the_autoscaler_will_do() {

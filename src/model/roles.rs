@@ -80,7 +80,13 @@ pub enum Root {
     Template,
     /// The object itself.
     Object,
+    /// Each entry of a StatefulSet's spec.volumeClaimTemplates, keyed by its metadata.name. Read-only:
+    /// the API refuses changes to the templates after creation.
+    ClaimTemplate,
 }
+
+/// Where the claim templates of a StatefulSet are, from the object root.
+pub const CLAIM_TEMPLATES_PATH: [&str; 2] = ["spec", "volumeClaimTemplates"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPath {
@@ -98,6 +104,7 @@ impl FieldPath {
             "container" => Root::Container,
             "pod" => Root::Pod,
             "template" => Root::Template,
+            "claimTemplate" => Root::ClaimTemplate,
             _ => Root::Object,
         };
         if root != Root::Object {
@@ -115,6 +122,8 @@ impl FieldPath {
             Root::Object => Vec::new(),
             Root::Template => kind.template.clone(),
             Root::Pod | Root::Container => kind.pod_spec_path(),
+            // Not a single place: each template's field (see `claim_template_values`).
+            Root::ClaimTemplate => CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec(),
         };
         if self.root == Root::Container {
             path.push("containers".into());
@@ -148,6 +157,9 @@ impl FieldPath {
                 refuse("the container's name (its identity: containers are merged by name)")
             }
             Root::Container | Root::Pod => Ok(()),
+            Root::ClaimTemplate => refuse(
+                "in a StatefulSet's volumeClaimTemplates, which the API refuses to change after creation (show it under readOnly)",
+            ),
             Root::Template | Root::Object => {
                 let top = segments[0];
                 match top {
@@ -186,6 +198,7 @@ impl fmt::Display for FieldPath {
             Root::Pod => "pod.",
             Root::Template => "template.",
             Root::Object => "",
+            Root::ClaimTemplate => "claimTemplate.",
         };
         write!(f, "{root}{}", self.segments.join("."))
     }
@@ -203,6 +216,11 @@ impl KindSchema {
                 let mut p = kind.containers_path();
                 p.push(ITEM.into());
                 (p, "a container")
+            }
+            Root::ClaimTemplate => {
+                let mut p: Vec<String> = CLAIM_TEMPLATES_PATH.map(str::to_string).to_vec();
+                p.push(ITEM.into());
+                (p, "a claim template")
             }
         };
         let what = format!("{} ({})", kind.kind, kind.api_version);
@@ -271,6 +289,35 @@ pub struct Field {
     /// Of a read-only field: only these keys of the map at its path (patterns, see [`key_matches`])
     /// are shown, and they are no role's, even inside a role's field (security settings).
     pub keys: Vec<String>,
+    /// Of a keyed list: only the items that have (`where:`) or lack (`unless:`) a field; the other
+    /// items may be another role's field of the same path (pod volumes: claims or not).
+    pub items: Option<ItemFilter>,
+}
+
+/// Which items of a keyed list a field is: those that have a field (`where: {has: F}`), or those
+/// that lack it (`unless: {has: F}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub has: String,
+    /// true: items with the field; false: items without it.
+    pub present: bool,
+}
+
+impl ItemFilter {
+    pub fn keeps(&self, item: &serde_json::Value) -> bool {
+        item.get(&self.has).is_some_and(|v| !v.is_null()) == self.present
+    }
+
+    /// Does it take exactly the items `other` leaves?
+    pub fn complements(&self, other: &ItemFilter) -> bool {
+        self.has == other.has && self.present != other.present
+    }
+
+    /// As the profile writes it: `where: {has: F}` / `unless: {has: F}`.
+    pub fn describe(&self) -> String {
+        let word = if self.present { "where" } else { "unless" };
+        format!("{word}: {{has: {}}}", self.has)
+    }
 }
 
 impl Field {
@@ -281,6 +328,22 @@ impl Field {
     /// Does this read-only field reserve `key` of its map (`keys:`)?
     pub fn reserves(&self, key: &str) -> bool {
         self.keys.iter().any(|pattern| key_matches(pattern, key))
+    }
+
+    /// Is `item` (of the list at its path) part of this field? Every item is, without `where:` or
+    /// `unless:`.
+    pub fn keeps_item(&self, item: &serde_json::Value) -> bool {
+        self.items.as_ref().is_none_or(|f| f.keeps(item))
+    }
+
+    /// `value` with only the items this field keeps (all of it without `where:`/`unless:`).
+    pub fn own_items(&self, value: &serde_json::Value) -> serde_json::Value {
+        match (value, &self.items) {
+            (serde_json::Value::Array(items), Some(filter)) => {
+                serde_json::Value::Array(items.iter().filter(|i| filter.keeps(i)).cloned().collect())
+            }
+            _ => value.clone(),
+        }
     }
 }
 
@@ -558,6 +621,29 @@ impl Profile {
                             "{key}.keys: reserves keys of a map of the object or its pod template, not of a container"
                         )));
                     }
+                    let items = match (&f.where_, &f.unless) {
+                        (Some(_), Some(_)) => {
+                            return Err(bad(format!(
+                                "{key}: has both where: and unless:; a field is the items that have a field, or those that lack it"
+                            )));
+                        }
+                        (Some(w), None) => Some(ItemFilter { has: w.has.clone(), present: true }),
+                        (None, Some(u)) => Some(ItemFilter { has: u.has.clone(), present: false }),
+                        (None, None) => None,
+                    };
+                    if let Some(filter) = &items {
+                        if path.root == Root::Container || !owned {
+                            return Err(bad(format!(
+                                "{key}.{}: only a role's field of a list outside the containers may take some of its items",
+                                if filter.present { "where" } else { "unless" }
+                            )));
+                        }
+                        if filter.has.trim().is_empty() || filter.has.contains('.') {
+                            return Err(bad(format!(
+                                "{key}: `has:` names one field of the list's items, e.g. persistentVolumeClaim"
+                            )));
+                        }
+                    }
                     if let Some(bad_key) = f.keys.iter().find(not_a_pattern) {
                         return Err(bad(format!(
                             "{key}.keys: \"{bad_key}\" is not a key pattern: a map key, or its start followed by one `*`"
@@ -571,6 +657,7 @@ impl Profile {
                         autoscaled: f.autoscaled,
                         reason: f.reason.clone(),
                         keys: f.keys.clone(),
+                        items,
                     });
                 }
                 Ok(out)
@@ -679,6 +766,10 @@ impl Profile {
                 schema
                     .check(kind, &field.path)
                     .map_err(|m| format!("roles.{}.{at}.{}.path: {m}", role.name, field.name))?;
+                if let Some(filter) = &field.items {
+                    split::check_keyed(kind, schema, field, filter)
+                        .map_err(|m| format!("roles.{}.{at}.{}: {m}", role.name, field.name))?;
+                }
             }
         }
         Ok(())
@@ -686,20 +777,25 @@ impl Profile {
 
     /// A field may belong to one role only, and must not contain another role's field. Sorted, a
     /// path comes right before the paths it contains, so comparing neighbours finds every overlap
-    /// (a pairwise check took seconds for a large profile, on every command).
+    /// (a pairwise check took seconds for a large profile, on every command). Two fields of one
+    /// list may split its items (`where:` and `unless:` the same field).
     fn check_overlaps(&self) -> std::result::Result<(), String> {
         for kind in &self.kinds {
-            let mut paths: Vec<(Vec<String>, usize, String)> = Vec::new();
+            let mut paths: Vec<(Vec<String>, usize, String, Option<&ItemFilter>)> = Vec::new();
             for role in &self.roles {
                 for t in &role.traits {
                     for f in t.fields.iter().filter(|f| f.applies_to(&kind.kind)) {
                         let label = format!("{}.{}.{}", role.name, t.name, f.name);
-                        paths.push((f.path.in_object(kind), paths.len(), label));
+                        paths.push((f.path.in_object(kind), paths.len(), label, f.items.as_ref()));
                     }
                 }
             }
-            paths.sort();
-            if let Some(pair) = paths.windows(2).find(|w| w[1].0.starts_with(&w[0].0)) {
+            paths.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            let split = |w: &[(Vec<String>, usize, String, Option<&ItemFilter>)]| {
+                w[0].0 == w[1].0 && matches!((w[0].3, w[1].3), (Some(a), Some(b)) if a.complements(b))
+            };
+            let mut pairs = paths.windows(2);
+            if let Some(pair) = pairs.find(|w| w[1].0.starts_with(&w[0].0) && !split(w)) {
                 let (earlier, later) =
                     if pair[0].1 < pair[1].1 { (&pair[0], &pair[1]) } else { (&pair[1], &pair[0]) };
                 return Err(format!("{} overlaps {} for {}", later.2, earlier.2, kind.kind));
@@ -753,6 +849,15 @@ struct RawField {
     reason: Option<String>,
     #[serde(default)]
     keys: Vec<String>,
+    #[serde(rename = "where")]
+    where_: Option<RawHas>,
+    unless: Option<RawHas>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHas {
+    has: String,
 }
 
 /// A YAML mapping read in document order (the order fields are shown in).
@@ -824,7 +929,8 @@ pub fn document_label(profile: &Profile, kind: &KindInfo, server_field: &str) ->
     }
     for role in &profile.roles {
         for (trait_name, fields) in role.object_traits(&kind.kind) {
-            for field in fields {
+            // A list two roles split: which role an item is depends on the item, not the path.
+            for field in fields.into_iter().filter(|f| f.items.is_none()) {
                 let path = field.path.in_object(kind);
                 if segments.starts_with(&path) {
                     let rest: Vec<&str> = segments[path.len()..].iter().map(String::as_str).collect();
@@ -859,6 +965,8 @@ fn split_server_path(path: &str) -> Vec<String> {
     }
     out
 }
+
+pub mod split;
 
 #[cfg(test)]
 mod tests;

@@ -453,10 +453,12 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     ) -> Result<V::Value, Self::Error> {
         self.record(Shape::Struct(fields.iter().map(|f| f.to_string()).collect()));
         // Every field, so required ones are there; only the one on the path is followed. A resource
-        // checks its apiVersion and kind, which need no value anyway.
+        // checks its apiVersion and kind, which need no value anyway; so does one embedded in
+        // another (a StatefulSet's volumeClaimTemplates), which has metadata beside them.
+        let resource = self.depth == 0 || fields.contains(&"metadata");
         let entries = fields
             .iter()
-            .filter(|f| self.depth > 0 || !["apiVersion", "kind"].contains(f))
+            .filter(|f| !resource || !["apiVersion", "kind"].contains(f))
             .map(|f| match self.below(Some(f)) {
                 Some(deep) => (*f, Some(deep)),
                 None => (*f, Some(self.shallow())),

@@ -22,6 +22,7 @@ mod review_recon;
 mod server_errors;
 mod shells;
 mod ssa;
+mod storage;
 mod ux;
 mod views;
 mod workloads;

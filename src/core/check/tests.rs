@@ -93,3 +93,23 @@ fn named_lists_differ_by_name_and_unchanged_objects_are_left_out() {
     let text = report(&changes);
     assert!(text.starts_with("deployment.apps/web (namespace shop):\n  dev: containers.sidecar\n"), "{text}");
 }
+
+#[test]
+fn a_statefulsets_claim_templates_are_attributed_field_by_field() {
+    let p = Profile::builtin();
+    let pg = |size: &str, class: &str, mode: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "pg"},
+            "spec": {"selector": {"matchLabels": {"app": "pg"}},
+                "template": {"metadata": {"labels": {"app": "pg"}}, "spec": {"containers": [{"name": "pg", "image": "postgres"}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                    "storageClassName": class, "volumeMode": mode, "resources": {"requests": {"storage": size}}}}]}})
+    };
+    let base = set(vec![pg("5Gi", "standard", "Filesystem")]);
+    let changes = compare(&p, &base, &set(vec![pg("10Gi", "fast", "Block")]));
+    let c = &changes[0].changes;
+    assert_eq!(c["dev"], json!(["readOnly.templateSize.data"]), "{c:?}");
+    assert_eq!(c["ops"], json!(["readOnly.claimTemplateClass.data"]), "{c:?}");
+    assert_eq!(c[NO_ROLE], json!(["spec.volumeClaimTemplates"]), "the rest is no role's: {c:?}");
+    let dev_only = compare(&p, &base, &set(vec![pg("10Gi", "standard", "Filesystem")]));
+    assert_eq!(dev_only[0].changes.keys().collect::<Vec<_>>(), ["dev"], "{dev_only:?}");
+}

@@ -82,6 +82,10 @@ pub struct WritePlan {
     /// Units whose key appears twice that only the manager's apply holds: a write cannot send them
     /// (server-side apply cannot address one of them), and leaving them out would delete them.
     pub duplicates_held: Vec<String>,
+    /// Units whose key the edited document has twice while the live object has it once (two
+    /// volume mounts at one mountPath): server-side apply cannot write both; refused, never merged
+    /// into one silently.
+    pub repeated: Vec<String>,
     /// Does the manager give up a unit it owns?
     pub releases: bool,
 }
@@ -254,6 +258,11 @@ pub fn plan(intent: &Intent, current: &Current, allow: Permissions) -> WritePlan
             plan.send.push(u.clone());
         }
     }
+    plan.repeated = edited
+        .iter()
+        .filter(|u| edited.is_duplicate(u.key()) && !live.is_duplicate(u.key()))
+        .map(|u| u.label.clone())
+        .collect();
     plan.duplicates = plan
         .send
         .iter()

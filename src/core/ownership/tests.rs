@@ -305,6 +305,35 @@ fn duplicate_keys_are_kept_unless_touched() {
     assert_eq!(plan.duplicates, ["containers.app.env.A"]);
 }
 
+#[test]
+fn a_key_the_document_repeats_is_refused_not_merged() {
+    // A second mount at a path already mounted (another subPath): the API refuses it, and server-side
+    // apply would merge the two by mountPath; the plan names it, even though nothing else changed.
+    let mut obj = live();
+    container_mut(&mut obj, "app")["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    let plan = dev_plan(
+        &obj,
+        &obj,
+        |o| {
+            container_mut(o, "app")["volumeMounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "data", "mountPath": "/data", "subPath": "x"}))
+        },
+        true,
+        Permissions::default(),
+    );
+    assert_eq!(plan.repeated, ["containers.app.volumeMounts[/data]"], "{plan:?}");
+    let plan = dev_plan(
+        &obj,
+        &obj,
+        |o| container_mut(o, "proxy")["image"] = json!("envoy:2"),
+        true,
+        Permissions::default(),
+    );
+    assert!(plan.repeated.is_empty(), "{plan:?}");
+}
+
 /// A name that appears twice and that the manager's apply holds cannot be sent: left out of an
 /// unrelated write when someone else holds it too (it stays), refused when only that apply does
 /// (leaving it out would delete every copy).

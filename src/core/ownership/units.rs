@@ -17,6 +17,8 @@ const LIST_MAP_KEYS: &[(&str, &[&str])] = &[
     ("ports", &["containerPort", "protocol"]),
     ("topologySpreadConstraints", &["topologyKey", "whenUnsatisfiable"]),
     ("claims", &["name"]),
+    ("volumeMounts", &["mountPath"]),
+    ("volumes", &["name"]),
 ];
 
 pub(super) fn list_map_keys(field: &str) -> Option<&'static [&'static str]> {
@@ -125,6 +127,7 @@ pub fn units(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value) ->
             if let Some(v) = get_path(obj, &path) {
                 let label = format!("{trait_name}.{}", field.name);
                 let other = profile.other_keys(kind, field);
+                let v = &field.own_items(v);
                 decompose(&mut out, fields(&path), label, v, &other, kind.schema.as_deref());
             }
         }

@@ -104,7 +104,8 @@ fn each_part_of_a_workload_has_one_owner() {
         panic!("init containers are matched by name like containers");
     };
     assert_eq!(item.owner_of(&["image"]), dev);
-    assert_eq!(item.owner_of(&["volumeMounts"]), Some(None));
+    assert_eq!(item.owner_of(&["volumeMounts"]), dev);
+    assert_eq!(item.owner_of(&["livenessProbe"]), Some(None));
     let cj = kind_tree(&p, p.kind("cj").unwrap());
     assert_eq!(cj.owner_of(&s("spec.schedule")), ops);
     assert_eq!(cj.owner_of(&s("spec.jobTemplate.spec.template.spec.nodeSelector")), ops);
@@ -257,15 +258,15 @@ fn spec_of_text(text: &str) -> Value {
 #[test]
 fn a_custom_profiles_fields_are_its_own() {
     let text = BUILTIN
-        .replace("        resources: {path: container.resources}\n", "        resources: {path: container.resources}\n        mounts: {path: container.volumeMounts}\n")
+        .replace("        resources: {path: container.resources}\n", "        resources: {path: container.resources}\n        probe: {path: container.livenessProbe}\n")
         .replace("        priorityClassName: {path: pod.priorityClassName}\n", "        priorityClassName: {path: pod.priorityClassName}\n        account: {path: pod.serviceAccountName}\n");
     let spec = spec_of_text(&text);
     let dev = variable_of(&spec, "changes_deployment_dev");
-    assert!(dev.contains("d[?'volumeMounts'] != c[?'volumeMounts']"), "{dev}");
+    assert!(dev.contains("d[?'livenessProbe'] != c[?'livenessProbe']"), "{dev}");
     let ops = variable_of(&spec, "changes_statefulset_ops");
     assert!(ops.contains("['spec.template.spec.serviceAccountName']"), "{ops}");
     let other = variable_of(&spec, "changes_deployment_other");
-    assert!(other.contains("'serviceAccountName'") && other.contains("'volumeMounts'"), "skipped: {other}");
+    assert!(other.contains("'serviceAccountName'") && other.contains("'livenessProbe'"), "skipped: {other}");
 }
 
 #[test]
@@ -358,4 +359,21 @@ fn an_installed_object_compares_by_what_was_generated() {
     assert_eq!(comparable(&live, &generated), sorted(&generated));
     live["spec"]["matchResources"]["objectSelector"] = json!({"matchLabels": {"skip": "me"}});
     assert_ne!(comparable(&live, &generated), sorted(&generated), "an added selector is a difference");
+}
+
+#[test]
+fn pod_volumes_are_split_by_whether_they_are_claims() {
+    let p = Profile::builtin();
+    let spec = spec_of(&p, &options());
+    let dev = variable_of(&spec, "changes_deployment_dev");
+    let ops = variable_of(&spec, "changes_deployment_ops");
+    let volumes = "variables.new_spec_template_spec[?'volumes'].orValue([]).filter(v0, ";
+    assert!(dev.contains(&format!("{volumes}v0[?'persistentVolumeClaim'].hasValue() && ")), "{dev}");
+    assert!(ops.contains(&format!("{volumes}!v0[?'persistentVolumeClaim'].hasValue() && ")), "{ops}");
+    assert!(ops.contains("'spec.template.spec.volumes[' + v0.name + ']'"), "{ops}");
+    // Every item is one role's: nothing of the list is left to "no role".
+    let other = variable_of(&spec, "changes_deployment_other");
+    assert!(!other.contains("v0[?'persistentVolumeClaim']"), "{other}");
+    let deploy = kind_tree(&p, p.kind("deploy").unwrap());
+    assert!(matches!(deploy.map_at_path(&s("spec.template.spec.volumes")), Some(Node::Split(_))));
 }

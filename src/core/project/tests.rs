@@ -572,3 +572,122 @@ fn a_changed_read_only_field_is_refused_and_moved_on_context_is_not() {
     moved_on[READ_ONLY_KEY]["autoscaler"] = json!({"name": "web", "scaler.replicas": 7});
     assert!(decode(&p, RoleName::Ops, &obj, &moved_on).is_ok());
 }
+
+#[test]
+fn pod_volumes_are_split_between_the_roles_by_whether_they_are_claims() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut obj = deployment();
+    obj["spec"]["template"]["spec"]["volumes"] = json!([
+        {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+        {"name": "config", "configMap": {"name": "web"}},
+    ]);
+    let view = ViewOptions::default();
+    let dev = document(&p, RoleName::Dev, kind, &obj, &view);
+    let ops = document(&p, RoleName::Ops, kind, &obj, &view);
+    assert_eq!(
+        dev["claims"]["volumes"],
+        json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
+    );
+    assert_eq!(ops["storage"]["volumes"], json!([{"name": "config", "configMap": {"name": "web"}}]));
+    // Each role's units are its own items, keyed by name.
+    let labels = |role| -> Vec<String> {
+        ownership::units(&p, role, kind, &obj)
+            .iter()
+            .filter(|u| u.label.contains("volumes"))
+            .map(|u| u.label.clone())
+            .collect()
+    };
+    assert_eq!(labels(RoleName::Dev), ["claims.volumes.data"]);
+    assert_eq!(labels(RoleName::Ops), ["storage.volumes.config"]);
+    // What a role's write must leave as it was keeps the other role's items.
+    let left = without_role_fields(&p, RoleName::Ops, kind, &obj);
+    assert_eq!(names_of(&left["spec"]["template"]["spec"]["volumes"]), ["data"]);
+    let left = without_role_fields(&p, RoleName::Dev, kind, &obj);
+    assert_eq!(names_of(&left["spec"]["template"]["spec"]["volumes"]), ["config"]);
+    // A document with the other role's kind of volume is refused, naming whose it is.
+    let mut doc = ops.clone();
+    doc["storage"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "more", "persistentVolumeClaim": {"claimName": "m"}}));
+    let problems = decode(&p, RoleName::Ops, &obj, &doc).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "storage.volumes[1] (more): an item with persistentVolumeClaim is the dev role's (claims.volumes); remove it here"
+        ]
+    );
+    // Not a list at all: said so (not judged item by item, nor as removals).
+    let mut odd = ops.clone();
+    odd["storage"]["volumes"] = json!("abc");
+    assert_eq!(
+        messages(&decode(&p, RoleName::Ops, &obj, &odd).unwrap_err()),
+        ["storage.volumes: expected a list (of items keyed by name)"]
+    );
+    // A conflict on a volume is named by the server's path: which role it is depends on the item.
+    let label = document_label(&p, kind, ".spec.template.spec.volumes[name=\"config\"].configMap.name");
+    assert_eq!(label, None);
+}
+
+fn names_of(list: &Value) -> Vec<&str> {
+    list.as_array().into_iter().flatten().filter_map(|v| v["name"].as_str()).collect()
+}
+
+#[test]
+fn a_statefulsets_claim_templates_are_shown_per_template_and_never_changed() {
+    let p = Profile::builtin();
+    let kind = p.kind("sts").unwrap();
+    let mut obj = deployment();
+    obj["kind"] = json!("StatefulSet");
+    obj["spec"]["volumeClaimTemplates"] = json!([
+        {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+          "resources": {"requests": {"storage": "5Gi"}}}},
+        {"metadata": {"name": "logs"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}},
+    ]);
+    let view = ViewOptions::default();
+    let dev = document(&p, RoleName::Dev, kind, &obj, &view);
+    assert_eq!(dev["readOnly"]["templateSize"], json!({"data": "5Gi", "logs": "1Gi"}));
+    assert_eq!(dev["readOnly"]["templateAccessModes"], json!({"data": ["ReadWriteOnce"]}), "only where set");
+    let ops = document(&p, RoleName::Ops, kind, &obj, &view);
+    assert_eq!(ops["readOnly"]["claimTemplateClass"], json!({"data": "fast"}));
+    let mut changed = dev.clone();
+    changed["readOnly"]["templateSize"]["data"] = json!("10Gi");
+    let (_, problems) = decode_document(&p, RoleName::Dev, kind, &obj, &changed);
+    assert!(messages(&problems)[0].starts_with("readOnly.templateSize: shown for context and never written (a StatefulSet's volumeClaimTemplates cannot be changed once it exists"), "{problems:?}");
+}
+
+#[test]
+fn a_volume_named_like_the_other_roles_volume_is_refused() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut obj = deployment();
+    obj["spec"]["template"]["spec"]["volumes"] = json!([
+        {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+        {"name": "config", "configMap": {"name": "web"}},
+    ]);
+    let view = ViewOptions::default();
+    let mut dev = document(&p, RoleName::Dev, kind, &obj, &view);
+    dev["claims"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "config", "persistentVolumeClaim": {"claimName": "c"}}));
+    let problems = decode(&p, RoleName::Dev, &obj, &dev).unwrap_err();
+    assert_eq!(
+        messages(&problems),
+        [
+            "claims.volumes[1] (config): the object's item \"config\" is the ops role's (storage.volumes); give this one another name"
+        ]
+    );
+    let mut ops = document(&p, RoleName::Ops, kind, &obj, &view);
+    ops["storage"]["volumes"].as_array_mut().unwrap().push(json!({"name": "data", "emptyDir": {}}));
+    let problems = decode(&p, RoleName::Ops, &obj, &ops).unwrap_err();
+    assert!(
+        messages(&problems)[0].starts_with(
+            "storage.volumes[1] (data): the object's item \"data\" is the dev role's (claims.volumes)"
+        ),
+        "{problems:?}"
+    );
+    // Its own items, renamed or not, are fine.
+    assert!(decode(&p, RoleName::Ops, &obj, &document(&p, RoleName::Ops, kind, &obj, &view)).is_ok());
+}

@@ -1,3 +1,4 @@
+use super::split::split_item_label;
 use super::*;
 
 #[test]
@@ -6,7 +7,7 @@ fn builtin_profile_parses_with_both_roles() {
     assert_eq!(p.role(RoleName::Dev).manager, "kubectl-oam-dev");
     assert_eq!(p.role(RoleName::Ops).manager, "kubectl-oam-ops");
     let dev: Vec<&str> = p.role(RoleName::Dev).container_fields().map(|f| f.name.as_str()).collect();
-    assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources"]);
+    assert_eq!(dev, ["image", "command", "args", "env", "envFrom", "ports", "resources", "volumeMounts"]);
 }
 
 #[test]
@@ -39,9 +40,9 @@ fn paths_resolve_per_kind() {
     assert_eq!(image.path.in_object(cj).join("."), "spec.jobTemplate.spec.template.spec.containers.image");
     let ops = p.role(RoleName::Ops);
     let traits: Vec<&str> = ops.object_traits("CronJob").map(|(t, _)| t).collect();
-    assert_eq!(traits, ["placement", "metadata", "schedule"], "a trait a kind lacks is absent");
+    assert_eq!(traits, ["placement", "storage", "metadata", "schedule"], "a trait a kind lacks is absent");
     let traits: Vec<&str> = ops.object_traits("Deployment").map(|(t, _)| t).collect();
-    assert_eq!(traits, ["scaler", "rollout", "placement", "metadata"]);
+    assert_eq!(traits, ["scaler", "rollout", "placement", "storage", "metadata"]);
     let pod = ops.object_traits("Deployment").find(|(t, _)| *t == "metadata").unwrap().1[2];
     assert_eq!(pod.path.in_object(deploy).join("."), "spec.template.metadata.annotations");
 }
@@ -267,7 +268,7 @@ fn read_only_fields_may_reserve_map_keys_by_pattern() {
         (
             BUILTIN_PROFILE
                 .replace("    readOnly:\n", "    readOnly:\n      x: {path: container.env, keys: [A]}\n"),
-            "roles.ops.readOnly.x.keys: reserves keys of a map of the object or its pod template, not of a container",
+            "readOnly.x.keys: reserves keys of a map of the object or its pod template, not of a container",
         ),
     ] {
         let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
@@ -320,4 +321,125 @@ fn role_groups_default_and_must_differ() {
     assert!(err.contains("share the group \"oam:developers\""), "{err}");
     let empty = BUILTIN_PROFILE.replace("group: oam:operators", "group: ''");
     assert!(Profile::parse(&empty, "x").unwrap_err().to_string().contains("roles.ops.group is empty"));
+}
+
+#[test]
+fn claim_templates_are_read_only_per_template_and_checked_against_the_schema() {
+    let p = Profile::builtin();
+    let sts = p.kind("sts").unwrap();
+    let dev = p.role(RoleName::Dev);
+    let size = dev.read_only_field("StatefulSet", "templateSize").expect("dev sees the claim size");
+    assert_eq!(size.path.root, Root::ClaimTemplate);
+    assert_eq!(size.path.to_string(), "claimTemplate.spec.resources.requests.storage");
+    assert!(size.reason.as_deref().unwrap().contains("cannot be changed"));
+    assert!(dev.read_only_field("Deployment", "templateSize").is_none(), "StatefulSets only");
+    assert!(p.role(RoleName::Ops).read_only_field("StatefulSet", "claimTemplateClass").is_some());
+    let schema = KindSchema::builtin(&sts.api_version, &sts.kind).unwrap();
+    assert_eq!(p.check_paths(sts, &schema), Ok(()));
+    let typo = FieldPath::parse("claimTemplate.spec.storageClass").unwrap();
+    let err = schema.check(sts, &typo).unwrap_err();
+    assert!(err.contains("did you mean \"storageClassName\""), "{err}");
+    // A role may not own them: the API refuses any change to the templates.
+    let owned = BUILTIN_PROFILE.replace(
+        "        priorityClassName: {path: pod.priorityClassName}\n",
+        "        priorityClassName: {path: pod.priorityClassName}\n        class: {path: claimTemplate.spec.storageClassName, kinds: [StatefulSet]}\n",
+    );
+    let err = Profile::parse(&owned, "p.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("roles.ops.traits.placement.class.path") && err.contains("refuses to change"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_roles_may_split_a_keyed_list_by_what_its_items_have() {
+    let p = Profile::builtin();
+    let field = |role: RoleName, t: &str| {
+        p.role(role)
+            .traits
+            .iter()
+            .find(|x| x.name == t)
+            .unwrap()
+            .fields
+            .iter()
+            .find(|f| f.name == "volumes")
+            .unwrap()
+    };
+    let (claims, storage) = (field(RoleName::Dev, "claims"), field(RoleName::Ops, "storage"));
+    let pvc = serde_json::json!({"name": "data", "persistentVolumeClaim": {"claimName": "data"}});
+    let config = serde_json::json!({"name": "config", "configMap": {"name": "c"}});
+    assert!(claims.keeps_item(&pvc) && !claims.keeps_item(&config));
+    assert!(storage.keeps_item(&config) && !storage.keeps_item(&pvc));
+    let both = serde_json::json!([pvc, config]);
+    assert_eq!(storage.own_items(&both), serde_json::json!([config]));
+    // Only complementary filters may share a path; a filter is where: or unless:, of one field.
+    for (from, to, expect) in [
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, where: {has: persistentVolumeClaim}}",
+            "ops.storage.volumes overlaps dev.claims.volumes",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes}",
+            "overlaps",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, where: {has: a}, unless: {has: b}}",
+            "has both where: and unless:",
+        ),
+        (
+            "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
+            "volumes: {path: pod.volumes, unless: {has: a.b}}",
+            "names one field",
+        ),
+        (
+            "volumeMounts: {path: container.volumeMounts}",
+            "volumeMounts: {path: container.volumeMounts, where: {has: subPath}}",
+            "only a role's field of a list outside the containers",
+        ),
+    ] {
+        let text = BUILTIN_PROFILE.replace(from, to);
+        assert_ne!(text, BUILTIN_PROFILE, "{from}");
+        let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+        assert!(err.contains(expect), "{err} should mention {expect}");
+    }
+}
+
+#[test]
+fn a_split_lists_item_is_named_by_the_role_whose_item_it_is() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let body = serde_json::json!({"spec": {"template": {"spec": {"volumes": [
+        {"name": "config", "configMap": {"name": "c"}},
+        {"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]}}}});
+    let label = |field: &str| split_item_label(&p, kind, field, &body);
+    assert_eq!(
+        label(".spec.template.spec.volumes[name=\"config\"].configMap.name").as_deref(),
+        Some("storage.volumes.config.configMap.name")
+    );
+    assert_eq!(label(".spec.template.spec.volumes[name=\"data\"]").as_deref(), Some("claims.volumes.data"));
+    assert_eq!(label(".spec.template.spec.volumes[name=\"gone\"].secret").as_deref(), None);
+    assert_eq!(label(".spec.replicas").as_deref(), None);
+}
+
+#[test]
+fn only_a_list_may_be_split_by_its_items() {
+    let text = BUILTIN_PROFILE.replace(
+        "        priorityClassName: {path: pod.priorityClassName}\n",
+        "        priorityClassName: {path: pod.priorityClassName}\n        odd: {path: pod.hostname, unless: {has: x}}\n",
+    );
+    let err = Profile::parse(&text, "p.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "placement.odd: unless: takes items of a list; pod.hostname in Deployment is not a list"
+        ),
+        "{err}"
+    );
+    let deploy = Profile::builtin().kind("deploy").unwrap().clone();
+    let schema = KindSchema::builtin(&deploy.api_version, &deploy.kind).unwrap();
+    let deploy = &deploy;
+    let builtin = Profile::builtin();
+    assert_eq!(builtin.check_paths(deploy, &schema), Ok(()));
 }
