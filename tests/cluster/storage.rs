@@ -90,10 +90,10 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
     let mut dev = doc(&ns, "dev", "deploy/files");
     let mounts = &dev["containers"]["app"]["volumeMounts"];
     assert_eq!(mounts.as_array().map(Vec::len), Some(2), "{dev:#}");
-    assert_eq!(names(&dev["claims"]["volumes"]), ["uploads"], "{dev:#}");
+    assert_eq!(names(&dev["claimVolumes"]["volumes"]), ["uploads"], "{dev:#}");
     let mut ops = doc(&ns, "ops", "deploy/files");
     assert_eq!(names(&ops["storage"]["volumes"]), ["config"], "{ops:#}");
-    assert!(ops.get("claims").is_none() && dev.get("storage").is_none());
+    assert!(ops.get("claimVolumes").is_none() && dev.get("storage").is_none());
 
     // The developer mounts a second path of the claim; the operator adds a secret volume.
     dev["containers"]["app"]["volumeMounts"].as_array_mut().unwrap().push(
@@ -156,14 +156,14 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
         .push(json!({"name": "more", "persistentVolumeClaim": {"claimName": "more"}}));
     let err = apply(&ns, "ops", &ops).error();
     assert!(
-        err.contains("storage.volumes[2] (more)") && err.contains("the dev role's (claims.volumes)"),
+        err.contains("storage.volumes[2] (more)") && err.contains("the dev role's (claimVolumes.volumes)"),
         "{err}"
     );
     let mut dev = doc(&ns, "dev", "deploy/files");
-    dev["claims"]["volumes"].as_array_mut().unwrap().push(json!({"name": "scratch", "emptyDir": {}}));
+    dev["claimVolumes"]["volumes"].as_array_mut().unwrap().push(json!({"name": "scratch", "emptyDir": {}}));
     let err = apply(&ns, "dev", &dev).error();
     assert!(
-        err.contains("claims.volumes[1] (scratch)") && err.contains("the ops role's (storage.volumes)"),
+        err.contains("claimVolumes.volumes[1] (scratch)") && err.contains("the ops role's (storage.volumes)"),
         "{err}"
     );
     assert_eq!(
@@ -173,7 +173,10 @@ fn a_deployments_claim_volumes_are_dev_and_its_other_volumes_ops_each_written_al
 
     // Owners name each volume under its role.
     let table = ns.oam(&["owners", "deploy/files"]).ok().stdout;
-    assert!(table.contains("claims.volumes.uploads") && table.contains("storage.volumes.tls"), "{table}");
+    assert!(
+        table.contains("claimVolumes.volumes.uploads") && table.contains("storage.volumes.tls"),
+        "{table}"
+    );
     // Removing a volume a container still mounts is refused naming the mount (not the server's
     // error about a container the operator does not see).
     let mut ops = doc(&ns, "ops", "deploy/files");

@@ -57,7 +57,7 @@ pub(super) fn other_items(
         .collect()
 }
 
-/// Whose the items `filter` leaves are: `the dev role's (claims.volumes)`, if a role's.
+/// Whose the items `filter` leaves are: `the dev role's (claimVolumes.volumes)`, if a role's.
 fn others_owner(
     profile: &Profile,
     role_name: RoleName,

@@ -586,7 +586,7 @@ fn pod_volumes_are_split_between_the_roles_by_whether_they_are_claims() {
     let dev = document(&p, RoleName::Dev, kind, &obj, &view);
     let ops = document(&p, RoleName::Ops, kind, &obj, &view);
     assert_eq!(
-        dev["claims"]["volumes"],
+        dev["claimVolumes"]["volumes"],
         json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
     );
     assert_eq!(ops["storage"]["volumes"], json!([{"name": "config", "configMap": {"name": "web"}}]));
@@ -598,7 +598,7 @@ fn pod_volumes_are_split_between_the_roles_by_whether_they_are_claims() {
             .map(|u| u.label.clone())
             .collect()
     };
-    assert_eq!(labels(RoleName::Dev), ["claims.volumes.data"]);
+    assert_eq!(labels(RoleName::Dev), ["claimVolumes.volumes.data"]);
     assert_eq!(labels(RoleName::Ops), ["storage.volumes.config"]);
     // What a role's write must leave as it was keeps the other role's items.
     let left = without_role_fields(&p, RoleName::Ops, kind, &obj);
@@ -615,7 +615,7 @@ fn pod_volumes_are_split_between_the_roles_by_whether_they_are_claims() {
     assert_eq!(
         messages(&problems),
         [
-            "storage.volumes[1] (more): an item with persistentVolumeClaim is the dev role's (claims.volumes); remove it here"
+            "storage.volumes[1] (more): an item with persistentVolumeClaim is the dev role's (claimVolumes.volumes); remove it here"
         ]
     );
     // Not a list at all: said so (not judged item by item, nor as removals).
@@ -668,7 +668,7 @@ fn a_volume_named_like_the_other_roles_volume_is_refused() {
     ]);
     let view = ViewOptions::default();
     let mut dev = document(&p, RoleName::Dev, kind, &obj, &view);
-    dev["claims"]["volumes"]
+    dev["claimVolumes"]["volumes"]
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "config", "persistentVolumeClaim": {"claimName": "c"}}));
@@ -676,7 +676,7 @@ fn a_volume_named_like_the_other_roles_volume_is_refused() {
     assert_eq!(
         messages(&problems),
         [
-            "claims.volumes[1] (config): the object's item \"config\" is the ops role's (storage.volumes); give this one another name"
+            "claimVolumes.volumes[1] (config): the object's item \"config\" is the ops role's (storage.volumes); give this one another name"
         ]
     );
     let mut ops = document(&p, RoleName::Ops, kind, &obj, &view);
@@ -684,7 +684,7 @@ fn a_volume_named_like_the_other_roles_volume_is_refused() {
     let problems = decode(&p, RoleName::Ops, &obj, &ops).unwrap_err();
     assert!(
         messages(&problems)[0].starts_with(
-            "storage.volumes[1] (data): the object's item \"data\" is the dev role's (claims.volumes)"
+            "storage.volumes[1] (data): the object's item \"data\" is the dev role's (claimVolumes.volumes)"
         ),
         "{problems:?}"
     );

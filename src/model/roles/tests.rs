@@ -365,7 +365,7 @@ fn two_roles_may_split_a_keyed_list_by_what_its_items_have() {
             .find(|f| f.name == "volumes")
             .unwrap()
     };
-    let (claims, storage) = (field(RoleName::Dev, "claims"), field(RoleName::Ops, "storage"));
+    let (claims, storage) = (field(RoleName::Dev, "claimVolumes"), field(RoleName::Ops, "storage"));
     let pvc = serde_json::json!({"name": "data", "persistentVolumeClaim": {"claimName": "data"}});
     let config = serde_json::json!({"name": "config", "configMap": {"name": "c"}});
     assert!(claims.keeps_item(&pvc) && !claims.keeps_item(&config));
@@ -377,7 +377,7 @@ fn two_roles_may_split_a_keyed_list_by_what_its_items_have() {
         (
             "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
             "volumes: {path: pod.volumes, where: {has: persistentVolumeClaim}}",
-            "ops.storage.volumes overlaps dev.claims.volumes",
+            "ops.storage.volumes overlaps dev.claimVolumes.volumes",
         ),
         (
             "volumes: {path: pod.volumes, unless: {has: persistentVolumeClaim}}",
@@ -419,7 +419,10 @@ fn a_split_lists_item_is_named_by_the_role_whose_item_it_is() {
         label(".spec.template.spec.volumes[name=\"config\"].configMap.name").as_deref(),
         Some("storage.volumes.config.configMap.name")
     );
-    assert_eq!(label(".spec.template.spec.volumes[name=\"data\"]").as_deref(), Some("claims.volumes.data"));
+    assert_eq!(
+        label(".spec.template.spec.volumes[name=\"data\"]").as_deref(),
+        Some("claimVolumes.volumes.data")
+    );
     assert_eq!(label(".spec.template.spec.volumes[name=\"gone\"].secret").as_deref(), None);
     assert_eq!(label(".spec.replicas").as_deref(), None);
 }
