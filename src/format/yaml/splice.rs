@@ -1,0 +1,325 @@
+//! Edits in place: a YAML text changed so that some of its documents read as new values, touching
+//! only the bytes those changes need. Comments, key order, quoting, indentation and every other
+//! document stay byte for byte; a changed scalar is replaced where it is written, a removed entry
+//! or list item loses exactly its lines, a new key or item is inserted after the last one of its
+//! block at that block's indentation. What cannot change alone is refused with its place: an
+//! anchor or alias (one edit would change several values), a block scalar (`|`, `>`), a value that
+//! changes between a scalar and a collection. A flow collection (`{a: 1}`, `[x, y]`) that changes is
+//! written again as a flow collection, on its own bytes. The result is read back and must give
+//! exactly the intended values, or nothing is returned.
+
+use serde_json::Value;
+
+use super::emit::{needs_quotes, quoted_key, to_string};
+use super::parse::{DOCUMENT_LIMITS, Node, Shape, YamlError, parse};
+
+/// One replacement of `start..end` by `text`.
+#[derive(Debug, Clone)]
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// `text` with document `index` (0-based, among the non-empty documents) reading as `value`, for
+/// each `(index, value)` of `changes`. Unchanged when nothing differs.
+pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, YamlError> {
+    // The parser reads past a byte-order mark; positions are in the text after it.
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    let docs = parse(body, &DOCUMENT_LIMITS)?;
+    let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
+    let ctx = Context { text: body, newline, indented_sequences: docs.iter().any(|d| indented(body, &d.root)) };
+    let mut edits = Vec::new();
+    let mut wanted: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
+    for (index, value) in changes {
+        let Some(doc) = docs.get(*index) else {
+            return Err(refusal(0, 0, format!("the text has no document {}", index + 1)));
+        };
+        ctx.diff(&doc.root, &doc.value, value, &mut edits)?;
+        wanted[*index] = value.clone();
+    }
+    if edits.is_empty() {
+        return Ok(text.to_string());
+    }
+    edits.sort_by_key(|e| e.start);
+    let mut out = String::with_capacity(body.len() + 64);
+    out.push_str(bom);
+    let mut at = 0;
+    for e in &edits {
+        if e.start < at {
+            return Err(refusal(0, 0, "two changes overlap in the text; edit it by hand".into()));
+        }
+        out.push_str(&body[at..e.start]);
+        out.push_str(&e.text);
+        at = e.end;
+    }
+    out.push_str(&body[at..]);
+    // Read back: exactly the intended documents, or nothing.
+    let again = parse(out.strip_prefix('\u{feff}').unwrap_or(&out), &DOCUMENT_LIMITS).map_err(|e| {
+        refusal(0, 0, format!("the edited text would not read as YAML ({e}); nothing was changed"))
+    })?;
+    let read: Vec<&Value> = again.iter().map(|d| &d.value).collect();
+    if read.len() != wanted.len() || read.iter().zip(&wanted).any(|(a, b)| *a != b) {
+        return Err(refusal(
+            0,
+            0,
+            "the edited text would not read back as the intended object; nothing was changed (edit it by hand)"
+                .into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn refusal(line: usize, column: usize, message: String) -> YamlError {
+    YamlError { line, column, message }
+}
+
+/// Whether sequences under a key are indented past the key (`env:\n  - name: A`) in this document.
+fn indented(text: &str, node: &Node) -> bool {
+    match &node.shape {
+        Shape::Mapping(entries) => entries.values().any(|v| {
+            let own = matches!(v.shape, Shape::Sequence(_))
+                && !v.flow
+                && !v.anchored
+                && column(text, v.span.0) > column(text, v.key_byte);
+            own || indented(text, v)
+        }),
+        Shape::Sequence(items) => items.iter().any(|i| indented(text, i)),
+        Shape::Scalar { .. } => false,
+    }
+}
+
+/// Bytes from the start of the line to `byte`.
+fn column(text: &str, byte: usize) -> usize {
+    byte - line_start(text, byte)
+}
+
+fn line_start(text: &str, byte: usize) -> usize {
+    text[..byte].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The byte after the newline that ends the line holding `byte` (the text's end on its last line).
+fn line_end(text: &str, byte: usize) -> usize {
+    text[byte..].find('\n').map_or(text.len(), |i| byte + i + 1)
+}
+
+struct Context<'a> {
+    text: &'a str,
+    newline: &'a str,
+    indented_sequences: bool,
+}
+
+impl Context<'_> {
+    fn refuse(&self, node: &Node, why: &str) -> YamlError {
+        refusal(node.at.0, node.at.1, why.to_string())
+    }
+
+    /// The last byte that belongs to `node` (a block collection ends with its last child).
+    fn content_end(&self, node: &Node) -> usize {
+        let end = match &node.shape {
+            _ if node.flow || node.anchored => node.span.1,
+            Shape::Scalar { .. } => node.span.1,
+            Shape::Mapping(entries) => {
+                entries.values().map(|n| self.content_end(n).max(n.key_byte)).max().unwrap_or(node.span.1)
+            }
+            Shape::Sequence(items) => items.iter().map(|n| self.content_end(n)).max().unwrap_or(node.span.1),
+        };
+        // A block scalar's content ends with its newline: that newline ends its last line.
+        match end > node.span.0 && self.text.as_bytes().get(end - 1) == Some(&b'\n') {
+            true => end - 1,
+            false => end,
+        }
+    }
+
+    /// Where text after `node`'s last line goes (with a newline first if the text has none).
+    fn after(&self, node: &Node) -> (usize, &str) {
+        let end = line_end(self.text, self.content_end(node));
+        match self.text[..end].ends_with('\n') {
+            true => (end, ""),
+            false => (end, self.newline),
+        }
+    }
+
+    /// The lines of a block item or entry starting at `first` (its dash or key), through its end.
+    fn whole_lines(&self, first: usize, node: &Node, what: &str) -> Result<(usize, usize), YamlError> {
+        let start = line_start(self.text, first);
+        if !self.text[start..first].chars().all(|c| c == ' ' || c == '\t') {
+            return Err(self.refuse(node, &format!("{what} shares its line with other content; edit it by hand")));
+        }
+        let end = line_end(self.text, self.content_end(node).max(first));
+        Ok((start, end))
+    }
+
+    /// The dash of a block sequence item.
+    fn dash(&self, item: &Node) -> Option<usize> {
+        let before = self.text[..item.span.0].trim_end_matches([' ', '\t']);
+        before.ends_with('-').then(|| before.len() - 1)
+    }
+
+    fn indent(&self, block: &str, column: usize) -> String {
+        let pad = " ".repeat(column);
+        block.lines().map(|l| format!("{pad}{l}{}", self.newline)).collect()
+    }
+
+    fn diff(&self, node: &Node, old: &Value, new: &Value, edits: &mut Vec<Edit>) -> Result<(), YamlError> {
+        if old == new {
+            return Ok(());
+        }
+        if node.anchored {
+            return Err(self.refuse(
+                node,
+                "the value to change is an anchor or alias (& or *): changing it here would change every copy; write it out and try again",
+            ));
+        }
+        if node.flow {
+            return self.rewrite_flow(node, new, edits);
+        }
+        match (&node.shape, old, new) {
+            (Shape::Scalar { block: true, .. }, _, _) => Err(self.refuse(
+                node,
+                "the value to change is a block scalar (| or >); edit it by hand",
+            )),
+            (Shape::Scalar { .. }, o, n) if !o.is_object() && !o.is_array() && !n.is_object() && !n.is_array() => {
+                let written = &self.text[node.span.0..node.span.1];
+                if node.span.0 == node.span.1 {
+                    return Err(self.refuse(node, "the value to change is empty (key with no value); edit it by hand"));
+                }
+                edits.push(Edit { start: node.span.0, end: node.span.1, text: scalar_text(n, written) });
+                Ok(())
+            }
+            (Shape::Mapping(entries), Value::Object(o), Value::Object(n)) => {
+                for (key, child) in entries {
+                    match (o.get(key), n.get(key)) {
+                        (Some(a), Some(b)) => self.diff(child, a, b, edits)?,
+                        (Some(_), None) => {
+                            let (start, end) = self.whole_lines(child.key_byte, child, &format!("key \"{key}\""))?;
+                            edits.push(Edit { start, end, text: String::new() });
+                        }
+                        _ => {}
+                    }
+                }
+                let added: serde_json::Map<String, Value> =
+                    n.iter().filter(|(k, _)| !o.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                if !added.is_empty() {
+                    let column = entries.values().map(|e| column(self.text, e.key_byte)).min().unwrap_or(0);
+                    let (at, lead) = self.after(node);
+                    let mut text = lead.to_string();
+                    for (k, v) in &added {
+                        text.push_str(&self.entry(k, v, column));
+                    }
+                    edits.push(Edit { start: at, end: at, text });
+                }
+                Ok(())
+            }
+            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) => self.diff_items(node, items, o, n, edits),
+            _ => Err(self.refuse(
+                node,
+                "the value changes between a single value and a list or mapping; edit it by hand",
+            )),
+        }
+    }
+
+    /// A new `key: value` entry at `column`, in the document's block style.
+    fn entry(&self, key: &str, value: &Value, column: usize) -> String {
+        match value {
+            Value::Array(items) if !items.is_empty() && self.indented_sequences => {
+                let head = format!("{}:", quoted_key(key));
+                format!("{}{}", self.indent(&head, column), self.indent(&to_string(value), column + 2))
+            }
+            _ => self.indent(&to_string(&serde_json::json!({ key: value })), column),
+        }
+    }
+
+    fn diff_items(
+        &self,
+        node: &Node,
+        items: &[Node],
+        old: &[Value],
+        new: &[Value],
+        edits: &mut Vec<Edit>,
+    ) -> Result<(), YamlError> {
+        let name = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_string);
+        let named = old.iter().chain(new).all(|v| name(v).is_some());
+        // Pairs (old index, new index); the rest of old is removed, the rest of new added.
+        let mut pairs = Vec::new();
+        if named {
+            for (i, o) in old.iter().enumerate() {
+                if let Some(j) = new.iter().position(|n| name(n) == name(o)) {
+                    pairs.push((i, j));
+                }
+            }
+        } else {
+            pairs.extend((0..old.len().min(new.len())).map(|i| (i, i)));
+        }
+        for &(i, j) in &pairs {
+            self.diff(&items[i], &old[i], &new[j], edits)?;
+        }
+        for (i, item) in items.iter().enumerate() {
+            if pairs.iter().any(|&(p, _)| p == i) {
+                continue;
+            }
+            let Some(dash) = self.dash(item) else {
+                return Err(self.refuse(item, "cannot find this list item's dash; edit it by hand"));
+            };
+            let (start, end) = self.whole_lines(dash, item, "the list item")?;
+            edits.push(Edit { start, end, text: String::new() });
+        }
+        let added: Vec<&Value> =
+            new.iter().enumerate().filter(|(j, _)| !pairs.iter().any(|&(_, q)| q == *j)).map(|(_, v)| v).collect();
+        if !added.is_empty() {
+            let Some(dash) = items.first().and_then(|i| self.dash(i)) else {
+                return Err(self.refuse(node, "cannot find this list's dashes; edit it by hand"));
+            };
+            let (at, lead) = self.after(node);
+            let block = to_string(&Value::Array(added.into_iter().cloned().collect()));
+            edits.push(Edit { start: at, end: at, text: format!("{lead}{}", self.indent(&block, column(self.text, dash))) });
+        }
+        Ok(())
+    }
+
+    fn rewrite_flow(&self, node: &Node, new: &Value, edits: &mut Vec<Edit>) -> Result<(), YamlError> {
+        if !(new.is_object() || new.is_array()) {
+            return Err(self.refuse(node, "a flow collection ({…} or […]) would become a single value; edit it by hand"));
+        }
+        edits.push(Edit { start: node.span.0, end: node.span.1, text: flow(new) });
+        Ok(())
+    }
+}
+
+/// A scalar as one token, in the style it replaces where that style can hold it (a double- or
+/// single-quoted string stays quoted so).
+fn scalar_text(value: &Value, written: &str) -> String {
+    let json = || serde_json::to_string(value).unwrap_or_default();
+    match value {
+        Value::String(s) if s.contains('\n') || written.starts_with('"') => json(),
+        Value::String(s) if written.starts_with('\'') => format!("'{}'", s.replace('\'', "''")),
+        Value::String(s) if needs_quotes(s) => json(),
+        Value::String(s) => s.clone(),
+        _ => json(),
+    }
+}
+
+/// A value as a one-line flow collection: `{a: 1, b: [x, y]}`.
+fn flow(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let entries: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", flow_scalar_key(k), flow(v))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::String(s) if needs_quotes(s) || s.contains([',', '[', ']', '{', '}']) => {
+            serde_json::to_string(s).unwrap_or_default()
+        }
+        other => scalar_text(other, ""),
+    }
+}
+
+fn flow_scalar_key(key: &str) -> String {
+    flow(&Value::String(key.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use serde_json::{Value, json};
+
+use super::edit_documents;
+use crate::format::yaml::{DOCUMENT_LIMITS, parse};
+
+/// The value of document `index` of `text`, changed by `change`.
+fn changed(text: &str, index: usize, change: impl FnOnce(&mut Value)) -> Value {
+    let mut value = parse(text, &DOCUMENT_LIMITS).unwrap()[index].value.clone();
+    change(&mut value);
+    value
+}
+
+const DEPLOY: &str = "\
+# the web app
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # keep me
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: app
+          image: \"nginx:1.25\"   # pinned
+          env:
+            - name: MODE
+              value: prod
+            # the port
+            - name: PORT
+              value: '8080'
+        - name: side
+          image: busybox
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf}
+data:
+  a: \"1\"
+";
+
+#[test]
+fn edits_change_only_their_lines() {
+    // (what, change, expected text)
+    type Change = fn(&mut Value);
+    let cases: Vec<(&str, Change, String)> = vec![
+        (
+            "image in double quotes stays double-quoted, comment kept",
+            |v| v["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.27"),
+            DEPLOY.replace("\"nginx:1.25\"   # pinned", "\"nginx:1.27\"   # pinned"),
+        ),
+        (
+            "a plain number",
+            |v| v["spec"]["replicas"] = json!(5),
+            DEPLOY.replace("replicas: 2", "replicas: 5"),
+        ),
+        (
+            "single quotes kept",
+            |v| v["spec"]["template"]["spec"]["containers"][0]["env"][1]["value"] = json!("9090"),
+            DEPLOY.replace("'8080'", "'9090'"),
+        ),
+        (
+            "an env item removed: exactly its lines (its comment above it stays)",
+            |v| {
+                v["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut().unwrap().remove(0);
+            },
+            DEPLOY.replace("            - name: MODE\n              value: prod\n", ""),
+        ),
+        (
+            "an env item added after the last, at the list's indentation",
+            |v| {
+                v["spec"]["template"]["spec"]["containers"][0]["env"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "DEBUG", "value": "true"}))
+            },
+            DEPLOY.replace(
+                "              value: '8080'\n",
+                "              value: '8080'\n            - name: DEBUG\n              value: 'true'\n",
+            ),
+        ),
+        (
+            "a new key at the mapping's indentation",
+            |v| v["metadata"]["labels"] = json!({"team": "a"}),
+            DEPLOY.replace("  name: web   # keep me\n", "  name: web   # keep me\n  labels:\n    team: a\n"),
+        ),
+        (
+            "a new list under a key follows the file's indented sequences",
+            |v| v["spec"]["template"]["spec"]["containers"][1]["args"] = json!(["-v"]),
+            DEPLOY.replace("          image: busybox\n", "          image: busybox\n          args:\n            - -v\n"),
+        ),
+        (
+            "a key removed",
+            |v| {
+                v["spec"].as_object_mut().unwrap().shift_remove("replicas");
+            },
+            DEPLOY.replace("  replicas: 2\n", ""),
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let value = changed(DEPLOY, 0, change);
+        let out = edit_documents(DEPLOY, &[(0, value)]).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(out, expected, "{what}");
+    }
+}
+
+#[test]
+fn a_flow_mapping_is_rewritten_on_its_own_bytes() {
+    let value = changed(DEPLOY, 1, |v| v["metadata"]["labels"] = json!({"x": "y"}));
+    let value2 = changed(DEPLOY, 1, |v| v["metadata"]["name"] = json!("other"));
+    let out = edit_documents(DEPLOY, &[(1, value2)]).unwrap();
+    assert_eq!(out, DEPLOY.replace("metadata: {name: conf}", "metadata: {name: other}"));
+    // A key added to a flow mapping: the mapping is written again, still on one line.
+    let out = edit_documents(DEPLOY, &[(1, value)]).unwrap();
+    assert_eq!(out, DEPLOY.replace("metadata: {name: conf}", "metadata: {name: conf, labels: {x: \"y\"}}"));
+}
+
+#[test]
+fn anchors_aliases_and_block_scalars_are_refused_with_their_place() {
+    let cases = [
+        ("a: &x 1\nb: *x\n", json!({"a": 2, "b": 1}), (1, 7), "anchor or alias"),
+        ("a: &x 1\nb: *x\n", json!({"a": 1, "b": 2}), (2, 4), "anchor or alias"),
+        ("a: |\n  line\nb: 1\n", json!({"a": "other\n", "b": 1}), (2, 3), "block scalar"),
+        ("a:\n  b: 1\n", json!({"a": "text"}), (2, 3), "single value and a list"),
+    ];
+    for (text, value, (line, column), says) in cases {
+        let err = edit_documents(text, &[(0, value)]).unwrap_err();
+        assert_eq!((err.line, err.column), (line, column), "{text}: {err}");
+        assert!(err.message.contains(says), "{text}: {err}");
+    }
+}
+
+#[test]
+fn other_documents_and_unchanged_text_stay_byte_for_byte() {
+    let same = changed(DEPLOY, 0, |_| {});
+    assert_eq!(edit_documents(DEPLOY, &[(0, same)]).unwrap(), DEPLOY);
+    let value = changed(DEPLOY, 1, |v| v["data"]["a"] = json!("2"));
+    let out = edit_documents(DEPLOY, &[(1, value)]).unwrap();
+    let (first, _) = out.split_once("---").unwrap();
+    let (original, _) = DEPLOY.split_once("---").unwrap();
+    assert_eq!(first, original);
+    assert!(out.ends_with("data:\n  a: \"2\"\n"), "{out}");
+}
+
+#[test]
+fn crlf_and_a_missing_final_newline_are_kept() {
+    let text = "a: 1\r\nb:\r\n  c: x";
+    let out = edit_documents(text, &[(0, json!({"a": 1, "b": {"c": "x", "d": "y"}}))]).unwrap();
+    assert_eq!(out, "a: 1\r\nb:\r\n  c: x\r\n  d: 'y'\r\n");
+}
+
+#[test]
+fn a_change_that_would_read_back_differently_is_refused() {
+    // An env item whose first key is not on its own line cannot lose that key alone.
+    let text = "items:\n- name: a\n  value: b\n";
+    let err = edit_documents(text, &[(0, json!({"items": [{"value": "b"}]}))]).unwrap_err();
+    assert!(err.message.contains("edit it by hand"), "{err}");
+}
