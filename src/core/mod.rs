@@ -11,6 +11,7 @@ pub mod edit;
 pub mod explain;
 pub mod hpa;
 pub mod hpa_write;
+pub mod local;
 pub mod owners;
 pub mod ownership;
 pub mod policy;
