@@ -305,6 +305,22 @@ pub struct TargetArgs {
     pub name: Option<String>,
 }
 
+/// `--local -f FILE…`: manifest files instead of the cluster.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LocalFiles {
+    /// With --local: manifest files to read (and, for changes, to change in place): a file, a
+    /// directory (its .yaml/.yml/.json files) or "-" (stdin, read only); repeatable
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Work on the manifest files given with -f, not on the cluster: no kubeconfig is read and no
+    /// request is sent
+    #[arg(long, requires = "filename")]
+    pub local: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct GetArgs {
     #[command(flatten)]
@@ -355,6 +371,8 @@ pub struct GetArgs {
     /// -o jsonpath: a field the template names that an object lacks prints nothing (false: an error)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub allow_missing_template_keys: bool,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
@@ -554,10 +572,12 @@ pub struct SetImageArgs {
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
     /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
-    #[arg(required = true, value_name = "CONTAINER=IMAGE")]
+    #[arg(required_unless_present = "local", value_name = "CONTAINER=IMAGE")]
     pub images: Vec<String>,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
@@ -566,20 +586,22 @@ pub struct SetEnvArgs {
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
     /// KEY=VALUE to set, KEY- to remove, after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
-    #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
+    #[arg(required_unless_present = "local", value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
-    /// TYPE/NAME…, or TYPE followed by NAME…
-    #[arg(value_name = "TYPE[/NAME]")]
-    pub target: String,
+    /// TYPE/NAME…, or TYPE followed by NAME… (with --local: optional, every scalable object of the files)
+    #[arg(value_name = "TYPE[/NAME]", required_unless_present = "local")]
+    pub target: Option<String>,
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// The new replica count
@@ -587,6 +609,8 @@ pub struct ScaleArgs {
     pub replicas: i64,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]

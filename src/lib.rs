@@ -175,7 +175,7 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         RoleCommand::Get(args) => words(&args.target),
         RoleCommand::Set(SetCommand::Image(args)) => Some(with_name(&args.target, args.images.first())),
         RoleCommand::Set(SetCommand::Env(args)) => Some(with_name(&args.target, args.vars.first())),
-        RoleCommand::Scale(args) => Some(with_name(&args.target, args.names.first())),
+        RoleCommand::Scale(args) => args.target.as_ref().map(|t| with_name(t, args.names.first())),
         RoleCommand::Autoscale(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::Adopt(args) => words(&args.target),
         RoleCommand::Gitops(args) => words(&args.target),
@@ -220,6 +220,42 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
     }
 }
 
+/// The manifest files a command names with `-f` (and `--local`), if it takes them.
+fn local_files(command: &RoleCommand) -> Option<&cli::LocalFiles> {
+    match command {
+        RoleCommand::Get(args) => Some(&args.files),
+        RoleCommand::Set(SetCommand::Image(args)) => Some(&args.files),
+        RoleCommand::Set(SetCommand::Env(args)) => Some(&args.files),
+        RoleCommand::Scale(args) => Some(&args.files),
+        _ => None,
+    }
+    .filter(|files| files.local || !files.filename.is_empty())
+}
+
+/// `--local -f FILE…`: the files, not the cluster. No kubeconfig is read: the profile is
+/// `--profile FILE` or the built-in one.
+fn local_command(
+    flags: &cli::KubeFlags,
+    role: RoleName,
+    command: &RoleCommand,
+    files: &cli::LocalFiles,
+) -> Result<Outcome> {
+    if !files.local {
+        return Err(Error::Usage(
+            "-f reads manifest files: add --local to show or change them (live objects are named TYPE/NAME)"
+                .into(),
+        ));
+    }
+    let profile = check::profile(flags.profile.as_ref())?;
+    match command {
+        RoleCommand::Get(args) => print(commands::local::get(&profile, role, args)?),
+        RoleCommand::Set(SetCommand::Image(args)) => print(commands::local::set_image(&profile, args)?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(commands::local::set_env(&profile, args)?),
+        RoleCommand::Scale(args) => print(commands::local::scale(&profile, args)?),
+        _ => Err(Error::Usage("--local goes with get, set image, set env and scale".into())),
+    }
+}
+
 async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
     // Refuse a command of the other role before anything talks to the cluster (so before the
     // context's namespace is known: -n only when given).
@@ -256,6 +292,9 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         if let Some(object) = named_object(command) {
             return Err(across_namespaces(object));
         }
+    }
+    if let Some(files) = local_files(command) {
+        return local_command(flags, role, command, files);
     }
     let cluster = commands::connect(flags).await?;
     let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;

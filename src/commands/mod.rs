@@ -28,6 +28,7 @@ pub mod explain;
 pub mod get;
 pub mod gitops;
 pub mod list;
+pub mod local;
 pub mod owners;
 pub mod policy;
 pub mod release;

@@ -17,11 +17,16 @@ pub fn unified(before: &str, after: &str, label: &str, colour: bool) -> String {
 
 /// [`unified`], the second document described as `after` (`after apply, client dry run …`).
 pub fn unified_as(before: &str, after: &str, label: &str, after_what: &str, colour: bool) -> String {
+    unified_between(before, after, &format!("{label} (live)"), &format!("{label} ({after_what})"), colour)
+}
+
+/// A unified diff whose two sides are named `old` and `new` (a file and the file as it would be).
+pub fn unified_between(before: &str, after: &str, old: &str, new: &str, colour: bool) -> String {
     if before == after {
         return String::new();
     }
     let diff = TextDiff::from_lines(before, after);
-    let mut out = format!("--- {label} (live)\n+++ {label} ({after_what})\n");
+    let mut out = format!("--- {old}\n+++ {new}\n");
     for group in diff.grouped_ops(3) {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old = first.old_range().start..last.old_range().end;

@@ -1,0 +1,329 @@
+//! `--local -f FILE…`: role views and role edits of manifest files, no cluster. `get` prints the
+//! role documents of the workloads in the files; `set image`, `set env` and `scale` change the files
+//! in place through the same role document a live write changes (`core::local`), and
+//! `format::yaml::edit_documents` rewrites only the lines that change. Kinds the profile does not
+//! cover are skipped with one note. Every file is worked out before any is written; each is written
+//! whole (a temporary file renamed over it, its mode kept).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::cli::{GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
+use crate::commands::apply::expand_sources;
+use crate::commands::get::print_local;
+use crate::commands::set::{env_changes, image_pairs, set_env_vars, set_images};
+use crate::core::local::{self, FileObject, Skipped};
+use crate::error::{Error, Result};
+use crate::format::{diff, output, yaml};
+use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::target::{Target, parse_targets};
+
+/// One manifest file as read.
+struct File {
+    /// None for stdin.
+    path: Option<PathBuf>,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl File {
+    fn source(&self) -> String {
+        self.path.as_ref().map_or_else(|| "stdin".to_string(), |p| p.display().to_string())
+    }
+}
+
+fn read(files: &LocalFiles) -> Result<Vec<File>> {
+    let mut out = Vec::new();
+    for path in expand_sources(&files.filename, files.recursive)? {
+        let (text, path) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            (text, None)
+        } else {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+            (text, Some(path))
+        };
+        let source = path.as_ref().map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
+        let values = yaml::parse_documents(&text, &source)?.into_iter().map(|d| d.value).collect();
+        out.push(File { path, text, values });
+    }
+    Ok(out)
+}
+
+/// The workloads of every file (file index, object), and the one note about what was skipped.
+fn workloads<'p>(profile: &'p Profile, files: &[File]) -> (Vec<(usize, FileObject<'p>)>, Option<String>) {
+    let mut skipped = Skipped::default();
+    let mut out = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        out.extend(local::workloads(profile, &file.values, &mut skipped).into_iter().map(|o| (i, o)));
+    }
+    (out, skipped.note())
+}
+
+/// The objects named on the command line (kind, name), if any.
+fn named<'p>(profile: &'p Profile, words: &[String]) -> Result<Vec<(&'p KindInfo, String)>> {
+    parse_targets(profile, words)
+}
+
+fn is_named(names: &[(&KindInfo, String)], obj: &FileObject<'_>) -> bool {
+    names.iter().any(|(k, n)| k.kind == obj.kind.kind && n == obj.name())
+}
+
+/// Names given that no file holds: refused, naming them and the files.
+fn check_found(names: &[(&KindInfo, String)], found: &[(usize, FileObject<'_>)], files: &LocalFiles) -> Result<()> {
+    for (kind, name) in names {
+        if !found.iter().any(|(_, o)| o.kind.kind == kind.kind && o.name() == name) {
+            let given: Vec<String> = files.filename.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::Usage(format!(
+                "{}/{name} is not in the files given with -f ({}); name an object they hold, or give no name for all",
+                kind.display_resource(),
+                given.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn namespace_of(obj: &Value) -> String {
+    obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string()
+}
+
+/// `ROLE get --local -f FILE… [TYPE/NAME…]`.
+pub fn get(profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
+    if args.selector.is_some() || args.field_selector.is_some() {
+        return Err(Error::Usage(
+            "-l and --field-selector select objects in the cluster; with --local, name them (TYPE/NAME) or give none for all"
+                .into(),
+        ));
+    }
+    let words: Vec<String> =
+        args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
+    let names = named(profile, &words)?;
+    if !words.is_empty() && names.is_empty() {
+        return Err(Error::Usage(format!(
+            "\"{}\" names no object; with --local give TYPE/NAME or TYPE NAME…, or no name for every workload of the files",
+            words.join(" ")
+        )));
+    }
+    let files = read(&args.files)?;
+    let (found, note) = workloads(profile, &files);
+    check_found(&names, &found, &args.files)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    let mut objects = Vec::new();
+    for (_, obj) in found {
+        if !names.is_empty() && !is_named(&names, &obj) {
+            continue;
+        }
+        if let Some(only) = &args.container {
+            let have = crate::model::object::container_names(&obj.object, obj.kind);
+            if !have.contains(only) {
+                if names.is_empty() {
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "{} has no container \"{only}\"; it has {}",
+                    obj.display(),
+                    have.join(", ")
+                )));
+            }
+        }
+        let target = Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
+        objects.push((target, obj.object));
+    }
+    if objects.is_empty() {
+        return Ok(String::new());
+    }
+    print_local(profile, role, args, objects)
+}
+
+/// The objects named before the values (`set image deploy/web app=x`), and the values. With
+/// `--local` the objects are optional: `set image app=x -f dir --local` changes every workload.
+fn split_words<'a>(first: &'a str, rest: &'a [String], is_value: impl Fn(&str) -> bool) -> (Vec<String>, Vec<String>) {
+    let words: Vec<String> = std::iter::once(first.to_string()).chain(rest.iter().cloned()).collect();
+    let objects = words.iter().take_while(|w| !is_value(w)).count();
+    let (o, v) = words.split_at(objects);
+    (o.to_vec(), v.to_vec())
+}
+
+/// The change of one object's role document: Ok(false) when it does not apply to this object
+/// (only when no object was named: a container it lacks, a kind without replicas).
+type Change<'c> = dyn Fn(&mut Value, &FileObject<'_>, bool) -> Result<bool> + 'c;
+
+/// Changes the named objects (all, when none is named) of the files, as `change` changes their
+/// role documents; prints one line per object, or with a dry run the diff of each file.
+fn edit_files(
+    profile: &Profile,
+    role: RoleName,
+    files: &LocalFiles,
+    words: &[String],
+    flags: &WriteFlags,
+    what: &str,
+    change: &Change<'_>,
+) -> Result<String> {
+    if files.filename.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "-f - (stdin) cannot be changed in place; give the manifest file or directory".into(),
+        ));
+    }
+    let names = named(profile, words)?;
+    let read_files = read(files)?;
+    let (found, note) = workloads(profile, &read_files);
+    check_found(&names, &found, files)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    // Per file: the documents as they should read, and a line per object.
+    let mut wanted: Vec<Vec<Value>> = read_files.iter().map(|f| f.values.clone()).collect();
+    let mut lines: Vec<Vec<String>> = vec![Vec::new(); read_files.len()];
+    let mut touched = 0;
+    for (file, obj) in &found {
+        if !names.is_empty() && !is_named(&names, obj) {
+            continue;
+        }
+        let source = read_files[*file].source();
+        let mut doc = local::view(profile, role, obj.kind, &obj.object, None);
+        let at = |e: Error| Error::Usage(format!("{source}: {}", output::one_line(&e.to_string())));
+        if !change(&mut doc, obj, !names.is_empty()).map_err(at)? {
+            continue;
+        }
+        touched += 1;
+        let new = local::with_document(profile, role, obj, &doc).map_err(at)?;
+        let shown = match new == obj.object {
+            true => format!("{} unchanged (file: {source})", obj.display()),
+            false => format!("{} {what} (file: {source})", obj.display()),
+        };
+        lines[*file].push(shown);
+        if new != obj.object {
+            let document = &mut wanted[*file][obj.place.document];
+            *document = local::in_document(document, obj.place, new);
+        }
+    }
+    if touched == 0 {
+        return Err(Error::Usage(format!(
+            "no workload in the files given with -f takes this change ({} object(s) of kinds the profile covers read)",
+            found.len()
+        )));
+    }
+    // Every file worked out before any is written.
+    let mut outputs = Vec::new();
+    for (i, file) in read_files.iter().enumerate() {
+        let changes: Vec<(usize, Value)> = wanted[i]
+            .iter()
+            .enumerate()
+            .filter(|(d, v)| file.values.get(*d) != Some(*v))
+            .map(|(d, v)| (d, v.clone()))
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let text = yaml::edit_documents(&file.text, &changes).map_err(|e| {
+            let place = if e.line == 0 { String::new() } else { format!(":{}:{}", e.line, e.column) };
+            Error::Usage(format!("{}{place}: {}", file.source(), e.message))
+        })?;
+        outputs.push((i, text));
+    }
+    let mut out = String::new();
+    if flags.dry_run() {
+        for (i, text) in &outputs {
+            let file = &read_files[*i];
+            let source = file.source();
+            let changed = format!("{source} (changed, not written: dry run)");
+            out.push_str(&diff::unified_between(&file.text, text, &source, &changed, output::use_colour()));
+        }
+        return Ok(out);
+    }
+    for (i, text) in &outputs {
+        if let Some(path) = &read_files[*i].path {
+            write_atomically(path, text)?;
+        }
+    }
+    for line in lines.iter().flatten() {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Writes `text` to a temporary file beside `path`, with `path`'s mode, and renames it over `path`.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.kubectl-oam-{}", std::process::id()));
+    let permissions = std::fs::metadata(path).map_err(io)?.permissions();
+    let written = std::fs::write(&temp, text)
+        .and_then(|_| std::fs::set_permissions(&temp, permissions))
+        .and_then(|_| std::fs::rename(&temp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io(e));
+    }
+    Ok(())
+}
+
+/// `dev set image [TYPE/NAME…] CONTAINER=IMAGE… --local -f FILE…`.
+pub fn set_image(profile: &Profile, args: &SetImageArgs) -> Result<String> {
+    let (objects, images) = split_words(&args.target, &args.images, |w| w.contains('='));
+    if images.is_empty() {
+        return Err(Error::Usage("give CONTAINER=IMAGE, e.g. app=nginx:1.27".into()));
+    }
+    let pairs = image_pairs(&images, "the files given with -f")?;
+    let change = |doc: &mut Value, obj: &FileObject<'_>, named: bool| {
+        let have = crate::core::project::named_containers(doc);
+        if !named && !pairs.iter().any(|(c, _)| c == "*" || have.contains(c)) {
+            return Ok(false);
+        }
+        let pairs: Vec<(String, String)> = match named {
+            true => pairs.clone(),
+            false => pairs.iter().filter(|(c, _)| c == "*" || have.contains(c)).cloned().collect(),
+        };
+        set_images(doc, &pairs, &obj.display()).map(|_| true)
+    };
+    edit_files(profile, RoleName::Dev, &args.files, &objects, &args.write, "image updated", &change)
+}
+
+/// `dev set env [TYPE/NAME…] KEY=VALUE… KEY-… [-c CONTAINER] --local -f FILE…`.
+pub fn set_env(profile: &Profile, args: &SetEnvArgs) -> Result<String> {
+    let (objects, vars) = split_words(&args.target, &args.vars, |w| w.contains('=') || w.ends_with('-'));
+    if vars.is_empty() {
+        return Err(Error::Usage("give KEY=VALUE or KEY-, e.g. MODE=prod".into()));
+    }
+    let (set, unset) = env_changes(&vars, "the files given with -f")?;
+    let only = args.container.as_deref();
+    let change = |doc: &mut Value, obj: &FileObject<'_>, named: bool| {
+        if let Some(only) = only.filter(|_| !named) {
+            if !crate::core::project::named_containers(doc).iter().any(|c| c == only) {
+                return Ok(false);
+            }
+        }
+        set_env_vars(doc, only, &set, &unset, &obj.display()).map(|_| true)
+    };
+    edit_files(profile, RoleName::Dev, &args.files, &objects, &args.write, "env updated", &change)
+}
+
+/// `ops scale [TYPE/NAME…] --replicas N --local -f FILE…`.
+pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
+    if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
+        return Err(Error::Usage(format!("--replicas must be from 0 to {}, not {}", i32::MAX, args.replicas)));
+    }
+    let objects: Vec<String> = args.target.iter().chain(&args.names).cloned().collect();
+    let replicas = args.replicas;
+    let change = |doc: &mut Value, obj: &FileObject<'_>, named: bool| {
+        let target = Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
+        let (trait_name, field) = match crate::commands::scale::replicas_field(profile, &target) {
+            Ok(found) => found,
+            Err(_) if !named => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let Some(map) = doc.as_object_mut() else { return Ok(false) };
+        let group = map.entry(trait_name).or_insert_with(|| Value::Object(Default::default()));
+        group[&field] = Value::from(replicas);
+        Ok(true)
+    };
+    edit_files(profile, RoleName::Ops, &args.files, &objects, &args.write, "scaled", &change)
+}
