@@ -532,11 +532,19 @@ pub struct ApplyArgs {
     /// repeatable; several documents may be separated by ---
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
     pub filename: Vec<PathBuf>,
-    /// Read directories given with -f recursively
+    /// Read directories given with -f (and --manifests) recursively
     #[arg(short = 'R', long)]
     pub recursive: bool,
     #[command(flatten)]
     pub write: WriteFlags,
+    /// With --local: the manifest files (a file or directory, repeatable) whose workloads the role
+    /// documents change, in place
+    #[arg(long = "manifests", value_name = "FILE", requires = "local")]
+    pub manifests: Vec<PathBuf>,
+    /// Change the manifest files given with --manifests, not the cluster: no kubeconfig is read
+    /// and no request is sent
+    #[arg(long, requires = "manifests")]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]

@@ -296,6 +296,10 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     if let Some(files) = local_files(command) {
         return local_command(flags, role, command, files);
     }
+    if let RoleCommand::Apply(args @ cli::ApplyArgs { local: true, .. }) = command {
+        let profile = check::profile(flags.profile.as_ref())?;
+        return print(commands::local::apply(&profile, role, args)?);
+    }
     let cluster = commands::connect(flags).await?;
     let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;
     let explicit_ns = flags.namespace.as_deref();

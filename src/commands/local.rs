@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
-use crate::commands::apply::expand_sources;
+use crate::cli::{ApplyArgs, GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
+use crate::commands::apply::{expand_sources, full_manifest, parse_documents};
 use crate::commands::get::print_local;
 use crate::commands::set::{env_changes, image_pairs, set_env_vars, set_images};
 use crate::core::local::{self, FileObject, Skipped};
@@ -326,4 +326,65 @@ pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
         Ok(true)
     };
     edit_files(profile, RoleName::Ops, &args.files, &objects, &args.write, "scaled", &change)
+}
+
+/// `ROLE apply -f DOC… --local --manifests FILE…`: each role document changes its workload in the
+/// manifest files, as it would change the live object (other roles' keys and read-only fields
+/// refused); what the document leaves out of the role's fields (an env var) leaves the file.
+pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<String> {
+    // (kind, name, namespace, document)
+    let mut given: Vec<(&KindInfo, String, Option<String>, Value)> = Vec::new();
+    for path in expand_sources(&args.filename, args.recursive)? {
+        let (text, source) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            (text, "stdin".to_string())
+        } else {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+            (text, path.display().to_string())
+        };
+        for parsed in parse_documents(&text, &source)? {
+            let doc = parsed.value.clone();
+            if let Some(problem) = full_manifest(profile, role, "default", &doc) {
+                return Err(Error::Document(format!("{source}: {problem}")));
+            }
+            let misread = crate::core::project::misread_values(&parsed);
+            if let Some(first) = crate::core::project::locate(misread, &parsed).first() {
+                return Err(Error::Document(format!("{source}: {}", first.message)));
+            }
+            let (Some(kind), Some(name)) = (doc["kind"].as_str(), doc["name"].as_str()) else {
+                return Err(Error::Document(format!(
+                    "{source}: a role document needs `kind` (e.g. Deployment) and `name`"
+                )));
+            };
+            let kind = profile.kind(kind)?;
+            let namespace = doc["namespace"].as_str().map(str::to_string);
+            if given.iter().any(|(k, n, ns, _)| k.kind == kind.kind && n == name && *ns == namespace) {
+                return Err(Error::Document(format!(
+                    "{source}: {}/{name} appears twice; merge its documents into one",
+                    kind.display_resource()
+                )));
+            }
+            given.push((kind, name.to_string(), namespace, doc));
+        }
+    }
+    let words: Vec<String> = given.iter().map(|(k, n, _, _)| format!("{}/{n}", k.kind)).collect();
+    let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
+        let ns = obj.object["metadata"]["namespace"].as_str();
+        let found = given.iter().find(|(k, n, doc_ns, _)| {
+            k.kind == obj.kind.kind && n == obj.name() && (doc_ns.is_none() || ns.is_none() || doc_ns.as_deref() == ns)
+        });
+        let Some((_, _, _, wanted)) = found else { return Ok(false) };
+        *doc = wanted.clone();
+        // A file without a namespace takes its document in any namespace (as -n would place it).
+        if ns.is_none() {
+            if let Some(map) = doc.as_object_mut() {
+                map.shift_remove("namespace");
+            }
+        }
+        Ok(true)
+    };
+    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    edit_files(profile, role, &files, &words, &args.write, "configured", &change)
 }

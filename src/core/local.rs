@@ -127,8 +127,15 @@ pub fn view(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value, con
 /// The object `doc` (a role document of `obj`) asks for: the role's units replaced by the
 /// document's; refused as a live write would be (other roles' keys, read-only fields, bad values).
 pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, doc: &Value) -> Result<Value> {
-    let (fields, problems) = project::decode_document(profile, role, obj.kind, &obj.object, doc);
+    let (fields, mut problems) = project::decode_document(profile, role, obj.kind, &obj.object, doc);
     if !problems.is_empty() {
+        // The live commands a message suggests (`ops edit deployment/web -n …`) are not about files.
+        for p in &mut problems {
+            if let Some(i) = p.message.find("; use `") {
+                p.message.truncate(i);
+                p.message.push_str("; change it with that role's command and --local");
+            }
+        }
         return Err(problems_error(problems));
     }
     let wanted = ownership::units(profile, role, obj.kind, &fields);
