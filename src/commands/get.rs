@@ -80,7 +80,12 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
 
 /// `get --local -f FILE…`: the role documents of objects read from files, printed as `get` prints
 /// live ones (same projection, same formats). No status, no autoscaler: those live in the cluster.
-pub fn print_local(profile: &Profile, role: RoleName, args: &GetArgs, objects: Vec<(Target<'_>, Value)>) -> Result<String> {
+pub fn print_local(
+    profile: &Profile,
+    role: RoleName,
+    args: &GetArgs,
+    objects: Vec<(Target<'_>, Value)>,
+) -> Result<String> {
     if args.watch || args.show_owners {
         return Err(Error::Usage(
             "-w and --show-owners read the cluster; they do not go with --local (files)".into(),

@@ -73,7 +73,11 @@ fn is_named(names: &[(&KindInfo, String)], obj: &FileObject<'_>) -> bool {
 }
 
 /// Names given that no file holds: refused, naming them and the files.
-fn check_found(names: &[(&KindInfo, String)], found: &[(usize, FileObject<'_>)], files: &LocalFiles) -> Result<()> {
+fn check_found(
+    names: &[(&KindInfo, String)],
+    found: &[(usize, FileObject<'_>)],
+    files: &LocalFiles,
+) -> Result<()> {
     for (kind, name) in names {
         if !found.iter().any(|(_, o)| o.kind.kind == kind.kind && o.name() == name) {
             let given: Vec<String> = files.filename.iter().map(|p| p.display().to_string()).collect();
@@ -111,9 +115,6 @@ pub fn get(profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> 
     let files = read(&args.files)?;
     let (found, note) = workloads(profile, &files);
     check_found(&names, &found, &args.files)?;
-    if let Some(note) = note {
-        eprintln!("{note}");
-    }
     let mut objects = Vec::new();
     for (_, obj) in found {
         if !names.is_empty() && !is_named(&names, &obj) {
@@ -132,18 +133,28 @@ pub fn get(profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> 
                 )));
             }
         }
-        let target = Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
+        let target =
+            Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
         objects.push((target, obj.object));
     }
-    if objects.is_empty() {
-        return Ok(String::new());
+    let text = match objects.is_empty() {
+        true => String::new(),
+        false => print_local(profile, role, args, objects)?,
+    };
+    // Once, and only when the command succeeds (an error is one line).
+    if let Some(note) = note {
+        eprintln!("{note}");
     }
-    print_local(profile, role, args, objects)
+    Ok(text)
 }
 
 /// The objects named before the values (`set image deploy/web app=x`), and the values. With
 /// `--local` the objects are optional: `set image app=x -f dir --local` changes every workload.
-fn split_words<'a>(first: &'a str, rest: &'a [String], is_value: impl Fn(&str) -> bool) -> (Vec<String>, Vec<String>) {
+fn split_words<'a>(
+    first: &'a str,
+    rest: &'a [String],
+    is_value: impl Fn(&str) -> bool,
+) -> (Vec<String>, Vec<String>) {
     let words: Vec<String> = std::iter::once(first.to_string()).chain(rest.iter().cloned()).collect();
     let objects = words.iter().take_while(|w| !is_value(w)).count();
     let (o, v) = words.split_at(objects);
@@ -174,9 +185,6 @@ fn edit_files(
     let read_files = read(files)?;
     let (found, note) = workloads(profile, &read_files);
     check_found(&names, &found, files)?;
-    if let Some(note) = note {
-        eprintln!("{note}");
-    }
     // Per file: the documents as they should read, and a line per object.
     let mut wanted: Vec<Vec<Value>> = read_files.iter().map(|f| f.values.clone()).collect();
     let mut lines: Vec<Vec<String>> = vec![Vec::new(); read_files.len()];
@@ -226,6 +234,9 @@ fn edit_files(
             Error::Usage(format!("{}{place}: {}", file.source(), e.message))
         })?;
         outputs.push((i, text));
+    }
+    if let Some(note) = note {
+        eprintln!("{note}");
     }
     let mut out = String::new();
     if flags.dry_run() {
@@ -309,12 +320,17 @@ pub fn set_env(profile: &Profile, args: &SetEnvArgs) -> Result<String> {
 /// `ops scale [TYPE/NAME…] --replicas N --local -f FILE…`.
 pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
-        return Err(Error::Usage(format!("--replicas must be from 0 to {}, not {}", i32::MAX, args.replicas)));
+        return Err(Error::Usage(format!(
+            "--replicas must be from 0 to {}, not {}",
+            i32::MAX,
+            args.replicas
+        )));
     }
     let objects: Vec<String> = args.target.iter().chain(&args.names).cloned().collect();
     let replicas = args.replicas;
     let change = |doc: &mut Value, obj: &FileObject<'_>, named: bool| {
-        let target = Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
+        let target =
+            Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
         let (trait_name, field) = match crate::commands::scale::replicas_field(profile, &target) {
             Ok(found) => found,
             Err(_) if !named => return Ok(false),
@@ -373,7 +389,9 @@ pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<Stri
     let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
         let ns = obj.object["metadata"]["namespace"].as_str();
         let found = given.iter().find(|(k, n, doc_ns, _)| {
-            k.kind == obj.kind.kind && n == obj.name() && (doc_ns.is_none() || ns.is_none() || doc_ns.as_deref() == ns)
+            k.kind == obj.kind.kind
+                && n == obj.name()
+                && (doc_ns.is_none() || ns.is_none() || doc_ns.as_deref() == ns)
         });
         let Some((_, _, _, wanted)) = found else { return Ok(false) };
         *doc = wanted.clone();

@@ -10,7 +10,13 @@ use crate::model::roles::{Profile, RoleName};
 use crate::model::target::Target;
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
-    let (targets, _) = targets_then_values(profile, cluster, args.target.as_deref().unwrap_or_default(), &args.names, |_| false)?;
+    let (targets, _) = targets_then_values(
+        profile,
+        cluster,
+        args.target.as_deref().unwrap_or_default(),
+        &args.names,
+        |_| false,
+    )?;
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",

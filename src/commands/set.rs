@@ -61,7 +61,9 @@ pub(crate) fn image_pairs(images: &[String], named: &str) -> Result<Vec<(String,
                         format!("; name the container: CONTAINER={pair}, or *={pair} for every container")
                     }
                 };
-                return Err(Error::Usage(format!("\"{pair}\" is not CONTAINER=IMAGE (for {named}){example}")));
+                return Err(Error::Usage(format!(
+                    "\"{pair}\" is not CONTAINER=IMAGE (for {named}){example}"
+                )));
             }
         }
     }
@@ -109,7 +111,8 @@ pub async fn set_env(cluster: &Cluster, profile: &Profile, args: &SetEnvArgs) ->
             first.display()
         )));
     }
-    let (set, unset) = env_changes(vars, &format!("{} in namespace \"{}\"", first.display(), first.namespace))?;
+    let (set, unset) =
+        env_changes(vars, &format!("{} in namespace \"{}\"", first.display(), first.namespace))?;
     let mut results = EachObject::new(targets.len());
     for target in targets {
         let written = set_env_on(cluster, profile, args, target, &set, &unset).await;
@@ -168,7 +171,10 @@ pub(crate) fn set_env_vars(
     if let Some(only) = only {
         let names = project::named_containers(doc);
         if !names.iter().any(|n| n == only) {
-            return Err(Error::Usage(format!("{named} has no container \"{only}\"; it has {}", names.join(", "))));
+            return Err(Error::Usage(format!(
+                "{named} has no container \"{only}\"; it has {}",
+                names.join(", ")
+            )));
         }
     }
     // Without -c: every container, init containers included (as `kubectl set env`).

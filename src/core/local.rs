@@ -63,7 +63,10 @@ impl Skipped {
             parts.push(format!("objects of kinds no role covers were skipped ({})", kinds.join(", ")));
         }
         if self.not_objects > 0 {
-            parts.push(format!("{} document(s) that are not Kubernetes objects were skipped", self.not_objects));
+            parts.push(format!(
+                "{} document(s) that are not Kubernetes objects were skipped",
+                self.not_objects
+            ));
         }
         (!parts.is_empty()).then(|| format!("note: {}", parts.join("; ")))
     }
@@ -113,7 +116,13 @@ pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped
 /// The role document of an object in a file: the live view's projection, without an autoscaler
 /// (that is another object), status (a file has none worth showing), the base (a live read's
 /// bookkeeping) or a namespace the file does not give.
-pub fn view(profile: &Profile, role: RoleName, kind: &KindInfo, obj: &Value, container: Option<&str>) -> Value {
+pub fn view(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    container: Option<&str>,
+) -> Value {
     let opts = ViewOptions { container, autoscaler: None };
     let mut doc = without_base(project::document(profile, role, kind, obj, &opts));
     if let Some(map) = doc.as_object_mut() {
@@ -140,11 +149,8 @@ pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, do
     }
     let wanted = ownership::units(profile, role, obj.kind, &fields);
     let current = ownership::units(profile, role, obj.kind, &obj.object);
-    let set: Vec<Unit> = wanted
-        .iter()
-        .filter(|u| current.get(u.key()).is_none_or(|c| !c.same_value(u)))
-        .cloned()
-        .collect();
+    let set: Vec<Unit> =
+        wanted.iter().filter(|u| current.get(u.key()).is_none_or(|c| !c.same_value(u))).cloned().collect();
     let gone: Vec<Unit> = current.iter().filter(|u| wanted.get(u.key()).is_none()).cloned().collect();
     let mut after = obj.object.clone();
     ownership::insert_units(&mut after, &set);

@@ -29,11 +29,11 @@ mod splice;
 
 pub use de::deserialize;
 pub use emit::{needs_quotes, to_string, to_string_with_comments};
-pub use splice::edit_documents;
 pub use parse::{
     DOCUMENT_LIMITS, Limits, MAX_PROFILE_BYTES, PROFILE_LIMITS, Parsed, YamlError, parse, parse_document,
     parse_documents, parse_one, resolve_plain, yaml11_type,
 };
+pub use splice::edit_documents;
 
 #[cfg(test)]
 mod tests;

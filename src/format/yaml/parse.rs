@@ -378,7 +378,15 @@ impl<'a> Builder<'a> {
                 }
                 self.read_nodes += 1;
                 self.stack.push(if sequence {
-                    Frame::Sequence { at, start, flow, anchor, values: Vec::new(), nodes: Vec::new(), count: 1 }
+                    Frame::Sequence {
+                        at,
+                        start,
+                        flow,
+                        anchor,
+                        values: Vec::new(),
+                        nodes: Vec::new(),
+                        count: 1,
+                    }
                 } else {
                     Frame::Mapping {
                         at,
@@ -412,23 +420,24 @@ impl<'a> Builder<'a> {
                             key: None,
                         },
                     ),
-                    Some(Frame::Mapping { at, start, flow, anchor, values, nodes, count, .. }) => self.remember(
-                        anchor,
-                        Built {
-                            value: Value::Object(values),
-                            node: Node {
-                                at,
-                                key_at: None,
-                                key_byte: 0,
-                                span: (start, end.max(start)),
-                                flow,
-                                anchored: anchor != 0,
-                                shape: Shape::Mapping(nodes),
+                    Some(Frame::Mapping { at, start, flow, anchor, values, nodes, count, .. }) => self
+                        .remember(
+                            anchor,
+                            Built {
+                                value: Value::Object(values),
+                                node: Node {
+                                    at,
+                                    key_at: None,
+                                    key_byte: 0,
+                                    span: (start, end.max(start)),
+                                    flow,
+                                    anchored: anchor != 0,
+                                    shape: Shape::Mapping(nodes),
+                                },
+                                count,
+                                key: None,
                             },
-                            count,
-                            key: None,
-                        },
-                    ),
+                        ),
                     None => return Ok(false),
                 }?;
                 self.attach(built)?;

@@ -31,7 +31,8 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     };
     let docs = parse(body, &DOCUMENT_LIMITS)?;
     let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
-    let ctx = Context { text: body, newline, indented_sequences: docs.iter().any(|d| indented(body, &d.root)) };
+    let ctx =
+        Context { text: body, newline, indented_sequences: docs.iter().any(|d| indented(body, &d.root)) };
     let mut edits = Vec::new();
     let mut wanted: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
     for (index, value) in changes {
@@ -147,7 +148,9 @@ impl Context<'_> {
     fn whole_lines(&self, first: usize, node: &Node, what: &str) -> Result<(usize, usize), YamlError> {
         let start = line_start(self.text, first);
         if !self.text[start..first].chars().all(|c| c == ' ' || c == '\t') {
-            return Err(self.refuse(node, &format!("{what} shares its line with other content; edit it by hand")));
+            return Err(
+                self.refuse(node, &format!("{what} shares its line with other content; edit it by hand"))
+            );
         }
         let end = line_end(self.text, self.content_end(node).max(first));
         Ok((start, end))
@@ -178,14 +181,16 @@ impl Context<'_> {
             return self.rewrite_flow(node, new, edits);
         }
         match (&node.shape, old, new) {
-            (Shape::Scalar { block: true, .. }, _, _) => Err(self.refuse(
-                node,
-                "the value to change is a block scalar (| or >); edit it by hand",
-            )),
-            (Shape::Scalar { .. }, o, n) if !o.is_object() && !o.is_array() && !n.is_object() && !n.is_array() => {
+            (Shape::Scalar { block: true, .. }, _, _) => {
+                Err(self.refuse(node, "the value to change is a block scalar (| or >); edit it by hand"))
+            }
+            (Shape::Scalar { .. }, o, n)
+                if !o.is_object() && !o.is_array() && !n.is_object() && !n.is_array() =>
+            {
                 let written = &self.text[node.span.0..node.span.1];
                 if node.span.0 == node.span.1 {
-                    return Err(self.refuse(node, "the value to change is empty (key with no value); edit it by hand"));
+                    return Err(self
+                        .refuse(node, "the value to change is empty (key with no value); edit it by hand"));
                 }
                 edits.push(Edit { start: node.span.0, end: node.span.1, text: scalar_text(n, written) });
                 Ok(())
@@ -195,14 +200,18 @@ impl Context<'_> {
                     match (o.get(key), n.get(key)) {
                         (Some(a), Some(b)) => self.diff(child, a, b, edits)?,
                         (Some(_), None) => {
-                            let (start, end) = self.whole_lines(child.key_byte, child, &format!("key \"{key}\""))?;
+                            let (start, end) =
+                                self.whole_lines(child.key_byte, child, &format!("key \"{key}\""))?;
                             edits.push(Edit { start, end, text: String::new() });
                         }
                         _ => {}
                     }
                 }
-                let added: serde_json::Map<String, Value> =
-                    n.iter().filter(|(k, _)| !o.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let added: serde_json::Map<String, Value> = n
+                    .iter()
+                    .filter(|(k, _)| !o.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 if !added.is_empty() {
                     let column = entries.values().map(|e| column(self.text, e.key_byte)).min().unwrap_or(0);
                     let (at, lead) = self.after(node);
@@ -214,7 +223,9 @@ impl Context<'_> {
                 }
                 Ok(())
             }
-            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) => self.diff_items(node, items, o, n, edits),
+            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) => {
+                self.diff_items(node, items, o, n, edits)
+            }
             _ => Err(self.refuse(
                 node,
                 "the value changes between a single value and a list or mapping; edit it by hand",
@@ -267,22 +278,33 @@ impl Context<'_> {
             let (start, end) = self.whole_lines(dash, item, "the list item")?;
             edits.push(Edit { start, end, text: String::new() });
         }
-        let added: Vec<&Value> =
-            new.iter().enumerate().filter(|(j, _)| !pairs.iter().any(|&(_, q)| q == *j)).map(|(_, v)| v).collect();
+        let added: Vec<&Value> = new
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !pairs.iter().any(|&(_, q)| q == *j))
+            .map(|(_, v)| v)
+            .collect();
         if !added.is_empty() {
             let Some(dash) = items.first().and_then(|i| self.dash(i)) else {
                 return Err(self.refuse(node, "cannot find this list's dashes; edit it by hand"));
             };
             let (at, lead) = self.after(node);
             let block = to_string(&Value::Array(added.into_iter().cloned().collect()));
-            edits.push(Edit { start: at, end: at, text: format!("{lead}{}", self.indent(&block, column(self.text, dash))) });
+            edits.push(Edit {
+                start: at,
+                end: at,
+                text: format!("{lead}{}", self.indent(&block, column(self.text, dash))),
+            });
         }
         Ok(())
     }
 
     fn rewrite_flow(&self, node: &Node, new: &Value, edits: &mut Vec<Edit>) -> Result<(), YamlError> {
         if !(new.is_object() || new.is_array()) {
-            return Err(self.refuse(node, "a flow collection ({…} or […]) would become a single value; edit it by hand"));
+            return Err(self.refuse(
+                node,
+                "a flow collection ({…} or […]) would become a single value; edit it by hand",
+            ));
         }
         edits.push(Edit { start: node.span.0, end: node.span.1, text: flow(new) });
         Ok(())
@@ -306,7 +328,8 @@ fn scalar_text(value: &Value, written: &str) -> String {
 fn flow(value: &Value) -> String {
     match value {
         Value::Object(map) => {
-            let entries: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", flow_scalar_key(k), flow(v))).collect();
+            let entries: Vec<String> =
+                map.iter().map(|(k, v)| format!("{}: {}", flow_scalar_key(k), flow(v))).collect();
             format!("{{{}}}", entries.join(", "))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),

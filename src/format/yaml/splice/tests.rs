@@ -87,7 +87,10 @@ fn edits_change_only_their_lines() {
         (
             "a new list under a key follows the file's indented sequences",
             |v| v["spec"]["template"]["spec"]["containers"][1]["args"] = json!(["-v"]),
-            DEPLOY.replace("          image: busybox\n", "          image: busybox\n          args:\n            - -v\n"),
+            DEPLOY.replace(
+                "          image: busybox\n",
+                "          image: busybox\n          args:\n            - -v\n",
+            ),
         ),
         (
             "a key removed",
