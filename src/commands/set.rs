@@ -138,8 +138,11 @@ async fn set_env_on(
     .await
 }
 
+/// Env vars to set (name, value) and to remove (names).
+pub(crate) type EnvChanges = (Vec<(String, String)>, Vec<String>);
+
 /// `KEY=VALUE` and `KEY-` words: the variables to set and to remove.
-pub(crate) fn env_changes(vars: &[String], named: &str) -> Result<(Vec<(String, String)>, Vec<String>)> {
+pub(crate) fn env_changes(vars: &[String], named: &str) -> Result<EnvChanges> {
     let mut set = Vec::new();
     let mut unset = Vec::new();
     for var in vars {
