@@ -2,7 +2,8 @@
 //! and owns (`ownership`), the pure half of a write (`write`, and `hpa_write` for the autoscaler),
 //! the autoscaler section (`hpa`), who owns what (`owners`), rollout judgement (`rollout`), status
 //! and table rows (`status`, `rows`), what templates read (`view`), the editor's text (`edit`),
-//! `explain`'s paths, and the admission policy (`policy`).
+//! `explain`'s paths, the admission policy (`policy`), and the role views and edits of manifest
+//! files (`local`).
 //!
 //! No client, no runtime, no I/O: imports `error`, `format` and `model` only.
 

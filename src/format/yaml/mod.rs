@@ -20,7 +20,8 @@
 //! a key not indented, `|` blocks for multi-line text) that quotes every string a YAML 1.1 or 1.2
 //! reader could take for another type.
 //!
-//! `parse` reads, `emit` writes, `de` reads into typed structs.
+//! `parse` reads, `emit` writes, `de` reads into typed structs, `splice` changes a text in place
+//! (only the lines a change needs; `--local` edits of manifest files).
 
 mod de;
 mod emit;
