@@ -524,6 +524,8 @@ pub struct EditArgs {
     pub yes: bool,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]

@@ -227,6 +227,7 @@ fn local_files(command: &RoleCommand) -> Option<&cli::LocalFiles> {
         RoleCommand::Set(SetCommand::Image(args)) => Some(&args.files),
         RoleCommand::Set(SetCommand::Env(args)) => Some(&args.files),
         RoleCommand::Scale(args) => Some(&args.files),
+        RoleCommand::Edit(args) => Some(&args.files),
         _ => None,
     }
     .filter(|files| files.local || !files.filename.is_empty())
@@ -252,7 +253,8 @@ fn local_command(
         RoleCommand::Set(SetCommand::Image(args)) => print(commands::local::set_image(&profile, args)?),
         RoleCommand::Set(SetCommand::Env(args)) => print(commands::local::set_env(&profile, args)?),
         RoleCommand::Scale(args) => print(commands::local::scale(&profile, args)?),
-        _ => Err(Error::Usage("--local goes with get, set image, set env and scale".into())),
+        RoleCommand::Edit(args) => print(commands::local::edit(&profile, role, args)?),
+        _ => Err(Error::Usage("--local goes with get, edit, set image, set env, scale and apply".into())),
     }
 }
 

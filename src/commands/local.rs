@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{ApplyArgs, GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
+use crate::cli::{ApplyArgs, EditArgs, GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
 use crate::commands::apply::{expand_sources, full_manifest, parse_documents};
+use crate::commands::edit::{private_file, remove_private_file, run_editor};
 use crate::commands::get::print_local;
 use crate::commands::set::{env_changes, image_pairs, set_env_vars, set_images};
 use crate::core::local::{self, FileObject, Skipped};
@@ -344,12 +345,83 @@ pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
     edit_files(profile, RoleName::Ops, &args.files, &objects, &args.write, "scaled", &change)
 }
 
+/// A role document given (by `apply -f` or the editor), by the workload it names.
+struct Given<'p> {
+    kind: &'p KindInfo,
+    name: String,
+    namespace: Option<String>,
+    doc: Value,
+}
+
+/// The role documents of one text (`source` names it in messages).
+fn role_documents<'p>(
+    profile: &'p Profile,
+    role: RoleName,
+    text: &str,
+    source: &str,
+    given: &mut Vec<Given<'p>>,
+) -> Result<()> {
+    for parsed in parse_documents(text, source)? {
+        let doc = parsed.value.clone();
+        if let Some(problem) = full_manifest(profile, role, "default", &doc) {
+            return Err(Error::Document(format!("{source}: {problem}")));
+        }
+        let misread = crate::core::project::misread_values(&parsed);
+        if let Some(first) = crate::core::project::locate(misread, &parsed).first() {
+            return Err(Error::Document(format!("{source}: {}", first.message)));
+        }
+        let (Some(kind), Some(name)) = (doc["kind"].as_str(), doc["name"].as_str()) else {
+            return Err(Error::Document(format!(
+                "{source}: a role document needs `kind` (e.g. Deployment) and `name`"
+            )));
+        };
+        let kind = profile.kind(kind)?;
+        let namespace = doc["namespace"].as_str().map(str::to_string);
+        if given.iter().any(|g| g.kind.kind == kind.kind && g.name == name && g.namespace == namespace) {
+            return Err(Error::Document(format!(
+                "{source}: {}/{name} appears twice; merge its documents into one",
+                kind.display_resource()
+            )));
+        }
+        given.push(Given { kind, name: name.to_string(), namespace, doc });
+    }
+    Ok(())
+}
+
+/// Each given role document changes its workload in `files`, as it would change the live object.
+fn apply_given(
+    profile: &Profile,
+    role: RoleName,
+    given: &[Given<'_>],
+    files: &LocalFiles,
+    flags: &WriteFlags,
+) -> Result<String> {
+    let words: Vec<String> = given.iter().map(|g| format!("{}/{}", g.kind.kind, g.name)).collect();
+    let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
+        let ns = obj.object["metadata"]["namespace"].as_str();
+        let found = given.iter().find(|g| {
+            g.kind.kind == obj.kind.kind
+                && g.name == obj.name()
+                && (g.namespace.is_none() || ns.is_none() || g.namespace.as_deref() == ns)
+        });
+        let Some(found) = found else { return Ok(false) };
+        *doc = found.doc.clone();
+        // A file without a namespace takes its document in any namespace (as -n would place it).
+        if ns.is_none() {
+            if let Some(map) = doc.as_object_mut() {
+                map.shift_remove("namespace");
+            }
+        }
+        Ok(true)
+    };
+    edit_files(profile, role, files, &words, flags, "configured", &change)
+}
+
 /// `ROLE apply -f DOC… --local --manifests FILE…`: each role document changes its workload in the
 /// manifest files, as it would change the live object (other roles' keys and read-only fields
 /// refused); what the document leaves out of the role's fields (an env var) leaves the file.
 pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<String> {
-    // (kind, name, namespace, document)
-    let mut given: Vec<(&KindInfo, String, Option<String>, Value)> = Vec::new();
+    let mut given = Vec::new();
     for path in expand_sources(&args.filename, args.recursive)? {
         let (text, source) = if path.as_os_str() == "-" {
             let mut text = String::new();
@@ -360,49 +432,89 @@ pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<Stri
                 .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
             (text, path.display().to_string())
         };
-        for parsed in parse_documents(&text, &source)? {
-            let doc = parsed.value.clone();
-            if let Some(problem) = full_manifest(profile, role, "default", &doc) {
-                return Err(Error::Document(format!("{source}: {problem}")));
-            }
-            let misread = crate::core::project::misread_values(&parsed);
-            if let Some(first) = crate::core::project::locate(misread, &parsed).first() {
-                return Err(Error::Document(format!("{source}: {}", first.message)));
-            }
-            let (Some(kind), Some(name)) = (doc["kind"].as_str(), doc["name"].as_str()) else {
-                return Err(Error::Document(format!(
-                    "{source}: a role document needs `kind` (e.g. Deployment) and `name`"
-                )));
-            };
-            let kind = profile.kind(kind)?;
-            let namespace = doc["namespace"].as_str().map(str::to_string);
-            if given.iter().any(|(k, n, ns, _)| k.kind == kind.kind && n == name && *ns == namespace) {
-                return Err(Error::Document(format!(
-                    "{source}: {}/{name} appears twice; merge its documents into one",
-                    kind.display_resource()
-                )));
-            }
-            given.push((kind, name.to_string(), namespace, doc));
+        role_documents(profile, role, &text, &source, &mut given)?;
+    }
+    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    apply_given(profile, role, &given, &files, &args.write)
+}
+
+/// `ROLE edit [TYPE/NAME…] -f FILE… --local`: the role documents of the workloads in the editor
+/// (KUBE_EDITOR, EDITOR, vi), then into the files as `apply --local` puts them. A document deleted
+/// in the editor leaves its workload as it is. A text that cannot be applied is kept in a private
+/// file, named in the error, with the command that applies it once fixed.
+pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String> {
+    if args.selector.is_some() {
+        return Err(Error::Usage(
+            "-l selects objects in the cluster; with --local name them (TYPE/NAME) or give none".into(),
+        ));
+    }
+    let words: Vec<String> =
+        args.target.target.iter().chain(&args.target.name).chain(&args.more).cloned().collect();
+    let names = named(profile, &words)?;
+    if args.files.filename.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "-f - (stdin) cannot be edited in place; give the manifest file or directory".into(),
+        ));
+    }
+    let files = read(&args.files)?;
+    let (found, _) = workloads(profile, &files);
+    check_found(&names, &found, &args.files)?;
+    let docs: Vec<Value> = found
+        .iter()
+        .filter(|(_, o)| names.is_empty() || is_named(&names, o))
+        .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref()))
+        .collect();
+    if docs.is_empty() {
+        return Err(Error::Usage("the files given with -f hold no workload the profile covers".into()));
+    }
+    let given: Vec<String> = args.files.filename.iter().map(|p| p.display().to_string()).collect();
+    let mut text = format!(
+        "# The {role} documents of {} (--local): change them, save and quit; the files are changed in place.\n# Deleting a document leaves its workload as it is.\n",
+        given.join(", ")
+    );
+    let mut shown = Vec::new();
+    for doc in &docs {
+        shown.push(output::yaml(doc)?);
+    }
+    text.push_str(&shown.join("---\n"));
+    let path = private_file("edit.yaml", &text)
+        .map_err(|e| Error::Io(format!("cannot write the file to edit: {e}")))?;
+    let edited = run_editor(&path).and_then(|_| {
+        std::fs::read_to_string(&path).map_err(|e| Error::Io(format!("cannot read the edited file: {e}")))
+    });
+    let edited = match edited {
+        Ok(edited) => edited,
+        Err(e) => {
+            remove_private_file(&path);
+            return Err(e);
+        }
+    };
+    if edited == text {
+        remove_private_file(&path);
+        return Ok("Edit cancelled, no changes made.\n".into());
+    }
+    let mut given_docs = Vec::new();
+    let outcome = role_documents(profile, role, &edited, "the edited text", &mut given_docs)
+        .and_then(|_| apply_given(profile, role, &given_docs, &args.files, &args.write));
+    match outcome {
+        Ok(out) => {
+            remove_private_file(&path);
+            Ok(out)
+        }
+        Err(e) => {
+            let apply = crate::error::suggest_in(
+                &format!(
+                    "{role} apply -f {} --local --manifests {}",
+                    path.display(),
+                    given.join(" --manifests ")
+                ),
+                None,
+            );
+            Err(Error::Document(format!(
+                "{}; your edit is kept in {}: fix it and run `{apply}`",
+                output::one_line(&e.to_string()),
+                path.display()
+            )))
         }
     }
-    let words: Vec<String> = given.iter().map(|(k, n, _, _)| format!("{}/{n}", k.kind)).collect();
-    let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
-        let ns = obj.object["metadata"]["namespace"].as_str();
-        let found = given.iter().find(|(k, n, doc_ns, _)| {
-            k.kind == obj.kind.kind
-                && n == obj.name()
-                && (doc_ns.is_none() || ns.is_none() || doc_ns.as_deref() == ns)
-        });
-        let Some((_, _, _, wanted)) = found else { return Ok(false) };
-        *doc = wanted.clone();
-        // A file without a namespace takes its document in any namespace (as -n would place it).
-        if ns.is_none() {
-            if let Some(map) = doc.as_object_mut() {
-                map.shift_remove("namespace");
-            }
-        }
-        Ok(true)
-    };
-    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
-    edit_files(profile, role, &files, &words, &args.write, "configured", &change)
 }

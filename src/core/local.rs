@@ -6,7 +6,8 @@
 //! An edit goes through the same decoding as a live write (`project::decode_document`: other roles'
 //! keys, read-only fields, unknown keys and bad values refused), then the role's units of the object
 //! are replaced by those the document gives: changed values set, units the document no longer has
-//! removed (an env var deleted from the document leaves the file), everything else untouched.
+//! removed (an env var deleted from the document leaves the file) within the containers it names and
+//! the traits it has, everything else untouched.
 
 use std::collections::BTreeSet;
 
@@ -16,7 +17,8 @@ use crate::core::ownership::{self, Unit};
 use crate::core::project::{self, ViewOptions};
 use crate::core::write::{problems_error, without_base};
 use crate::error::Result;
-use crate::model::roles::{KindInfo, Profile, RoleName};
+use crate::model::managed::Step;
+use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
 
 /// Where an object is in a file: its document (among the non-empty ones), and its item if that
 /// document is a `List`.
@@ -151,10 +153,52 @@ pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, do
     let current = ownership::units(profile, role, obj.kind, &obj.object);
     let set: Vec<Unit> =
         wanted.iter().filter(|u| current.get(u.key()).is_none_or(|c| !c.same_value(u))).cloned().collect();
-    let gone: Vec<Unit> = current.iter().filter(|u| wanted.get(u.key()).is_none()).cloned().collect();
+    // What the document leaves out is removed only where it speaks: in the containers it names and
+    // the traits it has (a document of `scaler:` alone leaves labels and other containers be).
+    let containers = project::named_containers(doc);
+    let covers = |u: &Unit| {
+        let mut parts = u.label.split('.');
+        match (parts.next(), parts.next()) {
+            (Some(list), Some(name)) if CONTAINER_LISTS.contains(&list) => {
+                containers.iter().any(|c| c == name) && doc[list].get(name).is_some()
+            }
+            (Some(trait_name), _) => doc.get(trait_name).is_some_and(|t| !t.is_null()),
+            _ => false,
+        }
+    };
+    let gone: Vec<Unit> =
+        current.iter().filter(|u| wanted.get(u.key()).is_none() && covers(u)).cloned().collect();
     let mut after = obj.object.clone();
     ownership::insert_units(&mut after, &set);
-    Ok(ownership::without_units(&after, &gone))
+    let mut after = ownership::without_units(&after, &gone);
+    for unit in &gone {
+        prune_empty(&mut after, &unit.path);
+    }
+    Ok(after)
+}
+
+/// After `path` was removed: its holders that are left empty (`env: []`, `requests: {}`) go too, up
+/// to the list item (a container) that holds them.
+fn prune_empty(obj: &mut Value, path: &[Step]) {
+    let mut path = path.to_vec();
+    path.pop();
+    while matches!(path.last(), Some(Step::Field(_))) {
+        let Some(pointer) = ownership::json_pointer(obj, &path) else { return };
+        let empty = match obj.pointer(&pointer) {
+            Some(Value::Array(items)) => items.is_empty(),
+            Some(Value::Object(map)) => map.is_empty(),
+            _ => false,
+        };
+        let Some((parent, last)) = pointer.rsplit_once('/').filter(|_| empty) else { return };
+        let key = last.replace("~1", "/").replace("~0", "~");
+        match obj.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.shift_remove(&key);
+            }
+            _ => return,
+        }
+        path.pop();
+    }
 }
 
 /// The whole document (a `List` with one item changed, or the object itself) that holds `new`.

@@ -33,9 +33,15 @@ impl NoCluster {
     }
 
     fn run(&self, dir: &Path, args: &[&str], stdin: &str) -> Run {
+        self.run_with(dir, args, stdin, "true")
+    }
+
+    /// `run` with `editor` as KUBE_EDITOR.
+    fn run_with(&self, dir: &Path, args: &[&str], stdin: &str, editor: &str) -> Run {
         use std::io::Write;
         let mut child = Command::new(oam_binary())
             .args(args)
+            .env("KUBE_EDITOR", editor)
             .current_dir(dir)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("NO_COLOR", "1")
@@ -295,6 +301,46 @@ fn local_custom_kind_by_profile() {
         std::fs::read_to_string(dir.join("rollout.yaml")).unwrap(),
         rollout.replace("image: shop:1 # current", "image: shop:2 # current")
     );
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn local_edit_changes_the_files_and_keeps_a_refused_edit() {
+    let dir = tree("edit");
+    let no = NoCluster::new(&dir);
+    let web = fixture("app/web.yaml");
+    let run = no
+        .run_with(
+            &dir,
+            &["dev", "edit", "deploy/web", "-f", "app", "--local"],
+            "",
+            "sed -i -e s/nginx:1.25/nginx:1.28/",
+        )
+        .ok();
+    assert_eq!(run.stdout, "deployment.apps/web configured (file: app/web.yaml)\n");
+    let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(after, web.replace("\"nginx:1.25\"", "\"nginx:1.28\""));
+
+    // Unchanged: nothing to do.
+    let run = no.run_with(&dir, &["dev", "edit", "-f", "app", "--local"], "", "true").ok();
+    assert_eq!(run.stdout, "Edit cancelled, no changes made.\n");
+
+    // A dev edit that adds the replica count is refused; the edit is kept, the files are not touched.
+    let err = no
+        .run_with(
+            &dir,
+            &["dev", "edit", "deploy/web", "-f", "app", "--local"],
+            "",
+            "printf 'scaler: {replicas: 9}\\n' >>",
+        )
+        .error();
+    assert!(err.contains("scaler: belongs to the ops role"), "{err}");
+    assert!(err.contains("your edit is kept in"), "{err}");
+    let kept = err.split("your edit is kept in ").nth(1).unwrap().split(':').next().unwrap().to_string();
+    assert!(std::fs::read_to_string(&kept).unwrap().contains("scaler: {replicas: 9}"), "{kept}");
+    let _ = std::fs::remove_file(&kept);
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), after);
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -110,3 +110,27 @@ fn a_view_of_a_file_has_no_base_and_no_missing_namespace() {
     assert!(doc.get("base").is_none() && doc.get("namespace").is_none(), "{doc}");
     assert_eq!(doc["containers"]["app"]["image"], "shop:1");
 }
+
+#[test]
+fn a_partial_document_removes_only_within_what_it_names() {
+    let p = Profile::builtin();
+    let mut two = deploy();
+    two["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "side", "image": "busybox", "env": [{"name": "A", "value": "1"}]}));
+    let mut skipped = Skipped::default();
+    let obj = workloads(&p, &[two.clone()], &mut skipped).remove(0);
+    // Only container app, without env: app's env goes, side's stays.
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "shop:1"}}});
+    let got = with_document(&p, RoleName::Dev, &obj, &doc).unwrap();
+    let mut expected = two.clone();
+    expected["spec"]["template"]["spec"]["containers"][0].as_object_mut().unwrap().shift_remove("env");
+    assert_eq!(got, expected);
+    // An ops document of the scaler alone leaves the labels.
+    let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 3}});
+    let got = with_document(&p, RoleName::Ops, &obj, &doc).unwrap();
+    let mut expected = two;
+    expected["spec"]["replicas"] = json!(3);
+    assert_eq!(got, expected);
+}
