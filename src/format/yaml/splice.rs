@@ -178,7 +178,7 @@ impl Context<'_> {
             ));
         }
         if node.flow {
-            return self.rewrite_flow(node, new, edits);
+            return self.rewrite_flow(node, old, new, edits);
         }
         match (&node.shape, old, new) {
             (Shape::Scalar { block: true, .. }, _, _) => {
@@ -299,7 +299,60 @@ impl Context<'_> {
         Ok(())
     }
 
-    fn rewrite_flow(&self, node: &Node, new: &Value, edits: &mut Vec<Edit>) -> Result<(), YamlError> {
+    /// Inside a flow collection whose shape stays (same keys, same number of items), only the
+    /// scalars that change are replaced, each on its own bytes; None when the shape changes.
+    fn flow_in_place(&self, node: &Node, old: &Value, new: &Value) -> Option<Vec<Edit>> {
+        let mut edits = Vec::new();
+        if old == new {
+            return Some(edits);
+        }
+        if node.anchored {
+            return None;
+        }
+        match (&node.shape, old, new) {
+            (Shape::Scalar { block: false, .. }, o, n)
+                if !o.is_object()
+                    && !o.is_array()
+                    && !n.is_object()
+                    && !n.is_array()
+                    && node.span.0 < node.span.1 =>
+            {
+                let written = &self.text[node.span.0..node.span.1];
+                let text = match n {
+                    Value::String(_) if written.starts_with(['"', '\'']) => scalar_text(n, written),
+                    _ => flow(n),
+                };
+                edits.push(Edit { start: node.span.0, end: node.span.1, text });
+            }
+            (Shape::Mapping(entries), Value::Object(o), Value::Object(n)) => {
+                if o.len() != n.len() || o.keys().any(|k| !n.contains_key(k)) {
+                    return None;
+                }
+                for (key, child) in entries {
+                    edits.extend(self.flow_in_place(child, o.get(key)?, n.get(key)?)?);
+                }
+            }
+            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) if o.len() == n.len() => {
+                for (i, child) in items.iter().enumerate() {
+                    edits.extend(self.flow_in_place(child, &o[i], &n[i])?);
+                }
+            }
+            _ => return None,
+        }
+        Some(edits)
+    }
+
+    fn rewrite_flow(
+        &self,
+        node: &Node,
+        old: &Value,
+        new: &Value,
+        edits: &mut Vec<Edit>,
+    ) -> Result<(), YamlError> {
+        if let Some(in_place) = self.flow_in_place(node, old, new) {
+            edits.extend(in_place);
+            return Ok(());
+        }
         if !(new.is_object() || new.is_array()) {
             return Err(self.refuse(
                 node,

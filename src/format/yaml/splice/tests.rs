@@ -159,3 +159,26 @@ fn a_change_that_would_read_back_differently_is_refused() {
     let err = edit_documents(text, &[(0, json!({"items": [{"value": "b"}]}))]).unwrap_err();
     assert!(err.message.contains("edit it by hand"), "{err}");
 }
+
+#[test]
+fn inside_a_flow_collection_a_changed_value_keeps_its_place_and_quotes() {
+    let text = "containers:\n- {name: app, image: \"shop:1\", args: [a, b]}\n";
+    let cases = [
+        (
+            json!({"containers": [{"name": "app", "image": "shop:2", "args": ["a", "b"]}]}),
+            "containers:\n- {name: app, image: \"shop:2\", args: [a, b]}\n",
+        ),
+        (
+            json!({"containers": [{"name": "app", "image": "shop:1", "args": ["a", "x, y"]}]}),
+            "containers:\n- {name: app, image: \"shop:1\", args: [a, \"x, y\"]}\n",
+        ),
+        // A new key: the flow mapping is written again, on its own bytes.
+        (
+            json!({"containers": [{"name": "app", "image": "shop:1", "args": ["a", "b"], "tty": true}]}),
+            "containers:\n- {name: app, image: shop:1, args: [a, b], tty: true}\n",
+        ),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(edit_documents(text, &[(0, value)]).unwrap(), expected);
+    }
+}
