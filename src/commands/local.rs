@@ -264,6 +264,8 @@ fn edit_files(
 /// Writes `text` to a temporary file beside `path`, with `path`'s mode, and renames it over `path`.
 fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    // Through a symbolic link: the file it points to is written, the link stays.
+    let path = &std::fs::canonicalize(path).map_err(io)?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.kubectl-oam-{}", std::process::id()));

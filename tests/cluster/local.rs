@@ -145,10 +145,18 @@ fn local_set_image_changes_one_line_and_keeps_comments_quotes_and_other_document
     let dir = tree("image");
     let no = NoCluster::new(&dir);
     let before = fixture("app/web.yaml");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("app/web.yaml"), std::fs::Permissions::from_mode(0o640)).unwrap();
     let run = no
         .run(&dir, &["dev", "set", "image", "deploy/web", "app=nginx:1.27", "-f", "app", "--local"], "")
         .ok();
     assert_eq!(run.stdout, "deployment.apps/web image updated (file: app/web.yaml)\n");
+    let mode = std::fs::metadata(dir.join("app/web.yaml")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "the file keeps its mode");
+    let hidden = std::fs::read_dir(dir.join("app"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'));
+    assert_eq!(hidden.count(), 0, "no temporary file is left");
     let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
     assert_eq!(
         changed_lines(&before, &after),

@@ -4,8 +4,9 @@
 //! or list item loses exactly its lines, a new key or item is inserted after the last one of its
 //! block at that block's indentation. What cannot change alone is refused with its place: an
 //! anchor or alias (one edit would change several values), a block scalar (`|`, `>`), a value that
-//! changes between a scalar and a collection. A flow collection (`{a: 1}`, `[x, y]`) that changes is
-//! written again as a flow collection, on its own bytes. The result is read back and must give
+//! changes between a scalar and a collection. Inside a flow collection (`{a: 1}`, `[x, y]`) a changed
+//! value is replaced on its own bytes too; one whose keys or items change is written again as a flow
+//! collection, on its own bytes. The result is read back and must give
 //! exactly the intended values, or nothing is returned.
 
 use serde_json::Value;
