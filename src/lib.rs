@@ -220,6 +220,19 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
     }
 }
 
+/// `-f FILE… --local`, as given, for a suggested command on the same files.
+fn local_words(files: &cli::LocalFiles) -> String {
+    if !files.local {
+        return String::new();
+    }
+    let mut words: String = files.filename.iter().map(|f| format!(" -f {}", f.display())).collect();
+    if files.recursive {
+        words.push_str(" -R");
+    }
+    words.push_str(" --local");
+    words
+}
+
 /// The manifest files a command names with `-f` (and `--local`), if it takes them.
 fn local_files(command: &RoleCommand) -> Option<&cli::LocalFiles> {
     match command {
@@ -273,7 +286,11 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         (RoleName::Dev, RoleCommand::Scale(args)) => {
             return Err(Error::Usage(format!(
                 "replicas belong to the ops role: use `{}`",
-                suggest(format!("ops scale {object} --replicas {}", args.replicas))
+                suggest(format!(
+                    "ops scale {object} --replicas {}{}",
+                    args.replicas,
+                    local_words(&args.files)
+                ))
             )));
         }
         (RoleName::Dev, RoleCommand::Autoscale(_)) => {

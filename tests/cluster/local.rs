@@ -232,7 +232,7 @@ fn local_apply_keeps_roles_and_refuses_what_cannot_change_alone() {
     assert!(err.contains("app/web.yaml: scaler: belongs to the ops role"), "{err}");
     let err =
         no.run(&dir, &["dev", "scale", "deploy/web", "--replicas", "3", "-f", "app", "--local"], "").error();
-    assert!(err.contains("replicas belong to the ops role"), "{err}");
+    assert!(err.contains("replicas belong to the ops role: use `kubectl oam ops scale deploy/web --replicas 3 -f app --local`"), "{err}");
     // The anchored image of the StatefulSet cannot change alone: refused with file:line:column.
     let err = no
         .run(&dir, &["dev", "set", "image", "sts/worker", "worker=w:4", "-f", "app", "--local"], "")
