@@ -566,6 +566,14 @@ pub struct DiffArgs {
     /// Show the diff as if values changed since the document was read were replaced
     #[arg(long)]
     pub overwrite: bool,
+    /// With --local: the manifest files (a file or directory, repeatable) to compare with the role
+    /// documents applied
+    #[arg(long = "manifests", value_name = "FILE", requires = "local")]
+    pub manifests: Vec<PathBuf>,
+    /// The diff of the manifest files given with --manifests, not of the cluster: no kubeconfig is
+    /// read and no request is sent
+    #[arg(long, requires = "manifests")]
+    pub local: bool,
 }
 
 #[derive(Debug, Subcommand)]

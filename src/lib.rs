@@ -315,6 +315,12 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     if let Some(files) = local_files(command) {
         return local_command(flags, role, command, files);
     }
+    if let RoleCommand::Diff(args @ cli::DiffArgs { local: true, .. }) = command {
+        let profile = check::profile(flags.profile.as_ref())?;
+        let text = commands::local::diff(&profile, role, args)?;
+        print(text.clone())?;
+        return Ok(if text.is_empty() { Outcome::Done } else { Outcome::Differences });
+    }
     if let RoleCommand::Apply(args @ cli::ApplyArgs { local: true, .. }) = command {
         let profile = check::profile(flags.profile.as_ref())?;
         return print(commands::local::apply(&profile, role, args)?);

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{ApplyArgs, EditArgs, GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags};
+use crate::cli::{
+    ApplyArgs, DiffArgs, EditArgs, GetArgs, LocalFiles, ScaleArgs, SetEnvArgs, SetImageArgs, WriteFlags,
+};
 use crate::commands::apply::{expand_sources, full_manifest, parse_documents};
 use crate::commands::edit::{private_file, remove_private_file, run_editor};
 use crate::commands::get::print_local;
@@ -423,8 +425,38 @@ fn apply_given(
 /// manifest files, as it would change the live object (other roles' keys and read-only fields
 /// refused); what the document leaves out of the role's fields (an env var) leaves the file.
 pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<String> {
+    let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
+    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    apply_given(profile, role, &given, &files, &args.write)
+}
+
+/// `ROLE diff -f DOC… --local --manifests FILE…`: the unified diff of each manifest file as
+/// `apply --local` would change it (empty: no differences).
+pub fn diff(profile: &Profile, role: RoleName, args: &DiffArgs) -> Result<String> {
+    let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
+    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    let flags = WriteFlags {
+        force_conflicts: false,
+        field_manager: None,
+        overwrite: false,
+        dry_run: "client".into(),
+        wait: false,
+        timeout: "5m".into(),
+        quiet: false,
+        until_reconciled: false,
+    };
+    apply_given(profile, role, &given, &files, &flags)
+}
+
+/// The role documents of the files `-f` names.
+fn read_role_documents<'p>(
+    profile: &'p Profile,
+    role: RoleName,
+    paths: &[PathBuf],
+    recursive: bool,
+) -> Result<Vec<Given<'p>>> {
     let mut given = Vec::new();
-    for path in expand_sources(&args.filename, args.recursive)? {
+    for path in expand_sources(paths, recursive)? {
         let (text, source) = if path.as_os_str() == "-" {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
@@ -436,8 +468,7 @@ pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<Stri
         };
         role_documents(profile, role, &text, &source, &mut given)?;
     }
-    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
-    apply_given(profile, role, &given, &files, &args.write)
+    Ok(given)
 }
 
 /// `ROLE edit [TYPE/NAME…] -f FILE… --local`: the role documents of the workloads in the editor

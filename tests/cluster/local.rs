@@ -249,6 +249,15 @@ fn local_apply_keeps_roles_and_refuses_what_cannot_change_alone() {
         "kind: Deployment\nname: web\ncontainers:\n  app:\n    image: nginx:1.25\n    env:\n      PORT: '9090'\n      NEW: x\n  sidecar:\n    image: busybox:1.36\n    args: [sh, -c, sleep 60]\n",
     )
     .unwrap();
+    // `diff --local`: the files' diff, exit 1, nothing written; then the apply, then no difference.
+    let run = no.run(&dir, &["dev", "diff", "-f", "dev.yaml", "--local", "--manifests", "app"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with("--- app/web.yaml\n+++ app/web.yaml (changed, not written: dry run)\n"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("+              value: '9090'\n"), "{run:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), web);
     let run = no.run(&dir, &["dev", "apply", "-f", "dev.yaml", "--local", "--manifests", "app"], "").ok();
     assert_eq!(run.stdout, "deployment.apps/web configured (file: app/web.yaml)\n");
     let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
@@ -260,6 +269,8 @@ fn local_apply_keeps_roles_and_refuses_what_cannot_change_alone() {
         )
         .replace("args: [sh, -c, sleep 3600]", "args: [sh, -c, sleep 60]");
     assert_eq!(after, expected);
+    let run = no.run(&dir, &["dev", "diff", "-f", "dev.yaml", "--local", "--manifests", "app"], "").ok();
+    assert_eq!(run.stdout, "");
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
