@@ -86,9 +86,9 @@ pub fn print_local(
     args: &GetArgs,
     objects: Vec<(Target<'_>, Value)>,
 ) -> Result<String> {
-    if args.watch || args.show_owners {
+    if args.watch || args.show_owners || args.raw || args.output == Some(OutputFormat::Apply) {
         return Err(Error::Usage(
-            "-w and --show-owners read the cluster; they do not go with --local (files)".into(),
+            "-w, --show-owners and -o apply (--raw) are about the cluster; they do not go with --local (files)".into(),
         ));
     }
     let several = objects.len() > 1;
