@@ -261,12 +261,13 @@ fn local_command(
         ));
     }
     let profile = check::profile(flags.profile.as_ref())?;
+    let ns = flags.namespace.as_deref();
     match command {
-        RoleCommand::Get(args) => print(commands::local::get(&profile, role, args)?),
-        RoleCommand::Set(SetCommand::Image(args)) => print(commands::local::set_image(&profile, args)?),
-        RoleCommand::Set(SetCommand::Env(args)) => print(commands::local::set_env(&profile, args)?),
-        RoleCommand::Scale(args) => print(commands::local::scale(&profile, args)?),
-        RoleCommand::Edit(args) => print(commands::local::edit(&profile, role, args)?),
+        RoleCommand::Get(args) => print(commands::local::get(&profile, role, args, ns)?),
+        RoleCommand::Set(SetCommand::Image(args)) => print(commands::local::set_image(&profile, args, ns)?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(commands::local::set_env(&profile, args, ns)?),
+        RoleCommand::Scale(args) => print(commands::local::scale(&profile, args, ns)?),
+        RoleCommand::Edit(args) => print(commands::local::edit(&profile, role, args, ns)?),
         _ => Err(Error::Usage("--local goes with get, edit, set image, set env, scale and apply".into())),
     }
 }
@@ -317,13 +318,13 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
     }
     if let RoleCommand::Diff(args @ cli::DiffArgs { local: true, .. }) = command {
         let profile = check::profile(flags.profile.as_ref())?;
-        let text = commands::local::diff(&profile, role, args)?;
+        let text = commands::local::diff(&profile, role, args, flags.namespace.as_deref())?;
         print(text.clone())?;
         return Ok(if text.is_empty() { Outcome::Done } else { Outcome::Differences });
     }
     if let RoleCommand::Apply(args @ cli::ApplyArgs { local: true, .. }) = command {
         let profile = check::profile(flags.profile.as_ref())?;
-        return print(commands::local::apply(&profile, role, args)?);
+        return print(commands::local::apply(&profile, role, args, flags.namespace.as_deref())?);
     }
     let cluster = commands::connect(flags).await?;
     let profile = profiles::load(&cluster, &commands::profile_options(flags), false).await?;

@@ -57,11 +57,20 @@ fn read(files: &LocalFiles) -> Result<Vec<File>> {
 }
 
 /// The workloads of every file (file index, object), and the one note about what was skipped.
-fn workloads<'p>(profile: &'p Profile, files: &[File]) -> (Vec<(usize, FileObject<'p>)>, Option<String>) {
+/// With `-n`: only the objects of that namespace, and those the files give no namespace.
+fn workloads<'p>(
+    profile: &'p Profile,
+    files: &[File],
+    namespace: Option<&str>,
+) -> (Vec<(usize, FileObject<'p>)>, Option<String>) {
     let mut skipped = Skipped::default();
     let mut out = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        out.extend(local::workloads(profile, &file.values, &mut skipped).into_iter().map(|o| (i, o)));
+        let found = local::workloads(profile, &file.values, &mut skipped).into_iter().filter(|o| {
+            let own = o.object["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty());
+            namespace.is_none() || own.is_none() || own == namespace
+        });
+        out.extend(found.map(|o| (i, o)));
     }
     (out, skipped.note())
 }
@@ -99,7 +108,7 @@ fn namespace_of(obj: &Value) -> String {
 }
 
 /// `ROLE get --local -f FILE… [TYPE/NAME…]`.
-pub fn get(profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> {
+pub fn get(profile: &Profile, role: RoleName, args: &GetArgs, namespace: Option<&str>) -> Result<String> {
     if args.selector.is_some() || args.field_selector.is_some() {
         return Err(Error::Usage(
             "-l and --field-selector select objects in the cluster; with --local, name them (TYPE/NAME) or give none for all"
@@ -116,7 +125,7 @@ pub fn get(profile: &Profile, role: RoleName, args: &GetArgs) -> Result<String> 
         )));
     }
     let files = read(&args.files)?;
-    let (found, note) = workloads(profile, &files);
+    let (found, note) = workloads(profile, &files, namespace);
     check_found(&names, &found, &args.files)?;
     let mut objects = Vec::new();
     for (_, obj) in found {
@@ -170,8 +179,10 @@ type Change<'c> = dyn Fn(&mut Value, &FileObject<'_>, bool) -> Result<bool> + 'c
 
 /// Changes the named objects (all, when none is named) of the files, as `change` changes their
 /// role documents; prints one line per object, or with a dry run the diff of each file.
+#[allow(clippy::too_many_arguments)]
 fn edit_files(
     profile: &Profile,
+    namespace: Option<&str>,
     role: RoleName,
     files: &LocalFiles,
     words: &[String],
@@ -186,7 +197,7 @@ fn edit_files(
     }
     let names = named(profile, words)?;
     let read_files = read(files)?;
-    let (found, note) = workloads(profile, &read_files);
+    let (found, note) = workloads(profile, &read_files, namespace);
     check_found(&names, &found, files)?;
     // Per file: the documents as they should read, and a line per object.
     let mut wanted: Vec<Vec<Value>> = read_files.iter().map(|f| f.values.clone()).collect();
@@ -283,7 +294,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
 }
 
 /// `dev set image [TYPE/NAME…] CONTAINER=IMAGE… --local -f FILE…`.
-pub fn set_image(profile: &Profile, args: &SetImageArgs) -> Result<String> {
+pub fn set_image(profile: &Profile, args: &SetImageArgs, namespace: Option<&str>) -> Result<String> {
     let (objects, images) = split_words(&args.target, &args.images, |w| w.contains('='));
     if images.is_empty() {
         return Err(Error::Usage("give CONTAINER=IMAGE, e.g. app=nginx:1.27".into()));
@@ -300,11 +311,20 @@ pub fn set_image(profile: &Profile, args: &SetImageArgs) -> Result<String> {
         };
         set_images(doc, &pairs, &obj.display()).map(|_| true)
     };
-    edit_files(profile, RoleName::Dev, &args.files, &objects, &args.write, "image updated", &change)
+    edit_files(
+        profile,
+        namespace,
+        RoleName::Dev,
+        &args.files,
+        &objects,
+        &args.write,
+        "image updated",
+        &change,
+    )
 }
 
 /// `dev set env [TYPE/NAME…] KEY=VALUE… KEY-… [-c CONTAINER] --local -f FILE…`.
-pub fn set_env(profile: &Profile, args: &SetEnvArgs) -> Result<String> {
+pub fn set_env(profile: &Profile, args: &SetEnvArgs, namespace: Option<&str>) -> Result<String> {
     let (objects, vars) = split_words(&args.target, &args.vars, |w| w.contains('=') || w.ends_with('-'));
     if vars.is_empty() {
         return Err(Error::Usage("give KEY=VALUE or KEY-, e.g. MODE=prod".into()));
@@ -319,11 +339,11 @@ pub fn set_env(profile: &Profile, args: &SetEnvArgs) -> Result<String> {
         }
         set_env_vars(doc, only, &set, &unset, &obj.display()).map(|_| true)
     };
-    edit_files(profile, RoleName::Dev, &args.files, &objects, &args.write, "env updated", &change)
+    edit_files(profile, namespace, RoleName::Dev, &args.files, &objects, &args.write, "env updated", &change)
 }
 
 /// `ops scale [TYPE/NAME…] --replicas N --local -f FILE…`.
-pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
+pub fn scale(profile: &Profile, args: &ScaleArgs, namespace: Option<&str>) -> Result<String> {
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",
@@ -346,7 +366,7 @@ pub fn scale(profile: &Profile, args: &ScaleArgs) -> Result<String> {
         group[&field] = Value::from(replicas);
         Ok(true)
     };
-    edit_files(profile, RoleName::Ops, &args.files, &objects, &args.write, "scaled", &change)
+    edit_files(profile, namespace, RoleName::Ops, &args.files, &objects, &args.write, "scaled", &change)
 }
 
 /// A role document given (by `apply -f` or the editor), by the workload it names.
@@ -395,6 +415,7 @@ fn role_documents<'p>(
 /// Each given role document changes its workload in `files`, as it would change the live object.
 fn apply_given(
     profile: &Profile,
+    namespace: Option<&str>,
     role: RoleName,
     given: &[Given<'_>],
     files: &LocalFiles,
@@ -418,21 +439,21 @@ fn apply_given(
         }
         Ok(true)
     };
-    edit_files(profile, role, files, &words, flags, "configured", &change)
+    edit_files(profile, namespace, role, files, &words, flags, "configured", &change)
 }
 
 /// `ROLE apply -f DOC… --local --manifests FILE…`: each role document changes its workload in the
 /// manifest files, as it would change the live object (other roles' keys and read-only fields
 /// refused); what the document leaves out of the role's fields (an env var) leaves the file.
-pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs) -> Result<String> {
+pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs, namespace: Option<&str>) -> Result<String> {
     let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
     let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
-    apply_given(profile, role, &given, &files, &args.write)
+    apply_given(profile, namespace, role, &given, &files, &args.write)
 }
 
 /// `ROLE diff -f DOC… --local --manifests FILE…`: the unified diff of each manifest file as
 /// `apply --local` would change it (empty: no differences).
-pub fn diff(profile: &Profile, role: RoleName, args: &DiffArgs) -> Result<String> {
+pub fn diff(profile: &Profile, role: RoleName, args: &DiffArgs, namespace: Option<&str>) -> Result<String> {
     let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
     let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
     let flags = WriteFlags {
@@ -445,7 +466,7 @@ pub fn diff(profile: &Profile, role: RoleName, args: &DiffArgs) -> Result<String
         quiet: false,
         until_reconciled: false,
     };
-    apply_given(profile, role, &given, &files, &flags)
+    apply_given(profile, namespace, role, &given, &files, &flags)
 }
 
 /// The role documents of the files `-f` names.
@@ -475,7 +496,7 @@ fn read_role_documents<'p>(
 /// (KUBE_EDITOR, EDITOR, vi), then into the files as `apply --local` puts them. A document deleted
 /// in the editor leaves its workload as it is. A text that cannot be applied is kept in a private
 /// file, named in the error, with the command that applies it once fixed.
-pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String> {
+pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Option<&str>) -> Result<String> {
     if args.selector.is_some() {
         return Err(Error::Usage(
             "-l selects objects in the cluster; with --local name them (TYPE/NAME) or give none".into(),
@@ -490,7 +511,7 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String
         ));
     }
     let files = read(&args.files)?;
-    let (found, _) = workloads(profile, &files);
+    let (found, _) = workloads(profile, &files, namespace);
     check_found(&names, &found, &args.files)?;
     let docs: Vec<Value> = found
         .iter()
@@ -528,7 +549,7 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs) -> Result<String
     }
     let mut given_docs = Vec::new();
     let outcome = role_documents(profile, role, &edited, "the edited text", &mut given_docs)
-        .and_then(|_| apply_given(profile, role, &given_docs, &args.files, &args.write));
+        .and_then(|_| apply_given(profile, namespace, role, &given_docs, &args.files, &args.write));
     match outcome {
         Ok(out) => {
             remove_private_file(&path);

@@ -123,6 +123,23 @@ fn local_get_shows_role_documents_of_files_dirs_and_stdin_without_a_cluster() {
     let run = no.run(&dir, &["dev", "get", "-f", "-", "--local", "-o", "name"], &fixture("stream.yaml")).ok();
     assert_eq!(run.stdout, "deployment.apps/cart\n");
     assert!(run.stderr.contains("(Namespace)"), "{run:?}");
+    // -n: the objects of that namespace, and those the files give none.
+    let run = no
+        .run(
+            &dir,
+            &["dev", "get", "-f", "-", "-f", "app/web.yaml", "--local", "-o", "name", "-n", "shop"],
+            &fixture("stream.yaml"),
+        )
+        .ok();
+    assert_eq!(run.stdout, "deployment.apps/cart\ndeployment.apps/web\n");
+    let run = no
+        .run(
+            &dir,
+            &["dev", "get", "-f", "-", "--local", "-o", "name", "-n", "other"],
+            &fixture("stream.yaml"),
+        )
+        .ok();
+    assert_eq!(run.stdout, "");
     let run = no
         .run(
             &dir,
