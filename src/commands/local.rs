@@ -39,7 +39,14 @@ impl File {
 
 fn read(files: &LocalFiles) -> Result<Vec<File>> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for path in expand_sources(&files.filename, files.recursive)? {
+        // A file named twice (`-f dir -f dir/web.yaml`) is read, and changed, once.
+        if path.as_os_str() != "-"
+            && !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()))
+        {
+            continue;
+        }
         let (text, path) = if path.as_os_str() == "-" {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
