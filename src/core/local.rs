@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::core::ownership::{self, Unit};
 use crate::core::project::{self, ViewOptions};
 use crate::core::write::{problems_error, without_base};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::managed::Step;
 use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
 
@@ -174,7 +174,34 @@ pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, do
     for unit in &gone {
         prune_empty(&mut after, &unit.path);
     }
+    // No server checks the file: a built-in kind must still read as its API type (a value of the
+    // wrong type, `strategy: Recreate` for `strategy: {type: Recreate}`, is refused here). A file
+    // that did not read so before is not judged.
+    if let (Err(problem), Ok(())) = (typed(&after), typed(&obj.object)) {
+        return Err(Error::Usage(format!(
+            "{} would not be a valid {} ({problem}); nothing was changed",
+            obj.display(),
+            obj.kind.kind
+        )));
+    }
     Ok(after)
+}
+
+/// Whether a built-in workload reads as its k8s-openapi type (other kinds: not judged).
+fn typed(obj: &Value) -> std::result::Result<(), String> {
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
+    fn read<T: serde::de::DeserializeOwned>(obj: &Value) -> std::result::Result<(), String> {
+        T::deserialize(obj).map(|_| ()).map_err(|e| e.to_string())
+    }
+    match (obj["apiVersion"].as_str(), obj["kind"].as_str()) {
+        (Some("apps/v1"), Some("Deployment")) => read::<apps::Deployment>(obj),
+        (Some("apps/v1"), Some("StatefulSet")) => read::<apps::StatefulSet>(obj),
+        (Some("apps/v1"), Some("DaemonSet")) => read::<apps::DaemonSet>(obj),
+        (Some("apps/v1"), Some("ReplicaSet")) => read::<apps::ReplicaSet>(obj),
+        (Some("batch/v1"), Some("Job")) => read::<batch::Job>(obj),
+        (Some("batch/v1"), Some("CronJob")) => read::<batch::CronJob>(obj),
+        _ => Ok(()),
+    }
 }
 
 /// After `path` was removed: its holders that are left empty (`env: []`, `requests: {}`) go too, up

@@ -134,3 +134,16 @@ fn a_partial_document_removes_only_within_what_it_names() {
     expected["spec"]["replicas"] = json!(3);
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_value_of_the_wrong_type_for_a_built_in_kind_is_refused() {
+    let p = Profile::builtin();
+    let obj = object(&p);
+    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None);
+    doc["rollout"] = json!({"strategy": "Recreate"});
+    let err = with_document(&p, RoleName::Ops, &obj, &doc).unwrap_err().to_string();
+    assert!(err.contains("deployment.apps/web would not be a valid Deployment"), "{err}");
+    doc["rollout"] = json!({"strategy": {"type": "Recreate"}});
+    let got = with_document(&p, RoleName::Ops, &obj, &doc).unwrap();
+    assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
+}
