@@ -32,8 +32,13 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     };
     let docs = parse(body, &DOCUMENT_LIMITS)?;
     let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
-    let ctx =
-        Context { text: body, newline, indented_sequences: docs.iter().any(|d| indented(body, &d.root)) };
+    let ctx = Context {
+        text: body,
+        newline,
+        indented_sequences: docs.iter().any(|d| indented(body, &d.root)),
+        // A JSON text (a .json manifest): what is written again is written as JSON.
+        json: body.trim_start().starts_with(['{', '[']),
+    };
     let mut edits = Vec::new();
     let mut wanted: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
     for (index, value) in changes {
@@ -112,6 +117,7 @@ struct Context<'a> {
     text: &'a str,
     newline: &'a str,
     indented_sequences: bool,
+    json: bool,
 }
 
 impl Context<'_> {
@@ -300,49 +306,9 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// Inside a flow collection whose shape stays (same keys, same number of items), only the
-    /// scalars that change are replaced, each on its own bytes; None when the shape changes.
-    fn flow_in_place(&self, node: &Node, old: &Value, new: &Value) -> Option<Vec<Edit>> {
-        let mut edits = Vec::new();
-        if old == new {
-            return Some(edits);
-        }
-        if node.anchored {
-            return None;
-        }
-        match (&node.shape, old, new) {
-            (Shape::Scalar { block: false, .. }, o, n)
-                if !o.is_object()
-                    && !o.is_array()
-                    && !n.is_object()
-                    && !n.is_array()
-                    && node.span.0 < node.span.1 =>
-            {
-                let written = &self.text[node.span.0..node.span.1];
-                let text = match n {
-                    Value::String(_) if written.starts_with(['"', '\'']) => scalar_text(n, written),
-                    _ => flow(n),
-                };
-                edits.push(Edit { start: node.span.0, end: node.span.1, text });
-            }
-            (Shape::Mapping(entries), Value::Object(o), Value::Object(n)) => {
-                if o.len() != n.len() || o.keys().any(|k| !n.contains_key(k)) {
-                    return None;
-                }
-                for (key, child) in entries {
-                    edits.extend(self.flow_in_place(child, o.get(key)?, n.get(key)?)?);
-                }
-            }
-            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) if o.len() == n.len() => {
-                for (i, child) in items.iter().enumerate() {
-                    edits.extend(self.flow_in_place(child, &o[i], &n[i])?);
-                }
-            }
-            _ => return None,
-        }
-        Some(edits)
-    }
-
+    /// Inside a flow collection: a changed scalar is replaced on its own bytes, and the smallest
+    /// collection whose keys or items change is written again in flow style (as JSON in a JSON
+    /// text), so that the rest of the collection keeps its bytes.
     fn rewrite_flow(
         &self,
         node: &Node,
@@ -350,17 +316,56 @@ impl Context<'_> {
         new: &Value,
         edits: &mut Vec<Edit>,
     ) -> Result<(), YamlError> {
-        if let Some(in_place) = self.flow_in_place(node, old, new) {
-            edits.extend(in_place);
+        if old == new {
             return Ok(());
         }
-        if !(new.is_object() || new.is_array()) {
+        if node.anchored {
             return Err(self.refuse(
                 node,
-                "a flow collection ({…} or […]) would become a single value; edit it by hand",
+                "the value to change is an anchor or alias (& or *): changing it here would change every copy; write it out and try again",
             ));
         }
-        edits.push(Edit { start: node.span.0, end: node.span.1, text: flow(new) });
+        let render = |v: &Value| match self.json {
+            true => serde_json::to_string(v).unwrap_or_default(),
+            false => flow(v),
+        };
+        match (&node.shape, old, new) {
+            (Shape::Scalar { block: true, .. }, _, _) => {
+                return Err(
+                    self.refuse(node, "the value to change is a block scalar (| or >); edit it by hand")
+                );
+            }
+            (Shape::Scalar { .. }, _, _) if node.span.0 == node.span.1 => {
+                return Err(
+                    self.refuse(node, "the value to change is empty (key with no value); edit it by hand")
+                );
+            }
+            (Shape::Scalar { .. }, _, n) => {
+                let written = &self.text[node.span.0..node.span.1];
+                let text = match n {
+                    Value::String(_) if !self.json && written.starts_with(['"', '\'']) => {
+                        scalar_text(n, written)
+                    }
+                    _ => render(n),
+                };
+                edits.push(Edit { start: node.span.0, end: node.span.1, text });
+            }
+            (Shape::Mapping(entries), Value::Object(o), Value::Object(n))
+                if o.len() == n.len() && o.keys().all(|k| n.contains_key(k)) =>
+            {
+                for (key, child) in entries {
+                    if let (Some(a), Some(b)) = (o.get(key), n.get(key)) {
+                        self.rewrite_flow(child, a, b, edits)?;
+                    }
+                }
+            }
+            (Shape::Sequence(items), Value::Array(o), Value::Array(n)) if o.len() == n.len() => {
+                for (i, child) in items.iter().enumerate() {
+                    self.rewrite_flow(child, &o[i], &n[i], edits)?;
+                }
+            }
+            _ => edits.push(Edit { start: node.span.0, end: node.span.1, text: render(new) }),
+        }
         Ok(())
     }
 }

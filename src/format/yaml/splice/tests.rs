@@ -182,3 +182,15 @@ fn inside_a_flow_collection_a_changed_value_keeps_its_place_and_quotes() {
         assert_eq!(edit_documents(text, &[(0, value)]).unwrap(), expected);
     }
 }
+
+#[test]
+fn a_json_text_stays_json_and_only_the_changed_part_is_written_again() {
+    let text = "{\n  \"kind\": \"Deployment\",\n  \"spec\": {\"replicas\": 1, \"env\": [{\"name\": \"A\", \"value\": \"x\"}]}\n}\n";
+    let value = json!({"kind": "Deployment", "spec": {"replicas": 3, "env": [{"name": "A", "value": "x"}, {"name": "B", "value": "y"}]}});
+    let out = edit_documents(text, &[(0, value.clone())]).unwrap();
+    assert_eq!(
+        out,
+        "{\n  \"kind\": \"Deployment\",\n  \"spec\": {\"replicas\": 3, \"env\": [{\"name\":\"A\",\"value\":\"x\"},{\"name\":\"B\",\"value\":\"y\"}]}\n}\n"
+    );
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), value);
+}
