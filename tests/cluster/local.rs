@@ -380,3 +380,24 @@ fn local_edit_changes_the_files_and_keeps_a_refused_edit() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_json_manifest_stays_json_and_changes_only_in_place() {
+    let dir = tree("json");
+    let no = NoCluster::new(&dir);
+    let before = fixture("web.json");
+    no.run(&dir, &["dev", "set", "env", "deploy/j", "Y=2", "-f", "web.json", "--local"], "").ok();
+    no.run(&dir, &["ops", "scale", "deploy/j", "--replicas", "2", "-f", "web.json", "--local"], "").ok();
+    let after = std::fs::read_to_string(dir.join("web.json")).unwrap();
+    let expected = before
+        .replace(
+            "{\"name\": \"X\", \"value\": \"1\"}",
+            "{\"name\": \"X\", \"value\": \"1\"}, {\"name\":\"Y\",\"value\":\"2\"}",
+        )
+        .replace("      }\n    }\n  }\n}", "      }\n    }, \"replicas\": 2\n  }\n}");
+    assert_eq!(after, expected);
+    let read: Value = serde_json::from_str(&after).expect("still JSON");
+    assert_eq!(read["spec"]["replicas"], 2);
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -5,8 +5,9 @@
 //! block at that block's indentation. What cannot change alone is refused with its place: an
 //! anchor or alias (one edit would change several values), a block scalar (`|`, `>`), a value that
 //! changes between a scalar and a collection. Inside a flow collection (`{a: 1}`, `[x, y]`) a changed
-//! value is replaced on its own bytes too; one whose keys or items change is written again as a flow
-//! collection, on its own bytes. The result is read back and must give
+//! value is replaced on its own bytes too, new keys and items go after the last one, and only the
+//! smallest collection that loses keys or items is written again as a flow collection (as JSON in a
+//! JSON text), on its own bytes. The result is read back and must give
 //! exactly the intended values, or nothing is returned.
 
 use serde_json::Value;
@@ -364,6 +365,40 @@ impl Context<'_> {
                     self.rewrite_flow(child, &o[i], &n[i], edits)?;
                 }
             }
+            // Keys added (none removed): the others as above, the new ones after the last.
+            (Shape::Mapping(entries), Value::Object(o), Value::Object(n))
+                if !o.is_empty() && o.keys().all(|k| n.contains_key(k)) =>
+            {
+                for (key, child) in entries {
+                    if let (Some(a), Some(b)) = (o.get(key), n.get(key)) {
+                        self.rewrite_flow(child, a, b, edits)?;
+                    }
+                }
+                let at = entries.values().map(|e| self.content_end(e)).max().unwrap_or(node.span.0);
+                let key = |k: &str| match self.json {
+                    true => serde_json::to_string(k).unwrap_or_default(),
+                    false => flow_scalar_key(k),
+                };
+                let added: String = n
+                    .iter()
+                    .filter(|(k, _)| !o.contains_key(*k))
+                    .map(|(k, v)| format!(", {}: {}", key(k), render(v)))
+                    .collect();
+                edits.push(Edit { start: at, end: at, text: added });
+            }
+            // Items added at the end: the others as above, the new ones after the last.
+            (Shape::Sequence(items), Value::Array(o), Value::Array(n))
+                if !o.is_empty()
+                    && n.len() > o.len()
+                    && n[..o.len()].iter().zip(o).all(|(a, b)| same_item(a, b)) =>
+            {
+                for (i, child) in items.iter().enumerate() {
+                    self.rewrite_flow(child, &o[i], &n[i], edits)?;
+                }
+                let at = items.iter().map(|e| self.content_end(e)).max().unwrap_or(node.span.0);
+                let added: String = n[o.len()..].iter().map(|v| format!(", {}", render(v))).collect();
+                edits.push(Edit { start: at, end: at, text: added });
+            }
             _ => edits.push(Edit { start: node.span.0, end: node.span.1, text: render(new) }),
         }
         Ok(())
@@ -380,6 +415,14 @@ fn scalar_text(value: &Value, written: &str) -> String {
         Value::String(s) if needs_quotes(s) => json(),
         Value::String(s) => s.clone(),
         _ => json(),
+    }
+}
+
+/// Whether two list items are the same item (by `name` when both have one, else by position).
+fn same_item(a: &Value, b: &Value) -> bool {
+    match (a.get("name"), b.get("name")) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
     }
 }
 

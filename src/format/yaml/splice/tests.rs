@@ -113,7 +113,7 @@ fn a_flow_mapping_is_rewritten_on_its_own_bytes() {
     let value2 = changed(DEPLOY, 1, |v| v["metadata"]["name"] = json!("other"));
     let out = edit_documents(DEPLOY, &[(1, value2)]).unwrap();
     assert_eq!(out, DEPLOY.replace("metadata: {name: conf}", "metadata: {name: other}"));
-    // A key added to a flow mapping: the mapping is written again, still on one line.
+    // A key added to a flow mapping: after the last, the rest untouched.
     let out = edit_documents(DEPLOY, &[(1, value)]).unwrap();
     assert_eq!(out, DEPLOY.replace("metadata: {name: conf}", "metadata: {name: conf, labels: {x: \"y\"}}"));
 }
@@ -172,10 +172,15 @@ fn inside_a_flow_collection_a_changed_value_keeps_its_place_and_quotes() {
             json!({"containers": [{"name": "app", "image": "shop:1", "args": ["a", "x, y"]}]}),
             "containers:\n- {name: app, image: \"shop:1\", args: [a, \"x, y\"]}\n",
         ),
-        // A new key: the flow mapping is written again, on its own bytes.
+        // A new key: after the last, the others untouched.
         (
             json!({"containers": [{"name": "app", "image": "shop:1", "args": ["a", "b"], "tty": true}]}),
-            "containers:\n- {name: app, image: shop:1, args: [a, b], tty: true}\n",
+            "containers:\n- {name: app, image: \"shop:1\", args: [a, b], tty: true}\n",
+        ),
+        // A key removed: that mapping is written again, on its own bytes.
+        (
+            json!({"containers": [{"name": "app", "args": ["a", "b"]}]}),
+            "containers:\n- {name: app, args: [a, b]}\n",
         ),
     ];
     for (value, expected) in cases {
@@ -190,7 +195,7 @@ fn a_json_text_stays_json_and_only_the_changed_part_is_written_again() {
     let out = edit_documents(text, &[(0, value.clone())]).unwrap();
     assert_eq!(
         out,
-        "{\n  \"kind\": \"Deployment\",\n  \"spec\": {\"replicas\": 3, \"env\": [{\"name\":\"A\",\"value\":\"x\"},{\"name\":\"B\",\"value\":\"y\"}]}\n}\n"
+        "{\n  \"kind\": \"Deployment\",\n  \"spec\": {\"replicas\": 3, \"env\": [{\"name\": \"A\", \"value\": \"x\"}, {\"name\":\"B\",\"value\":\"y\"}]}\n}\n"
     );
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), value);
 }
