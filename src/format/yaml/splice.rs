@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::emit::{needs_quotes, quoted_key, to_string};
+use super::emit::{quoted_key, to_string};
 use super::parse::{DOCUMENT_LIMITS, Node, Shape, YamlError, parse};
 
 /// One replacement of `start..end` by `text`.
@@ -412,10 +412,15 @@ fn scalar_text(value: &Value, written: &str) -> String {
     match value {
         Value::String(s) if s.contains('\n') || written.starts_with('"') => json(),
         Value::String(s) if written.starts_with('\'') => format!("'{}'", s.replace('\'', "''")),
-        Value::String(s) if needs_quotes(s) => json(),
-        Value::String(s) => s.clone(),
+        Value::String(s) if plain(s) => s.clone(),
         _ => json(),
     }
+}
+
+/// Whether the emitter writes `s` without quotes: then a YAML reader (1.1 or 1.2) reads it back as
+/// this string, in a block.
+fn plain(s: &str) -> bool {
+    !s.contains('\n') && to_string(&Value::String(s.to_string())).trim_end_matches('\n') == s
 }
 
 /// Whether two list items are the same item (by `name` when both have one, else by position).
@@ -435,7 +440,7 @@ fn flow(value: &Value) -> String {
             format!("{{{}}}", entries.join(", "))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
-        Value::String(s) if needs_quotes(s) || s.contains([',', '[', ']', '{', '}']) => {
+        Value::String(s) if !plain(s) || s.contains([',', '[', ']', '{', '}', '#']) => {
             serde_json::to_string(s).unwrap_or_default()
         }
         other => scalar_text(other, ""),
