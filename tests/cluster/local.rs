@@ -149,6 +149,17 @@ fn local_get_shows_role_documents_of_files_dirs_and_stdin_without_a_cluster() {
         .ok();
     assert_eq!(run.stdout, "shop/cart:2.0");
 
+    // No kubeconfig is even read: one that is not YAML changes nothing.
+    std::fs::write(dir.join("garbage"), "{ not a kubeconfig").unwrap();
+    let out = Command::new(oam_binary())
+        .args(["ops", "get", "-f", "app", "--local", "-o", "name"])
+        .current_dir(&dir)
+        .env("KUBECONFIG", dir.join("garbage"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "deployment.apps/web\nstatefulset.apps/worker\n");
+
     let err = no.run(&dir, &["dev", "get", "deploy/nope", "-f", "app", "--local"], "").error();
     assert!(err.contains("deployment.apps/nope is not in the files given with -f (app)"), "{err}");
     let err = no.run(&dir, &["dev", "get", "-f", "app"], "").error();
