@@ -1,6 +1,7 @@
 //! `--local -f FILE…`: role views and role edits of manifest files, no cluster. `get` prints the
-//! role documents of the workloads in the files; `set image`, `set env` and `scale` change the files
-//! in place through the same role document a live write changes (`core::local`), and
+//! role documents of the workloads in the files; `set image`, `set env`, `scale`, `edit` and
+//! `apply -f DOC --manifests FILE` change the files in place through the same role document a live
+//! write changes (`core::local`), `diff` shows what `apply` would change, and
 //! `format::yaml::edit_documents` rewrites only the lines that change. Kinds the profile does not
 //! cover are skipped with one note. Every file is worked out before any is written; each is written
 //! whole (a temporary file renamed over it, its mode kept).
