@@ -36,7 +36,13 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     let ctx = Context {
         text: body,
         newline,
-        indented_sequences: docs.iter().any(|d| indented(body, &d.root)),
+        indented_sequences: {
+            let (mut indented, mut indentless) = (0, 0);
+            for d in &docs {
+                count_sequence_styles(body, &d.root, &mut indented, &mut indentless);
+            }
+            indented > indentless
+        },
         // A JSON text (a .json manifest): what is written again is written as JSON.
         json: body.trim_start().starts_with(['{', '[']),
     };
@@ -85,19 +91,35 @@ fn refusal(line: usize, column: usize, message: String) -> YamlError {
     YamlError { line, column, message }
 }
 
-/// Whether sequences under a key are indented past the key (`env:\n  - name: A`) in this document.
-fn indented(text: &str, node: &Node) -> bool {
+/// Counts the block sequences under a key that are indented past the key (`env:\n  - name: A`)
+/// and those written at the key's column (`env:\n- name: A`, as kubectl writes them).
+fn count_sequence_styles(text: &str, node: &Node, indented: &mut usize, indentless: &mut usize) {
     match &node.shape {
-        Shape::Mapping(entries) => entries.values().any(|v| {
-            let own = matches!(v.shape, Shape::Sequence(_))
-                && !v.flow
-                && !v.anchored
-                && column(text, v.span.0) > column(text, v.key_byte);
-            own || indented(text, v)
-        }),
-        Shape::Sequence(items) => items.iter().any(|i| indented(text, i)),
-        Shape::Scalar { .. } => false,
+        Shape::Mapping(entries) => {
+            for v in entries.values() {
+                if let (Shape::Sequence(items), false, false) = (&v.shape, v.flow, v.anchored) {
+                    // A block sequence starts at its first item's content: its dash is before.
+                    if let Some(dash) = items.first().and_then(|i| dash_before(text, i.span.0)) {
+                        match column(text, dash) > column(text, v.key_byte) {
+                            true => *indented += 1,
+                            false => *indentless += 1,
+                        }
+                    }
+                }
+                count_sequence_styles(text, v, indented, indentless);
+            }
+        }
+        Shape::Sequence(items) => {
+            items.iter().for_each(|i| count_sequence_styles(text, i, indented, indentless))
+        }
+        Shape::Scalar { .. } => {}
     }
+}
+
+/// The dash of a block sequence item whose content starts at `start`.
+fn dash_before(text: &str, start: usize) -> Option<usize> {
+    let before = text[..start].trim_end_matches([' ', '\t']);
+    before.ends_with('-').then(|| before.len() - 1)
 }
 
 /// Bytes from the start of the line to `byte`.
@@ -143,13 +165,15 @@ impl Context<'_> {
         }
     }
 
-    /// Where text after `node`'s last line goes (with a newline first if the text has none).
-    fn after(&self, node: &Node) -> (usize, &str) {
-        let end = line_end(self.text, self.content_end(node));
-        match self.text[..end].ends_with('\n') {
-            true => (end, ""),
-            false => (end, self.newline),
-        }
+    /// `block` (whole lines) inserted after `node`'s last line. On a last line without a newline the
+    /// newline goes before the block and the text still ends without one.
+    fn insert_after(&self, node: &Node, block: &str) -> Edit {
+        let at = line_end(self.text, self.content_end(node));
+        let text = match self.text[..at].ends_with('\n') {
+            true => block.to_string(),
+            false => format!("{}{}", self.newline, block.strip_suffix(self.newline).unwrap_or(block)),
+        };
+        Edit { start: at, end: at, text }
     }
 
     /// The lines of a block item or entry starting at `first` (its dash or key), through its end.
@@ -166,8 +190,7 @@ impl Context<'_> {
 
     /// The dash of a block sequence item.
     fn dash(&self, item: &Node) -> Option<usize> {
-        let before = self.text[..item.span.0].trim_end_matches([' ', '\t']);
-        before.ends_with('-').then(|| before.len() - 1)
+        dash_before(self.text, item.span.0)
     }
 
     fn indent(&self, block: &str, column: usize) -> String {
@@ -222,12 +245,8 @@ impl Context<'_> {
                     .collect();
                 if !added.is_empty() {
                     let column = entries.values().map(|e| column(self.text, e.key_byte)).min().unwrap_or(0);
-                    let (at, lead) = self.after(node);
-                    let mut text = lead.to_string();
-                    for (k, v) in &added {
-                        text.push_str(&self.entry(k, v, column));
-                    }
-                    edits.push(Edit { start: at, end: at, text });
+                    let text: String = added.iter().map(|(k, v)| self.entry(k, v, column)).collect();
+                    edits.push(self.insert_after(node, &text));
                 }
                 Ok(())
             }
@@ -296,13 +315,8 @@ impl Context<'_> {
             let Some(dash) = items.first().and_then(|i| self.dash(i)) else {
                 return Err(self.refuse(node, "cannot find this list's dashes; edit it by hand"));
             };
-            let (at, lead) = self.after(node);
             let block = to_string(&Value::Array(added.into_iter().cloned().collect()));
-            edits.push(Edit {
-                start: at,
-                end: at,
-                text: format!("{lead}{}", self.indent(&block, column(self.text, dash))),
-            });
+            edits.push(self.insert_after(node, &self.indent(&block, column(self.text, dash))));
         }
         Ok(())
     }

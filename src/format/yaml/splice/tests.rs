@@ -149,7 +149,10 @@ fn other_documents_and_unchanged_text_stay_byte_for_byte() {
 fn crlf_and_a_missing_final_newline_are_kept() {
     let text = "a: 1\r\nb:\r\n  c: x";
     let out = edit_documents(text, &[(0, json!({"a": 1, "b": {"c": "x", "d": "y"}}))]).unwrap();
-    assert_eq!(out, "a: 1\r\nb:\r\n  c: x\r\n  d: 'y'\r\n");
+    assert_eq!(out, "a: 1\r\nb:\r\n  c: x\r\n  d: 'y'");
+    let text = "a:\n- x";
+    let out = edit_documents(text, &[(0, json!({"a": ["x", "z"]}))]).unwrap();
+    assert_eq!(out, "a:\n- x\n- z");
 }
 
 #[test]
@@ -296,4 +299,22 @@ fn every_change_of_every_node_is_made_exactly_or_refused() {
     // (`- name: x` without its item), a scalar becoming a collection in a block, and a block
     // mapping or list left with no entry (it would read as null).
     assert!(made > 2 * refused, "made {made}, refused {refused}");
+}
+
+#[test]
+fn new_lists_follow_the_files_sequence_style() {
+    // (text, new value, expected): kubectl's indentless `- name` at the key's column, or indented.
+    let indentless = "c:\n- name: app\n  env:\n  - name: A\n- name: side\n";
+    let indented = "c:\n  - name: app\n    env:\n      - name: A\n  - name: side\n";
+    let cases = [
+        (indentless, "c:\n- name: app\n  env:\n  - name: A\n- name: side\n  env:\n  - name: B\n"),
+        (
+            indented,
+            "c:\n  - name: app\n    env:\n      - name: A\n  - name: side\n    env:\n      - name: B\n",
+        ),
+    ];
+    for (text, expected) in cases {
+        let new = changed(text, 0, |v| v["c"][1]["env"] = json!([{"name": "B"}]));
+        assert_eq!(edit_documents(text, &[(0, new)]).unwrap(), expected, "{text}");
+    }
 }
