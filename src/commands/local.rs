@@ -257,9 +257,12 @@ fn edit_files(
         })?;
         outputs.push((i, text));
     }
-    if let Some(note) = note {
-        eprintln!("{note}");
-    }
+    // Once, and only when the command succeeds (an error is one line).
+    let note = || {
+        if let Some(note) = &note {
+            eprintln!("{note}");
+        }
+    };
     let mut out = String::new();
     if flags.dry_run() {
         for (i, text) in &outputs {
@@ -268,13 +271,18 @@ fn edit_files(
             let changed = format!("{source} (changed, not written: dry run)");
             out.push_str(&diff::unified_between(&file.text, text, &source, &changed, output::use_colour()));
         }
+        note();
         return Ok(out);
     }
-    for (i, text) in &outputs {
-        if let Some(path) = &read_files[*i].path {
-            write_atomically(path, text)?;
-        }
-    }
+    let writes: Vec<(&Path, &str, &str)> = outputs
+        .iter()
+        .filter_map(|(i, text)| {
+            let file = &read_files[*i];
+            file.path.as_deref().map(|p| (p, file.text.as_str(), text.as_str()))
+        })
+        .collect();
+    write_all(&writes)?;
+    note();
     for line in lines.iter().flatten() {
         out.push_str(line);
         out.push('\n');
@@ -282,23 +290,80 @@ fn edit_files(
     Ok(out)
 }
 
-/// Writes `text` to a temporary file beside `path`, with `path`'s mode, and renames it over `path`.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    // Through a symbolic link: the file it points to is written, the link stays.
-    let path = &std::fs::canonicalize(path).map_err(io)?;
+/// Writes each `(path, text as read, new text)`, all or none as far as a file system allows: every
+/// file is checked (not read-only) and its new text written to a temporary file beside it (its mode
+/// kept) before any is renamed over its file; a file whose text is no longer the one read (another
+/// editor saved it meanwhile) is refused, and nothing is written.
+pub(crate) fn write_all(files: &[(&Path, &str, &str)]) -> Result<()> {
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
+        for (temp, _) in temps {
+            let _ = std::fs::remove_file(temp);
+        }
+    };
+    for (given, before, text) in files {
+        match prepare(given, before, text) {
+            Ok(pair) => temps.push(pair),
+            Err(e) => {
+                cleanup(&temps);
+                return Err(e);
+            }
+        }
+    }
+    // The last look before any rename: a file saved by someone else since it was read stays theirs.
+    for ((given, before, _), (_, path)) in files.iter().zip(&temps) {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(*before) {
+            cleanup(&temps);
+            return Err(Error::Io(format!(
+                "{} changed since it was read (saved by another program?); nothing was changed: run the command again",
+                given.display()
+            )));
+        }
+    }
+    for (i, (temp, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(temp, path) {
+            cleanup(&temps[i..]);
+            let written: Vec<String> = files[..i].iter().map(|(p, _, _)| p.display().to_string()).collect();
+            return Err(Error::Io(format!(
+                "cannot write {}: {e}{}",
+                files[i].0.display(),
+                match written.is_empty() {
+                    true => String::new(),
+                    false => format!(" (already written: {})", written.join(", ")),
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The temporary file holding `text` beside the file `given` names (through a symbolic link: the
+/// file it points to; the link stays), and that file.
+fn prepare(given: &Path, before: &str, text: &str) -> Result<(PathBuf, PathBuf)> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", given.display()));
+    let path = std::fs::canonicalize(given).map_err(io)?;
+    let permissions = std::fs::metadata(&path).map_err(io)?.permissions();
+    if permissions.readonly() {
+        return Err(Error::Io(format!(
+            "cannot write {}: the file is read-only; nothing was changed (make it writable first)",
+            given.display()
+        )));
+    }
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(before) {
+        return Err(Error::Io(format!(
+            "{} changed since it was read (saved by another program?); nothing was changed: run the command again",
+            given.display()
+        )));
+    }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.kubectl-oam-{}", std::process::id()));
-    let permissions = std::fs::metadata(path).map_err(io)?.permissions();
-    let written = std::fs::write(&temp, text)
-        .and_then(|_| std::fs::set_permissions(&temp, permissions))
-        .and_then(|_| std::fs::rename(&temp, path));
+    let written = std::fs::write(&temp, text).and_then(|_| std::fs::set_permissions(&temp, permissions));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(io(e));
     }
-    Ok(())
+    Ok((temp, path))
 }
 
 /// `dev set image [TYPE/NAME…] CONTAINER=IMAGE… --local -f FILE…`.
@@ -580,3 +645,6 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Optio
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -412,3 +412,40 @@ fn local_json_manifest_stays_json_and_changes_only_in_place() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_writes_all_files_or_none_and_refuses_a_read_only_file() {
+    let dir = tree("read-only");
+    let no = NoCluster::new(&dir);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("app/worker.yaml"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let run = no.run(&dir, &["dev", "set", "env", "NEW=1", "-f", "app", "--local"], "");
+    let error = run.error();
+    assert!(error.contains("app/worker.yaml") && error.contains("read-only"), "{error}");
+    // web.yaml comes first and could be written: it is not, as no file is when one cannot be.
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), fixture("app/web.yaml"));
+    assert_eq!(std::fs::read_to_string(dir.join("app/worker.yaml")).unwrap(), fixture("app/worker.yaml"));
+    let hidden = std::fs::read_dir(dir.join("app"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'));
+    assert_eq!(hidden.count(), 0, "no temporary file is left");
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn local_recursive_walk_does_not_follow_linked_directories() {
+    let dir = tree("links");
+    let no = NoCluster::new(&dir);
+    // A link to the directory above (a loop), a link into the tree, a file that is no manifest.
+    std::os::unix::fs::symlink("..", dir.join("app/up")).unwrap();
+    std::os::unix::fs::symlink("app", dir.join("again")).unwrap();
+    std::fs::write(dir.join("app/README.md"), "not: [yaml\n").unwrap();
+    let run = no.run(&dir, &["dev", "get", "-f", ".", "-R", "--local", "-o", "name"], "").ok();
+    assert_eq!(
+        run.stdout, "deployment.apps/web\nstatefulset.apps/worker\ndeployment.apps/cart\ndeployment.apps/j\n",
+        "{run:?}"
+    );
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
