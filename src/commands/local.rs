@@ -269,7 +269,13 @@ fn edit_files(
             let file = &read_files[*i];
             let source = file.source();
             let changed = format!("{source} (changed, not written: dry run)");
-            out.push_str(&diff::unified_between(&file.text, text, &source, &changed, output::use_colour()));
+            // The lines of a Secret are never shown, not even as the context of a change.
+            let hide = |text: &str| {
+                yaml::hide_documents(text, local::is_secret)
+                    .map_err(|e| Error::Usage(format!("{source}: {}", e.message)))
+            };
+            let (before, after) = (hide(&file.text)?, hide(text)?);
+            out.push_str(&diff::unified_between(&before, &after, &source, &changed, output::use_colour()));
         }
         note();
         return Ok(out);

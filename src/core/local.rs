@@ -228,6 +228,11 @@ fn prune_empty(obj: &mut Value, path: &[Step]) {
     }
 }
 
+/// Whether a document is a Secret, whose values are never shown (not even as a diff's context).
+pub fn is_secret(doc: &Value) -> bool {
+    doc["kind"] == "Secret" && doc["apiVersion"] == "v1"
+}
+
 /// The whole document (a `List` with one item changed, or the object itself) that holds `new`.
 pub fn in_document(document: &Value, place: Place, new: Value) -> Value {
     match place.item {

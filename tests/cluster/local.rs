@@ -449,3 +449,27 @@ fn local_recursive_walk_does_not_follow_linked_directories() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_dry_run_diff_never_shows_a_secret_even_as_context() {
+    let dir = tree("secret");
+    let no = NoCluster::new(&dir);
+    let text = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: hunter2\n---\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: app\n        image: a:1\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n";
+    std::fs::write(dir.join("s.yaml"), text).unwrap();
+    let run = no
+        .run(
+            &dir,
+            &["ops", "scale", "deploy/web", "--replicas", "3", "-f", "s.yaml", "--local", "--dry-run=client"],
+            "",
+        )
+        .ok();
+    assert!(run.stdout.contains("-  replicas: 1\n+  replicas: 3\n"), "{run:?}");
+    assert!(!run.stdout.contains("hunter2") && run.stdout.contains(" # (a Secret: not shown)\n"), "{run:?}");
+    std::fs::write(dir.join("doc.yaml"), "kind: Deployment\nname: web\nscaler:\n  replicas: 5\n").unwrap();
+    let run = no.run(&dir, &["ops", "diff", "-f", "doc.yaml", "--local", "--manifests", "s.yaml"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("hunter2") && run.stdout.contains("+  replicas: 5\n"), "{run:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("s.yaml")).unwrap(), text);
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}

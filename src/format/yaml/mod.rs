@@ -34,7 +34,7 @@ pub use parse::{
     DOCUMENT_LIMITS, Limits, MAX_PROFILE_BYTES, PROFILE_LIMITS, Parsed, YamlError, parse, parse_document,
     parse_documents, parse_one, resolve_plain, yaml11_type,
 };
-pub use splice::edit_documents;
+pub use splice::{edit_documents, hide_documents};
 
 #[cfg(test)]
 mod tests;

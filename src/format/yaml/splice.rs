@@ -87,6 +87,47 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     Ok(out)
 }
 
+/// `text` with every line of the documents and `List` items that `hide` picks replaced by a line
+/// that says so (its indentation kept), as many lines as before: a file's diff shown without the
+/// values of its Secrets.
+pub fn hide_documents(text: &str, hide: impl Fn(&Value) -> bool) -> Result<String, YamlError> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let docs = parse(body, &DOCUMENT_LIMITS)?;
+    let ctx = Context { text: body, newline: "\n", indented_sequences: false, json: false };
+    let lines =
+        |node: &Node| (line_start(body, node.span.0), line_end(body, ctx.content_end(node).max(node.span.0)));
+    let mut hidden = Vec::new();
+    for doc in &docs {
+        if hide(&doc.value) {
+            hidden.push(lines(&doc.root));
+        } else if let (Shape::Mapping(entries), Some(values)) =
+            (&doc.root.shape, doc.value["items"].as_array())
+        {
+            if let Some(Shape::Sequence(items)) = entries.get("items").map(|n| &n.shape) {
+                hidden.extend(items.iter().zip(values).filter(|(_, v)| hide(v)).map(|(n, _)| lines(n)));
+            }
+        }
+    }
+    hidden.sort();
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..text.len() - body.len()]);
+    let mut at = 0;
+    for (start, end) in hidden {
+        if start < at {
+            continue;
+        }
+        out.push_str(&body[at..start]);
+        for line in body[start..end].split_inclusive('\n') {
+            let content = line.trim_end_matches(['\n', '\r']);
+            let indent = &content[..content.len() - content.trim_start().len()];
+            out.push_str(&format!("{indent}# (a Secret: not shown){}", &line[content.len()..]));
+        }
+        at = end;
+    }
+    out.push_str(&body[at..]);
+    Ok(out)
+}
+
 fn refusal(line: usize, column: usize, message: String) -> YamlError {
     YamlError { line, column, message }
 }

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::edit_documents;
+use super::{edit_documents, hide_documents};
 use crate::format::yaml::{DOCUMENT_LIMITS, parse};
 
 /// The value of document `index` of `text`, changed by `change`.
@@ -317,4 +317,14 @@ fn new_lists_follow_the_files_sequence_style() {
         let new = changed(text, 0, |v| v["c"][1]["env"] = json!([{"name": "B"}]));
         assert_eq!(edit_documents(text, &[(0, new)]).unwrap(), expected, "{text}");
     }
+}
+
+#[test]
+fn secrets_are_hidden_line_for_line() {
+    let secret = |v: &Value| v["kind"] == "Secret";
+    let text = "kind: Secret\r\nstringData:\r\n  token: abc\r\n---\r\nkind: List\r\nitems:\r\n- kind: Secret\r\n  data: {a: b}\r\n- kind: Deployment\r\n  spec: {}\r\n";
+    let hidden = "# (a Secret: not shown)\r\n# (a Secret: not shown)\r\n  # (a Secret: not shown)\r\n---\r\nkind: List\r\nitems:\r\n# (a Secret: not shown)\r\n  # (a Secret: not shown)\r\n- kind: Deployment\r\n  spec: {}\r\n";
+    assert_eq!(hide_documents(text, secret).unwrap(), hidden);
+    let plain = "kind: ConfigMap\ndata: {a: b}";
+    assert_eq!(hide_documents(plain, secret).unwrap(), plain);
 }
