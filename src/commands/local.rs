@@ -203,6 +203,18 @@ fn edit_files(
             "-f - (stdin) cannot be changed in place; give the manifest file or directory".into(),
         ));
     }
+    // As kubectl's `set image --local`: the server's dry run needs the server; so do the waits.
+    if flags.dry_run == "server" {
+        return Err(Error::Usage(
+            "cannot specify --local and --dry-run=server; did you mean --dry-run=client?".into(),
+        ));
+    }
+    if flags.wait || flags.until_reconciled {
+        let flag = if flags.wait { "--wait" } else { "--until-reconciled" };
+        return Err(Error::Usage(format!(
+            "{flag} watches the cluster; with --local nothing is sent to it (drop {flag})"
+        )));
+    }
     let names = named(profile, words)?;
     let read_files = read(files)?;
     let (found, note) = workloads(profile, &read_files, namespace);

@@ -473,3 +473,22 @@ fn local_dry_run_diff_never_shows_a_secret_even_as_context() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_refuses_flags_that_need_the_cluster() {
+    let dir = tree("flags");
+    let no = NoCluster::new(&dir);
+    let set = ["dev", "set", "image", "app=nginx:2", "-f", "app/web.yaml", "--local"];
+    for (flag, says) in [
+        ("--dry-run=server", "cannot specify --local and --dry-run=server; did you mean --dry-run=client?"),
+        ("--wait", "--wait watches the cluster"),
+        ("--until-reconciled", "--until-reconciled watches the cluster"),
+    ] {
+        let args: Vec<&str> = set.iter().copied().chain([flag]).collect();
+        let error = no.run(&dir, &args, "").error();
+        assert!(error.contains(says), "{flag}: {error}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), fixture("app/web.yaml"));
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
