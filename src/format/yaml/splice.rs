@@ -330,6 +330,9 @@ impl Context<'_> {
                     pairs.push((i, j));
                 }
             }
+        } else if let Some(kept) = subsequence(new, old) {
+            // Items removed, the rest as they were (an arg dropped): those items lose their lines.
+            pairs.extend(kept.into_iter().enumerate().map(|(j, i)| (i, j)));
         } else {
             pairs.extend((0..old.len().min(new.len())).map(|i| (i, i)));
         }
@@ -476,6 +479,21 @@ fn scalar_text(value: &Value, written: &str) -> String {
 /// this string, in a block.
 fn plain(s: &str) -> bool {
     !s.contains('\n') && to_string(&Value::String(s.to_string())).trim_end_matches('\n') == s
+}
+
+/// Where each item of `short` is in `long`, when `short` is `long` with some items left out.
+fn subsequence(short: &[Value], long: &[Value]) -> Option<Vec<usize>> {
+    if short.len() >= long.len() {
+        return None;
+    }
+    let mut at = 0;
+    let mut found = Vec::with_capacity(short.len());
+    for item in short {
+        at += long[at..].iter().position(|l| l == item)?;
+        found.push(at);
+        at += 1;
+    }
+    Some(found)
 }
 
 /// Whether two list items are the same item (by `name` when both have one, else by position).

@@ -328,3 +328,20 @@ fn secrets_are_hidden_line_for_line() {
     let plain = "kind: ConfigMap\ndata: {a: b}";
     assert_eq!(hide_documents(plain, secret).unwrap(), plain);
 }
+
+#[test]
+fn an_item_removed_from_a_list_without_names_loses_exactly_its_lines() {
+    // (text, index removed, expected): the others keep their lines and comments.
+    let cases = [
+        ("args:\n- a # one\n- b # two\n- c\n", 0, "args:\n- b # two\n- c\n"),
+        ("args:\n- a # one\n- b # two\n- c\n", 1, "args:\n- a # one\n- c\n"),
+        ("l:\n- a: 1\n  b: 2\n- c\n", 0, "l:\n- c\n"),
+        ("l:\n- x\n- x\n- y # y\n", 1, "l:\n- x\n- y # y\n"),
+    ];
+    for (text, index, expected) in cases {
+        let new = changed(text, 0, |v| {
+            v.as_object_mut().unwrap().values_mut().next().unwrap().as_array_mut().unwrap().remove(index);
+        });
+        assert_eq!(edit_documents(text, &[(0, new)]).unwrap(), expected, "{text:?} without item {index}");
+    }
+}
