@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::emit::{quoted_key, to_string};
+use super::emit::{Layout, to_string, to_string_in};
 use super::parse::{DOCUMENT_LIMITS, Node, Shape, YamlError, parse};
 
 /// One replacement of `start..end` by `text`.
@@ -36,13 +36,7 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     let ctx = Context {
         text: body,
         newline,
-        indented_sequences: {
-            let (mut indented, mut indentless) = (0, 0);
-            for d in &docs {
-                count_sequence_styles(body, &d.root, &mut indented, &mut indentless);
-            }
-            indented > indentless
-        },
+        layout: layout(body, &docs),
         // A JSON text (a .json manifest): what is written again is written as JSON.
         json: body.trim_start().starts_with(['{', '[']),
     };
@@ -93,7 +87,7 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
 pub fn hide_documents(text: &str, hide: impl Fn(&Value) -> bool) -> Result<String, YamlError> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs = parse(body, &DOCUMENT_LIMITS)?;
-    let ctx = Context { text: body, newline: "\n", indented_sequences: false, json: false };
+    let ctx = Context { text: body, newline: "\n", layout: Layout::DEFAULT, json: false };
     let lines =
         |node: &Node| (line_start(body, node.span.0), line_end(body, ctx.content_end(node).max(node.span.0)));
     let mut hidden = Vec::new();
@@ -130,6 +124,40 @@ pub fn hide_documents(text: &str, hide: impl Fn(&Value) -> bool) -> Result<Strin
 
 fn refusal(line: usize, column: usize, message: String) -> YamlError {
     YamlError { line, column, message }
+}
+
+/// How the text indents its blocks: the most common step from a key to the keys of the mapping
+/// under it (2 when none), and whether sequences under a key are mostly indented.
+fn layout(text: &str, docs: &[super::parse::Parsed]) -> Layout {
+    let (mut indented, mut indentless) = (0, 0);
+    let mut steps = std::collections::BTreeMap::<usize, usize>::new();
+    for d in docs {
+        count_sequence_styles(text, &d.root, &mut indented, &mut indentless);
+        count_steps(text, &d.root, &mut steps);
+    }
+    let step = steps.iter().max_by_key(|(step, n)| (**n, std::cmp::Reverse(**step))).map_or(2, |(s, _)| *s);
+    Layout { step, indented_sequences: indented > indentless }
+}
+
+/// Counts, for each block mapping under a key, how far its keys are indented past that key.
+fn count_steps(text: &str, node: &Node, steps: &mut std::collections::BTreeMap<usize, usize>) {
+    match &node.shape {
+        Shape::Mapping(entries) => {
+            for v in entries.values() {
+                if let (Shape::Mapping(inner), false, false) = (&v.shape, v.flow, v.anchored) {
+                    let first = inner.values().map(|e| column(text, e.key_byte)).min();
+                    if let Some(step) = first.and_then(|c| c.checked_sub(column(text, v.key_byte))) {
+                        if step > 0 {
+                            *steps.entry(step).or_default() += 1;
+                        }
+                    }
+                }
+                count_steps(text, v, steps);
+            }
+        }
+        Shape::Sequence(items) => items.iter().for_each(|i| count_steps(text, i, steps)),
+        Shape::Scalar { .. } => {}
+    }
 }
 
 /// Counts the block sequences under a key that are indented past the key (`env:\n  - name: A`)
@@ -180,7 +208,7 @@ fn line_end(text: &str, byte: usize) -> usize {
 struct Context<'a> {
     text: &'a str,
     newline: &'a str,
-    indented_sequences: bool,
+    layout: Layout,
     json: bool,
 }
 
@@ -303,13 +331,7 @@ impl Context<'_> {
 
     /// A new `key: value` entry at `column`, in the document's block style.
     fn entry(&self, key: &str, value: &Value, column: usize) -> String {
-        match value {
-            Value::Array(items) if !items.is_empty() && self.indented_sequences => {
-                let head = format!("{}:", quoted_key(key));
-                format!("{}{}", self.indent(&head, column), self.indent(&to_string(value), column + 2))
-            }
-            _ => self.indent(&to_string(&serde_json::json!({ key: value })), column),
-        }
+        self.indent(&to_string_in(&serde_json::json!({ key: value }), self.layout), column)
     }
 
     fn diff_items(
@@ -359,7 +381,7 @@ impl Context<'_> {
             let Some(dash) = items.first().and_then(|i| self.dash(i)) else {
                 return Err(self.refuse(node, "cannot find this list's dashes; edit it by hand"));
             };
-            let block = to_string(&Value::Array(added.into_iter().cloned().collect()));
+            let block = to_string_in(&Value::Array(added.into_iter().cloned().collect()), self.layout);
             edits.push(self.insert_after(node, &self.indent(&block, column(self.text, dash))));
         }
         Ok(())

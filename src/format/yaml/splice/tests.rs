@@ -345,3 +345,18 @@ fn an_item_removed_from_a_list_without_names_loses_exactly_its_lines() {
         assert_eq!(edit_documents(text, &[(0, new)]).unwrap(), expected, "{text:?} without item {index}");
     }
 }
+
+#[test]
+fn new_blocks_follow_the_files_indentation_step() {
+    // A 4-space file: a new nested block is indented by 4 a level too.
+    let text =
+        "spec:\n    template:\n        containers:\n            -   name: app\n                image: a\n";
+    let new = changed(text, 0, |v| {
+        v["spec"]["template"]["containers"][0]["resources"] = json!({"limits": {"cpu": "1"}});
+        v["spec"]["replicas"] = json!(2);
+    });
+    assert_eq!(
+        edit_documents(text, &[(0, new)]).unwrap(),
+        "spec:\n    template:\n        containers:\n            -   name: app\n                image: a\n                resources:\n                    limits:\n                        cpu: '1'\n    replicas: 2\n"
+    );
+}
