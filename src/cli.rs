@@ -319,6 +319,9 @@ pub struct LocalFiles {
     /// request is sent
     #[arg(long, requires = "filename")]
     pub local: bool,
+    /// The files came with `--manifests` (apply, diff), not `-f`: messages name that flag.
+    #[arg(skip)]
+    pub manifests: bool,
 }
 
 #[derive(Debug, Args)]

@@ -102,13 +102,19 @@ fn check_found(
         if !found.iter().any(|(_, o)| o.kind.kind == kind.kind && o.name() == name) {
             let given: Vec<String> = files.filename.iter().map(|p| p.display().to_string()).collect();
             return Err(Error::Usage(format!(
-                "{}/{name} is not in the files given with -f ({}); name an object they hold, or give no name for all",
+                "{}/{name} is not in the files given with {} ({}); name an object they hold, or give no name for all",
                 kind.display_resource(),
+                flag(files),
                 given.join(", ")
             )));
         }
     }
     Ok(())
+}
+
+/// The flag that gave the files, for messages.
+fn flag(files: &LocalFiles) -> &'static str {
+    if files.manifests { "--manifests" } else { "-f" }
 }
 
 fn namespace_of(obj: &Value) -> String {
@@ -247,7 +253,8 @@ fn edit_files(
     }
     if touched == 0 {
         return Err(Error::Usage(format!(
-            "no workload in the files given with -f takes this change ({} object(s) of kinds the profile covers read)",
+            "no workload in the files given with {} takes this change ({} object(s) of kinds the profile covers read)",
+            flag(files),
             found.len()
         )));
     }
@@ -538,7 +545,12 @@ fn apply_given(
 /// refused); what the document leaves out of the role's fields (an env var) leaves the file.
 pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs, namespace: Option<&str>) -> Result<String> {
     let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
-    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    let files = LocalFiles {
+        filename: args.manifests.clone(),
+        recursive: args.recursive,
+        local: true,
+        manifests: true,
+    };
     apply_given(profile, namespace, role, &given, &files, &args.write)
 }
 
@@ -546,7 +558,12 @@ pub fn apply(profile: &Profile, role: RoleName, args: &ApplyArgs, namespace: Opt
 /// `apply --local` would change it (empty: no differences).
 pub fn diff(profile: &Profile, role: RoleName, args: &DiffArgs, namespace: Option<&str>) -> Result<String> {
     let given = read_role_documents(profile, role, &args.filename, args.recursive)?;
-    let files = LocalFiles { filename: args.manifests.clone(), recursive: args.recursive, local: true };
+    let files = LocalFiles {
+        filename: args.manifests.clone(),
+        recursive: args.recursive,
+        local: true,
+        manifests: true,
+    };
     let flags = WriteFlags {
         force_conflicts: false,
         field_manager: None,

@@ -63,10 +63,14 @@ pub(crate) fn replicas_field(profile: &Profile, target: &Target<'_>) -> Result<(
             })
             .map(|k| k.kind.as_str())
             .collect();
+        // A file's object may have no namespace (`--local`): then none is named.
+        let place = match target.namespace.is_empty() {
+            true => String::new(),
+            false => format!(" in namespace \"{}\"", target.namespace),
+        };
         return Err(Error::Usage(format!(
-            "{} in namespace \"{}\" cannot be scaled: a {} has no replica count (scalable kinds: {})",
+            "{}{place} cannot be scaled: a {} has no replica count (scalable kinds: {})",
             target.display(),
-            target.namespace,
             target.kind.kind,
             scalable.join(", ")
         )));

@@ -492,3 +492,29 @@ fn local_refuses_flags_that_need_the_cluster() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_messages_name_the_flag_that_gave_the_files_and_no_empty_namespace() {
+    let dir = tree("messages");
+    let no = NoCluster::new(&dir);
+    std::fs::write(dir.join("doc.yaml"), "kind: Deployment\nname: nope\ncontainers:\n  app:\n    image: x\n")
+        .unwrap();
+    let error = no
+        .run(&dir, &["dev", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "")
+        .error();
+    assert!(
+        error.contains("deployment.apps/nope is not in the files given with --manifests (app/web.yaml)"),
+        "{error}"
+    );
+    std::fs::write(
+        dir.join("cj.yaml"),
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cj\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - name: app\n            image: a\n",
+    )
+    .unwrap();
+    let error = no
+        .run(&dir, &["ops", "scale", "cronjob/cj", "--replicas", "2", "-f", "cj.yaml", "--local"], "")
+        .error();
+    assert!(error.contains("cronjob.batch/cj cannot be scaled: a CronJob has no replica count"), "{error}");
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
