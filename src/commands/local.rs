@@ -248,7 +248,7 @@ fn edit_files(
         lines[*file].push(shown);
         if new != obj.object {
             let document = &mut wanted[*file][obj.place.document];
-            *document = local::in_document(document, obj.place, new);
+            local::put_in_document(document, obj.place, new);
         }
     }
     if touched == 0 {

@@ -233,16 +233,15 @@ pub fn is_secret(doc: &Value) -> bool {
     doc["kind"] == "Secret" && doc["apiVersion"] == "v1"
 }
 
-/// The whole document (a `List` with one item changed, or the object itself) that holds `new`.
-pub fn in_document(document: &Value, place: Place, new: Value) -> Value {
+/// Puts `new` where `place` says in its whole document (a `List`'s item, or the object itself), in
+/// place: a List of many items changed one by one is not copied for each.
+pub fn put_in_document(document: &mut Value, place: Place, new: Value) {
     match place.item {
-        None => new,
+        None => *document = new,
         Some(i) => {
-            let mut list = document.clone();
-            if let Some(item) = list["items"].get_mut(i) {
+            if let Some(item) = document["items"].get_mut(i) {
                 *item = new;
             }
-            list
         }
     }
 }

@@ -97,7 +97,8 @@ fn workloads_skip_uncovered_kinds_and_non_objects_and_read_list_items() {
         skipped.note().unwrap(),
         "note: objects of kinds no role covers were skipped (ConfigMap, Deployment, Service); 1 document(s) that are not Kubernetes objects were skipped"
     );
-    let changed = in_document(&docs[2], found[0].place, json!({"new": true}));
+    let mut changed = docs[2].clone();
+    put_in_document(&mut changed, found[0].place, json!({"new": true}));
     assert_eq!(changed["items"][1], json!({"new": true}));
     assert_eq!(changed["items"][0], docs[2]["items"][0]);
 }

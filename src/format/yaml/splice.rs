@@ -347,8 +347,12 @@ impl Context<'_> {
         // Pairs (old index, new index); the rest of old is removed, the rest of new added.
         let mut pairs = Vec::new();
         if named {
+            let mut at = std::collections::HashMap::new();
+            for (j, n) in new.iter().enumerate() {
+                at.entry(name(n)).or_insert(j);
+            }
             for (i, o) in old.iter().enumerate() {
-                if let Some(j) = new.iter().position(|n| name(n) == name(o)) {
+                if let Some(&j) = at.get(&name(o)) {
                     pairs.push((i, j));
                 }
             }
@@ -361,8 +365,13 @@ impl Context<'_> {
         for &(i, j) in &pairs {
             self.diff(&items[i], &old[i], &new[j], edits)?;
         }
+        let (mut kept_old, mut kept_new) = (vec![false; old.len()], vec![false; new.len()]);
+        for &(i, j) in &pairs {
+            kept_old[i] = true;
+            kept_new[j] = true;
+        }
         for (i, item) in items.iter().enumerate() {
-            if pairs.iter().any(|&(p, _)| p == i) {
+            if kept_old[i] {
                 continue;
             }
             let Some(dash) = self.dash(item) else {
@@ -371,12 +380,8 @@ impl Context<'_> {
             let (start, end) = self.whole_lines(dash, item, "the list item")?;
             edits.push(Edit { start, end, text: String::new() });
         }
-        let added: Vec<&Value> = new
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| !pairs.iter().any(|&(_, q)| q == *j))
-            .map(|(_, v)| v)
-            .collect();
+        let added: Vec<&Value> =
+            new.iter().enumerate().filter(|(j, _)| !kept_new[*j]).map(|(_, v)| v).collect();
         if !added.is_empty() {
             let Some(dash) = items.first().and_then(|i| self.dash(i)) else {
                 return Err(self.refuse(node, "cannot find this list's dashes; edit it by hand"));
