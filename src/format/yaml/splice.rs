@@ -356,9 +356,10 @@ impl Context<'_> {
                     pairs.push((i, j));
                 }
             }
-        } else if let Some(kept) = subsequence(new, old) {
-            // Items removed, the rest as they were (an arg dropped): those items lose their lines.
-            pairs.extend(kept.into_iter().enumerate().map(|(j, i)| (i, j)));
+        } else if let Some(kept) = kept_items(old, new) {
+            // Items removed and added at the end, the rest as they were (an arg dropped): the
+            // removed ones lose their lines, the others keep theirs (and their comments).
+            pairs = kept;
         } else {
             pairs.extend((0..old.len().min(new.len())).map(|i| (i, i)));
         }
@@ -508,19 +509,43 @@ fn plain(s: &str) -> bool {
     !s.contains('\n') && to_string(&Value::String(s.to_string())).trim_end_matches('\n') == s
 }
 
-/// Where each item of `short` is in `long`, when `short` is `long` with some items left out.
-fn subsequence(short: &[Value], long: &[Value]) -> Option<Vec<usize>> {
-    if short.len() >= long.len() {
+/// The items of `old` that `new` keeps as they are, as (old index, new index) pairs (the longest
+/// such run), when `new` is `old` with items removed and items added after all kept ones, and that
+/// removes and adds no more items than pairing by position changes; None otherwise (items are then
+/// paired by position and changed in place).
+fn kept_items(old: &[Value], new: &[Value]) -> Option<Vec<(usize, usize)>> {
+    let (n, m) = (old.len(), new.len());
+    if n == 0 || n * m > 1_000_000 {
         return None;
     }
-    let mut at = 0;
-    let mut found = Vec::with_capacity(short.len());
-    for item in short {
-        at += long[at..].iter().position(|l| l == item)?;
-        found.push(at);
-        at += 1;
+    // Longest common subsequence, from the ends.
+    let mut best = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            best[i][j] = match old[i] == new[j] {
+                true => best[i + 1][j + 1] + 1,
+                false => best[i + 1][j].max(best[i][j + 1]),
+            };
+        }
     }
-    Some(found)
+    let (mut i, mut j, mut pairs) = (0, 0, Vec::new());
+    while i < n && j < m {
+        if old[i] == new[j] {
+            pairs.push((i, j));
+            (i, j) = (i + 1, j + 1);
+        } else if best[i + 1][j] >= best[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    let last = pairs.last().map_or(0, |&(_, j)| j + 1);
+    let added_at_end = pairs.len() == last;
+    // Fewer items removed and added than items changed by position (`[a, b]` to `[a, B]`: b
+    // changes in place); on a tie the kept items keep their lines.
+    let k = pairs.len();
+    let by_position = (0..n.min(m)).filter(|&i| old[i] != new[i]).count() + n.abs_diff(m);
+    (k < n && added_at_end && (n - k) + (m - k) <= by_position).then_some(pairs)
 }
 
 /// Whether two list items are the same item (by `name` when both have one, else by position).

@@ -338,6 +338,10 @@ fn an_item_removed_from_a_list_without_names_loses_exactly_its_lines() {
         ("l:\n- a: 1\n  b: 2\n- c\n", 0, "l:\n- c\n"),
         ("l:\n- x\n- x\n- y # y\n", 1, "l:\n- x\n- y # y\n"),
     ];
+    // Removed and added at the end (an editor's change of args): the kept items keep their lines.
+    let text = "args:\n- a\n- b # two\n- c # three\n";
+    let new = changed(text, 0, |v| v["args"] = json!(["a", "c", "d"]));
+    assert_eq!(edit_documents(text, &[(0, new)]).unwrap(), "args:\n- a\n- c # three\n- d\n");
     for (text, index, expected) in cases {
         let new = changed(text, 0, |v| {
             v.as_object_mut().unwrap().values_mut().next().unwrap().as_array_mut().unwrap().remove(index);
