@@ -235,7 +235,11 @@ fn edit_files(
         }
         let source = read_files[*file].source();
         let mut doc = local::view(profile, role, obj.kind, &obj.object, None);
-        let at = |e: Error| Error::Usage(format!("{source}: {}", output::one_line(&e.to_string())));
+        let at = |e: Error| match e {
+            // A given role document's own problem names that document (and this file).
+            Error::Document(_) => e,
+            e => Error::Usage(format!("{source}: {}", output::one_line(&e.to_string()))),
+        };
         if !change(&mut doc, obj, !names.is_empty()).map_err(at)? {
             continue;
         }
@@ -473,6 +477,8 @@ struct Given<'p> {
     name: String,
     namespace: Option<String>,
     doc: Value,
+    /// The file (or "the edited text") it came from, for messages.
+    source: String,
 }
 
 /// The role documents of one text (`source` names it in messages).
@@ -505,7 +511,7 @@ fn role_documents<'p>(
                 kind.display_resource()
             )));
         }
-        given.push(Given { kind, name: name.to_string(), namespace, doc });
+        given.push(Given { kind, name: name.to_string(), namespace, doc, source: source.to_string() });
     }
     Ok(())
 }
@@ -529,6 +535,16 @@ fn apply_given(
         });
         let Some(found) = found else { return Ok(false) };
         *doc = found.doc.clone();
+        // What the document itself gets wrong (another role's key, a read-only field) is told
+        // about the document.
+        if let Err(e) = local::with_document(profile, role, obj, doc) {
+            return Err(Error::Document(format!(
+                "{}: {} (for {})",
+                found.source,
+                output::one_line(&e.to_string()),
+                obj.display()
+            )));
+        }
         // A file without a namespace takes its document in any namespace (as -n would place it).
         if ns.is_none() {
             if let Some(map) = doc.as_object_mut() {
