@@ -58,7 +58,8 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     let mut at = 0;
     for e in &edits {
         if e.start < at {
-            return Err(refusal(0, 0, "two changes overlap in the text; edit it by hand".into()));
+            let (line, column) = position(body, e.start);
+            return Err(refusal(line, column, "two changes overlap in the text; edit it by hand".into()));
         }
         out.push_str(&body[at..e.start]);
         out.push_str(&e.text);
@@ -71,9 +72,12 @@ pub fn edit_documents(text: &str, changes: &[(usize, Value)]) -> Result<String, 
     })?;
     let read: Vec<&Value> = again.iter().map(|d| &d.value).collect();
     if read.len() != wanted.len() || read.iter().zip(&wanted).any(|(a, b)| *a != b) {
+        // The first document that would differ, where it starts in the text as it is.
+        let differs = (0..wanted.len()).find(|&i| read.get(i) != Some(&&wanted[i]));
+        let (line, column) = differs.and_then(|i| docs.get(i)).map_or((0, 0), |d| d.root.at);
         return Err(refusal(
-            0,
-            0,
+            line,
+            column,
             "the edited text would not read back as the intended object; nothing was changed (edit it by hand)"
                 .into(),
         ));
@@ -120,6 +124,12 @@ pub fn hide_documents(text: &str, hide: impl Fn(&Value) -> bool) -> Result<Strin
     }
     out.push_str(&body[at..]);
     Ok(out)
+}
+
+/// The 1-based line and column (in characters) of `byte`.
+fn position(text: &str, byte: usize) -> (usize, usize) {
+    let start = line_start(text, byte);
+    (text[..byte].matches('\n').count() + 1, text[start..byte].chars().count() + 1)
 }
 
 fn refusal(line: usize, column: usize, message: String) -> YamlError {

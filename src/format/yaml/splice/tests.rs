@@ -161,6 +161,10 @@ fn a_change_that_would_read_back_differently_is_refused() {
     let text = "items:\n- name: a\n  value: b\n";
     let err = edit_documents(text, &[(0, json!({"items": [{"value": "b"}]}))]).unwrap_err();
     assert!(err.message.contains("edit it by hand"), "{err}");
+    // A document left with no key would read as nothing: refused, named by where it starts.
+    let err = edit_documents("a: 1\n---\nc: 2\n", &[(1, json!({}))]).unwrap_err();
+    assert!(err.message.contains("would not read back"), "{err}");
+    assert_eq!((err.line, err.column), (3, 1), "{err}");
 }
 
 #[test]
