@@ -527,12 +527,16 @@ fn apply_given(
 ) -> Result<String> {
     let words: Vec<String> = given.iter().map(|g| format!("{}/{}", g.kind.kind, g.name)).collect();
     let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
-        let ns = obj.object["metadata"]["namespace"].as_str();
-        let found = given.iter().find(|g| {
-            g.kind.kind == obj.kind.kind
-                && g.name == obj.name()
-                && (g.namespace.is_none() || ns.is_none() || g.namespace.as_deref() == ns)
-        });
+        let ns = obj.object["metadata"]["namespace"].as_str().filter(|n| !n.is_empty());
+        let same = |g: &&Given<'_>| g.kind.kind == obj.kind.kind && g.name == obj.name();
+        // The document of this namespace (none: of no namespace) first; only without one, a
+        // document of any namespace for an object without one, or one without for any object
+        // (two objects of one name, with and without a namespace, each take their own).
+        let found = given
+            .iter()
+            .filter(same)
+            .find(|g| g.namespace.as_deref() == ns)
+            .or_else(|| given.iter().filter(same).find(|g| g.namespace.is_none() || ns.is_none()));
         let Some(found) = found else { return Ok(false) };
         *doc = found.doc.clone();
         // What the document itself gets wrong (another role's key, a read-only field) is told

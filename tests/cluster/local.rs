@@ -520,3 +520,27 @@ fn local_messages_name_the_flag_that_gave_the_files_and_no_empty_namespace() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_edit_of_two_objects_of_one_name_changes_each_by_its_own_document() {
+    let dir = tree("same-name");
+    let no = NoCluster::new(&dir);
+    let deploy = |ns: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n{ns}spec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
+        )
+    };
+    let text = format!("{}---\n{}", deploy("", "plain:1"), deploy("  namespace: a\n", "ns-a:1"));
+    std::fs::write(dir.join("two.yaml"), &text).unwrap();
+    // The editor changes the document without a namespace only.
+    std::fs::write(dir.join("editor.sh"), "#!/bin/sh\nsed -i 's/image: plain:1/image: plain:2/' \"$1\"\n")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("editor.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let editor = dir.join("editor.sh").display().to_string();
+    no.run_with(&dir, &["dev", "edit", "-f", "two.yaml", "--local"], "", &editor).ok();
+    let expected = format!("{}---\n{}", deploy("", "plain:2"), deploy("  namespace: a\n", "ns-a:1"));
+    assert_eq!(std::fs::read_to_string(dir.join("two.yaml")).unwrap(), expected);
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
