@@ -641,9 +641,28 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Optio
     let files = read(&args.files)?;
     let (found, _) = workloads(profile, &files, namespace);
     check_found(&names, &found, &args.files)?;
-    let docs: Vec<Value> = found
+    let shown: Vec<&(usize, FileObject<'_>)> =
+        found.iter().filter(|(_, o)| names.is_empty() || is_named(&names, o)).collect();
+    // The edited documents find their objects by kind, name and namespace: two objects alike
+    // (one app in two overlays) cannot both be in the editor. Said before it opens.
+    for (i, (_, a)) in shown.iter().enumerate() {
+        let alike = |b: &FileObject<'_>| {
+            b.kind.kind == a.kind.kind
+                && b.name() == a.name()
+                && namespace_of(&b.object) == namespace_of(&a.object)
+        };
+        if shown[..i].iter().any(|(_, b)| alike(b)) {
+            let files: Vec<String> =
+                shown.iter().filter(|(_, b)| alike(b)).map(|(f, _)| files[*f].source()).collect();
+            return Err(Error::Usage(format!(
+                "{} is in several files ({}); edit them one file at a time (-f FILE), or change them all with set or apply --local",
+                a.display(),
+                files.join(", ")
+            )));
+        }
+    }
+    let docs: Vec<Value> = shown
         .iter()
-        .filter(|(_, o)| names.is_empty() || is_named(&names, o))
         .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref()))
         .collect();
     if docs.is_empty() {

@@ -544,3 +544,22 @@ fn local_edit_of_two_objects_of_one_name_changes_each_by_its_own_document() {
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn local_edit_of_one_object_in_several_files_is_refused_before_the_editor_opens() {
+    let dir = tree("overlays");
+    let no = NoCluster::new(&dir);
+    for overlay in ["dev", "prod"] {
+        std::fs::create_dir_all(dir.join("ov").join(overlay)).unwrap();
+        std::fs::copy(dir.join("app/web.yaml"), dir.join("ov").join(overlay).join("web.yaml")).unwrap();
+    }
+    // An editor that would fail the test if it ran.
+    let run = no.run_with(&dir, &["dev", "edit", "-f", "ov", "-R", "--local"], "", "false");
+    let error = run.error();
+    assert!(
+        error.contains("deployment.apps/web is in several files (ov/dev/web.yaml, ov/prod/web.yaml); edit them one file at a time"),
+        "{error}"
+    );
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
