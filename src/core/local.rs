@@ -228,9 +228,10 @@ fn prune_empty(obj: &mut Value, path: &[Step]) {
     }
 }
 
-/// Whether a document is a Secret, whose values are never shown (not even as a diff's context).
+/// Whether a document is a Secret (of any API version: better hidden once too often), whose values
+/// are never shown (not even as a diff's context).
 pub fn is_secret(doc: &Value) -> bool {
-    doc["kind"] == "Secret" && doc["apiVersion"] == "v1"
+    doc["kind"] == "Secret"
 }
 
 /// Puts `new` where `place` says in its whole document (a `List`'s item, or the object itself), in
