@@ -317,6 +317,25 @@ pub struct TargetArgs {
     pub name: Option<String>,
 }
 
+/// `--local -f FILE…`: manifest files instead of the cluster.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LocalFiles {
+    /// With --local: manifest files to read (and, for changes, to change in place): a file, a
+    /// directory (its .yaml/.yml/.json files) or "-" (stdin, read only); repeatable
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filename: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Work on the manifest files given with -f, not on the cluster: no kubeconfig is read and no
+    /// request is sent
+    #[arg(long, requires = "filename")]
+    pub local: bool,
+    /// The files came with `--manifests` (apply, diff), not `-f`: messages name that flag.
+    #[arg(skip)]
+    pub manifests: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct GetArgs {
     #[command(flatten)]
@@ -367,6 +386,8 @@ pub struct GetArgs {
     /// -o jsonpath: a field the template names that an object lacks prints nothing (false: an error)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub allow_missing_template_keys: bool,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -518,6 +539,8 @@ pub struct EditArgs {
     pub yes: bool,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
@@ -526,11 +549,19 @@ pub struct ApplyArgs {
     /// repeatable; several documents may be separated by ---
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
     pub filename: Vec<PathBuf>,
-    /// Read directories given with -f recursively
+    /// Read directories given with -f (and --manifests) recursively
     #[arg(short = 'R', long)]
     pub recursive: bool,
     #[command(flatten)]
     pub write: WriteFlags,
+    /// With --local: the manifest files (a file or directory, repeatable) whose workloads the role
+    /// documents change, in place
+    #[arg(long = "manifests", value_name = "FILE", requires = "local")]
+    pub manifests: Vec<PathBuf>,
+    /// Change the manifest files given with --manifests, not the cluster: no kubeconfig is read
+    /// and no request is sent
+    #[arg(long, requires = "manifests")]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]
@@ -562,6 +593,14 @@ pub struct DiffArgs {
     /// Show the diff as if values changed since the document was read were replaced
     #[arg(long)]
     pub overwrite: bool,
+    /// With --local: the manifest files (a file or directory, repeatable) to compare with the role
+    /// documents applied
+    #[arg(long = "manifests", value_name = "FILE", requires = "local")]
+    pub manifests: Vec<PathBuf>,
+    /// The diff of the manifest files given with --manifests, not of the cluster: no kubeconfig is
+    /// read and no request is sent
+    #[arg(long, requires = "manifests")]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]
@@ -601,10 +640,12 @@ pub struct SetImageArgs {
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
     /// CONTAINER=IMAGE pairs ("*=IMAGE" sets every container), after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
-    #[arg(required = true, value_name = "CONTAINER=IMAGE")]
+    #[arg(required_unless_present = "local", value_name = "CONTAINER=IMAGE")]
     pub images: Vec<String>,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
@@ -613,20 +654,22 @@ pub struct SetEnvArgs {
     #[arg(value_name = "TYPE[/NAME]")]
     pub target: String,
     /// KEY=VALUE to set, KEY- to remove, after the objects (more TYPE/NAME, or NAME… after TYPE NAME)
-    #[arg(required = true, value_name = "KEY=VALUE|KEY-")]
+    #[arg(required_unless_present = "local", value_name = "KEY=VALUE|KEY-")]
     pub vars: Vec<String>,
     /// Only this container (default: every container)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
-    /// TYPE/NAME…, or TYPE followed by NAME…
-    #[arg(value_name = "TYPE[/NAME]")]
-    pub target: String,
+    /// TYPE/NAME…, or TYPE followed by NAME… (with --local: optional, every scalable object of the files)
+    #[arg(value_name = "TYPE[/NAME]", required_unless_present = "local")]
+    pub target: Option<String>,
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// The new replica count
@@ -634,6 +677,8 @@ pub struct ScaleArgs {
     pub replicas: i64,
     #[command(flatten)]
     pub write: WriteFlags,
+    #[command(flatten)]
+    pub files: LocalFiles,
 }
 
 #[derive(Debug, Args)]
@@ -890,102 +935,4 @@ pub struct CompletionArgs {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
-
-    /// A (sub)command's help as `--help` prints it.
-    fn help(path: &[&str]) -> String {
-        let mut command = command();
-        command.build();
-        let sub = path.iter().fold(&mut command, |c, name| c.find_subcommand_mut(name).unwrap());
-        sub.render_long_help().to_string()
-    }
-
-    #[test]
-    fn each_role_help_lists_only_what_the_role_can_do() {
-        let commands = |text: &str| -> Vec<String> {
-            let list = text.split("Commands:").nth(1).unwrap_or_default();
-            let list = list.split("\n\n").next().unwrap_or_default();
-            // A description that wraps continues on a line indented past the names.
-            list.lines()
-                .filter(|l| !l.starts_with("   "))
-                .filter_map(|l| l.split_whitespace().next())
-                .map(String::from)
-                .collect()
-        };
-        assert_eq!(
-            commands(&help(&["dev"])),
-            ["get", "list", "edit", "apply", "diff", "promote", "set", "adopt", "release", "gitops"]
-        );
-        assert_eq!(
-            commands(&help(&["ops"])),
-            [
-                "get",
-                "list",
-                "edit",
-                "apply",
-                "diff",
-                "promote",
-                "scale",
-                "autoscale",
-                "expose",
-                "disruption-budget",
-                "adopt",
-                "release",
-                "gitops"
-            ]
-        );
-        assert!(help(&["dev", "get"]).contains("--container"));
-        assert!(!help(&["ops", "get"]).contains("--container"), "ops documents have no containers");
-        // The other role's commands still parse, for their refusal that names the right command.
-        assert!(parse_from(&words("kubectl-oam dev scale deploy/web --replicas 1")).is_ok());
-        assert!(parse_from(&words("kubectl-oam ops set image deploy/web app=x")).is_ok());
-        assert!(parse_from(&words("kubectl-oam dev expose deploy/web --port 80")).is_ok());
-        assert!(
-            parse_from(&words("kubectl-oam ops expose deploy/web --delete")).is_ok(),
-            "no --port to delete"
-        );
-        assert!(parse_from(&words("kubectl-oam ops expose deploy/web")).is_err(), "--port is required");
-        assert!(
-            parse_from(&words(
-                "kubectl-oam ops disruption-budget deploy/web --min-available 1 --max-unavailable 1"
-            ))
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn every_version_flag_prints_what_version_prints() {
-        let expected = format!("{PROGRAM} {VERSION}\n");
-        assert_eq!(command().render_version(), expected);
-        for line in ["kubectl-oam --version", "kubectl-oam dev --version", "kubectl-oam ops get -V"] {
-            let err = parse_from(&words(line)).unwrap_err();
-            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion, "{line}");
-            assert_eq!(err.to_string(), expected, "{line}");
-        }
-    }
-
-    #[test]
-    fn durations_as_kubectl() {
-        assert!(parse_duration("99999999999999999999").is_err(), "too long to be a duration");
-        for (text, millis) in [
-            ("10", 10_000),
-            ("10s", 10_000),
-            ("500ms", 500),
-            ("2m", 120_000),
-            ("1h", 3_600_000),
-            ("0", 0),
-            ("1m30s", 90_000),
-            ("1.5h", 5_400_000),
-        ] {
-            assert_eq!(parse_duration(text).unwrap().as_millis(), millis, "{text}");
-        }
-        for bad in ["", "s", "10x", "ten"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

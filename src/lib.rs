@@ -235,7 +235,7 @@ fn named_object(command: &RoleCommand) -> Option<String> {
         RoleCommand::Get(args) => words(&args.target),
         RoleCommand::Set(SetCommand::Image(args)) => Some(with_name(&args.target, args.images.first())),
         RoleCommand::Set(SetCommand::Env(args)) => Some(with_name(&args.target, args.vars.first())),
-        RoleCommand::Scale(args) => Some(with_name(&args.target, args.names.first())),
+        RoleCommand::Scale(args) => args.target.as_ref().map(|t| with_name(t, args.names.first())),
         RoleCommand::Autoscale(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::Expose(args) => Some(with_name(&args.target, args.name.as_ref())),
         RoleCommand::DisruptionBudget(args) => Some(with_name(&args.target, args.name.as_ref())),
@@ -283,6 +283,58 @@ async fn policy_command(flags: &cli::KubeFlags, args: &cli::PolicyArgs) -> Resul
     }
 }
 
+/// `-f FILE… --local`, as given, for a suggested command on the same files.
+fn local_words(files: &cli::LocalFiles) -> String {
+    if !files.local {
+        return String::new();
+    }
+    let mut words: String = files.filename.iter().map(|f| format!(" -f {}", f.display())).collect();
+    if files.recursive {
+        words.push_str(" -R");
+    }
+    words.push_str(" --local");
+    words
+}
+
+/// The manifest files a command names with `-f` (and `--local`), if it takes them.
+fn local_files(command: &RoleCommand) -> Option<&cli::LocalFiles> {
+    match command {
+        RoleCommand::Get(args) => Some(&args.files),
+        RoleCommand::Set(SetCommand::Image(args)) => Some(&args.files),
+        RoleCommand::Set(SetCommand::Env(args)) => Some(&args.files),
+        RoleCommand::Scale(args) => Some(&args.files),
+        RoleCommand::Edit(args) => Some(&args.files),
+        _ => None,
+    }
+    .filter(|files| files.local || !files.filename.is_empty())
+}
+
+/// `--local -f FILE…`: the files, not the cluster. No kubeconfig is read: the profile is
+/// `--profile FILE` or the built-in one.
+fn local_command(
+    flags: &cli::KubeFlags,
+    role: RoleName,
+    command: &RoleCommand,
+    files: &cli::LocalFiles,
+) -> Result<Outcome> {
+    if !files.local {
+        return Err(Error::Usage(
+            "-f reads manifest files: add --local to show or change them (live objects are named TYPE/NAME)"
+                .into(),
+        ));
+    }
+    let profile = check::profile(flags.profile.as_ref())?;
+    let ns = flags.namespace.as_deref();
+    match command {
+        RoleCommand::Get(args) => print(commands::local::get(&profile, role, args, ns)?),
+        RoleCommand::Set(SetCommand::Image(args)) => print(commands::local::set_image(&profile, args, ns)?),
+        RoleCommand::Set(SetCommand::Env(args)) => print(commands::local::set_env(&profile, args, ns)?),
+        RoleCommand::Scale(args) => print(commands::local::scale(&profile, args, ns)?),
+        RoleCommand::Edit(args) => print(commands::local::edit(&profile, role, args, ns)?),
+        _ => Err(Error::Usage("--local goes with get, edit, set image, set env, scale and apply".into())),
+    }
+}
+
 async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleCommand) -> Result<Outcome> {
     // Refuse a command of the other role before anything talks to the cluster (so before the
     // context's namespace is known: -n only when given).
@@ -298,7 +350,11 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         (RoleName::Dev, RoleCommand::Scale(args)) => {
             return Err(Error::Usage(format!(
                 "replicas belong to the ops role: use `{}`",
-                suggest(format!("ops scale {object} --replicas {}", args.replicas))
+                suggest(format!(
+                    "ops scale {object} --replicas {}{}",
+                    args.replicas,
+                    local_words(&args.files)
+                ))
             )));
         }
         (RoleName::Dev, RoleCommand::Autoscale(_)) => {
@@ -331,6 +387,19 @@ async fn role_command(flags: &cli::KubeFlags, role: RoleName, command: &RoleComm
         if let Some(object) = named_object(command) {
             return Err(across_namespaces(object));
         }
+    }
+    if let Some(files) = local_files(command) {
+        return local_command(flags, role, command, files);
+    }
+    if let RoleCommand::Diff(args @ cli::DiffArgs { local: true, .. }) = command {
+        let profile = check::profile(flags.profile.as_ref())?;
+        let text = commands::local::diff(&profile, role, args, flags.namespace.as_deref())?;
+        print(text.clone())?;
+        return Ok(if text.is_empty() { Outcome::Done } else { Outcome::Differences });
+    }
+    if let RoleCommand::Apply(args @ cli::ApplyArgs { local: true, .. }) = command {
+        let profile = check::profile(flags.profile.as_ref())?;
+        return print(commands::local::apply(&profile, role, args, flags.namespace.as_deref())?);
     }
     // Two clusters, each connected by the command itself.
     match command {

@@ -54,8 +54,11 @@ pub fn expand_sources(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>
             .collect();
         entries.sort();
         for path in entries {
+            // As kubectl's -R: a symbolic link to a directory is not followed (a link to `..`
+            // would never end); a link to a file is read.
+            let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
             if path.is_dir() {
-                if recursive {
+                if recursive && !link {
                     walk(&path, recursive, out)?;
                 }
             } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json") {

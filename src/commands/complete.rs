@@ -304,7 +304,7 @@ pub fn want(profile: &Profile, words: &[String]) -> Want {
     };
     if let Some(flag) = done.last().map(String::as_str).filter(|f| TAKES_VALUE.contains(f)) {
         return match flag {
-            "-f" | "--filename" | "--kubeconfig" | "--profile" => Want::Files,
+            "-f" | "--filename" | "--manifests" | "--kubeconfig" | "--profile" => Want::Files,
             "--context" | "--from-context" | "--to-context" | "--against-context" => Want::Contexts,
             // The values this subcommand takes (`adopt` has no client dry run).
             "-o" | "--output" | "--dry-run" => {
@@ -444,6 +444,7 @@ const TAKES_VALUE: &[&str] = &[
     "--field-selector",
     "-f",
     "--filename",
+    "--manifests",
     "--field-manager",
     "--dry-run",
     "--replicas",

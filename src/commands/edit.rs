@@ -58,7 +58,7 @@ fn editor_command() -> String {
         .unwrap_or_else(|| "vi".into())
 }
 
-fn run_editor(path: &Path) -> Result<()> {
+pub(crate) fn run_editor(path: &Path) -> Result<()> {
     let editor = editor_command();
     // Through the shell so that editors with arguments ("code --wait") work.
     let status =
@@ -77,7 +77,7 @@ fn run_editor(path: &Path) -> Result<()> {
 /// in a new directory of the temp directory that only this user may enter (0700): edits hold env
 /// values. The directory is made fresh (never one that already exists), so nobody can have put a
 /// link or a file there first.
-fn private_file(name: &str, text: &str) -> std::io::Result<PathBuf> {
+pub(crate) fn private_file(name: &str, text: &str) -> std::io::Result<PathBuf> {
     use std::io::Write;
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -103,7 +103,7 @@ fn private_file(name: &str, text: &str) -> std::io::Result<PathBuf> {
 }
 
 /// Removes a file `private_file` made, and its directory.
-fn remove_private_file(path: &Path) {
+pub(crate) fn remove_private_file(path: &Path) {
     let _ = std::fs::remove_file(path);
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir(dir);

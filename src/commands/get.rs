@@ -78,6 +78,41 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     watch_views(cluster, profile, role, vec![view], args, &format, text).await
 }
 
+/// `get --local -f FILE…`: the role documents of objects read from files, printed as `get` prints
+/// live ones (same projection, same formats). No status, no autoscaler: those live in the cluster.
+pub fn print_local(
+    profile: &Profile,
+    role: RoleName,
+    args: &GetArgs,
+    objects: Vec<(Target<'_>, Value)>,
+) -> Result<String> {
+    if args.watch || args.show_owners || args.raw || args.output == Some(OutputFormat::Apply) {
+        return Err(Error::Usage(
+            "-w, --show-owners and -o apply (--raw) are about the cluster; they do not go with --local (files)".into(),
+        ));
+    }
+    let several = objects.len() > 1;
+    let format = GetFormat::of(profile, role, args, several)?;
+    let mut views = Vec::new();
+    for (target, object) in objects {
+        let doc = crate::core::local::view(profile, role, target.kind, &object, args.container.as_deref());
+        views.push(View { live: Live { target, object, autoscaler: None }, doc });
+    }
+    if let Some(key) = sort_key(args)? {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let value = |v: &View<'_>| {
+            view::sort_value(&key, &view::for_templates(&v.doc, &v.live.object), &v.live.object, now)
+        };
+        views.sort_by(|a, b| {
+            crate::format::jsonpath::sort_order(
+                &value(a).iter().collect::<Vec<_>>(),
+                &value(b).iter().collect::<Vec<_>>(),
+            )
+        });
+    }
+    print_views(profile, role, &views, args, &format, several)
+}
+
 /// `-w`: prints what `get` printed, then each change of the named objects as it happens (a watch
 /// of each by name), in the same format, until interrupted.
 async fn watch_views(

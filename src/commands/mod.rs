@@ -1,6 +1,8 @@
 //! One file per verb: get, list, owners, roles, apply (and `diff -f`), set, scale, edit, adopt,
-//! autoscale, expose, disruption-budget, explain, policy, complete. Each turns its arguments into plain values, calls `core`
-//! and `cluster`, and prints; shared here: the connection and profile from the cluster flags, and
+//! autoscale, expose, disruption-budget, explain, policy, complete, promote (and `fleet`: views of
+//! several contexts); `local` runs get, set, scale and apply on manifest files (`--local`, no
+//! cluster). Each turns its arguments into plain values, calls `core` and `cluster`, and prints;
+//! shared here: the connection and profile from the cluster flags, and
 //! the path of imperative writes (read, change the document, plan, apply, wait).
 //!
 //! The only layer that reads the command line (`cli`); it may import every layer below.
@@ -31,6 +33,7 @@ pub mod fleet;
 pub mod get;
 pub mod gitops;
 pub mod list;
+pub mod local;
 pub mod owners;
 pub mod policy;
 pub mod promote;

@@ -10,7 +10,13 @@ use crate::model::roles::{Profile, RoleName};
 use crate::model::target::Target;
 
 pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Result<String> {
-    let (targets, _) = targets_then_values(profile, cluster, &args.target, &args.names, |_| false)?;
+    let (targets, _) = targets_then_values(
+        profile,
+        cluster,
+        args.target.as_deref().unwrap_or_default(),
+        &args.names,
+        |_| false,
+    )?;
     if !(0..=i64::from(i32::MAX)).contains(&args.replicas) {
         return Err(Error::Usage(format!(
             "--replicas must be from 0 to {}, not {}",
@@ -41,7 +47,7 @@ pub async fn scale(cluster: &Cluster, profile: &Profile, args: &ScaleArgs) -> Re
 }
 
 /// The trait and field that hold a kind's replica count, or why it cannot be scaled.
-fn replicas_field(profile: &Profile, target: &Target<'_>) -> Result<(String, String)> {
+pub(crate) fn replicas_field(profile: &Profile, target: &Target<'_>) -> Result<(String, String)> {
     let found = profile.role(RoleName::Ops).object_traits(&target.kind.kind).find_map(|(t, fields)| {
         fields.iter().find(|f| f.autoscaled).map(|f| (t.to_string(), f.name.clone()))
     });
@@ -57,10 +63,14 @@ fn replicas_field(profile: &Profile, target: &Target<'_>) -> Result<(String, Str
             })
             .map(|k| k.kind.as_str())
             .collect();
+        // A file's object may have no namespace (`--local`): then none is named.
+        let place = match target.namespace.is_empty() {
+            true => String::new(),
+            false => format!(" in namespace \"{}\"", target.namespace),
+        };
         return Err(Error::Usage(format!(
-            "{} in namespace \"{}\" cannot be scaled: a {} has no replica count (scalable kinds: {})",
+            "{}{place} cannot be scaled: a {} has no replica count (scalable kinds: {})",
             target.display(),
-            target.namespace,
             target.kind.kind,
             scalable.join(", ")
         )));

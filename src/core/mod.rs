@@ -2,8 +2,9 @@
 //! and owns (`ownership`), the pure half of a write (`write`, and `hpa_write` for the autoscaler),
 //! the autoscaler section (`hpa`), who owns what (`owners`), rollout judgement (`rollout`), status
 //! and table rows (`status`, `rows`), what templates read (`view`), the editor's text (`edit`),
-//! `explain`'s paths, the admission policy (`policy`), and the Service and PodDisruptionBudget that
-//! `ops expose` and `ops disruption-budget` create around a workload (`expose`).
+//! `explain`'s paths, the admission policy (`policy`), the Service and PodDisruptionBudget that
+//! `ops expose` and `ops disruption-budget` create around a workload (`expose`), the comparison of
+//! one role across clusters (`fleet`), and the role views and edits of manifest files (`local`).
 //!
 //! No client, no runtime, no I/O: imports `error`, `format` and `model` only.
 
@@ -14,6 +15,7 @@ pub mod expose;
 pub mod fleet;
 pub mod hpa;
 pub mod hpa_write;
+pub mod local;
 pub mod owners;
 pub mod ownership;
 pub mod policy;

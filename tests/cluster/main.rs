@@ -11,6 +11,7 @@ mod harness;
 mod install;
 mod kubectl_ways;
 mod lists;
+mod local;
 mod model;
 mod multi_edit;
 mod neighbours;

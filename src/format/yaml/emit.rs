@@ -16,11 +16,34 @@ pub fn to_string(value: &Value) -> String {
 /// from the root) `comments` holds. Keys inside sequences get none. Comments are read as nothing, so
 /// the text reads back as the same value.
 pub fn to_string_with_comments(value: &Value, comments: &BTreeMap<Vec<String>, String>) -> String {
+    write(value, comments, Layout::DEFAULT)
+}
+
+/// How nested blocks are indented: `step` spaces a level, and a sequence under a key indented by
+/// `step` (`env:\n  - a`) or at the key's column (`env:\n- a`, the default, as kubectl writes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Layout {
+    pub(super) step: usize,
+    pub(super) indented_sequences: bool,
+}
+
+impl Layout {
+    pub(super) const DEFAULT: Layout = Layout { step: 2, indented_sequences: false };
+}
+
+/// [`to_string`] in `layout` (for text that goes into a file written so, `splice`).
+pub(super) fn to_string_in(value: &Value, layout: Layout) -> String {
+    write(value, &BTreeMap::new(), layout)
+}
+
+fn write(value: &Value, comments: &BTreeMap<Vec<String>, String>, layout: Layout) -> String {
     let mut out = String::new();
     let mut notes = Notes { comments, path: Vec::new() };
     match value {
-        Value::Object(map) if !map.is_empty() => write_mapping(&mut out, map, 0, false, Some(&mut notes)),
-        Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0, false),
+        Value::Object(map) if !map.is_empty() => {
+            write_mapping(&mut out, map, 0, false, Some(&mut notes), layout)
+        }
+        Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0, false, layout),
         scalar => {
             write_scalar(&mut out, scalar, 2);
             out.push('\n');
@@ -46,7 +69,9 @@ fn write_mapping(
     indent: usize,
     inline: bool,
     mut notes: Option<&mut Notes>,
+    layout: Layout,
 ) {
+    let sequence_indent = indent + if layout.indented_sequences { layout.step } else { 0 };
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || !inline {
             pad(out, indent);
@@ -58,17 +83,17 @@ fn write_mapping(
             out.push_str(&key_text);
             out.push('\n');
             pad(out, indent);
-            write_value(out, value, indent, indent + 2, None);
+            write_value(out, value, indent, indent + 2, None, layout);
             continue;
         }
         out.push_str(&key_text);
         match notes.as_deref_mut() {
             Some(notes) => {
                 notes.path.push(key.clone());
-                write_value(out, value, indent, indent, Some(notes));
+                write_value(out, value, indent, sequence_indent, Some(notes), layout);
                 notes.path.pop();
             }
-            None => write_value(out, value, indent, indent, None),
+            None => write_value(out, value, indent, sequence_indent, None, layout),
         }
     }
 }
@@ -81,6 +106,7 @@ fn write_value(
     indent: usize,
     sequence_indent: usize,
     notes: Option<&mut Notes>,
+    layout: Layout,
 ) {
     let comment = notes.as_ref().and_then(|n| n.comments.get(&n.path)).map(|c| comment_text(c));
     match value {
@@ -88,18 +114,18 @@ fn write_value(
             out.push(':');
             out.push_str(comment.as_deref().unwrap_or_default());
             out.push('\n');
-            write_mapping(out, map, indent + 2, false, notes);
+            write_mapping(out, map, indent + layout.step, false, notes, layout);
         }
         Value::Array(items) if !items.is_empty() => {
             out.push(':');
             out.push_str(comment.as_deref().unwrap_or_default());
             out.push('\n');
-            write_sequence(out, items, sequence_indent, false);
+            write_sequence(out, items, sequence_indent, false, layout);
         }
         scalar => {
             out.push_str(": ");
             let mut text = String::new();
-            write_scalar(&mut text, scalar, indent + 2);
+            write_scalar(&mut text, scalar, indent + layout.step);
             // A `|` block's comment goes after its header, before the lines.
             let header_end = text.find('\n').unwrap_or(text.len());
             text.insert_str(header_end, comment.as_deref().unwrap_or_default());
@@ -115,15 +141,15 @@ fn comment_text(text: &str) -> String {
     format!("  # {clean}")
 }
 
-fn write_sequence(out: &mut String, items: &[Value], indent: usize, inline: bool) {
+fn write_sequence(out: &mut String, items: &[Value], indent: usize, inline: bool, layout: Layout) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 || !inline {
             pad(out, indent);
         }
         out.push_str("- ");
         match item {
-            Value::Object(map) if !map.is_empty() => write_mapping(out, map, indent + 2, true, None),
-            Value::Array(inner) if !inner.is_empty() => write_sequence(out, inner, indent + 2, true),
+            Value::Object(map) if !map.is_empty() => write_mapping(out, map, indent + 2, true, None, layout),
+            Value::Array(inner) if !inner.is_empty() => write_sequence(out, inner, indent + 2, true, layout),
             scalar => {
                 write_scalar(out, scalar, indent + 2);
                 out.push('\n');

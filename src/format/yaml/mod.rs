@@ -20,11 +20,13 @@
 //! a key not indented, `|` blocks for multi-line text) that quotes every string a YAML 1.1 or 1.2
 //! reader could take for another type.
 //!
-//! `parse` reads, `emit` writes, `de` reads into typed structs.
+//! `parse` reads, `emit` writes, `de` reads into typed structs, `splice` changes a text in place
+//! (only the lines a change needs; `--local` edits of manifest files).
 
 mod de;
 mod emit;
 mod parse;
+mod splice;
 
 pub use de::deserialize;
 pub use emit::{needs_quotes, to_string, to_string_with_comments};
@@ -32,6 +34,7 @@ pub use parse::{
     DOCUMENT_LIMITS, Limits, MAX_PROFILE_BYTES, PROFILE_LIMITS, Parsed, YamlError, parse, parse_document,
     parse_documents, parse_one, resolve_plain, yaml11_type,
 };
+pub use splice::{edit_documents, hide_documents};
 
 #[cfg(test)]
 mod tests;

@@ -88,6 +88,15 @@ pub(super) struct Node {
     pub(super) at: Pos,
     /// For a mapping's value: where its key was written.
     pub(super) key_at: Option<Pos>,
+    /// Byte offset of its key (for a mapping's value), for edits in place (`splice`).
+    pub(super) key_byte: usize,
+    /// Bytes of the source it was written in: a scalar as written, a collection from its first
+    /// token to its end event (a flow collection's closing bracket). An alias: the alias itself.
+    pub(super) span: (usize, usize),
+    /// A flow collection (`{a: 1}`, `[x, y]`).
+    pub(super) flow: bool,
+    /// Carries an anchor (`&name`) or is an alias (`*name`): one edit would change several values.
+    pub(super) anchored: bool,
     pub(super) shape: Shape,
 }
 
@@ -98,6 +107,8 @@ pub(super) enum Shape {
         start: usize,
         end: usize,
         plain: bool,
+        /// A block scalar (`|` or `>`): `start..end` is its content, not its header.
+        block: bool,
     },
     Sequence(Vec<Node>),
     Mapping(BTreeMap<String, Node>),
@@ -256,6 +267,8 @@ fn depth_message(limits: &Limits) -> String {
 enum Frame {
     Sequence {
         at: Pos,
+        start: usize,
+        flow: bool,
         anchor: usize,
         values: Vec<Value>,
         nodes: Vec<Node>,
@@ -263,11 +276,13 @@ enum Frame {
     },
     Mapping {
         at: Pos,
+        start: usize,
+        flow: bool,
         anchor: usize,
         values: Map<String, Value>,
         nodes: BTreeMap<String, Node>,
         count: usize,
-        key: Option<(String, Pos)>,
+        key: Option<(String, Pos, usize)>,
     },
 }
 
@@ -348,7 +363,9 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            Event::SequenceStart(_, anchor, tag) | Event::MappingStart(_, anchor, tag) => {
+            Event::SequenceStart(style, anchor, tag) | Event::MappingStart(style, anchor, tag) => {
+                let flow = style == granit_parser::StructureStyle::Flow;
+                let start = span.start.byte_offset().unwrap_or(0);
                 let what = if sequence { "sequence" } else { "mapping" };
                 if self.expects_key() {
                     return Err(YamlError::at(at, format!("a mapping key must be a string, not a {what}")));
@@ -361,10 +378,20 @@ impl<'a> Builder<'a> {
                 }
                 self.read_nodes += 1;
                 self.stack.push(if sequence {
-                    Frame::Sequence { at, anchor, values: Vec::new(), nodes: Vec::new(), count: 1 }
+                    Frame::Sequence {
+                        at,
+                        start,
+                        flow,
+                        anchor,
+                        values: Vec::new(),
+                        nodes: Vec::new(),
+                        count: 1,
+                    }
                 } else {
                     Frame::Mapping {
                         at,
+                        start,
+                        flow,
                         anchor,
                         values: Map::new(),
                         nodes: BTreeMap::new(),
@@ -374,25 +401,43 @@ impl<'a> Builder<'a> {
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                let end = span.end.byte_offset().unwrap_or(0);
                 let built = match self.stack.pop() {
-                    Some(Frame::Sequence { at, anchor, values, nodes, count }) => self.remember(
+                    Some(Frame::Sequence { at, start, flow, anchor, values, nodes, count }) => self.remember(
                         anchor,
                         Built {
                             value: Value::Array(values),
-                            node: Node { at, key_at: None, shape: Shape::Sequence(nodes) },
+                            node: Node {
+                                at,
+                                key_at: None,
+                                key_byte: 0,
+                                span: (start, end.max(start)),
+                                flow,
+                                anchored: anchor != 0,
+                                shape: Shape::Sequence(nodes),
+                            },
                             count,
                             key: None,
                         },
                     ),
-                    Some(Frame::Mapping { at, anchor, values, nodes, count, .. }) => self.remember(
-                        anchor,
-                        Built {
-                            value: Value::Object(values),
-                            node: Node { at, key_at: None, shape: Shape::Mapping(nodes) },
-                            count,
-                            key: None,
-                        },
-                    ),
+                    Some(Frame::Mapping { at, start, flow, anchor, values, nodes, count, .. }) => self
+                        .remember(
+                            anchor,
+                            Built {
+                                value: Value::Object(values),
+                                node: Node {
+                                    at,
+                                    key_at: None,
+                                    key_byte: 0,
+                                    span: (start, end.max(start)),
+                                    flow,
+                                    anchored: anchor != 0,
+                                    shape: Shape::Mapping(nodes),
+                                },
+                                count,
+                                key: None,
+                            },
+                        ),
                     None => return Ok(false),
                 }?;
                 self.attach(built)?;
@@ -414,12 +459,17 @@ impl<'a> Builder<'a> {
                     }
                 };
                 let plain = style == ScalarStyle::Plain;
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
                 let built = Built {
                     value: resolved,
                     node: Node {
                         at,
                         key_at: None,
-                        shape: Shape::Scalar { start: range.start, end: range.end, plain },
+                        key_byte: range.start,
+                        span: (range.start, range.end),
+                        flow: false,
+                        anchored: anchor != 0,
+                        shape: Shape::Scalar { start: range.start, end: range.end, plain, block },
                     },
                     count: 1,
                     key: (is_key || anchor != 0).then(|| value.into_owned()),
@@ -442,9 +492,16 @@ impl<'a> Builder<'a> {
                         ),
                     ));
                 }
+                let here = span.byte_range().unwrap_or(0..0);
                 let built = Built {
                     value: anchored.value.clone(),
-                    node: Node { at, ..anchored.node.clone() },
+                    node: Node {
+                        at,
+                        key_byte: here.start,
+                        span: (here.start, here.end),
+                        anchored: true,
+                        ..anchored.node.clone()
+                    },
                     count: anchored.count,
                     key: anchored.key.clone(),
                 };
@@ -495,6 +552,7 @@ impl<'a> Builder<'a> {
                 None => {
                     let name = built.key.unwrap_or_default();
                     let at = built.node.at;
+                    let key_byte = built.node.span.0;
                     if let Some(first) = nodes.get(&name) {
                         let (line, column) = first.key_at.unwrap_or(first.at);
                         return Err(YamlError::at(
@@ -508,11 +566,11 @@ impl<'a> Builder<'a> {
                             "merge keys (<<) are not supported; write the keys out",
                         ));
                     }
-                    *key = Some((name, at));
+                    *key = Some((name, at, key_byte));
                 }
-                Some((name, key_at)) => {
+                Some((name, key_at, key_byte)) => {
                     values.insert(name.clone(), built.value);
-                    nodes.insert(name, Node { key_at: Some(key_at), ..built.node });
+                    nodes.insert(name, Node { key_at: Some(key_at), key_byte, ..built.node });
                     *count += built.count;
                 }
             },

@@ -1,0 +1,251 @@
+//! Role views and role edits of manifest files (`--local`): which documents of a set of files are
+//! workloads the profile covers, and what object a changed role document asks for. Pure: the
+//! caller reads and writes the files; `format::yaml::edit_documents` puts the new object into the
+//! text, touching only the lines that change.
+//!
+//! An edit goes through the same decoding as a live write (`project::decode_document`: other roles'
+//! keys, read-only fields, unknown keys and bad values refused), then the role's units of the object
+//! are replaced by those the document gives: changed values set, units the document no longer has
+//! removed (an env var deleted from the document leaves the file) within the containers it names and
+//! the traits it has, everything else untouched.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::core::ownership::{self, Unit};
+use crate::core::project::{self, ViewOptions};
+use crate::core::write::{problems_error, without_base};
+use crate::error::{Error, Result};
+use crate::model::managed::Step;
+use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
+
+/// Where an object is in a file: its document (among the non-empty ones), and its item if that
+/// document is a `List`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub document: usize,
+    pub item: Option<usize>,
+}
+
+/// A workload read from a file.
+#[derive(Debug, Clone)]
+pub struct FileObject<'p> {
+    pub kind: &'p KindInfo,
+    pub place: Place,
+    pub object: Value,
+}
+
+impl FileObject<'_> {
+    pub fn name(&self) -> &str {
+        self.object["metadata"]["name"].as_str().unwrap_or_default()
+    }
+
+    /// kubectl's spelling: `deployment.apps/web`.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind.display_resource(), self.name())
+    }
+}
+
+/// What a set of documents holds besides the workloads.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Kinds the profile does not cover (`ConfigMap`, `Service`), each once.
+    pub kinds: BTreeSet<String>,
+    /// Documents that are no object (no apiVersion, kind or metadata.name).
+    pub not_objects: usize,
+}
+
+impl Skipped {
+    /// The one note a command prints about what it left out, if anything was.
+    pub fn note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.kinds.is_empty() {
+            let kinds: Vec<&str> = self.kinds.iter().map(String::as_str).collect();
+            parts.push(format!("objects of kinds no role covers were skipped ({})", kinds.join(", ")));
+        }
+        if self.not_objects > 0 {
+            parts.push(format!(
+                "{} document(s) that are not Kubernetes objects were skipped",
+                self.not_objects
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("note: {}", parts.join("; ")))
+    }
+}
+
+/// The profile's kind of `obj`, if it covers it (same kind and API group).
+fn kind_of<'p>(profile: &'p Profile, obj: &Value) -> Option<&'p KindInfo> {
+    let kind = obj["kind"].as_str()?;
+    let group = obj["apiVersion"].as_str()?.rsplit_once('/').map_or("", |(g, _)| g);
+    profile.kinds.iter().find(|k| k.kind == kind && k.group() == group)
+}
+
+fn is_object(obj: &Value) -> bool {
+    obj["apiVersion"].is_string()
+        && obj["kind"].is_string()
+        && obj["metadata"]["name"].as_str().is_some_and(|n| !n.is_empty())
+}
+
+/// The workloads among the documents of one file (a `List`'s items included), in file order.
+pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped) -> Vec<FileObject<'p>> {
+    let mut out = Vec::new();
+    let mut take = |obj: &Value, place: Place, skipped: &mut Skipped| {
+        if !is_object(obj) {
+            skipped.not_objects += 1;
+            return;
+        }
+        match kind_of(profile, obj) {
+            Some(kind) => out.push(FileObject { kind, place, object: obj.clone() }),
+            None => {
+                skipped.kinds.insert(obj["kind"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    };
+    for (document, doc) in docs.iter().enumerate() {
+        match doc["items"].as_array() {
+            Some(items) if doc["kind"] == "List" => {
+                for (i, item) in items.iter().enumerate() {
+                    take(item, Place { document, item: Some(i) }, skipped);
+                }
+            }
+            _ => take(doc, Place { document, item: None }, skipped),
+        }
+    }
+    out
+}
+
+/// The role document of an object in a file: the live view's projection, without an autoscaler
+/// (that is another object), status (a file has none worth showing), the base (a live read's
+/// bookkeeping) or a namespace the file does not give.
+pub fn view(
+    profile: &Profile,
+    role: RoleName,
+    kind: &KindInfo,
+    obj: &Value,
+    container: Option<&str>,
+) -> Value {
+    let opts = ViewOptions { container, autoscaler: None };
+    let mut doc = without_base(project::document(profile, role, kind, obj, &opts));
+    if let Some(map) = doc.as_object_mut() {
+        if map.get("namespace").is_some_and(Value::is_null) {
+            map.shift_remove("namespace");
+        }
+    }
+    doc
+}
+
+/// The object `doc` (a role document of `obj`) asks for: the role's units replaced by the
+/// document's; refused as a live write would be (other roles' keys, read-only fields, bad values).
+pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, doc: &Value) -> Result<Value> {
+    let (fields, mut problems) = project::decode_document(profile, role, obj.kind, &obj.object, doc);
+    if !problems.is_empty() {
+        // The live commands a message suggests (`ops edit deployment/web -n …`) are not about files.
+        for p in &mut problems {
+            if let Some(i) = p.message.find("; use `") {
+                p.message.truncate(i);
+                p.message.push_str("; change it with that role's command and --local");
+            }
+        }
+        return Err(problems_error(problems));
+    }
+    let wanted = ownership::units(profile, role, obj.kind, &fields);
+    let current = ownership::units(profile, role, obj.kind, &obj.object);
+    let set: Vec<Unit> =
+        wanted.iter().filter(|u| current.get(u.key()).is_none_or(|c| !c.same_value(u))).cloned().collect();
+    // What the document leaves out is removed only where it speaks: in the containers it names and
+    // the traits it has (a document of `scaler:` alone leaves labels and other containers be).
+    let containers = project::named_containers(doc);
+    let covers = |u: &Unit| {
+        let mut parts = u.label.split('.');
+        match (parts.next(), parts.next()) {
+            (Some(list), Some(name)) if CONTAINER_LISTS.contains(&list) => {
+                containers.iter().any(|c| c == name) && doc[list].get(name).is_some()
+            }
+            (Some(trait_name), _) => doc.get(trait_name).is_some_and(|t| !t.is_null()),
+            _ => false,
+        }
+    };
+    let gone: Vec<Unit> =
+        current.iter().filter(|u| wanted.get(u.key()).is_none() && covers(u)).cloned().collect();
+    let mut after = obj.object.clone();
+    ownership::insert_units(&mut after, &set);
+    let mut after = ownership::without_units(&after, &gone);
+    for unit in &gone {
+        prune_empty(&mut after, &unit.path);
+    }
+    // No server checks the file: a built-in kind must still read as its API type (a value of the
+    // wrong type, `strategy: Recreate` for `strategy: {type: Recreate}`, is refused here). A file
+    // that did not read so before is not judged.
+    if let (Err(problem), Ok(())) = (typed(&after), typed(&obj.object)) {
+        return Err(Error::Usage(format!(
+            "{} would not be a valid {} ({problem}); nothing was changed",
+            obj.display(),
+            obj.kind.kind
+        )));
+    }
+    Ok(after)
+}
+
+/// Whether a built-in workload reads as its k8s-openapi type (other kinds: not judged).
+fn typed(obj: &Value) -> std::result::Result<(), String> {
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
+    fn read<T: serde::de::DeserializeOwned>(obj: &Value) -> std::result::Result<(), String> {
+        T::deserialize(obj).map(|_| ()).map_err(|e| e.to_string())
+    }
+    match (obj["apiVersion"].as_str(), obj["kind"].as_str()) {
+        (Some("apps/v1"), Some("Deployment")) => read::<apps::Deployment>(obj),
+        (Some("apps/v1"), Some("StatefulSet")) => read::<apps::StatefulSet>(obj),
+        (Some("apps/v1"), Some("DaemonSet")) => read::<apps::DaemonSet>(obj),
+        (Some("apps/v1"), Some("ReplicaSet")) => read::<apps::ReplicaSet>(obj),
+        (Some("batch/v1"), Some("Job")) => read::<batch::Job>(obj),
+        (Some("batch/v1"), Some("CronJob")) => read::<batch::CronJob>(obj),
+        _ => Ok(()),
+    }
+}
+
+/// After `path` was removed: its holders that are left empty (`env: []`, `requests: {}`) go too, up
+/// to the list item (a container) that holds them.
+fn prune_empty(obj: &mut Value, path: &[Step]) {
+    let mut path = path.to_vec();
+    path.pop();
+    while matches!(path.last(), Some(Step::Field(_))) {
+        let Some(pointer) = ownership::json_pointer(obj, &path) else { return };
+        let empty = match obj.pointer(&pointer) {
+            Some(Value::Array(items)) => items.is_empty(),
+            Some(Value::Object(map)) => map.is_empty(),
+            _ => false,
+        };
+        let Some((parent, last)) = pointer.rsplit_once('/').filter(|_| empty) else { return };
+        let key = last.replace("~1", "/").replace("~0", "~");
+        match obj.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.shift_remove(&key);
+            }
+            _ => return,
+        }
+        path.pop();
+    }
+}
+
+/// Whether a document is a Secret (of any API version: better hidden once too often), whose values
+/// are never shown (not even as a diff's context).
+pub fn is_secret(doc: &Value) -> bool {
+    doc["kind"] == "Secret"
+}
+
+/// Puts `new` where `place` says in its whole document (a `List`'s item, or the object itself), in
+/// place: a List of many items changed one by one is not copied for each.
+pub fn put_in_document(document: &mut Value, place: Place, new: Value) {
+    match place.item {
+        None => *document = new,
+        Some(i) => {
+            if let Some(item) = document["items"].get_mut(i) {
+                *item = new;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

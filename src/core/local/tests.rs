@@ -1,0 +1,150 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+fn deploy() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"serviceAccountName": "web",
+                                       "containers": [{"name": "app", "image": "shop:1",
+                                                       "env": [{"name": "MODE", "value": "prod"},
+                                                               {"name": "PORT", "value": "8080"}]}]}}}
+    })
+}
+
+fn object(profile: &Profile) -> FileObject<'_> {
+    let mut skipped = Skipped::default();
+    workloads(profile, &[deploy()], &mut skipped).remove(0)
+}
+
+#[test]
+fn a_changed_role_document_changes_only_its_fields_of_the_object() {
+    let p = Profile::builtin();
+    let obj = object(&p);
+    type Edit = fn(&mut Value);
+    // (role, change of the role document, change of the object it must give)
+    let cases: Vec<(RoleName, Edit, Edit)> = vec![
+        (
+            RoleName::Dev,
+            |d| d["containers"]["app"]["image"] = json!("shop:2"),
+            |o| o["spec"]["template"]["spec"]["containers"][0]["image"] = json!("shop:2"),
+        ),
+        (
+            RoleName::Dev,
+            |d| {
+                d["containers"]["app"]["env"].as_object_mut().unwrap().shift_remove("MODE");
+            },
+            |o| {
+                o["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut().unwrap().remove(0);
+            },
+        ),
+        (
+            RoleName::Dev,
+            |d| d["containers"]["app"]["env"]["DEBUG"] = json!("1"),
+            |o| {
+                o["spec"]["template"]["spec"]["containers"][0]["env"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "DEBUG", "value": "1"}))
+            },
+        ),
+        (RoleName::Ops, |d| d["scaler"]["replicas"] = json!(5), |o| o["spec"]["replicas"] = json!(5)),
+        (RoleName::Ops, |_| {}, |_| {}),
+    ];
+    for (role, edit_doc, edit_obj) in cases {
+        let mut doc = view(&p, role, obj.kind, &obj.object, None);
+        edit_doc(&mut doc);
+        let mut expected = deploy();
+        edit_obj(&mut expected);
+        let got = with_document(&p, role, &obj, &doc).unwrap();
+        assert_eq!(got, expected, "{role}: {doc}");
+    }
+}
+
+#[test]
+fn another_roles_field_and_a_read_only_field_are_refused_as_live() {
+    let p = Profile::builtin();
+    let obj = object(&p);
+    let mut doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None);
+    doc["scaler"] = json!({"replicas": 5});
+    let err = with_document(&p, RoleName::Dev, &obj, &doc).unwrap_err().to_string();
+    assert!(err.contains("scaler: belongs to the ops role"), "{err}");
+
+    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None);
+    doc["readOnly"]["selector"] = json!({"app": "other"});
+    let err = with_document(&p, RoleName::Ops, &obj, &doc).unwrap_err().to_string();
+    assert!(err.contains("readOnly.selector"), "{err}");
+}
+
+#[test]
+fn workloads_skip_uncovered_kinds_and_non_objects_and_read_list_items() {
+    let p = Profile::builtin();
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [service.clone(), deploy()]});
+    // Same kind name, another group: not the profile's Deployment.
+    let other = json!({"apiVersion": "example.com/v1", "kind": "Deployment", "metadata": {"name": "x"}});
+    let docs = vec![config, json!({"values": 1}), list, other, deploy()];
+    let mut skipped = Skipped::default();
+    let found = workloads(&p, &docs, &mut skipped);
+    let places: Vec<Place> = found.iter().map(|o| o.place).collect();
+    assert_eq!(places, vec![Place { document: 2, item: Some(1) }, Place { document: 4, item: None }]);
+    assert_eq!(found[0].display(), "deployment.apps/web");
+    assert_eq!(
+        skipped.note().unwrap(),
+        "note: objects of kinds no role covers were skipped (ConfigMap, Deployment, Service); 1 document(s) that are not Kubernetes objects were skipped"
+    );
+    let mut changed = docs[2].clone();
+    put_in_document(&mut changed, found[0].place, json!({"new": true}));
+    assert_eq!(changed["items"][1], json!({"new": true}));
+    assert_eq!(changed["items"][0], docs[2]["items"][0]);
+}
+
+#[test]
+fn a_view_of_a_file_has_no_base_and_no_missing_namespace() {
+    let p = Profile::builtin();
+    let obj = object(&p);
+    let doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None);
+    assert!(doc.get("base").is_none() && doc.get("namespace").is_none(), "{doc}");
+    assert_eq!(doc["containers"]["app"]["image"], "shop:1");
+}
+
+#[test]
+fn a_partial_document_removes_only_within_what_it_names() {
+    let p = Profile::builtin();
+    let mut two = deploy();
+    two["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "side", "image": "busybox", "env": [{"name": "A", "value": "1"}]}));
+    let mut skipped = Skipped::default();
+    let obj = workloads(&p, &[two.clone()], &mut skipped).remove(0);
+    // Only container app, without env: app's env goes, side's stays.
+    let doc = json!({"kind": "Deployment", "name": "web", "containers": {"app": {"image": "shop:1"}}});
+    let got = with_document(&p, RoleName::Dev, &obj, &doc).unwrap();
+    let mut expected = two.clone();
+    expected["spec"]["template"]["spec"]["containers"][0].as_object_mut().unwrap().shift_remove("env");
+    assert_eq!(got, expected);
+    // An ops document of the scaler alone leaves the labels.
+    let doc = json!({"kind": "Deployment", "name": "web", "scaler": {"replicas": 3}});
+    let got = with_document(&p, RoleName::Ops, &obj, &doc).unwrap();
+    let mut expected = two;
+    expected["spec"]["replicas"] = json!(3);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_for_a_built_in_kind_is_refused() {
+    let p = Profile::builtin();
+    let obj = object(&p);
+    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None);
+    doc["rollout"] = json!({"strategy": "Recreate"});
+    let err = with_document(&p, RoleName::Ops, &obj, &doc).unwrap_err().to_string();
+    assert!(err.contains("deployment.apps/web would not be a valid Deployment"), "{err}");
+    doc["rollout"] = json!({"strategy": {"type": "Recreate"}});
+    let got = with_document(&p, RoleName::Ops, &obj, &doc).unwrap();
+    assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
+}
