@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::yaml::{self, MAX_PROFILE_BYTES};
+use crate::model::related::{self, RawRelated, RelatedKind, RelatedTrait};
 use crate::model::schema::{ITEM, KindSchema, Shape, nearest};
 
 pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
@@ -129,7 +130,7 @@ impl FieldPath {
     /// included) and the labels and annotations. Identity, ownership, lifecycle and status are the
     /// server's and the controllers'; a role owning `metadata.ownerReferences` could hand the object
     /// to the garbage collector. The error says what the path is.
-    fn check_ownable(&self) -> std::result::Result<(), String> {
+    pub(crate) fn check_ownable(&self) -> std::result::Result<(), String> {
         let refuse = |what: &str| {
             Err(format!(
                 "\"{self}\" is {what}, which no role may own; roles own fields under spec (container., pod., template.spec), metadata.labels and metadata.annotations"
@@ -326,6 +327,8 @@ pub struct Role {
     pub description: String,
     pub traits: Vec<Trait>,
     pub read_only: Vec<Field>,
+    /// Traits of objects around the workload (`related:` roots), each a section keyed by object name.
+    pub related: Vec<RelatedTrait>,
 }
 
 impl Role {
@@ -421,6 +424,8 @@ impl KindInfo {
 pub struct Profile {
     pub kinds: Vec<KindInfo>,
     pub roles: Vec<Role>,
+    /// Objects around the workload that roles have fields of (`related:`).
+    pub related: Vec<RelatedKind>,
     /// Where it came from, for `kubectl oam roles` and error messages.
     pub source: String,
     /// The text it was read from.
@@ -449,6 +454,9 @@ impl Profile {
                 .iter()
                 .find(|r| r.traits.iter().flat_map(|t| &t.fields).any(|f| f.autoscaled))
                 .map(|r| r.name);
+        }
+        if let Some(role) = self.roles.iter().find(|r| r.related.iter().any(|t| t.name == key)) {
+            return Some(role.name);
         }
         self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
@@ -517,6 +525,16 @@ impl Profile {
                 schema: None,
             });
         }
+        let mut related_kinds = Vec::new();
+        for (root, r) in raw.related {
+            if related_kinds.iter().any(|k: &RelatedKind| k.root == root) {
+                return Err(bad(format!("related.{root}: named twice")));
+            }
+            related_kinds.push(related::parse_kind(&root, r).map_err(bad)?);
+        }
+        // Related paths are checked against their kinds' schemas when a profile loads (the built-in
+        // profile by a test).
+        let check_related = text != BUILTIN_PROFILE;
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
         let mut roles = Vec::new();
         for name in RoleName::ALL {
@@ -576,6 +594,7 @@ impl Profile {
                 Ok(out)
             };
             let mut traits = Vec::new();
+            let mut related_traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
                 if IDENTITY_KEYS.contains(&trait_name.as_str())
@@ -584,6 +603,12 @@ impl Profile {
                     || trait_name == AUTOSCALER_KEY
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
+                }
+                if let Some(t) = parse_related_trait(&related_kinds, &at, trait_name, fields, check_related)
+                    .map_err(bad)?
+                {
+                    related_traits.push(t);
+                    continue;
                 }
                 let fields = parse_fields(&at, fields, true)?;
                 let per_container = fields.iter().filter(|f| f.path.root == Root::Container).count();
@@ -607,6 +632,7 @@ impl Profile {
                 description: raw_role.description.clone(),
                 traits,
                 read_only,
+                related: related_traits,
             });
         }
         if let Some(extra) = raw.roles.keys().find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r)) {
@@ -630,11 +656,14 @@ impl Profile {
                 roles[0].group
             )));
         }
-        for t in &roles[0].traits {
-            if roles[1].traits.iter().any(|o| o.name == t.name) {
+        let names = |r: &Role| -> Vec<String> {
+            r.traits.iter().map(|t| t.name.clone()).chain(r.related.iter().map(|t| t.name.clone())).collect()
+        };
+        let other_names = names(&roles[1]);
+        for t in names(&roles[0]) {
+            if other_names.contains(&t) {
                 return Err(bad(format!(
-                    "trait \"{}\" is in both roles; a document key must name one role",
-                    t.name
+                    "trait \"{t}\" is in both roles; a document key must name one role"
                 )));
             }
         }
@@ -651,7 +680,16 @@ impl Profile {
                 }
             }
         }
-        let profile = Profile { kinds, roles, source: source.to_string(), text: text.to_string() };
+        let related_traits: Vec<(String, &RelatedTrait)> =
+            roles.iter().flat_map(|r| r.related.iter().map(|t| (r.name.to_string(), t))).collect();
+        related::check_overlaps(&related_traits).map_err(bad)?;
+        let profile = Profile {
+            kinds,
+            roles,
+            related: related_kinds,
+            source: source.to_string(),
+            text: text.to_string(),
+        };
         profile.check_overlaps().map_err(bad)?;
         // Every path must exist in its kind's schema; the built-in kinds' schemas need no cluster
         // (custom kinds are checked against the server's when the profile is loaded). The built-in
@@ -716,6 +754,8 @@ struct RawProfile {
     api_version: String,
     kind: String,
     kinds: IndexedMap<RawKind>,
+    #[serde(default)]
+    related: IndexedMap<RawRelated>,
     roles: BTreeMap<String, RawRole>,
 }
 
@@ -753,6 +793,39 @@ struct RawField {
     reason: Option<String>,
     #[serde(default)]
     keys: Vec<String>,
+}
+
+/// A trait whose fields start at `related:` roots, or None for a trait of the workload's own fields.
+/// A trait may not mix both (its section is keyed by object name, the workload's are not).
+fn parse_related_trait(
+    related_kinds: &[RelatedKind],
+    at: &str,
+    trait_name: &str,
+    fields: &BTreeMapOrdered<RawField>,
+    check_schema: bool,
+) -> std::result::Result<Option<RelatedTrait>, String> {
+    let is_related = |f: &RawField| related::root_of(related_kinds, &f.path).is_some();
+    let count = fields.0.iter().filter(|(_, f)| is_related(f)).count();
+    if count == 0 {
+        return Ok(None);
+    }
+    if count != fields.0.len() {
+        return Err(format!(
+            "{at}: mixes fields of related objects (related:) with the workload's; put them in separate traits"
+        ));
+    }
+    let mut out = Vec::new();
+    for (field_name, f) in &fields.0 {
+        let key = format!("{at}.{field_name}");
+        let kind = related::root_of(related_kinds, &f.path).expect("counted above");
+        if f.kinds.is_some() || f.autoscaled || f.reason.is_some() || !f.keys.is_empty() {
+            return Err(format!(
+                "{key}: a related object's field takes only path and exclude (kinds, autoscaled, reason and keys are for the workload's)"
+            ));
+        }
+        out.push(related::parse_field(kind, &key, field_name, &f.path, &f.exclude, check_schema)?);
+    }
+    Ok(Some(RelatedTrait { name: trait_name.to_string(), fields: out }))
 }
 
 /// A YAML mapping read in document order (the order fields are shown in).

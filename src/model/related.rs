@@ -1,0 +1,270 @@
+//! Objects around the workload as data: the `related:` section of the profile (Services, Ingresses,
+//! HTTPRoutes, PodDisruptionBudgets, PersistentVolumeClaims) and the role traits whose paths start at
+//! one of their roots (`service.spec.ports`). Such a trait is shown as a section keyed by the related
+//! object's name; how each kind is found from the workload (`find:`) is decided in `core::related`.
+//!
+//! Pure: imports `error`, `format` and `model` only.
+
+use serde::Deserialize;
+
+use crate::model::roles::{FieldPath, KindInfo, Root};
+use crate::model::schema::KindSchema;
+
+/// How the objects of a related kind are found from the workload (never from ownerReferences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// Its selector selects the pod template's labels (Service: `spec.selector`; PodDisruptionBudget:
+    /// `spec.selector` as a label selector).
+    SelectsPods,
+    /// Its backends name a Service found by `SelectsPods` (Ingress, HTTPRoute).
+    RoutesToServices,
+    /// A volume of the pod template claims it (`persistentVolumeClaim.claimName`).
+    MountedByPods,
+}
+
+impl Find {
+    pub fn parse(text: &str) -> Option<Find> {
+        match text {
+            "selectsPods" => Some(Find::SelectsPods),
+            "routesToServices" => Some(Find::RoutesToServices),
+            "mountedByPods" => Some(Find::MountedByPods),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Find::SelectsPods => "selectsPods",
+            Find::RoutesToServices => "routesToServices",
+            Find::MountedByPods => "mountedByPods",
+        }
+    }
+}
+
+/// One entry of `related:`: a root name of field paths and the kind it stands for.
+#[derive(Debug, Clone)]
+pub struct RelatedKind {
+    /// The root in field paths (`service`).
+    pub root: String,
+    pub info: KindInfo,
+    pub find: Find,
+    /// A kind whose API may be absent (a CRD, like Gateway API's HTTPRoute): a list that answers
+    /// 404 means "not installed", not an error.
+    pub optional: bool,
+}
+
+/// A role field of a related object: `root.segments` (from the object root).
+#[derive(Debug, Clone)]
+pub struct RelatedField {
+    /// The key in the object's entry of the section.
+    pub name: String,
+    pub root: String,
+    pub segments: Vec<String>,
+    /// Map keys never shown or written (set by tools and controllers).
+    pub exclude: Vec<String>,
+}
+
+impl RelatedField {
+    pub fn path_text(&self) -> String {
+        format!("{}.{}", self.root, self.segments.join("."))
+    }
+}
+
+/// A trait of related fields: the document section `name:`, keyed by object name.
+#[derive(Debug, Clone)]
+pub struct RelatedTrait {
+    pub name: String,
+    pub fields: Vec<RelatedField>,
+}
+
+impl RelatedTrait {
+    /// The roots (related kinds) this trait has fields of, in profile order of first use.
+    pub fn roots(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for f in &self.fields {
+            if !out.contains(&f.root.as_str()) {
+                out.push(&f.root);
+            }
+        }
+        out
+    }
+
+    /// The fields this trait has of `root`.
+    pub fn fields_of<'a>(&'a self, root: &'a str) -> impl Iterator<Item = &'a RelatedField> + 'a {
+        self.fields.iter().filter(move |f| f.root == root)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawRelated {
+    kind: String,
+    api_version: String,
+    resource: String,
+    #[serde(default)]
+    names: Vec<String>,
+    find: String,
+    #[serde(default)]
+    optional: bool,
+}
+
+/// Roots that name places in the workload, never a related kind.
+const WORKLOAD_ROOTS: [&str; 4] = ["container", "pod", "template", "claimTemplate"];
+
+/// Parses one `related:` entry; the error is the message after the profile key.
+pub(crate) fn parse_kind(root: &str, raw: RawRelated) -> Result<RelatedKind, String> {
+    let at = format!("related.{root}");
+    if WORKLOAD_ROOTS.contains(&root) || matches!(root, "spec" | "metadata" | "status") {
+        return Err(format!("{at}: \"{root}\" is a root of the workload's own fields; name it otherwise"));
+    }
+    if root.is_empty() || root.contains('.') {
+        return Err(format!("{at}: a root is one name without dots"));
+    }
+    if !raw.api_version.contains('/') && raw.api_version != "v1" {
+        return Err(format!("{at}.apiVersion \"{}\" is not GROUP/VERSION", raw.api_version));
+    }
+    let find = Find::parse(&raw.find).ok_or_else(|| {
+        format!("{at}.find \"{}\": expected selectsPods, routesToServices or mountedByPods", raw.find)
+    })?;
+    Ok(RelatedKind {
+        root: root.to_string(),
+        info: KindInfo {
+            kind: raw.kind,
+            api_version: raw.api_version,
+            resource: raw.resource,
+            names: raw.names.into_iter().map(|n| n.to_lowercase()).collect(),
+            template: Vec::new(),
+            schema: None,
+        },
+        find,
+        optional: raw.optional,
+    })
+}
+
+/// The related root a profile path starts with, if any.
+pub(crate) fn root_of<'a>(related: &'a [RelatedKind], path: &str) -> Option<&'a RelatedKind> {
+    let first = path.split('.').next()?;
+    related.iter().find(|r| r.root == first)
+}
+
+/// A trait field of a related object: the path below the root must be ownable (spec, labels,
+/// annotations) and exist in the kind's schema (built-in kinds; an optional CRD is checked by the
+/// server when written).
+pub(crate) fn parse_field(
+    related: &RelatedKind,
+    key: &str,
+    name: &str,
+    path: &str,
+    exclude: &[String],
+    check_schema: bool,
+) -> Result<RelatedField, String> {
+    let below = path.split_once('.').map(|(_, rest)| rest).unwrap_or_default();
+    let object_path = FieldPath::parse(below).map_err(|m| format!("{key}.path: {m}"))?;
+    if object_path.root != Root::Object {
+        return Err(format!("{key}.path: \"{path}\": a related object has no pod template"));
+    }
+    // Messages name the path as the profile spells it, root included.
+    let named =
+        |m: String| format!("{key}.path: {}", m.replace(&format!("\"{below}\""), &format!("\"{path}\"")));
+    object_path.check_ownable().map_err(named)?;
+    if check_schema {
+        check_path(related, &object_path).map_err(named)?;
+    }
+    Ok(RelatedField {
+        name: name.to_string(),
+        root: related.root.clone(),
+        segments: object_path.segments,
+        exclude: exclude.to_vec(),
+    })
+}
+
+/// Checks a path of a related kind against its schema (k8s-openapi's types for built-in kinds; a
+/// kind without a known schema is not checked here).
+pub fn check_path(related: &RelatedKind, path: &FieldPath) -> Result<(), String> {
+    match KindSchema::builtin(&related.info.api_version, &related.info.kind) {
+        Some(schema) => schema.check(&related.info, path),
+        None => Ok(()),
+    }
+}
+
+/// Two roles may not own overlapping paths of one related kind either.
+pub(crate) fn check_overlaps(traits: &[(String, &RelatedTrait)]) -> Result<(), String> {
+    let mut paths: Vec<(String, Vec<String>, String)> = Vec::new();
+    for (role, t) in traits {
+        for f in &t.fields {
+            paths.push((f.root.clone(), f.segments.clone(), format!("{role}.{}.{}", t.name, f.name)));
+        }
+    }
+    for (i, a) in paths.iter().enumerate() {
+        for b in paths.iter().skip(i + 1) {
+            if a.0 == b.0 && (a.1.starts_with(&b.1) || b.1.starts_with(&a.1)) {
+                return Err(format!("{} overlaps {} for {}", b.2, a.2, a.0));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::roles::{BUILTIN_PROFILE, Profile, RoleName};
+
+    #[test]
+    fn builtin_related_traits_parse_and_exist_in_their_schemas() {
+        let p = Profile::builtin();
+        let roots: Vec<&str> = p.related.iter().map(|r| r.root.as_str()).collect();
+        assert_eq!(roots, ["service", "ingress", "httpRoute", "pdb", "claim"]);
+        assert!(p.related.iter().find(|r| r.root == "httpRoute").unwrap().optional);
+        let ops: Vec<&str> = p.role(RoleName::Ops).related.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(ops, ["expose", "gateway", "disruptionBudget", "claimStorage"]);
+        let dev: Vec<&str> = p.role(RoleName::Dev).related.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(dev, ["claims"]);
+        assert!(
+            !p.role(RoleName::Ops).traits.iter().any(|t| t.name == "expose"),
+            "related traits are not workload traits"
+        );
+        assert_eq!(p.role_of_key("expose"), Some(RoleName::Ops));
+        assert_eq!(p.role_of_key("claims"), Some(RoleName::Dev));
+        // The built-in profile skips the check on load: every related path exists (k8s-openapi).
+        for role in &p.roles {
+            for t in &role.related {
+                for f in &t.fields {
+                    let kind = p.related.iter().find(|r| r.root == f.root).unwrap();
+                    let path = crate::model::roles::FieldPath::parse(&f.segments.join(".")).unwrap();
+                    super::check_path(kind, &path).unwrap_or_else(|e| panic!("{}: {e}", f.path_text()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_related_profiles_are_refused_naming_the_key() {
+        let cases = [
+            (
+                BUILTIN_PROFILE.replace("path: service.spec.type", "path: service.spec.typo"),
+                "roles.ops.traits.expose.type.path: \"service.spec.typo\" does not exist: spec of Service (v1) has no field \"typo\"; did you mean \"type\"?",
+            ),
+            (
+                BUILTIN_PROFILE.replace("path: pdb.spec.minAvailable", "path: pdb.status.currentHealthy"),
+                "roles.ops.traits.disruptionBudget.minAvailable.path: \"pdb.status.currentHealthy\" is status",
+            ),
+            (
+                BUILTIN_PROFILE.replace("path: service.spec.type", "path: spec.paused"),
+                "roles.ops.traits.expose: mixes fields of related objects",
+            ),
+            (BUILTIN_PROFILE.replace("find: mountedByPods", "find: mounts"), "related.claim.find \"mounts\""),
+            (
+                BUILTIN_PROFILE.replace("path: claim.spec.storageClassName", "path: claim.spec.accessModes"),
+                "ops.claimStorage.storageClassName overlaps dev.claims.accessModes for claim",
+            ),
+            (
+                BUILTIN_PROFILE.replace("  claimStorage:\n", "  claims:\n"),
+                "trait \"claims\" is in both roles",
+            ),
+        ];
+        for (text, wanted) in cases {
+            let err = Profile::parse(&text, "test").unwrap_err().to_string();
+            assert!(err.contains(wanted), "{err}\n  does not contain\n{wanted}");
+        }
+    }
+}
