@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::cluster::client::Cluster;
 use crate::cluster::transport::request_line;
 use crate::core::hpa::Autoscaler;
+use crate::core::related::{self, Related};
 use crate::core::write::Live;
 use crate::error::{Error, Result};
 use crate::model::roles::{KindInfo, Profile, RoleName};
@@ -228,8 +229,12 @@ pub async fn read_live<'p>(
     role: RoleName,
     target: Target<'p>,
 ) -> Result<Live<'p>> {
-    let (object, autoscaler) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
-    Ok(Live { target, object, autoscaler })
+    let ((object, autoscaler), lists) = tokio::try_join!(
+        fetch_with_autoscaler(cluster, profile, role, &target),
+        list_related(cluster, profile, role, &target.namespace)
+    )?;
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok(Live { target, object, autoscaler, related })
 }
 
 /// `read_live` for a write: the HPAs first (a list can take a while), then the object, so that the
@@ -245,9 +250,79 @@ pub async fn read_for_write<'p>(
         true => Some(list_autoscalers(cluster, Some(&target.namespace)).await?),
         false => None,
     };
+    let lists = list_related(cluster, profile, role, &target.namespace).await?;
     let object = fetch(cluster, &target).await?;
     let autoscaler = hpas.and_then(|hpas| Autoscaler::targeting(&hpas, target.kind, &object));
-    Ok(Live { target, object, autoscaler })
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok(Live { target, object, autoscaler, related })
+}
+
+// --- Objects around the workload (the profile's `related:` kinds) ---
+
+/// The lists of the related kinds a view of `role` needs (`core::related::kinds_for_view`), of the
+/// namespace, one list per kind, all at once; None when the role's document has none (no request).
+/// A kind whose API is absent (an optional CRD: 404) is an empty list; one this user may not list
+/// (403) too, with a warning, as the autoscaler's.
+pub async fn list_related(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    namespace: &str,
+) -> Result<Option<Vec<(String, Vec<Value>)>>> {
+    let kinds = related::kinds_for_view(profile, role);
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let lists = futures_util::future::join_all(kinds.iter().map(|k| async move {
+        let api = workload_api(cluster, &k.info, Some(namespace));
+        let list_kind = format!("{}List", k.info.kind);
+        let mut out = Vec::new();
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        loop {
+            match get_page(cluster, api.resource_url(), &params, &list_kind).await {
+                Ok(page) => {
+                    let (items, token) = page?;
+                    for item in items.into_iter().filter(Value::is_object) {
+                        // List items come without apiVersion and kind.
+                        let mut item = item;
+                        item["apiVersion"] = json!(k.info.api_version);
+                        item["kind"] = json!(k.info.kind);
+                        out.push(item);
+                    }
+                    match token {
+                        Some(token) => params = params.continue_token(&token),
+                        None => return Ok((k.root.clone(), out)),
+                    }
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 && k.optional => {
+                    return Ok((k.root.clone(), Vec::new()));
+                }
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    eprintln!("warning: may not list {}; they are not shown", k.info.resource);
+                    return Ok((k.root.clone(), Vec::new()));
+                }
+                Err(err) => return Err(cluster.transport_error(err)),
+            }
+        }
+    }))
+    .await;
+    lists.into_iter().collect::<Result<Vec<_>>>().map(Some)
+}
+
+/// The object with its HPA ([`fetch_with_autoscaler`]) and the objects around it, all requests at
+/// once.
+pub async fn fetch_with_related(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: &Target<'_>,
+) -> Result<(Value, Option<Autoscaler>, Option<Related>)> {
+    let ((object, autoscaler), lists) = tokio::try_join!(
+        fetch_with_autoscaler(cluster, profile, role, target),
+        list_related(cluster, profile, role, &target.namespace)
+    )?;
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok((object, autoscaler, related))
 }
 
 /// The pods `selector` (`k=v,…`) matches in `namespace`, at most `limit`, as JSON; None when they

@@ -526,7 +526,7 @@ fn finished(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: autoscaler.after.as_ref() };
+    let after_view = ViewOptions { container: None, autoscaler: autoscaler.after.as_ref(), related: None };
     let after_doc = without_base(project::document(profile, writer.role, kind, result, &after_view));
     let after = output::yaml(&after_doc)?;
     Ok(Plan {

@@ -124,8 +124,13 @@ async fn watch_views(
             target: before.live.target.clone(),
             object: obj.clone(),
             autoscaler: before.live.autoscaler.clone(),
+            related: before.live.related.clone(),
         };
-        let view = ViewOptions { container: args.container.as_deref(), autoscaler: live.autoscaler.as_ref() };
+        let view = ViewOptions {
+            container: args.container.as_deref(),
+            autoscaler: live.autoscaler.as_ref(),
+            related: live.related.as_ref(),
+        };
         let mut doc = project::document(profile, role, kind, obj, &view);
         status::add_to(&mut doc, &kind.kind, obj);
         let changed = View { live, doc };
@@ -218,7 +223,7 @@ async fn read_view<'p>(
     format: &GetFormat,
 ) -> Result<View<'p>> {
     let kind = target.kind;
-    let (obj, hpa) = fetch::fetch_with_autoscaler(cluster, profile, role, &target).await?;
+    let (obj, hpa, related) = fetch::fetch_with_related(cluster, profile, role, &target).await?;
     if let Some(only) = &args.container {
         if !object::container_names(&obj, kind).contains(only) {
             return Err(Error::Usage(format!(
@@ -229,7 +234,11 @@ async fn read_view<'p>(
             )));
         }
     }
-    let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
+    let view = ViewOptions {
+        container: args.container.as_deref(),
+        autoscaler: hpa.as_ref(),
+        related: related.as_ref(),
+    };
     let mut doc = project::document(profile, role, kind, &obj, &view);
     status::add_to(&mut doc, &kind.kind, &obj);
     // The images of ready pods cost a request: only for the formats that print the document.
@@ -238,7 +247,7 @@ async fn read_view<'p>(
     if role == RoleName::Dev && document {
         add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc).await;
     }
-    Ok(View { live: Live { target, object: obj, autoscaler: hpa }, doc })
+    Ok(View { live: Live { target, object: obj, autoscaler: hpa, related }, doc })
 }
 
 /// `several`: the objects were named as several (a `List` for JSON and JSONPath, as kubectl).

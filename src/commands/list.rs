@@ -330,7 +330,7 @@ impl<'a> Printer<'a> {
 
     fn document(&self, kind: &KindInfo, obj: &Value) -> Value {
         let hpa = self.whole_hpa(kind, obj);
-        let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+        let view = ViewOptions { container: None, autoscaler: hpa.as_ref(), related: None };
         let mut doc = project::document(self.profile, self.layout.role, kind, obj, &view);
         crate::core::status::add_to(&mut doc, &kind.kind, obj);
         doc

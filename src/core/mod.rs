@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod policy;
 pub mod project;
 pub mod reconciler;
+pub mod related;
 pub mod rollout;
 pub mod rows;
 pub mod status;

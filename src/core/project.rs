@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
+use crate::core::related;
 use crate::model::object::{
     container_list, container_name, controller, get_path, get_path_mut, is_sidecar, set_path,
 };
@@ -22,6 +23,8 @@ pub struct ViewOptions<'a> {
     /// Only this container (dev).
     pub container: Option<&'a str>,
     pub autoscaler: Option<&'a Autoscaler>,
+    /// The objects around the workload (`related:`), when the view listed them.
+    pub related: Option<&'a related::Related>,
 }
 
 /// The role document of `obj`: identity, then traits in profile order, then read-only context.
@@ -81,7 +84,13 @@ pub fn document(
     if let Some(hpa) = autoscaler {
         doc.insert(AUTOSCALER_KEY.into(), hpa::section(&hpa.object));
     }
-    let read_only = read_only_section(role, kind, obj, opts);
+    // Objects around the workload: a section per related trait, keyed by object name.
+    if let Some(found) = opts.related {
+        for (name, section) in related::sections(role, found) {
+            doc.insert(name, Value::Object(section));
+        }
+    }
+    let read_only = read_only_section(profile, role, kind, obj, opts);
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
     }
@@ -111,7 +120,13 @@ fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Map<String, Value> {
+fn read_only_section(
+    profile: &Profile,
+    role: &Role,
+    kind: &KindInfo,
+    obj: &Value,
+    opts: &ViewOptions,
+) -> Map<String, Value> {
     let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
@@ -136,6 +151,11 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
             .collect();
         if !sidecars.is_empty() {
             out.insert(SIDECARS_KEY.into(), json!(sidecars));
+        }
+    }
+    if let Some(found) = opts.related {
+        for (key, value) in related::read_only_entries(profile, role, kind, obj, found) {
+            out.insert(key.into(), value);
         }
     }
     if let Some(hpa) = hpa {
@@ -757,6 +777,11 @@ fn check_document(
             problems.extend(check_group(role, kind, key, value));
             continue;
         }
+        // A section of objects around the workload: written to those objects (`related_write`).
+        if let Some(t) = role.related.iter().find(|t| t.name == *key) {
+            problems.extend(related::check_section(t, value));
+            continue;
+        }
         if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
             match autoscaled_fields(role, kind).next() {
                 Some(_) => problems.extend(hpa::check_section(value)),
@@ -835,6 +860,7 @@ fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
         keys.extend(CONTAINER_LISTS.map(str::to_string));
     }
     keys.extend(role.object_traits(&kind.kind).map(|(t, _)| t.to_string()));
+    keys.extend(role.related.iter().map(|t| t.name.clone()));
     keys
 }
 
