@@ -13,6 +13,7 @@ use crate::core::ownership;
 use crate::core::ownership::WritePlan;
 use crate::core::project::{self, ViewOptions};
 use crate::core::reconciler;
+use crate::core::related_write::{self, RelatedWrite};
 use crate::core::write::{
     Live, Writer, autoscaler_override, build, locally_applied, outside_role, refuse_controlled,
     refuse_too_large, releases_ownership, removal_patch, same_own_entries, same_request, spec_of,
@@ -57,6 +58,8 @@ pub struct Plan {
     pub reconciler: Vec<String>,
     /// Made here, without the server's dry-run (`--dry-run=client`); never committed.
     pub client_side: bool,
+    /// The writes to objects around the workload (Services, PDBs…) the dry-run accepted.
+    pub related: Vec<related::RelatedOutcome>,
 }
 
 /// The autoscaler's part of a plan, accepted by the server in a dry-run (what it sends is
@@ -81,6 +84,8 @@ pub struct Decided {
     pub basis: Value,
     /// The autoscaler's part, when the document speaks for the workload's HPA.
     pub autoscaler: Option<DecidedAutoscaler>,
+    /// The related objects' part: one write per object its sections name.
+    pub related: Vec<RelatedWrite>,
 }
 
 /// The autoscaler's part of a decision, as the workload's.
@@ -116,7 +121,8 @@ fn decide(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> R
         }),
         _ => None,
     };
-    Ok(Decided { plan, body, removal, basis: live.object.clone(), autoscaler })
+    let related = related_write::build(profile, writer, live, doc)?;
+    Ok(Decided { plan, body, removal, basis: live.object.clone(), autoscaler, related })
 }
 
 impl Decided {
@@ -146,7 +152,7 @@ impl Decided {
             }
             _ => false,
         };
-        workload && autoscaler
+        workload && autoscaler && related::same_requests(&self.related, &earlier.related, manager)
     }
 
     /// The autoscaler's part, when it changes anything there.
@@ -165,7 +171,9 @@ impl Plan {
     /// Changing values, or only ownership (a field released while another manager keeps it), of the
     /// workload or of its autoscaler.
     pub fn needs_write(&self) -> bool {
-        self.workload_needs_write() || self.autoscaler.as_ref().is_some_and(AutoscalerWrite::needs_write)
+        self.workload_needs_write()
+            || self.autoscaler.as_ref().is_some_and(AutoscalerWrite::needs_write)
+            || self.related.iter().any(related::RelatedOutcome::needs_write)
     }
 
     fn workload_needs_write(&self) -> bool {
@@ -173,7 +181,9 @@ impl Plan {
     }
 
     fn releases_only(&self) -> bool {
-        self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
+        self.releases
+            || self.autoscaler.as_ref().is_some_and(|a| a.releases)
+            || self.related.iter().any(|r| r.releases)
     }
 
     /// Says which removals will not happen, which change will not stay (the autoscaler's count,
@@ -457,8 +467,22 @@ async fn plan_once(
     }
     let releases =
         decided.plan.releases || (!forced && releases_ownership(&live.object, &applied, &writer.manager));
-    let autoscaler =
-        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    let (related, related_after) = related::dry_run(
+        cluster,
+        profile,
+        writer,
+        &live.target.namespace,
+        &decided.related,
+        live.related.as_ref(),
+    )
+    .await?;
+    let autoscaler = Outcome {
+        write: autoscaler_write,
+        after: after_autoscaler,
+        unowned: autoscaler_unowned,
+        related,
+        related_after,
+    };
     finished(profile, writer, live, doc, decided, &result, releases, autoscaler, false)
 }
 
@@ -499,8 +523,14 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
         }
     }
     let releases = decided.plan.releases;
-    let autoscaler =
-        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    let (related, related_after) = related::locally(&decided.related, live.related.as_ref());
+    let autoscaler = Outcome {
+        write: autoscaler_write,
+        after: after_autoscaler,
+        unowned: autoscaler_unowned,
+        related,
+        related_after,
+    };
     finished(profile, writer, live, doc, decided, &result, releases, autoscaler, true)
 }
 
@@ -509,6 +539,9 @@ struct Outcome {
     write: Option<AutoscalerWrite>,
     after: Option<Autoscaler>,
     unowned: Vec<String>,
+    /// The related objects' writes, and the objects after them.
+    related: Vec<related::RelatedOutcome>,
+    related_after: Option<crate::core::related::Related>,
 }
 
 /// The plan of `decided`, whose result (by the server's dry-run, or worked out here) is `result`.
@@ -526,7 +559,11 @@ fn finished(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: autoscaler.after.as_ref(), related: None };
+    let after_view = ViewOptions {
+        container: None,
+        autoscaler: autoscaler.after.as_ref(),
+        related: autoscaler.related_after.as_ref(),
+    };
     let after_doc = without_base(project::document(profile, writer.role, kind, result, &after_view));
     let after = output::yaml(&after_doc)?;
     Ok(Plan {
@@ -537,7 +574,14 @@ fn finished(
         after,
         changes_values: spec_of(&live.object) != spec_of(result),
         releases,
-        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler.unowned).collect(),
+        unowned: decided
+            .plan
+            .unowned
+            .iter()
+            .cloned()
+            .chain(autoscaler.unowned)
+            .chain(decided.related.iter().flat_map(|r| r.plan.unowned.iter().cloned()))
+            .collect(),
         autoscaler_override: autoscaler_override(
             &decided.plan,
             hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
@@ -549,6 +593,7 @@ fn finished(
         decided,
         reconciler: Vec::new(),
         client_side,
+        related: autoscaler.related,
     })
 }
 
@@ -784,7 +829,8 @@ async fn commit_once(
             .await
             .map_err(|e| check_on(cluster, e, target, writer.role))?;
     }
-    Ok(())
+    // Then the objects around it, one write each.
+    related::commit(cluster, profile, writer, target, &decided.related, &plan.related).await
 }
 
 /// A write to the workload's autoscaler that may have landed is checked in the workload's document
@@ -934,5 +980,6 @@ pub async fn apply_object(
     Ok(serde_json::to_value(result).unwrap_or(Value::Null))
 }
 
+mod related;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod project;
 pub mod reconciler;
 pub mod related;
+pub mod related_write;
 pub mod rollout;
 pub mod rows;
 pub mod status;

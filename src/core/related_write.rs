@@ -1,0 +1,228 @@
+//! The pure half of writes to the objects around a workload (the profile's `related:` sections:
+//! Services, Ingresses, HTTPRoutes, PodDisruptionBudgets, claims), as `hpa_write` is the autoscaler's
+//! and `write` the workload's: each object named in a section is decided by the same ownership rules
+//! (minimal footprint, base and three-way check, honest removals), one apply body per object under
+//! the role's manager. An object the document does not name is not spoken for; roles never create
+//! objects here.
+
+use serde_json::{Map, Value, json};
+
+use crate::core::ownership::{self, Base, Current, Intent, Permissions, Units, WritePlan};
+use crate::core::related::{Related, object_name};
+use crate::core::write::{Live, Writer, problems_error, refusals};
+use crate::error::{Problem as DocProblem, Result};
+use crate::model::object::set_path;
+use crate::model::related::{RelatedKind, RelatedTrait};
+use crate::model::roles::{KindInfo, Profile, Role};
+use crate::model::schema::KindSchema;
+use crate::model::target::Target;
+
+/// One related object's write, decided.
+#[derive(Debug, Clone)]
+pub struct RelatedWrite {
+    pub kind: KindInfo,
+    pub name: String,
+    pub plan: WritePlan,
+    /// The server-side apply body.
+    pub body: Value,
+    /// The guarded JSON patch of forced removals, if any.
+    pub removal: Option<Value>,
+    /// The live object it was decided from.
+    pub basis: Value,
+    /// The trait (document key) it was decided for.
+    pub section: String,
+}
+
+impl RelatedWrite {
+    pub fn target<'a>(&'a self, namespace: &str) -> Target<'a> {
+        Target { kind: &self.kind, name: self.name.clone(), namespace: namespace.to_string() }
+    }
+
+    /// Does the document change anything on the object (a value, or what the role owns there)?
+    pub fn writes(&self) -> bool {
+        !self.plan.changed.is_empty() || self.plan.releases
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.kind.kind.to_lowercase(), self.name)
+    }
+}
+
+/// The scope of an object's units in a document's base.
+fn scope(kind: &RelatedKind, name: &str) -> String {
+    format!("related:{}/{name}", kind.root)
+}
+
+/// Keyed lists of the related kinds that k8s-openapi's types do not say (the API's list-map keys).
+fn schema_of(kind: &RelatedKind) -> Option<KindSchema> {
+    let ports = json!({"type": "array", "x-kubernetes-list-type": "map",
+                       "x-kubernetes-list-map-keys": ["port", "protocol"], "items": {"type": "object"}});
+    match (kind.info.api_version.as_str(), kind.info.kind.as_str()) {
+        ("v1", "Service") => Some(KindSchema::OpenApi {
+            doc: json!({"components": {"schemas": {"Service": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {"ports": ports}}}}}}}),
+            root: "Service".into(),
+        }),
+        _ => None,
+    }
+}
+
+/// The units of `obj` (a `kind` object) that trait `t` shows, labelled as the document names them.
+pub fn units_of(t: &RelatedTrait, kind: &RelatedKind, obj: &Value) -> Units {
+    let name = object_name(obj).to_string();
+    let fields = t
+        .fields_of(&kind.root)
+        .map(|f| (format!("{}.{name}.{}", t.name, f.name), f.segments.clone(), f.exclude.as_slice()));
+    ownership::field_units_in(obj, fields, schema_of(kind).as_ref())
+}
+
+/// Records every related object's units in a document's base (`project::document`).
+pub fn with_base(mut base: Base, profile: &Profile, role: &Role, related: &Related) -> Base {
+    for t in &role.related {
+        for root in t.roots() {
+            let Some(kind) = profile.related.iter().find(|k| k.root == root) else { continue };
+            for obj in related.of(root) {
+                base = base.with_scoped(&scope(kind, object_name(obj)), &units_of(t, kind, obj));
+            }
+        }
+    }
+    base
+}
+
+/// Everything of a related object but trait `t`'s fields, status and bookkeeping: what the role's
+/// write to it must leave as it was.
+pub fn outside_section(t: &RelatedTrait, kind: &RelatedKind, obj: &Value) -> Value {
+    let mut out = obj.clone();
+    for f in t.fields_of(&kind.root) {
+        let Some((last, parent)) = f.segments.split_last() else { continue };
+        let holder = parent.iter().try_fold(&mut out, |v, seg| v.get_mut(seg.as_str()));
+        if let Some(Value::Object(m)) = holder {
+            match (m.get_mut(last.as_str()), f.exclude.is_empty()) {
+                // Keep the keys the role does not own (tool-written annotations).
+                (Some(Value::Object(inner)), false) => inner.retain(|k, _| f.exclude.contains(k)),
+                _ => {
+                    m.remove(last.as_str());
+                }
+            }
+        }
+    }
+    if let Some(map) = out.as_object_mut() {
+        for key in ["status", "apiVersion", "kind"] {
+            map.remove(key);
+        }
+    }
+    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for key in ["resourceVersion", "generation", "managedFields"] {
+            meta.remove(key);
+        }
+        // An emptied map (annotations of only the role's keys) reads as absent.
+        for key in ["annotations", "labels"] {
+            if meta.get(key).and_then(Value::as_object).is_some_and(Map::is_empty) {
+                meta.remove(key);
+            }
+        }
+    }
+    out
+}
+
+/// The writes a document's related sections ask of the live objects around the workload; refusals
+/// (an object that is not there, stale values, held removals) are errors, before anything is sent.
+pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> Result<Vec<RelatedWrite>> {
+    let role = profile.role(writer.role);
+    let Some(related) = &live.related else { return Ok(Vec::new()) };
+    let base = match doc.get(ownership::BASE_KEY) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Base::from_value(value).map_err(|m| problems_error(vec![DocProblem::new(m)]))?),
+    };
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for t in &role.related {
+        let Some(Value::Object(section)) = doc.get(&t.name) else { continue };
+        for (name, entry) in section {
+            let Value::Object(entry) = entry else { continue };
+            // The object of this name among the trait's kinds (gateway: Ingresses and HTTPRoutes).
+            let found = t.roots().into_iter().find_map(|root| {
+                let kind = profile.related.iter().find(|k| k.root == root)?;
+                related.of(root).iter().find(|o| object_name(o) == name).map(|o| (kind, o))
+            });
+            let Some((kind, object)) = found else {
+                let kinds: Vec<String> = t
+                    .roots()
+                    .iter()
+                    .filter_map(|r| profile.related.iter().find(|k| k.root == *r))
+                    .map(|k| k.info.kind.clone())
+                    .collect();
+                let there: Vec<&str> =
+                    t.roots().iter().flat_map(|r| related.of(r)).map(object_name).collect();
+                problems.push(DocProblem::at(
+                    &[t.name.clone(), name.clone()],
+                    format!(
+                        "{}.{name}: no {} named \"{name}\" belongs to {} in namespace \"{}\" (it has {}); roles change the objects around a workload, they do not create them",
+                        t.name,
+                        kinds.join(" or "),
+                        live.target.display(),
+                        live.target.namespace,
+                        if there.is_empty() { "none".to_string() } else { there.join(", ") }
+                    ),
+                ));
+                continue;
+            };
+            let mut partial = json!({});
+            for f in t.fields_of(&kind.root) {
+                let Some(v) = entry.get(&f.name).filter(|v| !v.is_null()) else { continue };
+                if let Some(k) = v.as_object().and_then(|m| m.keys().find(|k| f.exclude.contains(k))) {
+                    problems.push(DocProblem::at(
+                        &[t.name.clone(), name.clone(), f.name.clone(), k.clone()],
+                        format!(
+                            "{}.{name}.{}.{k}: set by tools and controllers, not by a role; remove it",
+                            t.name, f.name
+                        ),
+                    ));
+                    continue;
+                }
+                set_path(&mut partial, &f.segments, v.clone());
+            }
+            partial["metadata"]["name"] = json!(name);
+            let edited = units_of(t, kind, &partial);
+            let live_units = units_of(t, kind, object);
+            let scoped = base.as_ref().map(|b| b.scoped(&scope(kind, name)));
+            let intent = Intent { edited: &edited, base: scoped.as_ref(), containers: &[] };
+            let current = Current { object, units: &live_units, manager: &writer.manager, autoscaled: None };
+            let allow = Permissions { force: writer.force, overwrite: writer.overwrite };
+            let plan = ownership::plan(&intent, &current, allow);
+            let label =
+                format!("{}/{name} in namespace \"{}\"", kind.info.display_resource(), live.target.namespace);
+            refusals(&plan, label, writer, &live.target, None)?;
+            let mut body = json!({
+                "apiVersion": kind.info.api_version,
+                "kind": kind.info.kind,
+                "metadata": {"name": name, "namespace": live.target.namespace},
+            });
+            // Never creates (uid), and decided from this version (resourceVersion).
+            for key in ["uid", "resourceVersion"] {
+                if let Some(v) = object["metadata"].get(key) {
+                    body["metadata"][key] = v.clone();
+                }
+            }
+            ownership::insert_units(&mut body, &plan.send);
+            ownership::order_like(&mut body, object);
+            let removal = crate::core::write::removal_patch(&plan, &live_units, object);
+            out.push(RelatedWrite {
+                kind: kind.info.clone(),
+                name: name.clone(),
+                plan,
+                body,
+                removal,
+                basis: object.clone(),
+                section: t.name.clone(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems_error(problems));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
