@@ -1,0 +1,227 @@
+//! Objects around the workload as role traits on the real server: Services (`expose`), Ingresses
+//! (`gateway`), PodDisruptionBudgets (`disruptionBudget`) and claims (`claimStorage`, dev `claims`),
+//! found from the workload, shown keyed by name, written one SSA apply per object under the role's
+//! manager after one dry-run each; the developer sees endpoints and the claims' capacity read-only.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Ns, managers_of, settled};
+
+fn app(ns: &Ns) {
+    ns.create(&format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web, tier: front}}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        ports: [{{name: http, containerPort: 8080}}]
+      volumes: [{{name: data, persistentVolumeClaim: {{claimName: web-data}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: http}}, {{name: metrics, port: 9090, targetPort: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web-admin, annotations: {{team: a}}}}
+spec:
+  selector: {{app: web, tier: front}}
+  ports: [{{port: 8081, targetPort: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: other}}
+spec:
+  selector: {{app: other}}
+  ports: [{{port: 80}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: web}}
+spec:
+  tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
+  rules:
+  - host: shop.example.com
+    http: {{paths: [{{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: web}}
+spec: {{minAvailable: 1, selector: {{matchLabels: {{app: web}}}}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: web-data}}
+spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}, storageClassName: {ns}-none}}
+"#,
+        ns = ns.name
+    ));
+}
+
+fn document(ns: &Ns, role: &str) -> Value {
+    let run = ns.oam(&[role, "get", "deploy/web", "-o", "json"]).ok();
+    serde_json::from_str(&run.stdout).expect("get -o json prints JSON")
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
+/// The requests `-v 6` logged: `PATCH https://…/services/web?…dryRun=All…`.
+fn patches(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("round_trippers] ").nth(1))
+        .filter(|r| r.starts_with("PATCH "))
+        .map(|r| r.split(' ').nth(1).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn ops_edits_two_services_and_a_pdb_in_one_apply_each_under_its_manager() {
+    let ns = Ns::new("related-ops");
+    app(&ns);
+    let mut doc = document(&ns, "ops");
+    assert_eq!(keys(&doc["expose"]), ["web", "web-admin"], "only the Services that select the pods: {doc}");
+    assert_eq!(keys(&doc["gateway"]), ["web"]);
+    assert_eq!(doc["gateway"]["web"]["tls"][0]["secretName"], "shop-tls");
+    assert_eq!(doc["disruptionBudget"]["web"], json!({"minAvailable": 1}));
+    assert_eq!(doc["claimStorage"]["web-data"]["storageClassName"], format!("{}-none", ns.name));
+    assert_eq!(doc["expose"]["web-admin"]["annotations"], json!({"team": "a"}));
+    assert!(doc.get("claims").is_none(), "the claims' size is the developer's");
+
+    // Two Services and the PDB in one document; the metrics port removed.
+    doc["expose"]["web-admin"]["annotations"]["team"] = json!("b");
+    doc["expose"]["web"]["ports"].as_array_mut().unwrap().retain(|p| p["name"] != "metrics");
+    doc["disruptionBudget"]["web"]["minAvailable"] = json!(2);
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+
+    // The removal is honest: kubectl's apply holds the port too, so nothing is applied.
+    let err = ns.oam(&["ops", "apply", "-f", file]).error();
+    assert!(
+        err.contains("service/web in namespace")
+            && err.contains("expose.web.ports[9090/TCP]")
+            && err.contains("kubectl-client-side-apply"),
+        "{err}"
+    );
+    assert_eq!(ns.get_json("pdb/web")["spec"]["minAvailable"], 1, "nothing was applied");
+
+    let workload_before = settled(&ns.get_json("deploy/web"));
+    let run = ns.oam(&["ops", "apply", "-f", file, "--force-conflicts", "-v", "6"]).ok();
+    let patches = patches(&run.stderr);
+    for object in ["services/web?", "services/web-admin?", "poddisruptionbudgets/web?"] {
+        let dry: Vec<&String> =
+            patches.iter().filter(|p| p.contains(object) && p.contains("dryRun=All")).collect();
+        let real: Vec<&String> =
+            patches.iter().filter(|p| p.contains(object) && !p.contains("dryRun")).collect();
+        assert_eq!(
+            (dry.len(), real.len() >= 1),
+            (1, true),
+            "{object}: one dry-run, then the write: {patches:?}"
+        );
+    }
+    assert!(
+        !patches.iter().any(|p| p.contains("/deployments/") && !p.contains("dryRun")),
+        "the workload is not written: {patches:?}"
+    );
+    assert_eq!(settled(&ns.get_json("deploy/web")), workload_before);
+
+    let svc = ns.get_json("svc/web");
+    let names: Vec<&str> =
+        svc["spec"]["ports"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["http"]);
+    let pdb = ns.get_json("pdb/web");
+    assert_eq!(pdb["spec"]["minAvailable"], 2);
+    assert!(
+        managers_of(&pdb, &["f:spec", "f:minAvailable"]).contains(&"kubectl-oam-ops".to_string()),
+        "{pdb}"
+    );
+    let admin = ns.get_json("svc/web-admin");
+    assert_eq!(admin["metadata"]["annotations"]["team"], "b");
+    assert_eq!(
+        managers_of(&admin, &["f:metadata", "f:annotations", "f:team"]),
+        ["kubectl-oam-ops"],
+        "taken over with --force-conflicts"
+    );
+    // Fields outside the section stay the creator's.
+    assert!(
+        managers_of(&admin, &["f:spec", "f:selector"]).contains(&"kubectl-client-side-apply".to_string())
+    );
+
+    // Applying the same document again writes nothing.
+    let before = [settled(&ns.get_json("svc/web")), settled(&ns.get_json("svc/web-admin")), settled(&pdb)];
+    let run = ns.oam(&["ops", "apply", "-f", file]).ok();
+    assert!(run.stdout.contains("unchanged"), "{run:?}");
+    let after = [
+        settled(&ns.get_json("svc/web")),
+        settled(&ns.get_json("svc/web-admin")),
+        settled(&ns.get_json("pdb/web")),
+    ];
+    assert_eq!(before, after);
+
+    // A section naming an object that does not belong to the workload is refused, naming what does.
+    let mut wrong = document(&ns, "ops");
+    wrong["expose"]["other"] = json!({"type": "NodePort"});
+    std::fs::write(file, wrong.to_string()).unwrap();
+    let err = ns.oam(&["ops", "apply", "-f", file]).error();
+    assert!(err.contains("expose.other: no Service named \"other\" belongs to deployment.apps/web"), "{err}");
+    assert!(err.contains("(it has web, web-admin)"), "{err}");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn dev_sees_endpoints_and_claims_read_only_and_cannot_write_ops_sections() {
+    let ns = Ns::new("related-dev");
+    app(&ns);
+    // What a volume controller reports once the claim is bound (this control plane runs none).
+    ns.kubectl(&[
+        "patch",
+        "pvc/web-data",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Bound","capacity":{"storage":"5Gi"},"accessModes":["ReadWriteOnce"]}}"#,
+    ])
+    .ok();
+    let doc = document(&ns, "dev");
+    let svc = |name: &str, port: u16| format!("{name}.{}.svc:{port}", ns.name);
+    assert_eq!(
+        doc["readOnly"]["endpoints"],
+        json!({
+            svc("web", 80): "app:8080",
+            svc("web", 9090): "app:8080",
+            svc("web-admin", 8081): "app:8080",
+            "https://shop.example.com/": svc("web", 80),
+        }),
+        "{doc}"
+    );
+    assert_eq!(doc["claims"]["web-data"], json!({"size": "1Gi", "accessModes": ["ReadWriteOnce"]}));
+    assert_eq!(doc["readOnly"]["claims"]["web-data"], json!({"capacity": "5Gi", "phase": "Bound"}));
+    assert!(doc.get("expose").is_none() && doc.get("disruptionBudget").is_none());
+
+    // A developer's document may not carry the operator's sections.
+    let mut wrong = doc.clone();
+    wrong["expose"] = json!({"web": {"type": "NodePort"}});
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, wrong.to_string()).unwrap();
+    let err = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).error();
+    assert!(err.contains("expose: belongs to the ops role"), "{err}");
+    assert_eq!(ns.get_json("svc/web")["spec"]["type"], "ClusterIP");
+    // The unchanged document applies as a no-op: endpoints and capacity are context, never sent.
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = ns.oam(&["dev", "apply", "-f", file.to_str().unwrap()]).ok();
+    assert!(run.stdout.contains("unchanged"), "{run:?}");
+    let _ = std::fs::remove_file(file);
+}
