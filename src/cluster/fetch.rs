@@ -294,7 +294,9 @@ pub async fn list_related(
                         None => return Ok((k.root.clone(), out)),
                     }
                 }
-                Err(kube::Error::Api(status)) if status.code == 404 && k.optional => {
+                // Not installed; or, for a user who may not list what does not exist, a 403: an
+                // optional kind cannot tell the two apart and is left out quietly either way.
+                Err(kube::Error::Api(status)) if (status.code == 404 || status.code == 403) && k.optional => {
                     return Ok((k.root.clone(), Vec::new()));
                 }
                 Err(kube::Error::Api(status)) if status.code == 403 => {

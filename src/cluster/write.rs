@@ -631,7 +631,9 @@ async fn send_once(
             let conflicts: Vec<FieldConflict> = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: field_label(profile, target.kind, &c.field).unwrap_or(c.field),
+                    field: field_label(profile, target.kind, &c.field)
+                        .or_else(|| related_write::label(profile, target.kind, &target.name, &c.field))
+                        .unwrap_or(c.field),
                     note: hpa::scaled_for_autoscaler(basis, &c.manager),
                     manager: c.manager,
                 })

@@ -224,5 +224,33 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
     Ok(out)
 }
 
+/// Names a field of a related object the server reports (`.spec.minAvailable`) as the document does
+/// (`disruptionBudget.web.minAvailable`); None for fields outside every role.
+pub fn label(profile: &Profile, kind: &KindInfo, name: &str, server_field: &str) -> Option<String> {
+    let related = profile
+        .related
+        .iter()
+        .find(|k| k.info.kind == kind.kind && k.info.api_version == kind.api_version)?;
+    let segments: Vec<&str> = server_field.trim_start_matches('.').split('.').collect();
+    for role in &profile.roles {
+        for t in &role.related {
+            for f in t.fields_of(&related.root) {
+                let at = f.segments.len();
+                let matches = segments.len() >= at
+                    && f.segments.iter().zip(&segments).enumerate().all(|(i, (a, b))| {
+                        // The last step may carry a list key (`ports[port=80,protocol="TCP"]`).
+                        a == b || (i + 1 == at && b.starts_with(&format!("{a}[")))
+                    });
+                if matches {
+                    let rest = segments[at - 1].strip_prefix(f.segments[at - 1].as_str()).unwrap_or_default();
+                    let tail: String = segments[at..].iter().map(|s| format!(".{s}")).collect();
+                    return Some(format!("{}.{name}.{}{rest}{tail}", t.name, f.name));
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::harness::{Ns, Run, repo, web_deployment};
 
 /// A policy installed with `kubectl oam policy --apply` for one namespace; removed when dropped.
-struct Installed<'a> {
+pub(crate) struct Installed<'a> {
     ns: &'a Ns,
     name: String,
     selector: String,
@@ -35,7 +35,7 @@ impl Drop for Installed<'_> {
 }
 
 /// Labels the namespace and installs the policy bound to it alone, as admin.
-fn install<'a>(ns: &'a Ns, extra: &[&str]) -> Installed<'a> {
+pub(crate) fn install<'a>(ns: &'a Ns, extra: &[&str]) -> Installed<'a> {
     let selector = format!("oam-policy={}", ns.name);
     ns.kubectl(&["label", "namespace", &ns.name, &selector, "--overwrite"]).ok();
     let installed = Installed { ns, name: format!("oam-{}", ns.name), selector };
@@ -51,7 +51,7 @@ fn install<'a>(ns: &'a Ns, extra: &[&str]) -> Installed<'a> {
 }
 
 /// Plain kubectl as one of the token users.
-fn as_user(ns: &Ns, user: &str, args: &[&str]) -> Run {
+pub(crate) fn as_user(ns: &Ns, user: &str, args: &[&str]) -> Run {
     ns.kubectl(&[&["--context", user], args].concat())
 }
 
@@ -74,7 +74,7 @@ fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 /// Waits until the policy denies a developer's label change (a server-side dry-run).
-fn enforced(ns: &Ns, object: &str) {
+pub(crate) fn enforced(ns: &Ns, object: &str) {
     eventually("enforcement", || {
         as_user(ns, "dev", &["label", object, "probe=1", "--dry-run=server"])
             .stderr
@@ -83,7 +83,7 @@ fn enforced(ns: &Ns, object: &str) {
 }
 
 #[track_caller]
-fn denied(run: Run, expect: &str) -> String {
+pub(crate) fn denied(run: Run, expect: &str) -> String {
     assert_ne!(run.code, 0, "expected a denial, got {run:#?}");
     assert!(run.stderr.contains("denied request: ") && run.stderr.contains(expect), "{expect}: {run:#?}");
     assert!(!run.stderr.contains("cost"), "within the CEL cost budget: {}", run.stderr);

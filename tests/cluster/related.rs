@@ -225,3 +225,83 @@ fn dev_sees_endpoints_and_claims_read_only_and_cannot_write_ops_sections() {
     assert!(run.stdout.contains("unchanged"), "{run:?}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn the_policy_holds_raw_kubectl_to_each_roles_fields_of_related_objects() {
+    use crate::policy::{as_user, denied, enforced, install};
+    let ns = Ns::new("related-policy");
+    app(&ns);
+    let _policy = install(&ns, &[]);
+    enforced(&ns, "deploy/web");
+    let patch = |user: &str, what: &str, body: &str| {
+        as_user(&ns, user, &["patch", what, "--type=merge", "-p", body, "--dry-run=server"])
+    };
+    // A Service's ports and type are the operator's; its selector no role's.
+    let port = r#"{"spec":{"ports":[{"name":"http","port":8080,"targetPort":"http"}]}}"#;
+    denied(patch("dev", "svc/web", port), "oam:developers may not change spec.ports (ops role");
+    patch("ops", "svc/web", port).ok();
+    denied(patch("ops", "svc/web", r#"{"spec":{"selector":{"app":"x"}}}"#), "spec.selector (no role");
+    // The disruption budget is the operator's.
+    denied(patch("dev", "pdb/web", r#"{"spec":{"minAvailable":3}}"#), "spec.minAvailable (ops role");
+    patch("ops", "pdb/web", r#"{"spec":{"minAvailable":3}}"#).ok();
+    // An Ingress's rules too.
+    denied(
+        patch("dev", "ingress/web", r#"{"spec":{"ingressClassName":"other"}}"#),
+        "spec.ingressClassName (ops role",
+    );
+    // A claim's size is the developer's (its class, immutable once made, the operator's): on a bound
+    // claim of a class that may grow, the API lets either resize it; the policy only the developer.
+    let class = format!("{}-grow", ns.name);
+    struct Class<'a>(&'a Ns, String);
+    impl Drop for Class<'_> {
+        fn drop(&mut self) {
+            let _ =
+                self.0.kubectl(&["delete", "storageclass", &self.1, "--ignore-not-found", "--wait=false"]);
+        }
+    }
+    let _class = Class(&ns, class.clone());
+    ns.create(&format!(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {{name: {class}}}\nprovisioner: example.com/none\nallowVolumeExpansion: true\n---\n\
+         apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: grow}}\n\
+         spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}, storageClassName: {class}}}\n"
+    ));
+    ns.kubectl(&[
+        "patch",
+        "pvc/grow",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Bound","capacity":{"storage":"1Gi"}}}"#,
+    ])
+    .ok();
+    let grow = r#"{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}"#;
+    denied(
+        patch("ops", "pvc/grow", grow),
+        "oam:operators may not change spec.resources.requests.storage (dev role",
+    );
+    patch("dev", "pvc/grow", grow).ok();
+    // Creating one is for the roles with fields of it.
+    as_user(&ns, "ops", &["create", "service", "clusterip", "made", "--tcp=80", "--dry-run=server"]).ok();
+    denied(
+        as_user(&ns, "dev", &["create", "service", "clusterip", "made", "--tcp=80", "--dry-run=server"]),
+        "oam:developers may not create services: no role of theirs has fields of it",
+    );
+    // kubectl-oam's own related writes pass for the role.
+    let mut doc = document(&ns, "ops");
+    doc["disruptionBudget"]["web"]["minAvailable"] = json!(2);
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let err = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--context", "ops"]).error();
+    assert!(
+        err.contains("disruptionBudget.web.minAvailable (held by \"kubectl-client-side-apply\")"),
+        "a conflict names the field as the document does: {err}"
+    );
+    let run =
+        ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--context", "ops", "--force-conflicts"]).ok();
+    assert!(
+        !run.stderr.contains("warning"),
+        "an absent optional kind (HTTPRoute) is left out quietly: {run:?}"
+    );
+    assert_eq!(ns.get_json("pdb/web")["spec"]["minAvailable"], 2);
+    let _ = std::fs::remove_file(file);
+}
