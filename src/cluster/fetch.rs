@@ -12,6 +12,7 @@ use crate::core::hpa::Autoscaler;
 use crate::core::related::{self, Related};
 use crate::core::write::Live;
 use crate::error::{Error, Result};
+use crate::model::related::RelatedKind;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::target::{Action, Target};
 
@@ -269,7 +270,15 @@ pub async fn list_related(
     role: RoleName,
     namespace: &str,
 ) -> Result<Option<Vec<(String, Vec<Value>)>>> {
-    let kinds = related::kinds_for_view(profile, role);
+    list_related_kinds(cluster, &related::kinds_for_view(profile, role), namespace).await
+}
+
+/// [`list_related`] of these kinds; None when there are none.
+pub async fn list_related_kinds(
+    cluster: &Cluster,
+    kinds: &[&RelatedKind],
+    namespace: &str,
+) -> Result<Option<Vec<(String, Vec<Value>)>>> {
     if kinds.is_empty() {
         return Ok(None);
     }

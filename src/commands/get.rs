@@ -262,6 +262,9 @@ fn print_views(
     let owners = |view: &View<'_>| {
         args.show_owners.then(|| {
             let mut rows = field_owners(profile, view.live.target.kind, &view.live.object, Some(role));
+            if let Some(related) = &view.live.related {
+                rows.extend(crate::core::owners::related_field_owners(profile, related, Some(role)));
+            }
             if let Some(only) = &args.container {
                 // `-c` shows one container; the others' owners are left out with them.
                 rows.retain(|row| match document_path(&row.field).as_slice() {

@@ -52,6 +52,17 @@ pub fn kinds_for_view<'p>(profile: &'p Profile, role: RoleName) -> Vec<&'p Relat
         .collect()
 }
 
+/// The related kinds some role has fields of (what `owners` lists).
+pub fn kinds_with_fields(profile: &Profile) -> Vec<&RelatedKind> {
+    profile
+        .related
+        .iter()
+        .filter(|k| {
+            profile.roles.iter().any(|r| r.related.iter().any(|t| t.fields.iter().any(|f| f.root == k.root)))
+        })
+        .collect()
+}
+
 /// Does the role's document have `readOnly.endpoints` (it owns what containers run)?
 pub fn shows_endpoints(role: &Role) -> bool {
     role.container_fields().next().is_some()

@@ -160,6 +160,27 @@ fn ops_edits_two_services_and_a_pdb_in_one_apply_each_under_its_manager() {
         managers_of(&admin, &["f:spec", "f:selector"]).contains(&"kubectl-client-side-apply".to_string())
     );
 
+    // owners names each related field's holders, as the document names the field.
+    let run = ns.oam(&["owners", "deploy/web", "-o", "json"]);
+    let rows: Value = serde_json::from_str(&run.stdout).expect("owners -o json prints JSON");
+    let holders = |field: &str| -> Vec<String> {
+        let row = rows.as_array().unwrap().iter().find(|r| r["field"] == field);
+        let row = row.unwrap_or_else(|| panic!("{field} in {rows:#}"));
+        row["managers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["manager"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(holders("disruptionBudget.web.minAvailable"), ["kubectl-oam-ops"]);
+    assert_eq!(holders("expose.web-admin.annotations"), ["kubectl-oam-ops"]);
+    assert_eq!(holders("expose.web.type"), ["kubectl-client-side-apply"]);
+    assert_eq!(holders("claims.web-data.size"), ["kubectl-client-side-apply"]);
+    assert!(
+        rows.as_array().unwrap().iter().all(|r| !r["field"].as_str().unwrap().starts_with("expose.other"))
+    );
+
     // Applying the same document again writes nothing.
     let before = [settled(&ns.get_json("svc/web")), settled(&ns.get_json("svc/web-admin")), settled(&pdb)];
     let run = ns.oam(&["ops", "apply", "-f", file]).ok();
