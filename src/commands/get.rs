@@ -223,7 +223,16 @@ async fn read_view<'p>(
     format: &GetFormat,
 ) -> Result<View<'p>> {
     let kind = target.kind;
-    let (obj, hpa, related) = fetch::fetch_with_related(cluster, profile, role, &target).await?;
+    // The objects around it (Services, PDBs, claims) only for the formats that print the document.
+    let document =
+        matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
+    let (obj, hpa, related) = match document {
+        true => fetch::fetch_with_related(cluster, profile, role, &target).await?,
+        false => {
+            let (obj, hpa) = fetch::fetch_with_autoscaler(cluster, profile, role, &target).await?;
+            (obj, hpa, None)
+        }
+    };
     if let Some(only) = &args.container {
         if !object::container_names(&obj, kind).contains(only) {
             return Err(Error::Usage(format!(
@@ -242,8 +251,6 @@ async fn read_view<'p>(
     let mut doc = project::document(profile, role, kind, &obj, &view);
     status::add_to(&mut doc, &kind.kind, &obj);
     // The images of ready pods cost a request: only for the formats that print the document.
-    let document =
-        matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
     if role == RoleName::Dev && document {
         add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc).await;
     }
