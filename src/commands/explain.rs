@@ -95,12 +95,20 @@ async fn explain_related(
         Find::MountedByPods => "that the workload's pods mount",
     };
     let mut text = format!("FIELD:       {}.{}.{}\n", role.name, section.name, field.name);
-    text.push_str(&format!("ROLE:        {} (field manager \"{}\"): {}\n", role.name, role.manager, role.description));
+    text.push_str(&format!(
+        "ROLE:        {} (field manager \"{}\"): {}\n",
+        role.name, role.manager, role.description
+    ));
     text.push_str(&format!(
         "TRAIT:       {} (one entry per {} {how}, by name)\n",
         section.name, kind.info.kind
     ));
-    text.push_str(&format!("PATH:        {} (in a {}, {})\n", field.segments.join("."), kind.info.kind, kind.info.api_version));
+    text.push_str(&format!(
+        "PATH:        {} (in a {}, {})\n",
+        field.segments.join("."),
+        kind.info.kind,
+        kind.info.api_version
+    ));
     let description = match fetch::openapi(cluster, &kind.info).await {
         Ok(doc) => describe(&doc, &kind.info, &field.segments),
         // An optional kind (a CRD) that is not installed has no OpenAPI document.
@@ -117,18 +125,22 @@ async fn explain_related(
         )?;
         let related = crate::core::related::find(profile, target.kind, &obj, &lists.unwrap_or_default());
         let suffix = format!(".{}", field.name);
-        let owned: Vec<String> = crate::core::owners::related_field_owners(profile, &related, Some(role.name))
-            .into_iter()
-            .filter(|o| o.field.starts_with(&format!("{}.", section.name)) && o.field.ends_with(&suffix))
-            .map(|o| {
-                let managers: Vec<String> =
-                    o.managers.iter().map(|h| format!("{} ({})", h.manager, h.operation)).collect();
-                format!("{}: {}", o.field, managers.join(", "))
-            })
-            .collect();
+        let owned: Vec<String> =
+            crate::core::owners::related_field_owners(profile, &related, Some(role.name))
+                .into_iter()
+                .filter(|o| o.field.starts_with(&format!("{}.", section.name)) && o.field.ends_with(&suffix))
+                .map(|o| {
+                    let managers: Vec<String> =
+                        o.managers.iter().map(|h| format!("{} ({})", h.manager, h.operation)).collect();
+                    format!("{}: {}", o.field, managers.join(", "))
+                })
+                .collect();
         text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
         if owned.is_empty() {
-            text.push_str(&format!("    (no {} of it has the field set, or no field manager owns it)\n", kind.info.kind));
+            text.push_str(&format!(
+                "    (no {} of it has the field set, or no field manager owns it)\n",
+                kind.info.kind
+            ));
         } else {
             text.push_str(&owned.iter().map(|o| indent(o)).collect::<String>());
         }

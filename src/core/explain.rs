@@ -225,7 +225,10 @@ mod tests {
         assert_eq!(autoscaler_field("ops.autoscaler.replicas"), None);
         assert_eq!(autoscaler_field("dev.autoscaler.maxReplicas"), None);
         let ports = related_field(&p, "ops.expose.ports").unwrap();
-        assert_eq!((ports.kind.info.kind.as_str(), ports.field.segments.join(".")), ("Service", "spec.ports".into()));
+        assert_eq!(
+            (ports.kind.info.kind.as_str(), ports.field.segments.join(".")),
+            ("Service", "spec.ports".into())
+        );
         assert_eq!(related_field(&p, "ops.gateway.routes").unwrap().kind.root, "httpRoute");
         assert!(related_field(&p, "dev.expose.ports").is_none() && related_field(&p, "ops.expose").is_none());
         assert!(every_path(&p, Some(RoleName::Dev)).contains(&"dev.claims.size".to_string()));
