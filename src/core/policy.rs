@@ -600,8 +600,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     let mut scale_owners: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let workload_trees = profile.kinds.iter().map(|k| (k, kind_tree(profile, k), false));
     let trees: Vec<(&KindInfo, Node, bool)> = workload_trees.chain(related_trees(profile)).collect();
-    for (kind, tree, is_related) in &trees {
-        let (kind, tree) = (*kind, tree);
+    for (kind, tree, is_related) in trees {
         for owner in &owners {
             let mut terms = Vec::new();
             cel.changes(&tree, Some(&[]), &Shown::default(), "oldObject", "object", *owner, 0, &mut terms);

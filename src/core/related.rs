@@ -39,7 +39,7 @@ impl Related {
 /// The related kinds a view of `role` lists: those its traits have fields of, and for the role with
 /// container fields (the developer) the Services and routes its `endpoints` are read from. A role
 /// with neither lists nothing.
-pub fn kinds_for_view<'p>(profile: &'p Profile, role: RoleName) -> Vec<&'p RelatedKind> {
+pub fn kinds_for_view(profile: &Profile, role: RoleName) -> Vec<&RelatedKind> {
     let role = profile.role(role);
     let endpoints = shows_endpoints(role);
     profile
