@@ -12,7 +12,7 @@ use crate::core::hpa::Autoscaler;
 use crate::core::related::{self, Related};
 use crate::core::write::Live;
 use crate::error::{Error, Result};
-use crate::model::related::RelatedKind;
+use crate::model::roles::RelatedKind;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::target::{Action, Target};
 

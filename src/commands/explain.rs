@@ -11,7 +11,7 @@ use crate::core::owners::field_owners;
 use crate::error::{Error, Result};
 use crate::model::managed::{Step, managed_entries, owns};
 use crate::model::object;
-use crate::model::related::Find;
+use crate::model::roles::Find;
 use crate::model::roles::{AUTOSCALER_KEY, KindInfo, Profile, RoleName, Root};
 use crate::model::target::{Target, parse_target};
 

@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use crate::core::hpa;
 use crate::error::{Error, Result};
-use crate::model::related::{RelatedField, RelatedKind, RelatedTrait};
 use crate::model::roles::{
     AUTOSCALER_KEY, CONTAINERS_KEY, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, Role, RoleName, Root,
 };
+use crate::model::roles::{RelatedField, RelatedKind, RelatedTrait};
 
 /// A role field found from `dev.containers.env` or `ops.scaler.replicas`.
 #[derive(Debug)]

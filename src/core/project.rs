@@ -105,7 +105,7 @@ pub fn document(
         base = hpa::with_base(base, &hpa.object);
     }
     if let Some(found) = opts.related {
-        base = crate::core::related_write::with_base(base, profile, role, found);
+        base = related::with_base(base, profile, role, found);
     }
     doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)

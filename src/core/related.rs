@@ -8,10 +8,12 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::core::ownership::{self, Base, Units};
 use crate::error::Problem as DocProblem;
 use crate::model::object::{all_containers, container_name, get_path};
-use crate::model::related::{Find, RelatedField, RelatedKind, RelatedTrait};
+use crate::model::roles::{Find, RelatedField, RelatedKind, RelatedTrait};
 use crate::model::roles::{KindInfo, Profile, Role, RoleName};
+use crate::model::schema::KindSchema;
 
 /// Under `readOnly` of the developer's document: how the app is reached.
 pub const ENDPOINTS_KEY: &str = "endpoints";
@@ -435,6 +437,49 @@ pub fn read_only_entries(
         }
     }
     out
+}
+
+// --- The units of related objects (what `related_write` decides from, and a document's base) ---
+
+/// The scope of an object's units in a document's base.
+pub fn scope(kind: &RelatedKind, name: &str) -> String {
+    format!("related:{}/{name}", kind.root)
+}
+
+/// Keyed lists of the related kinds that k8s-openapi's types do not say (the API's list-map keys).
+pub fn schema_of(kind: &RelatedKind) -> Option<KindSchema> {
+    let ports = json!({"type": "array", "x-kubernetes-list-type": "map",
+                       "x-kubernetes-list-map-keys": ["port", "protocol"], "items": {"type": "object"}});
+    match (kind.info.api_version.as_str(), kind.info.kind.as_str()) {
+        ("v1", "Service") => Some(KindSchema::OpenApi {
+            doc: json!({"components": {"schemas": {"Service": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {"ports": ports}}}}}}}),
+            root: "Service".into(),
+        }),
+        _ => None,
+    }
+}
+
+/// The units of `obj` (a `kind` object) that trait `t` shows, labelled as the document names them.
+pub fn units_of(t: &RelatedTrait, kind: &RelatedKind, obj: &Value) -> Units {
+    let name = object_name(obj).to_string();
+    let fields = t
+        .fields_of(&kind.root)
+        .map(|f| (format!("{}.{name}.{}", t.name, f.name), f.segments.clone(), f.exclude.as_slice()));
+    ownership::field_units_in(obj, fields, schema_of(kind).as_ref())
+}
+
+/// Records every related object's units in a document's base (`project::document`).
+pub fn with_base(mut base: Base, profile: &Profile, role: &Role, related: &Related) -> Base {
+    for t in &role.related {
+        for root in t.roots() {
+            let Some(kind) = profile.related.iter().find(|k| k.root == root) else { continue };
+            for obj in related.of(root) {
+                base = base.with_scoped(&scope(kind, object_name(obj)), &units_of(t, kind, obj));
+            }
+        }
+    }
+    base
 }
 
 /// Structural problems of a related section: a mapping of object names, each a mapping of the

@@ -7,14 +7,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::core::ownership::{self, Base, Current, Intent, Permissions, Units, WritePlan};
-use crate::core::related::{Related, object_name};
+use crate::core::ownership::{self, Base, Current, Intent, Permissions, WritePlan};
+use crate::core::related::{object_name, scope, units_of};
 use crate::core::write::{Live, Writer, problems_error, refusals};
 use crate::error::{Problem as DocProblem, Result};
 use crate::model::object::set_path;
-use crate::model::related::{RelatedKind, RelatedTrait};
-use crate::model::roles::{KindInfo, Profile, Role};
-use crate::model::schema::KindSchema;
+use crate::model::roles::{KindInfo, Profile};
+use crate::model::roles::{RelatedKind, RelatedTrait};
 use crate::model::target::Target;
 
 /// One related object's write, decided.
@@ -46,47 +45,6 @@ impl RelatedWrite {
     pub fn label(&self) -> String {
         format!("{}/{}", self.kind.kind.to_lowercase(), self.name)
     }
-}
-
-/// The scope of an object's units in a document's base.
-fn scope(kind: &RelatedKind, name: &str) -> String {
-    format!("related:{}/{name}", kind.root)
-}
-
-/// Keyed lists of the related kinds that k8s-openapi's types do not say (the API's list-map keys).
-fn schema_of(kind: &RelatedKind) -> Option<KindSchema> {
-    let ports = json!({"type": "array", "x-kubernetes-list-type": "map",
-                       "x-kubernetes-list-map-keys": ["port", "protocol"], "items": {"type": "object"}});
-    match (kind.info.api_version.as_str(), kind.info.kind.as_str()) {
-        ("v1", "Service") => Some(KindSchema::OpenApi {
-            doc: json!({"components": {"schemas": {"Service": {"type": "object", "properties": {
-                "spec": {"type": "object", "properties": {"ports": ports}}}}}}}),
-            root: "Service".into(),
-        }),
-        _ => None,
-    }
-}
-
-/// The units of `obj` (a `kind` object) that trait `t` shows, labelled as the document names them.
-pub fn units_of(t: &RelatedTrait, kind: &RelatedKind, obj: &Value) -> Units {
-    let name = object_name(obj).to_string();
-    let fields = t
-        .fields_of(&kind.root)
-        .map(|f| (format!("{}.{name}.{}", t.name, f.name), f.segments.clone(), f.exclude.as_slice()));
-    ownership::field_units_in(obj, fields, schema_of(kind).as_ref())
-}
-
-/// Records every related object's units in a document's base (`project::document`).
-pub fn with_base(mut base: Base, profile: &Profile, role: &Role, related: &Related) -> Base {
-    for t in &role.related {
-        for root in t.roots() {
-            let Some(kind) = profile.related.iter().find(|k| k.root == root) else { continue };
-            for obj in related.of(root) {
-                base = base.with_scoped(&scope(kind, object_name(obj)), &units_of(t, kind, obj));
-            }
-        }
-    }
-    base
 }
 
 /// Everything of a related object but trait `t`'s fields, status and bookkeeping: what the role's

@@ -5,22 +5,10 @@
 //!
 //! Pure: imports `error`, `format` and `model` only.
 
-use serde::Deserialize;
-
-use crate::model::roles::{FieldPath, KindInfo, Root};
+use crate::model::roles::{
+    FieldPath, Find, KindInfo, RawRelated, RelatedField, RelatedKind, RelatedTrait, Root,
+};
 use crate::model::schema::KindSchema;
-
-/// How the objects of a related kind are found from the workload (never from ownerReferences).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Find {
-    /// Its selector selects the pod template's labels (Service: `spec.selector`; PodDisruptionBudget:
-    /// `spec.selector` as a label selector).
-    SelectsPods,
-    /// Its backends name a Service found by `SelectsPods` (Ingress, HTTPRoute).
-    RoutesToServices,
-    /// A volume of the pod template claims it (`persistentVolumeClaim.claimName`).
-    MountedByPods,
-}
 
 impl Find {
     pub fn parse(text: &str) -> Option<Find> {
@@ -41,40 +29,10 @@ impl Find {
     }
 }
 
-/// One entry of `related:`: a root name of field paths and the kind it stands for.
-#[derive(Debug, Clone)]
-pub struct RelatedKind {
-    /// The root in field paths (`service`).
-    pub root: String,
-    pub info: KindInfo,
-    pub find: Find,
-    /// A kind whose API may be absent (a CRD, like Gateway API's HTTPRoute): a list that answers
-    /// 404 means "not installed", not an error.
-    pub optional: bool,
-}
-
-/// A role field of a related object: `root.segments` (from the object root).
-#[derive(Debug, Clone)]
-pub struct RelatedField {
-    /// The key in the object's entry of the section.
-    pub name: String,
-    pub root: String,
-    pub segments: Vec<String>,
-    /// Map keys never shown or written (set by tools and controllers).
-    pub exclude: Vec<String>,
-}
-
 impl RelatedField {
     pub fn path_text(&self) -> String {
         format!("{}.{}", self.root, self.segments.join("."))
     }
-}
-
-/// A trait of related fields: the document section `name:`, keyed by object name.
-#[derive(Debug, Clone)]
-pub struct RelatedTrait {
-    pub name: String,
-    pub fields: Vec<RelatedField>,
 }
 
 impl RelatedTrait {
@@ -95,114 +53,142 @@ impl RelatedTrait {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct RawRelated {
-    kind: String,
-    api_version: String,
-    resource: String,
-    #[serde(default)]
-    names: Vec<String>,
-    find: String,
-    #[serde(default)]
-    optional: bool,
-}
-
 /// Roots that name places in the workload, never a related kind.
 const WORKLOAD_ROOTS: [&str; 4] = ["container", "pod", "template", "claimTemplate"];
 
-/// Parses one `related:` entry; the error is the message after the profile key.
-pub(crate) fn parse_kind(root: &str, raw: RawRelated) -> Result<RelatedKind, String> {
-    let at = format!("related.{root}");
-    if WORKLOAD_ROOTS.contains(&root) || matches!(root, "spec" | "metadata" | "status") {
-        return Err(format!("{at}: \"{root}\" is a root of the workload's own fields; name it otherwise"));
+impl RelatedKind {
+    /// Parses one `related:` entry; the error is the message after the profile key.
+    pub(crate) fn parse(root: &str, raw: RawRelated) -> Result<RelatedKind, String> {
+        let at = format!("related.{root}");
+        if WORKLOAD_ROOTS.contains(&root) || matches!(root, "spec" | "metadata" | "status") {
+            return Err(format!(
+                "{at}: \"{root}\" is a root of the workload's own fields; name it otherwise"
+            ));
+        }
+        if root.is_empty() || root.contains('.') {
+            return Err(format!("{at}: a root is one name without dots"));
+        }
+        if !raw.api_version.contains('/') && raw.api_version != "v1" {
+            return Err(format!("{at}.apiVersion \"{}\" is not GROUP/VERSION", raw.api_version));
+        }
+        let find = Find::parse(&raw.find).ok_or_else(|| {
+            format!("{at}.find \"{}\": expected selectsPods, routesToServices or mountedByPods", raw.find)
+        })?;
+        Ok(RelatedKind {
+            root: root.to_string(),
+            info: KindInfo {
+                kind: raw.kind,
+                api_version: raw.api_version,
+                resource: raw.resource,
+                names: raw.names.into_iter().map(|n| n.to_lowercase()).collect(),
+                template: Vec::new(),
+                schema: None,
+            },
+            find,
+            optional: raw.optional,
+        })
     }
-    if root.is_empty() || root.contains('.') {
-        return Err(format!("{at}: a root is one name without dots"));
-    }
-    if !raw.api_version.contains('/') && raw.api_version != "v1" {
-        return Err(format!("{at}.apiVersion \"{}\" is not GROUP/VERSION", raw.api_version));
-    }
-    let find = Find::parse(&raw.find).ok_or_else(|| {
-        format!("{at}.find \"{}\": expected selectsPods, routesToServices or mountedByPods", raw.find)
-    })?;
-    Ok(RelatedKind {
-        root: root.to_string(),
-        info: KindInfo {
-            kind: raw.kind,
-            api_version: raw.api_version,
-            resource: raw.resource,
-            names: raw.names.into_iter().map(|n| n.to_lowercase()).collect(),
-            template: Vec::new(),
-            schema: None,
-        },
-        find,
-        optional: raw.optional,
-    })
-}
 
-/// The related root a profile path starts with, if any.
-pub(crate) fn root_of<'a>(related: &'a [RelatedKind], path: &str) -> Option<&'a RelatedKind> {
-    let first = path.split('.').next()?;
-    related.iter().find(|r| r.root == first)
-}
-
-/// A trait field of a related object: the path below the root must be ownable (spec, labels,
-/// annotations) and exist in the kind's schema (built-in kinds; an optional CRD is checked by the
-/// server when written).
-pub(crate) fn parse_field(
-    related: &RelatedKind,
-    key: &str,
-    name: &str,
-    path: &str,
-    exclude: &[String],
-    check_schema: bool,
-) -> Result<RelatedField, String> {
-    let below = path.split_once('.').map(|(_, rest)| rest).unwrap_or_default();
-    let object_path = FieldPath::parse(below).map_err(|m| format!("{key}.path: {m}"))?;
-    if object_path.root != Root::Object {
-        return Err(format!("{key}.path: \"{path}\": a related object has no pod template"));
+    /// The related root a profile path starts with, if any.
+    pub(crate) fn root_of<'a>(related: &'a [RelatedKind], path: &str) -> Option<&'a RelatedKind> {
+        let first = path.split('.').next()?;
+        related.iter().find(|r| r.root == first)
     }
-    // Messages name the path as the profile spells it, root included.
-    let named =
-        |m: String| format!("{key}.path: {}", m.replace(&format!("\"{below}\""), &format!("\"{path}\"")));
-    object_path.check_ownable().map_err(named)?;
-    if check_schema {
-        check_path(related, &object_path).map_err(named)?;
-    }
-    Ok(RelatedField {
-        name: name.to_string(),
-        root: related.root.clone(),
-        segments: object_path.segments,
-        exclude: exclude.to_vec(),
-    })
-}
 
-/// Checks a path of a related kind against its schema (k8s-openapi's types for built-in kinds; a
-/// kind without a known schema is not checked here).
-pub fn check_path(related: &RelatedKind, path: &FieldPath) -> Result<(), String> {
-    match KindSchema::builtin(&related.info.api_version, &related.info.kind) {
-        Some(schema) => schema.check(&related.info, path),
-        None => Ok(()),
-    }
-}
-
-/// Two roles may not own overlapping paths of one related kind either.
-pub(crate) fn check_overlaps(traits: &[(String, &RelatedTrait)]) -> Result<(), String> {
-    let mut paths: Vec<(String, Vec<String>, String)> = Vec::new();
-    for (role, t) in traits {
-        for f in &t.fields {
-            paths.push((f.root.clone(), f.segments.clone(), format!("{role}.{}.{}", t.name, f.name)));
+    /// Checks a path of this kind against its schema (k8s-openapi's types for built-in kinds; a kind
+    /// without a known schema is not checked here).
+    pub fn check_path(&self, path: &FieldPath) -> Result<(), String> {
+        match KindSchema::builtin(&self.info.api_version, &self.info.kind) {
+            Some(schema) => schema.check(&self.info, path),
+            None => Ok(()),
         }
     }
-    for (i, a) in paths.iter().enumerate() {
-        for b in paths.iter().skip(i + 1) {
-            if a.0 == b.0 && (a.1.starts_with(&b.1) || b.1.starts_with(&a.1)) {
-                return Err(format!("{} overlaps {} for {}", b.2, a.2, a.0));
+}
+
+impl RelatedField {
+    /// A trait field of a related object: the path below the root must be ownable (spec, labels,
+    /// annotations) and exist in the kind's schema (built-in kinds; an optional CRD is checked by the
+    /// server when written).
+    pub(crate) fn parse(
+        related: &RelatedKind,
+        key: &str,
+        name: &str,
+        path: &str,
+        exclude: &[String],
+        check_schema: bool,
+    ) -> Result<RelatedField, String> {
+        let below = path.split_once('.').map(|(_, rest)| rest).unwrap_or_default();
+        let object_path = FieldPath::parse(below).map_err(|m| format!("{key}.path: {m}"))?;
+        if object_path.root != Root::Object {
+            return Err(format!("{key}.path: \"{path}\": a related object has no pod template"));
+        }
+        // Messages name the path as the profile spells it, root included.
+        let named =
+            |m: String| format!("{key}.path: {}", m.replace(&format!("\"{below}\""), &format!("\"{path}\"")));
+        object_path.check_ownable().map_err(named)?;
+        if check_schema {
+            related.check_path(&object_path).map_err(named)?;
+        }
+        Ok(RelatedField {
+            name: name.to_string(),
+            root: related.root.clone(),
+            segments: object_path.segments,
+            exclude: exclude.to_vec(),
+        })
+    }
+}
+
+impl RelatedTrait {
+    /// A trait whose fields start at `related:` roots, or None for a trait of the workload's own fields.
+    /// A trait may not mix both (its section is keyed by object name, the workload's are not).
+    /// `fields`: (name, path, exclude, whether it has keys only the workload's fields take).
+    pub(crate) fn parse(
+        related_kinds: &[RelatedKind],
+        at: &str,
+        trait_name: &str,
+        fields: &[(String, String, Vec<String>, bool)],
+        check_schema: bool,
+    ) -> Result<Option<RelatedTrait>, String> {
+        let count = fields.iter().filter(|f| RelatedKind::root_of(related_kinds, &f.1).is_some()).count();
+        if count == 0 {
+            return Ok(None);
+        }
+        if count != fields.len() {
+            return Err(format!(
+                "{at}: mixes fields of related objects (related:) with the workload's; put them in separate traits"
+            ));
+        }
+        let mut out = Vec::new();
+        for (field_name, path, exclude, workload_only) in fields {
+            let key = format!("{at}.{field_name}");
+            let kind = RelatedKind::root_of(related_kinds, path).expect("counted above");
+            if *workload_only {
+                return Err(format!(
+                    "{key}: a related object's field takes only path and exclude (kinds, autoscaled, reason and keys are for the workload's)"
+                ));
+            }
+            out.push(RelatedField::parse(kind, &key, field_name, path, exclude, check_schema)?);
+        }
+        Ok(Some(RelatedTrait { name: trait_name.to_string(), fields: out }))
+    }
+
+    /// Two roles may not own overlapping paths of one related kind either.
+    pub(crate) fn check_overlaps(traits: &[(String, &RelatedTrait)]) -> Result<(), String> {
+        let mut paths: Vec<(String, Vec<String>, String)> = Vec::new();
+        for (role, t) in traits {
+            for f in &t.fields {
+                paths.push((f.root.clone(), f.segments.clone(), format!("{role}.{}.{}", t.name, f.name)));
             }
         }
+        for (i, a) in paths.iter().enumerate() {
+            for b in paths.iter().skip(i + 1) {
+                if a.0 == b.0 && (a.1.starts_with(&b.1) || b.1.starts_with(&a.1)) {
+                    return Err(format!("{} overlaps {} for {}", b.2, a.2, a.0));
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -231,7 +217,7 @@ mod tests {
                 for f in &t.fields {
                     let kind = p.related.iter().find(|r| r.root == f.root).unwrap();
                     let path = crate::model::roles::FieldPath::parse(&f.segments.join(".")).unwrap();
-                    super::check_path(kind, &path).unwrap_or_else(|e| panic!("{}: {e}", f.path_text()));
+                    kind.check_path(&path).unwrap_or_else(|e| panic!("{}: {e}", f.path_text()));
                 }
             }
         }

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::yaml::{self, MAX_PROFILE_BYTES};
-use crate::model::related::{self, RawRelated, RelatedKind, RelatedTrait};
 use crate::model::schema::{ITEM, KindSchema, Shape, nearest};
 
 pub const BUILTIN_PROFILE: &str = include_str!("profile.yaml");
@@ -530,12 +529,16 @@ impl Profile {
             if related_kinds.iter().any(|k: &RelatedKind| k.root == root) {
                 return Err(bad(format!("related.{root}: named twice")));
             }
-            related_kinds.push(related::parse_kind(&root, r).map_err(bad)?);
+            related_kinds.push(RelatedKind::parse(&root, r).map_err(bad)?);
         }
         // Related paths are checked against their kinds' schemas when a profile loads (the built-in
         // profile by a test).
         let check_related = text != BUILTIN_PROFILE;
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
+        // Every role first: a missing one is the news, not a field of another role.
+        if let Some(name) = RoleName::ALL.iter().find(|n| !raw.roles.contains_key(n.as_str())) {
+            return Err(bad(format!("roles.{name} is missing")));
+        }
         let mut roles = Vec::new();
         for name in RoleName::ALL {
             let raw_role =
@@ -604,7 +607,15 @@ impl Profile {
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
                 }
-                if let Some(t) = parse_related_trait(&related_kinds, &at, trait_name, fields, check_related)
+                // Fields of objects around the workload (`related:` roots): a section of their own.
+                let plain: Vec<(String, String, Vec<String>, bool)> = (fields.0.iter())
+                    .map(|(n, f)| {
+                        let workload_only =
+                            f.kinds.is_some() || f.autoscaled || f.reason.is_some() || !f.keys.is_empty();
+                        (n.clone(), f.path.clone(), f.exclude.clone(), workload_only)
+                    })
+                    .collect();
+                if let Some(t) = RelatedTrait::parse(&related_kinds, &at, trait_name, &plain, check_related)
                     .map_err(bad)?
                 {
                     related_traits.push(t);
@@ -682,7 +693,7 @@ impl Profile {
         }
         let related_traits: Vec<(String, &RelatedTrait)> =
             roles.iter().flat_map(|r| r.related.iter().map(|t| (r.name.to_string(), t))).collect();
-        related::check_overlaps(&related_traits).map_err(bad)?;
+        RelatedTrait::check_overlaps(&related_traits).map_err(bad)?;
         let profile = Profile {
             kinds,
             roles,
@@ -795,39 +806,6 @@ struct RawField {
     keys: Vec<String>,
 }
 
-/// A trait whose fields start at `related:` roots, or None for a trait of the workload's own fields.
-/// A trait may not mix both (its section is keyed by object name, the workload's are not).
-fn parse_related_trait(
-    related_kinds: &[RelatedKind],
-    at: &str,
-    trait_name: &str,
-    fields: &BTreeMapOrdered<RawField>,
-    check_schema: bool,
-) -> std::result::Result<Option<RelatedTrait>, String> {
-    let is_related = |f: &RawField| related::root_of(related_kinds, &f.path).is_some();
-    let count = fields.0.iter().filter(|(_, f)| is_related(f)).count();
-    if count == 0 {
-        return Ok(None);
-    }
-    if count != fields.0.len() {
-        return Err(format!(
-            "{at}: mixes fields of related objects (related:) with the workload's; put them in separate traits"
-        ));
-    }
-    let mut out = Vec::new();
-    for (field_name, f) in &fields.0 {
-        let key = format!("{at}.{field_name}");
-        let kind = related::root_of(related_kinds, &f.path).expect("counted above");
-        if f.kinds.is_some() || f.autoscaled || f.reason.is_some() || !f.keys.is_empty() {
-            return Err(format!(
-                "{key}: a related object's field takes only path and exclude (kinds, autoscaled, reason and keys are for the workload's)"
-            ));
-        }
-        out.push(related::parse_field(kind, &key, field_name, &f.path, &f.exclude, check_schema)?);
-    }
-    Ok(Some(RelatedTrait { name: trait_name.to_string(), fields: out }))
-}
-
 /// A YAML mapping read in document order (the order fields are shown in).
 struct BTreeMapOrdered<T>(Vec<(String, T)>);
 
@@ -878,6 +856,64 @@ impl<T> BTreeMapOrdered<T> {
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Objects around the workload (`related:`): the types; reading and checking them is `model::related`.
+
+/// How the objects of a related kind are found from the workload (never from ownerReferences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// Its selector selects the pod template's labels (Service: `spec.selector`; PodDisruptionBudget:
+    /// `spec.selector` as a label selector).
+    SelectsPods,
+    /// Its backends name a Service found by `SelectsPods` (Ingress, HTTPRoute).
+    RoutesToServices,
+    /// A volume of the pod template claims it (`persistentVolumeClaim.claimName`).
+    MountedByPods,
+}
+
+/// One entry of `related:`: a root name of field paths and the kind it stands for.
+#[derive(Debug, Clone)]
+pub struct RelatedKind {
+    /// The root in field paths (`service`).
+    pub root: String,
+    pub info: KindInfo,
+    pub find: Find,
+    /// A kind whose API may be absent (a CRD, like Gateway API's HTTPRoute): a list that answers
+    /// 404 means "not installed", not an error.
+    pub optional: bool,
+}
+
+/// A role field of a related object: `root.segments` (from the object root).
+#[derive(Debug, Clone)]
+pub struct RelatedField {
+    /// The key in the object's entry of the section.
+    pub name: String,
+    pub root: String,
+    pub segments: Vec<String>,
+    /// Map keys never shown or written (set by tools and controllers).
+    pub exclude: Vec<String>,
+}
+
+/// A trait of related fields: the document section `name:`, keyed by object name.
+#[derive(Debug, Clone)]
+pub struct RelatedTrait {
+    pub name: String,
+    pub fields: Vec<RelatedField>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawRelated {
+    pub(crate) kind: String,
+    pub(crate) api_version: String,
+    pub(crate) resource: String,
+    #[serde(default)]
+    pub(crate) names: Vec<String>,
+    pub(crate) find: String,
+    #[serde(default)]
+    pub(crate) optional: bool,
 }
 
 /// Names a field the server reports (`.spec.template.spec.containers[name="app"].image`) the way role
