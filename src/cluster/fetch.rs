@@ -270,20 +270,21 @@ pub async fn list_related(
     role: RoleName,
     namespace: &str,
 ) -> Result<Option<Vec<(String, Vec<Value>)>>> {
-    list_related_kinds(cluster, &related::kinds_for_view(profile, role), namespace).await
+    list_related_kinds(cluster, &related::kinds_for_view(profile, role), Some(namespace)).await
 }
 
 /// [`list_related`] of these kinds; None when there are none.
+/// (`namespace` None: of every namespace, for `list -A`.)
 pub async fn list_related_kinds(
     cluster: &Cluster,
     kinds: &[&RelatedKind],
-    namespace: &str,
+    namespace: Option<&str>,
 ) -> Result<Option<Vec<(String, Vec<Value>)>>> {
     if kinds.is_empty() {
         return Ok(None);
     }
     let lists = futures_util::future::join_all(kinds.iter().map(|k| async move {
-        let api = workload_api(cluster, &k.info, Some(namespace));
+        let api = workload_api(cluster, &k.info, namespace);
         let list_kind = format!("{}List", k.info.kind);
         let mut out = Vec::new();
         let mut params = ListParams::default().limit(PAGE_SIZE);

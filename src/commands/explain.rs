@@ -121,7 +121,7 @@ async fn explain_related(
         let kinds = [kind];
         let (obj, lists) = tokio::try_join!(
             fetch::fetch(cluster, &target),
-            fetch::list_related_kinds(cluster, &kinds, &target.namespace)
+            fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace))
         )?;
         let related = crate::core::related::find(profile, target.kind, &obj, &lists.unwrap_or_default());
         let suffix = format!(".{}", field.name);

@@ -65,6 +65,42 @@ pub fn kinds_with_fields(profile: &Profile) -> Vec<&RelatedKind> {
         .collect()
 }
 
+/// The related kinds `list -o wide` shows a column of for `role`: those its traits have fields of that
+/// select the pods (ops: Services, PodDisruptionBudgets), headed by their short name (SVC, PDB).
+pub fn wide_kinds(profile: &Profile, role: RoleName) -> Vec<&RelatedKind> {
+    let role = profile.role(role);
+    profile
+        .related
+        .iter()
+        .filter(|k| k.find == Find::SelectsPods)
+        .filter(|k| role.related.iter().any(|t| t.fields.iter().any(|f| f.root == k.root)))
+        .collect()
+}
+
+/// The headers of [`wide_kinds`]' columns.
+pub fn wide_headers(kinds: &[&RelatedKind]) -> Vec<String> {
+    kinds.iter().map(|k| k.info.names.first().unwrap_or(&k.info.resource).to_uppercase()).collect()
+}
+
+/// The cells of [`wide_kinds`]' columns for one workload: the names of its objects of each kind
+/// (`<none>` without any).
+pub fn wide_cells(
+    profile: &Profile,
+    kinds: &[&RelatedKind],
+    kind: &KindInfo,
+    workload: &Value,
+    lists: &[(String, Vec<Value>)],
+) -> Vec<String> {
+    let found = find(profile, kind, workload, lists);
+    kinds
+        .iter()
+        .map(|k| {
+            let names: Vec<&str> = found.of(&k.root).iter().map(object_name).collect();
+            if names.is_empty() { "<none>".to_string() } else { names.join(",") }
+        })
+        .collect()
+}
+
 /// Does the role's document have `readOnly.endpoints` (it owns what containers run)?
 pub fn shows_endpoints(role: &Role) -> bool {
     role.container_fields().next().is_some()

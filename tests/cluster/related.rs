@@ -100,6 +100,14 @@ fn ops_edits_two_services_and_a_pdb_in_one_apply_each_under_its_manager() {
     assert_eq!(doc["expose"]["web-admin"]["annotations"], json!({"team": "a"}));
     assert!(doc.get("claims").is_none(), "the claims' size is the developer's");
 
+    // `ops list -o wide`: a column per related kind that selects the pods.
+    let list = ns.oam(&["ops", "list", "-o", "wide"]).ok().stdout;
+    let mut lines = list.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header[header.len() - 2..], ["SVC", "PDB"], "{list}");
+    let row: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(row[row.len() - 2..], ["web,web-admin", "web"], "{list}");
+
     // Two Services and the PDB in one document; the metrics port removed.
     doc["expose"]["web-admin"]["annotations"]["team"] = json!("b");
     doc["expose"]["web"]["ports"].as_array_mut().unwrap().retain(|p| p["name"] != "metrics");

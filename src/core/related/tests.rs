@@ -185,3 +185,14 @@ fn a_target_port_no_container_declares_is_said_so() {
     assert_eq!(e["web.shop.svc:53/UDP"], "no container port named dns");
     assert_eq!(e["web.shop.svc:81"], "port 81 (no container declares it)");
 }
+
+#[test]
+fn wide_columns_name_the_objects_that_select_the_pods() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let kinds = wide_kinds(&p, RoleName::Ops);
+    assert_eq!(wide_headers(&kinds), ["SVC", "PDB"]);
+    assert!(wide_kinds(&p, RoleName::Dev).is_empty(), "dev has no fields of them");
+    assert_eq!(wide_cells(&p, &kinds, kind, &workload(), &lists()), ["web,web-admin", "web,front"]);
+    assert_eq!(wide_cells(&p, &kinds, kind, &workload(), &[]), ["<none>", "<none>"]);
+}
