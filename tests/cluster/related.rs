@@ -334,3 +334,80 @@ fn the_policy_holds_raw_kubectl_to_each_roles_fields_of_related_objects() {
     assert_eq!(ns.get_json("pdb/web")["spec"]["minAvailable"], 2);
     let _ = std::fs::remove_file(file);
 }
+
+/// Gateway API's HTTPRoute CRD, installed once per test run (`scripts/local-cluster gateway-crds`,
+/// from the upstream module; server-side apply: idempotent).
+fn gateway_crds() {
+    use std::process::Command;
+    use std::sync::OnceLock;
+
+    use crate::harness::{env, repo};
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let out =
+            Command::new(repo().join("scripts/local-cluster")).arg("gateway-crds").output().expect("run");
+        assert!(out.status.success(), "gateway-crds: {}", String::from_utf8_lossy(&out.stderr));
+        let dir = String::from_utf8_lossy(&out.stdout).lines().last().expect("a folder").trim().to_string();
+        for args in [
+            vec!["apply", "--server-side", "--force-conflicts", "-f", &dir],
+            vec!["wait", "--for", "condition=Established", "--timeout", "60s", "-f", &dir],
+        ] {
+            let out = Command::new(env().kubectl_path())
+                .arg("--kubeconfig")
+                .arg(&env().kubeconfig)
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    });
+}
+
+#[test]
+fn an_httproute_is_part_of_the_gateway_and_of_the_developers_endpoints() {
+    gateway_crds();
+    let ns = Ns::new("related-httproute");
+    app(&ns);
+    ns.create(
+        r#"apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web-route}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [api.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: elsewhere}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: other, port: 80}]}]
+"#,
+    );
+    let mut doc = document(&ns, "ops");
+    assert_eq!(
+        keys(&doc["gateway"]),
+        ["web", "web-route"],
+        "the Ingress and the route to our Service: {doc}"
+    );
+    assert_eq!(doc["gateway"]["web-route"]["hostnames"], json!(["api.example.com"]));
+    assert_eq!(doc["gateway"]["web-route"]["parentRefs"][0]["name"], "gw");
+    let dev = document(&ns, "dev");
+    assert_eq!(
+        dev["readOnly"]["endpoints"]["http://api.example.com/api"],
+        format!("web.{}.svc:80", ns.name),
+        "{dev}"
+    );
+
+    doc["gateway"]["web-route"]["hostnames"] = json!(["shop.example.com"]);
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--force-conflicts"]).ok();
+    let route = ns.get_json("httproute/web-route");
+    assert_eq!(route["spec"]["hostnames"], json!(["shop.example.com"]));
+    assert_eq!(managers_of(&route, &["f:spec", "f:hostnames"]), ["kubectl-oam-ops"]);
+    let _ = std::fs::remove_file(file);
+}
