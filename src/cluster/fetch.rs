@@ -247,11 +247,41 @@ pub async fn read_for_write<'p>(
     role: RoleName,
     target: Target<'p>,
 ) -> Result<Live<'p>> {
-    let hpas = match wants_autoscaler(profile, role, &target) {
-        true => Some(list_autoscalers(cluster, Some(&target.namespace)).await?),
-        false => None,
+    read_for_write_of(cluster, profile, role, target, true).await
+}
+
+/// [`read_for_write`] for a change of the workload's own fields alone (`set image`, `scale`): the
+/// objects around it are not read.
+pub async fn read_workload_for_write<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+) -> Result<Live<'p>> {
+    read_for_write_of(cluster, profile, role, target, false).await
+}
+
+async fn read_for_write_of<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+    with_related: bool,
+) -> Result<Live<'p>> {
+    // The lists at once, then the object.
+    let hpas = async {
+        match wants_autoscaler(profile, role, &target) {
+            true => list_autoscalers(cluster, Some(&target.namespace)).await.map(Some),
+            false => Ok(None),
+        }
     };
-    let lists = list_related(cluster, profile, role, &target.namespace).await?;
+    let lists = async {
+        match with_related {
+            true => list_related(cluster, profile, role, &target.namespace).await,
+            false => Ok(None),
+        }
+    };
+    let (hpas, lists) = tokio::try_join!(hpas, lists)?;
     let object = fetch(cluster, &target).await?;
     let autoscaler = hpas.and_then(|hpas| Autoscaler::targeting(&hpas, target.kind, &object));
     let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
