@@ -173,20 +173,20 @@ async fn get_page(
 }
 
 /// The namespace's HPAs as JSON; a user who may not list them gets the view without autoscaler.
-pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Result<Vec<Value>> {
+pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>, read: Read) -> Result<Vec<Value>> {
     let api: Api<HorizontalPodAutoscaler> = match namespace {
         Some(ns) => Api::namespaced(cluster.client.clone(), ns),
         None => Api::all(cluster.client.clone()),
     };
     let mut out = Vec::new();
-    let mut params = ListParams::default().limit(PAGE_SIZE);
+    let mut params = first_page(read);
     loop {
         match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
             Ok(page) => {
                 let (items, token) = page?;
                 out.extend(items.into_iter().filter(Value::is_object));
                 match token {
-                    Some(token) => params = params.continue_token(&token),
+                    Some(token) => params = next_page(&token),
                     None => return Ok(out),
                 }
             }
@@ -212,12 +212,13 @@ pub async fn fetch_with_autoscaler(
     profile: &Profile,
     role: RoleName,
     target: &Target<'_>,
+    read: Read,
 ) -> Result<(Value, Option<Autoscaler>)> {
     if !wants_autoscaler(profile, role, target) {
         return Ok((fetch(cluster, target).await?, None));
     }
     let (obj, hpas) =
-        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace)));
+        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace), read));
     let obj = obj?;
     let hpa = Autoscaler::targeting(&hpas?, target.kind, &obj);
     Ok((obj, hpa))
@@ -231,8 +232,8 @@ pub async fn read_live<'p>(
     target: Target<'p>,
 ) -> Result<Live<'p>> {
     let ((object, autoscaler), lists) = tokio::try_join!(
-        fetch_with_autoscaler(cluster, profile, role, &target),
-        list_related(cluster, profile, role, &target.namespace)
+        fetch_with_autoscaler(cluster, profile, role, &target, Read::Latest),
+        list_related(cluster, profile, role, &target.namespace, Read::Latest)
     )?;
     let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
     Ok(Live { target, object, autoscaler, related })
@@ -271,13 +272,13 @@ async fn read_for_write_of<'p>(
     // The lists at once, then the object.
     let hpas = async {
         match wants_autoscaler(profile, role, &target) {
-            true => list_autoscalers(cluster, Some(&target.namespace)).await.map(Some),
+            true => list_autoscalers(cluster, Some(&target.namespace), Read::Latest).await.map(Some),
             false => Ok(None),
         }
     };
     let lists = async {
         match with_related {
-            true => list_related(cluster, profile, role, &target.namespace).await,
+            true => list_related(cluster, profile, role, &target.namespace, Read::Latest).await,
             false => Ok(None),
         }
     };
@@ -290,69 +291,143 @@ async fn read_for_write_of<'p>(
 
 // --- Objects around the workload (the profile's `related:` kinds) ---
 
+/// How a list is read. A view's lists come from the API server's watch cache
+/// (`resourceVersion=0`): answered from memory, never a read of etcd, at most a moment behind. A
+/// write is decided from the latest state (a quorum read), so that it never starts from a stale
+/// Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Cached,
+    Latest,
+}
+
+/// The first page's parameters. From the watch cache, `limit` is kept: a server before 1.33
+/// ignores it there (the cache answers the whole list at once), a newer one pages from a snapshot
+/// of the cache and gives a continue token, which [`next_page`] follows.
+fn first_page(read: Read) -> ListParams {
+    let params = ListParams::default().limit(PAGE_SIZE);
+    match read {
+        Read::Cached => params.match_any(),
+        Read::Latest => params,
+    }
+}
+
+/// The next page: the continue token alone (a resourceVersion beside it is refused by the server;
+/// the token carries the version of the first page).
+fn next_page(token: &str) -> ListParams {
+    ListParams::default().limit(PAGE_SIZE).continue_token(token)
+}
+
 /// The lists of the related kinds a view of `role` needs (`core::related::kinds_for_view`), of the
 /// namespace, one list per kind, all at once; None when the role's document has none (no request).
-/// A kind whose API is absent (an optional CRD: 404) is an empty list; one this user may not list
-/// (403) too, with a warning, as the autoscaler's.
+/// A kind that cannot be listed is left out of the lists (never an error), see
+/// [`list_related_kinds`].
 pub async fn list_related(
     cluster: &Cluster,
     profile: &Profile,
     role: RoleName,
     namespace: &str,
+    read: Read,
 ) -> Result<Option<Vec<(String, Vec<Value>)>>> {
-    list_related_kinds(cluster, &related::kinds_for_view(profile, role), Some(namespace)).await
+    let kinds = related::kinds_for_view(profile, role);
+    let leaves_out = |k: &RelatedKind| related::left_out(profile, role, k);
+    list_related_kinds(cluster, &kinds, Some(namespace), read, &leaves_out).await
 }
 
-/// [`list_related`] of these kinds; None when there are none.
-/// (`namespace` None: of every namespace, for `list -A`.)
+/// [`list_related`] of these kinds; None when there are none. (`namespace` None: of every
+/// namespace, for `list -A`.) A kind that cannot be listed never fails the caller: it is left out
+/// of the lists, with one `warning:` line naming the kind, why, and what `leaves_out` says goes
+/// missing (forbidden to this user, not served, a timeout, a broken answer). The one exception is
+/// an optional kind (a CRD) whose API is absent: a 404, or a 403 (a user without rights to a
+/// resource cannot tell it is not installed), leaves it out quietly.
 pub async fn list_related_kinds(
     cluster: &Cluster,
     kinds: &[&RelatedKind],
     namespace: Option<&str>,
+    read: Read,
+    leaves_out: &(dyn Fn(&RelatedKind) -> String + Sync),
 ) -> Result<Option<Vec<(String, Vec<Value>)>>> {
     if kinds.is_empty() {
         return Ok(None);
     }
     let lists = futures_util::future::join_all(kinds.iter().map(|k| async move {
-        let api = workload_api(cluster, &k.info, namespace);
-        let list_kind = format!("{}List", k.info.kind);
-        let mut out = Vec::new();
-        let mut params = ListParams::default().limit(PAGE_SIZE);
-        loop {
-            match get_page(cluster, api.resource_url(), &params, &list_kind).await {
-                Ok(page) => {
-                    let (items, token) = page?;
-                    for item in items.into_iter().filter(Value::is_object) {
-                        // List items come without apiVersion and kind.
-                        let mut item = item;
-                        item["apiVersion"] = json!(k.info.api_version);
-                        item["kind"] = json!(k.info.kind);
-                        out.push(item);
-                    }
-                    match token {
-                        Some(token) => params = params.continue_token(&token),
-                        None => return Ok((k.root.clone(), out)),
-                    }
+        match list_kind(cluster, k, namespace, read).await {
+            Ok(items) => Some((k.root.clone(), items)),
+            Err(why) => {
+                if let Some(why) = why.reason(cluster, k.optional) {
+                    let place = match namespace {
+                        Some(ns) => format!("in namespace \"{ns}\""),
+                        None => "in any namespace".to_string(),
+                    };
+                    eprintln!("warning: cannot list {} {place} ({why}): {}", k.info.resource, leaves_out(k));
                 }
-                // Not installed; or, for a user who may not list what does not exist, a 403: an
-                // optional kind cannot tell the two apart and is left out quietly either way.
-                Err(kube::Error::Api(status)) if (status.code == 404 || status.code == 403) && k.optional => {
-                    return Ok((k.root.clone(), Vec::new()));
-                }
-                Err(kube::Error::Api(status)) if status.code == 403 => {
-                    eprintln!("warning: may not list {}; they are not shown", k.info.resource);
-                    return Ok((k.root.clone(), Vec::new()));
-                }
-                Err(err) => return Err(cluster.transport_error(err)),
+                None
             }
         }
     }))
     .await;
-    lists.into_iter().collect::<Result<Vec<_>>>().map(Some)
+    Ok(Some(lists.into_iter().flatten().collect()))
+}
+
+/// Why a list failed.
+enum ListFailure {
+    Server(kube::Error),
+    Answer(Error),
+}
+
+impl ListFailure {
+    /// The reason for the warning; None when the kind is left out quietly (an optional kind not
+    /// installed, or not visible to this user).
+    fn reason(self, cluster: &Cluster, optional: bool) -> Option<String> {
+        match self {
+            ListFailure::Server(kube::Error::Api(status)) => {
+                list_failure_reason(status.code, &status.message, optional)
+            }
+            ListFailure::Server(other) => Some(cluster.transport_error(other).to_string()),
+            ListFailure::Answer(err) => Some(err.to_string()),
+        }
+    }
+}
+
+/// The reason a list answered `code` is left out of a view (None: quietly).
+pub(crate) fn list_failure_reason(code: u16, message: &str, optional: bool) -> Option<String> {
+    match code {
+        403 | 404 if optional => None,
+        403 => Some("forbidden".to_string()),
+        404 => Some("the server does not serve them".to_string()),
+        _ => Some(format!("{code}: {}", message.lines().next().unwrap_or_default())),
+    }
+}
+
+/// Every page of one related kind's list, each item with its apiVersion and kind.
+async fn list_kind(
+    cluster: &Cluster,
+    k: &RelatedKind,
+    namespace: Option<&str>,
+    read: Read,
+) -> std::result::Result<Vec<Value>, ListFailure> {
+    let api = workload_api(cluster, &k.info, namespace);
+    let list_kind = format!("{}List", k.info.kind);
+    let mut out = Vec::new();
+    let mut params = first_page(read);
+    loop {
+        let page = get_page(cluster, api.resource_url(), &params, &list_kind).await;
+        let (items, token) = page.map_err(ListFailure::Server)?.map_err(ListFailure::Answer)?;
+        for mut item in items.into_iter().filter(Value::is_object) {
+            // List items come without apiVersion and kind.
+            item["apiVersion"] = json!(k.info.api_version);
+            item["kind"] = json!(k.info.kind);
+            out.push(item);
+        }
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// The object with its HPA ([`fetch_with_autoscaler`]) and the objects around it, all requests at
-/// once.
+/// once, the lists from the watch cache: what a view shows.
 pub async fn fetch_with_related(
     cluster: &Cluster,
     profile: &Profile,
@@ -360,8 +435,8 @@ pub async fn fetch_with_related(
     target: &Target<'_>,
 ) -> Result<(Value, Option<Autoscaler>, Option<Related>)> {
     let ((object, autoscaler), lists) = tokio::try_join!(
-        fetch_with_autoscaler(cluster, profile, role, target),
-        list_related(cluster, profile, role, &target.namespace)
+        fetch_with_autoscaler(cluster, profile, role, target, Read::Cached),
+        list_related(cluster, profile, role, &target.namespace, Read::Cached)
     )?;
     let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
     Ok((object, autoscaler, related))
@@ -561,6 +636,27 @@ pub async fn object(cluster: &Cluster, object: &Value) -> Result<Option<Value>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_related_list_that_fails_is_left_out_with_the_reason() {
+        assert_eq!(list_failure_reason(403, "forbidden: …", false).as_deref(), Some("forbidden"));
+        assert_eq!(
+            list_failure_reason(404, "the server could not find", false).as_deref(),
+            Some("the server does not serve them")
+        );
+        assert_eq!(list_failure_reason(404, "", true), None, "an optional kind not installed");
+        assert_eq!(list_failure_reason(403, "", true), None);
+        assert_eq!(
+            list_failure_reason(504, "Timeout: request did not complete\nmore", false).as_deref(),
+            Some("504: Timeout: request did not complete")
+        );
+        // A view reads the watch cache; the continue token goes alone.
+        let first = first_page(Read::Cached);
+        assert_eq!((first.resource_version.as_deref(), first.limit), (Some("0"), Some(PAGE_SIZE)));
+        assert_eq!(first_page(Read::Latest).resource_version, None);
+        let next = next_page("t");
+        assert_eq!((next.resource_version, next.continue_token.as_deref()), (None, Some("t")));
+    }
 
     #[test]
     fn answers_of_the_wrong_shape_are_named() {

@@ -277,15 +277,43 @@ async fn reconciled(
         )
         .await
     };
-    let (workload, autoscaler) = tokio::join!(workload, autoscaler);
+    // The objects around it the plan writes (a Service applied by Flux is put back as the workload).
+    let ns = namespace.as_str();
+    let related = futures_util::future::join_all(
+        plan.decided
+            .related
+            .iter()
+            .filter(|w| plan.related.iter().any(|o| o.label == w.label() && o.needs_write()))
+            .map(|w| async move {
+                let units = related_write::units(profile, writer.role, w);
+                let verdict = reconcile::judge(
+                    cluster,
+                    &w.kind,
+                    &w.basis,
+                    &units,
+                    &w.plan.changed,
+                    &writer.manager,
+                    writer.force,
+                )
+                .await;
+                (verdict, format!("{} (of {})", w.target(ns).display(), plan.label), true)
+            }),
+    );
+    let (workload, autoscaler, related) = tokio::join!(workload, autoscaler, related);
     let suggest = |words: &str| crate::error::suggest(words, &namespace);
     let mut warnings = Vec::new();
-    for (verdict, object) in
-        [(workload, plan.label.clone()), (autoscaler, format!("{} (its autoscaler)", plan.label))]
-    {
+    let judged = [
+        (workload, plan.label.clone(), false),
+        (autoscaler, format!("{} (its autoscaler)", plan.label), false),
+    ];
+    for (verdict, object, around) in judged.into_iter().chain(related) {
         let Some(verdict) = verdict else { continue };
         let named = format!("{object} in namespace \"{namespace}\"");
-        let ways = reconciler::ways_forward(&verdict, writer.role.as_str(), &plan.label, &suggest);
+        let mut ways = reconciler::ways_forward(&verdict, writer.role.as_str(), &plan.label, &suggest);
+        if around {
+            // `gitops` speaks for the workload's fields, not for the objects around it.
+            ways.retain(|w| !w.contains(" gitops "));
+        }
         let message = reconciler::message(&verdict, &named, &writer.manager, &ways);
         match (verdict.certain(), writer.until_reconciled, writer.dry_run) {
             (true, false, false) => {

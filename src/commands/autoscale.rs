@@ -45,7 +45,7 @@ pub async fn autoscale(cluster: &Cluster, profile: &Profile, args: &AutoscaleArg
     }
     let (object, hpas) = tokio::join!(
         fetch::fetch(cluster, &target),
-        fetch::list_autoscalers(cluster, Some(&target.namespace))
+        fetch::list_autoscalers(cluster, Some(&target.namespace), fetch::Read::Latest)
     );
     let (object, hpas) = (object?, hpas?);
     let autoscaler = Autoscaler::targeting(&hpas, target.kind, &object);

@@ -54,7 +54,7 @@ async fn explain_autoscaler(
     text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
         let obj = fetch::fetch(cluster, &target).await?;
-        let hpas = fetch::list_autoscalers(cluster, Some(&target.namespace)).await?;
+        let hpas = fetch::list_autoscalers(cluster, Some(&target.namespace), fetch::Read::Cached).await?;
         text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
         match Autoscaler::targeting(&hpas, target.kind, &obj) {
             None => text.push_str("    (no HorizontalPodAutoscaler targets it)\n"),
@@ -121,7 +121,9 @@ async fn explain_related(
         let kinds = [kind];
         let (obj, lists) = tokio::try_join!(
             fetch::fetch(cluster, &target),
-            fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace))
+            fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace), fetch::Read::Cached, &|_| {
+                "the objects of that kind are left out".to_string()
+            })
         )?;
         let related = crate::core::related::find(profile, target.kind, &obj, &lists.unwrap_or_default());
         let suffix = format!(".{}", field.name);

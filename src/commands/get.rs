@@ -200,6 +200,23 @@ impl GetFormat {
     }
 }
 
+impl GetFormat {
+    /// Does the output show the objects around the workload (its related sections, or
+    /// `readOnly`, where the endpoints and claims are)? A template of the workload's own fields
+    /// (`{.containers.app.image}`) does not: no list is sent for it.
+    fn reads_related(&self, profile: &Profile, role: RoleName) -> bool {
+        let definition = profile.role(role);
+        let mut keys: Vec<&str> = definition.related.iter().map(|t| t.name.as_str()).collect();
+        keys.push(crate::model::roles::READ_ONLY_KEY);
+        match self {
+            GetFormat::Yaml | GetFormat::Json => true,
+            GetFormat::JsonPath(t) => t.may_read(false, &keys) || t.may_read(true, &keys),
+            GetFormat::Columns(columns) => columns.iter().any(|c| c.path.may_read(false, &keys)),
+            GetFormat::Apply | GetFormat::Name | GetFormat::Wide => false,
+        }
+    }
+}
+
 fn sort_key(args: &GetArgs) -> Result<Option<crate::format::jsonpath::Template>> {
     args.sort_by
         .as_deref()
@@ -223,13 +240,14 @@ async fn read_view<'p>(
     format: &GetFormat,
 ) -> Result<View<'p>> {
     let kind = target.kind;
-    // The objects around it (Services, PDBs, claims) only for the formats that print the document.
+    // The objects around it (Services, PDBs, claims) only for the formats that print their sections.
     let document =
         matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
-    let (obj, hpa, related) = match document {
+    let (obj, hpa, related) = match format.reads_related(profile, role) {
         true => fetch::fetch_with_related(cluster, profile, role, &target).await?,
         false => {
-            let (obj, hpa) = fetch::fetch_with_autoscaler(cluster, profile, role, &target).await?;
+            let (obj, hpa) =
+                fetch::fetch_with_autoscaler(cluster, profile, role, &target, fetch::Read::Cached).await?;
             (obj, hpa, None)
         }
     };

@@ -183,13 +183,18 @@ pub async fn list_workloads(
             // Names need no autoscaler, unless they are sorted by documents that show it.
             RoleName::Ops if !matches!(mode, Mode::Names) || sorting => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-                fetch::list_autoscalers(cluster, namespace).await?
+                fetch::list_autoscalers(cluster, namespace, fetch::Read::Cached).await?
             }
             _ => Vec::new(),
         };
         let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
         let related_lists =
-            fetch::list_related_kinds(cluster, &related_columns, namespace).await?.unwrap_or_default();
+            fetch::list_related_kinds(cluster, &related_columns, namespace, fetch::Read::Cached, &|k| {
+                let header = crate::core::related::wide_headers(&[k]).concat();
+                format!("the {header} column does not show them")
+            })
+            .await?
+            .unwrap_or_default();
         let related = RelatedColumns { kinds: &related_columns, lists: &related_lists };
         let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key, related);
         let mut versions: Vec<String> = Vec::new();

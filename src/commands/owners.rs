@@ -24,7 +24,9 @@ pub async fn owners(cluster: &Cluster, profile: &Profile, args: &OwnersArgs) -> 
     let kinds = crate::core::related::kinds_with_fields(profile);
     let (obj, lists) = tokio::try_join!(
         fetch::fetch(cluster, &target),
-        fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace))
+        fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace), fetch::Read::Cached, &|_| {
+            "owners leaves out their fields".to_string()
+        })
     )?;
     let mut rows = field_owners(profile, kind, &obj, None);
     if let Some(lists) = lists {

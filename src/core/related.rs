@@ -101,9 +101,48 @@ pub fn wide_cells(
         .collect()
 }
 
+/// Does the role's document have `readOnly.claims` (it has fields of claims)?
+fn shows_claims(profile: &Profile, role: &Role) -> bool {
+    role.related.iter().any(|t| {
+        t.fields
+            .iter()
+            .any(|f| profile.related.iter().any(|k| k.root == f.root && k.find == Find::MountedByPods))
+    })
+}
+
 /// Does the role's document have `readOnly.endpoints` (it owns what containers run)?
 pub fn shows_endpoints(role: &Role) -> bool {
     role.container_fields().next().is_some()
+}
+
+/// What a view of `role` leaves out when `kind`'s objects cannot be listed, for the warning that
+/// says so: "the view leaves out expose and gateway".
+pub fn left_out(profile: &Profile, role: RoleName, kind: &RelatedKind) -> String {
+    let role = profile.role(role);
+    // Routes are found from the Services: without the Services, none.
+    let routes_too = is_service(profile, kind);
+    let depends = |root: &str| {
+        root == kind.root
+            || (routes_too
+                && profile.related.iter().any(|k| k.root == root && k.find == Find::RoutesToServices))
+    };
+    let mut parts: Vec<String> = role
+        .related
+        .iter()
+        .filter(|t| t.fields.iter().any(|f| depends(&f.root)))
+        .map(|t| t.name.clone())
+        .collect();
+    if shows_endpoints(role) && is_endpoint_kind(profile, kind) {
+        parts.push(format!("readOnly.{ENDPOINTS_KEY}"));
+    }
+    if kind.find == Find::MountedByPods && shows_claims(profile, role) {
+        parts.push(format!("readOnly.{CLAIMS_KEY}"));
+    }
+    match parts.as_slice() {
+        [] => "the view leaves out their objects".to_string(),
+        [one] => format!("the view leaves out {one}"),
+        [first @ .., last] => format!("the view leaves out {} and {last}", first.join(", ")),
+    }
 }
 
 /// Services and what routes to them say how an app is reached.
@@ -212,9 +251,11 @@ pub fn find(profile: &Profile, kind: &KindInfo, workload: &Value, lists: &[(Stri
         for k in profile.related.iter().filter(|k| k.find == step && lists.iter().any(|(r, _)| *r == k.root))
         {
             let objects: Vec<Value> = match step {
+                // An ExternalName Service is a DNS alias: its selector (if any) is ignored.
                 Find::SelectsPods if is_service(profile, k) => list(&k.root)
                     .iter()
                     .filter(same_namespace)
+                    .filter(|o| o["spec"]["type"].as_str() != Some("ExternalName"))
                     .filter(|o| map_selects(&o["spec"]["selector"], labels))
                     .cloned()
                     .collect(),
@@ -356,6 +397,11 @@ pub fn endpoints(
                 .flatten()
                 .flat_map(|t| t["hosts"].as_array().into_iter().flatten().filter_map(Value::as_str))
                 .collect();
+            // Ingress: the default backend takes what no rule matches.
+            let default = &route["spec"]["defaultBackend"]["service"];
+            if let Some(svc) = default["name"].as_str().filter(|s| service_names.contains(s)) {
+                out.insert("http://*/".to_string(), json!(service_port(svc, &default["port"])));
+            }
             for rule in route["spec"]["rules"].as_array().into_iter().flatten() {
                 let host = rule["host"].as_str().unwrap_or("*");
                 let scheme = if tls_hosts.contains(&host) { "https" } else { "http" };
@@ -427,10 +473,26 @@ fn container_port(kind: &KindInfo, workload: &Value, target: &Value, protocol: &
     }
 }
 
-/// Each claim's live state, read-only: capacity (status.capacity.storage) and phase.
-pub fn claim_states(profile: &Profile, related: &Related) -> Map<String, Value> {
+/// Each claim's live state, read-only: capacity (status.capacity.storage) and phase; a claim the
+/// pod template mounts that is not there (its pods cannot start) says so.
+pub fn claim_states(
+    profile: &Profile,
+    kind: &KindInfo,
+    workload: &Value,
+    related: &Related,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for k in profile.related.iter().filter(|k| k.find == Find::MountedByPods) {
+        // Not listed (the list failed): nothing is known of them.
+        if !related.found.iter().any(|(r, _)| *r == k.root) {
+            continue;
+        }
+        for name in claimed(kind, workload) {
+            if !related.of(&k.root).iter().any(|c| object_name(c) == name) {
+                let missing = format!("no {} of this name in the namespace", k.info.kind);
+                out.insert(name, json!({"missing": missing}));
+            }
+        }
         for claim in related.of(&k.root) {
             let mut state = Map::new();
             if let Some(c) = claim["status"]["capacity"]["storage"].as_str() {
@@ -461,13 +523,8 @@ pub fn read_only_entries(
             out.push((ENDPOINTS_KEY, Value::Object(e)));
         }
     }
-    let claims_role = role.related.iter().any(|t| {
-        t.fields
-            .iter()
-            .any(|f| profile.related.iter().any(|k| k.root == f.root && k.find == Find::MountedByPods))
-    });
-    if claims_role {
-        let c = claim_states(profile, related);
+    if shows_claims(profile, role) {
+        let c = claim_states(profile, kind, workload, related);
         if !c.is_empty() {
             out.push((CLAIMS_KEY, Value::Object(c)));
         }

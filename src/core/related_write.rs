@@ -8,11 +8,11 @@
 use serde_json::{Map, Value, json};
 
 use crate::core::ownership::{self, Base, Current, Intent, Permissions, WritePlan};
-use crate::core::related::{object_name, scope, units_of};
+use crate::core::related::{Related, object_name, scope, units_of};
 use crate::core::write::{Live, Writer, problems_error, refusals};
 use crate::error::{Problem as DocProblem, Result};
 use crate::model::object::set_path;
-use crate::model::roles::{KindInfo, Profile};
+use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::roles::{RelatedKind, RelatedTrait};
 use crate::model::target::Target;
 
@@ -104,24 +104,9 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
                 related.of(root).iter().find(|o| object_name(o) == name).map(|o| (kind, o))
             });
             let Some((kind, object)) = found else {
-                let kinds: Vec<String> = t
-                    .roots()
-                    .iter()
-                    .filter_map(|r| profile.related.iter().find(|k| k.root == *r))
-                    .map(|k| k.info.kind.clone())
-                    .collect();
-                let there: Vec<&str> =
-                    t.roots().iter().flat_map(|r| related.of(r)).map(object_name).collect();
                 problems.push(DocProblem::at(
                     &[t.name.clone(), name.clone()],
-                    format!(
-                        "{}.{name}: no {} named \"{name}\" belongs to {} in namespace \"{}\" (it has {}); roles change the objects around a workload, they do not create them",
-                        t.name,
-                        kinds.join(" or "),
-                        live.target.display(),
-                        live.target.namespace,
-                        if there.is_empty() { "none".to_string() } else { there.join(", ") }
-                    ),
+                    not_found(profile, t, live, related, name),
                 ));
                 continue;
             };
@@ -180,6 +165,66 @@ pub fn build(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -
         return Err(problems_error(problems));
     }
     Ok(out)
+}
+
+/// Why a section's entry names no object around the workload: its kinds could not be listed (the
+/// warning said why), or there is none of that name, which an edit does not create: the way to
+/// create one instead.
+fn not_found(profile: &Profile, t: &RelatedTrait, live: &Live<'_>, related: &Related, name: &str) -> String {
+    let kinds: Vec<&RelatedKind> =
+        t.roots().into_iter().filter_map(|r| profile.related.iter().find(|k| k.root == r)).collect();
+    let names: Vec<&str> = kinds.iter().map(|k| k.info.kind.as_str()).collect();
+    let (workload, ns) = (live.target.display(), &live.target.namespace);
+    let listed: Vec<&&RelatedKind> =
+        kinds.iter().filter(|k| related.found.iter().any(|(r, _)| *r == k.root)).collect();
+    if listed.is_empty() {
+        let resources: Vec<&str> = kinds.iter().map(|k| k.info.resource.as_str()).collect();
+        return format!(
+            "{}.{name}: the {} of namespace \"{ns}\" could not be listed (see the warning above), so this entry cannot be written; nothing was applied",
+            t.name,
+            resources.join(" and ")
+        );
+    }
+    let there: Vec<&str> = t.roots().iter().flat_map(|r| related.of(r)).map(object_name).collect();
+    let ways: Vec<String> = kinds
+        .iter()
+        .map(|k| match k.info.kind.as_str() {
+            "Service" => format!(
+                "a Service with `{}`",
+                crate::error::suggest(&format!("ops expose {workload} --port PORT --name {name}"), ns)
+            ),
+            "PodDisruptionBudget" => format!(
+                "a PodDisruptionBudget with `{}`",
+                crate::error::suggest(&format!("ops disruption-budget {workload} --min-available N"), ns)
+            ),
+            other => format!(
+                "a{} {other} with kubectl",
+                if other.starts_with(['A', 'E', 'I', 'O', 'U']) { "n" } else { "" }
+            ),
+        })
+        .collect();
+    format!(
+        "{}.{name}: no {} named \"{name}\" belongs to {workload} in namespace \"{ns}\" (it has {}); an edit changes the objects around a workload but does not create them: create {} first; nothing was applied",
+        t.name,
+        names.join(" or "),
+        if there.is_empty() { "none".to_string() } else { there.join(", ") },
+        ways.join(", or ")
+    )
+}
+
+/// The units of a decided write's object that its section shows (what a reconciler's judgement of
+/// the write reads).
+pub fn units(profile: &Profile, role: RoleName, w: &RelatedWrite) -> ownership::Units {
+    let role = profile.role(role);
+    let t = role.related.iter().find(|t| t.name == w.section);
+    let kind = profile
+        .related
+        .iter()
+        .find(|k| k.info.kind == w.kind.kind && k.info.api_version == w.kind.api_version);
+    match (t, kind) {
+        (Some(t), Some(kind)) => units_of(t, kind, &w.basis),
+        _ => Default::default(),
+    }
 }
 
 /// Names a field of a related object the server reports (`.spec.minAvailable`) as the document does

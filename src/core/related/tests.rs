@@ -196,3 +196,86 @@ fn wide_columns_name_the_objects_that_select_the_pods() {
     assert_eq!(wide_cells(&p, &kinds, kind, &workload(), &lists()), ["web,web-admin", "web,front"]);
     assert_eq!(wide_cells(&p, &kinds, kind, &workload(), &[]), ["<none>", "<none>"]);
 }
+
+#[test]
+fn services_that_select_nothing_are_never_matched() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let svc =
+        |name: &str, spec: Value| json!({"metadata": {"name": name, "namespace": "shop"}, "spec": spec});
+    let lists = vec![(
+        "service".to_string(),
+        vec![
+            svc("empty", json!({"selector": {}, "ports": [{"port": 80}]})),
+            svc("absent", json!({"ports": [{"port": 80}]})),
+            svc(
+                "alias",
+                json!({"type": "ExternalName", "externalName": "db.example.com", "selector": {"app": "web"}}),
+            ),
+            svc(
+                "headless",
+                json!({"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}),
+            ),
+        ],
+    )];
+    let found = find(&p, kind, &workload(), &lists);
+    assert_eq!(
+        names(&found, "service"),
+        ["headless"],
+        "an empty or absent selector, and ExternalName, select no pod"
+    );
+    let e = endpoints(&p, kind, &workload(), &found);
+    assert_eq!(e, *json!({"headless.shop.svc:80": "app:8080"}).as_object().unwrap());
+}
+
+#[test]
+fn an_ingress_with_a_default_backend_only_is_a_url_and_ports_by_name_are_kept() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut lists = lists();
+    lists[1].1 = vec![
+        json!({"metadata": {"name": "catch-all", "namespace": "shop"},
+               "spec": {"defaultBackend": {"service": {"name": "web", "port": {"name": "http"}}}}}),
+        json!({"metadata": {"name": "bucket", "namespace": "shop"},
+               "spec": {"defaultBackend": {"resource": {"apiGroup": "k8s.example.com", "kind": "Bucket", "name": "b"}}}}),
+    ];
+    let found = find(&p, kind, &workload(), &lists);
+    assert_eq!(names(&found, "ingress"), ["catch-all"], "a resource backend names no Service");
+    let e = endpoints(&p, kind, &workload(), &found);
+    assert_eq!(e["http://*/"], "web.shop.svc:http");
+}
+
+#[test]
+fn a_claim_the_pods_mount_that_is_not_there_is_shown_missing() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut lists = lists();
+    lists[4].1.retain(|c| object_name(c) != "web-data");
+    let found = find(&p, kind, &workload(), &lists);
+    let view = ViewOptions { container: None, autoscaler: None, related: Some(&found) };
+    let dev = project::document(&p, RoleName::Dev, kind, &workload(), &view);
+    assert_eq!(
+        dev["readOnly"]["claims"]["web-data"],
+        json!({"missing": "no PersistentVolumeClaim of this name in the namespace"})
+    );
+    // Claims not listed at all (the list failed): nothing is said of them.
+    lists.remove(4);
+    let found = find(&p, kind, &workload(), &lists);
+    let view = ViewOptions { container: None, autoscaler: None, related: Some(&found) };
+    let dev = project::document(&p, RoleName::Dev, kind, &workload(), &view);
+    assert!(dev["readOnly"].get("claims").is_none(), "{dev}");
+}
+
+#[test]
+fn a_kind_that_cannot_be_listed_names_what_the_view_leaves_out() {
+    let p = Profile::builtin();
+    let kind = |root: &str| p.related.iter().find(|k| k.root == root).unwrap();
+    assert_eq!(left_out(&p, RoleName::Ops, kind("service")), "the view leaves out expose and gateway");
+    assert_eq!(left_out(&p, RoleName::Ops, kind("pdb")), "the view leaves out disruptionBudget");
+    assert_eq!(
+        left_out(&p, RoleName::Ops, kind("claim")),
+        "the view leaves out claimStorage and readOnly.claims"
+    );
+    assert_eq!(left_out(&p, RoleName::Dev, kind("service")), "the view leaves out readOnly.endpoints");
+    assert_eq!(left_out(&p, RoleName::Dev, kind("ingress")), "the view leaves out readOnly.endpoints");
+}

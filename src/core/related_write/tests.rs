@@ -114,6 +114,36 @@ fn objects_that_do_not_belong_to_the_workload_are_refused_naming_those_that_do()
         err.contains("expose.db: no Service named \"db\" belongs to deployment.apps/web in namespace \"shop\" (it has web)"),
         "{err}"
     );
+    // A new name is not created silently: the message says how to create one.
+    assert!(err.contains("does not create them: create a Service with `kubectl oam ops expose deployment.apps/web --port PORT --name db -n shop`"), "{err}");
+    assert!(err.contains("nothing was applied"), "{err}");
+    let mut doc = live.document(&p, RoleName::Ops, None);
+    doc["disruptionBudget"]["new"] = json!({"minAvailable": 1});
+    let err = build(&p, &writer(&p, false), &live, &doc).unwrap_err().to_string();
+    assert!(
+        err.contains("`kubectl oam ops disruption-budget deployment.apps/web --min-available N -n shop`"),
+        "{err}"
+    );
+    let mut doc = live.document(&p, RoleName::Ops, None);
+    doc["gateway"]["web"] = json!({"rules": []});
+    let mut with_ingresses = live.clone();
+    with_ingresses.related.as_mut().unwrap().found.push(("ingress".into(), Vec::new()));
+    let err = build(&p, &writer(&p, false), &with_ingresses, &doc).unwrap_err().to_string();
+    assert!(
+        err.contains("no Ingress or HTTPRoute named \"web\"") && err.contains("an Ingress with kubectl"),
+        "{err}"
+    );
+    // A section of a kind whose list failed (a 403: the view warned) is refused, never dropped.
+    let mut partial = live.clone();
+    partial.related.as_mut().unwrap().found.retain(|(root, _)| root != "pdb");
+    let doc = live.document(&p, RoleName::Ops, None);
+    let err = build(&p, &writer(&p, false), &partial, &doc).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "disruptionBudget.web: the poddisruptionbudgets of namespace \"shop\" could not be listed"
+        ),
+        "{err}"
+    );
     // Tool-written keys may not be written by a role.
     let mut doc = live.document(&p, RoleName::Ops, None);
     doc["expose"]["web"]["annotations"] = json!({"kubectl.kubernetes.io/last-applied-configuration": "{}"});
