@@ -301,14 +301,14 @@ pub enum Read {
     Latest,
 }
 
-/// The first page's parameters. From the watch cache, `limit` is kept: a server before 1.33
-/// ignores it there (the cache answers the whole list at once), a newer one pages from a snapshot
-/// of the cache and gives a continue token, which [`next_page`] follows.
+/// The first page's parameters. From the watch cache without a limit: kube drops
+/// `resourceVersion=0` from a list that has one (a server before 1.33 ignores the limit there and
+/// answers the whole list from memory anyway), so a cached read is one answer of the namespace's
+/// objects of the kind; a continue token, if a server gives one, is still followed.
 fn first_page(read: Read) -> ListParams {
-    let params = ListParams::default().limit(PAGE_SIZE);
     match read {
-        Read::Cached => params.match_any(),
-        Read::Latest => params,
+        Read::Cached => ListParams::default().match_any(),
+        Read::Latest => ListParams::default().limit(PAGE_SIZE),
     }
 }
 
@@ -652,7 +652,9 @@ mod tests {
         );
         // A view reads the watch cache; the continue token goes alone.
         let first = first_page(Read::Cached);
-        assert_eq!((first.resource_version.as_deref(), first.limit), (Some("0"), Some(PAGE_SIZE)));
+        assert_eq!((first.resource_version.as_deref(), first.limit), (Some("0"), None));
+        let request = kube::core::Request::new("/api/v1/services").list(&first).unwrap();
+        assert_eq!(request.uri().query(), Some("&resourceVersion=0&resourceVersionMatch=NotOlderThan"));
         assert_eq!(first_page(Read::Latest).resource_version, None);
         let next = next_page("t");
         assert_eq!((next.resource_version, next.continue_token.as_deref()), (None, Some("t")));

@@ -411,3 +411,120 @@ spec:
     assert_eq!(managers_of(&route, &["f:spec", "f:hostnames"]), ["kubectl-oam-ops"]);
     let _ = std::fs::remove_file(file);
 }
+
+/// The lists a `-v 6` run sent: `GET https://…/services?…`.
+fn list_requests(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("round_trippers] ").nth(1))
+        .filter(|r| {
+            r.starts_with("GET ") && r.split(' ').nth(1).is_some_and(|u| !u.contains("/deployments/"))
+        })
+        .map(|r| r.split(' ').nth(1).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_related_kind_the_user_may_not_list_never_fails_the_view() {
+    let ns = Ns::new("related-forbidden");
+    app(&ns);
+    // Both roles here may read Deployments only (no Services, Ingresses, PDBs, claims, HPAs).
+    ns.kubectl(&["delete", "rolebinding", "oam-roles"]).ok();
+    ns.kubectl(&["create", "role", "deploys", "--verb=get,list,watch", "--resource=deployments.apps"]).ok();
+    ns.kubectl(&[
+        "create",
+        "rolebinding",
+        "deploys",
+        "--role=deploys",
+        "--group=oam:developers",
+        "--group=oam:operators",
+    ])
+    .ok();
+    let run = ns.oam(&["--context", "ops", "ops", "get", "deploy/web", "-o", "json"]).ok();
+    let doc: Value = serde_json::from_str(&run.stdout).expect("the view, without the related sections");
+    assert_eq!(doc["scaler"]["replicas"], 1);
+    assert!(doc.get("expose").is_none() && doc.get("disruptionBudget").is_none(), "{doc}");
+    for line in [
+        format!(
+            "warning: cannot list services in namespace \"{}\" (forbidden): the view leaves out expose and gateway",
+            ns.name
+        ),
+        format!(
+            "warning: cannot list poddisruptionbudgets in namespace \"{}\" (forbidden): the view leaves out disruptionBudget",
+            ns.name
+        ),
+        format!(
+            "warning: cannot list ingresses in namespace \"{}\" (forbidden): the view leaves out gateway",
+            ns.name
+        ),
+    ] {
+        assert_eq!(run.stderr.lines().filter(|l| *l == line).count(), 1, "{line:?} once in {}", run.stderr);
+    }
+    let run = ns.oam(&["--context", "dev", "dev", "get", "deploy/web"]).ok();
+    assert!(run.stdout.contains("image: nginx:1.27"), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: cannot list services in namespace \"{}\" (forbidden): the view leaves out readOnly.endpoints",
+            ns.name
+        )),
+        "{run:?}"
+    );
+    // Formats of the workload's own fields send no related list at all (and so warn of none).
+    for format in ["name", "jsonpath={.scaler.replicas}", "apply"] {
+        let run = ns.oam(&["--context", "ops", "ops", "get", "deploy/web", "-o", format]).ok();
+        assert!(!run.stderr.contains("services"), "-o {format}: {run:?}");
+    }
+    let run = ns
+        .oam(&["--context", "dev", "dev", "get", "deploy/web", "-o", "jsonpath={.containers.app.image}"])
+        .ok();
+    assert_eq!((run.stdout.trim(), run.stderr.as_str()), ("nginx:1.27", ""));
+    // A document naming a Service it could not list is refused, never dropped silently.
+    let mut admin_doc = document(&ns, "ops");
+    admin_doc["expose"]["web"]["type"] = json!("NodePort");
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, admin_doc.to_string()).unwrap();
+    let err = ns.oam(&["--context", "ops", "ops", "apply", "-f", file.to_str().unwrap()]).error();
+    assert!(
+        err.contains("expose.web: the services of namespace") && err.contains("could not be listed"),
+        "{err}"
+    );
+    assert_eq!(ns.get_json("svc/web")["spec"]["type"], "ClusterIP");
+    let _ = std::fs::remove_file(file);
+
+    // As admin: every list from the watch cache, all sent with the object.
+    let run = ns.oam(&["ops", "get", "deploy/web", "-v", "6"]).ok();
+    let lists = list_requests(&run.stderr);
+    assert_eq!(lists.len(), 6, "HPAs and five related kinds: {lists:?}");
+    assert!(lists.iter().all(|l| l.contains("resourceVersion=0")), "{lists:?}");
+}
+
+#[test]
+fn a_service_flux_applies_is_refused_as_the_workload_is() {
+    use crate::reconcilers::{crds, flux_apply, git_manifest, kustomization};
+    crds();
+    let ns = Ns::new("related-flux");
+    kustomization(&ns, json!([]));
+    let manifest = format!(
+        "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: ClusterIP\n  selector: {{app: web}}\n  ports: [{{name: http, port: 80}}]\n",
+        git_manifest("")
+    );
+    flux_apply(&ns, &manifest, &[]).ok();
+    assert_eq!(ns.get_json("svc/web")["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"], "apps");
+    let mut doc = document(&ns, "ops");
+    doc["expose"]["web"]["type"] = json!("NodePort");
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    // Without force: the conflict names the manager and the field as the document does.
+    let err = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap()]).error();
+    assert!(err.contains("expose.web.type") && err.contains("kustomize-controller"), "{err}");
+    // Forced: Flux puts it back at its next reconcile, so the write is refused first.
+    let err = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--force-conflicts"]).error();
+    for part in
+        [format!("Flux Kustomization {}/apps", ns.name).as_str(), "service/web", "nothing was applied"]
+    {
+        assert!(err.contains(part), "{part:?} missing from {err}");
+    }
+    assert!(!err.contains("gitops"), "gitops speaks for the workload only: {err}");
+    assert_eq!(ns.get_json("svc/web")["spec"]["type"], "ClusterIP", "nothing was written");
+    let _ = std::fs::remove_file(file);
+}
