@@ -369,6 +369,27 @@ pub async fn list_related_kinds(
     Ok(Some(lists.into_iter().flatten().collect()))
 }
 
+/// The objects of `kind` in the namespace, from the watch cache; None when they cannot be listed
+/// (for a warning that is only added when known).
+pub async fn objects_of_kind(cluster: &Cluster, kind: &KindInfo, namespace: &str) -> Option<Vec<Value>> {
+    let api = workload_api(cluster, kind, Some(namespace));
+    let list_kind = format!("{}List", kind.kind);
+    let mut out = Vec::new();
+    let mut params = first_page(Read::Cached);
+    loop {
+        let (items, token) = get_page(cluster, api.resource_url(), &params, &list_kind).await.ok()?.ok()?;
+        for mut item in items.into_iter().filter(Value::is_object) {
+            item["apiVersion"] = json!(kind.api_version);
+            item["kind"] = json!(kind.kind);
+            out.push(item);
+        }
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Some(out),
+        }
+    }
+}
+
 /// Why a list failed.
 enum ListFailure {
     Server(kube::Error),

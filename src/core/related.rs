@@ -300,6 +300,42 @@ pub fn find(profile: &Profile, kind: &KindInfo, workload: &Value, lists: &[(Stri
     Related { found }
 }
 
+/// Do `workload`'s pods use `obj` (a `k` object of its namespace): its selector selects them, or
+/// they mount it? (Routes are found through Services: never directly.)
+pub fn serves(profile: &Profile, k: &RelatedKind, kind: &KindInfo, workload: &Value, obj: &Value) -> bool {
+    if obj["metadata"]["namespace"] != workload["metadata"]["namespace"] {
+        return false;
+    }
+    let empty = Map::new();
+    let labels = pod_labels(kind, workload).unwrap_or(&empty);
+    match k.find {
+        Find::SelectsPods if is_service(profile, k) => {
+            obj["spec"]["type"].as_str() != Some("ExternalName")
+                && map_selects(&obj["spec"]["selector"], labels)
+        }
+        Find::SelectsPods => label_selector_selects(&obj["spec"]["selector"], labels),
+        Find::MountedByPods => claimed(kind, workload).iter().any(|c| c == object_name(obj)),
+        Find::RoutesToServices => false,
+    }
+}
+
+/// The other workloads of `workloads` (same kind, same namespace) whose pods `obj` serves too: a
+/// change of it made through one is a change for all of them.
+pub fn shared_with<'a>(
+    profile: &Profile,
+    k: &RelatedKind,
+    kind: &KindInfo,
+    this: &str,
+    obj: &Value,
+    workloads: &'a [Value],
+) -> Vec<&'a str> {
+    workloads
+        .iter()
+        .filter(|w| object_name(w) != this && serves(profile, k, kind, w, obj))
+        .map(object_name)
+        .collect()
+}
+
 pub fn object_name(obj: &Value) -> &str {
     obj["metadata"]["name"].as_str().unwrap_or_default()
 }

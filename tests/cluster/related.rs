@@ -528,3 +528,66 @@ fn a_service_flux_applies_is_refused_as_the_workload_is() {
     assert_eq!(ns.get_json("svc/web")["spec"]["type"], "ClusterIP", "nothing was written");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn a_shared_service_names_the_other_workload_and_a_deleted_one_is_refused() {
+    let ns = Ns::new("related-shared");
+    app(&ns);
+    // A second Deployment whose pods the Service `web` (selector app=web) selects too.
+    ns.create(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-canary}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web, track: canary}}
+  template:
+    metadata: {labels: {app: web, track: canary}}
+    spec:
+      containers: [{name: app, image: nginx:1.28}]
+"#,
+    );
+    let canary = ns.oam(&["ops", "get", "deploy/web-canary", "-o", "json"]).ok();
+    let canary: Value = serde_json::from_str(&canary.stdout).unwrap();
+    assert_eq!(keys(&canary["expose"]), ["web"], "shown in both: {canary}");
+
+    // Stale: the document is read, then someone changes the Service's port, then it is applied.
+    let mut doc = document(&ns, "ops");
+    ns.kubectl(&[
+        "patch",
+        "svc/web-admin",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/ports/0/port","value":8082}]"#,
+    ])
+    .ok();
+    doc["expose"]["web"]["type"] = json!("NodePort");
+    let file = std::env::temp_dir().join(format!("{}.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--force-conflicts"]).ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: service/web in namespace \"{}\" also serves deployment.apps/web-canary: this change applies to it too",
+            ns.name
+        )),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("web-admin"), "web-admin is not changed: {run:?}");
+    assert_eq!(ns.get_json("svc/web")["spec"]["type"], "NodePort");
+    assert_eq!(ns.get_json("svc/web-admin")["spec"]["ports"][0]["port"], 8082, "the other's change is kept");
+
+    // Deleted between the view and the apply: refused, naming how to create one.
+    let mut doc = document(&ns, "ops");
+    doc["expose"]["web-admin"]["type"] = json!("NodePort");
+    ns.kubectl(&["delete", "svc/web-admin"]).ok();
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let err = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap()]).error();
+    assert!(
+        err.starts_with("error: ")
+            && err
+                .contains("expose.web-admin: no Service named \"web-admin\" belongs to deployment.apps/web")
+            && err.contains("kubectl oam ops expose deployment.apps/web --port PORT --name web-admin"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(file);
+}

@@ -279,3 +279,30 @@ fn a_kind_that_cannot_be_listed_names_what_the_view_leaves_out() {
     assert_eq!(left_out(&p, RoleName::Dev, kind("service")), "the view leaves out readOnly.endpoints");
     assert_eq!(left_out(&p, RoleName::Dev, kind("ingress")), "the view leaves out readOnly.endpoints");
 }
+
+#[test]
+fn an_object_two_workloads_use_names_the_other_one() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut api = workload();
+    api["metadata"]["name"] = json!("api");
+    let mut elsewhere = workload();
+    elsewhere["metadata"]["namespace"] = json!("other");
+    elsewhere["metadata"]["name"] = json!("far");
+    let mut db = workload();
+    db["metadata"]["name"] = json!("db");
+    db["spec"]["template"]["metadata"]["labels"] = json!({"app": "db"});
+    db["spec"]["template"]["spec"]["volumes"] = json!([]);
+    let workloads = [workload(), api, elsewhere, db];
+    let all = lists();
+    let related = |root: &str, name: &str| {
+        let k = p.related.iter().find(|k| k.root == root).unwrap();
+        let obj =
+            all.iter().find(|(r, _)| r == root).unwrap().1.iter().find(|o| object_name(o) == name).unwrap();
+        shared_with(&p, k, kind, "web", obj, &workloads)
+    };
+    assert_eq!(related("service", "web"), ["api"], "same namespace, selected, not itself");
+    assert_eq!(related("claim", "web-data"), ["api"], "a claim both mount");
+    assert_eq!(related("pdb", "web"), ["api"]);
+    assert!(related("service", "other").is_empty());
+}
