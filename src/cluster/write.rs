@@ -245,44 +245,8 @@ pub async fn plan(
 ) -> Result<Plan> {
     let mut plan = plan_racing(cluster, profile, writer, live, doc).await?;
     plan.reconciler = reconciled(cluster, profile, writer, &plan).await?;
-    plan.reconciler.extend(shared(cluster, profile, &plan).await);
+    plan.reconciler.extend(related::shared(cluster, profile, &plan).await);
     Ok(plan)
-}
-
-/// A change of an object around the workload that other workloads use too (a Service selecting
-/// the pods of two Deployments, a claim both mount) changes it for them: the warning names them.
-/// One list of the workload's kind, from the watch cache, only when such a change is planned.
-async fn shared(cluster: &Cluster, profile: &Profile, plan: &Plan) -> Vec<String> {
-    let changed: Vec<&RelatedWrite> = plan
-        .decided
-        .related
-        .iter()
-        .filter(|w| plan.related.iter().any(|o| o.label == w.label() && o.changes_values))
-        .collect();
-    let basis = &plan.decided.basis;
-    let Some(kind) = basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else { return Vec::new() };
-    if changed.is_empty() {
-        return Vec::new();
-    }
-    let namespace = basis["metadata"]["namespace"].as_str().unwrap_or_default();
-    let Some(workloads) = fetch::objects_of_kind(cluster, kind, namespace).await else { return Vec::new() };
-    let this = basis["metadata"]["name"].as_str().unwrap_or_default();
-    let mut out = Vec::new();
-    for w in changed {
-        let Some(k) = profile.related.iter().find(|k| k.info.kind == w.kind.kind) else { continue };
-        let others = crate::core::related::shared_with(profile, k, kind, this, &w.basis, &workloads);
-        if !others.is_empty() {
-            let names: Vec<String> =
-                others.iter().map(|o| format!("{}/{o}", kind.display_resource())).collect();
-            out.push(format!(
-                "{} in namespace \"{namespace}\" also serves {}: this change applies to {} too",
-                w.target(namespace).display(),
-                names.join(", "),
-                if names.len() == 1 { "it" } else { "them" }
-            ));
-        }
-    }
-    out
 }
 
 /// What the reconcilers of the object and of its autoscaler will do to the planned write: a
@@ -314,28 +278,7 @@ async fn reconciled(
         )
         .await
     };
-    // The objects around it the plan writes (a Service applied by Flux is put back as the workload).
-    let ns = namespace.as_str();
-    let related = futures_util::future::join_all(
-        plan.decided
-            .related
-            .iter()
-            .filter(|w| plan.related.iter().any(|o| o.label == w.label() && o.needs_write()))
-            .map(|w| async move {
-                let units = related_write::units(profile, writer.role, w);
-                let verdict = reconcile::judge(
-                    cluster,
-                    &w.kind,
-                    &w.basis,
-                    &units,
-                    &w.plan.changed,
-                    &writer.manager,
-                    writer.force,
-                )
-                .await;
-                (verdict, format!("{} (of {})", w.target(ns).display(), plan.label), true)
-            }),
-    );
+    let related = related::judged(cluster, profile, writer, plan, &namespace);
     let (workload, autoscaler, related) = tokio::join!(workload, autoscaler, related);
     let suggest = |words: &str| crate::error::suggest(words, &namespace);
     let mut warnings = Vec::new();

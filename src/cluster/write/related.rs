@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{remove_fields, send_once};
+use super::{Plan, remove_fields, send_once};
 use crate::cluster::client::Cluster;
 use crate::core::related::{Related, object_name};
 use crate::core::related_write::{RelatedWrite, outside_section};
@@ -169,4 +169,74 @@ pub(super) async fn commit(
             .map_err(|e| super::check_on(cluster, e, workload, writer.role))?;
     }
     Ok(())
+}
+
+/// A change of an object around the workload that other workloads use too (a Service selecting
+/// the pods of two Deployments, a claim both mount) changes it for them: the warning names them.
+/// One list of the workload's kind, from the watch cache, only when such a change is planned.
+pub(super) async fn shared(cluster: &Cluster, profile: &Profile, plan: &Plan) -> Vec<String> {
+    let changed: Vec<&RelatedWrite> = plan
+        .decided
+        .related
+        .iter()
+        .filter(|w| plan.related.iter().any(|o| o.label == w.label() && o.changes_values))
+        .collect();
+    let basis = &plan.decided.basis;
+    let Some(kind) = basis["kind"].as_str().and_then(|k| profile.kind(k).ok()) else { return Vec::new() };
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    let namespace = basis["metadata"]["namespace"].as_str().unwrap_or_default();
+    let Some(workloads) = crate::cluster::fetch::objects_of_kind(cluster, kind, namespace).await else {
+        return Vec::new();
+    };
+    let this = basis["metadata"]["name"].as_str().unwrap_or_default();
+    let mut out = Vec::new();
+    for w in changed {
+        let Some(k) = profile.related.iter().find(|k| k.info.kind == w.kind.kind) else { continue };
+        let others = crate::core::related::shared_with(profile, k, kind, this, &w.basis, &workloads);
+        if !others.is_empty() {
+            let names: Vec<String> =
+                others.iter().map(|o| format!("{}/{o}", kind.display_resource())).collect();
+            out.push(format!(
+                "{} in namespace \"{namespace}\" also serves {}: this change applies to {} too",
+                w.target(namespace).display(),
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
+    out
+}
+
+/// The reconcilers' verdicts on the related writes the plan makes (a Service applied by Flux is put
+/// back as the workload is), each with the object's name; `true`: an object around the workload.
+pub(super) async fn judged(
+    cluster: &Cluster,
+    profile: &Profile,
+    writer: &Writer,
+    plan: &Plan,
+    namespace: &str,
+) -> Vec<(Option<crate::core::reconciler::Verdict>, String, bool)> {
+    let ns = namespace;
+    let writes = plan
+        .decided
+        .related
+        .iter()
+        .filter(|w| plan.related.iter().any(|o| o.label == w.label() && o.needs_write()));
+    futures_util::future::join_all(writes.map(|w| async move {
+        let units = crate::core::related_write::units(profile, writer.role, w);
+        let verdict = crate::cluster::reconcile::judge(
+            cluster,
+            &w.kind,
+            &w.basis,
+            &units,
+            &w.plan.changed,
+            &writer.manager,
+            writer.force,
+        )
+        .await;
+        (verdict, format!("{} (of {})", w.target(ns).display(), plan.label), true)
+    }))
+    .await
 }
