@@ -181,24 +181,46 @@ pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>, read: 
     let mut out = Vec::new();
     let mut params = first_page(read);
     loop {
-        match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
-            Ok(page) => {
-                let (items, token) = page?;
-                out.extend(items.into_iter().filter(Value::is_object));
-                match token {
-                    Some(token) => params = next_page(&token),
-                    None => return Ok(out),
-                }
+        // A view is never failed by the list (a write is, but for a 403, as before: the user may
+        // still write what no HPA holds).
+        let page = match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) if read == Read::Cached => {
+                warn_left_out("horizontalpodautoscalers", namespace, &e.to_string(), AUTOSCALER_LEFT_OUT);
+                return Ok(Vec::new());
             }
-            Err(kube::Error::Api(status)) if status.code == 403 => {
-                eprintln!(
-                    "warning: may not list horizontalpodautoscalers; the autoscaler trait is not shown"
-                );
+            Ok(Err(e)) => return Err(e),
+            Err(kube::Error::Api(status)) if status.code == 403 || read == Read::Cached => {
+                let why = list_failure_reason(status.code, &status.message, false).unwrap_or_default();
+                warn_left_out("horizontalpodautoscalers", namespace, &why, AUTOSCALER_LEFT_OUT);
+                return Ok(Vec::new());
+            }
+            Err(err) if read == Read::Cached => {
+                let why = cluster.transport_error(err).to_string();
+                warn_left_out("horizontalpodautoscalers", namespace, &why, AUTOSCALER_LEFT_OUT);
                 return Ok(Vec::new());
             }
             Err(err) => return Err(cluster.transport_error(err)),
+        };
+        let (items, token) = page;
+        out.extend(items.into_iter().filter(Value::is_object));
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Ok(out),
         }
     }
+}
+
+const AUTOSCALER_LEFT_OUT: &str = "the autoscaler section is left out";
+
+/// The one warning of a list left out: `warning: cannot list services in namespace "shop"
+/// (forbidden): the view leaves out expose`.
+fn warn_left_out(resource: &str, namespace: Option<&str>, why: &str, what: &str) {
+    let place = match namespace {
+        Some(ns) => format!("in namespace \"{ns}\""),
+        None => "in any namespace".to_string(),
+    };
+    eprintln!("warning: cannot list {resource} {place} ({why}): {what}");
 }
 
 /// Does the role have fields an autoscaler may hold on this kind (the ops role's replicas)?
@@ -355,11 +377,7 @@ pub async fn list_related_kinds(
             Ok(items) => Some((k.root.clone(), items)),
             Err(why) => {
                 if let Some(why) = why.reason(cluster, k.optional) {
-                    let place = match namespace {
-                        Some(ns) => format!("in namespace \"{ns}\""),
-                        None => "in any namespace".to_string(),
-                    };
-                    eprintln!("warning: cannot list {} {place} ({why}): {}", k.info.resource, leaves_out(k));
+                    warn_left_out(&k.info.resource, namespace, &why, &leaves_out(k));
                 }
                 None
             }

@@ -457,6 +457,10 @@ fn a_related_kind_the_user_may_not_list_never_fails_the_view() {
             "warning: cannot list ingresses in namespace \"{}\" (forbidden): the view leaves out gateway",
             ns.name
         ),
+        format!(
+            "warning: cannot list horizontalpodautoscalers in namespace \"{}\" (forbidden): the autoscaler section is left out",
+            ns.name
+        ),
     ] {
         assert_eq!(run.stderr.lines().filter(|l| *l == line).count(), 1, "{line:?} once in {}", run.stderr);
     }
