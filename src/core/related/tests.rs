@@ -243,6 +243,10 @@ fn an_ingress_with_a_default_backend_only_is_a_url_and_ports_by_name_are_kept() 
     assert_eq!(names(&found, "ingress"), ["catch-all"], "a resource backend names no Service");
     let e = endpoints(&p, kind, &workload(), &found);
     assert_eq!(e["http://*/"], "web.shop.svc:http");
+    // The operator sees (and may change) where it routes.
+    let view = ViewOptions { container: None, autoscaler: None, related: Some(&found) };
+    let ops = project::document(&p, RoleName::Ops, kind, &workload(), &view);
+    assert_eq!(ops["gateway"]["catch-all"]["defaultBackend"]["service"]["name"], "web", "{ops}");
 }
 
 #[test]
