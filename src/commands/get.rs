@@ -38,10 +38,17 @@ pub async fn get_several(
     let targets = parse_targets(profile, &words)?;
     let format = GetFormat::of(profile, role, args, true)?;
     let sort_key = sort_key(args)?;
+    // The objects around them: one list per kind of the namespace for all (and one warning).
+    let lists = match format.reads_related(profile, role) {
+        true => {
+            Some(fetch::list_related(cluster, profile, role, &cluster.namespace, fetch::Read::Cached).await?)
+        }
+        false => None,
+    };
     let mut views = Vec::new();
     for (kind, name) in targets {
         let target = Target { kind, name, namespace: cluster.namespace.clone() };
-        views.push(read_view(cluster, profile, role, target, args, &format).await?);
+        views.push(read_view(cluster, profile, role, target, args, &format, lists.as_ref()).await?);
     }
     if let Some(key) = sort_key {
         let now = k8s_openapi::jiff::Timestamp::now();
@@ -73,7 +80,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     let format = GetFormat::of(profile, role, args, false)?;
     sort_key(args)?;
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
-    let view = read_view(cluster, profile, role, target, args, &format).await?;
+    let view = read_view(cluster, profile, role, target, args, &format, None).await?;
     let text = print_views(profile, role, std::slice::from_ref(&view), args, &format, false)?;
     watch_views(cluster, profile, role, vec![view], args, &format, text).await
 }
@@ -231,6 +238,11 @@ struct View<'p> {
     doc: Value,
 }
 
+/// The related kinds' lists of a namespace, read once for several objects (None: none to read).
+type RelatedLists = Option<Vec<(String, Vec<Value>)>>;
+
+/// One object's view; `lists`: the related lists already read for several objects (else read here,
+/// with the object).
 async fn read_view<'p>(
     cluster: &Cluster,
     profile: &Profile,
@@ -238,14 +250,21 @@ async fn read_view<'p>(
     target: Target<'p>,
     args: &GetArgs,
     format: &GetFormat,
+    lists: Option<&RelatedLists>,
 ) -> Result<View<'p>> {
     let kind = target.kind;
     // The objects around it (Services, PDBs, claims) only for the formats that print their sections.
     let document =
         matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
-    let (obj, hpa, related) = match format.reads_related(profile, role) {
-        true => fetch::fetch_with_related(cluster, profile, role, &target).await?,
-        false => {
+    let (obj, hpa, related) = match (format.reads_related(profile, role), lists) {
+        (true, None) => fetch::fetch_with_related(cluster, profile, role, &target).await?,
+        (true, Some(lists)) => {
+            let (obj, hpa) =
+                fetch::fetch_with_autoscaler(cluster, profile, role, &target, fetch::Read::Cached).await?;
+            let related = lists.as_ref().map(|lists| crate::core::related::find(profile, kind, &obj, lists));
+            (obj, hpa, related)
+        }
+        (false, _) => {
             let (obj, hpa) =
                 fetch::fetch_with_autoscaler(cluster, profile, role, &target, fetch::Read::Cached).await?;
             (obj, hpa, None)

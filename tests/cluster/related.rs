@@ -412,6 +412,18 @@ spec:
     let _ = std::fs::remove_file(file);
 }
 
+const DEPLOY_API: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: app, image: nginx:1.27}]
+"#;
+
 /// The lists a `-v 6` run sent: `GET https://…/services?…`.
 fn list_requests(stderr: &str) -> Vec<String> {
     stderr
@@ -495,11 +507,19 @@ fn a_related_kind_the_user_may_not_list_never_fails_the_view() {
     assert_eq!(ns.get_json("svc/web")["spec"]["type"], "ClusterIP");
     let _ = std::fs::remove_file(file);
 
+    // Several objects: the related kinds listed once for all, so one warning each.
+    ns.create(DEPLOY_API);
+    let run = ns.oam(&["--context", "ops", "ops", "get", "deploy/web", "deploy/api", "-o", "yaml"]).ok();
+    assert_eq!(run.stderr.matches("cannot list services").count(), 1, "{run:?}");
+
     // As admin: every list from the watch cache, all sent with the object.
     let run = ns.oam(&["ops", "get", "deploy/web", "-v", "6"]).ok();
     let lists = list_requests(&run.stderr);
     assert_eq!(lists.len(), 6, "HPAs and five related kinds: {lists:?}");
     assert!(lists.iter().all(|l| l.contains("resourceVersion=0")), "{lists:?}");
+    let run = ns.oam(&["ops", "get", "deploy/web", "deploy/api", "-v", "6"]).ok();
+    let services = list_requests(&run.stderr).iter().filter(|l| l.contains("/services?")).count();
+    assert_eq!(services, 1, "{run:?}");
 }
 
 #[test]
