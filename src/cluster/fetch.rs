@@ -284,6 +284,20 @@ pub async fn read_workload_for_write<'p>(
     read_for_write_of(cluster, profile, role, target, false).await
 }
 
+/// [`read_for_write`] for a role document: the objects around the workload only when it has a
+/// section of them (one of the workload's own fields alone lists nothing; an object a document
+/// does not name is not spoken for).
+pub async fn read_for_document<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+    doc: &Value,
+) -> Result<Live<'p>> {
+    let sections = profile.role(role).related.iter().any(|t| doc.get(&t.name).is_some_and(|v| !v.is_null()));
+    read_for_write_of(cluster, profile, role, target, sections).await
+}
+
 async fn read_for_write_of<'p>(
     cluster: &Cluster,
     profile: &Profile,

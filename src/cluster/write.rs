@@ -329,7 +329,8 @@ async fn plan_racing(
                     return Err(e);
                 }
                 let again =
-                    fetch::read_for_write(cluster, profile, writer.role, current.target.clone()).await?;
+                    fetch::read_for_document(cluster, profile, writer.role, current.target.clone(), doc)
+                        .await?;
                 // A conflict that the same write meets at the newer version stands.
                 if matches!(e, Error::Conflict { .. })
                     && decide(profile, writer, &again, doc)?
@@ -783,7 +784,8 @@ pub async fn commit(
             if !race.again().await {
                 return Err(err);
             }
-            let live = fetch::read_for_write(cluster, profile, writer.role, target.clone()).await?;
+            let live =
+                fetch::read_for_document(cluster, profile, writer.role, target.clone(), &plan.doc).await?;
             let now = decide(profile, writer, &live, &plan.doc)?;
             if now.same_requests(&plan.decided, &writer.manager) {
                 // A conflict that the same requests meet at the newer version stands.

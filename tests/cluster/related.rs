@@ -520,6 +520,25 @@ fn a_related_kind_the_user_may_not_list_never_fails_the_view() {
     let run = ns.oam(&["ops", "get", "deploy/web", "deploy/api", "-v", "6"]).ok();
     let services = list_requests(&run.stderr).iter().filter(|l| l.contains("/services?")).count();
     assert_eq!(services, 1, "{run:?}");
+    // A document of the workload's own fields (no related section) is applied without a list of
+    // them; `scale` neither.
+    let mut doc = document(&ns, "ops");
+    for key in ["expose", "gateway", "disruptionBudget", "claimStorage"] {
+        doc.as_object_mut().unwrap().remove(key);
+    }
+    doc["scaler"]["replicas"] = json!(2);
+    let file = std::env::temp_dir().join(format!("{}-own.json", ns.name));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--force-conflicts", "-v", "6"]).ok();
+    let related: Vec<String> =
+        list_requests(&run.stderr).into_iter().filter(|l| !l.contains("horizontalpodautoscalers")).collect();
+    assert!(related.is_empty(), "{related:?}");
+    assert_eq!(ns.get_json("deploy/web")["spec"]["replicas"], 2);
+    let run = ns.oam(&["ops", "scale", "deploy/web", "--replicas", "3", "-v", "6"]).ok();
+    let related: Vec<String> =
+        list_requests(&run.stderr).into_iter().filter(|l| !l.contains("horizontalpodautoscalers")).collect();
+    assert!(related.is_empty(), "{related:?}");
+    let _ = std::fs::remove_file(file);
 }
 
 #[test]
