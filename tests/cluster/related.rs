@@ -619,6 +619,23 @@ spec:
     assert_eq!(ns.get_json("svc/web")["spec"]["type"], "NodePort");
     assert_eq!(ns.get_json("svc/web-admin")["spec"]["ports"][0]["port"], 8082, "the other's change is kept");
 
+    // A Service another object controls (as an operator's): the change is made, with a warning.
+    let uid = ns.get_json("deploy/web-canary")["metadata"]["uid"].as_str().unwrap().to_string();
+    let owner = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+        "name": "web-canary", "uid": uid, "controller": true}]}});
+    ns.kubectl(&["patch", "svc/web", "--type=merge", "-p", &owner.to_string()]).ok();
+    let mut doc = document(&ns, "ops");
+    doc["expose"]["web"]["type"] = json!("ClusterIP");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = ns.oam(&["ops", "apply", "-f", file.to_str().unwrap(), "--force-conflicts"]).ok();
+    assert!(
+        run.stderr.contains("service/web in namespace")
+            && run
+                .stderr
+                .contains("is controlled by deployment.apps/web-canary, which may put this change back"),
+        "{run:?}"
+    );
+
     // Deleted between the view and the apply: refused, naming how to create one.
     let mut doc = document(&ns, "ops");
     doc["expose"]["web-admin"]["type"] = json!("NodePort");

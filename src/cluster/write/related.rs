@@ -171,9 +171,10 @@ pub(super) async fn commit(
     Ok(())
 }
 
-/// A change of an object around the workload that other workloads use too (a Service selecting
-/// the pods of two Deployments, a claim both mount) changes it for them: the warning names them.
-/// One list of the workload's kind, from the watch cache, only when such a change is planned.
+/// Warnings for a change of an object around the workload that its controller may put back, or
+/// that other workloads use too (a Service selecting the pods of two Deployments, a claim both
+/// mount: the change is theirs too, the warning names them). One list of the workload's kind, from
+/// the watch cache, only when such a change is planned.
 pub(super) async fn shared(cluster: &Cluster, profile: &Profile, plan: &Plan) -> Vec<String> {
     let changed: Vec<&RelatedWrite> = plan
         .decided
@@ -187,11 +188,21 @@ pub(super) async fn shared(cluster: &Cluster, profile: &Profile, plan: &Plan) ->
         return Vec::new();
     }
     let namespace = basis["metadata"]["namespace"].as_str().unwrap_or_default();
+    // One an operator made (its controller ownerReference) may be put back by it.
+    let mut out: Vec<String> = changed
+        .iter()
+        .filter_map(|w| {
+            let owner = object::controller(&w.basis)?;
+            Some(format!(
+                "{} in namespace \"{namespace}\" is controlled by {owner}, which may put this change back; if it does, change {owner} instead",
+                w.target(namespace).display()
+            ))
+        })
+        .collect();
     let Some(workloads) = crate::cluster::fetch::objects_of_kind(cluster, kind, namespace).await else {
-        return Vec::new();
+        return out;
     };
     let this = basis["metadata"]["name"].as_str().unwrap_or_default();
-    let mut out = Vec::new();
     for w in changed {
         let Some(k) = profile.related.iter().find(|k| k.info.kind == w.kind.kind) else { continue };
         let others = crate::core::related::shared_with(profile, k, kind, this, &w.basis, &workloads);
