@@ -95,6 +95,7 @@ fn stages(profile: &Profile, vars: usize, case: &str) -> (usize, usize, Vec<(&'s
         target: Target { kind, name: "web".into(), namespace: "big".into() },
         object: live_object,
         autoscaler: None,
+        related: None,
     };
     // Over the API server's 3 MiB, the body is refused here; the rest is timed all the same.
     let decided = time(&mut s, "decide the body", || write::build(profile, &writer, &live, &doc.value));
@@ -112,7 +113,7 @@ fn stages(profile: &Profile, vars: usize, case: &str) -> (usize, usize, Vec<(&'s
         output::yaml(&write::without_base(live.document(profile, writer.role, None))).expect("YAML")
     });
     let after = time(&mut s, "answer's document", || {
-        let view = ViewOptions { container: None, autoscaler: None };
+        let view = ViewOptions { container: None, autoscaler: None, related: None };
         output::yaml(&write::without_base(project::document(profile, writer.role, kind, &result, &view)))
             .expect("YAML")
     });

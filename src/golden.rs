@@ -30,7 +30,7 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
     let hpa = Autoscaler::targeting(hpas, kind, obj);
     let mut out = String::new();
     for role in RoleName::ALL {
-        let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+        let view = ViewOptions { container: None, autoscaler: hpa.as_ref(), related: None };
         let doc = project::document(profile, role, kind, obj, &view);
         out.push_str(&format!("# {role} document\n{}", output::yaml(&doc).unwrap()));
         // The body of the document as desired state (no base: all of it is set), and of the same
@@ -43,6 +43,7 @@ fn render(profile: &Profile, obj: &Value, hpas: &[Value]) -> String {
             },
             object: obj.clone(),
             autoscaler: hpa.clone(),
+            related: None,
         };
         let writer = Writer::new(profile, role, None, false).unwrap();
         for (label, doc) in [("desired state", without_base(doc.clone())), ("unchanged, with base", doc)] {
@@ -117,7 +118,7 @@ fn owner_comments_match_the_golden_files() {
         let hpa = Autoscaler::targeting(&hpas, kind, &obj);
         let mut actual = String::new();
         for role in RoleName::ALL {
-            let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+            let view = ViewOptions { container: None, autoscaler: hpa.as_ref(), related: None };
             let doc = project::document(&profile, role, kind, &obj, &view);
             let text =
                 crate::core::owners::yaml_with_owners(&doc, &field_owners(&profile, kind, &obj, Some(role)));

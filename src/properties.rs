@@ -181,6 +181,7 @@ fn live(profile: &Profile, obj: &Value) -> Live<'static> {
         target: Target { kind, name: "web".into(), namespace: "shop".into() },
         object: obj.clone(),
         autoscaler: None,
+        related: None,
     }
 }
 

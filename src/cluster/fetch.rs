@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 use crate::cluster::client::Cluster;
 use crate::cluster::transport::request_line;
 use crate::core::hpa::Autoscaler;
+use crate::core::related::{self, Related};
 use crate::core::write::Live;
 use crate::error::{Error, Result};
+use crate::model::roles::RelatedKind;
 use crate::model::roles::{KindInfo, Profile, RoleName};
 use crate::model::target::{Action, Target};
 
@@ -191,32 +193,54 @@ pub async fn list_objects(cluster: &Cluster, kind: &KindInfo, namespace: &str) -
 }
 
 /// The namespace's HPAs as JSON; a user who may not list them gets the view without autoscaler.
-pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>) -> Result<Vec<Value>> {
+pub async fn list_autoscalers(cluster: &Cluster, namespace: Option<&str>, read: Read) -> Result<Vec<Value>> {
     let api: Api<HorizontalPodAutoscaler> = match namespace {
         Some(ns) => Api::namespaced(cluster.client.clone(), ns),
         None => Api::all(cluster.client.clone()),
     };
     let mut out = Vec::new();
-    let mut params = ListParams::default().limit(PAGE_SIZE);
+    let mut params = first_page(read);
     loop {
-        match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
-            Ok(page) => {
-                let (items, token) = page?;
-                out.extend(items.into_iter().filter(Value::is_object));
-                match token {
-                    Some(token) => params = params.continue_token(&token),
-                    None => return Ok(out),
-                }
+        // A view is never failed by the list (a write is, but for a 403, as before: the user may
+        // still write what no HPA holds).
+        let page = match get_page(cluster, api.resource_url(), &params, "HorizontalPodAutoscalerList").await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) if read == Read::Cached => {
+                warn_left_out("horizontalpodautoscalers", namespace, &e.to_string(), AUTOSCALER_LEFT_OUT);
+                return Ok(Vec::new());
             }
-            Err(kube::Error::Api(status)) if status.code == 403 => {
-                eprintln!(
-                    "warning: may not list horizontalpodautoscalers; the autoscaler trait is not shown"
-                );
+            Ok(Err(e)) => return Err(e),
+            Err(kube::Error::Api(status)) if status.code == 403 || read == Read::Cached => {
+                let why = list_failure_reason(status.code, &status.message, false).unwrap_or_default();
+                warn_left_out("horizontalpodautoscalers", namespace, &why, AUTOSCALER_LEFT_OUT);
+                return Ok(Vec::new());
+            }
+            Err(err) if read == Read::Cached => {
+                let why = cluster.transport_error(err).to_string();
+                warn_left_out("horizontalpodautoscalers", namespace, &why, AUTOSCALER_LEFT_OUT);
                 return Ok(Vec::new());
             }
             Err(err) => return Err(cluster.transport_error(err)),
+        };
+        let (items, token) = page;
+        out.extend(items.into_iter().filter(Value::is_object));
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Ok(out),
         }
     }
+}
+
+const AUTOSCALER_LEFT_OUT: &str = "the autoscaler section is left out";
+
+/// The one warning of a list left out: `warning: cannot list services in namespace "shop"
+/// (forbidden): the view leaves out expose`.
+fn warn_left_out(resource: &str, namespace: Option<&str>, why: &str, what: &str) {
+    let place = match namespace {
+        Some(ns) => format!("in namespace \"{ns}\""),
+        None => "in any namespace".to_string(),
+    };
+    eprintln!("warning: cannot list {resource} {place} ({why}): {what}");
 }
 
 /// Does the role have fields an autoscaler may hold on this kind (the ops role's replicas)?
@@ -230,12 +254,13 @@ pub async fn fetch_with_autoscaler(
     profile: &Profile,
     role: RoleName,
     target: &Target<'_>,
+    read: Read,
 ) -> Result<(Value, Option<Autoscaler>)> {
     if !wants_autoscaler(profile, role, target) {
         return Ok((fetch(cluster, target).await?, None));
     }
     let (obj, hpas) =
-        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace)));
+        tokio::join!(fetch(cluster, target), list_autoscalers(cluster, Some(&target.namespace), read));
     let obj = obj?;
     let hpa = Autoscaler::targeting(&hpas?, target.kind, &obj);
     Ok((obj, hpa))
@@ -248,8 +273,12 @@ pub async fn read_live<'p>(
     role: RoleName,
     target: Target<'p>,
 ) -> Result<Live<'p>> {
-    let (object, autoscaler) = fetch_with_autoscaler(cluster, profile, role, &target).await?;
-    Ok(Live { target, object, autoscaler })
+    let ((object, autoscaler), lists) = tokio::try_join!(
+        fetch_with_autoscaler(cluster, profile, role, &target, Read::Latest),
+        list_related(cluster, profile, role, &target.namespace, Read::Latest)
+    )?;
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok(Live { target, object, autoscaler, related })
 }
 
 /// `read_live` for a write: the HPAs first (a list can take a while), then the object, so that the
@@ -261,13 +290,229 @@ pub async fn read_for_write<'p>(
     role: RoleName,
     target: Target<'p>,
 ) -> Result<Live<'p>> {
-    let hpas = match wants_autoscaler(profile, role, &target) {
-        true => Some(list_autoscalers(cluster, Some(&target.namespace)).await?),
-        false => None,
+    read_for_write_of(cluster, profile, role, target, true).await
+}
+
+/// [`read_for_write`] for a change of the workload's own fields alone (`set image`, `scale`): the
+/// objects around it are not read.
+pub async fn read_workload_for_write<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+) -> Result<Live<'p>> {
+    read_for_write_of(cluster, profile, role, target, false).await
+}
+
+/// [`read_for_write`] for a role document: the objects around the workload only when it has a
+/// section of them (one of the workload's own fields alone lists nothing; an object a document
+/// does not name is not spoken for).
+pub async fn read_for_document<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+    doc: &Value,
+) -> Result<Live<'p>> {
+    let sections = profile.role(role).related.iter().any(|t| doc.get(&t.name).is_some_and(|v| !v.is_null()));
+    read_for_write_of(cluster, profile, role, target, sections).await
+}
+
+async fn read_for_write_of<'p>(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: Target<'p>,
+    with_related: bool,
+) -> Result<Live<'p>> {
+    // The lists at once, then the object.
+    let hpas = async {
+        match wants_autoscaler(profile, role, &target) {
+            true => list_autoscalers(cluster, Some(&target.namespace), Read::Latest).await.map(Some),
+            false => Ok(None),
+        }
     };
+    let lists = async {
+        match with_related {
+            true => list_related(cluster, profile, role, &target.namespace, Read::Latest).await,
+            false => Ok(None),
+        }
+    };
+    let (hpas, lists) = tokio::try_join!(hpas, lists)?;
     let object = fetch(cluster, &target).await?;
     let autoscaler = hpas.and_then(|hpas| Autoscaler::targeting(&hpas, target.kind, &object));
-    Ok(Live { target, object, autoscaler })
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok(Live { target, object, autoscaler, related })
+}
+
+// --- Objects around the workload (the profile's `related:` kinds) ---
+
+/// How a list is read. A view's lists come from the API server's watch cache
+/// (`resourceVersion=0`): answered from memory, never a read of etcd, at most a moment behind. A
+/// write is decided from the latest state (a quorum read), so that it never starts from a stale
+/// Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Cached,
+    Latest,
+}
+
+/// The first page's parameters. From the watch cache without a limit: kube drops
+/// `resourceVersion=0` from a list that has one (a server before 1.33 ignores the limit there and
+/// answers the whole list from memory anyway), so a cached read is one answer of the namespace's
+/// objects of the kind; a continue token, if a server gives one, is still followed.
+fn first_page(read: Read) -> ListParams {
+    match read {
+        Read::Cached => ListParams::default().match_any(),
+        Read::Latest => ListParams::default().limit(PAGE_SIZE),
+    }
+}
+
+/// The next page: the continue token alone (a resourceVersion beside it is refused by the server;
+/// the token carries the version of the first page).
+fn next_page(token: &str) -> ListParams {
+    ListParams::default().limit(PAGE_SIZE).continue_token(token)
+}
+
+/// The lists of the related kinds a view of `role` needs (`core::related::kinds_for_view`), of the
+/// namespace, one list per kind, all at once; None when the role's document has none (no request).
+/// A kind that cannot be listed is left out of the lists (never an error), see
+/// [`list_related_kinds`].
+pub async fn list_related(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    namespace: &str,
+    read: Read,
+) -> Result<Option<Vec<(String, Vec<Value>)>>> {
+    let kinds = related::kinds_for_view(profile, role);
+    let leaves_out = |k: &RelatedKind| related::left_out(profile, role, k);
+    list_related_kinds(cluster, &kinds, Some(namespace), read, &leaves_out).await
+}
+
+/// [`list_related`] of these kinds; None when there are none. (`namespace` None: of every
+/// namespace, for `list -A`.) A kind that cannot be listed never fails the caller: it is left out
+/// of the lists, with one `warning:` line naming the kind, why, and what `leaves_out` says goes
+/// missing (forbidden to this user, not served, a timeout, a broken answer). The one exception is
+/// an optional kind (a CRD) whose API is absent: a 404, or a 403 (a user without rights to a
+/// resource cannot tell it is not installed), leaves it out quietly.
+pub async fn list_related_kinds(
+    cluster: &Cluster,
+    kinds: &[&RelatedKind],
+    namespace: Option<&str>,
+    read: Read,
+    leaves_out: &(dyn Fn(&RelatedKind) -> String + Sync),
+) -> Result<Option<Vec<(String, Vec<Value>)>>> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let lists = futures_util::future::join_all(kinds.iter().map(|k| async move {
+        match list_kind(cluster, k, namespace, read).await {
+            Ok(items) => Some((k.root.clone(), items)),
+            Err(why) => {
+                if let Some(why) = why.reason(cluster, k.optional) {
+                    warn_left_out(&k.info.resource, namespace, &why, &leaves_out(k));
+                }
+                None
+            }
+        }
+    }))
+    .await;
+    Ok(Some(lists.into_iter().flatten().collect()))
+}
+
+/// The objects of `kind` in the namespace, from the watch cache; None when they cannot be listed
+/// (for a warning that is only added when known).
+pub async fn objects_of_kind(cluster: &Cluster, kind: &KindInfo, namespace: &str) -> Option<Vec<Value>> {
+    let api = workload_api(cluster, kind, Some(namespace));
+    let list_kind = format!("{}List", kind.kind);
+    let mut out = Vec::new();
+    let mut params = first_page(Read::Cached);
+    loop {
+        let (items, token) = get_page(cluster, api.resource_url(), &params, &list_kind).await.ok()?.ok()?;
+        for mut item in items.into_iter().filter(Value::is_object) {
+            item["apiVersion"] = json!(kind.api_version);
+            item["kind"] = json!(kind.kind);
+            out.push(item);
+        }
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Some(out),
+        }
+    }
+}
+
+/// Why a list failed.
+enum ListFailure {
+    Server(kube::Error),
+    Answer(Error),
+}
+
+impl ListFailure {
+    /// The reason for the warning; None when the kind is left out quietly (an optional kind not
+    /// installed, or not visible to this user).
+    fn reason(self, cluster: &Cluster, optional: bool) -> Option<String> {
+        match self {
+            ListFailure::Server(kube::Error::Api(status)) => {
+                list_failure_reason(status.code, &status.message, optional)
+            }
+            ListFailure::Server(other) => Some(cluster.transport_error(other).to_string()),
+            ListFailure::Answer(err) => Some(err.to_string()),
+        }
+    }
+}
+
+/// The reason a list answered `code` is left out of a view (None: quietly).
+pub(crate) fn list_failure_reason(code: u16, message: &str, optional: bool) -> Option<String> {
+    match code {
+        403 | 404 if optional => None,
+        403 => Some("forbidden".to_string()),
+        404 => Some("the server does not serve them".to_string()),
+        _ => Some(format!("{code}: {}", message.lines().next().unwrap_or_default())),
+    }
+}
+
+/// Every page of one related kind's list, each item with its apiVersion and kind.
+async fn list_kind(
+    cluster: &Cluster,
+    k: &RelatedKind,
+    namespace: Option<&str>,
+    read: Read,
+) -> std::result::Result<Vec<Value>, ListFailure> {
+    let api = workload_api(cluster, &k.info, namespace);
+    let list_kind = format!("{}List", k.info.kind);
+    let mut out = Vec::new();
+    let mut params = first_page(read);
+    loop {
+        let page = get_page(cluster, api.resource_url(), &params, &list_kind).await;
+        let (items, token) = page.map_err(ListFailure::Server)?.map_err(ListFailure::Answer)?;
+        for mut item in items.into_iter().filter(Value::is_object) {
+            // List items come without apiVersion and kind.
+            item["apiVersion"] = json!(k.info.api_version);
+            item["kind"] = json!(k.info.kind);
+            out.push(item);
+        }
+        match token {
+            Some(token) => params = next_page(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The object with its HPA ([`fetch_with_autoscaler`]) and the objects around it, all requests at
+/// once, the lists from the watch cache: what a view shows.
+pub async fn fetch_with_related(
+    cluster: &Cluster,
+    profile: &Profile,
+    role: RoleName,
+    target: &Target<'_>,
+) -> Result<(Value, Option<Autoscaler>, Option<Related>)> {
+    let ((object, autoscaler), lists) = tokio::try_join!(
+        fetch_with_autoscaler(cluster, profile, role, target, Read::Cached),
+        list_related(cluster, profile, role, &target.namespace, Read::Cached)
+    )?;
+    let related = lists.map(|lists| related::find(profile, target.kind, &object, &lists));
+    Ok((object, autoscaler, related))
 }
 
 /// The pods `selector` (`k=v,…`) matches in `namespace`, at most `limit`, as JSON; None when they
@@ -464,6 +709,29 @@ pub async fn object(cluster: &Cluster, object: &Value) -> Result<Option<Value>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_related_list_that_fails_is_left_out_with_the_reason() {
+        assert_eq!(list_failure_reason(403, "forbidden: …", false).as_deref(), Some("forbidden"));
+        assert_eq!(
+            list_failure_reason(404, "the server could not find", false).as_deref(),
+            Some("the server does not serve them")
+        );
+        assert_eq!(list_failure_reason(404, "", true), None, "an optional kind not installed");
+        assert_eq!(list_failure_reason(403, "", true), None);
+        assert_eq!(
+            list_failure_reason(504, "Timeout: request did not complete\nmore", false).as_deref(),
+            Some("504: Timeout: request did not complete")
+        );
+        // A view reads the watch cache; the continue token goes alone.
+        let first = first_page(Read::Cached);
+        assert_eq!((first.resource_version.as_deref(), first.limit), (Some("0"), None));
+        let request = kube::core::Request::new("/api/v1/services").list(&first).unwrap();
+        assert_eq!(request.uri().query(), Some("&resourceVersion=0&resourceVersionMatch=NotOlderThan"));
+        assert_eq!(first_page(Read::Latest).resource_version, None);
+        let next = next_page("t");
+        assert_eq!((next.resource_version, next.continue_token.as_deref()), (None, Some("t")));
+    }
 
     #[test]
     fn answers_of_the_wrong_shape_are_named() {

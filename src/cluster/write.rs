@@ -13,6 +13,7 @@ use crate::core::ownership;
 use crate::core::ownership::WritePlan;
 use crate::core::project::{self, ViewOptions};
 use crate::core::reconciler;
+use crate::core::related_write::{self, RelatedWrite};
 use crate::core::write::{
     Live, Writer, autoscaler_override, build, locally_applied, outside_role, refuse_controlled,
     refuse_too_large, releases_ownership, removal_patch, same_own_entries, same_request, spec_of,
@@ -57,6 +58,8 @@ pub struct Plan {
     pub reconciler: Vec<String>,
     /// Made here, without the server's dry-run (`--dry-run=client`); never committed.
     pub client_side: bool,
+    /// The writes to objects around the workload (Services, PDBs…) the dry-run accepted.
+    pub related: Vec<related::RelatedOutcome>,
 }
 
 /// The autoscaler's part of a plan, accepted by the server in a dry-run (what it sends is
@@ -81,6 +84,8 @@ pub struct Decided {
     pub basis: Value,
     /// The autoscaler's part, when the document speaks for the workload's HPA.
     pub autoscaler: Option<DecidedAutoscaler>,
+    /// The related objects' part: one write per object its sections name.
+    pub related: Vec<RelatedWrite>,
 }
 
 /// The autoscaler's part of a decision, as the workload's.
@@ -116,7 +121,8 @@ fn decide(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &Value) -> R
         }),
         _ => None,
     };
-    Ok(Decided { plan, body, removal, basis: live.object.clone(), autoscaler })
+    let related = related_write::build(profile, writer, live, doc)?;
+    Ok(Decided { plan, body, removal, basis: live.object.clone(), autoscaler, related })
 }
 
 impl Decided {
@@ -146,7 +152,7 @@ impl Decided {
             }
             _ => false,
         };
-        workload && autoscaler
+        workload && autoscaler && related::same_requests(&self.related, &earlier.related, manager)
     }
 
     /// The autoscaler's part, when it changes anything there.
@@ -165,7 +171,9 @@ impl Plan {
     /// Changing values, or only ownership (a field released while another manager keeps it), of the
     /// workload or of its autoscaler.
     pub fn needs_write(&self) -> bool {
-        self.workload_needs_write() || self.autoscaler.as_ref().is_some_and(AutoscalerWrite::needs_write)
+        self.workload_needs_write()
+            || self.autoscaler.as_ref().is_some_and(AutoscalerWrite::needs_write)
+            || self.related.iter().any(related::RelatedOutcome::needs_write)
     }
 
     fn workload_needs_write(&self) -> bool {
@@ -173,7 +181,9 @@ impl Plan {
     }
 
     fn releases_only(&self) -> bool {
-        self.releases || self.autoscaler.as_ref().is_some_and(|a| a.releases)
+        self.releases
+            || self.autoscaler.as_ref().is_some_and(|a| a.releases)
+            || self.related.iter().any(|r| r.releases)
     }
 
     /// Says which removals will not happen, which change will not stay (the autoscaler's count,
@@ -235,6 +245,7 @@ pub async fn plan(
 ) -> Result<Plan> {
     let mut plan = plan_racing(cluster, profile, writer, live, doc).await?;
     plan.reconciler = reconciled(cluster, profile, writer, &plan).await?;
+    plan.reconciler.extend(related::shared(cluster, profile, &plan).await);
     Ok(plan)
 }
 
@@ -267,15 +278,22 @@ async fn reconciled(
         )
         .await
     };
-    let (workload, autoscaler) = tokio::join!(workload, autoscaler);
+    let related = related::judged(cluster, profile, writer, plan, &namespace);
+    let (workload, autoscaler, related) = tokio::join!(workload, autoscaler, related);
     let suggest = |words: &str| crate::error::suggest(words, &namespace);
     let mut warnings = Vec::new();
-    for (verdict, object) in
-        [(workload, plan.label.clone()), (autoscaler, format!("{} (its autoscaler)", plan.label))]
-    {
+    let judged = [
+        (workload, plan.label.clone(), false),
+        (autoscaler, format!("{} (its autoscaler)", plan.label), false),
+    ];
+    for (verdict, object, around) in judged.into_iter().chain(related) {
         let Some(verdict) = verdict else { continue };
         let named = format!("{object} in namespace \"{namespace}\"");
-        let ways = reconciler::ways_forward(&verdict, writer.role.as_str(), &plan.label, &suggest);
+        let mut ways = reconciler::ways_forward(&verdict, writer.role.as_str(), &plan.label, &suggest);
+        if around {
+            // `gitops` speaks for the workload's fields, not for the objects around it.
+            ways.retain(|w| !w.contains(" gitops "));
+        }
         let message = reconciler::message(&verdict, &named, &writer.manager, &ways);
         match (verdict.certain(), writer.until_reconciled, writer.dry_run) {
             (true, false, false) => {
@@ -311,7 +329,8 @@ async fn plan_racing(
                     return Err(e);
                 }
                 let again =
-                    fetch::read_for_write(cluster, profile, writer.role, current.target.clone()).await?;
+                    fetch::read_for_document(cluster, profile, writer.role, current.target.clone(), doc)
+                        .await?;
                 // A conflict that the same write meets at the newer version stands.
                 if matches!(e, Error::Conflict { .. })
                     && decide(profile, writer, &again, doc)?
@@ -457,8 +476,22 @@ async fn plan_once(
     }
     let releases =
         decided.plan.releases || (!forced && releases_ownership(&live.object, &applied, &writer.manager));
-    let autoscaler =
-        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    let (related, related_after) = related::dry_run(
+        cluster,
+        profile,
+        writer,
+        &live.target.namespace,
+        &decided.related,
+        live.related.as_ref(),
+    )
+    .await?;
+    let autoscaler = Outcome {
+        write: autoscaler_write,
+        after: after_autoscaler,
+        unowned: autoscaler_unowned,
+        related,
+        related_after,
+    };
     finished(profile, writer, live, doc, decided, &result, releases, autoscaler, false)
 }
 
@@ -499,8 +532,14 @@ pub fn plan_locally(profile: &Profile, writer: &Writer, live: &Live<'_>, doc: &V
         }
     }
     let releases = decided.plan.releases;
-    let autoscaler =
-        Outcome { write: autoscaler_write, after: after_autoscaler, unowned: autoscaler_unowned };
+    let (related, related_after) = related::locally(&decided.related, live.related.as_ref());
+    let autoscaler = Outcome {
+        write: autoscaler_write,
+        after: after_autoscaler,
+        unowned: autoscaler_unowned,
+        related,
+        related_after,
+    };
     finished(profile, writer, live, doc, decided, &result, releases, autoscaler, true)
 }
 
@@ -509,6 +548,9 @@ struct Outcome {
     write: Option<AutoscalerWrite>,
     after: Option<Autoscaler>,
     unowned: Vec<String>,
+    /// The related objects' writes, and the objects after them.
+    related: Vec<related::RelatedOutcome>,
+    related_after: Option<crate::core::related::Related>,
 }
 
 /// The plan of `decided`, whose result (by the server's dry-run, or worked out here) is `result`.
@@ -526,7 +568,11 @@ fn finished(
 ) -> Result<Plan> {
     let kind = live.target.kind;
     let before = output::yaml(&without_base(live.document(profile, writer.role, None)))?;
-    let after_view = ViewOptions { container: None, autoscaler: autoscaler.after.as_ref() };
+    let after_view = ViewOptions {
+        container: None,
+        autoscaler: autoscaler.after.as_ref(),
+        related: autoscaler.related_after.as_ref(),
+    };
     let after_doc = without_base(project::document(profile, writer.role, kind, result, &after_view));
     let after = output::yaml(&after_doc)?;
     Ok(Plan {
@@ -537,7 +583,14 @@ fn finished(
         after,
         changes_values: spec_of(&live.object) != spec_of(result),
         releases,
-        unowned: decided.plan.unowned.iter().cloned().chain(autoscaler.unowned).collect(),
+        unowned: decided
+            .plan
+            .unowned
+            .iter()
+            .cloned()
+            .chain(autoscaler.unowned)
+            .chain(decided.related.iter().flat_map(|r| r.plan.unowned.iter().cloned()))
+            .collect(),
         autoscaler_override: autoscaler_override(
             &decided.plan,
             hpa::autoscaled_label(profile, writer.role, kind).as_deref(),
@@ -549,6 +602,7 @@ fn finished(
         decided,
         reconciler: Vec::new(),
         client_side,
+        related: autoscaler.related,
     })
 }
 
@@ -586,7 +640,9 @@ async fn send_once(
             let conflicts: Vec<FieldConflict> = conflicts_from_status(&status)
                 .into_iter()
                 .map(|c| FieldConflict {
-                    field: field_label(profile, target.kind, &c.field, body).unwrap_or(c.field),
+                    field: field_label(profile, target.kind, &c.field, body)
+                        .or_else(|| related_write::label(profile, target.kind, &target.name, &c.field))
+                        .unwrap_or(c.field),
                     note: hpa::scaled_for_autoscaler(basis, &c.manager),
                     manager: c.manager,
                 })
@@ -729,7 +785,8 @@ pub async fn commit(
             if !race.again().await {
                 return Err(err);
             }
-            let live = fetch::read_for_write(cluster, profile, writer.role, target.clone()).await?;
+            let live =
+                fetch::read_for_document(cluster, profile, writer.role, target.clone(), &plan.doc).await?;
             let now = decide(profile, writer, &live, &plan.doc)?;
             if now.same_requests(&plan.decided, &writer.manager) {
                 // A conflict that the same requests meet at the newer version stands.
@@ -785,7 +842,8 @@ async fn commit_once(
             .await
             .map_err(|e| check_on(cluster, e, target, writer.role))?;
     }
-    Ok(())
+    // Then the objects around it, one write each.
+    related::commit(cluster, profile, writer, target, &decided.related, &plan.related).await
 }
 
 /// A write to the workload's autoscaler that may have landed is checked in the workload's document
@@ -912,38 +970,7 @@ fn diff_file_name(kind: &KindInfo, target: &Target) -> String {
     format!("{}.{}.{}.{}", kind.api_version.replace('/', "."), kind.kind, target.namespace, target.name)
 }
 
-/// Server-side apply of one of the objects `kubectl oam policy` installs, as `manager` (forced: taking
-/// fields over), or what the server would make of it; the server's answer.
-pub async fn apply_object(
-    cluster: &Cluster,
-    object: &Value,
-    manager: &str,
-    force: bool,
-    dry_run: bool,
-) -> Result<Value> {
-    let mut params = PatchParams::apply(manager);
-    if force {
-        params = params.force();
-    }
-    if dry_run {
-        params = params.dry_run();
-    }
-    let (api, name) = fetch::object_api(cluster, object);
-    let result = api
-        .patch(&name, &params, &Patch::Apply(object))
-        .await
-        .map_err(|e| cluster.error(e, &fetch::object_action(object, &name)))?;
-    Ok(serde_json::to_value(result).unwrap_or(Value::Null))
-}
-
+pub mod objects;
+mod related;
 #[cfg(test)]
 mod tests;
-
-/// Deletes an object kubectl-oam created around a workload (`ops expose --delete`), or with
-/// `dry_run` asks the server whether it would.
-pub async fn delete_object(cluster: &Cluster, target: &Target<'_>, dry_run: bool) -> Result<()> {
-    let api = fetch::workload_api(cluster, target.kind, Some(&target.namespace));
-    let params = kube::api::DeleteParams { dry_run, ..Default::default() };
-    api.delete(&target.name, &params).await.map_err(|e| cluster.error(e, &target.action()))?;
-    Ok(())
-}

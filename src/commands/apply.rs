@@ -216,7 +216,7 @@ async fn plan_file<'p>(
                 messages(&project::locate(misread, parsed))
             )));
         }
-        let live = fetch::read_for_write(cluster, profile, writer.role, target).await?;
+        let live = fetch::read_for_document(cluster, profile, writer.role, target, doc).await?;
         let plan = match write::plan_as(cluster, profile, writer, &live, doc, client_side).await {
             Ok(plan) => plan,
             // Say which document of which file (and where in it), since a file may hold several.

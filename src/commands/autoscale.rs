@@ -45,11 +45,11 @@ pub async fn autoscale(cluster: &Cluster, profile: &Profile, args: &AutoscaleArg
     }
     let (object, hpas) = tokio::join!(
         fetch::fetch(cluster, &target),
-        fetch::list_autoscalers(cluster, Some(&target.namespace))
+        fetch::list_autoscalers(cluster, Some(&target.namespace), fetch::Read::Latest)
     );
     let (object, hpas) = (object?, hpas?);
     let autoscaler = Autoscaler::targeting(&hpas, target.kind, &object);
-    let live = Live { target, object, autoscaler };
+    let live = Live { target, object, autoscaler, related: None };
     refuse_controlled(profile, role, &live)?;
     let (min, max, cpu) = (args.min, args.max, args.cpu_percent);
     if live.autoscaler.is_some() {
@@ -129,7 +129,7 @@ async fn create(
     if args.write.dry_run() {
         let before = output::yaml(&without_base(live.document(profile, RoleName::Ops, None)))?;
         let after_hpa = Autoscaler::of(&created);
-        let view = ViewOptions { container: None, autoscaler: Some(&after_hpa) };
+        let view = ViewOptions { container: None, autoscaler: Some(&after_hpa), related: None };
         let after_doc = project::document(profile, RoleName::Ops, live.target.kind, &live.object, &view);
         let after = output::yaml(&without_base(after_doc))?;
         let after_what = match args.write.client_dry_run() {

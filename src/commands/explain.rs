@@ -5,12 +5,13 @@
 use crate::cli::ExplainArgs;
 use crate::cluster::client::Cluster;
 use crate::cluster::fetch;
-use crate::core::explain::{autoscaler_field, describe, find, object_path};
+use crate::core::explain::{RelatedFound, autoscaler_field, describe, find, object_path, related_field};
 use crate::core::hpa::{self, Autoscaler};
 use crate::core::owners::field_owners;
 use crate::error::{Error, Result};
 use crate::model::managed::{Step, managed_entries, owns};
 use crate::model::object;
+use crate::model::roles::Find;
 use crate::model::roles::{AUTOSCALER_KEY, KindInfo, Profile, RoleName, Root};
 use crate::model::target::{Target, parse_target};
 
@@ -53,7 +54,7 @@ async fn explain_autoscaler(
     text.push_str(&description_section(cluster, kind, &path).await?);
     if let Some(target) = target {
         let obj = fetch::fetch(cluster, &target).await?;
-        let hpas = fetch::list_autoscalers(cluster, Some(&target.namespace)).await?;
+        let hpas = fetch::list_autoscalers(cluster, Some(&target.namespace), fetch::Read::Cached).await?;
         text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
         match Autoscaler::targeting(&hpas, target.kind, &obj) {
             None => text.push_str("    (no HorizontalPodAutoscaler targets it)\n"),
@@ -74,6 +75,76 @@ async fn explain_autoscaler(
                     hpa.name
                 )));
             }
+        }
+    }
+    Ok(text)
+}
+
+/// `explain ROLE.SECTION.FIELD [TYPE/NAME]` of a related object (a Service's ports): its kind, how
+/// its objects are found from the workload, and (given a workload) who holds it on each.
+async fn explain_related(
+    cluster: &Cluster,
+    profile: &Profile,
+    found: RelatedFound<'_>,
+    target: Option<Target<'_>>,
+) -> Result<String> {
+    let (role, section, field, kind) = (found.role, found.section, found.field, found.kind);
+    let how = match kind.find {
+        Find::SelectsPods => "whose selector selects the workload's pods",
+        Find::RoutesToServices => "that routes to the workload's Services",
+        Find::MountedByPods => "that the workload's pods mount",
+    };
+    let mut text = format!("FIELD:       {}.{}.{}\n", role.name, section.name, field.name);
+    text.push_str(&format!(
+        "ROLE:        {} (field manager \"{}\"): {}\n",
+        role.name, role.manager, role.description
+    ));
+    text.push_str(&format!(
+        "TRAIT:       {} (one entry per {} {how}, by name)\n",
+        section.name, kind.info.kind
+    ));
+    text.push_str(&format!(
+        "PATH:        {} (in a {}, {})\n",
+        field.segments.join("."),
+        kind.info.kind,
+        kind.info.api_version
+    ));
+    let description = match fetch::openapi(cluster, &kind.info).await {
+        Ok(doc) => describe(&doc, &kind.info, &field.segments),
+        // An optional kind (a CRD) that is not installed has no OpenAPI document.
+        Err(_) if kind.optional => None,
+        Err(e) => return Err(e),
+    };
+    let words = description.as_deref().unwrap_or("(the server's OpenAPI document has no description)");
+    text.push_str(&format!("DESCRIPTION:\n{}", indent(words)));
+    if let Some(target) = target {
+        let kinds = [kind];
+        let (obj, lists) = tokio::try_join!(
+            fetch::fetch(cluster, &target),
+            fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace), fetch::Read::Cached, &|_| {
+                "the objects of that kind are left out".to_string()
+            })
+        )?;
+        let related = crate::core::related::find(profile, target.kind, &obj, &lists.unwrap_or_default());
+        let suffix = format!(".{}", field.name);
+        let owned: Vec<String> =
+            crate::core::owners::related_field_owners(profile, &related, Some(role.name))
+                .into_iter()
+                .filter(|o| o.field.starts_with(&format!("{}.", section.name)) && o.field.ends_with(&suffix))
+                .map(|o| {
+                    let managers: Vec<String> =
+                        o.managers.iter().map(|h| format!("{} ({})", h.manager, h.operation)).collect();
+                    format!("{}: {}", o.field, managers.join(", "))
+                })
+                .collect();
+        text.push_str(&format!("OWNERS on {} in namespace \"{}\":\n", target.display(), target.namespace));
+        if owned.is_empty() {
+            text.push_str(&format!(
+                "    (no {} of it has the field set, or no field manager owns it)\n",
+                kind.info.kind
+            ));
+        } else {
+            text.push_str(&owned.iter().map(|o| indent(o)).collect::<String>());
         }
     }
     Ok(text)
@@ -102,6 +173,9 @@ pub async fn explain(cluster: &Cluster, profile: &Profile, args: &ExplainArgs) -
     };
     if let Some(field) = autoscaler_field(&args.field) {
         return explain_autoscaler(cluster, profile, field, target).await;
+    }
+    if let Some(found) = related_field(profile, &args.field) {
+        return explain_related(cluster, profile, found, target).await;
     }
     let found = find(profile, &args.field)?;
     let field = found.field;

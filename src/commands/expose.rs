@@ -137,7 +137,7 @@ pub(crate) async fn write_around(
                 return Err(Error::Usage(format!("{object} does not exist: nothing to delete")));
             }
             if !client {
-                write::delete_object(cluster, &target, true).await?;
+                write::objects::delete_object(cluster, &target, true).await?;
             }
             (String::new(), "deleted")
         }
@@ -178,7 +178,7 @@ pub(crate) async fn write_around(
         }
     }
     match &around.body {
-        None => write::delete_object(cluster, &target, false).await?,
+        None => write::objects::delete_object(cluster, &target, false).await?,
         Some(body) => {
             write::create(cluster, profile, &writer, &target, body, false).await?;
         }

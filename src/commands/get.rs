@@ -38,10 +38,17 @@ pub async fn get_several(
     let targets = parse_targets(profile, &words)?;
     let format = GetFormat::of(profile, role, args, true)?;
     let sort_key = sort_key(args)?;
+    // The objects around them: one list per kind of the namespace for all (and one warning).
+    let lists = match format.reads_related(profile, role) {
+        true => {
+            Some(fetch::list_related(cluster, profile, role, &cluster.namespace, fetch::Read::Cached).await?)
+        }
+        false => None,
+    };
     let mut views = Vec::new();
     for (kind, name) in targets {
         let target = Target { kind, name, namespace: cluster.namespace.clone() };
-        views.push(read_view(cluster, profile, role, target, args, &format).await?);
+        views.push(read_view(cluster, profile, role, target, args, &format, lists.as_ref()).await?);
     }
     if let Some(key) = sort_key {
         let now = k8s_openapi::jiff::Timestamp::now();
@@ -73,7 +80,7 @@ pub async fn get(cluster: &Cluster, profile: &Profile, role: RoleName, args: &Ge
     let format = GetFormat::of(profile, role, args, false)?;
     sort_key(args)?;
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
-    let view = read_view(cluster, profile, role, target, args, &format).await?;
+    let view = read_view(cluster, profile, role, target, args, &format, None).await?;
     let text = print_views(profile, role, std::slice::from_ref(&view), args, &format, false)?;
     watch_views(cluster, profile, role, vec![view], args, &format, text).await
 }
@@ -96,7 +103,7 @@ pub fn print_local(
     let mut views = Vec::new();
     for (target, object) in objects {
         let doc = crate::core::local::view(profile, role, target.kind, &object, args.container.as_deref());
-        views.push(View { live: Live { target, object, autoscaler: None }, doc });
+        views.push(View { live: Live { target, object, autoscaler: None, related: None }, doc });
     }
     if let Some(key) = sort_key(args)? {
         let now = k8s_openapi::jiff::Timestamp::now();
@@ -159,8 +166,13 @@ async fn watch_views(
             target: before.live.target.clone(),
             object: obj.clone(),
             autoscaler: before.live.autoscaler.clone(),
+            related: before.live.related.clone(),
         };
-        let view = ViewOptions { container: args.container.as_deref(), autoscaler: live.autoscaler.as_ref() };
+        let view = ViewOptions {
+            container: args.container.as_deref(),
+            autoscaler: live.autoscaler.as_ref(),
+            related: live.related.as_ref(),
+        };
         let mut doc = project::document(profile, role, kind, obj, &view);
         status::add_to(&mut doc, &kind.kind, obj);
         let changed = View { live, doc };
@@ -230,6 +242,23 @@ impl GetFormat {
     }
 }
 
+impl GetFormat {
+    /// Does the output show the objects around the workload (its related sections, or
+    /// `readOnly`, where the endpoints and claims are)? A template of the workload's own fields
+    /// (`{.containers.app.image}`) does not: no list is sent for it.
+    fn reads_related(&self, profile: &Profile, role: RoleName) -> bool {
+        let definition = profile.role(role);
+        let mut keys: Vec<&str> = definition.related.iter().map(|t| t.name.as_str()).collect();
+        keys.push(crate::model::roles::READ_ONLY_KEY);
+        match self {
+            GetFormat::Yaml | GetFormat::Json => true,
+            GetFormat::JsonPath(t) => t.may_read(false, &keys) || t.may_read(true, &keys),
+            GetFormat::Columns(columns) => columns.iter().any(|c| c.path.may_read(false, &keys)),
+            GetFormat::Apply | GetFormat::Name | GetFormat::Wide => false,
+        }
+    }
+}
+
 fn sort_key(args: &GetArgs) -> Result<Option<crate::format::jsonpath::Template>> {
     args.sort_by
         .as_deref()
@@ -244,6 +273,11 @@ struct View<'p> {
     doc: Value,
 }
 
+/// The related kinds' lists of a namespace, read once for several objects (None: none to read).
+type RelatedLists = Option<Vec<(String, Vec<Value>)>>;
+
+/// One object's view; `lists`: the related lists already read for several objects (else read here,
+/// with the object).
 async fn read_view<'p>(
     cluster: &Cluster,
     profile: &Profile,
@@ -251,9 +285,26 @@ async fn read_view<'p>(
     target: Target<'p>,
     args: &GetArgs,
     format: &GetFormat,
+    lists: Option<&RelatedLists>,
 ) -> Result<View<'p>> {
     let kind = target.kind;
-    let (obj, hpa) = fetch::fetch_with_autoscaler(cluster, profile, role, &target).await?;
+    // The objects around it (Services, PDBs, claims) only for the formats that print their sections.
+    let document =
+        matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
+    let (obj, hpa, related) = match (format.reads_related(profile, role), lists) {
+        (true, None) => fetch::fetch_with_related(cluster, profile, role, &target).await?,
+        (true, Some(lists)) => {
+            let (obj, hpa) =
+                fetch::fetch_with_autoscaler(cluster, profile, role, &target, fetch::Read::Cached).await?;
+            let related = lists.as_ref().map(|lists| crate::core::related::find(profile, kind, &obj, lists));
+            (obj, hpa, related)
+        }
+        (false, _) => {
+            let (obj, hpa) =
+                fetch::fetch_with_autoscaler(cluster, profile, role, &target, fetch::Read::Cached).await?;
+            (obj, hpa, None)
+        }
+    };
     if let Some(only) = &args.container {
         if !object::container_names(&obj, kind).contains(only) {
             return Err(Error::Usage(format!(
@@ -264,16 +315,18 @@ async fn read_view<'p>(
             )));
         }
     }
-    let view = ViewOptions { container: args.container.as_deref(), autoscaler: hpa.as_ref() };
+    let view = ViewOptions {
+        container: args.container.as_deref(),
+        autoscaler: hpa.as_ref(),
+        related: related.as_ref(),
+    };
     let mut doc = project::document(profile, role, kind, &obj, &view);
     status::add_to(&mut doc, &kind.kind, &obj);
     // The images of ready pods cost a request: only for the formats that print the document.
-    let document =
-        matches!(format, GetFormat::Yaml | GetFormat::Json | GetFormat::JsonPath(_) | GetFormat::Columns(_));
     if role == RoleName::Dev && document {
         add_ready_pod_images(cluster, &target, args.container.as_deref(), &obj, &mut doc).await;
     }
-    Ok(View { live: Live { target, object: obj, autoscaler: hpa }, doc })
+    Ok(View { live: Live { target, object: obj, autoscaler: hpa, related }, doc })
 }
 
 /// `several`: the objects were named as several (a `List` for JSON and JSONPath, as kubectl).
@@ -288,6 +341,9 @@ fn print_views(
     let owners = |view: &View<'_>| {
         args.show_owners.then(|| {
             let mut rows = field_owners(profile, view.live.target.kind, &view.live.object, Some(role));
+            if let Some(related) = &view.live.related {
+                rows.extend(crate::core::owners::related_field_owners(profile, related, Some(role)));
+            }
             if let Some(only) = &args.container {
                 // `-c` shows one container; the others' owners are left out with them.
                 rows.retain(|row| match document_path(&row.field).as_slice() {
@@ -469,7 +525,7 @@ pub async fn documents(
     let mut docs = Vec::new();
     for (kind, name) in parse_targets(profile, &words)? {
         let target = Target { kind, name, namespace: cluster.namespace.clone() };
-        let view = read_view(cluster, profile, role, target, args, &GetFormat::Yaml).await?;
+        let view = read_view(cluster, profile, role, target, args, &GetFormat::Yaml, None).await?;
         docs.push((view.live.target.display(), view.doc));
     }
     Ok(docs)

@@ -187,12 +187,19 @@ async fn list_in(
         version: args.watch,
     };
     let budgets: Vec<Semaphore> = kinds.iter().map(|_| Semaphore::new(budget)).collect();
+    // `-o wide` of ops: a column per related kind that selects the pods (SVC, PDB).
+    let related_columns = match (layout.wide, &mode) {
+        (true, Mode::Table) => crate::core::related::wide_kinds(profile, role),
+        _ => Vec::new(),
+    };
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     for (kind, budget) in kinds.iter().zip(&budgets) {
         let (tx, rx) = mpsc::unbounded_channel();
         let plan = RowPlan::new(profile, role, kind).filter(|_| !sorting);
-        let partial = plan.is_some() && matches!(mode, Mode::Table | Mode::Names);
+        // The related columns of `-o wide` read the pod template's labels: whole objects then.
+        let partial =
+            plan.is_some() && matches!(mode, Mode::Table | Mode::Names) && related_columns.is_empty();
         senders.push(list::fetch_kind(cluster, kind, &query, partial, budget, tx));
         receivers.push((*kind, plan, budget, rx));
     }
@@ -201,11 +208,20 @@ async fn list_in(
             // Names need no autoscaler, unless they are sorted by documents that show it.
             RoleName::Ops if !matches!(mode, Mode::Names) || sorting => {
                 let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
-                fetch::list_autoscalers(cluster, namespace).await?
+                fetch::list_autoscalers(cluster, namespace, fetch::Read::Cached).await?
             }
             _ => Vec::new(),
         };
-        let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key);
+        let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
+        let related_lists =
+            fetch::list_related_kinds(cluster, &related_columns, namespace, fetch::Read::Cached, &|k| {
+                let header = crate::core::related::wide_headers(&[k]).concat();
+                format!("the {header} column does not show them")
+            })
+            .await?
+            .unwrap_or_default();
+        let related = RelatedColumns { kinds: &related_columns, lists: &related_lists };
+        let mut printer = Printer::new(profile, layout, mode, HpaIndex::new(&hpas), args, sort_key, related);
         printer.context = context.map(str::to_string);
         let mut versions: Vec<String> = Vec::new();
         for (kind, plan, budget, mut rx) in receivers {
@@ -312,6 +328,15 @@ struct Printer<'a> {
     context: Option<String>,
     /// That part's rows, for the one table of every context.
     rows: Vec<Vec<String>>,
+    /// `-o wide`: the related objects' columns.
+    related: RelatedColumns<'a>,
+}
+
+/// `-o wide`'s columns of related objects (ops: Services, PDBs): the kinds and their lists.
+#[derive(Default)]
+struct RelatedColumns<'a> {
+    kinds: &'a [&'a crate::model::roles::RelatedKind],
+    lists: &'a [(String, Vec<Value>)],
 }
 
 /// What one object prints, kept for sorting.
@@ -329,11 +354,16 @@ impl<'a> Printer<'a> {
         hpas: HpaIndex<'a>,
         args: &ListArgs,
         sort_key: Option<Template>,
+        related: RelatedColumns<'a>,
     ) -> Self {
         let labels = LabelColumns { keys: args.label_columns.clone(), show_labels: args.show_labels };
+        let related_headers = crate::core::related::wide_headers(related.kinds);
         let headers = match &mode {
             Mode::Columns(columns) => columns.iter().map(|c| c.header.clone()).collect(),
-            _ => layout.headers().iter().map(|h| h.to_uppercase()).chain(labels.headers()).collect(),
+            _ => (layout.headers().iter().map(|h| h.to_uppercase()))
+                .chain(related_headers)
+                .chain(labels.headers())
+                .collect(),
         };
         Printer {
             profile,
@@ -353,6 +383,7 @@ impl<'a> Printer<'a> {
             watching: args.watch,
             context: None,
             rows: Vec::new(),
+            related,
         }
     }
 
@@ -386,7 +417,7 @@ impl<'a> Printer<'a> {
 
     fn document(&self, kind: &KindInfo, obj: &Value) -> Value {
         let hpa = self.whole_hpa(kind, obj);
-        let view = ViewOptions { container: None, autoscaler: hpa.as_ref() };
+        let view = ViewOptions { container: None, autoscaler: hpa.as_ref(), related: None };
         let mut doc = project::document(self.profile, self.layout.role, kind, obj, &view);
         crate::core::status::add_to(&mut doc, &kind.kind, obj);
         match &self.context {
@@ -406,6 +437,16 @@ impl<'a> Printer<'a> {
             Mode::Table => {
                 let hpa = self.whole_hpa(kind, obj);
                 let mut rows = value_rows(self.profile, &self.layout, kind, obj, hpa.as_ref(), self.now);
+                if !self.related.kinds.is_empty() {
+                    let cells = crate::core::related::wide_cells(
+                        self.profile,
+                        self.related.kinds,
+                        kind,
+                        obj,
+                        self.related.lists,
+                    );
+                    rows.iter_mut().for_each(|row| row.extend(cells.iter().cloned()));
+                }
                 let labels = self.labels.cells(obj["metadata"]["labels"].as_object());
                 rows.iter_mut().for_each(|row| row.extend(labels.iter().cloned()));
                 Shown::Rows(rows)

@@ -112,7 +112,8 @@ async fn write_change(
     what: &str,
     change: impl FnOnce(&mut Value, &Value) -> Result<()>,
 ) -> Result<String> {
-    let live = fetch::read_for_write(cluster, profile, role, target).await?;
+    // The change is to the workload's own fields: the objects around it are not read.
+    let live = fetch::read_workload_for_write(cluster, profile, role, target).await?;
     write_live(cluster, profile, role, flags, live, what, change).await
 }
 

@@ -99,8 +99,19 @@ pub async fn read<'p>(
         )));
     };
     let target = Target { kind, name, namespace: cluster.namespace.clone() };
-    let obj = fetch::fetch(cluster, &target).await?;
-    let rows = field_owners(profile, kind, &obj, None);
+    // The objects around it (Services, PDBs, claims) in the same breath as the object.
+    let kinds = crate::core::related::kinds_with_fields(profile);
+    let (obj, lists) = tokio::try_join!(
+        fetch::fetch(cluster, &target),
+        fetch::list_related_kinds(cluster, &kinds, Some(&target.namespace), fetch::Read::Cached, &|_| {
+            "owners leaves out their fields".to_string()
+        })
+    )?;
+    let mut rows = field_owners(profile, kind, &obj, None);
+    if let Some(lists) = lists {
+        let related = crate::core::related::find(profile, kind, &obj, &lists);
+        rows.extend(crate::core::owners::related_field_owners(profile, &related, None));
+    }
     let outside = rows.iter().any(|r| !r.outside_role.is_empty());
     Ok((target, obj, rows, outside))
 }

@@ -63,7 +63,8 @@ pub async fn install(cluster: &Cluster, objects: &[Value], args: &PolicyArgs) ->
     for object in objects {
         let label = label(object);
         let live = fetch::object(cluster, object).await?;
-        let result = write::apply_object(cluster, object, FIELD_MANAGER, args.force_conflicts, true).await?;
+        let result =
+            write::objects::apply_object(cluster, object, FIELD_MANAGER, args.force_conflicts, true).await?;
         let before = match &live {
             Some(live) => output::yaml(&comparable(live, object))?,
             None => String::new(),
@@ -99,7 +100,7 @@ pub async fn install(cluster: &Cluster, objects: &[Value], args: &PolicyArgs) ->
     }
     let mut done = String::new();
     for (object, label, state) in planned {
-        write::apply_object(cluster, object, FIELD_MANAGER, args.force_conflicts, false).await?;
+        write::objects::apply_object(cluster, object, FIELD_MANAGER, args.force_conflicts, false).await?;
         done.push_str(&format!("{label} {state}\n"));
     }
     Ok(done)

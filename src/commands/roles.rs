@@ -38,6 +38,22 @@ pub fn roles(profile: &Profile, origin: &str, args: &RolesArgs) -> Result<String
                 ]);
             }
         }
+        // Fields of the objects around the workload: one entry per object, keyed by name.
+        for t in &role.related {
+            for f in &t.fields {
+                let kind = profile.related.iter().find(|k| k.root == f.root);
+                rows.push(vec![
+                    role.name.to_string(),
+                    role.manager.clone(),
+                    t.name.clone(),
+                    f.name.clone(),
+                    f.path_text(),
+                    "all".into(),
+                    kind.map(|k| format!("per {} ({}), by name", k.info.kind, k.find.as_str()))
+                        .unwrap_or_default(),
+                ]);
+            }
+        }
         for f in &role.read_only {
             rows.push(vec![
                 role.name.to_string(),

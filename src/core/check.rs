@@ -205,7 +205,7 @@ pub fn compare(
         let (a, b) = (before.cloned().unwrap_or(Value::Null), after.cloned().unwrap_or(Value::Null));
         let mut changes = Map::new();
         if let Some(kind) = profile.kind(&key.1).ok().filter(|_| status == Status::Changed) {
-            let view = ViewOptions { container: None, autoscaler: None };
+            let view = ViewOptions { container: None, autoscaler: None, related: None };
             for role in &profile.roles {
                 let doc = |obj: &Value| {
                     let mut doc = role_fields(project::document(profile, role.name, kind, obj, &view));

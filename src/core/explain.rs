@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::roles::{
     AUTOSCALER_KEY, CONTAINERS_KEY, Field, INIT_CONTAINERS_KEY, KindInfo, Profile, Role, RoleName, Root,
 };
+use crate::model::roles::{RelatedField, RelatedKind, RelatedTrait};
 
 /// A role field found from `dev.containers.env` or `ops.scaler.replicas`.
 #[derive(Debug)]
@@ -44,8 +45,31 @@ pub fn every_path(profile: &Profile, only: Option<RoleName>) -> Vec<String> {
         if role.name == RoleName::Ops {
             paths.extend(hpa::FIELDS.iter().map(|f| format!("ops.{AUTOSCALER_KEY}.{f}")));
         }
+        // Fields of the objects around the workload (`related:` sections).
+        for t in &role.related {
+            paths.extend(t.fields.iter().map(|f| format!("{}.{}.{}", role.name, t.name, f.name)));
+        }
     }
     paths
+}
+
+/// A field of a related object's section (`ops.expose.ports`), with its role, trait and kind.
+pub struct RelatedFound<'p> {
+    pub role: &'p Role,
+    pub section: &'p RelatedTrait,
+    pub field: &'p RelatedField,
+    pub kind: &'p RelatedKind,
+}
+
+/// Reads `ROLE.TRAIT.FIELD` of a related section; None when it names no such field.
+pub fn related_field<'p>(profile: &'p Profile, path: &str) -> Option<RelatedFound<'p>> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let [role, section, field] = parts.as_slice() else { return None };
+    let role = profile.roles.iter().find(|r| r.name.as_str() == *role)?;
+    let section = role.related.iter().find(|t| t.name == *section)?;
+    let field = section.fields.iter().find(|f| f.name == *field)?;
+    let kind = profile.related.iter().find(|k| k.root == field.root)?;
+    Some(RelatedFound { role, section, field, kind })
 }
 
 /// `ops.autoscaler.FIELD`: the field of the HorizontalPodAutoscaler section.
@@ -206,6 +230,14 @@ mod tests {
         assert_eq!(autoscaler_field("ops.autoscaler.maxReplicas"), Some("maxReplicas"));
         assert_eq!(autoscaler_field("ops.autoscaler.replicas"), None);
         assert_eq!(autoscaler_field("dev.autoscaler.maxReplicas"), None);
+        let ports = related_field(&p, "ops.expose.ports").unwrap();
+        assert_eq!(
+            (ports.kind.info.kind.as_str(), ports.field.segments.join(".")),
+            ("Service", "spec.ports".into())
+        );
+        assert_eq!(related_field(&p, "ops.gateway.routes").unwrap().kind.root, "httpRoute");
+        assert!(related_field(&p, "dev.expose.ports").is_none() && related_field(&p, "ops.expose").is_none());
+        assert!(every_path(&p, Some(RoleName::Dev)).contains(&"dev.claims.size".to_string()));
         let paths = every_path(&p, None);
         for path in ["dev.initContainers.image", "ops.autoscaler.metrics", "ops.scaler.replicas"] {
             assert!(paths.contains(&path.to_string()), "{path} in {paths:?}");

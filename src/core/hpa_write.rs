@@ -128,6 +128,7 @@ mod tests {
             target: Target { kind, name: "web".into(), namespace: "shop".into() },
             object: workload(),
             autoscaler: hpa.as_ref().map(Autoscaler::of),
+            related: None,
         }
     }
 

@@ -125,7 +125,7 @@ pub fn view(
     obj: &Value,
     container: Option<&str>,
 ) -> Value {
-    let opts = ViewOptions { container, autoscaler: None };
+    let opts = ViewOptions { container, autoscaler: None, related: None };
     let mut doc = without_base(project::document(profile, role, kind, obj, &opts));
     if let Some(map) = doc.as_object_mut() {
         if map.get("namespace").is_some_and(Value::is_null) {

@@ -21,6 +21,8 @@ pub mod ownership;
 pub mod policy;
 pub mod project;
 pub mod reconciler;
+pub mod related;
+pub mod related_write;
 pub mod rollout;
 pub mod rows;
 pub mod status;

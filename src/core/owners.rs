@@ -129,6 +129,61 @@ fn own_item_names(obj: &Value, kind: &KindInfo, field: &Field) -> Vec<String> {
         .collect()
 }
 
+/// Every role field of the objects around the workload (`related:` sections), with its managers,
+/// labelled as the document names it (`expose.web.ports`).
+pub fn related_field_owners(
+    profile: &Profile,
+    related: &crate::core::related::Related,
+    only: Option<RoleName>,
+) -> Vec<FieldOwners> {
+    let mut rows = Vec::new();
+    for role in profile.roles.iter().filter(|r| only.is_none_or(|o| o == r.name)) {
+        for t in &role.related {
+            for root in t.roots() {
+                for obj in related.of(root) {
+                    let entries = managed_entries(obj);
+                    let name = crate::core::related::object_name(obj);
+                    for f in t.fields_of(root) {
+                        if get_path(obj, &f.segments).is_none_or(is_empty) {
+                            continue;
+                        }
+                        let path: Vec<Step> = f.segments.iter().cloned().map(Step::Field).collect();
+                        let not_the_roles = |k: &str| f.exclude.iter().any(|e| e == k);
+                        let other: Option<&dyn Fn(&str) -> bool> =
+                            (!f.exclude.is_empty()).then_some(&not_the_roles);
+                        let managers: Vec<Holder> = entries
+                            .iter()
+                            .filter(|e| owns(&e.fields, &path, other))
+                            .map(|e| Holder {
+                                manager: e.manager.clone(),
+                                role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),
+                                operation: e.operation.clone(),
+                                subresource: e.subresource.clone(),
+                                time: e.time.clone(),
+                            })
+                            .collect();
+                        if managers.is_empty() {
+                            continue;
+                        }
+                        let outside_role = managers
+                            .iter()
+                            .filter(|h| h.role.as_deref() != Some(role.name.as_str()))
+                            .map(|h| h.manager.clone())
+                            .collect();
+                        rows.push(FieldOwners {
+                            field: format!("{}.{name}.{}", t.name, f.name),
+                            role: role.name.to_string(),
+                            managers,
+                            outside_role,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
 /// The document as YAML with each field's owners as a comment at the end of its line (for a map or
 /// list, of its key's line): `image: nginx:1  # kubectl-oam-dev (Apply), helm (Update)`. Comments
 /// are ignored when the document is applied. Owned fields the document does not show follow at
@@ -152,7 +207,12 @@ pub fn yaml_with_owners(doc: &Value, owners: &[FieldOwners]) -> String {
             })
             .collect();
         let holders = holders.join(", ");
-        let path = document_path(&row.field);
+        let mut path = document_path(&row.field);
+        // A related section's field: section → object name → field (`expose.web.ports`).
+        let related: Vec<String> = row.field.splitn(3, '.').map(str::to_string).collect();
+        if get_path(doc, &path).is_none() && related.len() == 3 && get_path(doc, &related).is_some() {
+            path = related;
+        }
         if get_path(doc, &path).is_some() {
             comments.insert(path, holders);
         } else {

@@ -15,7 +15,11 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::format::output;
-use crate::model::roles::{KindInfo, Profile, RoleName};
+
+use crate::model::roles::{KindInfo, Profile, RelatedKind, RoleName};
+
+mod selector;
+pub use selector::parse_selector;
 
 pub const FIELD_MANAGER: &str = "kubectl-oam-policy";
 
@@ -306,6 +310,91 @@ fn kind_tree(profile: &Profile, kind: &KindInfo) -> Node {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Objects around the workload (the profile's `related:` kinds)
+
+/// Which role owns each part of a related kind's objects: the roles' related fields; everything
+/// else (selectors, cluster IPs, volume names…) is no role's.
+fn related_tree(profile: &Profile, kind: &RelatedKind) -> Node {
+    let mut root = Node::map();
+    for role in &profile.roles {
+        for f in role.related.iter().flat_map(|t| t.fields_of(&kind.root)) {
+            root.insert(&f.segments, Node::Leaf(Some(role.name)));
+            for key in &f.exclude {
+                root.tool_key(&f.segments, key);
+            }
+        }
+    }
+    root.ignore_key(&strings(&["metadata", "annotations"]), LAST_APPLIED);
+    for path in BOOKKEEPING {
+        root.insert(&strings(path), Node::Ignored);
+    }
+    root
+}
+
+/// The related kinds some role has fields of, with their trees (the `bool`: related).
+fn related_trees(profile: &Profile) -> impl Iterator<Item = (&KindInfo, Node, bool)> {
+    profile
+        .related
+        .iter()
+        .filter(|k| related_owners(profile, k).next().is_some())
+        .map(|k| (&k.info, related_tree(profile, k), true))
+}
+
+/// The roles with fields of a related kind: they may create and delete its objects.
+fn related_owners<'a>(profile: &'a Profile, kind: &'a RelatedKind) -> impl Iterator<Item = RoleName> + 'a {
+    profile
+        .roles
+        .iter()
+        .filter(|r| r.related.iter().any(|t| t.fields.iter().any(|f| f.root == kind.root)))
+        .map(|r| r.name)
+}
+
+/// `related`: the request is about a related kind; `related_creators`: may this user create or
+/// delete it (a member of a role with fields of the kind)?
+fn related_variables(profile: &Profile) -> Vec<Value> {
+    let kinds: Vec<&RelatedKind> =
+        profile.related.iter().filter(|k| related_owners(profile, k).next().is_some()).collect();
+    let resources: Vec<String> = kinds.iter().map(|k| resource_id(&k.info)).collect();
+    let creators: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            let roles: Vec<String> =
+                related_owners(profile, k).map(|r| format!("variables.in_{r}")).collect();
+            format!("(variables.resource == {} && ({}))", quote(&resource_id(&k.info)), roles.join(" || "))
+        })
+        .collect();
+    vec![
+        variable(
+            "related",
+            format!("variables.resource in {}", quoted_list(resources.iter().map(String::as_str))),
+        ),
+        variable(
+            "related_creator",
+            if creators.is_empty() { "false".to_string() } else { creators.join(" || ") },
+        ),
+    ]
+}
+
+/// Objects around a workload are created and deleted by the roles that have fields of them (`ops
+/// expose` makes a Service); others may only change what their role owns.
+fn related_create_delete_validation(verb: &str) -> Value {
+    json!({
+        "expression": "!variables.related || request.operation == 'UPDATE' || variables.related_creator",
+        "messageExpression": format!("variables.who + ' may not ' + {verb} + ' ' + request.resource.resource + ': no role of theirs has fields of it; ask a cluster admin'"),
+        "reason": "Forbidden",
+    })
+}
+
+/// The resource rules of the related kinds some role has fields of.
+fn related_rules(profile: &Profile, operations: &[&str]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for k in profile.related.iter().filter(|k| related_owners(profile, k).next().is_some()) {
+        out.push(rule(k.info.group(), k.info.version(), operations, vec![k.info.resource.clone()]));
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------------------------
 // CEL
 
 fn quote(text: &str) -> String {
@@ -520,8 +609,9 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     // Per owner: (resource id, variable) of the kinds with anything that owner may change.
     let mut per_owner: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
     let mut scale_owners: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for kind in &profile.kinds {
-        let tree = kind_tree(profile, kind);
+    let workload_trees = profile.kinds.iter().map(|k| (k, kind_tree(profile, k), false));
+    let trees: Vec<(&KindInfo, Node, bool)> = workload_trees.chain(related_trees(profile)).collect();
+    for (kind, tree, is_related) in trees {
         for owner in &owners {
             let mut terms = Vec::new();
             cel.changes(&tree, Some(&[]), &Shown::default(), "oldObject", "object", *owner, 0, &mut terms);
@@ -531,7 +621,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
                 per_owner.entry(owner_key(*owner)).or_default().push((resource_id(kind), name));
             }
         }
-        if let Some(owner) = tree.owner_of(&["spec", "replicas"]) {
+        if let Some(owner) = tree.owner_of(&["spec", "replicas"]).filter(|_| !is_related) {
             scale_owners.entry(owner_key(owner)).or_default().push(resource_id(kind));
         }
     }
@@ -564,6 +654,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
             .into(),
     ));
     variables.push(variable("hpa", format!("variables.resource == {}", quote(HPA_RESOURCE))));
+    variables.extend(related_variables(profile));
     variables.push(variable("scale", "has(request.subResource) && request.subResource == 'scale'".into()));
     variables.push(variable(
         "workload_update",
@@ -642,7 +733,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
     let mut validations = Vec::new();
     if !opts.allow_create_delete {
         validations.push(json!({
-            "expression": "variables.hpa || request.operation == 'UPDATE'",
+            "expression": "variables.hpa || variables.related || request.operation == 'UPDATE'",
             "messageExpression": "variables.who + ' may not ' + (request.operation == 'CREATE' ? 'create' : 'delete') + ' ' + request.resource.resource + ': workloads are created and deleted outside the roles; ask a cluster admin'",
             "reason": "Forbidden",
         }));
@@ -691,6 +782,9 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
         "messageExpression": "variables.who + ' may not change ' + variables.denied.join('; ')",
         "reason": "Forbidden",
     }));
+    if !opts.allow_create_delete {
+        validations.push(related_create_delete_validation(verb));
+    }
 
     let mut operations = vec!["UPDATE"];
     if !opts.allow_create_delete {
@@ -720,6 +814,7 @@ fn policy_spec(profile: &Profile, opts: &Options) -> Value {
         ));
         seen.push(group_version);
     }
+    rules.extend(related_rules(profile, &operations));
     rules.push(rule(
         "autoscaling",
         "*",
@@ -827,100 +922,6 @@ pub fn render(objects: &[Value], json_output: bool) -> Result<String> {
     }
     let docs: Result<Vec<String>> = objects.iter().map(output::yaml).collect();
     Ok(docs?.join("---\n"))
-}
-
-/// A label selector (`a=b,c!=d,e in (x,y),f notin (z),g,!h`) as a LabelSelector object.
-pub fn parse_selector(text: &str) -> Result<Value> {
-    let bad = |why: &str| Error::Usage(format!("--namespace-selector \"{text}\": {why}"));
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth == 0 => return Err(bad("unbalanced ')'")),
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err(bad("unbalanced '('"));
-    }
-    parts.push(&text[start..]);
-    let valid = |s: &str| {
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && s.len() <= 317
-    };
-    let valid_value = |s: &str| s.is_empty() || valid(s);
-    let mut labels = Map::new();
-    let mut expressions = Vec::new();
-    for part in parts.iter().map(|p| p.trim()) {
-        if part.is_empty() {
-            return Err(bad("empty requirement"));
-        }
-        let set = |rest: &str| -> Result<Vec<Value>> {
-            let inner = rest
-                .trim()
-                .strip_prefix('(')
-                .and_then(|r| r.strip_suffix(')'))
-                .ok_or_else(|| bad("expected a (list, of, values)"))?;
-            inner
-                .split(',')
-                .map(|v| v.trim())
-                .map(|v| {
-                    if valid_value(v) {
-                        Ok(json!(v))
-                    } else {
-                        Err(bad(&format!("\"{v}\" is not a label value")))
-                    }
-                })
-                .collect()
-        };
-        let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
-        let (key, requirement) = if let [key, rest] = words[..] {
-            let rest = rest.trim_start();
-            if let Some(values) = rest.strip_prefix("notin") {
-                (key, json!({"key": key, "operator": "NotIn", "values": set(values)?}))
-            } else if let Some(values) = rest.strip_prefix("in") {
-                (key, json!({"key": key, "operator": "In", "values": set(values)?}))
-            } else {
-                return Err(bad(&format!("cannot read \"{part}\"")));
-            }
-        } else if let Some((key, value)) = part.split_once("!=") {
-            (key, json!({"key": key.trim(), "operator": "NotIn", "values": [value.trim()]}))
-        } else if let Some((key, value)) = part.split_once("==").or_else(|| part.split_once('=')) {
-            let (key, value) = (key.trim(), value.trim());
-            if !valid(key) || !valid_value(value) {
-                return Err(bad(&format!("cannot read \"{part}\"")));
-            }
-            if labels.insert(key.to_string(), json!(value)).is_some() {
-                return Err(bad(&format!("\"{key}\" is given twice")));
-            }
-            continue;
-        } else if let Some(key) = part.strip_prefix('!') {
-            (key, json!({"key": key.trim(), "operator": "DoesNotExist"}))
-        } else {
-            (part, json!({"key": part, "operator": "Exists"}))
-        };
-        let key = key.trim();
-        let value_ok = requirement["values"]
-            .as_array()
-            .is_none_or(|v| v.iter().all(|v| valid_value(v.as_str().unwrap_or("-"))));
-        if !valid(key) || !value_ok {
-            return Err(bad(&format!("cannot read \"{part}\"")));
-        }
-        expressions.push(requirement);
-    }
-    let mut selector = Map::new();
-    if !labels.is_empty() {
-        selector.insert("matchLabels".into(), Value::Object(labels));
-    }
-    if !expressions.is_empty() {
-        selector.insert("matchExpressions".into(), Value::Array(expressions));
-    }
-    Ok(Value::Object(selector))
 }
 
 /// What of a live object the generated one speaks about: its own top-level fields, its name and

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::hpa::{self, AUTOSCALER_KEY, Autoscaler, autoscaled_fields};
 use crate::core::ownership::{self, BASE_KEY, Base};
+use crate::core::related;
 use crate::model::object::{
     container_list, container_name, controller, get_path, get_path_mut, is_sidecar, set_path,
 };
@@ -22,6 +23,8 @@ pub struct ViewOptions<'a> {
     /// Only this container (dev).
     pub container: Option<&'a str>,
     pub autoscaler: Option<&'a Autoscaler>,
+    /// The objects around the workload (`related:`), when the view listed them.
+    pub related: Option<&'a related::Related>,
 }
 
 /// The role document of `obj`: identity, then traits in profile order, then read-only context.
@@ -81,7 +84,13 @@ pub fn document(
     if let Some(hpa) = autoscaler {
         doc.insert(AUTOSCALER_KEY.into(), hpa::section(&hpa.object));
     }
-    let read_only = read_only_section(role, kind, obj, opts);
+    // Objects around the workload: a section per related trait, keyed by object name.
+    if let Some(found) = opts.related {
+        for (name, section) in related::sections(role, found) {
+            doc.insert(name, Value::Object(section));
+        }
+    }
+    let read_only = read_only_section(profile, role, kind, obj, opts);
     if !read_only.is_empty() {
         doc.insert(READ_ONLY_KEY.into(), Value::Object(read_only));
     }
@@ -94,6 +103,9 @@ pub fn document(
     let mut base = Base::of(&units, &shown, rv);
     if let Some(hpa) = autoscaler {
         base = hpa::with_base(base, &hpa.object);
+    }
+    if let Some(found) = opts.related {
+        base = related::with_base(base, profile, role, found);
     }
     doc.insert(BASE_KEY.into(), base.to_value());
     Value::Object(doc)
@@ -111,7 +123,13 @@ fn container_document(role: &Role, container: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptions) -> Map<String, Value> {
+fn read_only_section(
+    profile: &Profile,
+    role: &Role,
+    kind: &KindInfo,
+    obj: &Value,
+    opts: &ViewOptions,
+) -> Map<String, Value> {
     let hpa = opts.autoscaler;
     let mut out = Map::new();
     for field in role.read_only.iter().filter(|f| f.applies_to(&kind.kind)) {
@@ -136,6 +154,11 @@ fn read_only_section(role: &Role, kind: &KindInfo, obj: &Value, opts: &ViewOptio
             .collect();
         if !sidecars.is_empty() {
             out.insert(SIDECARS_KEY.into(), json!(sidecars));
+        }
+    }
+    if let Some(found) = opts.related {
+        for (key, value) in related::read_only_entries(profile, role, kind, obj, found) {
+            out.insert(key.into(), value);
         }
     }
     if let Some(hpa) = hpa {
@@ -312,90 +335,6 @@ fn decode(field: &Field, value: &Value, at: &[String]) -> Result<Value, DocProbl
             Some(problem) => Err(problem),
             None => Ok(value.clone()),
         },
-    }
-}
-
-/// Resource limits and requests are quantities: one the server cannot read is refused naming its
-/// field (the server's own message names none).
-fn quantity_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
-    if field.path.segments.last().map(String::as_str) != Some("resources") {
-        return None;
-    }
-    ["limits", "requests"].iter().find_map(|list| {
-        let amounts = value.get(*list)?.as_object()?;
-        amounts.iter().find_map(|(name, amount)| {
-            let ok = match amount {
-                Value::Number(_) => true,
-                Value::String(s) => is_quantity(s),
-                _ => false,
-            };
-            let here: Vec<String> = at.iter().cloned().chain([list.to_string(), name.clone()]).collect();
-            (!ok).then(|| {
-                DocProblem::at(
-                    &here,
-                    format!(
-                        "{}: {amount} is not a quantity; write a number with an optional unit, e.g. 250m, 0.5, 1Gi or 512M",
-                        here.join(".")
-                    ),
-                )
-            })
-        })
-    })
-}
-
-/// Kubernetes' quantity syntax, as resource.ParseQuantity reads it (surrounding blanks trimmed): an
-/// optionally signed decimal number, then a binary (Ki…Ei) or decimal (n, u, m, k, M…E) suffix or
-/// an exponent (e3, E-2).
-pub fn is_quantity(text: &str) -> bool {
-    let s = text.trim();
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let end = unsigned.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(unsigned.len());
-    let (number, suffix) = unsigned.split_at(end);
-    let exponent = suffix
-        .strip_prefix(['e', 'E'])
-        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
-    const SUFFIXES: [&str; 16] =
-        ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"];
-    // The number may be empty ("Gi", "-" read as 0), the text may not.
-    !s.is_empty() && number.matches('.').count() <= 1 && (SUFFIXES.contains(&suffix) || exponent)
-}
-
-/// Fields whose values are text, whole or per key/item. A number or boolean written there unquoted
-/// would be re-typed, or refused by the server with a message naming no field.
-fn text_problem(field: &Field, value: &Value, at: &[String]) -> Option<DocProblem> {
-    let last = field.path.segments.last().map(String::as_str).unwrap_or_default();
-    let not_text = |v: &Value, at: Vec<String>| match v {
-        Value::String(_) => None,
-        Value::Number(_) | Value::Bool(_) | Value::Null => {
-            let shown = if v.is_null() { String::new() } else { v.to_string() };
-            let what = if v.is_number() {
-                "a number"
-            } else if v.is_boolean() {
-                "a boolean"
-            } else {
-                "empty (null)"
-            };
-            Some(DocProblem::at(
-                &at,
-                format!("{}: {last} are text, and this is {what}; quote it: \"{shown}\"", at.join(".")),
-            ))
-        }
-        _ => None,
-    };
-    let child = |k: String| {
-        let mut here = at.to_vec();
-        here.push(k);
-        here
-    };
-    match (last, value) {
-        ("labels" | "annotations" | "nodeSelector", Value::Object(m)) => {
-            m.iter().find_map(|(k, v)| not_text(v, child(k.clone())))
-        }
-        ("command" | "args", Value::Array(items)) => {
-            items.iter().enumerate().find_map(|(i, v)| not_text(v, child(i.to_string())))
-        }
-        _ => None,
     }
 }
 
@@ -769,6 +708,11 @@ fn check_document(
             problems.extend(check_group(role, kind, key, value));
             continue;
         }
+        // A section of objects around the workload: written to those objects (`related_write`).
+        if let Some(t) = role.related.iter().find(|t| t.name == *key) {
+            problems.extend(related::check_section(t, value));
+            continue;
+        }
         if key == AUTOSCALER_KEY && profile.role_of_key(key) == Some(role_name) {
             match autoscaled_fields(role, kind).next() {
                 Some(_) => problems.extend(hpa::check_section(value)),
@@ -850,6 +794,7 @@ fn document_keys(role: &Role, kind: &KindInfo) -> Vec<String> {
         keys.extend(CONTAINER_LISTS.map(str::to_string));
     }
     keys.extend(role.object_traits(&kind.kind).map(|(t, _)| t.to_string()));
+    keys.extend(role.related.iter().map(|t| t.name.clone()));
     keys
 }
 
@@ -975,5 +920,9 @@ pub fn without_tool_keys(profile: &Profile, kind: &KindInfo, obj: &Value) -> Val
 }
 
 pub(crate) mod items;
+mod values;
+pub use values::is_quantity;
+use values::{quantity_problem, text_problem};
+
 #[cfg(test)]
 mod tests;

@@ -200,7 +200,7 @@ pub fn value_rows(
     hpa: Option<&Autoscaler>,
     now: Timestamp,
 ) -> Vec<Vec<String>> {
-    let view = ViewOptions { container: None, autoscaler: hpa };
+    let view = ViewOptions { container: None, autoscaler: hpa, related: None };
     let doc = project::document(profile, layout.role, kind, obj, &view);
     let common = Common {
         namespace: obj["metadata"]["namespace"].as_str().unwrap_or_default(),

@@ -49,12 +49,13 @@ fn replace(value: &mut Value, path: &[Value], new: Value) {
 fn derive_all(profile: &Profile, kind: &KindInfo, obj: &Value, hpas: &[Value]) {
     let hpa = Autoscaler::targeting(hpas, kind, obj);
     for role in RoleName::ALL {
-        let view = ViewOptions { container: Some("app"), autoscaler: hpa.as_ref() };
+        let view = ViewOptions { container: Some("app"), autoscaler: hpa.as_ref(), related: None };
         let doc = project::document(profile, role, kind, obj, &view);
         let live = Live {
             target: Target { kind, name: "web".into(), namespace: "shop".into() },
             object: obj.clone(),
             autoscaler: hpa.clone(),
+            related: None,
         };
         let writer = Writer::new(profile, role, None, true).unwrap();
         for doc in [doc.clone(), without_base(doc.clone())] {

@@ -58,8 +58,11 @@ pub fn document_keys(profile: &Profile, role: RoleName) -> Vec<String> {
         .iter()
         .any(|kind| crate::core::hpa::has_section(profile, role, kind))
         .then(|| AUTOSCALER_KEY.to_string());
+    // Sections of the objects around the workload (Services, PDBs, claims…).
+    let related = definition.related.iter().map(|t| t.name.clone());
     for key in traits
         .chain(autoscaler)
+        .chain(related)
         .chain(CONTEXT_KEYS.iter().map(|k| k.to_string()))
         .chain([METADATA_KEY.to_string()])
     {

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::core::hpa::{self, Autoscaler};
 use crate::core::ownership::{self, BASE_KEY, Base, Current, Intent, Permissions, WritePlan};
 use crate::core::project::{self, DocProblem, ViewOptions};
+use crate::core::related::Related;
 use crate::error::{Error, Result};
 use crate::model::managed::{Step, managed_entries};
 use crate::model::object;
@@ -71,6 +72,8 @@ pub struct Live<'p> {
     pub target: Target<'p>,
     pub object: Value,
     pub autoscaler: Option<Autoscaler>,
+    /// The objects around it (Services, PDBs, claims…), when the role's document has them.
+    pub related: Option<Related>,
 }
 
 impl Live<'_> {
@@ -79,7 +82,8 @@ impl Live<'_> {
     }
 
     pub fn document(&self, profile: &Profile, role: RoleName, container: Option<&str>) -> Value {
-        let view = ViewOptions { container, autoscaler: self.autoscaler.as_ref() };
+        let view =
+            ViewOptions { container, autoscaler: self.autoscaler.as_ref(), related: self.related.as_ref() };
         project::document(profile, role, self.target.kind, &self.object, &view)
     }
 
@@ -573,6 +577,7 @@ mod tests {
                            "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "7"},
                            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}}}}),
             autoscaler: None,
+            related: None,
         };
         let writer = Writer::new(&profile, RoleName::Dev, None, false).unwrap();
         let with_value = |bytes: usize| {
@@ -640,6 +645,7 @@ mod tests {
             target: Target { kind, name: "web".into(), namespace: "shop".into() },
             object: obj.clone(),
             autoscaler: None,
+            related: None,
         };
         let writer = Writer::new(&p, RoleName::Ops, None, false).unwrap();
         let mut doc = live.document(&p, RoleName::Ops, None);

@@ -6,6 +6,7 @@
 
 pub mod managed;
 pub mod object;
+pub mod related;
 pub mod roles;
 pub mod schema;
 pub mod target;

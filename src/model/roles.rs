@@ -3,10 +3,7 @@
 //! Views, writes, owners and completion all read a [`Profile`]; no other module knows which field
 //! belongs to which role. The built-in profile is `src/model/profile.yaml`.
 
-use std::collections::BTreeMap;
 use std::fmt;
-
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::yaml::{self, MAX_PROFILE_BYTES};
@@ -138,7 +135,7 @@ impl FieldPath {
     /// included) and the labels and annotations. Identity, ownership, lifecycle and status are the
     /// server's and the controllers'; a role owning `metadata.ownerReferences` could hand the object
     /// to the garbage collector. The error says what the path is.
-    fn check_ownable(&self) -> std::result::Result<(), String> {
+    pub(crate) fn check_ownable(&self) -> std::result::Result<(), String> {
         let refuse = |what: &str| {
             Err(format!(
                 "\"{self}\" is {what}, which no role may own; roles own fields under spec (container., pod., template.spec), metadata.labels and metadata.annotations"
@@ -389,6 +386,8 @@ pub struct Role {
     pub description: String,
     pub traits: Vec<Trait>,
     pub read_only: Vec<Field>,
+    /// Traits of objects around the workload (`related:` roots), each a section keyed by object name.
+    pub related: Vec<RelatedTrait>,
 }
 
 impl Role {
@@ -484,6 +483,8 @@ impl KindInfo {
 pub struct Profile {
     pub kinds: Vec<KindInfo>,
     pub roles: Vec<Role>,
+    /// Objects around the workload that roles have fields of (`related:`).
+    pub related: Vec<RelatedKind>,
     /// Where it came from, for `kubectl oam roles` and error messages.
     pub source: String,
     /// The text it was read from.
@@ -512,6 +513,9 @@ impl Profile {
                 .iter()
                 .find(|r| r.traits.iter().flat_map(|t| &t.fields).any(|f| f.autoscaled))
                 .map(|r| r.name);
+        }
+        if let Some(role) = self.roles.iter().find(|r| r.related.iter().any(|t| t.name == key)) {
+            return Some(role.name);
         }
         self.roles.iter().find(|r| r.has_document_key(key)).map(|r| r.name)
     }
@@ -580,7 +584,21 @@ impl Profile {
                 schema: None,
             });
         }
+        let mut related_kinds = Vec::new();
+        for (root, r) in raw.related {
+            if related_kinds.iter().any(|k: &RelatedKind| k.root == root) {
+                return Err(bad(format!("related.{root}: named twice")));
+            }
+            related_kinds.push(RelatedKind::parse(&root, r).map_err(bad)?);
+        }
+        // Related paths are checked against their kinds' schemas when a profile loads (the built-in
+        // profile by a test).
+        let check_related = text != BUILTIN_PROFILE;
         let known_kind = |kind: &str| kinds.iter().any(|k| k.kind == kind);
+        // Every role first: a missing one is the news, not a field of another role.
+        if let Some(name) = RoleName::ALL.iter().find(|n| !raw.roles.contains_key(n.as_str())) {
+            return Err(bad(format!("roles.{name} is missing")));
+        }
         let mut roles = Vec::new();
         for name in RoleName::ALL {
             let raw_role =
@@ -663,6 +681,7 @@ impl Profile {
                 Ok(out)
             };
             let mut traits = Vec::new();
+            let mut related_traits = Vec::new();
             for (trait_name, fields) in &raw_role.traits.0 {
                 let at = format!("roles.{name}.traits.{trait_name}");
                 if IDENTITY_KEYS.contains(&trait_name.as_str())
@@ -671,6 +690,20 @@ impl Profile {
                     || trait_name == AUTOSCALER_KEY
                 {
                     return Err(bad(format!("{at}: \"{trait_name}\" is reserved for the document")));
+                }
+                // Fields of objects around the workload (`related:` roots): a section of their own.
+                let plain: Vec<(String, String, Vec<String>, bool)> = (fields.0.iter())
+                    .map(|(n, f)| {
+                        let workload_only =
+                            f.kinds.is_some() || f.autoscaled || f.reason.is_some() || !f.keys.is_empty();
+                        (n.clone(), f.path.clone(), f.exclude.clone(), workload_only)
+                    })
+                    .collect();
+                if let Some(t) = RelatedTrait::parse(&related_kinds, &at, trait_name, &plain, check_related)
+                    .map_err(bad)?
+                {
+                    related_traits.push(t);
+                    continue;
                 }
                 let fields = parse_fields(&at, fields, true)?;
                 let per_container = fields.iter().filter(|f| f.path.root == Root::Container).count();
@@ -694,6 +727,7 @@ impl Profile {
                 description: raw_role.description.clone(),
                 traits,
                 read_only,
+                related: related_traits,
             });
         }
         if let Some(extra) = raw.roles.keys().find(|r| !RoleName::ALL.iter().any(|n| n.as_str() == *r)) {
@@ -717,11 +751,14 @@ impl Profile {
                 roles[0].group
             )));
         }
-        for t in &roles[0].traits {
-            if roles[1].traits.iter().any(|o| o.name == t.name) {
+        let names = |r: &Role| -> Vec<String> {
+            r.traits.iter().map(|t| t.name.clone()).chain(r.related.iter().map(|t| t.name.clone())).collect()
+        };
+        let other_names = names(&roles[1]);
+        for t in names(&roles[0]) {
+            if other_names.contains(&t) {
                 return Err(bad(format!(
-                    "trait \"{}\" is in both roles; a document key must name one role",
-                    t.name
+                    "trait \"{t}\" is in both roles; a document key must name one role"
                 )));
             }
         }
@@ -738,7 +775,16 @@ impl Profile {
                 }
             }
         }
-        let profile = Profile { kinds, roles, source: source.to_string(), text: text.to_string() };
+        let related_traits: Vec<(String, &RelatedTrait)> =
+            roles.iter().flat_map(|r| r.related.iter().map(|t| (r.name.to_string(), t))).collect();
+        RelatedTrait::check_overlaps(&related_traits).map_err(bad)?;
+        let profile = Profile {
+            kinds,
+            roles,
+            related: related_kinds,
+            source: source.to_string(),
+            text: text.to_string(),
+        };
         profile.check_overlaps().map_err(bad)?;
         // Every path must exist in its kind's schema; the built-in kinds' schemas need no cluster
         // (custom kinds are checked against the server's when the profile is loaded). The built-in
@@ -805,111 +851,49 @@ impl Profile {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawProfile {
-    #[allow(dead_code)]
-    api_version: String,
-    kind: String,
-    kinds: IndexedMap<RawKind>,
-    roles: BTreeMap<String, RawRole>,
+// ------------------------------------------------------------------------------------------------
+// Objects around the workload (`related:`): the types; reading and checking them is `model::related`.
+
+/// How the objects of a related kind are found from the workload (never from ownerReferences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// Its selector selects the pod template's labels (Service: `spec.selector`; PodDisruptionBudget:
+    /// `spec.selector` as a label selector).
+    SelectsPods,
+    /// Its backends name a Service found by `SelectsPods` (Ingress, HTTPRoute).
+    RoutesToServices,
+    /// A volume of the pod template claims it (`persistentVolumeClaim.claimName`).
+    MountedByPods,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawKind {
-    api_version: String,
-    resource: String,
-    #[serde(default)]
-    names: Vec<String>,
-    template: String,
+/// One entry of `related:`: a root name of field paths and the kind it stands for.
+#[derive(Debug, Clone)]
+pub struct RelatedKind {
+    /// The root in field paths (`service`).
+    pub root: String,
+    pub info: KindInfo,
+    pub find: Find,
+    /// A kind whose API may be absent (a CRD, like Gateway API's HTTPRoute): a list that answers
+    /// 404 means "not installed", not an error.
+    pub optional: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawRole {
-    manager: String,
-    group: Option<String>,
-    #[serde(default)]
-    description: String,
-    traits: BTreeMapOrdered<BTreeMapOrdered<RawField>>,
-    #[serde(default)]
-    read_only: BTreeMapOrdered<RawField>,
+/// A role field of a related object: `root.segments` (from the object root).
+#[derive(Debug, Clone)]
+pub struct RelatedField {
+    /// The key in the object's entry of the section.
+    pub name: String,
+    pub root: String,
+    pub segments: Vec<String>,
+    /// Map keys never shown or written (set by tools and controllers).
+    pub exclude: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawField {
-    path: String,
-    kinds: Option<Vec<String>>,
-    #[serde(default)]
-    exclude: Vec<String>,
-    #[serde(default)]
-    autoscaled: bool,
-    reason: Option<String>,
-    #[serde(default)]
-    keys: Vec<String>,
-    #[serde(rename = "where")]
-    where_: Option<RawHas>,
-    unless: Option<RawHas>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHas {
-    has: String,
-}
-
-/// A YAML mapping read in document order (the order fields are shown in).
-struct BTreeMapOrdered<T>(Vec<(String, T)>);
-
-impl<T> Default for BTreeMapOrdered<T> {
-    fn default() -> Self {
-        BTreeMapOrdered(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for BTreeMapOrdered<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
-            type Value = BTreeMapOrdered<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                while let Some((k, v)) = map.next_entry::<String, T>()? {
-                    if !seen.insert(k.clone()) {
-                        return Err(serde::de::Error::custom(format!("duplicate key \"{k}\"")));
-                    }
-                    out.push((k, v));
-                }
-                Ok(BTreeMapOrdered(out))
-            }
-        }
-        d.deserialize_map(Visitor(std::marker::PhantomData))
-    }
-}
-
-type IndexedMap<T> = BTreeMapOrdered<T>;
-
-impl<T> IntoIterator for BTreeMapOrdered<T> {
-    type Item = (String, T);
-    type IntoIter = std::vec::IntoIter<(String, T)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<T> BTreeMapOrdered<T> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+/// A trait of related fields: the document section `name:`, keyed by object name.
+#[derive(Debug, Clone)]
+pub struct RelatedTrait {
+    pub name: String,
+    pub fields: Vec<RelatedField>,
 }
 
 /// Names a field the server reports (`.spec.template.spec.containers[name="app"].image`) the way role
@@ -966,7 +950,9 @@ fn split_server_path(path: &str) -> Vec<String> {
     out
 }
 
+pub(crate) mod raw;
 pub mod split;
+use raw::{BTreeMapOrdered, RawField, RawProfile};
 
 #[cfg(test)]
 mod tests;

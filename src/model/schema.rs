@@ -75,6 +75,13 @@ impl KindSchema {
             ("autoscaling/v2", "HorizontalPodAutoscaler") => probe::<autoscaling::HorizontalPodAutoscaler>,
             ("v1", "ReplicationController") => probe::<core::ReplicationController>,
             ("v1", "PodTemplate") => probe::<core::PodTemplate>,
+            // Objects around the workload (the profile's `related:` kinds).
+            ("v1", "Service") => probe::<core::Service>,
+            ("v1", "PersistentVolumeClaim") => probe::<core::PersistentVolumeClaim>,
+            ("networking.k8s.io/v1", "Ingress") => probe::<k8s_openapi::api::networking::v1::Ingress>,
+            ("policy/v1", "PodDisruptionBudget") => {
+                probe::<k8s_openapi::api::policy::v1::PodDisruptionBudget>
+            }
             _ => return None,
         };
         Some(KindSchema::Builtin(probe))

@@ -18,6 +18,7 @@ mod neighbours;
 mod ownership;
 mod policy;
 mod reconcilers;
+mod related;
 mod review;
 mod review_recon;
 mod server_errors;

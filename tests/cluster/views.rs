@@ -200,14 +200,19 @@ fn a_view_is_one_request_and_the_ops_view_adds_one_hpa_list() {
     // The first call also reads the cluster's role profile; later calls use the cache.
     let first = requests("dev");
     assert!(first.iter().any(|l| l.contains("configmaps/kubectl-oam-profile")), "{first:?}");
+    // Beside the object (ops: and the HPA list), one list per related kind the document shows, sent at
+    // once: dev Services, Ingresses, HTTPRoutes (404 without Gateway API) and claims; ops also PDBs.
     let dev = requests("dev");
-    assert_eq!(dev.len(), 1, "{dev:?}");
+    assert_eq!(dev.len(), 5, "{dev:?}");
+    let object: Vec<&String> = dev.iter().filter(|l| !is_related_list(l)).collect();
+    assert_eq!(object.len(), 1, "{dev:?}");
     assert!(
-        dev[0].contains(&format!("GET /apis/apps/v1/namespaces/{}/deployments/web 200", ns.name)),
+        object[0].contains(&format!("GET /apis/apps/v1/namespaces/{}/deployments/web 200", ns.name)),
         "{dev:?}"
     );
     let ops = requests("ops");
-    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(ops.len(), 7, "{ops:?}");
+    assert_eq!(ops.iter().filter(|l| !is_related_list(l)).count(), 2, "{ops:?}");
     assert!(ops.iter().any(|l| l.contains("horizontalpodautoscalers")), "{ops:?}");
     assert!(
         dev.iter().chain(&ops).all(|l| !l.contains("/apis?") && !l.ends_with("/apis 200")),
@@ -377,4 +382,12 @@ fn errors_are_one_line_and_say_what_to_do() {
     assert!(err.starts_with("error: cannot reach the cluster at https://127.0.0.1:1"), "{err}");
     let err = ns.oam(&["dev", "get", "deploy/web", "--kubeconfig", "/nonexistent/kubeconfig"]).error();
     assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
+}
+
+/// The lists of the related kinds (Services, Ingresses, HTTPRoutes, PDBs, claims) a view sends beside
+/// the object, all at once.
+fn is_related_list(line: &str) -> bool {
+    ["/services?", "/ingresses?", "/httproutes?", "/poddisruptionbudgets?", "/persistentvolumeclaims?"]
+        .iter()
+        .any(|r| line.contains(r))
 }

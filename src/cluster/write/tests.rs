@@ -28,7 +28,12 @@ fn web(rv: &str, env: Value, dev_env: &[&str]) -> Value {
 
 fn live_of(object: Value) -> Live<'static> {
     let kind: &'static KindInfo = Box::leak(Box::new(Profile::builtin().kind("deploy").unwrap().clone()));
-    Live { target: Target { kind, name: "web".into(), namespace: "shop".into() }, object, autoscaler: None }
+    Live {
+        target: Target { kind, name: "web".into(), namespace: "shop".into() },
+        object,
+        autoscaler: None,
+        related: None,
+    }
 }
 
 fn env3(w: &str, y: &str) -> Value {

@@ -30,7 +30,7 @@ pub use adopt::{Moved, adopt, release};
 pub use base::{BASE_KEY, Base};
 pub use patch::{follow, insert_units, json_pointer, order_like, without_units, write_patch};
 pub use plan::{Current, HeldRemoval, Intent, Permissions, Stale, WritePlan, holders, plan};
-pub use units::{Unit, Units, field_units, reserved_held, units};
+pub use units::{Unit, Units, field_units, field_units_in, reserved_held, units};
 
 #[cfg(test)]
 mod tests;

@@ -180,6 +180,24 @@ pub fn field_units(obj: &Value, fields: impl IntoIterator<Item = (String, Vec<St
     out
 }
 
+/// [`field_units`] of an object whose keyed lists `schema` names (a related object's: a Service's
+/// `ports` are keyed by port and protocol, not by a container's).
+/// `exclude`: keys of a map field that are not the role's (tool-written annotations).
+pub fn field_units_in<'a>(
+    obj: &Value,
+    fields: impl IntoIterator<Item = (String, Vec<String>, &'a [String])>,
+    schema: Option<&KindSchema>,
+) -> Units {
+    let mut out = Units::default();
+    for (label, path, exclude) in fields {
+        if let Some(v) = get_path(obj, &path) {
+            let other = OtherKeys { exclude, reserved: Vec::new() };
+            decompose(&mut out, self::fields(&path), label, v, &other, schema);
+        }
+    }
+    out
+}
+
 /// The keys of the keyed list at `path`: from the kind's schema when it has one (a custom kind's),
 /// else the built-in kinds' known ones.
 fn keys_of(path: &[Step], schema: Option<&KindSchema>) -> Option<Vec<String>> {

@@ -240,7 +240,8 @@ fn writes_to_controlled_objects_are_denied() {
         [
             "variables.controller.size() == 0",
             "!variables.scale_of_controlled",
-            "variables.denied.size() == 0"
+            "variables.denied.size() == 0",
+            "!variables.related || request.operation == 'UPDATE' || variables.related_creator"
         ]
     );
     assert!(

@@ -79,11 +79,21 @@ fn container_filter_and_autoscaler() {
     let kind = p.kind("deploy").unwrap();
     let hpa =
         Autoscaler::of(&json!({"metadata": {"name": "web"}, "spec": {"minReplicas": 2, "maxReplicas": 5}}));
-    let dev =
-        document(&p, RoleName::Dev, kind, &obj, &ViewOptions { container: Some("proxy"), autoscaler: None });
+    let dev = document(
+        &p,
+        RoleName::Dev,
+        kind,
+        &obj,
+        &ViewOptions { container: Some("proxy"), autoscaler: None, related: None },
+    );
     assert_eq!(dev["containers"], json!({"proxy": {"image": "envoy:1"}}));
-    let ops =
-        document(&p, RoleName::Ops, kind, &obj, &ViewOptions { container: None, autoscaler: Some(&hpa) });
+    let ops = document(
+        &p,
+        RoleName::Ops,
+        kind,
+        &obj,
+        &ViewOptions { container: None, autoscaler: Some(&hpa), related: None },
+    );
     assert_eq!(
         ops["readOnly"]["autoscaler"],
         json!({"name": "web", "holds": ["scaler.replicas"], "current": {"scaler.replicas": 3}})
@@ -100,7 +110,7 @@ fn container_filter_and_autoscaler() {
         messages(&decode(&p, RoleName::Ops, &obj, &fractional).unwrap_err()),
         ["autoscaler.behavior.scaleUp.policies.0.value: 1.5 is not a whole number (if it is text, quote it)"]
     );
-    let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa) };
+    let with_hpa = ViewOptions { container: None, autoscaler: Some(&hpa), related: None };
     assert!(document(&p, RoleName::Dev, kind, &obj, &with_hpa).get("autoscaler").is_none(), "never for dev");
     let dev_doc = json!({"kind": "Deployment", "name": "web", "autoscaler": {"maxReplicas": 3}});
     assert!(
@@ -374,7 +384,7 @@ fn init_containers_and_sidecars_are_in_the_dev_document() {
     );
     assert_eq!(named_containers(&doc), ["app", "proxy", "migrate", "log"]);
     // -c finds an init container; the document then holds only it.
-    let only = ViewOptions { container: Some("log"), autoscaler: None };
+    let only = ViewOptions { container: Some("log"), autoscaler: None, related: None };
     let one = document(&p, RoleName::Dev, kind, &obj, &only);
     assert_eq!(one.get("containers"), None);
     assert_eq!(one["initContainers"], json!({"log": {"image": "fluent:1", "env": {"TO": "x"}}}));

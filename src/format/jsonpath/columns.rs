@@ -68,6 +68,43 @@ impl Template {
     }
 }
 
+impl Template {
+    /// May the template read one of `keys` at the root of a document? Also true for a path whose
+    /// first key cannot be told (`{..name}`, `{.*}`, `{@}`): it may read any. `list` as in
+    /// [`Template::document_keys`]; a path into the `List` itself (`{.kind}`) reads no document.
+    pub fn may_read(&self, list: bool, keys: &[&str]) -> bool {
+        parts_may_read(&self.parts, list, keys)
+    }
+}
+
+fn parts_may_read(parts: &[Part], list: bool, keys: &[&str]) -> bool {
+    parts.iter().any(|part| match part {
+        Part::Text(_) => false,
+        Part::Path(path) => path_may_read(path, list, keys),
+        // `{range .items[*]}`: the body reads each document; any other range's body reads below
+        // what its path found, which the path's own answer covers.
+        Part::Range(path, body) => match list && over_items(path) {
+            true => parts_may_read(body, false, keys),
+            false => path_may_read(path, list, keys),
+        },
+    })
+}
+
+fn path_may_read(path: &Path, list: bool, keys: &[&str]) -> bool {
+    let steps = steps(path);
+    let rest = match (list, steps.as_slice()) {
+        (false, all) => all,
+        (true, [Step::Field(items), pick, rest @ ..]) if items == "items" && picks_items(pick) => rest,
+        // The List's own fields.
+        (true, [Step::Field(_), ..]) => return false,
+        (true, _) => return true,
+    };
+    match rest.first() {
+        Some(Step::Field(name)) => keys.contains(&name.as_str()),
+        _ => true,
+    }
+}
+
 fn collect(parts: &[Part], list: bool, keys: &mut Vec<(String, String)>) {
     for part in parts {
         match part {
@@ -132,6 +169,25 @@ mod tests {
         );
         assert!(custom_columns("").is_err());
         assert!(custom_columns("A:.a[").unwrap_err().starts_with("custom column \"A\""));
+    }
+
+    #[test]
+    fn whether_a_template_may_read_some_keys() {
+        let may = |text: &str, list: bool| parse(text).unwrap().may_read(list, &["expose", "readOnly"]);
+        assert!(!may("{.containers.app.image}", false));
+        assert!(!may("{.name} {.replicas}", false));
+        assert!(may("{.expose.web.ports}", false));
+        assert!(may("{.readOnly.endpoints}", false));
+        assert!(may("{..ports}", false), "a recursive path may read any key");
+        assert!(may("{.*}", false));
+        assert!(may("{@}", false));
+        assert!(may("{range .expose.*}{.type}{end}", false));
+        assert!(!may("{range .containers.*}{.image}{end}", false));
+        assert!(!may("{.items[*].name}", true));
+        assert!(!may("{.kind}", true), "the List's own field");
+        assert!(may("{.items[*].expose}", true));
+        assert!(may("{range .items[*]}{.readOnly}{end}", true));
+        assert!(!may("{range .items[*]}{.name}{end}", true));
     }
 
     #[test]
