@@ -78,7 +78,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(dispatch(cli))
+    let outcome = runtime.block_on(dispatch(cli));
+    if outcome.is_ok() {
+        cluster::fetch::flush_warnings();
+    }
+    outcome
 }
 
 fn print(text: String) -> Result<Outcome> {

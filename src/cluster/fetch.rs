@@ -240,7 +240,21 @@ fn warn_left_out(resource: &str, namespace: Option<&str>, why: &str, what: &str)
         Some(ns) => format!("in namespace \"{ns}\""),
         None => "in any namespace".to_string(),
     };
-    eprintln!("warning: cannot list {resource} {place} ({why}): {what}");
+    let line = format!("warning: cannot list {resource} {place} ({why}): {what}");
+    DEFERRED.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+}
+
+/// The warnings of lists left out wait until the command's own reads have succeeded: a command that
+/// fails prints its one error line, not a warning per list that failed for the same reason.
+static DEFERRED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Prints the warnings held so far (the command got what it needed), once each.
+pub fn flush_warnings() {
+    let lines = std::mem::take(&mut *DEFERRED.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut seen = std::collections::HashSet::new();
+    for line in lines.into_iter().filter(|l| seen.insert(l.clone())) {
+        eprintln!("{line}");
+    }
 }
 
 /// Does the role have fields an autoscaler may hold on this kind (the ops role's replicas)?

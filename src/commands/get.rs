@@ -152,6 +152,7 @@ async fn watch_views(
         })
         .collect();
     let mut printed = !text.is_empty();
+    crate::cluster::fetch::flush_warnings();
     follow(cluster, &watches, |kind, obj| {
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let Some(before) =
@@ -254,7 +255,9 @@ impl GetFormat {
             GetFormat::Yaml | GetFormat::Json => true,
             GetFormat::JsonPath(t) => t.may_read(false, &keys) || t.may_read(true, &keys),
             GetFormat::Columns(columns) => columns.iter().any(|c| c.path.may_read(false, &keys)),
-            GetFormat::Apply | GetFormat::Name | GetFormat::Wide => false,
+            // `-o wide`: the columns of related kinds that select the pods (SVC, PDB), as `list`.
+            GetFormat::Wide => !crate::core::related::wide_kinds(profile, role).is_empty(),
+            GetFormat::Apply | GetFormat::Name => false,
         }
     }
 }
@@ -389,6 +392,7 @@ fn print_views(
             let headers =
                 Layout { role, wide: true, all_namespaces: false, with_controller: false }.headers();
             let container_column = headers.iter().position(|h| *h == "container");
+            let related_kinds = crate::core::related::wide_kinds(profile, role);
             let mut rows = Vec::new();
             for view in views {
                 let live = &view.live;
@@ -409,10 +413,15 @@ fn print_views(
                     }),
                     _ => true,
                 }));
+                let related_cells = crate::core::related::found_cells(&related_kinds, live.related.as_ref());
                 let label_cells = labels.cells(live.object["metadata"]["labels"].as_object());
-                rows[start..].iter_mut().for_each(|row| row.extend(label_cells.iter().cloned()));
+                rows[start..].iter_mut().for_each(|row| {
+                    row.extend(related_cells.iter().cloned());
+                    row.extend(label_cells.iter().cloned())
+                });
             }
             let mut headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+            headers.extend(crate::core::related::wide_headers(&related_kinds));
             headers.extend(labels.headers());
             let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
             let table = output::table(&headers, rows);

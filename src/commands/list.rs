@@ -262,6 +262,7 @@ async fn list_in(
                 (*kind, query)
             })
             .collect();
+        crate::cluster::fetch::flush_warnings();
         follow(cluster, &watches, |kind, obj| printer.change(kind, obj, out)).await?;
         Ok(printer.collected())
     };

@@ -91,11 +91,15 @@ pub fn wide_cells(
     workload: &Value,
     lists: &[(String, Vec<Value>)],
 ) -> Vec<String> {
-    let found = find(profile, kind, workload, lists);
+    found_cells(kinds, Some(&find(profile, kind, workload, lists)))
+}
+
+/// The cells of [`wide_kinds`]' columns from the objects already found (None: none read).
+pub fn found_cells(kinds: &[&RelatedKind], found: Option<&Related>) -> Vec<String> {
     kinds
         .iter()
         .map(|k| {
-            let names: Vec<&str> = found.of(&k.root).iter().map(object_name).collect();
+            let names: Vec<&str> = found.map_or(&[][..], |f| f.of(&k.root)).iter().map(object_name).collect();
             if names.is_empty() { "<none>".to_string() } else { names.join(",") }
         })
         .collect()

@@ -334,7 +334,13 @@ fn help_lists_only_what_a_role_can_do_and_one_version_string() {
     let commands = |role: &str| -> Vec<String> {
         let help = ns.oam(&[role, "--help"]).ok().stdout;
         let list = help.split("Commands:\n").nth(1).unwrap().split("\n\n").next().unwrap().to_string();
-        list.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect()
+        // A command's line starts at the list's indent; a wrapped description is indented further.
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let first = list.lines().next().map(indent).unwrap_or(0);
+        list.lines()
+            .filter(|l| indent(l) == first)
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
     };
     assert_eq!(
         commands("dev"),
@@ -351,6 +357,8 @@ fn help_lists_only_what_a_role_can_do_and_one_version_string() {
             "promote",
             "scale",
             "autoscale",
+            "expose",
+            "disruption-budget",
             "adopt",
             "release",
             "gitops"

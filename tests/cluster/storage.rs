@@ -464,7 +464,7 @@ fn ops_expose_never_deletes_a_service_another_tool_manages() {
     assert!(err.contains("--port 53 --name dns --protocol UDP --force-conflicts --yes"), "{err}");
     // Changing it is a conflict named by its holder, never forced silently.
     let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--type", "NodePort", "--yes"]).error();
-    assert!(err.contains(".spec.type") && err.contains("held by \"kubectl"), "{err}");
+    assert!(err.contains("expose.web.type") && err.contains("held by \"kubectl"), "{err}");
 }
 
 #[test]

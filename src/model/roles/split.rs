@@ -53,7 +53,8 @@ pub(super) fn check_keyed(
     let Some(node) = schema.node(&field.path.in_object(kind)) else { return Ok(()) };
     let word = if filter.present { "where" } else { "unless" };
     match (&node.shape, &node.list) {
-        (Shape::List, None) => Ok(()),
+        // A schema that keeps unknown fields says nothing of the list: the server decides.
+        (Shape::Any, _) | (Shape::List, None) => Ok(()),
         (Shape::List, Some(ListType::Map(keys))) if keys.iter().map(String::as_str).eq(["name"]) => Ok(()),
         (Shape::List, _) => Err(format!(
             "{word}: takes items of a list merged by name; {} in {} is not (each role could not apply its own items)",
