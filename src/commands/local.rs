@@ -73,13 +73,18 @@ fn workloads<'p>(
 ) -> (Vec<(usize, FileObject<'p>)>, Option<String>) {
     let mut skipped = Skipped::default();
     let mut out = Vec::new();
+    let mut lists = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let found = local::workloads(profile, &file.values, &mut skipped).into_iter().filter(|o| {
             let own = o.object["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty());
             namespace.is_none() || own.is_none() || own == namespace
         });
         out.extend(found.map(|o| (i, o)));
+        local::related_objects(profile, &file.values, &mut lists);
     }
+    // The Services, PDBs, claims… of the files are the workloads' related objects, as live.
+    let mut objects: Vec<&mut FileObject<'p>> = out.iter_mut().map(|(_, o)| o).collect();
+    local::find_related(profile, &mut objects, &lists, &mut skipped);
     (out, skipped.note())
 }
 
@@ -161,7 +166,7 @@ pub fn get(profile: &Profile, role: RoleName, args: &GetArgs, namespace: Option<
         }
         let target =
             Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
-        objects.push((target, obj.object));
+        objects.push((target, obj.object, obj.related));
     }
     let text = match objects.is_empty() {
         true => String::new(),
@@ -234,7 +239,7 @@ fn edit_files(
             continue;
         }
         let source = read_files[*file].source();
-        let mut doc = local::view(profile, role, obj.kind, &obj.object, None);
+        let mut doc = local::view(profile, role, obj.kind, &obj.object, None, None);
         let at = |e: Error| match e {
             // A given role document's own problem names that document (and this file).
             Error::Document(_) => e,
@@ -663,7 +668,7 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Optio
     }
     let docs: Vec<Value> = shown
         .iter()
-        .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref()))
+        .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref(), None))
         .collect();
     if docs.is_empty() {
         return Err(Error::Usage("the files given with -f hold no workload the profile covers".into()));

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::core::ownership::{self, Unit};
 use crate::core::project::{self, ViewOptions};
+use crate::core::related::{self, Related};
 use crate::core::write::{problems_error, without_base};
 use crate::error::{Error, Result};
 use crate::model::managed::Step;
@@ -34,6 +35,8 @@ pub struct FileObject<'p> {
     pub kind: &'p KindInfo,
     pub place: Place,
     pub object: Value,
+    /// Its related objects (Services, PDBs, claims…) among the files' objects ([`find_related`]).
+    pub related: Related,
 }
 
 impl FileObject<'_> {
@@ -96,7 +99,9 @@ pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped
             return;
         }
         match kind_of(profile, obj) {
-            Some(kind) => out.push(FileObject { kind, place, object: obj.clone() }),
+            Some(kind) => {
+                out.push(FileObject { kind, place, object: obj.clone(), related: Related::default() })
+            }
             None => {
                 skipped.kinds.insert(obj["kind"].as_str().unwrap_or_default().to_string());
             }
@@ -115,17 +120,61 @@ pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped
     out
 }
 
+/// The objects of the profile's related kinds (`related:`: Service, Ingress, PDB, PVC…) among the
+/// documents of one file (a `List`'s items included), added to `lists` (root → objects) for
+/// [`find_related`]. A root gets an entry only once the files hold an object of its kind: a claim
+/// the files do not hold is not said to be missing.
+pub fn related_objects(profile: &Profile, docs: &[Value], lists: &mut Vec<(String, Vec<Value>)>) {
+    let items = docs.iter().flat_map(|doc| match doc["items"].as_array() {
+        Some(items) if doc["kind"] == "List" => items.iter().collect::<Vec<_>>(),
+        _ => vec![doc],
+    });
+    for obj in items.filter(|o| is_object(o)) {
+        let group = obj["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or("", |(g, _)| g);
+        let Some(kind) = profile.related.iter().find(|k| {
+            k.info.kind == obj["kind"].as_str().unwrap_or_default()
+                && k.info.api_version.rsplit_once('/').map_or("", |(g, _)| g) == group
+        }) else {
+            continue;
+        };
+        match lists.iter_mut().find(|(r, _)| *r == kind.root) {
+            Some((_, objs)) => objs.push(obj.clone()),
+            None => lists.push((kind.root.clone(), vec![obj.clone()])),
+        }
+    }
+}
+
+/// Finds each workload's related objects among `lists` (as a live view finds them: by selector,
+/// backends and claims, in the workload's namespace) and takes the kinds used out of `skipped`.
+pub fn find_related(
+    profile: &Profile,
+    found: &mut [&mut FileObject<'_>],
+    lists: &[(String, Vec<Value>)],
+    skipped: &mut Skipped,
+) {
+    for obj in found.iter_mut() {
+        obj.related = related::find(profile, obj.kind, &obj.object, lists);
+        for (root, objs) in &obj.related.found {
+            if let (false, Some(k)) = (objs.is_empty(), profile.related.iter().find(|k| k.root == *root)) {
+                skipped.kinds.remove(&k.info.kind);
+            }
+        }
+    }
+}
+
 /// The role document of an object in a file: the live view's projection, without an autoscaler
 /// (that is another object), status (a file has none worth showing), the base (a live read's
-/// bookkeeping) or a namespace the file does not give.
+/// bookkeeping) or a namespace the file does not give. With `related`: the sections of the objects
+/// around it in the files (`expose:`…) and the developer's `endpoints` and `claims`.
 pub fn view(
     profile: &Profile,
     role: RoleName,
     kind: &KindInfo,
     obj: &Value,
     container: Option<&str>,
+    related: Option<&Related>,
 ) -> Value {
-    let opts = ViewOptions { container, autoscaler: None, related: None };
+    let opts = ViewOptions { container, autoscaler: None, related };
     let mut doc = without_base(project::document(profile, role, kind, obj, &opts));
     if let Some(map) = doc.as_object_mut() {
         if map.get("namespace").is_some_and(Value::is_null) {
@@ -138,6 +187,26 @@ pub fn view(
 /// The object `doc` (a role document of `obj`) asks for: the role's units replaced by the
 /// document's; refused as a live write would be (other roles' keys, read-only fields, bad values).
 pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, doc: &Value) -> Result<Value> {
+    // The objects around the workload are other documents: a section that changes them is refused
+    // (never dropped); one as the files' objects give it (a `get --local` read back) is no change.
+    for t in &profile.role(role).related {
+        let Some(given) = doc.get(&t.name).filter(|v| !v.is_null()) else { continue };
+        let now = Value::Object(related::section(t, &obj.related));
+        let empty = given.as_object().is_some_and(|m| m.is_empty());
+        if *given != now && !(empty && now.as_object().is_some_and(|m| m.is_empty())) {
+            let kinds: Vec<&str> = t
+                .roots()
+                .iter()
+                .filter_map(|r| profile.related.iter().find(|k| k.root == *r).map(|k| k.info.kind.as_str()))
+                .collect();
+            return Err(Error::Usage(format!(
+                "{}: `{}:` changes the {} around it, which --local does not write; change those objects in the files, or apply the document to the cluster",
+                obj.display(),
+                t.name,
+                kinds.join("/")
+            )));
+        }
+    }
     let (fields, mut problems) = project::decode_document(profile, role, obj.kind, &obj.object, doc);
     if !problems.is_empty() {
         // The live commands a message suggests (`ops edit deployment/web -n …`) are not about files.

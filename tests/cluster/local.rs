@@ -111,7 +111,8 @@ fn local_get_shows_role_documents_of_files_dirs_and_stdin_without_a_cluster() {
     assert!(docs[1].contains("kind: StatefulSet\nname: worker\n"), "{run:?}");
     assert!(!run.stdout.contains("base:"), "no live bookkeeping: {run:?}");
     // The kinds no role covers: one note, no error.
-    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap, Service)\n");
+    // (The Service selects web's pods: it is web's related object, not skipped.)
+    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap)\n");
 
     let run =
         no.run(&dir, &["ops", "get", "deploy/web", "-f", "app/web.yaml", "--local", "-o", "json"], "").ok();
@@ -560,6 +561,38 @@ fn local_edit_of_one_object_in_several_files_is_refused_before_the_editor_opens(
         error.contains("deployment.apps/web is in several files (ov/dev/web.yaml, ov/prod/web.yaml); edit them one file at a time"),
         "{error}"
     );
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn local_get_shows_the_files_services_as_related_sections_and_apply_refuses_changing_them() {
+    let dir = tree("related");
+    let no = NoCluster::new(&dir);
+    let run = no.run(&dir, &["ops", "get", "deploy/web", "-f", "app", "--local", "-o", "json"], "").ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["expose"]["web"]["ports"][0]["port"], 80, "{run:?}");
+    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap)\n");
+    let run = no.run(&dir, &["dev", "get", "deploy/web", "-f", "app", "--local", "-o", "json"], "").ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(doc["readOnly"]["endpoints"].as_object().is_some_and(|e| e.len() == 1), "{run:?}");
+
+    // The ops view read back with a changed replica count: the Deployment changes, the Service not.
+    let before = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    let run = no.run(&dir, &["ops", "get", "deploy/web", "-f", "app/web.yaml", "--local"], "").ok();
+    std::fs::write(dir.join("doc.yaml"), run.stdout.replace("replicas: 2", "replicas: 3")).unwrap();
+    no.run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "").ok();
+    let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(changed_lines(&before, &after), (vec!["  replicas: 2".into()], vec!["  replicas: 3".into()]));
+    // A changed `expose:` is refused, naming the Service, and nothing is written (never dropped).
+    let changed = std::fs::read_to_string(dir.join("doc.yaml")).unwrap().replace("port: 80", "port: 8080");
+    assert!(changed.contains("port: 8080"), "{changed}");
+    std::fs::write(dir.join("doc.yaml"), changed.replace("replicas: 3", "replicas: 4")).unwrap();
+    let err = no
+        .run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "")
+        .error();
+    assert!(err.contains("`expose:` changes the Service around it, which --local does not write"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), after);
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
