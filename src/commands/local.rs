@@ -2,8 +2,9 @@
 //! role documents of the workloads in the files; `set image`, `set env`, `scale`, `edit` and
 //! `apply -f DOC --manifests FILE` change the files in place through the same role document a live
 //! write changes (`core::local`), `diff` shows what `apply` would change, and
-//! `format::yaml::edit_documents` rewrites only the lines that change. Kinds the profile does not
-//! cover are skipped with one note. Every file is worked out before any is written; each is written
+//! `format::yaml::edit_documents` rewrites only the lines that change. The related kinds (Service,
+//! PDB, claim…) are the workloads' related objects; other kinds the profile does not cover are
+//! skipped with one note. Every file is worked out before any is written; each is written
 //! whole (a temporary file renamed over it, its mode kept).
 
 use std::io::Read;
@@ -250,14 +251,43 @@ fn edit_files(
         }
         touched += 1;
         let new = local::with_document(profile, role, obj, &doc).map_err(at)?;
-        let shown = match new == obj.object {
-            true => format!("{} unchanged (file: {source})", obj.display()),
-            false => format!("{} {what} (file: {source})", obj.display()),
-        };
-        lines[*file].push(shown);
+        // The objects around it its related sections change (`expose:`…), in their own documents.
+        let around = local::related_edits(profile, role, obj, &doc).map_err(at)?;
+        // Only the objects around it changed: their lines say so.
+        match (new == obj.object, around.is_empty()) {
+            (true, true) => lines[*file].push(format!("{} unchanged (file: {source})", obj.display())),
+            (true, false) => {}
+            (false, _) => lines[*file].push(format!("{} {what} (file: {source})", obj.display())),
+        }
         if new != obj.object {
             let document = &mut wanted[*file][obj.place.document];
             local::put_in_document(document, obj.place, new);
+        }
+        for changed in around {
+            let display = format!(
+                "{}/{}",
+                changed["kind"].as_str().unwrap_or_default().to_lowercase(),
+                crate::core::related::object_name(&changed)
+            );
+            let (at_file, place) = match local::locate(&wanted, &changed).as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(Error::Usage(format!(
+                        "{display} (around {}) is no longer in the files; read them again",
+                        obj.display()
+                    )));
+                }
+                several => {
+                    let names: Vec<String> = several.iter().map(|(f, _)| read_files[*f].source()).collect();
+                    return Err(Error::Usage(format!(
+                        "{display} (around {}) is in several files ({}); change it one file at a time (-f FILE)",
+                        obj.display(),
+                        names.join(", ")
+                    )));
+                }
+            };
+            lines[at_file].push(format!("{display} {what} (file: {})", read_files[at_file].source()));
+            local::put_in_document(&mut wanted[at_file][place.document], place, changed);
         }
     }
     if touched == 0 {
@@ -668,7 +698,9 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Optio
     }
     let docs: Vec<Value> = shown
         .iter()
-        .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref(), None))
+        .map(|(_, o)| {
+            local::view(profile, role, o.kind, &o.object, args.container.as_deref(), Some(&o.related))
+        })
         .collect();
     if docs.is_empty() {
         return Err(Error::Usage("the files given with -f hold no workload the profile covers".into()));

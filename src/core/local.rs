@@ -7,11 +7,13 @@
 //! keys, read-only fields, unknown keys and bad values refused), then the role's units of the object
 //! are replaced by those the document gives: changed values set, units the document no longer has
 //! removed (an env var deleted from the document leaves the file) within the containers it names and
-//! the traits it has, everything else untouched.
+//! the traits it has, everything else untouched. The files' Services, PDBs, claims… are the
+//! workloads' related objects (found as live, `core::related`): a role document's sections of them
+//! change them in their own documents (`related_edits`).
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::core::ownership::{self, Unit};
 use crate::core::project::{self, ViewOptions};
@@ -19,6 +21,7 @@ use crate::core::related::{self, Related};
 use crate::core::write::{problems_error, without_base};
 use crate::error::{Error, Result};
 use crate::model::managed::Step;
+use crate::model::object::{get_path, get_path_mut, set_path};
 use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
 
 /// Where an object is in a file: its document (among the non-empty ones), and its item if that
@@ -187,26 +190,6 @@ pub fn view(
 /// The object `doc` (a role document of `obj`) asks for: the role's units replaced by the
 /// document's; refused as a live write would be (other roles' keys, read-only fields, bad values).
 pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, doc: &Value) -> Result<Value> {
-    // The objects around the workload are other documents: a section that changes them is refused
-    // (never dropped); one as the files' objects give it (a `get --local` read back) is no change.
-    for t in &profile.role(role).related {
-        let Some(given) = doc.get(&t.name).filter(|v| !v.is_null()) else { continue };
-        let now = Value::Object(related::section(t, &obj.related));
-        let empty = given.as_object().is_some_and(|m| m.is_empty());
-        if *given != now && !(empty && now.as_object().is_some_and(|m| m.is_empty())) {
-            let kinds: Vec<&str> = t
-                .roots()
-                .iter()
-                .filter_map(|r| profile.related.iter().find(|k| k.root == *r).map(|k| k.info.kind.as_str()))
-                .collect();
-            return Err(Error::Usage(format!(
-                "{}: `{}:` changes the {} around it, which --local does not write; change those objects in the files, or apply the document to the cluster",
-                obj.display(),
-                t.name,
-                kinds.join("/")
-            )));
-        }
-    }
     let (fields, mut problems) = project::decode_document(profile, role, obj.kind, &obj.object, doc);
     if !problems.is_empty() {
         // The live commands a message suggests (`ops edit deployment/web -n …`) are not about files.
@@ -254,6 +237,128 @@ pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, do
         )));
     }
     Ok(after)
+}
+
+/// The objects around the workload (of `obj.related`, found in the files) that `doc`'s related
+/// sections (`expose:`, `disruptionBudget:`, `claims:`…) change, each as it should read: a field the
+/// entry gives set, one it leaves out removed (tool-written keys of a map kept), other fields
+/// untouched. An entry naming no object around it is refused: --local never creates one.
+pub fn related_edits(
+    profile: &Profile,
+    role: RoleName,
+    obj: &FileObject<'_>,
+    doc: &Value,
+) -> Result<Vec<Value>> {
+    let mut out: Vec<Value> = Vec::new();
+    for t in &profile.role(role).related {
+        let Some(section) = doc.get(&t.name).filter(|v| !v.is_null()) else { continue };
+        let problems = related::check_section(t, section);
+        if !problems.is_empty() {
+            return Err(problems_error(problems));
+        }
+        for (name, entry) in section.as_object().into_iter().flatten() {
+            let Some(entry) = entry.as_object() else { continue };
+            let found = t.roots().into_iter().find_map(|root| {
+                obj.related.of(root).iter().find(|o| related::object_name(o) == name).map(|o| (root, o))
+            });
+            let Some((root, current)) = found else {
+                let kinds: Vec<&str> = t
+                    .roots()
+                    .iter()
+                    .filter_map(|r| {
+                        profile.related.iter().find(|k| k.root == *r).map(|k| k.info.kind.as_str())
+                    })
+                    .collect();
+                let there: Vec<&str> = t
+                    .roots()
+                    .iter()
+                    .flat_map(|r| obj.related.of(r).iter().map(related::object_name))
+                    .collect();
+                return Err(Error::Usage(format!(
+                    "{}: {}.{name}: no {} named \"{name}\" among the files' objects around it (it has {}); --local changes them but never creates one: add it to the files",
+                    obj.display(),
+                    t.name,
+                    kinds.join(" or "),
+                    if there.is_empty() { "none".to_string() } else { there.join(", ") }
+                )));
+            };
+            // An object two sections (or two workloads) change: the changes add up.
+            let same = |o: &&mut Value| {
+                o["kind"] == current["kind"]
+                    && o["metadata"]["name"] == current["metadata"]["name"]
+                    && o["metadata"]["namespace"] == current["metadata"]["namespace"]
+            };
+            let mut new = match out.iter_mut().find(same) {
+                Some(earlier) => std::mem::take(earlier),
+                None => current.clone(),
+            };
+            for f in t.fields_of(root) {
+                let now = get_path(&new, &f.segments).cloned();
+                let kept: Map<String, Value> = match &now {
+                    Some(Value::Object(m)) => m
+                        .iter()
+                        .filter(|(k, _)| f.exclude.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    _ => Map::new(),
+                };
+                let wanted = match entry.get(&f.name).filter(|v| !v.is_null()) {
+                    Some(Value::Object(m)) if !f.exclude.is_empty() => {
+                        let mut m = m.clone();
+                        m.extend(kept);
+                        Some(Value::Object(m))
+                    }
+                    Some(v) => Some(v.clone()),
+                    None if !kept.is_empty() => Some(Value::Object(kept)),
+                    None => None,
+                };
+                match wanted {
+                    Some(v) if now.as_ref() != Some(&v) => set_path(&mut new, &f.segments, v),
+                    Some(_) => {}
+                    None if now.is_some() => {
+                        let (last, parent) = f.segments.split_last().expect("a field has a path");
+                        if let Some(Value::Object(m)) = get_path_mut(&mut new, parent) {
+                            m.shift_remove(last);
+                        }
+                    }
+                    None => {}
+                }
+            }
+            match out.iter_mut().find(|o| o.is_null()) {
+                Some(slot) => *slot = new,
+                None => out.push(new),
+            }
+        }
+    }
+    // Unchanged objects are no edit.
+    out.retain(|new| !obj.related.all().any(|(_, o)| o == new));
+    Ok(out)
+}
+
+/// Where the object `obj` is among the files' documents (file, place): by apiVersion, kind,
+/// namespace and name.
+pub fn locate(files: &[Vec<Value>], obj: &Value) -> Vec<(usize, Place)> {
+    let same = |o: &Value| {
+        o["apiVersion"] == obj["apiVersion"]
+            && o["kind"] == obj["kind"]
+            && o["metadata"]["name"] == obj["metadata"]["name"]
+            && o["metadata"]["namespace"] == obj["metadata"]["namespace"]
+    };
+    let mut out = Vec::new();
+    for (file, docs) in files.iter().enumerate() {
+        for (document, doc) in docs.iter().enumerate() {
+            match doc["items"].as_array() {
+                Some(items) if doc["kind"] == "List" => {
+                    for (i, _) in items.iter().enumerate().filter(|(_, o)| same(o)) {
+                        out.push((file, Place { document, item: Some(i) }));
+                    }
+                }
+                _ if same(doc) => out.push((file, Place { document, item: None })),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Whether a built-in workload reads as its k8s-openapi type (other kinds: not judged).

@@ -566,7 +566,7 @@ fn local_edit_of_one_object_in_several_files_is_refused_before_the_editor_opens(
 }
 
 #[test]
-fn local_get_shows_the_files_services_as_related_sections_and_apply_refuses_changing_them() {
+fn local_get_shows_the_files_services_as_related_sections_and_apply_changes_them_in_place() {
     let dir = tree("related");
     let no = NoCluster::new(&dir);
     let run = no.run(&dir, &["ops", "get", "deploy/web", "-f", "app", "--local", "-o", "json"], "").ok();
@@ -584,15 +584,40 @@ fn local_get_shows_the_files_services_as_related_sections_and_apply_refuses_chan
     no.run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "").ok();
     let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
     assert_eq!(changed_lines(&before, &after), (vec!["  replicas: 2".into()], vec!["  replicas: 3".into()]));
-    // A changed `expose:` is refused, naming the Service, and nothing is written (never dropped).
+    // A changed `expose:` changes the Service's lines in the file, in place (never dropped).
     let changed = std::fs::read_to_string(dir.join("doc.yaml")).unwrap().replace("port: 80", "port: 8080");
     assert!(changed.contains("port: 8080"), "{changed}");
-    std::fs::write(dir.join("doc.yaml"), changed.replace("replicas: 3", "replicas: 4")).unwrap();
+    std::fs::write(dir.join("doc.yaml"), &changed).unwrap();
+    let run =
+        no.run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "").ok();
+    assert_eq!(run.stdout, "service/web configured (file: app/web.yaml)\n", "{run:?}");
+    let edited = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(changed_lines(&after, &edited), (vec!["  - port: 80".into()], vec!["  - port: 8080".into()]));
+    // `edit --local` shows the section and writes it the same way.
+    let run = no
+        .run_with(
+            &dir,
+            &["ops", "edit", "deploy/web", "-f", "app/web.yaml", "--local"],
+            "",
+            "sed -i -e 's/port: 8080/port: 9090/'",
+        )
+        .ok();
+    assert_eq!(run.stdout, "service/web configured (file: app/web.yaml)\n", "{run:?}");
+    let edited_again = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(
+        changed_lines(&edited, &edited_again),
+        (vec!["  - port: 8080".into()], vec!["  - port: 9090".into()])
+    );
+    let edited = edited_again;
+    // One it does not hold is refused, and nothing is written.
+    assert!(changed.contains("expose:\n  web:\n"), "{changed}");
+    let with_db = changed.replace("expose:\n  web:\n", "expose:\n  db:\n    type: ClusterIP\n  web:\n");
+    std::fs::write(dir.join("doc.yaml"), with_db).unwrap();
     let err = no
         .run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "")
         .error();
-    assert!(err.contains("`expose:` changes the Service around it, which --local does not write"), "{err}");
-    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), after);
+    assert!(err.contains("expose.db: no Service named \"db\" among the files' objects around it"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), edited);
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }

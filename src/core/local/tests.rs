@@ -184,10 +184,32 @@ fn the_files_services_pdbs_and_claims_are_the_workloads_related_objects() {
     // Service and PodDisruptionBudget were used (the unused Service too: its kind was); ConfigMap not.
     assert_eq!(skipped.kinds.iter().collect::<Vec<_>>(), ["ConfigMap"]);
 
-    // A read-back of the view changes nothing; a changed section is refused, never dropped.
+    // A read-back of the view changes nothing; a changed section changes the Service (its own
+    // document), the workload not; a section naming an object the files do not hold is refused.
     assert_eq!(with_document(&p, RoleName::Ops, obj, &ops).unwrap(), obj.object);
+    assert_eq!(related_edits(&p, RoleName::Ops, obj, &ops).unwrap(), Vec::<Value>::new());
     let mut changed = ops.clone();
     changed["expose"]["web"]["ports"][0]["port"] = json!(8080);
-    let err = with_document(&p, RoleName::Ops, obj, &changed).unwrap_err().to_string();
-    assert!(err.contains("`expose:` changes the Service around it, which --local does not write"), "{err}");
+    changed["expose"]["web"]["type"] = json!("NodePort");
+    changed["disruptionBudget"]["web"] = json!({"maxUnavailable": 1});
+    assert_eq!(with_document(&p, RoleName::Ops, obj, &changed).unwrap(), obj.object);
+    let edits = related_edits(&p, RoleName::Ops, obj, &changed).unwrap();
+    assert_eq!(edits.len(), 2, "{edits:?}");
+    assert_eq!(edits[0]["spec"]["ports"], json!([{"port": 8080, "targetPort": 8080}]));
+    assert_eq!(edits[0]["spec"]["type"], "NodePort");
+    assert_eq!(edits[0]["spec"]["selector"], json!({"app": "web"}), "no role's fields stay");
+    assert_eq!(edits[1]["spec"]["maxUnavailable"], 1);
+    assert!(edits[1]["spec"].get("minAvailable").is_none(), "left out of the entry: removed");
+    changed["expose"]["db"] = json!({"type": "ClusterIP"});
+    let err = related_edits(&p, RoleName::Ops, obj, &changed).unwrap_err().to_string();
+    assert!(
+        err.contains("expose.db: no Service named \"db\" among the files' objects around it (it has web)"),
+        "{err}"
+    );
+    // The developer's claims: the size.
+    let mut dev2 = dev.clone();
+    dev2["claims"]["data"]["size"] = json!("5Gi");
+    let edits = related_edits(&p, RoleName::Dev, obj, &dev2).unwrap();
+    assert_eq!(edits[0]["spec"]["resources"]["requests"]["storage"], "5Gi");
+    assert_eq!(edits[0]["spec"]["storageClassName"], "fast", "ops' field stays");
 }
