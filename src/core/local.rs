@@ -22,7 +22,7 @@ use crate::core::write::{problems_error, without_base};
 use crate::error::{Error, Result};
 use crate::model::managed::Step;
 use crate::model::object::{get_path, get_path_mut, set_path};
-use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
+use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, READ_ONLY_KEY, RoleName};
 
 /// Where an object is in a file: its document (among the non-empty ones), and its item if that
 /// document is a `List`.
@@ -182,6 +182,18 @@ pub fn view(
     if let Some(map) = doc.as_object_mut() {
         if map.get("namespace").is_some_and(Value::is_null) {
             map.shift_remove("namespace");
+        }
+        // A claim's live state (capacity, phase) is the cluster's: a file's claim has none to show.
+        if let Some(Value::Object(read_only)) = map.get_mut(READ_ONLY_KEY) {
+            if let Some(Value::Object(claims)) = read_only.get_mut(related::CLAIMS_KEY) {
+                claims.retain(|_, state| state.as_object().is_none_or(|m| !m.is_empty()));
+                if claims.is_empty() {
+                    read_only.shift_remove(related::CLAIMS_KEY);
+                }
+            }
+            if read_only.is_empty() {
+                map.shift_remove(READ_ONLY_KEY);
+            }
         }
     }
     doc

@@ -181,6 +181,7 @@ fn the_files_services_pdbs_and_claims_are_the_workloads_related_objects() {
     let dev = view(&p, RoleName::Dev, obj.kind, &obj.object, None, Some(&obj.related));
     assert_eq!(dev["claims"], json!({"data": {"size": "1Gi"}}), "{dev}");
     assert_eq!(dev["readOnly"]["endpoints"].as_object().unwrap().len(), 1, "{dev}");
+    assert!(dev["readOnly"].get("claims").is_none(), "a file's claim has no live state: {dev}");
     // Service and PodDisruptionBudget were used (the unused Service too: its kind was); ConfigMap not.
     assert_eq!(skipped.kinds.iter().collect::<Vec<_>>(), ["ConfigMap"]);
 
