@@ -91,7 +91,7 @@ pub fn print_local(
     profile: &Profile,
     role: RoleName,
     args: &GetArgs,
-    objects: Vec<(Target<'_>, Value)>,
+    objects: Vec<(Target<'_>, Value, crate::core::related::Related)>,
 ) -> Result<String> {
     if args.watch || args.show_owners || args.raw || args.output == Some(OutputFormat::Apply) {
         return Err(Error::Usage(
@@ -101,9 +101,16 @@ pub fn print_local(
     let several = objects.len() > 1;
     let format = GetFormat::of(profile, role, args, several)?;
     let mut views = Vec::new();
-    for (target, object) in objects {
-        let doc = crate::core::local::view(profile, role, target.kind, &object, args.container.as_deref());
-        views.push(View { live: Live { target, object, autoscaler: None, related: None }, doc });
+    for (target, object, related) in objects {
+        let doc = crate::core::local::view(
+            profile,
+            role,
+            target.kind,
+            &object,
+            args.container.as_deref(),
+            Some(&related),
+        );
+        views.push(View { live: Live { target, object, autoscaler: None, related: Some(related) }, doc });
     }
     if let Some(key) = sort_key(args)? {
         let now = k8s_openapi::jiff::Timestamp::now();

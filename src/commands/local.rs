@@ -2,8 +2,9 @@
 //! role documents of the workloads in the files; `set image`, `set env`, `scale`, `edit` and
 //! `apply -f DOC --manifests FILE` change the files in place through the same role document a live
 //! write changes (`core::local`), `diff` shows what `apply` would change, and
-//! `format::yaml::edit_documents` rewrites only the lines that change. Kinds the profile does not
-//! cover are skipped with one note. Every file is worked out before any is written; each is written
+//! `format::yaml::edit_documents` rewrites only the lines that change. The related kinds (Service,
+//! PDB, claim…) are the workloads' related objects; other kinds the profile does not cover are
+//! skipped with one note. Every file is worked out before any is written; each is written
 //! whole (a temporary file renamed over it, its mode kept).
 
 use std::io::Read;
@@ -73,13 +74,18 @@ fn workloads<'p>(
 ) -> (Vec<(usize, FileObject<'p>)>, Option<String>) {
     let mut skipped = Skipped::default();
     let mut out = Vec::new();
+    let mut lists = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let found = local::workloads(profile, &file.values, &mut skipped).into_iter().filter(|o| {
             let own = o.object["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty());
             namespace.is_none() || own.is_none() || own == namespace
         });
         out.extend(found.map(|o| (i, o)));
+        local::related_objects(profile, &file.values, &mut lists);
     }
+    // The Services, PDBs, claims… of the files are the workloads' related objects, as live.
+    let mut objects: Vec<&mut FileObject<'p>> = out.iter_mut().map(|(_, o)| o).collect();
+    local::find_related(profile, &mut objects, &lists, &mut skipped);
     (out, skipped.note())
 }
 
@@ -161,7 +167,7 @@ pub fn get(profile: &Profile, role: RoleName, args: &GetArgs, namespace: Option<
         }
         let target =
             Target { kind: obj.kind, name: obj.name().to_string(), namespace: namespace_of(&obj.object) };
-        objects.push((target, obj.object));
+        objects.push((target, obj.object, obj.related));
     }
     let text = match objects.is_empty() {
         true => String::new(),
@@ -234,7 +240,7 @@ fn edit_files(
             continue;
         }
         let source = read_files[*file].source();
-        let mut doc = local::view(profile, role, obj.kind, &obj.object, None);
+        let mut doc = local::view(profile, role, obj.kind, &obj.object, None, None);
         let at = |e: Error| match e {
             // A given role document's own problem names that document (and this file).
             Error::Document(_) => e,
@@ -245,14 +251,43 @@ fn edit_files(
         }
         touched += 1;
         let new = local::with_document(profile, role, obj, &doc).map_err(at)?;
-        let shown = match new == obj.object {
-            true => format!("{} unchanged (file: {source})", obj.display()),
-            false => format!("{} {what} (file: {source})", obj.display()),
-        };
-        lines[*file].push(shown);
+        // The objects around it its related sections change (`expose:`…), in their own documents.
+        let around = local::related_edits(profile, role, obj, &doc).map_err(at)?;
+        // Only the objects around it changed: their lines say so.
+        match (new == obj.object, around.is_empty()) {
+            (true, true) => lines[*file].push(format!("{} unchanged (file: {source})", obj.display())),
+            (true, false) => {}
+            (false, _) => lines[*file].push(format!("{} {what} (file: {source})", obj.display())),
+        }
         if new != obj.object {
             let document = &mut wanted[*file][obj.place.document];
             local::put_in_document(document, obj.place, new);
+        }
+        for changed in around {
+            let display = format!(
+                "{}/{}",
+                changed["kind"].as_str().unwrap_or_default().to_lowercase(),
+                crate::core::related::object_name(&changed)
+            );
+            let (at_file, place) = match local::locate(&wanted, &changed).as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(Error::Usage(format!(
+                        "{display} (around {}) is no longer in the files; read them again",
+                        obj.display()
+                    )));
+                }
+                several => {
+                    let names: Vec<String> = several.iter().map(|(f, _)| read_files[*f].source()).collect();
+                    return Err(Error::Usage(format!(
+                        "{display} (around {}) is in several files ({}); change it one file at a time (-f FILE)",
+                        obj.display(),
+                        names.join(", ")
+                    )));
+                }
+            };
+            lines[at_file].push(format!("{display} {what} (file: {})", read_files[at_file].source()));
+            local::put_in_document(&mut wanted[at_file][place.document], place, changed);
         }
     }
     if touched == 0 {
@@ -663,7 +698,9 @@ pub fn edit(profile: &Profile, role: RoleName, args: &EditArgs, namespace: Optio
     }
     let docs: Vec<Value> = shown
         .iter()
-        .map(|(_, o)| local::view(profile, role, o.kind, &o.object, args.container.as_deref()))
+        .map(|(_, o)| {
+            local::view(profile, role, o.kind, &o.object, args.container.as_deref(), Some(&o.related))
+        })
         .collect();
     if docs.is_empty() {
         return Err(Error::Usage("the files given with -f hold no workload the profile covers".into()));

@@ -8,9 +8,11 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::core::project::{self, ViewOptions, without_role_fields};
+use crate::core::related::field_value;
 use crate::model::object::get_path_mut;
 use crate::model::roles::{
-    CLAIM_TEMPLATES_PATH, CONTEXT_KEYS, Field, IDENTITY_KEYS, Profile, READ_ONLY_KEY, RoleName, Root,
+    CLAIM_TEMPLATES_PATH, CONTEXT_KEYS, Field, IDENTITY_KEYS, Profile, READ_ONLY_KEY, RelatedKind, Role,
+    RoleName, Root,
 };
 
 /// Changes outside every role's fields are listed under this name.
@@ -130,6 +132,11 @@ fn outside_roles(profile: &Profile, obj: &Value) -> Value {
             }
         }
     }
+    if let Some(kind) = key(obj).and_then(|k| related_kind(profile, &k)) {
+        for field in profile.roles.iter().flat_map(|r| &r.related).flat_map(|t| t.fields_of(&kind.root)) {
+            remove_related_field(&mut rest, &field.segments, &field.exclude);
+        }
+    }
     if let Some(map) = rest.as_object_mut() {
         map.remove("status");
     }
@@ -139,6 +146,40 @@ fn outside_roles(profile: &Profile, obj: &Value) -> Value {
         }
     }
     rest
+}
+
+/// The profile's related kind (`related:`: Service, Ingress, PDB, PVC…) of an object, by group and
+/// kind: its changes are judged by the related traits' fields, like a workload's by the role fields.
+fn related_kind<'a>(profile: &'a Profile, key: &Key) -> Option<&'a RelatedKind> {
+    profile.related.iter().find(|k| {
+        let group = k.info.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        k.info.kind == key.1 && group == key.0
+    })
+}
+
+/// A related object's fields in `role`'s traits, labelled as the role document names them
+/// (`expose.web.ports`); a field's value whole (a related field is one unit of a section).
+fn related_fields(role: &Role, kind: &RelatedKind, name: &str, obj: &Value) -> Map<String, Value> {
+    role.related
+        .iter()
+        .flat_map(|t| t.fields_of(&kind.root).map(move |f| (t, f)))
+        .filter_map(|(t, f)| Some((format!("{}.{name}.{}", t.name, f.name), field_value(f, obj)?)))
+        .collect()
+}
+
+/// Removes a related field from an object: all of it, or of a map with excluded keys (set by tools)
+/// the other keys, which stay outside every role.
+fn remove_related_field(obj: &mut Value, path: &[String], exclude: &[String]) {
+    if exclude.is_empty() {
+        return remove_path(obj, path);
+    }
+    let Some(map) = get_path_mut(obj, path).and_then(Value::as_object_mut) else {
+        return remove_path(obj, path);
+    };
+    map.retain(|k, _| exclude.contains(k));
+    if map.is_empty() {
+        remove_path(obj, path);
+    }
 }
 
 /// A role's `claimTemplate.` fields (read-only) of `kind`.
@@ -223,6 +264,19 @@ pub fn compare(
                 };
                 let mut paths = Vec::new();
                 differences(&doc(&a), &doc(&b), "", &mut paths);
+                if !paths.is_empty() {
+                    changes.insert(role.name.to_string(), json!(paths));
+                }
+            }
+        }
+        if let Some(kind) = related_kind(profile, key).filter(|_| status == Status::Changed) {
+            for role in &profile.roles {
+                let (x, y) = (related_fields(role, kind, &key.3, &a), related_fields(role, kind, &key.3, &b));
+                let paths: Vec<&String> = x
+                    .keys()
+                    .chain(y.keys().filter(|k| !x.contains_key(*k)))
+                    .filter(|k| x.get(*k) != y.get(*k))
+                    .collect();
                 if !paths.is_empty() {
                     changes.insert(role.name.to_string(), json!(paths));
                 }

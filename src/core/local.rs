@@ -7,18 +7,22 @@
 //! keys, read-only fields, unknown keys and bad values refused), then the role's units of the object
 //! are replaced by those the document gives: changed values set, units the document no longer has
 //! removed (an env var deleted from the document leaves the file) within the containers it names and
-//! the traits it has, everything else untouched.
+//! the traits it has, everything else untouched. The files' Services, PDBs, claims… are the
+//! workloads' related objects (found as live, `core::related`): a role document's sections of them
+//! change them in their own documents (`related_edits`).
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::core::ownership::{self, Unit};
 use crate::core::project::{self, ViewOptions};
+use crate::core::related::{self, Related};
 use crate::core::write::{problems_error, without_base};
 use crate::error::{Error, Result};
 use crate::model::managed::Step;
-use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, RoleName};
+use crate::model::object::{get_path, get_path_mut, set_path};
+use crate::model::roles::{CONTAINER_LISTS, KindInfo, Profile, READ_ONLY_KEY, RoleName};
 
 /// Where an object is in a file: its document (among the non-empty ones), and its item if that
 /// document is a `List`.
@@ -34,6 +38,8 @@ pub struct FileObject<'p> {
     pub kind: &'p KindInfo,
     pub place: Place,
     pub object: Value,
+    /// Its related objects (Services, PDBs, claims…) among the files' objects ([`find_related`]).
+    pub related: Related,
 }
 
 impl FileObject<'_> {
@@ -96,7 +102,9 @@ pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped
             return;
         }
         match kind_of(profile, obj) {
-            Some(kind) => out.push(FileObject { kind, place, object: obj.clone() }),
+            Some(kind) => {
+                out.push(FileObject { kind, place, object: obj.clone(), related: Related::default() })
+            }
             None => {
                 skipped.kinds.insert(obj["kind"].as_str().unwrap_or_default().to_string());
             }
@@ -115,21 +123,77 @@ pub fn workloads<'p>(profile: &'p Profile, docs: &[Value], skipped: &mut Skipped
     out
 }
 
+/// The objects of the profile's related kinds (`related:`: Service, Ingress, PDB, PVC…) among the
+/// documents of one file (a `List`'s items included), added to `lists` (root → objects) for
+/// [`find_related`]. A root gets an entry only once the files hold an object of its kind: a claim
+/// the files do not hold is not said to be missing.
+pub fn related_objects(profile: &Profile, docs: &[Value], lists: &mut Vec<(String, Vec<Value>)>) {
+    let items = docs.iter().flat_map(|doc| match doc["items"].as_array() {
+        Some(items) if doc["kind"] == "List" => items.iter().collect::<Vec<_>>(),
+        _ => vec![doc],
+    });
+    for obj in items.filter(|o| is_object(o)) {
+        let group = obj["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or("", |(g, _)| g);
+        let Some(kind) = profile.related.iter().find(|k| {
+            k.info.kind == obj["kind"].as_str().unwrap_or_default()
+                && k.info.api_version.rsplit_once('/').map_or("", |(g, _)| g) == group
+        }) else {
+            continue;
+        };
+        match lists.iter_mut().find(|(r, _)| *r == kind.root) {
+            Some((_, objs)) => objs.push(obj.clone()),
+            None => lists.push((kind.root.clone(), vec![obj.clone()])),
+        }
+    }
+}
+
+/// Finds each workload's related objects among `lists` (as a live view finds them: by selector,
+/// backends and claims, in the workload's namespace) and takes the kinds used out of `skipped`.
+pub fn find_related(
+    profile: &Profile,
+    found: &mut [&mut FileObject<'_>],
+    lists: &[(String, Vec<Value>)],
+    skipped: &mut Skipped,
+) {
+    for obj in found.iter_mut() {
+        obj.related = related::find(profile, obj.kind, &obj.object, lists);
+        for (root, objs) in &obj.related.found {
+            if let (false, Some(k)) = (objs.is_empty(), profile.related.iter().find(|k| k.root == *root)) {
+                skipped.kinds.remove(&k.info.kind);
+            }
+        }
+    }
+}
+
 /// The role document of an object in a file: the live view's projection, without an autoscaler
 /// (that is another object), status (a file has none worth showing), the base (a live read's
-/// bookkeeping) or a namespace the file does not give.
+/// bookkeeping) or a namespace the file does not give. With `related`: the sections of the objects
+/// around it in the files (`expose:`…) and the developer's `endpoints` and `claims`.
 pub fn view(
     profile: &Profile,
     role: RoleName,
     kind: &KindInfo,
     obj: &Value,
     container: Option<&str>,
+    related: Option<&Related>,
 ) -> Value {
-    let opts = ViewOptions { container, autoscaler: None, related: None };
+    let opts = ViewOptions { container, autoscaler: None, related };
     let mut doc = without_base(project::document(profile, role, kind, obj, &opts));
     if let Some(map) = doc.as_object_mut() {
         if map.get("namespace").is_some_and(Value::is_null) {
             map.shift_remove("namespace");
+        }
+        // A claim's live state (capacity, phase) is the cluster's: a file's claim has none to show.
+        if let Some(Value::Object(read_only)) = map.get_mut(READ_ONLY_KEY) {
+            if let Some(Value::Object(claims)) = read_only.get_mut(related::CLAIMS_KEY) {
+                claims.retain(|_, state| state.as_object().is_none_or(|m| !m.is_empty()));
+                if claims.is_empty() {
+                    read_only.shift_remove(related::CLAIMS_KEY);
+                }
+            }
+            if read_only.is_empty() {
+                map.shift_remove(READ_ONLY_KEY);
+            }
         }
     }
     doc
@@ -185,6 +249,128 @@ pub fn with_document(profile: &Profile, role: RoleName, obj: &FileObject<'_>, do
         )));
     }
     Ok(after)
+}
+
+/// The objects around the workload (of `obj.related`, found in the files) that `doc`'s related
+/// sections (`expose:`, `disruptionBudget:`, `claims:`…) change, each as it should read: a field the
+/// entry gives set, one it leaves out removed (tool-written keys of a map kept), other fields
+/// untouched. An entry naming no object around it is refused: --local never creates one.
+pub fn related_edits(
+    profile: &Profile,
+    role: RoleName,
+    obj: &FileObject<'_>,
+    doc: &Value,
+) -> Result<Vec<Value>> {
+    let mut out: Vec<Value> = Vec::new();
+    for t in &profile.role(role).related {
+        let Some(section) = doc.get(&t.name).filter(|v| !v.is_null()) else { continue };
+        let problems = related::check_section(t, section);
+        if !problems.is_empty() {
+            return Err(problems_error(problems));
+        }
+        for (name, entry) in section.as_object().into_iter().flatten() {
+            let Some(entry) = entry.as_object() else { continue };
+            let found = t.roots().into_iter().find_map(|root| {
+                obj.related.of(root).iter().find(|o| related::object_name(o) == name).map(|o| (root, o))
+            });
+            let Some((root, current)) = found else {
+                let kinds: Vec<&str> = t
+                    .roots()
+                    .iter()
+                    .filter_map(|r| {
+                        profile.related.iter().find(|k| k.root == *r).map(|k| k.info.kind.as_str())
+                    })
+                    .collect();
+                let there: Vec<&str> = t
+                    .roots()
+                    .iter()
+                    .flat_map(|r| obj.related.of(r).iter().map(related::object_name))
+                    .collect();
+                return Err(Error::Usage(format!(
+                    "{}: {}.{name}: no {} named \"{name}\" among the files' objects around it (it has {}); --local changes them but never creates one: add it to the files",
+                    obj.display(),
+                    t.name,
+                    kinds.join(" or "),
+                    if there.is_empty() { "none".to_string() } else { there.join(", ") }
+                )));
+            };
+            // An object two sections (or two workloads) change: the changes add up.
+            let same = |o: &&mut Value| {
+                o["kind"] == current["kind"]
+                    && o["metadata"]["name"] == current["metadata"]["name"]
+                    && o["metadata"]["namespace"] == current["metadata"]["namespace"]
+            };
+            let mut new = match out.iter_mut().find(same) {
+                Some(earlier) => std::mem::take(earlier),
+                None => current.clone(),
+            };
+            for f in t.fields_of(root) {
+                let now = get_path(&new, &f.segments).cloned();
+                let kept: Map<String, Value> = match &now {
+                    Some(Value::Object(m)) => m
+                        .iter()
+                        .filter(|(k, _)| f.exclude.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    _ => Map::new(),
+                };
+                let wanted = match entry.get(&f.name).filter(|v| !v.is_null()) {
+                    Some(Value::Object(m)) if !f.exclude.is_empty() => {
+                        let mut m = m.clone();
+                        m.extend(kept);
+                        Some(Value::Object(m))
+                    }
+                    Some(v) => Some(v.clone()),
+                    None if !kept.is_empty() => Some(Value::Object(kept)),
+                    None => None,
+                };
+                match wanted {
+                    Some(v) if now.as_ref() != Some(&v) => set_path(&mut new, &f.segments, v),
+                    Some(_) => {}
+                    None if now.is_some() => {
+                        let (last, parent) = f.segments.split_last().expect("a field has a path");
+                        if let Some(Value::Object(m)) = get_path_mut(&mut new, parent) {
+                            m.shift_remove(last);
+                        }
+                    }
+                    None => {}
+                }
+            }
+            match out.iter_mut().find(|o| o.is_null()) {
+                Some(slot) => *slot = new,
+                None => out.push(new),
+            }
+        }
+    }
+    // Unchanged objects are no edit.
+    out.retain(|new| !obj.related.all().any(|(_, o)| o == new));
+    Ok(out)
+}
+
+/// Where the object `obj` is among the files' documents (file, place): by apiVersion, kind,
+/// namespace and name.
+pub fn locate(files: &[Vec<Value>], obj: &Value) -> Vec<(usize, Place)> {
+    let same = |o: &Value| {
+        o["apiVersion"] == obj["apiVersion"]
+            && o["kind"] == obj["kind"]
+            && o["metadata"]["name"] == obj["metadata"]["name"]
+            && o["metadata"]["namespace"] == obj["metadata"]["namespace"]
+    };
+    let mut out = Vec::new();
+    for (file, docs) in files.iter().enumerate() {
+        for (document, doc) in docs.iter().enumerate() {
+            match doc["items"].as_array() {
+                Some(items) if doc["kind"] == "List" => {
+                    for (i, _) in items.iter().enumerate().filter(|(_, o)| same(o)) {
+                        out.push((file, Place { document, item: Some(i) }));
+                    }
+                }
+                _ if same(doc) => out.push((file, Place { document, item: None })),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Whether a built-in workload reads as its k8s-openapi type (other kinds: not judged).

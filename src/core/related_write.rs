@@ -204,7 +204,7 @@ fn not_found(profile: &Profile, t: &RelatedTrait, live: &Live<'_>, related: &Rel
         })
         .collect();
     format!(
-        "{}.{name}: no {} named \"{name}\" belongs to {workload} in namespace \"{ns}\" (it has {}); an edit changes the objects around a workload but does not create them: create {} first; nothing was applied",
+        "{}.{name}: no {} named \"{name}\" belongs to {workload} in namespace \"{ns}\" (it has {}); a role write (apply, edit, promote) changes the objects around a workload but never creates them: create {} first; nothing was applied",
         t.name,
         names.join(" or "),
         if there.is_empty() { "none".to_string() } else { there.join(", ") },

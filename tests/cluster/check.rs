@@ -162,3 +162,40 @@ fn check_reads_stdin_a_custom_kind_by_profile_and_git_revisions() {
     assert!(err.contains("REV..REV"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_judges_services_ingresses_pdbs_and_claims_by_the_related_traits() {
+    let dir = fixtures().join("related");
+    let run = check_in(&dir, &["base", "head", "--role", "ops"], "");
+    assert_eq!(run.code, 1, "the claim's size is dev's: {run:?}");
+    assert_eq!(
+        run.stdout.lines().take(9).collect::<Vec<_>>(),
+        [
+            "persistentvolumeclaim/data (namespace shop):",
+            "  dev: claims.data.size",
+            "  ops: claimStorage.data.storageClassName",
+            "service/web (namespace shop):",
+            "  ops: expose.web.ports",
+            "ingress.networking.k8s.io/web (namespace shop):",
+            "  ops: gateway.web.rules",
+            "poddisruptionbudget.policy/web (namespace shop):",
+            "  ops: disruptionBudget.web.minAvailable",
+        ],
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(
+            "outside ops: persistentvolumeclaim/data in namespace \"shop\": claims.data.size (dev)"
+        ),
+        "{run:?}"
+    );
+    // The operator's changes alone pass `--role ops`.
+    let head = std::env::temp_dir().join(format!("oam-check-related-{}", std::process::id()));
+    std::fs::create_dir_all(&head).unwrap();
+    let text =
+        std::fs::read_to_string(dir.join("head/app.yaml")).unwrap().replace("storage: 5Gi", "storage: 1Gi");
+    std::fs::write(head.join("app.yaml"), text).unwrap();
+    let run = check_in(&dir, &["base", head.to_str().unwrap(), "--role", "ops"], "").ok();
+    assert!(run.stdout.ends_with("only ops fields changed\n"), "{run:?}");
+    let _ = std::fs::remove_dir_all(head);
+}

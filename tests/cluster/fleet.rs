@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+use serde_json::{Value, json};
+
 use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of, settled};
 
 /// A namespace of the same name in both clusters (dev and ops bound to `edit` in each), deleted
@@ -623,4 +625,65 @@ fn a_context_name_in_two_kubeconfig_files_is_the_first_files_and_read_once() {
     assert_eq!(seen.iter().filter(|(c, _)| c == "admin").count(), 1, "{run:#?}");
     assert!(seen.contains(&("west-dev".into(), "nginx:1.27".into())), "{run:#?}");
     assert!(one.stdout.contains("nginx:1.25"), "{}", one.stdout);
+}
+
+/// web with a claim volume `data`, its Service (port `port`), its PVC (`size`), in one context.
+fn web_around(f: &Fleet, context: &str, port: u32, size: &str, budget: bool) {
+    let mut text = web("nginx:1.25", 1, &["app"]).replace(
+        "      containers:\n",
+        "      volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]\n      containers:\n",
+    );
+    text.push_str(&format!(
+        "---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: web}}\n  ports: [{{name: http, port: {port}}}]\n\
+         ---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: {size}}}}}\n"
+    ));
+    if budget {
+        text.push_str(
+            "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: web}}\n",
+        );
+    }
+    f.kubectl_stdin(context, &["apply", "-f", "-"], &text).ok();
+}
+
+#[test]
+fn related_objects_across_clusters_in_views_diff_and_promote() {
+    let f = Fleet::new("fleet-related");
+    web_around(&f, "admin", 80, "1Gi", false);
+    web_around(&f, "west-admin", 8080, "2Gi", true);
+    // Each context's document has its own related sections, as the single-context view.
+    let run = f.oam(&["ops", "get", "deploy/web", "--context", "admin,west-admin", "-o", "json"]).ok();
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items[0]["expose"]["web"]["ports"][0]["port"], 80, "{run:?}");
+    assert_eq!(items[1]["expose"]["web"]["ports"][0]["port"], 8080, "{run:?}");
+    assert_eq!(
+        (items[0].get("disruptionBudget"), &items[1]["disruptionBudget"]["web"]["minAvailable"]),
+        (None, &json!(1))
+    );
+    // The developer's diff compares the claims' sizes.
+    let run = f.oam(&["dev", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("-    size: 1Gi\n+    size: 2Gi\n"), "{run:?}");
+
+    // A budget only the source has: refused, naming it, and nothing is written (the Service neither).
+    let promote = ["ops", "promote", "deploy/web", "--from-context", "west-admin", "--to-context", "admin"];
+    let said = f.oam(&[&promote[..], &["--force-conflicts", "--yes"]].concat()).error();
+    assert!(
+        said.contains("disruptionBudget.web: no PodDisruptionBudget named \"web\"")
+            && said.contains("never creates them")
+            && said.contains("kubectl oam ops disruption-budget deployment.apps/web"),
+        "{said}"
+    );
+    assert_eq!(f.json("admin", "svc/web")["spec"]["ports"][0]["port"], 80);
+    // Without it, the Service's ports are written to the target as the operator's.
+    f.kubectl("west-admin", &["delete", "pdb", "web"]).ok();
+    let run = f.oam(&[&promote[..], &["--force-conflicts", "--dry-run=server"]].concat()).ok();
+    assert!(run.stdout.contains("+      port: 8080\n"), "the dry run shows the Service's change: {run:?}");
+    f.oam(&[&promote[..], &["--force-conflicts", "--yes"]].concat()).ok();
+    let svc = f.json("admin", "svc/web");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8080);
+    let port = managers_of(&svc, &["f:spec", "f:ports", "k:{\"port\":8080,\"protocol\":\"TCP\"}", "f:port"]);
+    assert!(!port.is_empty() && port.iter().all(|m| m == "kubectl-oam-ops"), "{port:?}");
+    let run = f.oam(&["ops", "diff", "deploy/web", "--context", "admin", "--against-context", "west-admin"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:?}");
 }

@@ -111,7 +111,8 @@ fn local_get_shows_role_documents_of_files_dirs_and_stdin_without_a_cluster() {
     assert!(docs[1].contains("kind: StatefulSet\nname: worker\n"), "{run:?}");
     assert!(!run.stdout.contains("base:"), "no live bookkeeping: {run:?}");
     // The kinds no role covers: one note, no error.
-    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap, Service)\n");
+    // (The Service selects web's pods: it is web's related object, not skipped.)
+    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap)\n");
 
     let run =
         no.run(&dir, &["ops", "get", "deploy/web", "-f", "app/web.yaml", "--local", "-o", "json"], "").ok();
@@ -560,6 +561,63 @@ fn local_edit_of_one_object_in_several_files_is_refused_before_the_editor_opens(
         error.contains("deployment.apps/web is in several files (ov/dev/web.yaml, ov/prod/web.yaml); edit them one file at a time"),
         "{error}"
     );
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn local_get_shows_the_files_services_as_related_sections_and_apply_changes_them_in_place() {
+    let dir = tree("related");
+    let no = NoCluster::new(&dir);
+    let run = no.run(&dir, &["ops", "get", "deploy/web", "-f", "app", "--local", "-o", "json"], "").ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["expose"]["web"]["ports"][0]["port"], 80, "{run:?}");
+    assert_eq!(run.stderr, "note: objects of kinds no role covers were skipped (ConfigMap)\n");
+    let run = no.run(&dir, &["dev", "get", "deploy/web", "-f", "app", "--local", "-o", "json"], "").ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(doc["readOnly"]["endpoints"].as_object().is_some_and(|e| e.len() == 1), "{run:?}");
+
+    // The ops view read back with a changed replica count: the Deployment changes, the Service not.
+    let before = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    let run = no.run(&dir, &["ops", "get", "deploy/web", "-f", "app/web.yaml", "--local"], "").ok();
+    std::fs::write(dir.join("doc.yaml"), run.stdout.replace("replicas: 2", "replicas: 3")).unwrap();
+    no.run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "").ok();
+    let after = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(changed_lines(&before, &after), (vec!["  replicas: 2".into()], vec!["  replicas: 3".into()]));
+    // A changed `expose:` changes the Service's lines in the file, in place (never dropped).
+    let changed = std::fs::read_to_string(dir.join("doc.yaml")).unwrap().replace("port: 80", "port: 8080");
+    assert!(changed.contains("port: 8080"), "{changed}");
+    std::fs::write(dir.join("doc.yaml"), &changed).unwrap();
+    let run =
+        no.run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "").ok();
+    assert_eq!(run.stdout, "service/web configured (file: app/web.yaml)\n", "{run:?}");
+    let edited = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(changed_lines(&after, &edited), (vec!["  - port: 80".into()], vec!["  - port: 8080".into()]));
+    // `edit --local` shows the section and writes it the same way.
+    let run = no
+        .run_with(
+            &dir,
+            &["ops", "edit", "deploy/web", "-f", "app/web.yaml", "--local"],
+            "",
+            "sed -i -e 's/port: 8080/port: 9090/'",
+        )
+        .ok();
+    assert_eq!(run.stdout, "service/web configured (file: app/web.yaml)\n", "{run:?}");
+    let edited_again = std::fs::read_to_string(dir.join("app/web.yaml")).unwrap();
+    assert_eq!(
+        changed_lines(&edited, &edited_again),
+        (vec!["  - port: 8080".into()], vec!["  - port: 9090".into()])
+    );
+    let edited = edited_again;
+    // One it does not hold is refused, and nothing is written.
+    assert!(changed.contains("expose:\n  web:\n"), "{changed}");
+    let with_db = changed.replace("expose:\n  web:\n", "expose:\n  db:\n    type: ClusterIP\n  web:\n");
+    std::fs::write(dir.join("doc.yaml"), with_db).unwrap();
+    let err = no
+        .run(&dir, &["ops", "apply", "-f", "doc.yaml", "--local", "--manifests", "app/web.yaml"], "")
+        .error();
+    assert!(err.contains("expose.db: no Service named \"db\" among the files' objects around it"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("app/web.yaml")).unwrap(), edited);
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }

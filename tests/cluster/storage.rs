@@ -501,3 +501,24 @@ fn ops_disruption_budget_refuses_a_second_budget_for_the_same_pods() {
     let err = ns.oam(&["ops", "expose", "deploy/expr", "--port", "80", "--yes"]).error();
     assert!(err.contains("matchExpressions, which a Service selector cannot hold"), "{err}");
 }
+
+#[test]
+fn what_ops_expose_and_disruption_budget_create_is_in_ops_get_and_owned_by_the_ops_manager() {
+    let ns = Ns::new("storage-expose-get");
+    ns.create(WEB);
+    ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--target-port", "http", "--yes"]).ok();
+    ns.oam(&["ops", "disruption-budget", "deploy/web", "--min-available", "1", "--yes"]).ok();
+    let doc: Value =
+        serde_json::from_str(&ns.oam(&["ops", "get", "deploy/web", "-o", "json"]).ok().stdout).unwrap();
+    assert_eq!(doc["expose"]["web"]["ports"][0]["port"], 80, "{doc}");
+    assert_eq!(doc["expose"]["web"]["ports"][0]["targetPort"], "http", "{doc}");
+    assert_eq!(doc["disruptionBudget"], json!({"web": {"minAvailable": 1}}), "{doc}");
+    let owners = ns.oam(&["owners", "deploy/web"]).ok().stdout;
+    for field in ["expose.web.ports", "disruptionBudget.web.minAvailable"] {
+        let line = owners.lines().find(|l| l.contains(field)).unwrap_or_else(|| panic!("{field}: {owners}"));
+        assert!(line.contains("kubectl-oam-ops"), "{line}\n{owners}");
+    }
+    // The operator's own write is no conflict: the view's owners say so per field.
+    let shown = ns.oam(&["ops", "get", "deploy/web", "--show-owners"]).ok().stdout;
+    assert!(shown.lines().any(|l| l.contains("minAvailable: 1") && l.contains("kubectl-oam-ops")), "{shown}");
+}

@@ -113,3 +113,86 @@ fn a_statefulsets_claim_templates_are_attributed_field_by_field() {
     let dev_only = compare(&p, &base, &set(vec![pg("10Gi", "standard", "Filesystem")]));
     assert_eq!(dev_only[0].changes.keys().collect::<Vec<_>>(), ["dev"], "{dev_only:?}");
 }
+
+fn service(ports: Value, selector: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"selector": {"app": selector}, "ports": ports}})
+}
+
+#[test]
+fn related_objects_are_judged_by_the_related_traits_fields() {
+    let p = Profile::builtin();
+    let ingress = |host: &str| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}})
+    };
+    let pdb = |min: i64| {
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+               "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"minAvailable": min, "selector": {"matchLabels": {"app": "web"}}}})
+    };
+    let pvc = |size: &str, class: &str| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "data", "namespace": "shop"},
+               "spec": {"storageClassName": class, "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": size}}}})
+    };
+    let base = set(vec![
+        service(json!([{"port": 80, "targetPort": 8080}]), "web"),
+        ingress("shop.example.com"),
+        pdb(1),
+        pvc("1Gi", "standard"),
+    ]);
+    let head = set(vec![
+        service(json!([{"port": 80, "targetPort": 9090}]), "web"),
+        ingress("www.example.com"),
+        pdb(2),
+        pvc("5Gi", "fast"),
+    ]);
+    let changes = compare(&p, &base, &head);
+    let of = |object: &str| &changes.iter().find(|c| c.object == object).unwrap().changes;
+    assert_eq!(of("service/web"), &json!({"ops": ["expose.web.ports"]}).as_object().unwrap().clone());
+    assert_eq!(of("ingress.networking.k8s.io/web")["ops"], json!(["gateway.web.rules"]));
+    assert_eq!(of("poddisruptionbudget.policy/web")["ops"], json!(["disruptionBudget.web.minAvailable"]));
+    let claim = of("persistentvolumeclaim/data");
+    assert_eq!(claim["dev"], json!(["claims.data.size"]));
+    assert_eq!(claim["ops"], json!(["claimStorage.data.storageClassName"]));
+    assert!(changes.iter().all(|c| !c.changes.contains_key(NO_ROLE)), "{changes:?}");
+
+    // A Service's selector is no role's; tool-written annotations neither, a person's are ops'.
+    let mut annotated = service(json!([{"port": 80, "targetPort": 8080}]), "api");
+    annotated["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "b"});
+    let changes = compare(&p, &base, &set(vec![annotated]));
+    let svc = &changes.iter().find(|c| c.object == "service/web").unwrap().changes;
+    assert_eq!(svc["ops"], json!(["expose.web.annotations"]));
+    assert_eq!(
+        svc[NO_ROLE],
+        json!(["metadata.annotations", "spec.selector.app"]),
+        "the selector and kubectl's annotation are outside the roles"
+    );
+}
+
+#[test]
+fn the_storage_split_holds_in_check_claim_volumes_dev_other_volumes_ops() {
+    let p = Profile::builtin();
+    let with_volumes = |claim: &str, config: &str| {
+        let mut d = deploy("shop:1", 2, None);
+        d["spec"]["template"]["spec"]["volumes"] = json!([
+            {"name": "data", "persistentVolumeClaim": {"claimName": claim}},
+            {"name": "cfg", "configMap": {"name": config}},
+        ]);
+        d
+    };
+    let base = set(vec![with_volumes("data", "cfg")]);
+    let claim_changed = compare(&p, &base, &set(vec![with_volumes("data-2", "cfg")]));
+    let web = &claim_changed[0].changes;
+    assert_eq!(web.keys().collect::<Vec<_>>(), ["dev"], "{web:?}");
+    assert!(web["dev"][0].as_str().unwrap().starts_with("claimVolumes.volumes"), "{web:?}");
+    let config_changed = compare(&p, &base, &set(vec![with_volumes("data", "cfg-2")]));
+    let web = &config_changed[0].changes;
+    assert_eq!(web.keys().collect::<Vec<_>>(), ["ops"], "{web:?}");
+    assert!(web["ops"][0].as_str().unwrap().starts_with("storage.volumes"), "{web:?}");
+}

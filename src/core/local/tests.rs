@@ -55,7 +55,7 @@ fn a_changed_role_document_changes_only_its_fields_of_the_object() {
         (RoleName::Ops, |_| {}, |_| {}),
     ];
     for (role, edit_doc, edit_obj) in cases {
-        let mut doc = view(&p, role, obj.kind, &obj.object, None);
+        let mut doc = view(&p, role, obj.kind, &obj.object, None, None);
         edit_doc(&mut doc);
         let mut expected = deploy();
         edit_obj(&mut expected);
@@ -68,12 +68,12 @@ fn a_changed_role_document_changes_only_its_fields_of_the_object() {
 fn another_roles_field_and_a_read_only_field_are_refused_as_live() {
     let p = Profile::builtin();
     let obj = object(&p);
-    let mut doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None);
+    let mut doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None, None);
     doc["scaler"] = json!({"replicas": 5});
     let err = with_document(&p, RoleName::Dev, &obj, &doc).unwrap_err().to_string();
     assert!(err.contains("scaler: belongs to the ops role"), "{err}");
 
-    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None);
+    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None, None);
     doc["readOnly"]["selector"] = json!({"app": "other"});
     let err = with_document(&p, RoleName::Ops, &obj, &doc).unwrap_err().to_string();
     assert!(err.contains("readOnly.selector"), "{err}");
@@ -107,7 +107,7 @@ fn workloads_skip_uncovered_kinds_and_non_objects_and_read_list_items() {
 fn a_view_of_a_file_has_no_base_and_no_missing_namespace() {
     let p = Profile::builtin();
     let obj = object(&p);
-    let doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None);
+    let doc = view(&p, RoleName::Dev, obj.kind, &obj.object, None, None);
     assert!(doc.get("base").is_none() && doc.get("namespace").is_none(), "{doc}");
     assert_eq!(doc["containers"]["app"]["image"], "shop:1");
 }
@@ -140,11 +140,77 @@ fn a_partial_document_removes_only_within_what_it_names() {
 fn a_value_of_the_wrong_type_for_a_built_in_kind_is_refused() {
     let p = Profile::builtin();
     let obj = object(&p);
-    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None);
+    let mut doc = view(&p, RoleName::Ops, obj.kind, &obj.object, None, None);
     doc["rollout"] = json!({"strategy": "Recreate"});
     let err = with_document(&p, RoleName::Ops, &obj, &doc).unwrap_err().to_string();
     assert!(err.contains("deployment.apps/web would not be a valid Deployment"), "{err}");
     doc["rollout"] = json!({"strategy": {"type": "Recreate"}});
     let got = with_document(&p, RoleName::Ops, &obj, &doc).unwrap();
     assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
+}
+
+#[test]
+fn the_files_services_pdbs_and_claims_are_the_workloads_related_objects() {
+    let p = Profile::builtin();
+    let mut with_claim = deploy();
+    with_claim["spec"]["template"]["spec"]["volumes"] =
+        json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
+    let docs = vec![
+        with_claim,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other"},
+               "spec": {"selector": {"app": "other"}, "ports": [{"port": 81}]}}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+               "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+               "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "1Gi"}}}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}),
+    ];
+    let mut skipped = Skipped::default();
+    let mut found = workloads(&p, &docs, &mut skipped);
+    let mut lists = Vec::new();
+    related_objects(&p, &docs, &mut lists);
+    let mut refs: Vec<&mut FileObject<'_>> = found.iter_mut().collect();
+    find_related(&p, &mut refs, &lists, &mut skipped);
+    let obj = &found[0];
+    let ops = view(&p, RoleName::Ops, obj.kind, &obj.object, None, Some(&obj.related));
+    assert_eq!(ops["expose"], json!({"web": {"ports": [{"port": 80, "targetPort": 8080}]}}), "{ops}");
+    assert_eq!(ops["disruptionBudget"], json!({"web": {"minAvailable": 1}}));
+    assert_eq!(ops["claimStorage"], json!({"data": {"storageClassName": "fast"}}));
+    let dev = view(&p, RoleName::Dev, obj.kind, &obj.object, None, Some(&obj.related));
+    assert_eq!(dev["claims"], json!({"data": {"size": "1Gi"}}), "{dev}");
+    assert_eq!(dev["readOnly"]["endpoints"].as_object().unwrap().len(), 1, "{dev}");
+    assert!(dev["readOnly"].get("claims").is_none(), "a file's claim has no live state: {dev}");
+    // Service and PodDisruptionBudget were used (the unused Service too: its kind was); ConfigMap not.
+    assert_eq!(skipped.kinds.iter().collect::<Vec<_>>(), ["ConfigMap"]);
+
+    // A read-back of the view changes nothing; a changed section changes the Service (its own
+    // document), the workload not; a section naming an object the files do not hold is refused.
+    assert_eq!(with_document(&p, RoleName::Ops, obj, &ops).unwrap(), obj.object);
+    assert_eq!(related_edits(&p, RoleName::Ops, obj, &ops).unwrap(), Vec::<Value>::new());
+    let mut changed = ops.clone();
+    changed["expose"]["web"]["ports"][0]["port"] = json!(8080);
+    changed["expose"]["web"]["type"] = json!("NodePort");
+    changed["disruptionBudget"]["web"] = json!({"maxUnavailable": 1});
+    assert_eq!(with_document(&p, RoleName::Ops, obj, &changed).unwrap(), obj.object);
+    let edits = related_edits(&p, RoleName::Ops, obj, &changed).unwrap();
+    assert_eq!(edits.len(), 2, "{edits:?}");
+    assert_eq!(edits[0]["spec"]["ports"], json!([{"port": 8080, "targetPort": 8080}]));
+    assert_eq!(edits[0]["spec"]["type"], "NodePort");
+    assert_eq!(edits[0]["spec"]["selector"], json!({"app": "web"}), "no role's fields stay");
+    assert_eq!(edits[1]["spec"]["maxUnavailable"], 1);
+    assert!(edits[1]["spec"].get("minAvailable").is_none(), "left out of the entry: removed");
+    changed["expose"]["db"] = json!({"type": "ClusterIP"});
+    let err = related_edits(&p, RoleName::Ops, obj, &changed).unwrap_err().to_string();
+    assert!(
+        err.contains("expose.db: no Service named \"db\" among the files' objects around it (it has web)"),
+        "{err}"
+    );
+    // The developer's claims: the size.
+    let mut dev2 = dev.clone();
+    dev2["claims"]["data"]["size"] = json!("5Gi");
+    let edits = related_edits(&p, RoleName::Dev, obj, &dev2).unwrap();
+    assert_eq!(edits[0]["spec"]["resources"]["requests"]["storage"], "5Gi");
+    assert_eq!(edits[0]["spec"]["storageClassName"], "fast", "ops' field stays");
 }

@@ -115,7 +115,7 @@ fn objects_that_do_not_belong_to_the_workload_are_refused_naming_those_that_do()
         "{err}"
     );
     // A new name is not created silently: the message says how to create one.
-    assert!(err.contains("does not create them: create a Service with `kubectl oam ops expose deployment.apps/web --port PORT --name db -n shop`"), "{err}");
+    assert!(err.contains("never creates them: create a Service with `kubectl oam ops expose deployment.apps/web --port PORT --name db -n shop`"), "{err}");
     assert!(err.contains("nothing was applied"), "{err}");
     let mut doc = live.document(&p, RoleName::Ops, None);
     doc["disruptionBudget"]["new"] = json!({"minAvailable": 1});
