@@ -399,6 +399,8 @@ pub fn endpoints(
     let services: Vec<&Value> =
         profile.related.iter().filter(|k| is_service(profile, k)).flat_map(|k| related.of(&k.root)).collect();
     let ns = workload["metadata"]["namespace"].as_str().unwrap_or_default();
+    // A manifest without a namespace: the name alone, as reached from the app's own namespace.
+    let host = |svc: &str| if ns.is_empty() { svc.to_string() } else { format!("{svc}.{ns}.svc") };
     for svc in &services {
         let name = object_name(svc);
         for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
@@ -407,8 +409,8 @@ pub fn endpoints(
             let protocol = port["protocol"].as_str().filter(|p| *p != "TCP");
             let to = container_port(kind, workload, &target, protocol.unwrap_or("TCP"));
             let address = match protocol {
-                Some(p) => format!("{name}.{ns}.svc:{number}/{p}"),
-                None => format!("{name}.{ns}.svc:{number}"),
+                Some(p) => format!("{}:{number}/{p}", host(name)),
+                None => format!("{}:{number}", host(name)),
             };
             out.insert(address, json!(to));
         }
@@ -423,8 +425,8 @@ pub fn endpoints(
             _ => None,
         };
         match number {
-            Some(p) => format!("{svc}.{ns}.svc:{p}"),
-            None => format!("{svc}.{ns}.svc"),
+            Some(p) => format!("{}:{p}", host(svc)),
+            None => host(svc),
         }
     };
     let service_names: Vec<&str> = services.iter().map(|s| object_name(s)).collect();

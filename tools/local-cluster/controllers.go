@@ -18,11 +18,12 @@ import (
 )
 
 // The controllers a workload needs to roll out, scale, finish and be deleted, and those that make
-// a namespace usable (service accounts, the root CA ConfigMap) and the built-in roles complete.
+// a namespace usable (service accounts, the root CA ConfigMap) and the built-in roles complete, and
+// the one that lets a deleted claim go (pvc-protection: its finalizer holds a namespace's deletion).
 var controllers = []string{
 	"deployment", "replicaset", "statefulset", "daemonset", "job", "cronjob",
 	"horizontalpodautoscaling", "namespace", "garbagecollector", "serviceaccount",
-	"serviceaccount-token", "root-ca-cert-publisher", "clusterrole-aggregation", "podgc",
+	"serviceaccount-token", "root-ca-cert-publisher", "clusterrole-aggregation", "podgc", "pvc-protection",
 	"ttl-after-finished",
 }
 

@@ -310,3 +310,20 @@ fn an_object_two_workloads_use_names_the_other_one() {
     assert_eq!(related("pdb", "web"), ["api"]);
     assert!(related("service", "other").is_empty());
 }
+
+#[test]
+fn a_manifest_without_a_namespace_names_its_services_alone() {
+    let p = Profile::builtin();
+    let kind = p.kind("deploy").unwrap();
+    let mut workload = workload();
+    workload["metadata"].as_object_mut().unwrap().remove("namespace");
+    let lists = vec![(
+        "service".to_string(),
+        vec![
+            json!({"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+        ],
+    )];
+    let found = find(&p, kind, &workload, &lists);
+    let e = endpoints(&p, kind, &workload, &found);
+    assert_eq!(e, *json!({"web:80": "app:8080"}).as_object().unwrap(), "not web..svc:80");
+}
