@@ -51,16 +51,7 @@ pub async fn get_several(
         views.push(read_view(cluster, profile, role, target, args, &format, lists.as_ref()).await?);
     }
     if let Some(key) = sort_key {
-        let now = k8s_openapi::jiff::Timestamp::now();
-        let value = |v: &View<'_>| {
-            view::sort_value(&key, &view::for_templates(&v.doc, &v.live.object), &v.live.object, now)
-        };
-        views.sort_by(|a, b| {
-            crate::format::jsonpath::sort_order(
-                &value(a).iter().collect::<Vec<_>>(),
-                &value(b).iter().collect::<Vec<_>>(),
-            )
-        });
+        sort_views(&mut views, &key);
     }
     let text = print_views(profile, role, &views, args, &format, true)?;
     watch_views(cluster, profile, role, views, args, &format, text).await
@@ -113,16 +104,7 @@ pub fn print_local(
         views.push(View { live: Live { target, object, autoscaler: None, related: Some(related) }, doc });
     }
     if let Some(key) = sort_key(args)? {
-        let now = k8s_openapi::jiff::Timestamp::now();
-        let value = |v: &View<'_>| {
-            view::sort_value(&key, &view::for_templates(&v.doc, &v.live.object), &v.live.object, now)
-        };
-        views.sort_by(|a, b| {
-            crate::format::jsonpath::sort_order(
-                &value(a).iter().collect::<Vec<_>>(),
-                &value(b).iter().collect::<Vec<_>>(),
-            )
-        });
+        sort_views(&mut views, &key);
     }
     print_views(profile, role, &views, args, &format, several)
 }
@@ -545,4 +527,18 @@ pub async fn documents(
         docs.push((view.live.target.display(), view.doc));
     }
     Ok(docs)
+}
+
+/// `--sort-by`: the views in the order of the key's values (kubectl's order of values).
+fn sort_views(views: &mut [View<'_>], key: &crate::format::jsonpath::Template) {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let value = |v: &View<'_>| {
+        view::sort_value(key, &view::for_templates(&v.doc, &v.live.object), &v.live.object, now)
+    };
+    views.sort_by(|a, b| {
+        crate::format::jsonpath::sort_order(
+            &value(a).iter().collect::<Vec<_>>(),
+            &value(b).iter().collect::<Vec<_>>(),
+        )
+    });
 }

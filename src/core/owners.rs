@@ -57,26 +57,7 @@ pub fn field_owners(
             let keys = profile.other_keys(kind, field);
             let not_the_roles = |k: &str| keys.contains(k);
             let other: Option<&dyn Fn(&str) -> bool> = (!keys.is_empty()).then_some(&not_the_roles);
-            let managers: Vec<Holder> = entries
-                .iter()
-                .filter(|e| owns(&e.fields, &path, other))
-                .map(|e| Holder {
-                    manager: e.manager.clone(),
-                    role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),
-                    operation: e.operation.clone(),
-                    subresource: e.subresource.clone(),
-                    time: e.time.clone(),
-                })
-                .collect();
-            if managers.is_empty() {
-                return;
-            }
-            let outside_role = managers
-                .iter()
-                .filter(|h| h.role.as_deref() != Some(role.name.as_str()))
-                .map(|h| h.manager.clone())
-                .collect();
-            rows.push(FieldOwners { field: label, role: role.name.to_string(), managers, outside_role });
+            rows.extend(holders_row(profile, &entries, role.name, label, &path, other));
         };
         let container_fields: Vec<&Field> = role.container_fields().collect();
         if !container_fields.is_empty() {
@@ -151,31 +132,8 @@ pub fn related_field_owners(
                         let not_the_roles = |k: &str| f.exclude.iter().any(|e| e == k);
                         let other: Option<&dyn Fn(&str) -> bool> =
                             (!f.exclude.is_empty()).then_some(&not_the_roles);
-                        let managers: Vec<Holder> = entries
-                            .iter()
-                            .filter(|e| owns(&e.fields, &path, other))
-                            .map(|e| Holder {
-                                manager: e.manager.clone(),
-                                role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),
-                                operation: e.operation.clone(),
-                                subresource: e.subresource.clone(),
-                                time: e.time.clone(),
-                            })
-                            .collect();
-                        if managers.is_empty() {
-                            continue;
-                        }
-                        let outside_role = managers
-                            .iter()
-                            .filter(|h| h.role.as_deref() != Some(role.name.as_str()))
-                            .map(|h| h.manager.clone())
-                            .collect();
-                        rows.push(FieldOwners {
-                            field: format!("{}.{name}.{}", t.name, f.name),
-                            role: role.name.to_string(),
-                            managers,
-                            outside_role,
-                        });
+                        let label = format!("{}.{name}.{}", t.name, f.name);
+                        rows.extend(holders_row(profile, &entries, role.name, label, &path, other));
                     }
                 }
             }
@@ -234,6 +192,38 @@ pub fn document_path(field: &str) -> Vec<String> {
     let container_list =
         CONTAINER_LISTS.iter().any(|list| field.strip_prefix(list).is_some_and(|rest| rest.starts_with('.')));
     field.splitn(if container_list { 3 } else { 2 }, '.').map(str::to_string).collect()
+}
+
+/// The row of one field of `role`: the managers among `entries` that hold `path` (keys `other`
+/// says are not the role's are no sign of an owner); None when nobody holds it.
+fn holders_row(
+    profile: &Profile,
+    entries: &[crate::model::managed::ManagedEntry],
+    role: RoleName,
+    label: String,
+    path: &[Step],
+    other: Option<&dyn Fn(&str) -> bool>,
+) -> Option<FieldOwners> {
+    let managers: Vec<Holder> = entries
+        .iter()
+        .filter(|e| owns(&e.fields, path, other))
+        .map(|e| Holder {
+            manager: e.manager.clone(),
+            role: role_of_manager(profile, &e.manager).map(|r| r.to_string()),
+            operation: e.operation.clone(),
+            subresource: e.subresource.clone(),
+            time: e.time.clone(),
+        })
+        .collect();
+    if managers.is_empty() {
+        return None;
+    }
+    let outside_role = managers
+        .iter()
+        .filter(|h| h.role.as_deref() != Some(role.as_str()))
+        .map(|h| h.manager.clone())
+        .collect();
+    Some(FieldOwners { field: label, role: role.to_string(), managers, outside_role })
 }
 
 #[cfg(test)]
