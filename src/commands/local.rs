@@ -44,9 +44,9 @@ fn read(files: &LocalFiles) -> Result<Vec<File>> {
     let mut seen = std::collections::HashSet::new();
     for path in expand_sources(&files.filename, files.recursive)? {
         // A file named twice (`-f dir -f dir/web.yaml`) is read, and changed, once.
-        if path.as_os_str() != "-"
-            && !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()))
-        {
+        // So is one file under two names (a symbolic or a hard link): both would be written, the
+        // second over the first.
+        if path.as_os_str() != "-" && !seen.insert(file_identity(&path)) {
             continue;
         }
         let (text, path) = if path.as_os_str() == "-" {
@@ -63,6 +63,15 @@ fn read(files: &LocalFiles) -> Result<Vec<File>> {
         out.push(File { path, text, values });
     }
     Ok(out)
+}
+
+/// What makes two names one file: its device and inode (its canonical path where they cannot be read).
+fn file_identity(path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => (m.dev(), m.ino(), PathBuf::new()),
+        Err(_) => (0, 0, std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())),
+    }
 }
 
 /// The workloads of every file (file index, object), and the one note about what was skipped.
@@ -235,6 +244,8 @@ fn edit_files(
     let mut wanted: Vec<Vec<Value>> = read_files.iter().map(|f| f.values.clone()).collect();
     let mut lines: Vec<Vec<String>> = vec![Vec::new(); read_files.len()];
     let mut touched = 0;
+    // The objects changed so far, by the workload whose edit changed them.
+    let mut edited: Vec<((usize, local::Place), String)> = Vec::new();
     for (file, obj) in &found {
         if !names.is_empty() && !is_named(&names, obj) {
             continue;
@@ -260,8 +271,8 @@ fn edit_files(
             (false, _) => lines[*file].push(format!("{} {what} (file: {source})", obj.display())),
         }
         if new != obj.object {
-            let document = &mut wanted[*file][obj.place.document];
-            local::put_in_document(document, obj.place, new);
+            let display = obj.display();
+            put_edit(&read_files, &mut wanted, &mut edited, (*file, obj.place), new, &display, &display)?;
         }
         for changed in around {
             let display = format!(
@@ -286,8 +297,19 @@ fn edit_files(
                     )));
                 }
             };
-            lines[at_file].push(format!("{display} {what} (file: {})", read_files[at_file].source()));
-            local::put_in_document(&mut wanted[at_file][place.document], place, changed);
+            let line = format!("{display} {what} (file: {})", read_files[at_file].source());
+            if !lines[at_file].contains(&line) {
+                lines[at_file].push(line);
+            }
+            put_edit(
+                &read_files,
+                &mut wanted,
+                &mut edited,
+                (at_file, place),
+                changed,
+                &display,
+                &obj.display(),
+            )?;
         }
     }
     if touched == 0 {
@@ -352,6 +374,42 @@ fn edit_files(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Puts the edit `new` of the object at `at` (file, place), named `display`, made by `by`'s
+/// document from the object as read, into `wanted`: on top of an earlier edit of the same object
+/// in this run (a Service two workloads' `expose:` sections change) both changes are kept; the
+/// same value changed differently by both is refused, naming both workloads. Bad input never loses
+/// work: no edit is written over another.
+fn put_edit(
+    files: &[File],
+    wanted: &mut [Vec<Value>],
+    edited: &mut Vec<((usize, local::Place), String)>,
+    at: (usize, local::Place),
+    new: Value,
+    display: &str,
+    by: &str,
+) -> Result<()> {
+    let (file, place) = at;
+    let new = match edited.iter().find(|(e, _)| *e == at) {
+        None => new,
+        Some((_, earlier)) => {
+            let base = files[file].values.get(place.document).and_then(|d| local::in_document(d, place));
+            let now = wanted[file].get(place.document).and_then(|d| local::in_document(d, place));
+            let (Some(base), Some(now)) = (base, now) else { return Ok(()) };
+            local::merge_edits(base, now, &new).map_err(|path| {
+                Error::Usage(format!(
+                    "{display} (file: {}): {earlier} and {by} both change {path}, differently; nothing was changed: make their documents agree, or change one at a time",
+                    files[file].source()
+                ))
+            })?
+        }
+    };
+    if !edited.iter().any(|(e, _)| *e == at) {
+        edited.push((at, by.to_string()));
+    }
+    local::put_in_document(&mut wanted[file][place.document], place, new);
+    Ok(())
 }
 
 /// Writes each `(path, text as read, new text)`, all or none as far as a file system allows: every
