@@ -37,6 +37,18 @@ impl File {
     fn source(&self) -> String {
         self.path.as_ref().map_or_else(|| "stdin".to_string(), |p| p.display().to_string())
     }
+
+    /// The file as a written line names it: a symbolic link is written through (as kubectl reads
+    /// it), so the line names the file written too, wherever it is.
+    fn written(&self) -> String {
+        let source = self.source();
+        let Some(path) = &self.path else { return source };
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        match std::fs::canonicalize(path) {
+            Ok(real) if link => format!("{source}, a link: written {}", real.display()),
+            _ => source,
+        }
+    }
 }
 
 fn read(files: &LocalFiles) -> Result<Vec<File>> {
@@ -251,6 +263,7 @@ fn edit_files(
             continue;
         }
         let source = read_files[*file].source();
+        let written = read_files[*file].written();
         let mut doc = local::view(profile, role, obj.kind, &obj.object, None, None);
         let at = |e: Error| match e {
             // A given role document's own problem names that document (and this file).
@@ -266,9 +279,9 @@ fn edit_files(
         let around = local::related_edits(profile, role, obj, &doc).map_err(at)?;
         // Only the objects around it changed: their lines say so.
         match (new == obj.object, around.is_empty()) {
-            (true, true) => lines[*file].push(format!("{} unchanged (file: {source})", obj.display())),
+            (true, true) => lines[*file].push(format!("{} unchanged (file: {written})", obj.display())),
             (true, false) => {}
-            (false, _) => lines[*file].push(format!("{} {what} (file: {source})", obj.display())),
+            (false, _) => lines[*file].push(format!("{} {what} (file: {written})", obj.display())),
         }
         if new != obj.object {
             let display = obj.display();
@@ -297,7 +310,7 @@ fn edit_files(
                     )));
                 }
             };
-            let line = format!("{display} {what} (file: {})", read_files[at_file].source());
+            let line = format!("{display} {what} (file: {})", read_files[at_file].written());
             if !lines[at_file].contains(&line) {
                 lines[at_file].push(line);
             }

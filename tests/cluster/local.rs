@@ -719,6 +719,27 @@ fn local_apply_of_two_workloads_editing_one_service_keeps_both_edits_or_refuses_
         )
         .ok();
     assert_eq!(run.stdout, "deployment.apps/a scaled (file: m.yaml)\n", "{run:?}");
+    // A file given as a symbolic link to a file out of the tree is written through, and the line
+    // names the file written.
+    let outside = std::env::temp_dir().join(format!("oam-local-outside-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&outside);
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::copy(dir.join("m.yaml"), outside.join("real.yaml")).unwrap();
+    std::os::unix::fs::symlink(outside.join("real.yaml"), dir.join("link.yaml")).unwrap();
+    let run =
+        no.run(&dir, &["ops", "scale", "deploy/b", "--replicas", "5", "--local", "-f", "link.yaml"], "").ok();
+    let real = std::fs::canonicalize(outside.join("real.yaml")).unwrap();
+    assert_eq!(
+        run.stdout,
+        format!("deployment.apps/b scaled (file: link.yaml, a link: written {})\n", real.display()),
+        "{run:?}"
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("replicas: 5"));
+    assert!(
+        std::fs::symlink_metadata(dir.join("link.yaml")).unwrap().file_type().is_symlink(),
+        "the link stays"
+    );
+    let _ = std::fs::remove_dir_all(outside);
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
