@@ -409,7 +409,12 @@ fn put_edit(
         Some((_, earlier)) => {
             let base = files[file].values.get(place.document).and_then(|d| local::in_document(d, place));
             let now = wanted[file].get(place.document).and_then(|d| local::in_document(d, place));
-            let (Some(base), Some(now)) = (base, now) else { return Ok(()) };
+            let (Some(base), Some(now)) = (base, now) else {
+                return Err(Error::Usage(format!(
+                    "{display} (file: {}) moved while it was changed; nothing was changed: run the command again",
+                    files[file].source()
+                )));
+            };
             local::merge_edits(base, now, &new).map_err(|path| {
                 Error::Usage(format!(
                     "{display} (file: {}): {earlier} and {by} both change {path}, differently; nothing was changed: make their documents agree, or change one at a time",
