@@ -231,6 +231,23 @@ fn edit_files(
     what: &str,
     change: &Change<'_>,
 ) -> Result<String> {
+    edit_files_checked(profile, namespace, role, files, words, flags, what, change, &|| Ok(()))
+}
+
+/// [`edit_files`], with `check` asked once every object's change is worked out, before anything is
+/// written or shown (`apply --local`: was every given document used?).
+#[allow(clippy::too_many_arguments)]
+fn edit_files_checked(
+    profile: &Profile,
+    namespace: Option<&str>,
+    role: RoleName,
+    files: &LocalFiles,
+    words: &[String],
+    flags: &WriteFlags,
+    what: &str,
+    change: &Change<'_>,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<String> {
     if files.filename.iter().any(|p| p.as_os_str() == "-") {
         return Err(Error::Usage(
             "-f - (stdin) cannot be changed in place; give the manifest file or directory".into(),
@@ -332,6 +349,7 @@ fn edit_files(
             found.len()
         )));
     }
+    check()?;
     // Every file worked out before any is written.
     let mut outputs = Vec::new();
     for (i, file) in read_files.iter().enumerate() {
@@ -637,6 +655,9 @@ fn apply_given(
     flags: &WriteFlags,
 ) -> Result<String> {
     let words: Vec<String> = given.iter().map(|g| format!("{}/{}", g.kind.kind, g.name)).collect();
+    // Which documents changed an object: one that changed none (another document of the same
+    // object was taken instead, or its namespace is not the files') is refused, never dropped.
+    let used = std::cell::RefCell::new(vec![false; given.len()]);
     let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
         let ns = obj.object["metadata"]["namespace"].as_str().filter(|n| !n.is_empty());
         let same = |g: &&Given<'_>| g.kind.kind == obj.kind.kind && g.name == obj.name();
@@ -649,6 +670,9 @@ fn apply_given(
             .find(|g| g.namespace.as_deref() == ns)
             .or_else(|| given.iter().filter(same).find(|g| g.namespace.is_none() || ns.is_none()));
         let Some(found) = found else { return Ok(false) };
+        if let Some(i) = given.iter().position(|g| std::ptr::eq(g, found)) {
+            used.borrow_mut()[i] = true;
+        }
         *doc = found.doc.clone();
         // What the document itself gets wrong (another role's key, a read-only field) is told
         // about the document.
@@ -668,7 +692,21 @@ fn apply_given(
         }
         Ok(true)
     };
-    edit_files(profile, namespace, role, files, &words, flags, "configured", &change)
+    let check = || {
+        let used = used.borrow();
+        match given.iter().zip(used.iter()).find(|(_, used)| !**used) {
+            None => Ok(()),
+            Some((g, _)) => Err(Error::Document(format!(
+                "{}: the document of {}/{}{} changes no object of the files given with {} (another document of the same object was taken, or the files give it another namespace); nothing was changed: merge the documents of one object into one",
+                g.source,
+                g.kind.display_resource(),
+                g.name,
+                g.namespace.as_ref().map(|n| format!(" in namespace \"{n}\"")).unwrap_or_default(),
+                flag(files)
+            ))),
+        }
+    };
+    edit_files_checked(profile, namespace, role, files, &words, flags, "configured", &change, &check)
 }
 
 /// `ROLE apply -f DOC… --local --manifests FILE…`: each role document changes its workload in the

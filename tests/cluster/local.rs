@@ -709,6 +709,24 @@ fn local_apply_of_two_workloads_editing_one_service_keeps_both_edits_or_refuses_
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(dir.join("m.yaml")).unwrap(), after);
+    // Two documents of one workload (one in a namespace, one without): one would be dropped, so
+    // the run is refused naming it; nothing is written.
+    let mut again = items[0].clone();
+    again["namespace"] = "x".into();
+    again["expose"]["web"]["type"] = "LoadBalancer".into();
+    let docs = format!(
+        "{}\n---\n{}",
+        serde_json::to_string(&items[0]).unwrap(),
+        serde_json::to_string(&again).unwrap()
+    );
+    std::fs::write(dir.join("docs.yaml"), &docs).unwrap();
+    let err =
+        no.run(&dir, &["ops", "apply", "-f", "docs.yaml", "--local", "--manifests", "m.yaml"], "").error();
+    assert!(
+        err.contains("docs.yaml: the document of deployment.apps/a in namespace \"x\" changes no object"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("m.yaml")).unwrap(), after);
     // One file under two names (a hard link) is read, and written, once.
     std::fs::hard_link(dir.join("m.yaml"), dir.join("also.yaml")).unwrap();
     let run = no
