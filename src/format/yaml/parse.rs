@@ -444,17 +444,16 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let range = span.byte_range().filter(|r| self.text.get(r.clone()).is_some()).unwrap_or(0..0);
-                let text = &self.text[range.clone()];
                 let tag = tag.as_deref();
                 let is_key = self.expects_key();
                 let resolved = if !is_key {
-                    scalar(&value, style, tag, text, span)?
+                    scalar(&value, style, tag, span)?
                 } else {
                     check_key_tag(tag, span)?;
                     // A key is its text; only an anchored key may be aliased later as a value.
                     match anchor {
                         0 => Value::Null,
-                        _ => scalar(&value, style, tag, text, span)
+                        _ => scalar(&value, style, tag, span)
                             .unwrap_or_else(|_| Value::String(value.to_string())),
                     }
                 };
@@ -632,13 +631,7 @@ fn check_key_tag(tag: Option<&Tag>, span: &Span) -> Result<(), YamlError> {
 }
 
 /// The JSON value of a scalar.
-fn scalar(
-    value: &str,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-    text: &str,
-    span: &Span,
-) -> Result<Value, YamlError> {
+fn scalar(value: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Result<Value, YamlError> {
     let at = pos_of(span);
     let plain = style == ScalarStyle::Plain;
     let Some(tag) = tag else {
