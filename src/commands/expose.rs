@@ -119,6 +119,15 @@ pub(crate) async fn write_around(
                 others.join(", ")
             )));
         }
+        // Only what kubectl oam wrote: an object without the manager's fields (no managed fields
+        // at all, or only others') is not its own to delete.
+        let managers = found["metadata"]["managedFields"].as_array().into_iter().flatten();
+        if !managers.clone().any(|e| e["manager"].as_str() == Some(writer.manager.as_str())) {
+            return Err(Error::Usage(format!(
+                "{object} has no fields of {}: kubectl oam deletes only what it wrote alone; nothing was deleted: delete it with the tool that manages it",
+                writer.manager
+            )));
+        }
     }
     let before = match &existing {
         Some(found) => output::yaml(&shown(found))?,
@@ -136,8 +145,8 @@ pub(crate) async fn write_around(
             if existing.is_none() {
                 return Err(Error::Usage(format!("{object} does not exist: nothing to delete")));
             }
-            if !client {
-                write::objects::delete_object(cluster, &target, true).await?;
+            if let (false, Some(found)) = (client, &existing) {
+                write::objects::delete_object(cluster, &target, found, true).await?;
             }
             (String::new(), "deleted")
         }
@@ -178,7 +187,11 @@ pub(crate) async fn write_around(
         }
     }
     match &around.body {
-        None => write::objects::delete_object(cluster, &target, false).await?,
+        None => {
+            if let Some(found) = &existing {
+                write::objects::delete_object(cluster, &target, found, false).await?
+            }
+        }
         Some(body) => {
             write::create(cluster, profile, &writer, &target, body, false).await?;
         }

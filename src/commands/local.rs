@@ -37,6 +37,18 @@ impl File {
     fn source(&self) -> String {
         self.path.as_ref().map_or_else(|| "stdin".to_string(), |p| p.display().to_string())
     }
+
+    /// The file as a written line names it: a symbolic link is written through (as kubectl reads
+    /// it), so the line names the file written too, wherever it is.
+    fn written(&self) -> String {
+        let source = self.source();
+        let Some(path) = &self.path else { return source };
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        match std::fs::canonicalize(path) {
+            Ok(real) if link => format!("{source}, a link: written {}", real.display()),
+            _ => source,
+        }
+    }
 }
 
 fn read(files: &LocalFiles) -> Result<Vec<File>> {
@@ -44,9 +56,9 @@ fn read(files: &LocalFiles) -> Result<Vec<File>> {
     let mut seen = std::collections::HashSet::new();
     for path in expand_sources(&files.filename, files.recursive)? {
         // A file named twice (`-f dir -f dir/web.yaml`) is read, and changed, once.
-        if path.as_os_str() != "-"
-            && !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()))
-        {
+        // So is one file under two names (a symbolic or a hard link): both would be written, the
+        // second over the first.
+        if path.as_os_str() != "-" && !seen.insert(file_identity(&path)) {
             continue;
         }
         let (text, path) = if path.as_os_str() == "-" {
@@ -63,6 +75,15 @@ fn read(files: &LocalFiles) -> Result<Vec<File>> {
         out.push(File { path, text, values });
     }
     Ok(out)
+}
+
+/// What makes two names one file: its device and inode (its canonical path where they cannot be read).
+fn file_identity(path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => (m.dev(), m.ino(), PathBuf::new()),
+        Err(_) => (0, 0, std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())),
+    }
 }
 
 /// The workloads of every file (file index, object), and the one note about what was skipped.
@@ -210,6 +231,23 @@ fn edit_files(
     what: &str,
     change: &Change<'_>,
 ) -> Result<String> {
+    edit_files_checked(profile, namespace, role, files, words, flags, what, change, &|| Ok(()))
+}
+
+/// [`edit_files`], with `check` asked once every object's change is worked out, before anything is
+/// written or shown (`apply --local`: was every given document used?).
+#[allow(clippy::too_many_arguments)]
+fn edit_files_checked(
+    profile: &Profile,
+    namespace: Option<&str>,
+    role: RoleName,
+    files: &LocalFiles,
+    words: &[String],
+    flags: &WriteFlags,
+    what: &str,
+    change: &Change<'_>,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<String> {
     if files.filename.iter().any(|p| p.as_os_str() == "-") {
         return Err(Error::Usage(
             "-f - (stdin) cannot be changed in place; give the manifest file or directory".into(),
@@ -235,11 +273,14 @@ fn edit_files(
     let mut wanted: Vec<Vec<Value>> = read_files.iter().map(|f| f.values.clone()).collect();
     let mut lines: Vec<Vec<String>> = vec![Vec::new(); read_files.len()];
     let mut touched = 0;
+    // The objects changed so far, by the workload whose edit changed them.
+    let mut edited: Vec<((usize, local::Place), String)> = Vec::new();
     for (file, obj) in &found {
         if !names.is_empty() && !is_named(&names, obj) {
             continue;
         }
         let source = read_files[*file].source();
+        let written = read_files[*file].written();
         let mut doc = local::view(profile, role, obj.kind, &obj.object, None, None);
         let at = |e: Error| match e {
             // A given role document's own problem names that document (and this file).
@@ -255,13 +296,13 @@ fn edit_files(
         let around = local::related_edits(profile, role, obj, &doc).map_err(at)?;
         // Only the objects around it changed: their lines say so.
         match (new == obj.object, around.is_empty()) {
-            (true, true) => lines[*file].push(format!("{} unchanged (file: {source})", obj.display())),
+            (true, true) => lines[*file].push(format!("{} unchanged (file: {written})", obj.display())),
             (true, false) => {}
-            (false, _) => lines[*file].push(format!("{} {what} (file: {source})", obj.display())),
+            (false, _) => lines[*file].push(format!("{} {what} (file: {written})", obj.display())),
         }
         if new != obj.object {
-            let document = &mut wanted[*file][obj.place.document];
-            local::put_in_document(document, obj.place, new);
+            let display = obj.display();
+            put_edit(&read_files, &mut wanted, &mut edited, (*file, obj.place), new, &display, &display)?;
         }
         for changed in around {
             let display = format!(
@@ -286,8 +327,19 @@ fn edit_files(
                     )));
                 }
             };
-            lines[at_file].push(format!("{display} {what} (file: {})", read_files[at_file].source()));
-            local::put_in_document(&mut wanted[at_file][place.document], place, changed);
+            let line = format!("{display} {what} (file: {})", read_files[at_file].written());
+            if !lines[at_file].contains(&line) {
+                lines[at_file].push(line);
+            }
+            put_edit(
+                &read_files,
+                &mut wanted,
+                &mut edited,
+                (at_file, place),
+                changed,
+                &display,
+                &obj.display(),
+            )?;
         }
     }
     if touched == 0 {
@@ -297,6 +349,7 @@ fn edit_files(
             found.len()
         )));
     }
+    check()?;
     // Every file worked out before any is written.
     let mut outputs = Vec::new();
     for (i, file) in read_files.iter().enumerate() {
@@ -352,6 +405,47 @@ fn edit_files(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Puts the edit `new` of the object at `at` (file, place), named `display`, made by `by`'s
+/// document from the object as read, into `wanted`: on top of an earlier edit of the same object
+/// in this run (a Service two workloads' `expose:` sections change) both changes are kept; the
+/// same value changed differently by both is refused, naming both workloads. Bad input never loses
+/// work: no edit is written over another.
+fn put_edit(
+    files: &[File],
+    wanted: &mut [Vec<Value>],
+    edited: &mut Vec<((usize, local::Place), String)>,
+    at: (usize, local::Place),
+    new: Value,
+    display: &str,
+    by: &str,
+) -> Result<()> {
+    let (file, place) = at;
+    let new = match edited.iter().find(|(e, _)| *e == at) {
+        None => new,
+        Some((_, earlier)) => {
+            let base = files[file].values.get(place.document).and_then(|d| local::in_document(d, place));
+            let now = wanted[file].get(place.document).and_then(|d| local::in_document(d, place));
+            let (Some(base), Some(now)) = (base, now) else {
+                return Err(Error::Usage(format!(
+                    "{display} (file: {}) moved while it was changed; nothing was changed: run the command again",
+                    files[file].source()
+                )));
+            };
+            local::merge_edits(base, now, &new).map_err(|path| {
+                Error::Usage(format!(
+                    "{display} (file: {}): {earlier} and {by} both change {path}, differently; nothing was changed: make their documents agree, or change one at a time",
+                    files[file].source()
+                ))
+            })?
+        }
+    };
+    if !edited.iter().any(|(e, _)| *e == at) {
+        edited.push((at, by.to_string()));
+    }
+    local::put_in_document(&mut wanted[file][place.document], place, new);
+    Ok(())
 }
 
 /// Writes each `(path, text as read, new text)`, all or none as far as a file system allows: every
@@ -561,6 +655,9 @@ fn apply_given(
     flags: &WriteFlags,
 ) -> Result<String> {
     let words: Vec<String> = given.iter().map(|g| format!("{}/{}", g.kind.kind, g.name)).collect();
+    // Which documents changed an object: one that changed none (another document of the same
+    // object was taken instead, or its namespace is not the files') is refused, never dropped.
+    let used = std::cell::RefCell::new(vec![false; given.len()]);
     let change = |doc: &mut Value, obj: &FileObject<'_>, _named: bool| {
         let ns = obj.object["metadata"]["namespace"].as_str().filter(|n| !n.is_empty());
         let same = |g: &&Given<'_>| g.kind.kind == obj.kind.kind && g.name == obj.name();
@@ -573,6 +670,9 @@ fn apply_given(
             .find(|g| g.namespace.as_deref() == ns)
             .or_else(|| given.iter().filter(same).find(|g| g.namespace.is_none() || ns.is_none()));
         let Some(found) = found else { return Ok(false) };
+        if let Some(i) = given.iter().position(|g| std::ptr::eq(g, found)) {
+            used.borrow_mut()[i] = true;
+        }
         *doc = found.doc.clone();
         // What the document itself gets wrong (another role's key, a read-only field) is told
         // about the document.
@@ -592,7 +692,21 @@ fn apply_given(
         }
         Ok(true)
     };
-    edit_files(profile, namespace, role, files, &words, flags, "configured", &change)
+    let check = || {
+        let used = used.borrow();
+        match given.iter().zip(used.iter()).find(|(_, used)| !**used) {
+            None => Ok(()),
+            Some((g, _)) => Err(Error::Document(format!(
+                "{}: the document of {}/{}{} changes no object of the files given with {} (another document of the same object was taken, or the files give it another namespace); nothing was changed: merge the documents of one object into one",
+                g.source,
+                g.kind.display_resource(),
+                g.name,
+                g.namespace.as_ref().map(|n| format!(" in namespace \"{n}\"")).unwrap_or_default(),
+                flag(files)
+            ))),
+        }
+    };
+    edit_files_checked(profile, namespace, role, files, &words, flags, "configured", &change, &check)
 }
 
 /// `ROLE apply -f DOC… --local --manifests FILE…`: each role document changes its workload in the

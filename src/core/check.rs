@@ -157,6 +157,12 @@ fn related_kind<'a>(profile: &'a Profile, key: &Key) -> Option<&'a RelatedKind> 
     })
 }
 
+/// Whether `role` has fields of a related kind: then it may create and delete its objects (as
+/// `core::policy` lets it).
+fn has_fields_of(role: &Role, kind: &RelatedKind) -> bool {
+    role.related.iter().any(|t| t.fields.iter().any(|f| f.root == kind.root))
+}
+
 /// A related object's fields in `role`'s traits, labelled as the role document names them
 /// (`expose.web.ports`); a field's value whole (a related field is one unit of a section).
 fn related_fields(role: &Role, kind: &RelatedKind, name: &str, obj: &Value) -> Map<String, Value> {
@@ -282,12 +288,26 @@ pub fn compare(
                 }
             }
         }
+        // An added or removed related object is the roles' that have fields of its kind (they may
+        // create and delete it: the generated policy's rule), each with the fields it holds there.
+        if let Some(kind) = related_kind(profile, key).filter(|_| status != Status::Changed) {
+            let present = if status == Status::Added { &b } else { &a };
+            for role in profile.roles.iter().filter(|r| has_fields_of(r, kind)) {
+                let fields = related_fields(role, kind, &key.3, present);
+                let paths: Vec<String> = match fields.is_empty() {
+                    true => vec!["(the whole object)".into()],
+                    false => fields.keys().cloned().collect(),
+                };
+                changes.insert(role.name.to_string(), json!(paths));
+            }
+        }
         let mut rest = Vec::new();
         match status {
             Status::Changed => {
                 differences(&outside_roles(profile, &a), &outside_roles(profile, &b), "", &mut rest)
             }
-            Status::Added | Status::Removed => rest.push("(the whole object)".into()),
+            Status::Added | Status::Removed if changes.is_empty() => rest.push("(the whole object)".into()),
+            Status::Added | Status::Removed => {}
         }
         if !rest.is_empty() {
             changes.insert(NO_ROLE.to_string(), json!(rest));
@@ -315,9 +335,12 @@ pub fn outside(changes: &[ObjectChange], role: &str) -> Vec<String> {
                 "" => c.object.clone(),
                 ns => format!("{} in namespace \"{ns}\"", c.object),
             };
+            // An object the role may create and delete (a Service for ops) is its own to add.
+            let mine = c.changes.contains_key(role);
             match (c.status, fields.is_empty()) {
-                (Status::Added, _) => Some(format!("{named} added")),
-                (Status::Removed, _) => Some(format!("{named} removed")),
+                (Status::Added, _) if !mine => Some(format!("{named} added")),
+                (Status::Removed, _) if !mine => Some(format!("{named} removed")),
+                (Status::Added | Status::Removed, _) => None,
                 (Status::Changed, true) => None,
                 (Status::Changed, false) => Some(format!("{named}: {}", fields.join(", "))),
             }
@@ -338,8 +361,15 @@ pub fn report(changes: &[ObjectChange]) -> String {
             ns => format!("{} (namespace {ns})", c.object),
         };
         match c.status {
-            Status::Added => text.push_str(&format!("added: {named}\n")),
-            Status::Removed => text.push_str(&format!("removed: {named}\n")),
+            Status::Added | Status::Removed => {
+                let word = if c.status == Status::Added { "added" } else { "removed" };
+                let roles: Vec<&str> =
+                    c.changes.keys().map(String::as_str).filter(|r| *r != NO_ROLE).collect();
+                match roles.is_empty() {
+                    true => text.push_str(&format!("{word}: {named}\n")),
+                    false => text.push_str(&format!("{word}: {named} ({})\n", roles.join(", "))),
+                }
+            }
             Status::Changed => {
                 text.push_str(&format!("{named}:\n"));
                 for (role, paths) in &c.changes {

@@ -420,6 +420,54 @@ pub fn is_secret(doc: &Value) -> bool {
     doc["kind"] == "Secret"
 }
 
+/// The object at `place` in its whole document (a `List`'s item, or the document itself).
+pub fn in_document(document: &Value, place: Place) -> Option<&Value> {
+    match place.item {
+        None => Some(document),
+        Some(i) => document["items"].get(i),
+    }
+}
+
+/// Two edits of one object in one run (a Service that selects two workloads of the files, each
+/// with its `expose:` section): `theirs` (the later edit, made from `base`, the object as read) on
+/// top of `ours` (what earlier edits made of it). A value only one of them changed takes that
+/// change; one both changed alike is kept; one they changed differently is a conflict, returned as
+/// its dotted path (lists are single values).
+pub fn merge_edits(base: &Value, ours: &Value, theirs: &Value) -> std::result::Result<Value, String> {
+    fn merge(base: &Value, ours: &Value, theirs: &Value, at: &str) -> std::result::Result<Value, String> {
+        if theirs == base || ours == theirs {
+            return Ok(ours.clone());
+        }
+        if ours == base {
+            return Ok(theirs.clone());
+        }
+        let (Value::Object(o), Value::Object(t)) = (ours, theirs) else {
+            return Err(if at.is_empty() { "(the whole object)".to_string() } else { at.to_string() });
+        };
+        let empty = Map::new();
+        let b = base.as_object().unwrap_or(&empty);
+        let mut out = Map::new();
+        let keys = o.keys().chain(t.keys().filter(|k| !o.contains_key(*k)));
+        for k in keys {
+            let none = Value::Null;
+            let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+            let v = merge(
+                b.get(k).unwrap_or(&none),
+                o.get(k).unwrap_or(&none),
+                t.get(k).unwrap_or(&none),
+                &path,
+            )?;
+            // A key one edit removed (and the other left alone) stays removed.
+            if !v.is_null() || (o.get(k).is_some_and(Value::is_null) && t.get(k).is_some_and(Value::is_null))
+            {
+                out.insert(k.clone(), v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+    merge(base, ours, theirs, "")
+}
+
 /// Puts `new` where `place` says in its whole document (a `List`'s item, or the object itself), in
 /// place: a List of many items changed one by one is not copied for each.
 pub fn put_in_document(document: &mut Value, place: Place, new: Value) {

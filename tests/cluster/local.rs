@@ -621,3 +621,143 @@ fn local_get_shows_the_files_services_as_related_sections_and_apply_changes_them
     no.assert_untouched();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two workloads of the files and one Service selecting both (`tier: web`).
+const TWO_WORKLOADS_ONE_SERVICE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: a
+spec:
+  selector:
+    matchLabels: {app: a}
+  template:
+    metadata:
+      labels: {app: a, tier: web}
+    spec:
+      containers:
+      - name: app
+        image: a:1
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: b
+spec:
+  selector:
+    matchLabels: {app: b}
+  template:
+    metadata:
+      labels: {app: b, tier: web}
+    spec:
+      containers:
+      - name: app
+        image: b:1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: ClusterIP
+  selector:
+    tier: web
+  ports:
+  - port: 80
+";
+
+#[test]
+fn local_apply_of_two_workloads_editing_one_service_keeps_both_edits_or_refuses_naming_both() {
+    let dir = std::env::temp_dir().join(format!("oam-local-shared-svc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let no = NoCluster::new(&dir);
+    std::fs::write(dir.join("m.yaml"), TWO_WORKLOADS_ONE_SERVICE).unwrap();
+    let run = no
+        .run(&dir, &["ops", "get", "deploy/a", "deploy/b", "-f", "m.yaml", "--local", "-o", "json"], "")
+        .ok();
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let items = list["items"].as_array().cloned().unwrap_or_else(|| vec![list.clone()]);
+    assert_eq!(items.len(), 2, "{run:?}");
+    assert_eq!(items[0]["expose"]["web"]["type"], "ClusterIP", "{run:?}");
+    // a's document changes the Service's type, b's its port: both edits land.
+    let mut a = items[0].clone();
+    let mut b = items[1].clone();
+    a["expose"]["web"]["type"] = "NodePort".into();
+    b["expose"]["web"]["ports"][0]["port"] = 8080.into();
+    let docs = format!("{}\n---\n{}", serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    std::fs::write(dir.join("docs.yaml"), &docs).unwrap();
+    let run = no.run(&dir, &["ops", "apply", "-f", "docs.yaml", "--local", "--manifests", "m.yaml"], "").ok();
+    assert_eq!(run.stdout, "service/web configured (file: m.yaml)\n", "{run:?}");
+    let after = std::fs::read_to_string(dir.join("m.yaml")).unwrap();
+    assert_eq!(
+        changed_lines(TWO_WORKLOADS_ONE_SERVICE, &after),
+        (
+            vec!["  type: ClusterIP".into(), "  - port: 80".into()],
+            vec!["  type: NodePort".into(), "  - port: 8080".into()]
+        ),
+        "{after}"
+    );
+    // The same port changed differently by both: refused naming both workloads; nothing written.
+    a["expose"]["web"]["ports"][0]["port"] = 81.into();
+    b["expose"]["web"]["ports"][0]["port"] = 82.into();
+    let docs = format!("{}\n---\n{}", serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    std::fs::write(dir.join("docs.yaml"), &docs).unwrap();
+    let err =
+        no.run(&dir, &["ops", "apply", "-f", "docs.yaml", "--local", "--manifests", "m.yaml"], "").error();
+    assert!(
+        err.contains("deployment.apps/a and deployment.apps/b both change spec.ports, differently"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("m.yaml")).unwrap(), after);
+    // Two documents of one workload (one in a namespace, one without): one would be dropped, so
+    // the run is refused naming it; nothing is written.
+    let mut again = items[0].clone();
+    again["namespace"] = "x".into();
+    again["expose"]["web"]["type"] = "LoadBalancer".into();
+    let docs = format!(
+        "{}\n---\n{}",
+        serde_json::to_string(&items[0]).unwrap(),
+        serde_json::to_string(&again).unwrap()
+    );
+    std::fs::write(dir.join("docs.yaml"), &docs).unwrap();
+    let err =
+        no.run(&dir, &["ops", "apply", "-f", "docs.yaml", "--local", "--manifests", "m.yaml"], "").error();
+    assert!(
+        err.contains("docs.yaml: the document of deployment.apps/a in namespace \"x\" changes no object"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("m.yaml")).unwrap(), after);
+    // One file under two names (a hard link) is read, and written, once.
+    std::fs::hard_link(dir.join("m.yaml"), dir.join("also.yaml")).unwrap();
+    let run = no
+        .run(
+            &dir,
+            &["ops", "scale", "deploy/a", "--replicas", "4", "--local", "-f", "m.yaml", "-f", "also.yaml"],
+            "",
+        )
+        .ok();
+    assert_eq!(run.stdout, "deployment.apps/a scaled (file: m.yaml)\n", "{run:?}");
+    // A file given as a symbolic link to a file out of the tree is written through, and the line
+    // names the file written.
+    let outside = std::env::temp_dir().join(format!("oam-local-outside-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&outside);
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::copy(dir.join("m.yaml"), outside.join("real.yaml")).unwrap();
+    std::os::unix::fs::symlink(outside.join("real.yaml"), dir.join("link.yaml")).unwrap();
+    let run =
+        no.run(&dir, &["ops", "scale", "deploy/b", "--replicas", "5", "--local", "-f", "link.yaml"], "").ok();
+    let real = std::fs::canonicalize(outside.join("real.yaml")).unwrap();
+    assert_eq!(
+        run.stdout,
+        format!("deployment.apps/b scaled (file: link.yaml, a link: written {})\n", real.display()),
+        "{run:?}"
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("replicas: 5"));
+    assert!(
+        std::fs::symlink_metadata(dir.join("link.yaml")).unwrap().file_type().is_symlink(),
+        "the link stays"
+    );
+    let _ = std::fs::remove_dir_all(outside);
+    no.assert_untouched();
+    let _ = std::fs::remove_dir_all(dir);
+}

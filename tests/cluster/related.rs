@@ -315,6 +315,17 @@ fn the_policy_holds_raw_kubectl_to_each_roles_fields_of_related_objects() {
         as_user(&ns, "dev", &["create", "service", "clusterip", "made", "--tcp=80", "--dry-run=server"]),
         "oam:developers may not create services: no role of theirs has fields of it",
     );
+    // Nor delete one, or a budget; the operator may. A selector is no role's, the developer's neither.
+    denied(
+        as_user(&ns, "dev", &["delete", "svc/web", "--dry-run=server"]),
+        "oam:developers may not delete services: no role of theirs has fields of it",
+    );
+    denied(
+        as_user(&ns, "dev", &["delete", "pdb/web", "--dry-run=server"]),
+        "oam:developers may not delete poddisruptionbudgets: no role of theirs has fields of it",
+    );
+    as_user(&ns, "ops", &["delete", "pdb/web", "--dry-run=server"]).ok();
+    denied(patch("dev", "svc/web", r#"{"spec":{"selector":{"app":"x"}}}"#), "spec.selector (no role");
     // kubectl-oam's own related writes pass for the role.
     let mut doc = document(&ns, "ops");
     doc["disruptionBudget"]["web"]["minAvailable"] = json!(2);

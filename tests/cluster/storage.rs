@@ -465,6 +465,17 @@ fn ops_expose_never_deletes_a_service_another_tool_manages() {
     // Changing it is a conflict named by its holder, never forced silently.
     let err = ns.oam(&["ops", "expose", "deploy/web", "--port", "80", "--type", "NodePort", "--yes"]).error();
     assert!(err.contains("expose.web.type") && err.contains("held by \"kubectl"), "{err}");
+    // Nor one whose managed fields were stripped: nothing says kubectl oam wrote it.
+    ns.kubectl(&["patch", "svc/web", "--type=merge", "-p", r#"{"metadata":{"managedFields":[{}]}}"#]).ok();
+    assert_eq!(ns.get_json("svc/web")["metadata"].get("managedFields"), None);
+    for dry_run in ["--dry-run=server", "--yes"] {
+        let err = ns.oam(&["ops", "expose", "deploy/web", "--delete", dry_run]).error();
+        assert!(
+            err.contains("has no fields of kubectl-oam-ops") && err.contains("nothing was deleted"),
+            "{err}"
+        );
+    }
+    assert_eq!(ns.kubectl(&["get", "svc", "web"]).code, 0, "a Service nobody is known to manage stays");
 }
 
 #[test]

@@ -34,10 +34,28 @@ pub async fn apply_object(
 }
 
 /// Deletes an object kubectl-oam created around a workload (`ops expose --delete`), or with
-/// `dry_run` asks the server whether it would.
-pub async fn delete_object(cluster: &Cluster, target: &Target<'_>, dry_run: bool) -> Result<()> {
+/// `dry_run` asks the server whether it would. Only as `read` (its uid and resourceVersion, the
+/// server's preconditions): an object written since it was judged (another manager took fields of
+/// it meanwhile) is not deleted.
+pub async fn delete_object(
+    cluster: &Cluster,
+    target: &Target<'_>,
+    read: &Value,
+    dry_run: bool,
+) -> Result<()> {
     let api = fetch::workload_api(cluster, target.kind, Some(&target.namespace));
-    let params = kube::api::DeleteParams { dry_run, ..Default::default() };
-    api.delete(&target.name, &params).await.map_err(|e| cluster.error(e, &target.action()))?;
-    Ok(())
+    let text = |key: &str| read["metadata"][key].as_str().map(str::to_string);
+    let preconditions =
+        kube::api::Preconditions { uid: text("uid"), resource_version: text("resourceVersion") };
+    let params =
+        kube::api::DeleteParams { dry_run, preconditions: Some(preconditions), ..Default::default() };
+    match api.delete(&target.name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Err(crate::error::Error::Usage(format!(
+            "{} in namespace \"{}\" changed since it was read (written by someone else meanwhile?); nothing was deleted: run the command again",
+            target.display(),
+            target.namespace
+        ))),
+        Err(e) => Err(cluster.error(e, &target.action())),
+    }
 }

@@ -196,3 +196,44 @@ fn the_storage_split_holds_in_check_claim_volumes_dev_other_volumes_ops() {
     assert_eq!(web.keys().collect::<Vec<_>>(), ["ops"], "{web:?}");
     assert!(web["ops"][0].as_str().unwrap().starts_with("storage.volumes"), "{web:?}");
 }
+
+#[test]
+fn an_added_or_removed_related_object_is_the_roles_that_may_create_it_with_the_fields_each_holds() {
+    let p = Profile::builtin();
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+                         "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}});
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                     "metadata": {"name": "web", "namespace": "shop"},
+                     "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}});
+    let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                       "metadata": {"name": "data", "namespace": "shop"},
+                       "spec": {"storageClassName": "fast", "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}}}});
+    let base = set(vec![deploy("shop:1", 2, None), pdb]);
+    let head = set(vec![deploy("shop:1", 2, None), service, claim]);
+    let changes = compare(&p, &base, &head);
+    let by = |object: &str| changes.iter().find(|c| c.object == object).unwrap();
+    let svc = by("service/web");
+    assert_eq!(svc.status, Status::Added);
+    assert_eq!(svc.changes.keys().collect::<Vec<_>>(), ["ops"], "{svc:?}");
+    assert!(strings(&svc.changes["ops"]).any(|f| f.starts_with("expose.web.")), "{svc:?}");
+    let budget = by("poddisruptionbudget.policy/web");
+    assert_eq!(budget.status, Status::Removed);
+    assert_eq!(budget.changes["ops"], json!(["disruptionBudget.web.minAvailable"]));
+    assert!(budget.changes.get(NO_ROLE).is_none(), "{budget:?}");
+    // A claim holds fields of both roles: each is named with its own, and either may create it.
+    let pvc = by("persistentvolumeclaim/data");
+    assert_eq!(pvc.changes.keys().collect::<Vec<_>>(), ["dev", "ops"], "{pvc:?}");
+    assert!(strings(&pvc.changes["dev"]).any(|f| f == "claims.data.size"), "{pvc:?}");
+    assert!(strings(&pvc.changes["ops"]).any(|f| f.contains("storageClassName")), "{pvc:?}");
+    // `--role ops` passes the Service and the budget; `--role dev` names them.
+    assert!(outside(&changes, "ops").is_empty(), "{:?}", outside(&changes, "ops"));
+    assert_eq!(
+        outside(&changes, "dev"),
+        [
+            "service/web in namespace \"shop\" added",
+            "poddisruptionbudget.policy/web in namespace \"shop\" removed"
+        ]
+    );
+    assert!(report(&changes).contains("added: service/web (namespace shop) (ops)\n"), "{}", report(&changes));
+}

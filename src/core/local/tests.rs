@@ -214,3 +214,23 @@ fn the_files_services_pdbs_and_claims_are_the_workloads_related_objects() {
     assert_eq!(edits[0]["spec"]["resources"]["requests"]["storage"], "5Gi");
     assert_eq!(edits[0]["spec"]["storageClassName"], "fast", "ops' field stays");
 }
+
+#[test]
+fn two_edits_of_one_object_keep_both_changes_and_a_clash_names_its_path() {
+    let base = json!({"kind": "Service", "spec": {"type": "ClusterIP", "ports": [{"port": 80}], "x": 1}});
+    // The first workload's edit changed the type; the second's (made from the file as read) the ports.
+    let ours = json!({"kind": "Service", "spec": {"type": "NodePort", "ports": [{"port": 80}], "x": 1}});
+    let theirs = json!({"kind": "Service", "spec": {"type": "ClusterIP", "ports": [{"port": 8080}], "x": 1}});
+    let merged = merge_edits(&base, &ours, &theirs).unwrap();
+    assert_eq!(merged["spec"], json!({"type": "NodePort", "ports": [{"port": 8080}], "x": 1}));
+    // A field the first removed and the second left alone stays removed; alike changes are kept.
+    let ours = json!({"kind": "Service", "spec": {"type": "ClusterIP", "ports": [{"port": 81}]}});
+    let theirs = json!({"kind": "Service", "spec": {"type": "ClusterIP", "ports": [{"port": 81}], "x": 1}});
+    assert_eq!(
+        merge_edits(&base, &ours, &theirs).unwrap()["spec"],
+        json!({"type": "ClusterIP", "ports": [{"port": 81}]})
+    );
+    // Both changed the ports, differently: refused with the path, never one over the other.
+    let theirs = json!({"kind": "Service", "spec": {"type": "ClusterIP", "ports": [{"port": 82}], "x": 1}});
+    assert_eq!(merge_edits(&base, &ours, &theirs), Err("spec.ports".to_string()));
+}

@@ -444,17 +444,16 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let range = span.byte_range().filter(|r| self.text.get(r.clone()).is_some()).unwrap_or(0..0);
-                let text = &self.text[range.clone()];
                 let tag = tag.as_deref();
                 let is_key = self.expects_key();
                 let resolved = if !is_key {
-                    scalar(&value, style, tag, text, span)?
+                    scalar(&value, style, tag, span)?
                 } else {
                     check_key_tag(tag, span)?;
                     // A key is its text; only an anchored key may be aliased later as a value.
                     match anchor {
                         0 => Value::Null,
-                        _ => scalar(&value, style, tag, text, span)
+                        _ => scalar(&value, style, tag, span)
                             .unwrap_or_else(|_| Value::String(value.to_string())),
                     }
                 };
@@ -632,13 +631,7 @@ fn check_key_tag(tag: Option<&Tag>, span: &Span) -> Result<(), YamlError> {
 }
 
 /// The JSON value of a scalar.
-fn scalar(
-    value: &str,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-    text: &str,
-    span: &Span,
-) -> Result<Value, YamlError> {
+fn scalar(value: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Result<Value, YamlError> {
     let at = pos_of(span);
     let plain = style == ScalarStyle::Plain;
     let Some(tag) = tag else {
@@ -658,7 +651,8 @@ fn scalar(
         match got {
             Ok(v) if ok => Ok(v),
             Err(message) => Err(YamlError::at(at, message)),
-            Ok(_) => Err(YamlError::at(at_tag, format!("{text} is not a valid !!{wanted}"))),
+            // The value itself is never repeated: it may be a Secret's.
+            Ok(_) => Err(YamlError::at(at_tag, format!("the value is not a valid !!{wanted}"))),
         }
     };
     match core_name(tag) {
@@ -696,7 +690,8 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
     let digits = |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c.is_digit(radix));
-    let out_of_range = || format!("{s} is outside the 64-bit integer range; quote it (\"{s}\") for text");
+    // Messages about a value never repeat it (it may be a Secret's, a PIN); the position names it.
+    let out_of_range = || "the number is outside the 64-bit integer range; quote it for text".to_string();
     if let Some(hex) = s.strip_prefix("0x").filter(|t| digits(t, 16)) {
         return u64::from_str_radix(hex, 16).map(Value::from).map_err(|_| out_of_range());
     }
@@ -705,9 +700,10 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
     }
     if digits(unsigned, 10) {
         if unsigned.len() > 1 && unsigned.starts_with('0') {
-            return Err(format!(
-                "{s} has a leading zero, which YAML 1.1 readers such as kubectl take for an octal number; quote it (\"{s}\") for text, or write the number without leading zeros"
-            ));
+            return Err(
+                "the number has a leading zero, which YAML 1.1 readers such as kubectl take for an octal number; quote it for text, or write the number without leading zeros"
+                    .to_string(),
+            );
         }
         if let Ok(n) = s.parse::<i64>() {
             return Ok(Value::from(n));
@@ -715,10 +711,10 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
         return s.parse::<u64>().map(Value::from).map_err(|_| out_of_range());
     }
     if is_core_float(unsigned) {
-        let f: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
+        let f: f64 = s.parse().map_err(|_| "the value is not a number".to_string())?;
         return Number::from_f64(f)
             .map(Value::Number)
-            .ok_or_else(|| format!("{s} is not a number JSON can hold; quote it (\"{s}\") for text"));
+            .ok_or_else(|| "the value is not a number JSON can hold; quote it for text".to_string());
     }
     Ok(Value::String(s.to_string()))
 }

@@ -131,7 +131,7 @@ fn plain_scalars_resolve_by_the_yaml_1_2_core_schema() {
     ] {
         let err = fails(&format!("env:\n  V: {text}\n"));
         assert!(err.starts_with("line 2 column 6: "), "{err}");
-        assert!(err.contains(problem) && err.contains(&format!("quote it (\"{text}\")")), "{text}: {err}");
+        assert!(err.contains(problem) && err.contains("quote it"), "{text}: {err}");
     }
     // Quoted and block scalars are always strings.
     let doc = one("a: '012'\nb: \"on\"\nc: |\n  1.10\nd: >-\n  true\n");
@@ -164,8 +164,8 @@ fn tags_that_change_meaning_are_refused() {
         ("v: !!timestamp 2001-12-14", "tag !!timestamp is not supported"),
         ("v: !!set {a}", "tag !!set is not supported"),
         ("v: !<tag:example.com,2000:x> 1", "tag !<tag:example.com,2000:x> is not supported"),
-        ("v: !!int abc", "line 1 column 4: abc is not a valid !!int"),
-        ("v: !!bool yes", "yes is not a valid !!bool"),
+        ("v: !!int abc", "line 1 column 4: the value is not a valid !!int"),
+        ("v: !!bool yes", "the value is not a valid !!bool"),
         ("v: !!seq {a: 1}", "tag !!seq does not fit a mapping"),
         ("v: !!map abc", "tag !!map does not fit a scalar"),
         ("!!binary a: x", "tag !!binary is not supported"),
@@ -800,4 +800,19 @@ fn a_list_of_role_documents_is_read_as_its_items_and_a_kubernetes_list_is_not() 
     let docs: Vec<Parsed> =
         parse_documents(manifests, "t").unwrap().into_iter().flat_map(Parsed::into_items).collect();
     assert_eq!(docs.len(), 1, "a List of manifests stays one document, to be explained");
+}
+
+#[test]
+fn a_value_that_cannot_be_read_is_never_repeated_in_the_message() {
+    // It may be a Secret's (a PIN with a leading zero, a long numeric token).
+    for (text, value) in [
+        ("stringData:\n  pin: 0123456\n", "0123456"),
+        ("stringData:\n  token: 123456789012345678901234567890\n", "123456789012345678901234567890"),
+        ("stringData:\n  key: 9e99999\n", "9e99999"),
+        ("stringData:\n  password: !!int hunter2\n", "hunter2"),
+    ] {
+        let err = fails(text);
+        assert!(!err.contains(value), "{text:?}: {err}");
+        assert!(err.contains("line 2 column"), "{text:?}: {err}");
+    }
 }
