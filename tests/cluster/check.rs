@@ -2,35 +2,25 @@
 //! stdin (as `kustomize build` output) and a real Git repository. No cluster is involved.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{Run, oam_binary, repo};
+use crate::harness::{Run, oam_binary, repo, run_with_stdin};
 
 fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/check")
 }
 
 fn check_in(dir: &Path, args: &[&str], stdin: &str) -> Run {
-    use std::io::Write;
-    let mut child = Command::new(oam_binary())
-        .arg("check")
-        .args(args)
-        .current_dir(dir)
-        .env("KUBECONFIG", "/nonexistent/no-cluster-needed")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kubectl-oam check");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_with_stdin(
+        Command::new(oam_binary())
+            .arg("check")
+            .args(args)
+            .current_dir(dir)
+            .env("KUBECONFIG", "/nonexistent/no-cluster-needed"),
+        stdin,
+    )
 }
 
 fn check(args: &[&str]) -> Run {

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of, settled};
+use crate::harness::{Ns, Run, env, fleet_kubeconfig, managers_of, run_with_stdin, settled};
 
 /// A namespace of the same name in both clusters (dev and ops bound to `edit` in each), deleted
 /// from both at the end.
@@ -42,23 +42,13 @@ impl Fleet {
     }
 
     fn kubectl_stdin(&self, context: &str, args: &[&str], stdin: &str) -> Run {
-        use std::io::Write;
-        let mut child = Command::new(env().kubectl_path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .args(["--context", context, "-n", &self.ns.name])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run kubectl");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run_with_stdin(
+            Command::new(env().kubectl_path())
+                .env("KUBECONFIG", &self.kubeconfig)
+                .args(["--context", context, "-n", &self.ns.name])
+                .args(args),
+            stdin,
+        )
     }
 
     /// kubectl-oam with the merged KUBECONFIG (main, west, dead), in the test's namespace.

@@ -364,7 +364,8 @@ impl Drop for Ns {
     }
 }
 
-fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Run {
+/// Runs `cmd` with `stdin` written to it, and its exit code and output.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Run {
     use std::io::Write;
     let mut child = cmd
         .stdin(Stdio::piped())

@@ -4,11 +4,11 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{Run, oam_binary, repo};
+use crate::harness::{Run, oam_binary, repo, run_with_stdin};
 
 /// A kubeconfig whose server is a listening socket nobody may connect to.
 struct NoCluster {
@@ -38,25 +38,15 @@ impl NoCluster {
 
     /// `run` with `editor` as KUBE_EDITOR.
     fn run_with(&self, dir: &Path, args: &[&str], stdin: &str, editor: &str) -> Run {
-        use std::io::Write;
-        let mut child = Command::new(oam_binary())
-            .args(args)
-            .env("KUBE_EDITOR", editor)
-            .current_dir(dir)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run kubectl-oam");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run_with_stdin(
+            Command::new(oam_binary())
+                .args(args)
+                .env("KUBE_EDITOR", editor)
+                .current_dir(dir)
+                .env("KUBECONFIG", &self.kubeconfig)
+                .env("NO_COLOR", "1"),
+            stdin,
+        )
     }
 
     /// No request was sent: nothing connected to the kubeconfig's server.
